@@ -1,0 +1,69 @@
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import type { ProcessSpec } from "./local/process";
+
+/** Where the services run: local processes on this machine, or containers on a Docker host. */
+export type Runtime = "local" | "docker";
+
+/** What every component needs to know about where it runs. */
+export interface RuntimeArgs {
+  runtime: Runtime;
+  /** local: the stack's data directory (absolute); each service keeps data and logs under it. */
+  dataDir: string;
+  /** docker: the network the containers join, so they reach each other by name. */
+  network?: pulumi.Input<string>;
+}
+
+export class ArgsError extends Error {
+  constructor(component: string, field: string, problem: string) {
+    super(`${component}: ${field} ${problem}`);
+    this.name = "ArgsError";
+  }
+}
+
+export function requireAbsolute(component: string, field: string, value: string): void {
+  if (!path.isAbsolute(value)) throw new ArgsError(component, field, `must be an absolute path, got "${value}"`);
+}
+
+export function requirePort(component: string, field: string, value: number): void {
+  if (!Number.isInteger(value) || value < 1 || value > 65535) {
+    throw new ArgsError(component, field, `must be a TCP port (1-65535), got ${value}`);
+  }
+}
+
+/** Paths of one local service's files: data, logs, config, pid file, all under the stack's data dir. */
+export function serviceDirs(dataDir: string, service: string) {
+  const root = path.join(dataDir, service);
+  return {
+    root,
+    data: path.join(root, "data"),
+    conf: path.join(root, "conf"),
+    logFile: path.join(root, "logs", `${service}.log`),
+    pidFile: path.join(root, `${service}.pid`),
+  };
+}
+
+/** The process part of a local service, with the bookkeeping paths filled in. */
+export function localProcess(
+  dataDir: string,
+  service: string,
+  p: Pick<ProcessSpec, "command" | "env" | "health" | "ports"> & Partial<Pick<ProcessSpec, "startTimeoutSec" | "cwd">>,
+): ProcessSpec {
+  const dirs = serviceDirs(dataDir, service);
+  return {
+    service,
+    cwd: p.cwd ?? dirs.root,
+    logFile: dirs.logFile,
+    pidFile: dirs.pidFile,
+    startTimeoutSec: p.startTimeoutSec ?? 120,
+    command: p.command,
+    env: p.env,
+    health: p.health,
+    ports: p.ports,
+  };
+}
+
+/** A container health check in @pulumi/docker's shape, from a shell command. */
+export function dockerHealthcheck(cmd: string, startPeriod = "30s") {
+  return { tests: ["CMD-SHELL", cmd], interval: "10s", timeout: "5s", retries: 12, startPeriod };
+}

@@ -1,0 +1,82 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import type { Runtime } from "./common";
+import { GeneratedCredentials } from "./local/providers";
+import { Metastore } from "./metastore";
+import { ObjectStore, type ObjectStoreEngine } from "./objectStore";
+import { Spark } from "./spark";
+import { Trino } from "./trino";
+
+export interface LakehouseArgs {
+  runtime: Runtime;
+  /** local: absolute directory for every service's data and logs. */
+  dataDir: string;
+  objectStore?: { engine?: ObjectStoreEngine; port?: number; forceDestroy?: boolean };
+  metastore?: { port?: number; heap?: string };
+  spark?: { port?: number; workers?: number; driverMemory?: string };
+  trino?: { port?: number; workers?: number; heap?: string };
+  /** Bucket the tables live in. */
+  warehouseBucket?: string;
+  /**
+   * S3 credentials. Left out, they are generated on first `up` and kept in the state as secrets,
+   * so no default password ever exists.
+   */
+  credentials?: { accessKey: pulumi.Input<string>; secretKey: pulumi.Input<string> };
+}
+
+/**
+ * The whole lakehouse: S3 storage, the Hive Metastore, Spark and Trino, wired to one set of
+ * connection settings.
+ */
+export class Lakehouse extends pulumi.ComponentResource {
+  readonly objectStore: ObjectStore;
+  readonly metastore: Metastore;
+  readonly spark: Spark;
+  readonly trino: Trino;
+  readonly warehouseBucket: string;
+
+  constructor(name: string, args: LakehouseArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("lakeform:index:Lakehouse", name, {}, opts);
+    const warehouseBucket = args.warehouseBucket ?? "warehouse";
+    this.warehouseBucket = warehouseBucket;
+    const creds =
+      args.credentials ?? new GeneratedCredentials(`${name}-s3-credentials`, { prefix: "lakeform" }, { parent: this });
+    const accessKey = pulumi.output(creds.accessKey);
+    const secretKey = pulumi.secret(creds.secretKey);
+
+    let network: pulumi.Input<string> | undefined;
+    if (args.runtime === "docker") {
+      network = new docker.Network(`${name}-net`, { name: `${name}-net`, driver: "bridge" }, { parent: this }).name;
+    }
+    const base = { runtime: args.runtime, dataDir: args.dataDir, network };
+
+    this.objectStore = new ObjectStore(
+      `${name}-s3`,
+      { ...base, ...args.objectStore, accessKey, secretKey, buckets: [warehouseBucket] },
+      { parent: this },
+    );
+    const s3 = {
+      s3Endpoint: this.objectStore.internalEndpoint,
+      s3Region: this.objectStore.region,
+      accessKey,
+      secretKey,
+      warehouseBucket,
+    };
+    const bucket = this.objectStore.buckets[warehouseBucket];
+    this.metastore = new Metastore(
+      `${name}-metastore`,
+      { ...base, ...args.metastore, ...s3, dependsOn: [this.objectStore.server, bucket] },
+      { parent: this },
+    );
+    const engines = { ...s3, metastoreUri: this.metastore.internalUri, dependsOn: [this.metastore.server, bucket] };
+    this.spark = new Spark(`${name}-spark`, { ...base, ...args.spark, ...engines }, { parent: this });
+    this.trino = new Trino(`${name}-trino`, { ...base, ...args.trino, ...engines }, { parent: this });
+
+    this.registerOutputs({
+      s3Endpoint: this.objectStore.endpoint,
+      metastoreUri: this.metastore.uri,
+      sparkJobServer: this.spark.jobServerUrl,
+      trinoEndpoint: this.trino.endpoint,
+    });
+  }
+}

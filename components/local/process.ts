@@ -1,0 +1,203 @@
+/**
+ * Background server processes for the local runtime: start detached in their own process group
+ * (JVM launchers fork grandchildren), wait until healthy, tell whether one still runs, stop the
+ * whole group and wait until its ports are closed.
+ */
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as path from "node:path";
+
+export interface HealthCheck {
+  /** GET this URL; healthy on a 2xx (or on any status in `statuses`). */
+  http?: string;
+  statuses?: number[];
+  /** Healthy when the body contains this text. */
+  bodyIncludes?: string;
+  /** Healthy when a TCP connection to this port on 127.0.0.1 succeeds. */
+  tcpPort?: number;
+}
+
+export interface ProcessSpec {
+  /** Short service name, used in messages. */
+  service: string;
+  command: string[];
+  env: Record<string, string>;
+  cwd: string;
+  logFile: string;
+  pidFile: string;
+  health: HealthCheck;
+  /** Ports the service listens on; must be free before start and are waited on after stop. */
+  ports: number[];
+  startTimeoutSec: number;
+}
+
+export class ServiceStartError extends Error {
+  constructor(
+    readonly service: string,
+    message: string,
+    readonly logTail: string,
+  ) {
+    super(`${service}: ${message}${logTail ? `\n--- last lines of its log ---\n${logTail}` : ""}`);
+    this.name = "ServiceStartError";
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export function isPidAlive(pid: number): boolean {
+  if (!pid || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  // A zombie still answers kill(0); it is not running.
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+    return state !== "Z" && state !== "X";
+  } catch {
+    return true;
+  }
+}
+
+/** Every process we start carries this variable (inherited through exec and forks): it tells ours apart. */
+export const MARKER_VAR = "LAKEFORM_SERVICE";
+
+/** The pid recorded in the pid file, if that process still runs and is the one we started. */
+export function runningPid(spec: Pick<ProcessSpec, "pidFile">): number | undefined {
+  let pid: number;
+  try {
+    pid = JSON.parse(fs.readFileSync(spec.pidFile, "utf8")).pid;
+  } catch {
+    return undefined;
+  }
+  if (!isPidAlive(pid)) return undefined;
+  // Guard against pid reuse after a reboot or a crash.
+  try {
+    const environ = fs.readFileSync(`/proc/${pid}/environ`, "utf8").split("\0");
+    if (!environ.includes(`${MARKER_VAR}=${spec.pidFile}`)) return undefined;
+  } catch {
+    return undefined;
+  }
+  return pid;
+}
+
+export function portOpen(port: number, host = "127.0.0.1", timeoutMs = 1000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = net.connect({ port, host });
+    const done = (ok: boolean) => {
+      sock.destroy();
+      resolve(ok);
+    };
+    sock.setTimeout(timeoutMs, () => done(false));
+    sock.once("connect", () => done(true));
+    sock.once("error", () => done(false));
+  });
+}
+
+export async function checkHealth(h: HealthCheck): Promise<boolean> {
+  if (h.tcpPort !== undefined && !(await portOpen(h.tcpPort))) return false;
+  if (h.http) {
+    try {
+      const res = await fetch(h.http, { signal: AbortSignal.timeout(3000) });
+      const okStatus = h.statuses ? h.statuses.includes(res.status) : res.ok;
+      if (!okStatus) return false;
+      if (h.bodyIncludes) return (await res.text()).includes(h.bodyIncludes);
+    } catch {
+      return false;
+    }
+  }
+  return true;
+}
+
+export function tailFile(file: string, lines = 30): string {
+  try {
+    const all = fs.readFileSync(file, "utf8").split("\n");
+    return all.slice(-lines).join("\n");
+  } catch {
+    return "";
+  }
+}
+
+/**
+ * Starts the service unless it already runs, and waits until it is healthy.
+ * Returns the pid of the process group leader.
+ */
+export async function startService(spec: ProcessSpec): Promise<number> {
+  const existing = runningPid(spec);
+  if (existing) {
+    await waitHealthy(spec, existing);
+    return existing;
+  }
+  for (const port of spec.ports) {
+    if (await portOpen(port)) {
+      throw new ServiceStartError(spec.service, `port ${port} is already in use by another process`, "");
+    }
+  }
+  fs.mkdirSync(path.dirname(spec.logFile), { recursive: true });
+  fs.mkdirSync(path.dirname(spec.pidFile), { recursive: true });
+  const log = fs.openSync(spec.logFile, "a");
+  fs.writeSync(log, `\n==== lakeform: starting ${spec.service} at ${new Date().toISOString()} ====\n`);
+  const [cmd, ...args] = spec.command;
+  const child = spawn(cmd, args, {
+    cwd: spec.cwd,
+    env: { ...process.env, ...spec.env, [MARKER_VAR]: spec.pidFile },
+    detached: true,
+    stdio: ["ignore", log, log],
+  });
+  fs.closeSync(log);
+  const pid = child.pid;
+  if (!pid) throw new ServiceStartError(spec.service, `could not spawn ${cmd}`, "");
+  child.unref();
+  fs.writeFileSync(spec.pidFile, JSON.stringify({ pid, startedAt: new Date().toISOString() }));
+  await waitHealthy(spec, pid);
+  return pid;
+}
+
+async function waitHealthy(spec: ProcessSpec, pid: number): Promise<void> {
+  const deadline = Date.now() + spec.startTimeoutSec * 1000;
+  while (Date.now() < deadline) {
+    if (!isPidAlive(pid)) {
+      throw new ServiceStartError(spec.service, "exited while starting", tailFile(spec.logFile));
+    }
+    if (await checkHealth(spec.health)) return;
+    await sleep(1000);
+  }
+  await stopService(spec);
+  throw new ServiceStartError(
+    spec.service,
+    `not healthy after ${spec.startTimeoutSec}s (stopped it again)`,
+    tailFile(spec.logFile),
+  );
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
+/** Stops the whole process group: TERM, then KILL after a grace period; waits for its ports to close. */
+export async function stopService(spec: Pick<ProcessSpec, "pidFile" | "ports">, graceSec = 20): Promise<void> {
+  const pid = runningPid(spec);
+  if (pid) {
+    signalGroup(pid, "SIGTERM");
+    const deadline = Date.now() + graceSec * 1000;
+    while (isPidAlive(pid) && Date.now() < deadline) await sleep(250);
+    signalGroup(pid, "SIGKILL");
+    while (isPidAlive(pid)) await sleep(100);
+  }
+  fs.rmSync(spec.pidFile, { force: true });
+  const deadline = Date.now() + 30_000;
+  for (const port of spec.ports) {
+    while ((await portOpen(port)) && Date.now() < deadline) await sleep(250);
+  }
+}

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Builds the pinned Pulumi CLI and the nodejs language host from the Go module proxy
+# into the Lakeform cache, unless they are already there. No vendor download is reachable
+# from our machines, so this is the only way to get a CLI: a tiny wrapper module that
+# requires pkg/v3 + sdk/v3 at one version and repeats pkg's non-relative replace.
+set -euo pipefail
+PULUMI_VERSION="${PULUMI_VERSION:-v3.259.0}"
+CACHE="${LAKEFORM_CACHE:-$HOME/.cache/lakeform}"
+BIN="$CACHE/pulumi/$PULUMI_VERSION/bin"
+mkdir -p "$BIN"
+export GOFLAGS="${GOFLAGS:-} -mod=mod"
+export GOPATH="${GOPATH:-$CACHE/go}"
+
+log() { printf '[install-pulumi] %s\n' "$*" >&2; }
+
+build_cli() {
+  [ -x "$BIN/pulumi" ] && return 0
+  log "building pulumi $PULUMI_VERSION (first run only, several minutes)"
+  local w="$CACHE/pulumi/$PULUMI_VERSION/wrap-cli"
+  rm -rf "$w" && mkdir -p "$w" && cd "$w"
+  cat > go.mod <<MOD
+module lakeform.local/pulumicli
+go 1.24
+require (
+	github.com/pulumi/pulumi/pkg/v3 $PULUMI_VERSION
+	github.com/pulumi/pulumi/sdk/v3 $PULUMI_VERSION
+)
+replace github.com/atotto/clipboard => github.com/tgummerer/clipboard v0.0.0-20241001131231-d02d263e614e
+MOD
+  cat > tools.go <<'GO'
+//go:build tools
+package tools
+import _ "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"
+GO
+  go mod tidy
+  go build -trimpath -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION" \
+    -o "$BIN/pulumi.tmp" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
+  mv "$BIN/pulumi.tmp" "$BIN/pulumi"
+}
+
+build_cli
+echo "$BIN"

@@ -1,0 +1,42 @@
+import * as pulumi from "@pulumi/pulumi";
+import { Lakehouse } from "../components/lakehouse";
+import { parseStackConfig, StackConfigSchema } from "./config";
+
+/** Reads the `lakeform:*` keys this stack sets. */
+function rawConfig(): Record<string, unknown> {
+  const cfg = new pulumi.Config("lakeform");
+  const raw: Record<string, unknown> = {};
+  for (const key of Object.keys(StackConfigSchema.shape)) {
+    const value = cfg.getObject<unknown>(key) ?? cfg.get(key);
+    if (value !== undefined) raw[key] = value;
+  }
+  return raw;
+}
+
+/** Assembles the stack's Lakehouse from its configuration. */
+export function buildLakehouse(projectDir: string): Lakehouse {
+  const config = parseStackConfig(rawConfig(), projectDir);
+  return new Lakehouse("lakehouse", {
+    runtime: config.runtime,
+    dataDir: config.dataDir,
+    warehouseBucket: config.warehouseBucket,
+    objectStore: config.objectStore,
+    metastore: config.metastore,
+    spark: config.spark,
+    trino: config.trino,
+  });
+}
+
+/** The stack outputs the reconciler, the API and LakeShell connect with. */
+export function stackOutputs(lake: Lakehouse) {
+  return {
+    s3Endpoint: lake.objectStore.endpoint,
+    s3Region: lake.objectStore.region,
+    s3AccessKey: lake.objectStore.accessKey,
+    s3SecretKey: lake.objectStore.secretKey,
+    warehouseBucket: lake.warehouseBucket,
+    metastoreUri: lake.metastore.uri,
+    sparkJobServer: lake.spark.jobServerUrl,
+    trinoEndpoint: lake.trino.endpoint,
+  };
+}

@@ -39,7 +39,9 @@ function unwrap(v: any): { value: any; secret: boolean } {
  * Pulumi's unit-test mocks, recording every resource the program declares. `call` throws for
  * anything not mocked, so a program that starts calling a provider function shows up here.
  */
-export function recordResources(): CreatedResource[] {
+export function recordResources(
+  outputsFor: (type: string, name: string) => Record<string, unknown> = () => ({}),
+): CreatedResource[] {
   const created: CreatedResource[] = [];
   const pending = new Map<string, { dependsOn: string[]; parent?: string }>();
   pulumi.runtime.setMocks(
@@ -54,7 +56,7 @@ export function recordResources(): CreatedResource[] {
         }
         const meta = pending.get(args.name);
         created.push({ type: args.type, name: args.name, inputs, secretInputs, dependsOn: meta?.dependsOn ?? [], parent: meta?.parent });
-        return { id: `${args.name}-id`, state: { ...args.inputs, name: args.inputs.name ?? args.name } };
+        return { id: `${args.name}-id`, state: { ...args.inputs, name: args.inputs.name ?? args.name, ...outputsFor(args.type, args.name) } };
       },
       call(args: pulumi.runtime.MockCallArgs) {
         throw new Error(`unexpected provider call ${args.token}`);

@@ -56,6 +56,8 @@ export function metastoreSiteSettings(conn: LakeConnection, derbyDir: string): R
     // Hudi's hive sync and Iceberg's HiveCatalog alter tables they created; don't fight over column types.
     "hive.metastore.disallow.incompatible.col.type.changes": "false",
     "hive.metastore.event.db.notification.api.auth": "false",
+    // Hive's async logging needs the LMAX disruptor, which pyspark's jars don't ship.
+    "hive.async.log.enabled": "false",
   };
 }
 

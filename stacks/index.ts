@@ -7,8 +7,14 @@ function rawConfig(): Record<string, unknown> {
   const cfg = new pulumi.Config("lakeform");
   const raw: Record<string, unknown> = {};
   for (const key of Object.keys(StackConfigSchema.shape)) {
-    const value = cfg.getObject<unknown>(key) ?? cfg.get(key);
-    if (value !== undefined) raw[key] = value;
+    const value = cfg.get(key);
+    if (value === undefined) continue;
+    // Structured keys arrive as JSON text, scalars as plain text.
+    try {
+      raw[key] = JSON.parse(value);
+    } catch {
+      raw[key] = value;
+    }
   }
   return raw;
 }

@@ -137,10 +137,14 @@ const installers: Record<InstallTarget, () => Promise<void>> = {
     const tmp = `${p.trinoHome}.partial`;
     fs.rmSync(tmp, { recursive: true, force: true });
     fs.mkdirSync(tmp, { recursive: true });
-    const top = `trino-server-${VERSIONS.trino}`;
-    const wanted = ["bin", "lib", ...TRINO_PLUGINS.map((pl) => `plugin/${pl}`)].map((d) => `${top}/${d}`);
-    log(`unpacking trino-server (plugins: ${TRINO_PLUGINS.join(", ")})`);
-    await sh("tar", ["-xzf", tarball, "-C", tmp, "--strip-components=1", ...wanted]);
+    // The tarball hard-links jars shared between plugins to their first occurrence, so plugins
+    // can't be unpacked one by one: unpack all, then drop the ones Lakeform doesn't load.
+    log("unpacking trino-server");
+    await sh("tar", ["-xzf", tarball, "-C", tmp, "--strip-components=1"]);
+    const pluginDir = path.join(tmp, "plugin");
+    for (const plugin of fs.readdirSync(pluginDir)) {
+      if (!(TRINO_PLUGINS as readonly string[]).includes(plugin)) fs.rmSync(path.join(pluginDir, plugin), { recursive: true, force: true });
+    }
     fs.renameSync(tmp, p.trinoHome);
     // The unpacked server is what we keep; the tarball would double the cache for nothing.
     fs.rmSync(tarball, { force: true });

@@ -1,0 +1,57 @@
+#!/usr/bin/env node
+/**
+ * The `lakeform` command.
+ */
+import { Command } from "@commander-js/extra-typings";
+import { readOutputs, selectStack } from "./stack";
+
+const program = new Command("lakeform").description("A data lakehouse from code").showHelpAfterError();
+
+const write = (s: string) => process.stdout.write(s);
+
+program
+  .command("up")
+  .description("provision the lakehouse (S3, Hive Metastore, Spark, Trino) and wait until every service is healthy")
+  .action(async () => {
+    const stack = await selectStack();
+    const res = await stack.up({ onOutput: write, color: "auto" });
+    write(`\nlakehouse ${res.summary.result}: ${JSON.stringify(res.summary.resourceChanges ?? {})}\n`);
+  });
+
+program
+  .command("preview")
+  .description("show what `up` would change")
+  .action(async () => {
+    const stack = await selectStack();
+    await stack.preview({ onOutput: write, diff: true });
+  });
+
+program
+  .command("refresh")
+  .description("compare the state with the running services (a dead process shows up here)")
+  .action(async () => {
+    const stack = await selectStack();
+    await stack.refresh({ onOutput: write });
+  });
+
+program
+  .command("destroy")
+  .description("stop every service and remove what `up` created (table data in the data dir stays unless forceDestroy)")
+  .action(async () => {
+    const stack = await selectStack();
+    await stack.destroy({ onOutput: write });
+  });
+
+program
+  .command("outputs")
+  .description("print the lakehouse's endpoints (add --show-secrets for the S3 keys)")
+  .option("--show-secrets", "include the S3 secret key")
+  .action(async (opts) => {
+    const outs = await readOutputs();
+    write(JSON.stringify(opts.showSecrets ? outs : { ...outs, s3SecretKey: "[secret]" }, null, 2) + "\n");
+  });
+
+program.parseAsync(process.argv).catch((err: Error) => {
+  process.stderr.write(`lakeform: ${err.message}\n`);
+  process.exit(1);
+});

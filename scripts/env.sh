@@ -1,0 +1,19 @@
+# Sourced by Lakeform's scripts (and by users: `source scripts/env.sh`) to use the pinned Pulumi
+# CLI offline: a file backend inside the project, no update checks, no plugin downloads.
+LAKEFORM_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export LAKEFORM_ROOT
+export LAKEFORM_CACHE="${LAKEFORM_CACHE:-$HOME/.cache/lakeform}"
+export PULUMI_VERSION="${PULUMI_VERSION:-v3.259.0}"
+export PATH="$LAKEFORM_CACHE/pulumi/$PULUMI_VERSION/bin:$LAKEFORM_ROOT/node_modules/.bin:$PATH"
+export PULUMI_HOME="${PULUMI_HOME:-$LAKEFORM_CACHE/pulumi-home}"
+export PULUMI_SKIP_UPDATE_CHECK=true
+export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
+export PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK="${PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK:-false}"
+mkdir -p "$LAKEFORM_ROOT/.lakeform/state"
+export PULUMI_BACKEND_URL="${PULUMI_BACKEND_URL:-file://$LAKEFORM_ROOT/.lakeform/state}"
+# The passphrase that encrypts this machine's stack secrets: generated once, kept out of git.
+if [ -z "${PULUMI_CONFIG_PASSPHRASE:-}" ] && [ -z "${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]; then
+  pf="$LAKEFORM_ROOT/.lakeform/passphrase"
+  if [ ! -s "$pf" ]; then (umask 077 && head -c 32 /dev/urandom | base64 > "$pf"); fi
+  export PULUMI_CONFIG_PASSPHRASE_FILE="$pf"
+fi

@@ -1,0 +1,129 @@
+/**
+ * Client of the Spark job server (jobs/lakeform_job.py --serve): the warm Spark driver that
+ * performs every write and every observation of table state.
+ */
+import type { TableSpec } from "./spec";
+
+export interface JobTable {
+  name: string;
+  database: string;
+  format: "hudi" | "iceberg";
+  primaryKey: string[];
+  orderingField?: string;
+  partitionBy: string[];
+  schemaPolicy: "addColumns" | "strict";
+  location: string;
+}
+
+export interface CommitInfo {
+  commit: string;
+  time: string;
+  operation?: string;
+  sourceHash?: string;
+  generation?: string;
+  /** JSON of the spec's immutable fields (format, primaryKey, partitionBy) at that write. */
+  spec?: string;
+  source?: string;
+  rowsInserted?: number;
+  rowsUpdated?: number;
+}
+
+export interface Observation {
+  exists: boolean;
+  /** Registered in the metastore. */
+  inCatalog: boolean;
+  /** Table files present in the object store. */
+  filesExist: boolean;
+  commits: CommitInfo[];
+  rowCount: number | null;
+  columns: { name: string; type: string }[];
+}
+
+export interface WriteResult {
+  commit: string;
+  rowsWritten: number;
+  renamed: Record<string, string>;
+  columns: string[];
+  addedColumns: string[];
+  durationMs: number;
+}
+
+export type JobErrorKind = "BadCsv" | "SchemaRefused" | "SparkError" | "BadRequest" | "Unavailable";
+
+export class JobError extends Error {
+  readonly code = "JOB_FAILED";
+  constructor(
+    readonly kind: JobErrorKind,
+    message: string,
+    readonly detail?: string,
+  ) {
+    super(message);
+    this.name = "JobError";
+  }
+  /** Failures that retrying can't fix (the input is wrong), as opposed to a crashed or busy Spark. */
+  get terminal(): boolean {
+    return this.kind === "BadCsv" || this.kind === "SchemaRefused" || this.kind === "BadRequest";
+  }
+}
+
+export function jobTable(t: TableSpec, warehouseBucket: string): JobTable {
+  return {
+    name: t.name,
+    database: t.database,
+    format: t.format,
+    primaryKey: t.primaryKey,
+    orderingField: t.orderingField,
+    partitionBy: t.partitionBy,
+    schemaPolicy: t.schemaPolicy,
+    location: `s3a://${warehouseBucket}/${t.database}/${t.name}`,
+  };
+}
+
+export class JobClient {
+  constructor(readonly baseUrl: string) {}
+
+  private async post<T>(op: string, body: unknown, timeoutMs = 30 * 60_000): Promise<T> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.baseUrl}/v1/${op}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (err) {
+      throw new JobError("Unavailable", `Spark job server at ${this.baseUrl} unreachable: ${(err as Error).message}`);
+    }
+    const json = (await res.json().catch(() => ({}))) as { ok?: boolean; error?: { kind: JobErrorKind; message: string; detail?: string } } & T;
+    if (!res.ok || json.ok === false) {
+      const e = json.error ?? { kind: "SparkError" as const, message: `job server answered HTTP ${res.status}` };
+      throw new JobError(e.kind, e.message, e.detail);
+    }
+    return json;
+  }
+
+  async healthy(): Promise<boolean> {
+    try {
+      return (await fetch(`${this.baseUrl}/healthz`, { signal: AbortSignal.timeout(3000) })).ok;
+    } catch {
+      return false;
+    }
+  }
+
+  observe(table: JobTable): Promise<Observation> {
+    return this.post("observe", { table }, 10 * 60_000);
+  }
+
+  write(table: JobTable, source: { uri: string; hash: string; name: string }, generation: string): Promise<WriteResult> {
+    return this.post("write", { table, source, generation });
+  }
+
+  drop(table: JobTable, purge: boolean): Promise<{ dropped: boolean }> {
+    return this.post("drop", { table, purge });
+  }
+
+  /** Rows of a table as of a commit (Hudi: as.of.instant; Iceberg: snapshot or timestamp). */
+  travel(table: JobTable, asOf: string, where?: string, limit = 1000): Promise<{ columns: string[]; rows: unknown[][] }> {
+    return this.post("travel", { table, asOf, where, limit });
+  }
+}

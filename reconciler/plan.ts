@@ -1,0 +1,53 @@
+/**
+ * Diff: desired table × observed lake → what to do. Pure: no I/O, table-driven tests.
+ *
+ * The lake is the source of truth: a source counts as applied when some commit of the table
+ * carries its content hash in the commit metadata. So a restart, or a second reconciler, plans
+ * nothing for what is already there.
+ */
+import type { ResolvedSource } from "./sources";
+import type { TableSpec } from "./spec";
+import type { Observation } from "./jobClient";
+
+export type Plan =
+  | { kind: "upToDate" }
+  | { kind: "apply"; sources: ResolvedSource[]; recreate: boolean; reason: string }
+  | { kind: "refuse"; reason: string };
+
+/** Spec fields that can't change on a table that holds data (the files are laid out by them). */
+const IMMUTABLE: (keyof TableSpec)[] = ["format", "primaryKey", "partitionBy"];
+
+export function planTable(
+  spec: TableSpec,
+  sources: ResolvedSource[],
+  observed: Observation,
+  lastAppliedSpec?: Partial<TableSpec>,
+): Plan {
+  if (observed.exists && lastAppliedSpec) {
+    for (const field of IMMUTABLE) {
+      const before = lastAppliedSpec[field];
+      if (before !== undefined && JSON.stringify(before) !== JSON.stringify(spec[field])) {
+        return {
+          kind: "refuse",
+          reason: `${field} changed from ${JSON.stringify(before)} to ${JSON.stringify(spec[field])} on a table that holds data; create a new table instead`,
+        };
+      }
+    }
+  }
+  // A table that lost its catalog entry or its files is rebuilt from all of its sources.
+  const recreate = !observed.exists && observed.commits.length > 0;
+  const applied = new Set(observed.exists ? observed.commits.map((c) => c.sourceHash).filter(Boolean) : []);
+  const seen = new Set<string>();
+  const pending = sources.filter((s) => {
+    if (applied.has(s.hash) || seen.has(s.hash)) return false;
+    seen.add(s.hash);
+    return true;
+  });
+  if (pending.length === 0) return { kind: "upToDate" };
+  const reason = recreate
+    ? `table is missing from the ${observed.inCatalog ? "object store" : "metastore"}: rebuilding from ${pending.length} source(s)`
+    : !observed.exists
+      ? `new table: ${pending.length} source(s) to apply`
+      : `${pending.length} source(s) not applied yet`;
+  return { kind: "apply", sources: pending, recreate, reason };
+}

@@ -1,0 +1,147 @@
+/**
+ * Sources of a table: local files (paths or globs relative to tables.yaml) and s3:// URIs.
+ * Each resolves to a content hash, the identity recorded in the lake's commit metadata, and local
+ * files are landed in the object store (content-addressed) so Spark reads them from S3 wherever
+ * it runs.
+ */
+import * as crypto from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+
+export interface ResolvedSource {
+  /** As written in tables.yaml. */
+  declared: string;
+  /** Local absolute path, or s3:// URI. */
+  location: string;
+  /** sha256 of the content. */
+  hash: string;
+  bytes: number;
+}
+
+export class SourceError extends Error {
+  readonly code = "SOURCE_INVALID";
+  constructor(
+    readonly source: string,
+    message: string,
+  ) {
+    super(`source ${source}: ${message}`);
+    this.name = "SourceError";
+  }
+}
+
+export function sha256(data: Buffer | string): string {
+  return crypto.createHash("sha256").update(data).digest("hex");
+}
+
+function parseS3Uri(uri: string): { bucket: string; key: string } {
+  const m = /^s3a?:\/\/([^/]+)\/?(.*)$/.exec(uri);
+  if (!m) throw new SourceError(uri, "is not an s3:// URI");
+  return { bucket: m[1], key: m[2] };
+}
+
+function globToRegExp(glob: string): RegExp {
+  let re = "";
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i];
+    if (c === "*" && glob[i + 1] === "*") {
+      re += ".*";
+      i++;
+    } else if (c === "*") re += "[^/]*";
+    else if (c === "?") re += "[^/]";
+    else re += c.replace(/[.+^${}()|[\]\\]/g, "\\$&");
+  }
+  return new RegExp(`^${re}$`);
+}
+
+const isGlob = (s: string) => /[*?]/.test(s);
+
+async function streamToBuffer(body: unknown): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of body as AsyncIterable<Uint8Array>) chunks.push(Buffer.from(chunk));
+  return Buffer.concat(chunks);
+}
+
+export class Sources {
+  constructor(
+    private readonly s3: S3Client,
+    private readonly bucket: string,
+  ) {}
+
+  /** Expands one declared source into files, sorted by name, each hashed. */
+  async resolve(declared: string, baseDir: string): Promise<ResolvedSource[]> {
+    if (/^s3a?:\/\//.test(declared)) return this.resolveS3(declared);
+    const abs = path.resolve(baseDir, declared);
+    let files: string[];
+    if (isGlob(abs)) {
+      const dir = abs.slice(0, abs.search(/[*?]/)).replace(/[^/]*$/, "");
+      const re = globToRegExp(abs);
+      files = fs.existsSync(dir)
+        ? (fs.readdirSync(dir, { recursive: true }) as string[]).map((f) => path.join(dir, f)).filter((f) => re.test(f))
+        : [];
+      if (files.length === 0) throw new SourceError(declared, `matches no file (looked in ${dir})`);
+    } else {
+      if (!fs.existsSync(abs)) throw new SourceError(declared, `file not found: ${abs}`);
+      files = [abs];
+    }
+    return files.sort().map((f) => {
+      const data = fs.readFileSync(f);
+      return { declared, location: f, hash: sha256(data), bytes: data.length };
+    });
+  }
+
+  private async resolveS3(uri: string): Promise<ResolvedSource[]> {
+    const { bucket, key } = parseS3Uri(uri);
+    const keys: string[] = [];
+    if (isGlob(key)) {
+      const prefix = key.slice(0, key.search(/[*?]/));
+      const re = globToRegExp(key);
+      let token: string | undefined;
+      do {
+        const page = await this.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+        for (const o of page.Contents ?? []) if (o.Key && re.test(o.Key)) keys.push(o.Key);
+        token = page.NextContinuationToken;
+      } while (token);
+      if (keys.length === 0) throw new SourceError(uri, "matches no object");
+    } else keys.push(key);
+    const out: ResolvedSource[] = [];
+    for (const k of keys.sort()) {
+      try {
+        const obj = await this.s3.send(new GetObjectCommand({ Bucket: bucket, Key: k }));
+        const data = await streamToBuffer(obj.Body);
+        out.push({ declared: uri, location: `s3://${bucket}/${k}`, hash: sha256(data), bytes: data.length });
+      } catch (err) {
+        throw new SourceError(uri, `can't read s3://${bucket}/${k}: ${(err as Error).name}`);
+      }
+    }
+    return out;
+  }
+
+  /** Where a source's content lands in the object store, by hash: landing twice is a no-op. */
+  landingKey(src: ResolvedSource): string {
+    return `_lakeform/landing/${src.hash.slice(0, 2)}/${src.hash}.csv`;
+  }
+
+  /** Lands a source in the warehouse bucket and returns the s3a:// URI Spark reads. */
+  async land(src: ResolvedSource): Promise<string> {
+    if (src.location.startsWith("s3://")) return src.location.replace(/^s3:/, "s3a:");
+    const key = this.landingKey(src);
+    const exists = await this.s3
+      .send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }))
+      .then(() => true)
+      .catch(() => false);
+    if (!exists) {
+      await this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: fs.readFileSync(src.location) }));
+    }
+    return `s3a://${this.bucket}/${key}`;
+  }
+
+  /** Lands raw CSV content (an API upload) and returns its source record and URI. */
+  async landContent(name: string, data: Buffer): Promise<{ source: ResolvedSource; uri: string }> {
+    const hash = sha256(data);
+    const source: ResolvedSource = { declared: name, location: `upload:${name}`, hash, bytes: data.length };
+    const key = this.landingKey(source);
+    await this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: data }));
+    return { source, uri: `s3a://${this.bucket}/${key}` };
+  }
+}

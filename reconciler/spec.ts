@@ -1,0 +1,168 @@
+/**
+ * tables.yaml: the desired state of the lake. Parsed with positions (yaml's LineCounter) so every
+ * problem names the file, line and field; validated with zod (.strict(): a typo is an error, not
+ * a silently ignored key).
+ */
+import * as crypto from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { isNode, LineCounter, parseDocument } from "yaml";
+import { z } from "zod";
+import { sanitizeColumn } from "./columns";
+
+const identifier = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be a plain identifier (letters, digits, _; not starting with a digit)");
+
+const column = z.string().min(1, "must not be empty");
+
+export const TableSpecSchema = z
+  .object({
+    name: identifier,
+    format: z.enum(["hudi", "iceberg"]),
+    database: identifier.default("default"),
+    /** One or more columns (CSV header names; matched after sanitising, so "Index" is `index`). */
+    primaryKey: z.union([column, z.array(column).min(1)]).transform((k) => (Array.isArray(k) ? k : [k])),
+    /** Hudi's precombine field: when two rows share a key, the one with the larger value wins. */
+    orderingField: column.optional(),
+    partitionBy: z.array(column).default([]),
+    /** Local paths or globs (relative to tables.yaml) or s3:// URIs of CSV files, applied in order. */
+    sources: z.array(z.string().min(1)).min(1, "needs at least one source"),
+    /** addColumns: new CSV columns become table columns; strict: a CSV with new columns is refused. */
+    schemaPolicy: z.enum(["addColumns", "strict"]).default("addColumns"),
+    /** Drop the table's data when it is removed from tables.yaml (default: leave it alone). */
+    prune: z.boolean().default(false),
+  })
+  .strict();
+
+export const TablesFileSchema = z
+  .object({
+    apiVersion: z.literal("lakeform/v1").default("lakeform/v1"),
+    tables: z.array(TableSpecSchema).default([]),
+  })
+  .strict()
+  .superRefine((file, ctx) => {
+    const seen = new Map<string, number>();
+    file.tables.forEach((t, i) => {
+      const key = `${t.database}.${t.name}`.toLowerCase();
+      if (seen.has(key)) {
+        ctx.addIssue({ code: "custom", path: ["tables", i, "name"], message: `duplicate table ${key} (also at tables[${seen.get(key)}])` });
+      }
+      seen.set(key, i);
+    });
+  });
+
+export type TableSpecInput = z.input<typeof TableSpecSchema>;
+
+/** A table as the reconciler works with it: columns sanitised, generation computed. */
+export interface TableSpec {
+  name: string;
+  database: string;
+  format: "hudi" | "iceberg";
+  primaryKey: string[];
+  orderingField?: string;
+  partitionBy: string[];
+  sources: string[];
+  schemaPolicy: "addColumns" | "strict";
+  prune: boolean;
+  /** Hash of the table's spec (sorted keys): changes exactly when the spec's content does. */
+  generation: string;
+  /** Line of the table's entry in tables.yaml. */
+  line: number;
+}
+
+export interface DesiredState {
+  file: string;
+  tables: TableSpec[];
+}
+
+export class SpecError extends Error {
+  readonly code = "SPEC_INVALID";
+  constructor(
+    readonly file: string,
+    readonly problems: { line?: number; field: string; message: string }[],
+  ) {
+    super(
+      `${file} is invalid:\n` +
+        problems.map((p) => `  ${file}${p.line ? `:${p.line}` : ""}: ${p.field}: ${p.message}`).join("\n"),
+    );
+    this.name = "SpecError";
+  }
+}
+
+/** JSON with sorted keys, so equal content always hashes equal. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (value && typeof value === "object") {
+    const obj = value as Record<string, unknown>;
+    return `{${Object.keys(obj)
+      .filter((k) => obj[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`)
+      .join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
+export function specGeneration(spec: Omit<TableSpec, "generation" | "line">): string {
+  return crypto.createHash("sha256").update(canonicalJson(spec)).digest("hex").slice(0, 16);
+}
+
+/** Parses tables.yaml text. Throws SpecError naming line and field for every problem found. */
+export function parseTables(text: string, file: string): DesiredState {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: true });
+  if (doc.errors.length > 0) {
+    throw new SpecError(
+      file,
+      doc.errors.map((e) => ({ line: e.linePos?.[0].line, field: "(yaml)", message: e.message.split("\n")[0] })),
+    );
+  }
+  const lineOf = (p: (string | number)[]): number | undefined => {
+    for (let n = p.length; n >= 0; n--) {
+      const node = doc.getIn(p.slice(0, n), true);
+      if (isNode(node) && node.range) return lineCounter.linePos(node.range[0]).line;
+    }
+    return undefined;
+  };
+  const result = TablesFileSchema.safeParse(doc.toJS() ?? {});
+  if (!result.success) {
+    throw new SpecError(
+      file,
+      result.error.issues.map((i) => ({
+        line: lineOf(i.path as (string | number)[]),
+        field: i.path.join(".") || "(root)",
+        message: i.message,
+      })),
+    );
+  }
+  const tables = result.data.tables.map((t, i) => {
+    const spec = {
+      name: t.name.toLowerCase(),
+      database: t.database.toLowerCase(),
+      format: t.format,
+      primaryKey: t.primaryKey.map(sanitizeColumn),
+      orderingField: t.orderingField ? sanitizeColumn(t.orderingField) : undefined,
+      partitionBy: t.partitionBy.map(sanitizeColumn),
+      sources: t.sources,
+      schemaPolicy: t.schemaPolicy,
+      prune: t.prune,
+    };
+    return { ...spec, generation: specGeneration(spec), line: lineOf(["tables", i]) ?? 0 };
+  });
+  return { file, tables };
+}
+
+export function loadTables(file: string): DesiredState {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (err) {
+    throw new SpecError(file, [{ field: "(file)", message: (err as Error).message }]);
+  }
+  return parseTables(text, path.resolve(file));
+}
+
+export function tableId(t: Pick<TableSpec, "database" | "name">): string {
+  return `${t.database}.${t.name}`;
+}

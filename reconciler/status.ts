@@ -1,0 +1,84 @@
+/**
+ * The reconciler's report: per table, is it in sync, and if not, why. Written atomically to the
+ * stack's data dir after every pass; `lakeform status` reads it. It is a report, not state: the
+ * reconciler never reads it back to decide what to write (the lake's commit metadata does that).
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { getCondition, type Condition } from "./conditions";
+
+export interface TableStatus {
+  table: string;
+  format: "hudi" | "iceberg";
+  /** Generation of the spec in tables.yaml now. */
+  generation: string;
+  /** Generation the reconciler last finished a pass for. */
+  observedGeneration?: string;
+  inSync: boolean;
+  sources: { total: number; applied: number };
+  lastCommit?: { id: string; time: string };
+  rowCount?: number | null;
+  columns?: string[];
+  conditions: Condition[];
+  lastPassAt?: string;
+  /** Consecutive failures, and when the next attempt is due. */
+  failures: number;
+  nextAttemptAt?: string;
+  /** The spec as last applied (immutable fields), for prune decisions after a restart. */
+  prune?: boolean;
+}
+
+export interface LakeStatus {
+  file: string;
+  /** The last problem with tables.yaml itself, if the file is invalid now. */
+  specError?: string;
+  updatedAt: string;
+  tables: Record<string, TableStatus>;
+}
+
+export function emptyStatus(file: string): LakeStatus {
+  return { file, updatedAt: new Date().toISOString(), tables: {} };
+}
+
+export function readStatus(file: string): LakeStatus | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(file, "utf8")) as LakeStatus;
+  } catch {
+    return undefined;
+  }
+}
+
+export function writeStatus(file: string, status: LakeStatus): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, JSON.stringify({ ...status, updatedAt: new Date().toISOString() }, null, 2));
+  fs.renameSync(tmp, file);
+}
+
+/** One line per table, for terminals: what a data engineer wants to know at a glance. */
+export function formatStatus(status: LakeStatus): string {
+  const lines: string[] = [];
+  if (status.specError) lines.push(`tables.yaml: INVALID (serving the last valid version)\n${status.specError}\n`);
+  const rows = Object.values(status.tables).sort((a, b) => a.table.localeCompare(b.table));
+  if (rows.length === 0) lines.push("no tables");
+  const header = ["TABLE", "FORMAT", "SYNCED", "SOURCES", "ROWS", "LAST COMMIT", "GENERATION", "REASON"];
+  const table = rows.map((t) => {
+    const synced = getCondition(t.conditions, "Synced");
+    const degraded = getCondition(t.conditions, "Degraded");
+    const why = degraded?.status === "True" ? degraded : synced;
+    return [
+      t.table,
+      t.format,
+      t.inSync ? "yes" : "NO",
+      `${t.sources.applied}/${t.sources.total}`,
+      t.rowCount === undefined || t.rowCount === null ? "-" : String(t.rowCount),
+      t.lastCommit ? `${t.lastCommit.id} (${t.lastCommit.time})` : "-",
+      `${t.observedGeneration ?? "-"}${t.observedGeneration && t.observedGeneration !== t.generation ? ` (want ${t.generation})` : ""}`,
+      why ? `${why.reason}${why.status === "True" && why.type === "Synced" ? "" : `: ${why.message}`}` : "-",
+    ];
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => (i === 7 ? 0 : r[i].length))));
+  const fmt = (r: string[]) => r.map((c, i) => (i === 7 ? c : c.padEnd(widths[i]))).join("  ");
+  if (rows.length > 0) lines.push(fmt(header), ...table.map(fmt));
+  return lines.join("\n");
+}

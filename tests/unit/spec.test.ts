@@ -1,0 +1,92 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { sanitizeColumn } from "../../reconciler/columns";
+import { parseTables, SpecError } from "../../reconciler/spec";
+
+const good = `apiVersion: lakeform/v1
+tables:
+  - name: leads
+    format: hudi
+    primaryKey: Index
+    orderingField: Updated At
+    sources:
+      - data/leads.csv
+  - name: regions
+    format: iceberg
+    primaryKey: [Region Code]
+    schemaPolicy: strict
+    sources: [data/regions.csv]
+`;
+
+function problems(text: string) {
+  try {
+    parseTables(text, "tables.yaml");
+  } catch (err) {
+    if (err instanceof SpecError) return err.problems;
+    throw err;
+  }
+  throw new Error("expected a SpecError");
+}
+
+describe("parseTables", () => {
+  test("normalises keys to sanitised column names and fills defaults", () => {
+    const { tables } = parseTables(good, "tables.yaml");
+    expect(tables[0]).toMatchObject({
+      name: "leads",
+      database: "default",
+      primaryKey: ["index"],
+      orderingField: "updated_at",
+      schemaPolicy: "addColumns",
+      prune: false,
+      line: 3,
+    });
+    expect(tables[1]).toMatchObject({ primaryKey: ["region_code"], schemaPolicy: "strict", line: 9 });
+  });
+
+  test("generation changes with the spec's content and only then", () => {
+    const a = parseTables(good, "t.yaml").tables[0].generation;
+    const reordered = good.replace("    primaryKey: Index\n    orderingField: Updated At\n", "    orderingField: Updated At\n    primaryKey: Index\n");
+    expect(parseTables(reordered, "t.yaml").tables[0].generation).toBe(a);
+    expect(parseTables(good.replace("data/leads.csv", "data/leads2.csv"), "t.yaml").tables[0].generation).not.toBe(a);
+  });
+
+  const cases: Record<string, { text: string; want: { line: number; field: string; message: RegExp } }> = {
+    "an unknown format": {
+      text: good.replace("format: iceberg", "format: delta"),
+      want: { line: 10, field: "tables.1.format", message: /hudi|iceberg/ },
+    },
+    "a typo in a key": {
+      text: good.replace("schemaPolicy: strict", "schemaPolicyy: strict"),
+      want: { line: 9, field: "tables.1", message: /schemaPolicyy/ },
+    },
+    "a missing primary key": {
+      text: good.replace("    primaryKey: Index\n", ""),
+      want: { line: 3, field: "tables.0.primaryKey", message: /./ },
+    },
+    "a duplicate table": {
+      text: good.replace("name: regions", "name: leads"),
+      want: { line: 9, field: "tables.1.name", message: /duplicate table default.leads/ },
+    },
+    "broken YAML": {
+      text: good.replace("    format: hudi\n", "    format: [hudi\n"),
+      want: { line: 5, field: "(yaml)", message: /./ },
+    },
+  };
+  for (const [name, { text, want }] of Object.entries(cases)) {
+    test(`reports ${name} with its line and field`, () => {
+      const [p] = problems(text);
+      expect(p.field).toBe(want.field);
+      expect(p.message).toMatch(want.message);
+      expect(p.line).toBe(want.line);
+    });
+  }
+
+  test("the error message names the file and line", () => {
+    expect(() => parseTables(good.replace("format: iceberg", "format: delta"), "/x/tables.yaml")).toThrow(/\/x\/tables.yaml:10: tables.1.format/);
+  });
+});
+
+test("column sanitising matches the shared vectors", () => {
+  const vectors: [string, string][] = JSON.parse(fs.readFileSync(path.join(__dirname, "../fixtures/column-names.json"), "utf8"));
+  for (const [raw, want] of vectors) expect([raw, sanitizeColumn(raw)]).toEqual([raw, want]);
+});

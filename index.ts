@@ -6,6 +6,7 @@ import { buildLakehouse, stackOutputs } from "./stacks";
 
 const outputs = stackOutputs(buildLakehouse(__dirname));
 
+export const dataDir = outputs.dataDir;
 export const s3Endpoint = outputs.s3Endpoint;
 export const s3Region = outputs.s3Region;
 export const s3AccessKey = outputs.s3AccessKey;

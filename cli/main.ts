@@ -3,6 +3,7 @@
  * The `lakeform` command.
  */
 import { Command } from "@commander-js/extra-typings";
+import { reconcileCommand, statusCommand } from "./reconcile";
 import { readOutputs, selectStack } from "./stack";
 
 const program = new Command("lakeform").description("A data lakehouse from code").showHelpAfterError();
@@ -49,6 +50,27 @@ program
   .action(async (opts) => {
     const outs = await readOutputs();
     write(JSON.stringify(opts.showSecrets ? outs : { ...outs, s3SecretKey: "[secret]" }, null, 2) + "\n");
+  });
+
+program
+  .command("reconcile")
+  .description("make the lake match tables.yaml, and keep it so (watches the file and its sources)")
+  .option("-f, --file <path>", "the desired state", "tables.yaml")
+  .option("--once", "one pass over every table, print the status, exit (0 when all in sync)")
+  .option("--until-synced", "run until every table is in sync, then exit")
+  .option("--timeout <seconds>", "give up after this long (exit 2)")
+  .option("--resync <seconds>", "re-check every table this often even without changes", "60")
+  .action(async (opts) => {
+    process.exitCode = await reconcileCommand(opts);
+  });
+
+program
+  .command("status")
+  .description("is each table in sync, and if not, why")
+  .option("--json", "machine-readable")
+  .option("-w, --watch", "refresh every 2 seconds")
+  .action(async (opts) => {
+    process.exitCode = await statusCommand(opts);
   });
 
 program.parseAsync(process.argv).catch((err: Error) => {

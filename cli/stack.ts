@@ -10,6 +10,7 @@ export const PROJECT_DIR = path.resolve(__dirname, "..");
 
 /** The connection facts a running lakehouse exports (see stacks/index.ts). */
 export interface LakeOutputs {
+  dataDir: string;
   s3Endpoint: string;
   s3Region: string;
   s3AccessKey: string;
@@ -38,6 +39,7 @@ export async function readOutputs(stack?: Stack): Promise<LakeOutputs> {
     return v;
   };
   return {
+    dataDir: get("dataDir"),
     s3Endpoint: get("s3Endpoint"),
     s3Region: get("s3Region"),
     s3AccessKey: get("s3AccessKey"),

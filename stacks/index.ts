@@ -20,9 +20,9 @@ function rawConfig(): Record<string, unknown> {
 }
 
 /** Assembles the stack's Lakehouse from its configuration. */
-export function buildLakehouse(projectDir: string): Lakehouse {
+export function buildLakehouse(projectDir: string): { lake: Lakehouse; dataDir: string } {
   const config = parseStackConfig(rawConfig(), projectDir);
-  return new Lakehouse("lakehouse", {
+  const lake = new Lakehouse("lakehouse", {
     runtime: config.runtime,
     dataDir: config.dataDir,
     warehouseBucket: config.warehouseBucket,
@@ -31,11 +31,13 @@ export function buildLakehouse(projectDir: string): Lakehouse {
     spark: config.spark,
     trino: config.trino,
   });
+  return { lake, dataDir: config.dataDir };
 }
 
 /** The stack outputs the reconciler, the API and LakeShell connect with. */
-export function stackOutputs(lake: Lakehouse) {
+export function stackOutputs({ lake, dataDir }: { lake: Lakehouse; dataDir: string }) {
   return {
+    dataDir,
     s3Endpoint: lake.objectStore.endpoint,
     s3Region: lake.objectStore.region,
     s3AccessKey: lake.objectStore.accessKey,

@@ -1,0 +1,90 @@
+/**
+ * `lakeform reconcile` and `lakeform status`.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { watch } from "chokidar";
+import { createLogger } from "../reconciler/logger";
+import { createReconciler, statusFileFor } from "../reconciler/runtime";
+import { formatStatus, readStatus } from "../reconciler/status";
+import { readOutputs } from "./stack";
+
+export async function reconcileCommand(opts: { file: string; once?: boolean; untilSynced?: boolean; timeout?: string; resync?: string }): Promise<number> {
+  const log = createLogger();
+  const lake = await readOutputs();
+  const tablesFile = path.resolve(opts.file);
+  if (!fs.existsSync(tablesFile)) throw new Error(`${opts.file}: no such file`);
+  const reconciler = createReconciler(lake, {
+    tablesFile,
+    statusFile: statusFileFor(lake.dataDir),
+    log,
+    resyncMs: opts.resync ? Number(opts.resync) * 1000 : undefined,
+  });
+
+  if (opts.once) {
+    await reconciler.runOnce();
+    process.stdout.write(formatStatus(reconciler.lakeStatus) + "\n");
+    return reconciler.allInSync() && !reconciler.lakeStatus.specError ? 0 : 2;
+  }
+
+  // Level-triggered: any change under the tables.yaml folder means "look at every table again".
+  const watcher = watch(path.dirname(tablesFile), {
+    ignoreInitial: true,
+    ignored: (p) => /(^|\/)(\.|node_modules)/.test(path.relative(path.dirname(tablesFile), p)),
+    awaitWriteFinish: { stabilityThreshold: 300, pollInterval: 100 },
+  });
+  watcher.on("all", (event, file) => {
+    log.info({ event, file: path.relative(process.cwd(), file) }, "Noticed a change; reconciling");
+    if (path.resolve(file) === tablesFile) reconciler.loadDesired();
+    reconciler.requeueAll();
+  });
+  reconciler.start();
+  log.info({ file: tablesFile, jobServer: lake.sparkJobServer }, "Reconciler started (Ctrl-C stops it)");
+
+  const deadline = opts.timeout ? Date.now() + Number(opts.timeout) * 1000 : Number.POSITIVE_INFINITY;
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = async (code: number) => {
+      if (stopping) return;
+      stopping = true;
+      log.info("Stopping: waiting for passes in flight");
+      await watcher.close();
+      await reconciler.stop();
+      resolve(code);
+    };
+    process.once("SIGINT", () => void stop(0));
+    process.once("SIGTERM", () => void stop(0));
+    const poll = setInterval(() => {
+      if (opts.untilSynced && reconciler.allInSync()) {
+        clearInterval(poll);
+        process.stdout.write(formatStatus(reconciler.lakeStatus) + "\n");
+        void stop(0);
+      } else if (Date.now() > deadline) {
+        clearInterval(poll);
+        process.stdout.write(formatStatus(reconciler.lakeStatus) + "\n");
+        void stop(2);
+      }
+    }, 500);
+  });
+}
+
+export async function statusCommand(opts: { json?: boolean; watch?: boolean }): Promise<number> {
+  const lake = await readOutputs();
+  const file = statusFileFor(lake.dataDir);
+  const show = () => {
+    const status = readStatus(file);
+    if (!status) {
+      process.stdout.write("no status yet: run `lakeform reconcile`\n");
+      return 1;
+    }
+    if (opts.json) process.stdout.write(JSON.stringify(status, null, 2) + "\n");
+    else process.stdout.write(formatStatus(status) + "\n");
+    return Object.values(status.tables).every((t) => t.inSync) && !status.specError ? 0 : 2;
+  };
+  if (!opts.watch) return show();
+  for (;;) {
+    process.stdout.write("\x1b[2J\x1b[H" + new Date().toISOString() + "\n");
+    show();
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+}

@@ -9,7 +9,7 @@ import { javaBin } from "./metastore";
 import { IMAGES, SPARK_JARS } from "./versions";
 
 /** The job program Spark runs: a warm driver serving Lakeform's write/observe requests. */
-export const JOB_SERVER_SCRIPT = path.resolve(__dirname, "..", "jobs", "lakeform_job.py");
+export const JOB_SERVER_SCRIPT = path.resolve(__dirname, "..", "jobs", "job_server.py");
 
 export interface SparkArgs extends RuntimeArgs {
   /** Port of the Lakeform job server (the warm Spark driver). */
@@ -198,7 +198,7 @@ export class Spark extends pulumi.ComponentResource {
           name: serverName,
           image: image.imageId,
           restart: "unless-stopped",
-          command: ["/opt/spark/bin/spark-submit", "--properties-file", "/opt/spark/conf/spark-defaults.conf", "/opt/lakeform/jobs/lakeform_job.py", "--serve", "--port", "8998"],
+          command: ["/opt/spark/bin/spark-submit", "--properties-file", "/opt/spark/conf/spark-defaults.conf", "/opt/lakeform/jobs/job_server.py", "--serve", "--port", "8998"],
           uploads: [{ file: "/opt/spark/conf/spark-defaults.conf", content: conn.apply((c) => sparkDefaultsFile(c, master, driverMemory, containerJars)) }],
           volumes: [
             ...jarMounts,

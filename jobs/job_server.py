@@ -1,0 +1,538 @@
+"""Lakeform's Spark job server: one warm Spark driver serving the reconciler's requests.
+
+A JVM start costs tens of seconds on a small machine, so instead of one spark-submit per CSV,
+this program keeps a SparkSession and answers JSON requests over HTTP on 127.0.0.1:
+
+  GET  /healthz               the driver is up
+  POST /v1/write              upsert one CSV source into a table (Hudi or Iceberg)
+  POST /v1/observe            what the table holds: commits with their Lakeform metadata, rows, columns
+  POST /v1/travel             rows of a table as of a commit or a time
+  POST /v1/drop               drop a table (and its files with purge)
+
+Writes to one table are serialised here (Hudi without a lock provider must never see two writers).
+Every write records the source's content hash and the spec generation in the commit itself
+(Hudi extra metadata, Iceberg snapshot summary): the lake is the reconciler's only state.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import re
+import sys
+import threading
+import time
+import traceback
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+log = logging.getLogger("lakeform.jobs")
+
+META_PREFIX = "lakeform."
+HUDI_TABLE_VERSION = "6"  # Trino 476's Hudi connector reads table versions 6 and 8; Hudi 1.x writes 8 by default.
+
+
+class JobFailure(Exception):
+    """A failure with a kind the reconciler understands (BadCsv, SchemaRefused, BadRequest, SparkError)."""
+
+    def __init__(self, kind: str, message: str, detail: str | None = None):
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.detail = detail
+
+
+# ------------------------------------------------------------------ names
+
+
+def sanitize_column(raw: str) -> str:
+    """Same rule as reconciler/columns.ts (checked against tests/fixtures/column-names.json)."""
+    s = re.sub(r"[^a-z0-9_]+", "_", raw.strip().lower())
+    s = re.sub(r"_+", "_", s).strip("_")
+    if s == "":
+        s = "col"
+    if s[0].isdigit():
+        s = "_" + s
+    return s
+
+
+IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+def ident(name: str, what: str) -> str:
+    if not IDENT.match(name or ""):
+        raise JobFailure("BadRequest", f"{what} {name!r} is not a valid identifier")
+    return name
+
+
+def spark_error_line(err: BaseException) -> str:
+    """The line of a Spark/JVM error that says what went wrong, not the stack trace."""
+    text = str(err)
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith(("at ", "JVM stacktrace", "...")):
+            return line[:500]
+    return text[:500]
+
+
+# ------------------------------------------------------------------ the server's work
+
+
+class Lake:
+    def __init__(self, spark: SparkSession):
+        self.spark = spark
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+
+    def lock(self, table: str) -> threading.Lock:
+        with self._locks_guard:
+            return self._locks.setdefault(table, threading.Lock())
+
+    # -------------------------------------------------------------- reading sources
+
+    def read_csv(self, uri: str) -> tuple[DataFrame, dict[str, str]]:
+        """Reads a CSV with its header; FAILFAST so a ragged row fails the write instead of becoming nulls."""
+        raw = self.spark.read.option("header", "true").option("mode", "FAILFAST").option("inferSchema", "true") \
+            .option("enforceSchema", "false").option("multiLine", "false").csv(uri)
+        renamed: dict[str, str] = {}
+        names: list[str] = []
+        for c in raw.columns:
+            new = sanitize_column(c)
+            base, n = new, 2
+            while new in names:
+                new = f"{base}_{n}"
+                n += 1
+            names.append(new)
+            if new != c:
+                renamed[c] = new
+        df = raw.toDF(*names)
+        return df, renamed
+
+    def validate_rows(self, uri: str, expected_cols: int) -> None:
+        """Finds the first ragged line, so the error names it (Spark's FAILFAST message doesn't)."""
+        lines = self.spark.sparkContext.textFile(uri).zipWithIndex()
+        import csv
+
+        def bad(pair: tuple[str, int]) -> bool:
+            line, _ = pair
+            if not line.strip():
+                return False
+            try:
+                return len(next(csv.reader([line]))) != expected_cols
+            except Exception:
+                return True
+
+        found = lines.filter(bad).take(1)
+        if found:
+            line, idx = found[0]
+            raise JobFailure("BadCsv", f"line {idx + 1} has a different number of fields than the header ({expected_cols}): {line[:200]!r}")
+
+    # -------------------------------------------------------------- catalog helpers
+
+    @staticmethod
+    def qualified(t: dict[str, Any]) -> str:
+        db = ident(t["database"], "database")
+        name = ident(t["name"], "table")
+        return f"iceberg.{db}.{name}" if t["format"] == "iceberg" else f"spark_catalog.{db}.{name}"
+
+    def in_catalog(self, t: dict[str, Any]) -> bool:
+        db, name = t["database"], t["name"]
+        if t["format"] == "iceberg":
+            try:
+                return self.spark.catalog.tableExists(f"iceberg.{db}.{name}")
+            except Exception:
+                return False
+        return self.spark.catalog.tableExists(f"{db}.{name}")
+
+    def files_exist(self, t: dict[str, Any]) -> bool:
+        jvm = self.spark._jvm
+        path = jvm.org.apache.hadoop.fs.Path(t["location"] + ("/.hoodie" if t["format"] == "hudi" else "/metadata"))
+        fs = path.getFileSystem(self.spark._jsc.hadoopConfiguration())
+        return bool(fs.exists(path))
+
+    def ensure_database(self, t: dict[str, Any]) -> None:
+        db = ident(t["database"], "database")
+        self.spark.sql(f"CREATE DATABASE IF NOT EXISTS spark_catalog.{db}")
+
+    # -------------------------------------------------------------- write
+
+    def write(self, req: dict[str, Any]) -> dict[str, Any]:
+        t, source, generation = req["table"], req["source"], req["generation"]
+        started = time.time()
+        with self.lock(f"{t['database']}.{t['name']}"):
+            df, renamed = self.read_csv(source["uri"])
+            self.validate_rows(source["uri"], len(df.columns))
+            keys = [sanitize_column(k) for k in t["primaryKey"]]
+            missing = [k for k in keys + t.get("partitionBy", []) + ([t["orderingField"]] if t.get("orderingField") else []) if k not in df.columns]
+            if missing:
+                raise JobFailure("BadCsv", f"column(s) {', '.join(missing)} named in tables.yaml are not in the CSV header (columns: {', '.join(df.columns)})")
+            nulls = df.filter(" OR ".join(f"`{k}` IS NULL" for k in keys)).count()
+            if nulls:
+                raise JobFailure("BadCsv", f"{nulls} row(s) have an empty primary key ({', '.join(keys)})")
+            try:
+                rows = df.count()
+            except Exception as e:  # FAILFAST parse errors surface here
+                raise JobFailure("BadCsv", f"the CSV can't be parsed: {spark_error_line(e)}") from e
+            df = dedupe(df, keys, t.get("orderingField"))
+            exists = self.in_catalog(t)
+            existing_cols = [f.name for f in self.spark.table(self.qualified(t)).schema.fields] if exists else []
+            new_cols = [c for c in df.columns if exists and c not in existing_cols]
+            if new_cols and t.get("schemaPolicy") == "strict":
+                raise JobFailure("SchemaRefused", f"schemaPolicy is strict and the CSV has new column(s): {', '.join(new_cols)}; the table was left as it was")
+            meta = {
+                "source_hash": source["hash"],
+                "source": source.get("name", ""),
+                "generation": generation,
+                "spec": json.dumps({"format": t["format"], "primaryKey": t["primaryKey"], "partitionBy": t.get("partitionBy", [])}),
+            }
+            try:
+                if t["format"] == "hudi":
+                    commit = self.write_hudi(t, df, keys, meta, exists)
+                else:
+                    commit = self.write_iceberg(t, df, keys, meta, exists, existing_cols, new_cols)
+            except JobFailure:
+                raise
+            except Exception as e:
+                msg = spark_error_line(e)
+                if "Incompatible" in msg or "schema" in msg.lower() and "cast" in msg.lower():
+                    raise JobFailure("SchemaRefused", f"incompatible schema change: {msg}") from e
+                raise JobFailure("SparkError", msg, traceback.format_exc()[-4000:]) from e
+        return {
+            "commit": commit,
+            "rowsWritten": rows,
+            "renamed": renamed,
+            "columns": df.columns,
+            "addedColumns": new_cols,
+            "durationMs": int((time.time() - started) * 1000),
+        }
+
+    def write_hudi(self, t, df: DataFrame, keys: list[str], meta: dict[str, str], exists: bool) -> str:
+        db, name = t["database"], t["name"]
+        self.ensure_database(t)
+        ordering = t.get("orderingField")
+        opts = {
+            "hoodie.table.name": name,
+            "hoodie.datasource.write.table.type": "COPY_ON_WRITE",
+            "hoodie.datasource.write.operation": "upsert",
+            "hoodie.datasource.write.recordkey.field": ",".join(keys),
+            "hoodie.datasource.write.partitionpath.field": ",".join(t.get("partitionBy", [])),
+            "hoodie.datasource.write.keygenerator.class": (
+                "org.apache.hudi.keygen.ComplexKeyGenerator" if len(keys) > 1 or len(t.get("partitionBy", [])) > 1
+                else "org.apache.hudi.keygen.SimpleKeyGenerator" if t.get("partitionBy")
+                else "org.apache.hudi.keygen.NonpartitionedKeyGenerator" if len(keys) == 1
+                else "org.apache.hudi.keygen.ComplexKeyGenerator"
+            ),
+            "hoodie.datasource.write.hive_style_partitioning": "true",
+            "hoodie.write.table.version": HUDI_TABLE_VERSION,
+            "hoodie.datasource.write.reconcile.schema": "true",
+            "hoodie.schema.on.read.enable": "false",
+            "hoodie.datasource.hive_sync.enable": "true",
+            "hoodie.datasource.hive_sync.mode": "hms",
+            "hoodie.datasource.hive_sync.metastore.uris": self.spark.conf.get("spark.hadoop.hive.metastore.uris"),
+            "hoodie.datasource.hive_sync.database": db,
+            "hoodie.datasource.hive_sync.table": name,
+            "hoodie.datasource.hive_sync.partition_fields": ",".join(t.get("partitionBy", [])),
+            "hoodie.datasource.hive_sync.partition_extractor_class": (
+                "org.apache.hudi.hive.MultiPartKeysValueExtractor" if t.get("partitionBy") else "org.apache.hudi.hive.NonPartitionedExtractor"
+            ),
+            "hoodie.datasource.meta.sync.enable": "true",
+            "hoodie.metadata.enable": "false",
+            "hoodie.upsert.shuffle.parallelism": "4",
+            "hoodie.insert.shuffle.parallelism": "4",
+            "hoodie.datasource.write.commitmeta.key.prefix": META_PREFIX,
+        }
+        if ordering:
+            opts["hoodie.datasource.write.precombine.field"] = ordering
+            opts["hoodie.table.precombine.field"] = ordering
+        for k, v in meta.items():
+            opts[META_PREFIX + k] = v
+        df.write.format("hudi").options(**opts).mode("append").save(t["location"])
+        return self.hudi_commits(t)[-1]["commit"]
+
+    def commit_properties(self, props: dict[str, str]):
+        """Sets Iceberg's per-thread commit properties (what CommitMetadata.withCommitProperties does,
+        without needing a JVM callback into Python): every snapshot this thread commits carries them."""
+        jvm = self.spark._jvm
+        loader = jvm.java.lang.Thread.currentThread().getContextClassLoader()
+        field = jvm.java.lang.Class.forName("org.apache.iceberg.spark.CommitMetadata", True, loader).getDeclaredField("COMMIT_PROPERTIES")
+        field.setAccessible(True)
+        local = field.get(None)
+        jmap = jvm.java.util.HashMap()
+        for k, v in props.items():
+            jmap.put(k, v)
+        lake = self
+
+        class Scope:
+            def __enter__(self):
+                local.set(jmap)
+
+            def __exit__(self, *exc):
+                local.set(jvm.java.util.HashMap())
+
+        return Scope()
+
+    def write_iceberg(self, t, df: DataFrame, keys, meta, exists: bool, existing_cols: list[str], new_cols: list[str]) -> str:
+        fq = self.qualified(t)
+        self.spark.sql(f"CREATE NAMESPACE IF NOT EXISTS iceberg.{ident(t['database'], 'database')}")
+        props = {META_PREFIX + k: v for k, v in meta.items()}
+        if not exists:
+            parts = t.get("partitionBy", [])
+            writer = df.writeTo(fq).using("iceberg").tableProperty("format-version", "2") \
+                .tableProperty("location", t["location"]).tableProperty("write.merge.mode", "copy-on-write") \
+                .tableProperty("write.update.mode", "copy-on-write").tableProperty("write.delete.mode", "copy-on-write")
+            if parts:
+                writer = writer.partitionedBy(*[F.col(p) for p in parts])
+            with self.commit_properties(props):
+                writer.create()
+        else:
+            if new_cols:
+                types = {f.name: f.dataType.simpleString() for f in df.schema.fields}
+                cols = ", ".join(f"`{c}` {types[c]}" for c in new_cols)
+                self.spark.sql(f"ALTER TABLE {fq} ADD COLUMNS ({cols})")
+            target_cols = existing_cols + new_cols
+            target_types = {f.name: f.dataType for f in self.spark.table(fq).schema.fields}
+            view = f"lakeform_src_{meta['source_hash'][:16]}"
+            # Cast to the table's types so a column inferred differently this time still merges.
+            aligned = df.select(*[
+                (F.col(f"`{c}`").cast(target_types[c]) if c in df.columns else F.lit(None).cast(target_types[c])).alias(c)
+                for c in target_cols
+            ])
+            aligned.createOrReplaceTempView(view)
+            on = " AND ".join(f"t.`{k}` = s.`{k}`" for k in keys)
+            # Columns this CSV doesn't have keep their values: only the CSV's columns are updated.
+            sets = ", ".join(f"t.`{c}` = s.`{c}`" for c in df.columns)
+            cols = ", ".join(f"`{c}`" for c in target_cols)
+            vals = ", ".join(f"s.`{c}`" for c in target_cols)
+            try:
+                with self.commit_properties(props):
+                    self.spark.sql(
+                        f"MERGE INTO {fq} t USING {view} s ON {on} "
+                        f"WHEN MATCHED THEN UPDATE SET {sets} WHEN NOT MATCHED THEN INSERT ({cols}) VALUES ({vals})"
+                    )
+            finally:
+                self.spark.catalog.dropTempView(view)
+        return self.iceberg_commits(t)[-1]["commit"]
+
+    # -------------------------------------------------------------- observe
+
+    def hudi_commits(self, t) -> list[dict[str, Any]]:
+        jvm = self.spark._jvm
+        conf = self.spark._jsc.hadoopConfiguration()
+        base = t["location"]
+        timeline_dir = jvm.org.apache.hadoop.fs.Path(base + "/.hoodie")
+        fs = timeline_dir.getFileSystem(conf)
+        if not fs.exists(timeline_dir):
+            return []
+        statuses = fs.listStatus(timeline_dir)
+        files = sorted(str(s.getPath().getName()) for s in statuses if s.isFile())
+        completed = [f for f in files if re.match(r"^\d+\.(commit|replacecommit)$", f) or re.match(r"^\d+_\d+\.(commit|replacecommit)$", f)]
+        out = []
+        for f in completed:
+            p = jvm.org.apache.hadoop.fs.Path(base + "/.hoodie/" + f)
+            stream = fs.open(p)
+            try:
+                data = jvm.org.apache.commons.io.IOUtils.toString(stream, "UTF-8")
+            finally:
+                stream.close()
+            try:
+                body = json.loads(data)
+            except ValueError:
+                body = {}
+            extra = body.get("extraMetadata", {}) or {}
+            stats = [s for ps in (body.get("partitionToWriteStats") or {}).values() for s in ps]
+            instant = f.split(".")[0].split("_")[0]
+            out.append({
+                "commit": instant,
+                "time": hudi_instant_time(instant),
+                "operation": body.get("operationType"),
+                "sourceHash": extra.get(META_PREFIX + "source_hash"),
+                "source": extra.get(META_PREFIX + "source"),
+                "generation": extra.get(META_PREFIX + "generation"),
+                "spec": extra.get(META_PREFIX + "spec"),
+                "rowsInserted": sum(int(s.get("numInserts", 0)) for s in stats),
+                "rowsUpdated": sum(int(s.get("numUpdateWrites", 0)) for s in stats),
+            })
+        return out
+
+    def iceberg_commits(self, t) -> list[dict[str, Any]]:
+        fq = self.qualified(t)
+        rows = self.spark.sql(f"SELECT snapshot_id, committed_at, operation, summary FROM {fq}.snapshots ORDER BY committed_at").collect()
+        out = []
+        for r in rows:
+            s = r["summary"] or {}
+            out.append({
+                "commit": str(r["snapshot_id"]),
+                "time": r["committed_at"].isoformat(),
+                "operation": r["operation"],
+                "sourceHash": s.get(META_PREFIX + "source_hash"),
+                "source": s.get(META_PREFIX + "source"),
+                "generation": s.get(META_PREFIX + "generation"),
+                "spec": s.get(META_PREFIX + "spec"),
+                "rowsInserted": int(s.get("added-records", 0)) - int(s.get("deleted-records", 0)) if s.get("added-records") else 0,
+                "rowsUpdated": int(s.get("deleted-records", 0)),
+            })
+        return out
+
+    def observe(self, req: dict[str, Any]) -> dict[str, Any]:
+        t = req["table"]
+        in_catalog = self.in_catalog(t)
+        files = self.files_exist(t)
+        if t["format"] == "hudi":
+            commits = self.hudi_commits(t) if files else []
+        else:
+            commits = self.iceberg_commits(t) if in_catalog and files else []
+        exists = in_catalog and files
+        row_count, columns = None, []
+        if exists:
+            df = self.spark.table(self.qualified(t))
+            row_count = df.count()
+            columns = [{"name": f.name, "type": f.dataType.simpleString()} for f in df.schema.fields if not f.name.startswith("_hoodie_")]
+        return {"exists": exists, "inCatalog": in_catalog, "filesExist": files, "commits": commits, "rowCount": row_count, "columns": columns}
+
+    # -------------------------------------------------------------- travel / drop
+
+    def travel(self, req: dict[str, Any]) -> dict[str, Any]:
+        t, as_of, where, limit = req["table"], str(req["asOf"]), req.get("where"), int(req.get("limit", 1000))
+        if t["format"] == "hudi":
+            if not re.match(r"^\d{8,17}$|^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d+)?$", as_of):
+                raise JobFailure("BadRequest", f"asOf {as_of!r} is neither a Hudi instant nor a timestamp")
+            df = self.spark.read.format("hudi").option("as.of.instant", as_of.replace("T", " ")).load(t["location"])
+            df = df.select(*[c for c in df.columns if not c.startswith("_hoodie_")])
+        else:
+            reader = self.spark.read.format("iceberg")
+            if re.match(r"^\d+$", as_of) and len(as_of) > 13:
+                reader = reader.option("snapshot-id", as_of)
+            else:
+                ms = self.spark.sql(f"SELECT CAST(unix_millis(TIMESTAMP '{as_of.replace('T', ' ')}') AS BIGINT) AS ms").first()["ms"] \
+                    if not re.match(r"^\d+$", as_of) else int(as_of)
+                reader = reader.option("as-of-timestamp", str(ms))
+            df = reader.load(self.qualified(t))
+        if where:
+            df = df.where(where)
+        rows = df.limit(limit).collect()
+        return {"columns": df.columns, "types": [f.dataType.simpleString() for f in df.schema.fields], "rows": [[jsonable(v) for v in r] for r in rows]}
+
+    def drop(self, req: dict[str, Any]) -> dict[str, Any]:
+        t, purge = req["table"], bool(req.get("purge"))
+        with self.lock(f"{t['database']}.{t['name']}"):
+            self.spark.sql(f"DROP TABLE IF EXISTS {self.qualified(t)}{' PURGE' if purge and t['format'] == 'iceberg' else ''}")
+            if purge:
+                jvm = self.spark._jvm
+                p = jvm.org.apache.hadoop.fs.Path(t["location"])
+                fs = p.getFileSystem(self.spark._jsc.hadoopConfiguration())
+                if fs.exists(p):
+                    fs.delete(p, True)
+        return {"dropped": True}
+
+
+def dedupe(df: DataFrame, keys: list[str], ordering: str | None) -> DataFrame:
+    """One row per key: the one with the largest ordering value, else the last one in the file."""
+    from pyspark.sql.window import Window
+
+    order = [F.col(f"`{ordering}`").desc_nulls_last()] if ordering else []
+    w = Window.partitionBy(*[F.col(f"`{k}`") for k in keys]).orderBy(*order, F.col("__lakeform_pos").desc())
+    return df.withColumn("__lakeform_pos", F.monotonically_increasing_id()) \
+        .withColumn("__lakeform_rank", F.row_number().over(w)) \
+        .where("__lakeform_rank = 1").drop("__lakeform_rank", "__lakeform_pos")
+
+
+def hudi_instant_time(instant: str) -> str:
+    ts = instant.ljust(17, "0")
+    return f"{ts[0:4]}-{ts[4:6]}-{ts[6:8]}T{ts[8:10]}:{ts[10:12]}:{ts[12:14]}.{ts[14:17]}"
+
+
+def jsonable(v: Any) -> Any:
+    if v is None or isinstance(v, (bool, int, float, str)):
+        return v
+    return str(v)
+
+
+# ------------------------------------------------------------------ HTTP
+
+
+def make_handler(lake: Lake):
+    ops = {"write": lake.write, "observe": lake.observe, "travel": lake.travel, "drop": lake.drop}
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, fmt: str, *args: Any) -> None:
+            log.debug("%s " + fmt, self.address_string(), *args)
+
+        def reply(self, status: int, body: dict[str, Any]) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self) -> None:
+            if self.path == "/healthz":
+                self.reply(200, {"ok": True, "spark": lake.spark.version})
+            else:
+                self.reply(404, {"ok": False, "error": {"kind": "BadRequest", "message": f"no such path {self.path}"}})
+
+        def do_POST(self) -> None:
+            m = re.match(r"^/v1/(\w+)$", self.path)
+            op = ops.get(m.group(1)) if m else None
+            if not op:
+                self.reply(404, {"ok": False, "error": {"kind": "BadRequest", "message": f"no such operation {self.path}"}})
+                return
+            try:
+                length = int(self.headers.get("content-length", "0"))
+                req = json.loads(self.rfile.read(length) or b"{}")
+                started = time.time()
+                result = op(req)
+                log.info("op=%s table=%s took %.1fs", m.group(1), req.get("table", {}).get("name"), time.time() - started)
+                self.reply(200, {"ok": True, **result})
+            except JobFailure as e:
+                log.warning("op=%s failed: %s: %s", m.group(1), e.kind, e.message)
+                self.reply(422, {"ok": False, "error": {"kind": e.kind, "message": e.message, "detail": e.detail}})
+            except KeyError as e:
+                self.reply(400, {"ok": False, "error": {"kind": "BadRequest", "message": f"missing field {e}"}})
+            except Exception as e:  # a Spark failure: report its key line, keep serving
+                log.error("op=%s crashed: %s", m.group(1), traceback.format_exc())
+                self.reply(500, {"ok": False, "error": {"kind": "SparkError", "message": spark_error_line(e), "detail": traceback.format_exc()[-4000:]}})
+
+    return Handler
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--serve", action="store_true", help="run the HTTP job server")
+    ap.add_argument("--port", type=int, default=8998)
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--request", help="one-shot: a JSON request {op, ...}; prints the JSON response")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr)
+    spark = SparkSession.builder.appName("lakeform-jobs").enableHiveSupport().getOrCreate()
+    spark.sparkContext.setLogLevel("WARN")
+    lake = Lake(spark)
+    if args.request:
+        req = json.loads(args.request)
+        op = {"write": lake.write, "observe": lake.observe, "travel": lake.travel, "drop": lake.drop}[req.pop("op")]
+        try:
+            print(json.dumps({"ok": True, **op(req)}))
+            return 0
+        except JobFailure as e:
+            print(json.dumps({"ok": False, "error": {"kind": e.kind, "message": e.message}}))
+            return 1
+    server = ThreadingHTTPServer((args.host, args.port), make_handler(lake))
+    log.info("Lakeform job server listening on http://%s:%d (Spark %s)", args.host, args.port, spark.version)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        spark.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

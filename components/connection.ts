@@ -56,6 +56,10 @@ export function metastoreSiteSettings(conn: LakeConnection, derbyDir: string): R
     // Hudi's hive sync and Iceberg's HiveCatalog alter tables they created; don't fight over column types.
     "hive.metastore.disallow.incompatible.col.type.changes": "false",
     "hive.metastore.event.db.notification.api.auth": "false",
+    // Iceberg's HiveCatalog and Trino take HMS table locks on every commit; the lock tables are
+    // created before start by components/local/java/TxnSchema.java.
+    "hive.support.concurrency": "true",
+    "hive.txn.manager": "org.apache.hadoop.hive.ql.lockmgr.DbTxnManager",
     // Hive's async logging needs the LMAX disruptor, which pyspark's jars don't ship.
     "hive.async.log.enabled": "false",
   };

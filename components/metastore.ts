@@ -53,10 +53,18 @@ export function metastoreLocalPlan(dataDir: string, port: number, heap: string, 
     },
     dirs: [dirs.data],
     process: localProcess(dataDir, "metastore", {
+      // First the transaction tables (idempotent), then the metastore itself in the same process.
       command: [
+        "/bin/sh",
+        "-c",
+        'java -Xmx256m -cp "$0" "$1" && shift && exec "$@"',
+        classpath,
+        TXN_SCHEMA_SOURCE,
         javaBin(),
         `-Xmx${heap}`,
         `-Dderby.system.home=${dirs.data}`,
+        `-Dhive.log.dir=${path.dirname(dirs.logFile)}`,
+        "-Dhive.log.file=hive.log",
         "-cp",
         classpath,
         "org.apache.hadoop.hive.metastore.HiveMetaStore",
@@ -72,6 +80,8 @@ export function metastoreLocalPlan(dataDir: string, port: number, heap: string, 
     }),
   };
 }
+
+const TXN_SCHEMA_SOURCE = path.join(__dirname, "local", "java", "TxnSchema.java");
 
 /** Java 17 for Spark and the metastore (Trino brings its own newer JDK). */
 export function javaBin(): string {

@@ -93,7 +93,10 @@ export function objectStoreLocalPlan(
         "-ip.bind=127.0.0.1",
         `-master.port=${p.master}`,
         `-volume.port=${p.volume}`,
-        "-volume.max=0",
+        // Small volumes and a fixed count: with the 30 GB default and max=0 ("free disk / 30 GB"),
+        // a second bucket finds no free volume on a typical disk.
+        "-master.volumeSizeLimitMB=1024",
+        "-volume.max=100",
         "-filer",
         `-filer.port=${p.filer}`,
         "-s3",

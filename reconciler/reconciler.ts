@@ -67,7 +67,8 @@ export class Reconciler {
   private readonly opts: Required<Omit<ReconcilerOptions, "jobs" | "sources" | "log">> & Pick<ReconcilerOptions, "jobs" | "sources" | "log">;
 
   constructor(opts: ReconcilerOptions) {
-    this.opts = { resyncMs: 60_000, backoffBaseMs: 2_000, backoffMaxMs: 5 * 60_000, concurrency: 2, ...opts };
+    const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as ReconcilerOptions;
+    this.opts = { resyncMs: 60_000, backoffBaseMs: 2_000, backoffMaxMs: 5 * 60_000, concurrency: 2, ...given };
     this.status = readStatus(opts.statusFile) ?? emptyStatus(opts.tablesFile);
     this.status.file = opts.tablesFile;
   }

@@ -8,7 +8,7 @@ import {
   type LakeConnection,
 } from "./connection";
 import { dockerHealthcheck, localProcess, requireAbsolute, requirePort, serviceDirs, type RuntimeArgs } from "./common";
-import { installPaths } from "./local/install";
+import { findJava17Home, installPaths } from "./local/install";
 import { LocalService, type ServicePlan } from "./local/providers";
 import { IMAGES, S3A_JARS } from "./versions";
 
@@ -57,7 +57,7 @@ export function metastoreLocalPlan(dataDir: string, port: number, heap: string, 
       command: [
         "/bin/sh",
         "-c",
-        'java -Xmx256m -cp "$0" "$1" && shift && exec "$@"',
+        '"$2" -Xmx256m -cp "$0" "$1" && shift && exec "$@"',
         classpath,
         TXN_SCHEMA_SOURCE,
         javaBin(),
@@ -83,9 +83,9 @@ export function metastoreLocalPlan(dataDir: string, port: number, heap: string, 
 
 const TXN_SCHEMA_SOURCE = path.join(__dirname, "local", "java", "TxnSchema.java");
 
-/** Java 17 for Spark and the metastore (Trino brings its own newer JDK). */
+/** Java 17 for Spark and the metastore (Trino runs on its own newer JDK). */
 export function javaBin(): string {
-  return process.env.JAVA_HOME ? path.join(process.env.JAVA_HOME, "bin", "java") : "java";
+  return path.join(findJava17Home(), "bin", "java");
 }
 
 /**

@@ -3,9 +3,8 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { renderProperties, sparkDefaults, type LakeConnection } from "./connection";
 import { dockerHealthcheck, localProcess, requireAbsolute, requirePort, serviceDirs, type RuntimeArgs } from "./common";
-import { installPaths } from "./local/install";
+import { findJava17Home, installPaths } from "./local/install";
 import { LocalService, type ServicePlan } from "./local/providers";
-import { javaBin } from "./metastore";
 import { IMAGES, SPARK_JARS } from "./versions";
 
 /** The job program Spark runs: a warm driver serving Lakeform's write/observe requests. */
@@ -51,7 +50,7 @@ export function sparkLocalPlans(
   const defaults = path.join(dirs.conf, "spark-defaults.conf");
   const master = args.workers > 0 ? `spark://127.0.0.1:${SPARK_DEFAULTS.masterPort}` : "local[*]";
   const env = {
-    JAVA_HOME: process.env.JAVA_HOME ?? path.dirname(path.dirname(javaBin() === "java" ? "/usr/bin/java" : javaBin())),
+    JAVA_HOME: findJava17Home(),
     PYSPARK_PYTHON: bin.python,
     PYSPARK_DRIVER_PYTHON: bin.python,
     SPARK_CONF_DIR: dirs.conf,

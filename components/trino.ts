@@ -125,9 +125,14 @@ export function trinoLocalPlans(args: { dataDir: string; port: number; workers: 
       install: ["trino"],
       files,
       dirs: [dirs.data, path.join(dirs.data, "var", "log")],
+      // The launcher refuses to start while its pid file names a live process, and a zombie
+      // left by a killed server counts as live to it; Lakeform tracks the process itself.
+      removeBeforeStart: [path.join(dirs.data, "var", "run", "launcher.pid")],
       process: localProcess(args.dataDir, service, {
         command: [path.join(bin.trinoHome, "bin", "launcher"), "run", `--etc-dir=${etc}`, `--data-dir=${dirs.data}`],
-        env: { JAVA_HOME: javaHome, PATH: `${path.join(javaHome, "bin")}:${process.env.PATH ?? "/usr/bin:/bin"}` },
+        // A fixed PATH: the plan must not depend on the caller's environment, or every `up`
+        // from another shell would see a change and restart Trino.
+        env: { JAVA_HOME: javaHome, PATH: `${path.join(javaHome, "bin")}:/usr/local/bin:/usr/bin:/bin` },
         health: i === 0 ? { http: `http://127.0.0.1:${port}/v1/info`, bodyIncludes: '"starting":false' } : { http: `http://127.0.0.1:${port}/v1/info` },
         ports: [port],
         startTimeoutSec: 240,

@@ -51,6 +51,21 @@ export function jarFileName(coord: string): string {
 /** Trino plugins Lakeform uses; the others are never unpacked (the full server is ~800 MB). */
 export const TRINO_PLUGINS = ["hive", "hudi", "iceberg"] as const;
 
+/**
+ * Java 17 for Spark and the metastore. Resolved to a fixed path (not "whatever java is first on
+ * PATH"), so the rendered plans are the same from any shell and `up` stays a no-op.
+ */
+export function findJava17Home(): string {
+  const fromEnv = process.env.LAKEFORM_JAVA17_HOME;
+  if (fromEnv) return fromEnv;
+  const root = "/usr/lib/jvm";
+  const candidates = fs.existsSync(root) ? fs.readdirSync(root).filter((d) => /(^|-)17(-|$|\.)/.test(d)).sort() : [];
+  const match = candidates.find((d) => fs.existsSync(path.join(root, d, "bin", "java")));
+  if (match) return fs.realpathSync(path.join(root, match));
+  if (process.env.JAVA_HOME) return process.env.JAVA_HOME;
+  throw new Error("Spark 3.5 and the Hive Metastore need Java 17, and none was found under /usr/lib/jvm; set LAKEFORM_JAVA17_HOME.");
+}
+
 /** A JDK >= 24 for Trino: TRINO_JAVA_HOME, else a JDK 25 found under /usr/lib/jvm. */
 export function findTrinoJavaHome(): string {
   const fromEnv = process.env.TRINO_JAVA_HOME;

@@ -42,6 +42,8 @@ export interface ServicePlan {
   files: Record<string, string>;
   /** Directories created before start. */
   dirs: string[];
+  /** Stale files removed before each start (e.g. a launcher's own pid file). */
+  removeBeforeStart?: string[];
   process: ProcessSpec;
 }
 
@@ -61,6 +63,7 @@ export class LocalService extends pulumi.dynamic.Resource {
         install: p.apply((x) => x.install),
         files: p.apply((x) => x.files),
         dirs: p.apply((x) => x.dirs),
+        removeBeforeStart: p.apply((x) => x.removeBeforeStart ?? []),
         process: p.apply((x) => x.process),
         pid: undefined,
         running: undefined,

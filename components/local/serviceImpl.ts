@@ -26,6 +26,7 @@ export interface ServiceInputs {
   files: Record<string, string>;
   /** Directories created before start (data, logs). */
   dirs: string[];
+  removeBeforeStart: string[];
   process: ProcessSpec;
 }
 
@@ -45,6 +46,7 @@ function writeFiles(files: Record<string, string>, dirs: string[]): void {
 async function start(inputs: ServiceInputs): Promise<ServiceOutputs> {
   await ensureInstalled(inputs.install);
   writeFiles(inputs.files, inputs.dirs);
+  if (!runningPid(inputs.process)) for (const f of inputs.removeBeforeStart ?? []) fs.rmSync(f, { force: true });
   const pid = await startService(inputs.process);
   return { ...inputs, pid, running: true };
 }
@@ -63,7 +65,7 @@ export const service = {
   },
 
   async diff(_id: string, olds: ServiceOutputs, news: ServiceInputs) {
-    const changed = (["install", "files", "dirs", "process"] as const).filter(
+    const changed = (["install", "files", "dirs", "removeBeforeStart", "process"] as const).filter(
       (k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]),
     );
     // A process found dead by refresh is an update too: `pulumi up` restarts it.
@@ -139,8 +141,8 @@ export const bucket = {
   },
   async diff(_id: string, olds: BucketOutputs, news: BucketInputs) {
     const replaces = olds.bucket !== news.bucket ? ["bucket"] : [];
-    const changes =
-      replaces.length > 0 || !olds.exists || JSON.stringify({ ...olds, exists: undefined }) !== JSON.stringify(news);
+    const fields = ["endpoint", "region", "accessKey", "secretKey", "forceDestroy"] as const;
+    const changes = replaces.length > 0 || !olds.exists || fields.some((f) => olds[f] !== news[f]);
     return { changes, replaces, deleteBeforeReplace: false };
   },
   async update(_id: string, _olds: BucketOutputs, news: BucketInputs) {

@@ -1,0 +1,55 @@
+/**
+ * Reading the lake through Trino: one query, all pages, columns with their types.
+ */
+import { BasicAuth, Trino } from "trino-client";
+
+export interface QueryResult {
+  columns: { name: string; type: string }[];
+  rows: unknown[][];
+}
+
+export class TrinoQueryError extends Error {
+  readonly code = "QUERY_FAILED";
+  constructor(
+    message: string,
+    readonly errorName?: string,
+    readonly errorType?: string,
+  ) {
+    super(message);
+    this.name = "TrinoQueryError";
+  }
+}
+
+export class TrinoClient {
+  private readonly client: Trino;
+
+  constructor(
+    readonly endpoint: string,
+    readonly user = "lakeform",
+  ) {
+    this.client = Trino.create({ server: endpoint, catalog: "hive", schema: "default", auth: new BasicAuth(user) });
+  }
+
+  async query(sql: string, opts: { maxRows?: number } = {}): Promise<QueryResult> {
+    const iter = await this.client.query(sql);
+    const rows: unknown[][] = [];
+    let columns: QueryResult["columns"] = [];
+    for await (const page of iter) {
+      if (page.error) throw new TrinoQueryError(page.error.message, page.error.errorName, page.error.errorType);
+      if (page.columns && columns.length === 0) columns = page.columns.map((c) => ({ name: c.name, type: c.type }));
+      if (page.data) {
+        for (const r of page.data) {
+          if (opts.maxRows !== undefined && rows.length >= opts.maxRows) break;
+          rows.push(r);
+        }
+      }
+    }
+    return { columns, rows };
+  }
+
+  /** The single value of a one-row, one-column query. */
+  async scalar<T = unknown>(sql: string): Promise<T> {
+    const { rows } = await this.query(sql);
+    return rows[0]?.[0] as T;
+  }
+}

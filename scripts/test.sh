@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The test command: installs what's missing, then runs the unit tests (Pulumi mocks, pure logic)
+# and the end-to-end tests against a real local lakehouse (stack "e2e", its own ports).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+bash scripts/setup.sh
+# shellcheck source=env.sh
+source scripts/env.sh
+export LAKEFORM_STACK=e2e NODE_NO_WARNINGS=1
+node_modules/.bin/tsc -p tsconfig.json --noEmit
+node_modules/.bin/jest --selectProjects unit
+status=0
+node_modules/.bin/jest --selectProjects e2e --runInBand "$@" || status=$?
+if [ "${LAKEFORM_KEEP_E2E:-}" != "1" ]; then
+  # Leave no process and no open port behind, whatever the tests did.
+  bin/lakeform destroy >/dev/null 2>&1 || true
+fi
+exit $status

@@ -1,3 +1,5 @@
+import * as crypto from "node:crypto";
+import * as fs from "node:fs";
 import * as path from "node:path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
@@ -56,6 +58,8 @@ export function sparkLocalPlans(
     SPARK_CONF_DIR: dirs.conf,
     SPARK_LOCAL_IP: "127.0.0.1",
     SPARK_LOCAL_DIRS: path.join(dirs.data, "tmp"),
+    // A changed job program is a changed plan: `up` restarts the server with it.
+    LAKEFORM_JOBS_SHA256: crypto.createHash("sha256").update(fs.readFileSync(JOB_SERVER_SCRIPT)).digest("hex"),
   };
   const sparkClass = path.join(bin.sparkHome, "bin", "spark-class");
   const cluster: ServicePlan[] = args.workers > 0

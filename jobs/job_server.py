@@ -70,12 +70,15 @@ def ident(name: str, what: str) -> str:
 
 
 def spark_error_line(err: BaseException) -> str:
-    """The line of a Spark/JVM error that says what went wrong, not the stack trace."""
+    """The line of a Spark/JVM error that says what went wrong, not the stack trace:
+    the innermost exception's message of the first exception line."""
     text = str(err)
     for line in text.splitlines():
-        line = line.strip()
-        if line and not line.startswith(("at ", "JVM stacktrace", "...")):
-            return line[:500]
+        line = line.strip().lstrip(": ")
+        if not line or line.startswith(("at ", "JVM stacktrace", "...", "An error occurred while calling")):
+            continue
+        parts = [p for p in re.split(r"(?:[\w$]+\.)+[\w$]*(?:Exception|Error)(?::\s*|$)", line) if p.strip()]
+        return (parts[-1] if parts else line)[:500]
     return text[:500]
 
 
@@ -112,24 +115,30 @@ class Lake:
         df = raw.toDF(*names)
         return df, renamed
 
-    def validate_rows(self, uri: str, expected_cols: int) -> None:
-        """Finds the first ragged line, so the error names it (Spark's FAILFAST message doesn't)."""
-        lines = self.spark.sparkContext.textFile(uri).zipWithIndex()
+    def validate_rows(self, uri: str) -> None:
+        """Finds the first ragged line before Spark parses the file, so the error names it
+        (Spark's FAILFAST message doesn't say which line)."""
         import csv
+
+        lines = self.spark.sparkContext.textFile(uri).zipWithIndex()
+        first = lines.take(1)
+        if not first or not first[0][0].strip():
+            raise JobFailure("BadCsv", "the CSV is empty or has no header line")
+        expected = len(next(csv.reader([first[0][0]])))
 
         def bad(pair: tuple[str, int]) -> bool:
             line, _ = pair
             if not line.strip():
                 return False
             try:
-                return len(next(csv.reader([line]))) != expected_cols
+                return len(next(csv.reader([line]))) != expected
             except Exception:
                 return True
 
         found = lines.filter(bad).take(1)
         if found:
             line, idx = found[0]
-            raise JobFailure("BadCsv", f"line {idx + 1} has a different number of fields than the header ({expected_cols}): {line[:200]!r}")
+            raise JobFailure("BadCsv", f"line {idx + 1} has a different number of fields than the header ({expected}): {line[:200]!r}")
 
     # -------------------------------------------------------------- catalog helpers
 
@@ -164,8 +173,8 @@ class Lake:
         t, source, generation = req["table"], req["source"], req["generation"]
         started = time.time()
         with self.lock(f"{t['database']}.{t['name']}"):
+            self.validate_rows(source["uri"])
             df, renamed = self.read_csv(source["uri"])
-            self.validate_rows(source["uri"], len(df.columns))
             keys = [sanitize_column(k) for k in t["primaryKey"]]
             missing = [k for k in keys + t.get("partitionBy", []) + ([t["orderingField"]] if t.get("orderingField") else []) if k not in df.columns]
             if missing:
@@ -179,7 +188,10 @@ class Lake:
                 raise JobFailure("BadCsv", f"the CSV can't be parsed: {spark_error_line(e)}") from e
             df = dedupe(df, keys, t.get("orderingField"))
             exists = self.in_catalog(t)
-            existing_cols = [f.name for f in self.spark.table(self.qualified(t)).schema.fields] if exists else []
+            existing = [f for f in self.spark.table(self.qualified(t)).schema.fields if not f.name.startswith("_hoodie_")] if exists else []
+            existing_cols = [f.name for f in existing]
+            if existing:
+                df = align_types(df, {f.name: f.dataType for f in existing})
             new_cols = [c for c in df.columns if exists and c not in existing_cols]
             if new_cols and t.get("schemaPolicy") == "strict":
                 raise JobFailure("SchemaRefused", f"schemaPolicy is strict and the CSV has new column(s): {', '.join(new_cols)}; the table was left as it was")
@@ -294,17 +306,15 @@ class Lake:
                 cols = ", ".join(f"`{c}` {types[c]}" for c in new_cols)
                 self.spark.sql(f"ALTER TABLE {fq} ADD COLUMNS ({cols})")
             target_cols = existing_cols + new_cols
-            target_types = {f.name: f.dataType for f in self.spark.table(fq).schema.fields}
+            table_types = {f.name: f.dataType for f in self.spark.table(fq).schema.fields}
+            csv_cols = list(df.columns)
+            # Columns this CSV doesn't have: null for new rows, and left as they are on updates.
+            full = df.select(*[F.col(f"`{c}`") if c in csv_cols else F.lit(None).cast(table_types[c]).alias(c) for c in target_cols])
             view = f"lakeform_src_{meta['source_hash'][:16]}"
-            # Cast to the table's types so a column inferred differently this time still merges.
-            aligned = df.select(*[
-                (F.col(f"`{c}`").cast(target_types[c]) if c in df.columns else F.lit(None).cast(target_types[c])).alias(c)
-                for c in target_cols
-            ])
-            aligned.createOrReplaceTempView(view)
+            # Materialised: MERGE needs a deterministic source, and dedupe's row positions aren't.
+            full.localCheckpoint().createOrReplaceTempView(view)
             on = " AND ".join(f"t.`{k}` = s.`{k}`" for k in keys)
-            # Columns this CSV doesn't have keep their values: only the CSV's columns are updated.
-            sets = ", ".join(f"t.`{c}` = s.`{c}`" for c in df.columns)
+            sets = ", ".join(f"t.`{c}` = s.`{c}`" for c in csv_cols)
             cols = ", ".join(f"`{c}`" for c in target_cols)
             vals = ", ".join(f"s.`{c}`" for c in target_cols)
             try:
@@ -427,6 +437,26 @@ class Lake:
                 if fs.exists(p):
                     fs.delete(p, True)
         return {"dropped": True}
+
+
+def align_types(df: DataFrame, table_types: dict) -> DataFrame:
+    """Casts the CSV's columns to the table's types (CSV inference can differ between files).
+    A value that doesn't fit the table's type is an incompatible schema change, not a silent null."""
+    casts = []
+    for c in df.columns:
+        if c in table_types and df.schema[c].dataType != table_types[c]:
+            casts.append(c)
+    if not casts:
+        return df
+    out = df.select(*[F.col(f"`{c}`").cast(table_types[c]).alias(c) if c in casts else F.col(f"`{c}`") for c in df.columns])
+    for c in casts:
+        lost = df.select(F.col(f"`{c}`").alias("v")).where(F.col("v").isNotNull() & F.col("v").cast(table_types[c]).isNull()).limit(1).collect()
+        if lost:
+            raise JobFailure(
+                "SchemaRefused",
+                f"column {c}: value {lost[0]['v']!r} doesn't fit the table's type {table_types[c].simpleString()}; the table was left as it was",
+            )
+    return out
 
 
 def dedupe(df: DataFrame, keys: list[str], ordering: str | None) -> DataFrame:

@@ -4,6 +4,9 @@
  */
 import { Command } from "@commander-js/extra-typings";
 import { reconcileCommand, statusCommand } from "./reconcile";
+import { TRINO_USERS } from "../components/trino";
+import { TrinoClient } from "../reconciler/trino";
+import { renderTable } from "./render";
 import { readOutputs, selectStack } from "./stack";
 
 const program = new Command("lakeform").description("A data lakehouse from code").showHelpAfterError();
@@ -71,6 +74,17 @@ program
   .option("-w, --watch", "refresh every 2 seconds")
   .action(async (opts) => {
     process.exitCode = await statusCommand(opts);
+  });
+
+program
+  .command("query")
+  .description("run a read-only SQL query through Trino and print the result as a table")
+  .argument("<sql>", "the query")
+  .option("--json", "rows as JSON")
+  .action(async (sql, opts) => {
+    const outs = await readOutputs();
+    const result = await new TrinoClient(outs.trinoEndpoint, TRINO_USERS.readOnly).query(sql);
+    write(opts.json ? JSON.stringify(result, null, 2) + "\n" : renderTable(result) + "\n");
   });
 
 program.parseAsync(process.argv).catch((err: Error) => {

@@ -1,0 +1,9 @@
+import Table from "cli-table3";
+import type { QueryResult } from "../reconciler/trino";
+
+/** Aligned result table for terminals, with the row count underneath. */
+export function renderTable(result: QueryResult): string {
+  const table = new Table({ head: result.columns.map((c) => c.name), style: { head: [], border: [] } });
+  for (const row of result.rows) table.push(row.map((v) => (v === null ? "NULL" : typeof v === "object" ? JSON.stringify(v) : String(v))));
+  return `${table.toString()}\n(${result.rows.length} row${result.rows.length === 1 ? "" : "s"})`;
+}

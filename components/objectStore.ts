@@ -37,7 +37,18 @@ export function validateObjectStoreArgs(args: ObjectStoreArgs): void {
 
 /** The ports a local SeaweedFS uses, all derived from the S3 port so two stacks can't collide by accident. */
 export function seaweedPorts(s3Port: number) {
-  return { s3: s3Port, master: s3Port + 1, volume: s3Port + 2, filer: s3Port + 3 };
+  // SeaweedFS would otherwise put each gRPC port at http port + 10000, which lands on another
+  // stack's range; every port is explicit and within s3Port..s3Port+7.
+  return {
+    s3: s3Port,
+    master: s3Port + 1,
+    volume: s3Port + 2,
+    filer: s3Port + 3,
+    s3Grpc: s3Port + 4,
+    masterGrpc: s3Port + 5,
+    volumeGrpc: s3Port + 6,
+    filerGrpc: s3Port + 7,
+  };
 }
 
 /** SeaweedFS's identity file: one admin identity with the generated keys. */
@@ -92,20 +103,27 @@ export function objectStoreLocalPlan(
         "-ip=127.0.0.1",
         "-ip.bind=127.0.0.1",
         `-master.port=${p.master}`,
+        `-master.port.grpc=${p.masterGrpc}`,
         `-volume.port=${p.volume}`,
+        `-volume.port.grpc=${p.volumeGrpc}`,
         // Small volumes and a fixed count: with the 30 GB default and max=0 ("free disk / 30 GB"),
         // a second bucket finds no free volume on a typical disk.
         "-master.volumeSizeLimitMB=1024",
         "-volume.max=100",
         "-filer",
         `-filer.port=${p.filer}`,
+        `-filer.port.grpc=${p.filerGrpc}`,
         "-s3",
         `-s3.port=${p.s3}`,
+        `-s3.port.grpc=${p.s3Grpc}`,
+        // Lakeform's catalog is the Hive Metastore: no Iceberg REST or Lance endpoints.
+        "-s3.port.iceberg=0",
+        "-s3.port.lance=0",
         `-s3.config=${s3Config}`,
       ],
       env: {},
       health: { http: `http://127.0.0.1:${p.s3}/healthz` },
-      ports: [p.s3, p.master, p.volume, p.filer],
+      ports: Object.values(p),
     }),
   };
 }

@@ -15,3 +15,4 @@ export const warehouseBucket = outputs.warehouseBucket;
 export const metastoreUri = outputs.metastoreUri;
 export const sparkJobServer = outputs.sparkJobServer;
 export const trinoEndpoint = outputs.trinoEndpoint;
+export const apiToken = outputs.apiToken;

@@ -6,7 +6,11 @@ import { Command } from "@commander-js/extra-typings";
 import { reconcileCommand, statusCommand } from "./reconcile";
 import { TRINO_USERS } from "../components/trino";
 import { TrinoClient } from "../reconciler/trino";
+import { createLake } from "../api/runtime";
+import { buildApi } from "../api/server";
+import { createLogger } from "../reconciler/logger";
 import { renderTable } from "./render";
+import { runShell } from "./shell";
 import { readOutputs, selectStack } from "./stack";
 
 const program = new Command("lakeform").description("A data lakehouse from code").showHelpAfterError();
@@ -52,7 +56,7 @@ program
   .option("--show-secrets", "include the S3 secret key")
   .action(async (opts) => {
     const outs = await readOutputs();
-    write(JSON.stringify(opts.showSecrets ? outs : { ...outs, s3SecretKey: "[secret]" }, null, 2) + "\n");
+    write(JSON.stringify(opts.showSecrets ? outs : { ...outs, s3SecretKey: "[secret]", apiToken: "[secret]" }, null, 2) + "\n");
   });
 
 program
@@ -85,6 +89,36 @@ program
     const outs = await readOutputs();
     const result = await new TrinoClient(outs.trinoEndpoint, TRINO_USERS.readOnly).query(sql);
     write(opts.json ? JSON.stringify(result, null, 2) + "\n" : renderTable(result) + "\n");
+  });
+
+program
+  .command("api")
+  .description("serve the REST API (OpenAPI docs at /docs)")
+  .option("-f, --file <path>", "the desired state", "tables.yaml")
+  .option("-p, --port <port>", "port to listen on", "8090")
+  .option("--host <host>", "address to bind", "127.0.0.1")
+  .action(async (opts) => {
+    const outs = await readOutputs();
+    const log = createLogger("lakeform-api");
+    const app = await buildApi({ lake: createLake(outs, opts.file), token: outs.apiToken, logger: log });
+    await app.listen({ port: Number(opts.port), host: opts.host });
+    const stop = async () => {
+      await app.close();
+      process.exit(0);
+    };
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  });
+
+program
+  .command("shell")
+  .description("LakeShell: select, insert, travel, history, describe, tables, status")
+  .option("-f, --file <path>", "the desired state", "tables.yaml")
+  .option("-c, --command <statements>", "run these statements and exit")
+  .option("--json", "print results as JSON")
+  .action(async (opts) => {
+    const outs = await readOutputs();
+    process.exitCode = await runShell(createLake(outs, opts.file), { command: opts.command, json: opts.json });
   });
 
 program.parseAsync(process.argv).catch((err: Error) => {

@@ -19,6 +19,7 @@ export interface LakeOutputs {
   metastoreUri: string;
   sparkJobServer: string;
   trinoEndpoint: string;
+  apiToken: string;
 }
 
 export async function selectStack(stackName = process.env.LAKEFORM_STACK ?? "dev"): Promise<Stack> {
@@ -48,5 +49,6 @@ export async function readOutputs(stack?: Stack): Promise<LakeOutputs> {
     metastoreUri: get("metastoreUri"),
     sparkJobServer: get("sparkJobServer"),
     trinoEndpoint: get("trinoEndpoint"),
+    apiToken: get("apiToken"),
   };
 }

@@ -34,6 +34,8 @@ export class Lakehouse extends pulumi.ComponentResource {
   readonly spark: Spark;
   readonly trino: Trino;
   readonly warehouseBucket: string;
+  /** Bearer token for the REST API's writes, generated on first `up` and kept secret. */
+  readonly apiToken: pulumi.Output<string>;
 
   constructor(name: string, args: LakehouseArgs, opts?: pulumi.ComponentResourceOptions) {
     super("lakeform:index:Lakehouse", name, {}, opts);
@@ -42,6 +44,7 @@ export class Lakehouse extends pulumi.ComponentResource {
     const creds =
       args.credentials ?? new GeneratedCredentials(`${name}-s3-credentials`, { prefix: "lakeform" }, { parent: this });
     const accessKey = pulumi.output(creds.accessKey);
+    this.apiToken = pulumi.secret(new GeneratedCredentials(`${name}-api-token`, { prefix: "lakeform-api-" }, { parent: this }).secretKey);
     const secretKey = pulumi.secret(creds.secretKey);
 
     let network: pulumi.Input<string> | undefined;

@@ -46,5 +46,6 @@ export function stackOutputs({ lake, dataDir }: { lake: Lakehouse; dataDir: stri
     metastoreUri: lake.metastore.uri,
     sparkJobServer: lake.spark.jobServerUrl,
     trinoEndpoint: lake.trino.endpoint,
+    apiToken: lake.apiToken,
   };
 }

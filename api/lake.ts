@@ -1,0 +1,210 @@
+/**
+ * The lake as the REST API and LakeShell see it: tables from tables.yaml, reads through Trino
+ * (read-only user), history and time travel, and writes through the reconciler's own path
+ * (landed in the object store, applied by the Spark job server, recorded in the commit).
+ */
+import * as path from "node:path";
+import { parse as parseCsv } from "csv-parse/sync";
+import { TRINO_USERS } from "../components/trino";
+import type { CommitInfo, JobClient } from "../reconciler/jobClient";
+import { jobTable } from "../reconciler/jobClient";
+import type { LakeEndpoints } from "../reconciler/runtime";
+import type { Sources } from "../reconciler/sources";
+import { loadTables, SpecError, type TableSpec } from "../reconciler/spec";
+import { readStatus, type LakeStatus, type TableStatus } from "../reconciler/status";
+import { TrinoClient, TrinoQueryError, type QueryResult } from "../reconciler/trino";
+
+/** A failure the caller caused, with an HTTP status and a stable code. */
+export class LakeError extends Error {
+  constructor(
+    readonly status: 400 | 401 | 404 | 409 | 422 | 503,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "LakeError";
+  }
+}
+
+const TABLE_NAME = /^[a-z_][a-z0-9_]{0,127}$/;
+/** A commit id (Hudi instant or Iceberg snapshot id) or an ISO-8601 timestamp. */
+const AS_OF = /^(\d{8,20}|\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?(Z|[+-]\d{2}:?\d{2})?)$/;
+
+export function checkTableName(name: string): string {
+  const n = name.toLowerCase();
+  if (!TABLE_NAME.test(n)) throw new LakeError(400, "BAD_TABLE_NAME", `"${name}" is not a table name (letters, digits and _ only)`);
+  return n;
+}
+
+export function checkAsOf(asOf: string): string {
+  if (!AS_OF.test(asOf)) {
+    throw new LakeError(400, "BAD_AS_OF", `asOf "${asOf}" is neither a commit id (digits) nor a timestamp like 2026-11-24T10:00:00Z`);
+  }
+  return asOf;
+}
+
+export interface TableInfo {
+  name: string;
+  database: string;
+  format: "hudi" | "iceberg";
+  primaryKey: string[];
+  orderingField?: string;
+  partitionBy: string[];
+  sources: string[];
+  status?: TableStatus;
+}
+
+export interface TableDetail extends TableInfo {
+  columns: { name: string; type: string }[];
+  rowCount: number | null;
+}
+
+export class Lake {
+  readonly trinoRead: TrinoClient;
+
+  constructor(
+    readonly endpoints: LakeEndpoints,
+    readonly jobs: JobClient,
+    readonly sources: Sources,
+    readonly tablesFile: string,
+    readonly statusFile: string,
+  ) {
+    this.trinoRead = new TrinoClient(endpoints.trinoEndpoint, TRINO_USERS.readOnly);
+  }
+
+  status(): LakeStatus | undefined {
+    return readStatus(this.statusFile);
+  }
+
+  specs(): TableSpec[] {
+    try {
+      return loadTables(this.tablesFile).tables;
+    } catch (err) {
+      if (err instanceof SpecError) throw new LakeError(503, "SPEC_INVALID", err.message);
+      throw err;
+    }
+  }
+
+  spec(name: string): TableSpec {
+    const n = checkTableName(name);
+    const spec = this.specs().find((t) => t.name === n);
+    if (!spec) throw new LakeError(404, "UNKNOWN_TABLE", `no table "${n}" in ${path.basename(this.tablesFile)}`);
+    return spec;
+  }
+
+  tables(): TableInfo[] {
+    const status = this.status();
+    return this.specs().map((t) => info(t, status));
+  }
+
+  async describe(name: string): Promise<TableDetail> {
+    const t = this.spec(name);
+    const observed = await this.jobs.observe(jobTable(t, this.endpoints.warehouseBucket));
+    return { ...info(t, this.status()), columns: observed.columns, rowCount: observed.rowCount };
+  }
+
+  async history(name: string): Promise<CommitInfo[]> {
+    const t = this.spec(name);
+    const observed = await this.jobs.observe(jobTable(t, this.endpoints.warehouseBucket));
+    if (!observed.exists) throw new LakeError(404, "TABLE_MISSING", `table ${t.name} is declared but not in the lake yet`);
+    return observed.commits;
+  }
+
+  /** Rows as of a commit or a time. Iceberg through Trino; Hudi through Spark (Trino's Hudi connector has no time travel). */
+  async travel(name: string, asOf: string, limit = 1000): Promise<QueryResult> {
+    const t = this.spec(name);
+    checkAsOf(asOf);
+    if (t.format === "iceberg") {
+      const clause = /^\d+$/.test(asOf) ? `FOR VERSION AS OF ${asOf}` : `FOR TIMESTAMP AS OF TIMESTAMP '${isoToTrino(asOf)}'`;
+      return this.query(`SELECT * FROM iceberg.${t.database}.${t.name} ${clause}`, limit);
+    }
+    try {
+      const res = await this.jobs.travel(jobTable(t, this.endpoints.warehouseBucket), asOf, undefined, limit);
+      const types = (res as { types?: string[] }).types ?? [];
+      return { columns: res.columns.map((c, i) => ({ name: c, type: types[i] ?? "unknown" })), rows: res.rows };
+    } catch (err) {
+      throw new LakeError(400, "TRAVEL_FAILED", (err as Error).message);
+    }
+  }
+
+  /** Read-only SQL: Trino itself refuses anything else for this user. */
+  async query(sql: string, limit = 1000): Promise<QueryResult & { truncated: boolean }> {
+    const text = sql.trim().replace(/;\s*$/, "");
+    if (text.length === 0) throw new LakeError(400, "EMPTY_QUERY", "the query is empty");
+    if (text.includes(";")) throw new LakeError(400, "MULTIPLE_STATEMENTS", "one statement at a time");
+    try {
+      const res = await this.trinoRead.query(text, { maxRows: limit + 1 });
+      return { columns: res.columns, rows: res.rows.slice(0, limit), truncated: res.rows.length > limit };
+    } catch (err) {
+      if (err instanceof TrinoQueryError) {
+        const code = /Access Denied/i.test(err.message) ? "READ_ONLY" : err.errorType === "USER_ERROR" ? "BAD_QUERY" : "QUERY_FAILED";
+        throw new LakeError(400, code, err.message);
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * Upserts CSV content into a table through the reconciler's path: landed in the object store
+   * by content hash, applied by the job server, recorded in the commit's metadata.
+   */
+  async ingestCsv(name: string, csv: Buffer, sourceName = "upload.csv") {
+    const t = this.spec(name);
+    checkCsv(csv);
+    const { source, uri } = await this.sources.landContent(sourceName, csv);
+    try {
+      return await this.jobs.write(jobTable(t, this.endpoints.warehouseBucket), { uri, hash: source.hash, name: sourceName }, t.generation);
+    } catch (err) {
+      const e = err as { kind?: string; message: string; terminal?: boolean };
+      if (e.terminal) throw new LakeError(422, e.kind ?? "REFUSED", e.message);
+      throw new LakeError(503, "SPARK_UNAVAILABLE", e.message);
+    }
+  }
+
+  /** `insert into t values (...), (...)`: rows in the table's column order, as CSV. */
+  async insertValues(name: string, rows: string[][]): Promise<ReturnType<Lake["ingestCsv"]>> {
+    const detail = await this.describe(name);
+    const cols = detail.columns.map((c) => c.name);
+    if (cols.length === 0) throw new LakeError(409, "TABLE_MISSING", `table ${name} has no columns yet: ingest a CSV first`);
+    for (const r of rows) {
+      if (r.length !== cols.length) {
+        throw new LakeError(400, "BAD_VALUES", `expected ${cols.length} values (${cols.join(", ")}), got ${r.length}`);
+      }
+    }
+    const esc = (v: string) => (/[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
+    const csv = [cols.join(","), ...rows.map((r) => r.map(esc).join(","))].join("\n") + "\n";
+    return this.ingestCsv(name, Buffer.from(csv), "insert.csv");
+  }
+}
+
+function info(t: TableSpec, status?: LakeStatus): TableInfo {
+  return {
+    name: t.name,
+    database: t.database,
+    format: t.format,
+    primaryKey: t.primaryKey,
+    orderingField: t.orderingField,
+    partitionBy: t.partitionBy,
+    sources: t.sources,
+    status: status?.tables[`${t.database}.${t.name}`],
+  };
+}
+
+/** Rejects what isn't a rectangular CSV with a header before anything is landed. */
+export function checkCsv(csv: Buffer): void {
+  let records: string[][];
+  try {
+    records = parseCsv(csv, { relax_column_count: false, skip_empty_lines: true });
+  } catch (err) {
+    const e = err as { lines?: number; message: string };
+    throw new LakeError(400, "BAD_CSV", `the CSV is malformed${e.lines ? ` at line ${e.lines}` : ""}: ${e.message}`);
+  }
+  if (records.length < 2) throw new LakeError(400, "BAD_CSV", "the CSV needs a header line and at least one row");
+}
+
+function isoToTrino(ts: string): string {
+  // Trino's timestamp literal: "2026-11-24 10:00:00.000 UTC" (a zone suffix, not an offset letter).
+  const m = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?))?(Z|[+-]\d{2}:?\d{2})?$/.exec(ts)!;
+  const zone = !m[3] || m[3] === "Z" ? "UTC" : m[3];
+  return `${m[1]} ${m[2] ?? "00:00:00"} ${zone}`;
+}

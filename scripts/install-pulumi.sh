@@ -38,5 +38,16 @@ GO
   mv "$BIN/pulumi.tmp" "$BIN/pulumi"
 }
 
+# Dynamic providers (Lakeform's local runtime is made of them) run in a plugin process that
+# the engine finds on PATH by this name; the CLI's release archive ships it, a Go build doesn't.
+# The engine starts it in the project directory, where @pulumi/pulumi is installed.
+write_dynamic_provider_shim() {
+  local shim="$BIN/pulumi-resource-pulumi-nodejs"
+  [ -x "$shim" ] && return 0
+  printf '#!/bin/sh\nexec node ./node_modules/@pulumi/pulumi/cmd/dynamic-provider "$@"\n' > "$shim.tmp"
+  chmod +x "$shim.tmp" && mv "$shim.tmp" "$shim"
+}
+
 build_cli
+write_dynamic_provider_shim
 echo "$BIN"

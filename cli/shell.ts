@@ -212,7 +212,7 @@ export async function runShell(lake: Lake, opts: { command?: string; json?: bool
   const historyFile = path.join(os.homedir(), ".lakeform_history");
   const history = fs.existsSync(historyFile) ? fs.readFileSync(historyFile, "utf8").split("\n").filter(Boolean).reverse().slice(0, 500) : [];
   const rl = readline.createInterface({ input: process.stdin, output: process.stdout, completer: completer(lake, columns), history, historySize: 500, prompt: "lake> " });
-  process.stdout.write("LakeShell — type help, end statements with ; or a newline, Ctrl-D to quit\n");
+  process.stdout.write("LakeShell — one statement per line (Tab completes, help lists them, Ctrl-D quits)\n");
   rl.prompt();
   let failed = false;
   for await (const line of rl) {

@@ -1,0 +1,219 @@
+/**
+ * The REST API and LakeShell against the real lake: ingest, query, history, time travel, atomic
+ * commits, and bad input answered with a 4xx and a reason while the lake stays as it was.
+ */
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import type { LakeOutputs } from "../../cli/stack";
+import { createLake } from "../../api/runtime";
+import { buildApi } from "../../api/server";
+import type { TrinoClient } from "../../reconciler/trino";
+import { ensureUp, run, trino } from "./lake";
+
+const sfx = Date.now().toString(36);
+const HUDI = `people_${sfx}`;
+const ICE = `accounts_${sfx}`;
+const BIG = `big_${sfx}`;
+
+let outs: LakeOutputs;
+let t: TrinoClient;
+let dir: string;
+let app: Awaited<ReturnType<typeof buildApi>>;
+const cli = path.resolve(__dirname, "../../bin/lakeform");
+
+const csv = (rows: (string | number)[][]) => rows.map((r) => r.join(",")).join("\n") + "\n";
+const auth = () => ({ authorization: `Bearer ${outs.apiToken}` });
+const ingest = (table: string, body: string, headers: Record<string, string> = auth()) =>
+  app.inject({ method: "POST", url: `/ingest/${table}`, headers: { "content-type": "text/csv", ...headers }, payload: body });
+const sorted = (rows: unknown[][]) => rows.map((r) => JSON.stringify(r)).sort();
+
+beforeAll(async () => {
+  outs = await ensureUp();
+  t = trino(outs);
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "lakeform-api-"));
+  fs.writeFileSync(
+    path.join(dir, "tables.yaml"),
+    `apiVersion: lakeform/v1
+tables:
+  - { name: ${HUDI}, format: hudi, primaryKey: id, orderingField: version, sources: [seed.csv] }
+  - { name: ${ICE}, format: iceberg, primaryKey: id, sources: [seed.csv] }
+  - { name: ${BIG}, format: hudi, primaryKey: id, sources: [seed.csv] }
+`,
+  );
+  fs.writeFileSync(path.join(dir, "seed.csv"), "id,name,version\n");
+  app = await buildApi({ lake: createLake(outs, path.join(dir, "tables.yaml")), token: outs.apiToken });
+});
+
+afterAll(async () => {
+  await app?.close();
+});
+
+const commits: Record<string, { commit: string; rows: unknown[][] }[]> = { [HUDI]: [], [ICE]: [] };
+
+describe.each([
+  [HUDI, "hudi"],
+  [ICE, "iceberg"],
+])("%s (%s)", (table, catalog) => {
+  test("three commits through the API: each is queryable right after, and history lists them with their sources", async () => {
+    const batches = [
+      csv([["id", "name", "version"], [1, "ada", 1], [2, "grace", 1], [3, "alan", 1]]),
+      csv([["id", "name", "version"], [2, "grace hopper", 2], [4, "edsger", 1]]),
+      csv([["id", "name", "version"], [5, "barbara", 1]]),
+    ];
+    for (const body of batches) {
+      const res = await ingest(table, body);
+      expect(res.statusCode).toBe(200);
+      const { rows } = await t.query(`SELECT id, name, version FROM ${catalog}.default.${table} ORDER BY id`);
+      commits[table].push({ commit: res.json().commit, rows });
+    }
+    expect(commits[table].map((c) => c.rows.length)).toEqual([3, 4, 5]);
+    expect(commits[table][2].rows).toContainEqual([2, "grace hopper", 2]);
+
+    const history = await app.inject({ method: "GET", url: `/tables/${table}/history` });
+    expect(history.statusCode).toBe(200);
+    const listed = history.json().commits as { commit: string; source: string; sourceHash: string }[];
+    expect(listed.map((c) => c.commit)).toEqual(commits[table].map((c) => c.commit));
+    for (const c of listed) {
+      expect(c.source).toMatch(/^api-.*\.csv$/);
+      expect(c.sourceHash).toMatch(/^[0-9a-f]{64}$/);
+    }
+  });
+
+  test("time travel to each commit returns exactly that commit's rows", async () => {
+    expect(commits[table]).toHaveLength(3);
+    for (const { commit, rows } of commits[table]) {
+      const res = await app.inject({ method: "GET", url: `/tables/${table}/rows?asOf=${commit}` });
+      expect(res.statusCode).toBe(200);
+      const body = res.json() as { columns: { name: string }[]; rows: unknown[][] };
+      const idx = ["id", "name", "version"].map((c) => body.columns.findIndex((x) => x.name === c));
+      expect(sorted(body.rows.map((r) => idx.map((i) => r[i])))).toEqual(sorted(rows));
+    }
+  });
+});
+
+test("the API round trip: ingest a CSV, query it back, travel to before it", async () => {
+  const before = commits[ICE][2].commit;
+  const res = await ingest(ICE, csv([["id", "name", "version"], [6, "margaret", 1]]));
+  expect(res.statusCode).toBe(200);
+  const q = await app.inject({ method: "POST", url: "/query", payload: { sql: `SELECT name FROM iceberg.default.${ICE} WHERE id = 6` } });
+  expect(q.json().rows).toEqual([["margaret"]]);
+  expect(q.json().columns).toEqual([{ name: "name", type: "varchar" }]);
+  const old = await app.inject({ method: "GET", url: `/tables/${ICE}/rows?asOf=${before}` });
+  expect(old.json().rows).toHaveLength(5);
+  // Paging: limit and offset over one query.
+  const page = await app.inject({ method: "POST", url: "/query", payload: { sql: `SELECT id FROM iceberg.default.${ICE} ORDER BY id`, limit: 4, offset: 4 } });
+  expect(page.json()).toMatchObject({ rows: [[5], [6]], offset: 4, nextOffset: null });
+  const docs = await app.inject({ method: "GET", url: "/openapi.json" });
+  expect(Object.keys(docs.json().paths)).toEqual(expect.arrayContaining(["/ingest/{table}", "/query", "/tables/{table}/rows"]));
+});
+
+test("bad input gets a 4xx with a reason, and the lake is unchanged", async () => {
+  const count = async () => t.scalar<number>(`SELECT count(*) FROM iceberg.default.${ICE}`);
+  const before = await count();
+  const cases: { name: string; res: () => Promise<{ statusCode: number; json: () => any }>; status: number; message: RegExp }[] = [
+    { name: "a write through /query", res: () => app.inject({ method: "POST", url: "/query", payload: { sql: `DELETE FROM iceberg.default.${ICE}` } }), status: 400, message: /Access Denied/ },
+    { name: "DDL through /query", res: () => app.inject({ method: "POST", url: "/query", payload: { sql: `DROP TABLE iceberg.default.${ICE}` } }), status: 400, message: /Access Denied/ },
+    { name: "two statements", res: () => app.inject({ method: "POST", url: "/query", payload: { sql: `SELECT 1; DROP TABLE iceberg.default.${ICE}` } }), status: 400, message: /one statement/ },
+    { name: "bad SQL", res: () => app.inject({ method: "POST", url: "/query", payload: { sql: "SELEC 1" } }), status: 400, message: /mismatched input|syntax/i },
+    { name: "injection in a table name", res: () => app.inject({ method: "GET", url: `/tables/${encodeURIComponent(`${ICE}; DROP TABLE x`)}/history` }), status: 400, message: /not a table name/ },
+    { name: "injection in asOf", res: () => app.inject({ method: "GET", url: `/tables/${ICE}/rows?asOf=${encodeURIComponent("1 OR 1=1; DROP TABLE x")}` }), status: 400, message: /neither a commit id/ },
+    { name: "an unknown table", res: () => app.inject({ method: "GET", url: "/tables/nope/history" }), status: 404, message: /no table "nope"/ },
+    { name: "a ragged CSV", res: () => ingest(ICE, "id,name,version\n7,x\n"), status: 400, message: /malformed at line 2/ },
+    { name: "no token", res: () => ingest(ICE, "id,name,version\n8,x,1\n", {}), status: 401, message: /Bearer/ },
+    { name: "a wrong token", res: () => ingest(ICE, "id,name,version\n8,x,1\n", { authorization: "Bearer nope" }), status: 401, message: /Bearer/ },
+    { name: "a missing key column", res: () => ingest(ICE, "name,version\nx,1\n"), status: 422, message: /not in the CSV header/ },
+  ];
+  for (const c of cases) {
+    const res = await c.res();
+    expect({ case: c.name, status: res.statusCode }).toEqual({ case: c.name, status: c.status });
+    expect(res.json().error.message).toMatch(c.message);
+  }
+  expect(await count()).toBe(before);
+});
+
+test("atomic commits: while a large upsert runs, Trino only ever sees the old or the new count", async () => {
+  const seed = await ingest(BIG, csv([["id", "payload"], ...Array.from({ length: 1000 }, (_, i) => [i, `seed-${i}`])]));
+  expect(seed.statusCode).toBe(200);
+  const N = 300_000;
+  const big = ["id,payload", ...Array.from({ length: N }, (_, i) => `${i},row-${i}-${"x".repeat(40)}`)].join("\n") + "\n";
+  const seen = new Set<number>();
+  let done = false;
+  const write = ingest(BIG, big).finally(() => {
+    done = true;
+  });
+  let polls = 0;
+  while (!done) {
+    seen.add(await t.scalar<number>(`SELECT count(*) FROM hudi.default.${BIG}`));
+    polls++;
+  }
+  expect((await write).statusCode).toBe(200);
+  seen.add(await t.scalar<number>(`SELECT count(*) FROM hudi.default.${BIG}`));
+  expect(polls).toBeGreaterThan(3);
+  expect([...seen].sort((a, b) => a - b)).toEqual([1000, N]);
+});
+
+test("LakeShell from stdin: insert, select, travel, history; errors give a non-zero exit", async () => {
+  const script = `insert into ${ICE} values (9, 'shell user', 1)
+select name from iceberg.default.${ICE} where id = 9
+travel ${ICE} as of ${commits[ICE][0].commit}
+history ${ICE}
+`;
+  const res = await runShell(["--json"], script);
+  expect(res.code).toBe(0);
+  const lines = res.stdout.trim().split("\n").map((l) => JSON.parse(l));
+  expect(lines[0].message).toMatch(/upserted 1 row/);
+  expect(lines[1].rows).toEqual([["shell user"]]);
+  expect(lines[2].rows).toHaveLength(3);
+  expect(lines[3].rows.length).toBeGreaterThanOrEqual(5);
+  const bad = await runShell([], "select * from nowhere.nothing\n");
+  expect(bad.code).toBe(1);
+  expect(bad.stderr).toMatch(/error: .*nowhere/);
+});
+
+test("LakeShell in a terminal completes commands and table names", async () => {
+  // A pseudo-terminal from Python's pty module: type "hist<TAB> <first letters><TAB>", then quit.
+  const driver = `
+import os, pty, sys, time, select
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], [sys.argv[1], "shell", "-f", sys.argv[2]])
+out = b""
+def read_for(seconds):
+    global out
+    end = time.time() + seconds
+    while time.time() < end:
+        r, _, _ = select.select([fd], [], [], 0.2)
+        if r:
+            try:
+                out += os.read(fd, 65536)
+            except OSError:
+                return
+read_for(12)
+os.write(fd, b"hist\\t")
+read_for(2)
+os.write(fd, b" ${ICE.slice(0, 10)}\\t")
+read_for(2)
+os.write(fd, b"\\n")
+read_for(15)
+os.write(fd, b"quit\\n")
+read_for(3)
+sys.stdout.write(out.decode("utf-8", "replace"))
+`;
+  const { stdout } = await run("python3", ["-c", driver, cli, path.join(dir, "tables.yaml")], { env: process.env, maxBuffer: 16 * 1024 * 1024 });
+  expect(stdout).toMatch(new RegExp(`history ${ICE}`));
+  expect(stdout).toMatch(/commit.*time.*operation/);
+});
+
+function runShell(args: string[], stdin: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(cli, ["shell", "-f", path.join(dir, "tables.yaml"), ...args], { env: process.env });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.stdin.end(stdin);
+  });
+}

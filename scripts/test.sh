@@ -4,7 +4,8 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-bash scripts/setup.sh
+# The end-to-end tests also run the MinIO engine: build it too (once, cached).
+bash scripts/setup.sh python jars trino minio
 # shellcheck source=env.sh
 source scripts/env.sh
 export LAKEFORM_STACK=e2e NODE_NO_WARNINGS=1

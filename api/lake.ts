@@ -43,16 +43,9 @@ export function checkAsOf(asOf: string): string {
   return asOf;
 }
 
-export interface TableInfo {
-  name: string;
-  database: string;
-  format: "hudi" | "iceberg";
-  primaryKey: string[];
-  orderingField?: string;
-  partitionBy: string[];
-  sources: string[];
+export type TableInfo = Pick<TableSpec, "name" | "database" | "format" | "primaryKey" | "orderingField" | "partitionBy" | "sources"> & {
   status?: TableStatus;
-}
+};
 
 export interface TableDetail extends TableInfo {
   columns: { name: string; type: string }[];

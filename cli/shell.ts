@@ -185,20 +185,24 @@ export function completer(lake: Lake, columns: Map<string, string[]>) {
   };
 }
 
+/** Runs each statement of a script, printing results and errors; false when any failed. */
+async function runStatements(lake: Lake, text: string, json: boolean): Promise<boolean> {
+  let ok = true;
+  for (const stmt of splitStatements(text)) {
+    try {
+      print(await execute(lake, stmt), json);
+    } catch (err) {
+      printError(err, json);
+      ok = false;
+    }
+  }
+  return ok;
+}
+
 export async function runShell(lake: Lake, opts: { command?: string; json?: boolean }): Promise<number> {
   const json = Boolean(opts.json);
   if (opts.command !== undefined || !process.stdin.isTTY) {
-    const text = opts.command ?? fs.readFileSync(0, "utf8");
-    let failed = false;
-    for (const stmt of splitStatements(text)) {
-      try {
-        print(await execute(lake, stmt), json);
-      } catch (err) {
-        printError(err, json);
-        failed = true;
-      }
-    }
-    return failed ? 1 : 0;
+    return (await runStatements(lake, opts.command ?? fs.readFileSync(0, "utf8"), json)) ? 0 : 1;
   }
 
   // Interactive.
@@ -220,14 +224,7 @@ export async function runShell(lake: Lake, opts: { command?: string; json?: bool
     if (/^(quit|exit)\s*;?$/i.test(stmt)) break;
     if (stmt) {
       fs.appendFileSync(historyFile, stmt + "\n");
-      for (const s of splitStatements(stmt)) {
-        try {
-          print(await execute(lake, s), json);
-        } catch (err) {
-          printError(err, json);
-          failed = true;
-        }
-      }
+      if (!(await runStatements(lake, stmt, json))) failed = true;
     }
     rl.prompt();
   }

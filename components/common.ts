@@ -1,5 +1,6 @@
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import type { LakeConnection } from "./connection";
 import type { ProcessSpec } from "./local/process";
 
 /** Where the services run: local processes on this machine, or containers on a Docker host. */
@@ -66,4 +67,35 @@ export function localProcess(
 /** A container health check in @pulumi/docker's shape, from a shell command. */
 export function dockerHealthcheck(cmd: string, startPeriod = "30s") {
   return { tests: ["CMD-SHELL", cmd], interval: "10s", timeout: "5s", retries: 12, startPeriod };
+}
+
+/** Where the warehouse lives: what the metastore, Spark and Trino all need to reach it. */
+export interface ObjectStoreConnectionArgs {
+  /** S3 endpoint as the service reaches it. */
+  s3Endpoint: pulumi.Input<string>;
+  s3Region: pulumi.Input<string>;
+  accessKey: pulumi.Input<string>;
+  secretKey: pulumi.Input<string>;
+  warehouseBucket: string;
+  /** Resources that must be up before this service starts. */
+  dependsOn?: pulumi.Input<pulumi.Resource>[];
+}
+
+/** The engines' args: the object store plus the metastore. */
+export interface EngineConnectionArgs extends ObjectStoreConnectionArgs {
+  metastoreUri: pulumi.Input<string>;
+}
+
+/** Resolves the connection args into the one LakeConnection every renderer takes. */
+export function lakeConnection(args: ObjectStoreConnectionArgs, metastoreUri: pulumi.Input<string>): pulumi.Output<LakeConnection> {
+  return pulumi
+    .all([args.s3Endpoint, args.s3Region, args.accessKey, args.secretKey, metastoreUri])
+    .apply(([s3Endpoint, s3Region, accessKey, secretKey, uri]) => ({
+      s3Endpoint,
+      s3Region,
+      accessKey,
+      secretKey,
+      metastoreUri: uri,
+      warehouseBucket: args.warehouseBucket,
+    }));
 }

@@ -7,24 +7,25 @@ import {
   s3aSettings,
   type LakeConnection,
 } from "./connection";
-import { dockerHealthcheck, localProcess, requireAbsolute, requirePort, serviceDirs, type RuntimeArgs } from "./common";
+import {
+  dockerHealthcheck,
+  lakeConnection,
+  localProcess,
+  requireAbsolute,
+  requirePort,
+  serviceDirs,
+  type ObjectStoreConnectionArgs,
+  type RuntimeArgs,
+} from "./common";
 import { findJava17Home, installPaths } from "./local/install";
 import { LocalService, type ServicePlan } from "./local/providers";
 import { IMAGES, S3A_JARS } from "./versions";
 
-export interface MetastoreArgs extends RuntimeArgs {
+export interface MetastoreArgs extends RuntimeArgs, ObjectStoreConnectionArgs {
   /** Thrift port on the host. */
   port?: number;
-  /** The object store the warehouse lives in (endpoint as the metastore reaches it). */
-  s3Endpoint: pulumi.Input<string>;
-  s3Region: pulumi.Input<string>;
-  accessKey: pulumi.Input<string>;
-  secretKey: pulumi.Input<string>;
-  warehouseBucket: string;
   /** JVM heap, e.g. "512m". */
   heap?: string;
-  /** Resources that must be up before the metastore starts (the object store, its bucket). */
-  dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
 
 export const METASTORE_DEFAULTS = { port: 9083, heap: "512m" };
@@ -105,18 +106,7 @@ export class Metastore extends pulumi.ComponentResource {
     this.uri = pulumi.output(`thrift://127.0.0.1:${port}`);
 
     if (args.runtime === "local") {
-      const plan = pulumi
-        .all([args.s3Endpoint, args.s3Region, args.accessKey, args.secretKey])
-        .apply(([s3Endpoint, s3Region, accessKey, secretKey]) =>
-          metastoreLocalPlan(args.dataDir, port, heap, {
-            s3Endpoint,
-            s3Region,
-            accessKey,
-            secretKey,
-            warehouseBucket: args.warehouseBucket,
-            metastoreUri: `thrift://127.0.0.1:${port}`,
-          }),
-        );
+      const plan = lakeConnection(args, this.uri).apply((conn) => metastoreLocalPlan(args.dataDir, port, heap, conn));
       this.server = new LocalService(`${name}-server`, plan, { parent: this, dependsOn: args.dependsOn });
       this.internalUri = this.uri;
     } else {
@@ -141,16 +131,7 @@ export class Metastore extends pulumi.ComponentResource {
       );
       const hiveImage = new docker.RemoteImage(`${name}-image`, { name: IMAGES.hive, keepLocally: true }, { parent: this });
       const hmsName = `${name}-hms`;
-      const conn = pulumi
-        .all([args.s3Endpoint, args.s3Region, args.accessKey, args.secretKey])
-        .apply(([s3Endpoint, s3Region, accessKey, secretKey]) => ({
-          s3Endpoint,
-          s3Region,
-          accessKey,
-          secretKey,
-          warehouseBucket: args.warehouseBucket,
-          metastoreUri: `thrift://${hmsName}:9083`,
-        }));
+      const conn = lakeConnection(args, `thrift://${hmsName}:9083`);
       this.server = new docker.Container(
         hmsName,
         {

@@ -4,7 +4,16 @@ import * as path from "node:path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { renderProperties, sparkDefaults, type LakeConnection } from "./connection";
-import { dockerHealthcheck, localProcess, requireAbsolute, requirePort, serviceDirs, type RuntimeArgs } from "./common";
+import {
+  dockerHealthcheck,
+  lakeConnection,
+  localProcess,
+  requireAbsolute,
+  requirePort,
+  serviceDirs,
+  type EngineConnectionArgs,
+  type RuntimeArgs,
+} from "./common";
 import { findJava17Home, installPaths } from "./local/install";
 import { LocalService, type ServicePlan } from "./local/providers";
 import { IMAGES, SPARK_JARS } from "./versions";
@@ -12,20 +21,13 @@ import { IMAGES, SPARK_JARS } from "./versions";
 /** The job program Spark runs: a warm driver serving Lakeform's write/observe requests. */
 export const JOB_SERVER_SCRIPT = path.resolve(__dirname, "..", "jobs", "job_server.py");
 
-export interface SparkArgs extends RuntimeArgs {
+export interface SparkArgs extends RuntimeArgs, EngineConnectionArgs {
   /** Port of the Lakeform job server (the warm Spark driver). */
   port?: number;
   /** Standalone Spark workers; 0 runs executors inside the driver (local mode), right for one machine. */
   workers?: number;
   driverMemory?: string;
   workerMemory?: string;
-  s3Endpoint: pulumi.Input<string>;
-  s3Region: pulumi.Input<string>;
-  accessKey: pulumi.Input<string>;
-  secretKey: pulumi.Input<string>;
-  warehouseBucket: string;
-  metastoreUri: pulumi.Input<string>;
-  dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
 
 export const SPARK_DEFAULTS = { port: 8998, workers: 0, driverMemory: "2g", workerMemory: "2g", masterPort: 7077 };
@@ -124,11 +126,7 @@ export class Spark extends pulumi.ComponentResource {
     const driverMemory = args.driverMemory ?? SPARK_DEFAULTS.driverMemory;
     const workerMemory = args.workerMemory ?? SPARK_DEFAULTS.workerMemory;
     this.jobServerUrl = pulumi.output(`http://127.0.0.1:${port}`);
-    const conn = pulumi
-      .all([args.s3Endpoint, args.s3Region, args.accessKey, args.secretKey, args.metastoreUri])
-      .apply(([s3Endpoint, s3Region, accessKey, secretKey, metastoreUri]) => ({
-        s3Endpoint, s3Region, accessKey, secretKey, metastoreUri, warehouseBucket: args.warehouseBucket,
-      }));
+    const conn = lakeConnection(args, args.metastoreUri);
 
     if (args.runtime === "local") {
       const plans = conn.apply((c) => sparkLocalPlans({ dataDir: args.dataDir, port, workers, driverMemory, workerMemory }, c));

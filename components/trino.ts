@@ -2,24 +2,26 @@ import * as path from "node:path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { renderProperties, trinoCatalogs, type LakeConnection } from "./connection";
-import { dockerHealthcheck, localProcess, requireAbsolute, requirePort, serviceDirs, type RuntimeArgs } from "./common";
+import {
+  dockerHealthcheck,
+  lakeConnection,
+  localProcess,
+  requireAbsolute,
+  requirePort,
+  serviceDirs,
+  type EngineConnectionArgs,
+  type RuntimeArgs,
+} from "./common";
 import { findTrinoJavaHome, installPaths } from "./local/install";
 import { LocalService, type ServicePlan } from "./local/providers";
 import { IMAGES } from "./versions";
 
-export interface TrinoArgs extends RuntimeArgs {
+export interface TrinoArgs extends RuntimeArgs, EngineConnectionArgs {
   port?: number;
   /** Extra Trino worker nodes; 0 lets the coordinator run tasks itself (one machine). */
   workers?: number;
   /** JVM heap of each node, e.g. "2G". */
   heap?: string;
-  s3Endpoint: pulumi.Input<string>;
-  s3Region: pulumi.Input<string>;
-  accessKey: pulumi.Input<string>;
-  secretKey: pulumi.Input<string>;
-  warehouseBucket: string;
-  metastoreUri: pulumi.Input<string>;
-  dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
 
 export const TRINO_DEFAULTS = { port: 8080, workers: 0, heap: "2G" };
@@ -153,11 +155,7 @@ export class Trino extends pulumi.ComponentResource {
     validateTrinoArgs(args);
     const { port = TRINO_DEFAULTS.port, workers = TRINO_DEFAULTS.workers, heap = TRINO_DEFAULTS.heap } = args;
     this.endpoint = pulumi.output(`http://127.0.0.1:${port}`);
-    const conn = pulumi
-      .all([args.s3Endpoint, args.s3Region, args.accessKey, args.secretKey, args.metastoreUri])
-      .apply(([s3Endpoint, s3Region, accessKey, secretKey, metastoreUri]) => ({
-        s3Endpoint, s3Region, accessKey, secretKey, metastoreUri, warehouseBucket: args.warehouseBucket,
-      }));
+    const conn = lakeConnection(args, args.metastoreUri);
 
     if (args.runtime === "local") {
       const plans = conn.apply((c) => trinoLocalPlans({ dataDir: args.dataDir, port, workers, heap }, c));

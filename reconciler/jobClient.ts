@@ -4,16 +4,10 @@
  */
 import type { TableSpec } from "./spec";
 
-export interface JobTable {
-  name: string;
-  database: string;
-  format: "hudi" | "iceberg";
-  primaryKey: string[];
-  orderingField?: string;
-  partitionBy: string[];
-  schemaPolicy: "addColumns" | "strict";
+/** What the job server needs to know of a table: its spec's layout fields and where it lives. */
+export type JobTable = Pick<TableSpec, "name" | "database" | "format" | "primaryKey" | "orderingField" | "partitionBy" | "schemaPolicy"> & {
   location: string;
-}
+};
 
 export interface CommitInfo {
   commit: string;

@@ -187,3 +187,32 @@ test("a ragged CSV fails that table's write with the line, and the table is unto
   expect(synced?.message).toMatch(/line 3/);
   expect(await t.scalar(`SELECT count(*) FROM hudi.default.${LEADS}`)).toBe(105);
 });
+
+test("the running loop notices a tables.yaml edit, applies it, and stops cleanly on Ctrl-C", async () => {
+  const WATCHED = `watched_${sfx}`;
+  write("tables.yaml", tablesYaml());
+  const cli = path.resolve(__dirname, "../../bin/lakeform");
+  const { spawn } = await import("node:child_process");
+  const child = spawn(cli, ["reconcile", "-f", path.join(dir, "tables.yaml"), "--resync", "600"], {
+    env: { ...process.env, LAKEFORM_LOG_FORMAT: "json" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let logs = "";
+  child.stderr.on("data", (d: Buffer) => (logs += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+  while (!logs.includes("Reconciler started")) await new Promise((r) => setTimeout(r, 200));
+
+  write("tables.yaml", tablesYaml() + `  - name: ${WATCHED}\n    format: iceberg\n    primaryKey: Region Code\n    sources: [data/regions.csv]\n`);
+  const deadline = Date.now() + 180_000;
+  let count = 0;
+  while (Date.now() < deadline && count !== 4) {
+    count = await t.scalar<number>(`SELECT count(*) FROM iceberg.default.${WATCHED}`).catch(() => 0);
+    if (count !== 4) await new Promise((r) => setTimeout(r, 500));
+  }
+  expect(count).toBe(4);
+  child.kill("SIGINT");
+  expect(await exited).toBe(0);
+  // Structured logs: the write names its table, generation, commit, rows and duration.
+  const applied = logs.split("\n").filter(Boolean).map((l) => JSON.parse(l)).find((l) => l.msg === "Applied source" && l.table === `default.${WATCHED}`);
+  expect(applied).toMatchObject({ rows: 4, generation: expect.any(String), commit: expect.any(String), durationMs: expect.any(Number) });
+});

@@ -68,7 +68,9 @@ program
   .option("--timeout <seconds>", "give up after this long (exit 2)")
   .option("--resync <seconds>", "re-check every table this often even without changes", "60")
   .action(async (opts) => {
-    process.exitCode = await reconcileCommand(opts);
+    const code = await reconcileCommand(opts);
+    // The loop leaves keep-alive sockets and watchers behind it; exit once output is flushed.
+    process.stdout.write("", () => process.exit(code));
   });
 
 program

@@ -39,6 +39,14 @@ export function validateSparkArgs(args: SparkArgs): void {
   if (!Number.isInteger(w) || w < 0 || w > 64) throw new Error(`Spark: workers must be an integer from 0 to 64, got ${w}`);
 }
 
+/** Hash of the job programs (jobs/*.py), so a changed program restarts the server on `up`. */
+export function jobsHash(): string {
+  const dir = path.dirname(JOB_SERVER_SCRIPT);
+  const h = crypto.createHash("sha256");
+  for (const f of fs.readdirSync(dir).filter((f) => f.endsWith(".py")).sort()) h.update(f).update(fs.readFileSync(path.join(dir, f)));
+  return h.digest("hex");
+}
+
 /** spark-defaults.conf for a given master. */
 export function sparkDefaultsFile(conn: LakeConnection, master: string, driverMemory: string, jars: string[]): string {
   return renderProperties({ ...sparkDefaults(conn, { driverMemory }), "spark.master": master, "spark.jars": jars.join(",") }, " ");
@@ -61,7 +69,7 @@ export function sparkLocalPlans(
     SPARK_LOCAL_IP: "127.0.0.1",
     SPARK_LOCAL_DIRS: path.join(dirs.data, "tmp"),
     // A changed job program is a changed plan: `up` restarts the server with it.
-    LAKEFORM_JOBS_SHA256: crypto.createHash("sha256").update(fs.readFileSync(JOB_SERVER_SCRIPT)).digest("hex"),
+    LAKEFORM_JOBS_SHA256: jobsHash(),
   };
   const sparkClass = path.join(bin.sparkHome, "bin", "spark-class");
   const cluster: ServicePlan[] = args.workers > 0

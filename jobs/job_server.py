@@ -27,6 +27,7 @@ import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from names import sanitize_column
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -47,17 +48,6 @@ class JobFailure(Exception):
 
 
 # ------------------------------------------------------------------ names
-
-
-def sanitize_column(raw: str) -> str:
-    """Same rule as reconciler/columns.ts (checked against tests/fixtures/column-names.json)."""
-    s = re.sub(r"[^a-z0-9_]+", "_", raw.strip().lower())
-    s = re.sub(r"_+", "_", s).strip("_")
-    if s == "":
-        s = "col"
-    if s[0].isdigit():
-        s = "_" + s
-    return s
 
 
 IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")

@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { sanitizeColumn } from "../../reconciler/columns";
@@ -84,6 +85,14 @@ describe("parseTables", () => {
   test("the error message names the file and line", () => {
     expect(() => parseTables(good.replace("format: iceberg", "format: delta"), "/x/tables.yaml")).toThrow(/\/x\/tables.yaml:10: tables.1.format/);
   });
+});
+
+test("the Spark job sanitises column names by the same rule", () => {
+  const file = path.join(__dirname, "../fixtures/column-names.json");
+  const script = "import json,sys; sys.path.insert(0, sys.argv[1]); from names import sanitize_column; " +
+    "print(json.dumps([[r, sanitize_column(r)] for r, _ in json.load(open(sys.argv[2], encoding='utf-8'))]))";
+  const out = execFileSync("python3", ["-c", script, path.join(__dirname, "../../jobs"), file], { encoding: "utf8" });
+  expect(JSON.parse(out)).toEqual(JSON.parse(fs.readFileSync(file, "utf8")));
 });
 
 test("column sanitising matches the shared vectors", () => {

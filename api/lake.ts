@@ -47,6 +47,39 @@ export type TableInfo = Pick<TableSpec, "name" | "database" | "format" | "primar
   status?: TableStatus;
 };
 
+const WHERE_KEYWORDS = new Set(["and", "or", "not", "in", "like", "is", "null", "between", "true", "false"]);
+
+/**
+ * A row filter for time travel, held to a small grammar: the table's columns, literals,
+ * comparisons, AND/OR/NOT, IN, LIKE, IS NULL, BETWEEN and parentheses. No function calls and no
+ * subqueries: on Hudi the filter runs inside the Spark driver that writes the lake.
+ */
+export function checkWhere(where: string, columns: string[]): string {
+  const cols = new Set(columns.map((c) => c.toLowerCase()));
+  const token = /\s*(?:('(?:[^']|'')*')|(\d+(?:\.\d+)?)|([A-Za-z_][A-Za-z0-9_]*)|(<=|>=|<>|!=|=|<|>|,|\(|\)))/y;
+  let pos = 0;
+  let prevIdent = false;
+  const text = where.trim();
+  while (pos < text.length) {
+    token.lastIndex = pos;
+    const m = token.exec(text);
+    if (!m) throw new LakeError(400, "BAD_WHERE", `can't read the filter at "${text.slice(pos, pos + 20)}"`);
+    pos = token.lastIndex;
+    if (m[3]) {
+      const word = m[3].toLowerCase();
+      if (!WHERE_KEYWORDS.has(word) && !cols.has(word)) {
+        throw new LakeError(400, "BAD_WHERE", `"${m[3]}" is not a column of the table (columns: ${columns.join(", ")})`);
+      }
+      prevIdent = !WHERE_KEYWORDS.has(word);
+      continue;
+    }
+    if (m[4] === "(" && prevIdent) throw new LakeError(400, "BAD_WHERE", "function calls are not allowed in a travel filter");
+    prevIdent = false;
+  }
+  if (!text) throw new LakeError(400, "BAD_WHERE", "the filter is empty");
+  return text;
+}
+
 export interface TableDetail extends TableInfo {
   columns: { name: string; type: string }[];
   rowCount: number | null;
@@ -104,15 +137,16 @@ export class Lake {
   }
 
   /** Rows as of a commit or a time. Iceberg through Trino; Hudi through Spark (Trino's Hudi connector has no time travel). */
-  async travel(name: string, asOf: string, limit = 1000): Promise<QueryResult> {
+  async travel(name: string, asOf: string, limit = 1000, where?: string): Promise<QueryResult> {
     const t = this.spec(name);
     checkAsOf(asOf);
+    const filter = where ? checkWhere(where, (await this.describe(name)).columns.map((c) => c.name)) : undefined;
     if (t.format === "iceberg") {
       const clause = /^\d+$/.test(asOf) ? `FOR VERSION AS OF ${asOf}` : `FOR TIMESTAMP AS OF TIMESTAMP '${isoToTrino(asOf)}'`;
-      return this.query(`SELECT * FROM iceberg.${t.database}.${t.name} ${clause}`, limit);
+      return this.query(`SELECT * FROM iceberg.${t.database}.${t.name} ${clause}${filter ? ` WHERE ${filter}` : ""}`, limit);
     }
     try {
-      const res = await this.jobs.travel(jobTable(t, this.endpoints.warehouseBucket), asOf, undefined, limit);
+      const res = await this.jobs.travel(jobTable(t, this.endpoints.warehouseBucket), asOf, filter, limit);
       const types = (res as { types?: string[] }).types ?? [];
       return { columns: res.columns.map((c, i) => ({ name: c, type: types[i] ?? "unknown" })), rows: res.rows };
     } catch (err) {

@@ -140,11 +140,12 @@ export async function buildApi(opts: ApiOptions) {
         querystring: z.object({
           asOf: z.string().min(1).max(40).describe("commit id (Hudi instant, Iceberg snapshot id) or ISO timestamp"),
           limit: z.coerce.number().int().min(1).max(10000).default(1000),
+          where: z.string().max(2000).optional().describe("row filter: columns, literals, comparisons, AND/OR/NOT, IN, LIKE, IS NULL"),
         }),
         response: { 200: Rows, 400: ErrorBody, 404: ErrorBody },
       },
     },
-    async (req) => lake.travel(req.params.table, req.query.asOf, req.query.limit),
+    async (req) => lake.travel(req.params.table, req.query.asOf, req.query.limit, req.query.where),
   );
 
   r.post(

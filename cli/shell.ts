@@ -4,7 +4,7 @@
  *   select …                                 any read SQL, through Trino
  *   insert into t values (…), (…)            upsert rows (same write path as the reconciler)
  *   insert into t from 'file.csv'            upsert a CSV file
- *   travel t as of <commit|timestamp> [limit n]
+ *   travel t as of <commit|'timestamp'> [where <filter>] [limit n]
  *   history t | describe t | tables | status | help | quit
  *
  * Interactive on a terminal (history, tab completion of commands, tables and columns);
@@ -26,7 +26,7 @@ const HELP = `Statements (one per line, or several separated by ;):
   select ...                                   read SQL through Trino (catalogs hudi, iceberg, hive)
   insert into <table> values (v1, v2, ...)     upsert rows, in the table's column order
   insert into <table> from '<file.csv>'        upsert a CSV file
-  travel <table> as of <commit|timestamp> [limit n]
+  travel <table> as of <commit|'timestamp'> [where <filter>] [limit n]
   history <table>      commits with their source and rows
   describe <table>     columns, key, format, status
   tables               the tables of tables.yaml
@@ -62,7 +62,7 @@ export function splitStatements(text: string): string[] {
 /** Parses `(a, 'b', 3), (…)` into rows of strings (SQL-style quotes, NULL → empty). */
 export function parseValues(text: string): string[][] {
   const rows: string[][] = [];
-  const re = /\(\s*((?:'(?:[^']|'')*'|[^()'])*)\s*\)\s*(,|$)/gy;
+  const re = /\s*\(\s*((?:'(?:[^']|'')*'|[^()'])*)\s*\)\s*(,|$)/gy;
   let m: RegExpExecArray | null;
   const src = text.trim();
   let last = 0;
@@ -99,10 +99,10 @@ export async function execute(lake: Lake, statement: string, baseDir = process.c
       }
       throw new LakeError(400, "BAD_STATEMENT", "insert into <table> values (...) | insert into <table> from '<file.csv>'");
     case "travel":
-      if ((m = /^travel\s+(\w+)\s+as\s+of\s+(\S+(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?)(?:\s+limit\s+(\d+))?$/i.exec(s))) {
-        return { kind: "rows", result: await lake.travel(m[1], m[2].replace(/^'|'$/g, ""), m[3] ? Number(m[3]) : 1000) };
+      if ((m = /^travel\s+(\w+)\s+as\s+of\s+('[^']+'|\S+)(?:\s+where\s+([\s\S]+?))?(?:\s+limit\s+(\d+))?$/i.exec(s))) {
+        return { kind: "rows", result: await lake.travel(m[1], m[2].replace(/^'|'$/g, ""), m[4] ? Number(m[4]) : 1000, m[3]) };
       }
-      throw new LakeError(400, "BAD_STATEMENT", "travel <table> as of <commit|timestamp> [limit n]");
+      throw new LakeError(400, "BAD_STATEMENT", "travel <table> as of <commit|'timestamp'> [where <filter>] [limit n]");
     case "history": {
       const t = s.split(/\s+/)[1];
       if (!t) throw new LakeError(400, "BAD_STATEMENT", "history <table>");

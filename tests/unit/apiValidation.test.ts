@@ -1,0 +1,39 @@
+import { checkAsOf, checkTableName, checkWhere } from "../../api/lake";
+import { parseValues, splitStatements } from "../../cli/shell";
+
+const cols = ["id", "name", "region_code"];
+
+test.each([
+  ["id = 3", "id = 3"],
+  ["name LIKE 'a%' AND (id > 2 OR region_code IN ('NA', 'EMEA'))", "name LIKE 'a%' AND (id > 2 OR region_code IN ('NA', 'EMEA'))"],
+  ["name IS NOT NULL", "name IS NOT NULL"],
+  ["name = 'O''Brien'", "name = 'O''Brien'"],
+])("a travel filter within the grammar passes: %s", (where, want) => {
+  expect(checkWhere(where, cols)).toBe(want);
+});
+
+test.each([
+  ["reflect('java.lang.System', 'exit', 0) = 1", /not a column/],
+  ["id = 1; DROP TABLE x", /can't read the filter/],
+  ["id IN (SELECT id FROM other)", /not a column/],
+  ["name(1) = 2", /function calls/],
+  ["", /empty/],
+])("a travel filter outside the grammar is refused: %s", (where, message) => {
+  expect(() => checkWhere(where, cols)).toThrow(message);
+});
+
+test.each(["leads", "Leads_2024", "_x"])("table name %s passes", (n) => expect(checkTableName(n)).toBe(n.toLowerCase()));
+test.each(["leads; drop table x", "a.b", "1abc", "x'--", ""])("table name %p is refused", (n) => expect(() => checkTableName(n)).toThrow(/not a table name/));
+test.each(["20261124194100791", "6567184220615534416", "2026-11-24", "2026-11-24T10:00:00Z", "2026-11-24 10:00:00.123+01:00"])("asOf %s passes", (a) =>
+  expect(checkAsOf(a)).toBe(a),
+);
+test.each(["1 OR 1=1", "2026-11-24'; DROP", "now()", "latest"])("asOf %p is refused", (a) => expect(() => checkAsOf(a)).toThrow(/neither a commit id/));
+
+test("statements split on ; and unindented lines, not inside quotes", () => {
+  expect(splitStatements("select 'a;b'\nhistory t;tables\nselect 1\n  + 2")).toEqual(["select 'a;b'", "history t", "tables", "select 1\n  + 2"]);
+});
+
+test("insert values parse SQL-style quotes and NULL", () => {
+  expect(parseValues("(1, 'O''Brien', NULL), (2, 'x,y', 3.5)")).toEqual([["1", "O'Brien", ""], ["2", "x,y", "3.5"]]);
+  expect(() => parseValues("1, 2")).toThrow(/expected values/);
+});

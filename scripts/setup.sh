@@ -11,6 +11,12 @@ for tool in node npm python3 java mvn go tar; do
   command -v "$tool" >/dev/null || { say "missing $tool: install it first (see README, Requirements)"; exit 1; }
 done
 
+# Never commit the passphrase salt Pulumi adds to Pulumi.<stack>.yaml (see .gitattributes).
+if git -C "$root" rev-parse --git-dir >/dev/null 2>&1; then
+  git -C "$root" config filter.lakeform-salt.clean "sed '/^encryptionsalt:/d'"
+  git -C "$root" config filter.lakeform-salt.smudge cat
+fi
+
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "node packages"
   npm ci --no-audit --no-fund --loglevel=error

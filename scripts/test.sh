@@ -10,11 +10,23 @@ bash scripts/setup.sh python jars trino minio
 source scripts/env.sh
 export LAKEFORM_STACK=e2e NODE_NO_WARNINGS=1
 node_modules/.bin/tsc -p tsconfig.json --noEmit
-node_modules/.bin/jest --selectProjects unit
+
+results="$root/.lakeform/test-results"
+mkdir -p "$results"
+rm -f "$results"/*.json
 status=0
-node_modules/.bin/jest --selectProjects e2e --runInBand "$@" || status=$?
+node_modules/.bin/jest --selectProjects unit --json --outputFile="$results/unit.json" || status=1
+node_modules/.bin/jest --selectProjects e2e --runInBand --json --outputFile="$results/e2e.json" "$@" || status=1
 if [ "${LAKEFORM_KEEP_E2E:-}" != "1" ]; then
   # Leave no process and no open port behind, whatever the tests did.
   bin/lakeform destroy >/dev/null 2>&1 || true
 fi
+node -e '
+  let passed = 0, failed = 0;
+  for (const f of process.argv.slice(1)) {
+    try { const r = require(f); passed += r.numPassedTests; failed += r.numFailedTests + r.numRuntimeErrorTestSuites; }
+    catch { failed += 1; console.error(`no results in ${f}`); }
+  }
+  console.log(`${passed} passed, ${failed} failed`);
+' "$results/unit.json" "$results/e2e.json"
 exit $status

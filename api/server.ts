@@ -3,6 +3,8 @@
  * generate the OpenAPI document (served at /openapi.json, browsable at /docs).
  */
 import * as crypto from "node:crypto";
+import * as path from "node:path";
+import fastifyMultipart from "@fastify/multipart";
 import fastifySwagger from "@fastify/swagger";
 import fastifySwaggerUi from "@fastify/swagger-ui";
 import Fastify, { type FastifyRequest } from "fastify";
@@ -79,6 +81,7 @@ export async function buildApi(opts: ApiOptions) {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.addContentTypeParser(["text/csv", "text/plain", "application/octet-stream"], { parseAs: "buffer" }, (_req, body, done) => done(null, body));
+  await app.register(fastifyMultipart, { limits: { fileSize: 512 * 1024 * 1024, files: 1 } });
 
   app.setErrorHandler((err, req, reply) => {
     if (err instanceof LakeError) return reply.status(err.status).send({ error: { code: err.code, message: err.message } });
@@ -180,9 +183,16 @@ export async function buildApi(opts: ApiOptions) {
       },
     },
     async (req) => {
-      const body = req.body as unknown;
-      if (!Buffer.isBuffer(body)) throw new LakeError(400, "BAD_CSV", "send the CSV as the request body with Content-Type: text/csv");
-      const res = await lake.ingestCsv(req.params.table, body, `api-${new Date().toISOString().replace(/[:.]/g, "-")}.csv`);
+      let body = req.body as unknown;
+      let name = `api-${new Date().toISOString().replace(/[:.]/g, "-")}.csv`;
+      if (req.isMultipart()) {
+        const file = await req.file();
+        if (!file) throw new LakeError(400, "BAD_CSV", "the multipart upload holds no file");
+        body = await file.toBuffer();
+        name = `api-${path.basename(file.filename || "upload.csv")}`;
+      }
+      if (!Buffer.isBuffer(body)) throw new LakeError(400, "BAD_CSV", "send the CSV as the body (Content-Type: text/csv) or as a multipart file upload");
+      const res = await lake.ingestCsv(req.params.table, body, name);
       return { table: req.params.table, commit: res.commit, rowsWritten: res.rowsWritten, addedColumns: res.addedColumns, renamed: res.renamed };
     },
   );

@@ -106,12 +106,20 @@ test("the API round trip: ingest a CSV, query it back, travel to before it", asy
   expect(res.statusCode).toBe(200);
   const q = await app.inject({ method: "POST", url: "/query", payload: { sql: `SELECT name FROM iceberg.default.${ICE} WHERE id = 6` } });
   expect(q.json().rows).toEqual([["margaret"]]);
+  // The same as a multipart file upload, as a browser form or `curl -F file=@x.csv` sends it.
+  const boundary = "lakeformboundary";
+  const multipart = [`--${boundary}`, 'Content-Disposition: form-data; name="file"; filename="more.csv"', "Content-Type: text/csv", "", "id,name,version", "7,katherine,1", `--${boundary}--`, ""].join("\r\n");
+  const up = await app.inject({ method: "POST", url: `/ingest/${ICE}`, headers: { ...auth(), "content-type": `multipart/form-data; boundary=${boundary}` }, payload: multipart });
+  expect(up.statusCode).toBe(200);
+  expect(await t.scalar(`SELECT name FROM iceberg.default.${ICE} WHERE id = 7`)).toBe("katherine");
+  const once = await app.inject({ method: "POST", url: "/query", payload: { sql: `SELECT count(*) FROM iceberg.default.${ICE} WHERE id = 7` } });
+  expect(once.json().rows).toEqual([[1]]);
   expect(q.json().columns).toEqual([{ name: "name", type: "varchar" }]);
   const old = await app.inject({ method: "GET", url: `/tables/${ICE}/rows?asOf=${before}` });
   expect(old.json().rows).toHaveLength(5);
   // Paging: limit and offset over one query.
   const page = await app.inject({ method: "POST", url: "/query", payload: { sql: `SELECT id FROM iceberg.default.${ICE} ORDER BY id`, limit: 4, offset: 4 } });
-  expect(page.json()).toMatchObject({ rows: [[5], [6]], offset: 4, nextOffset: null });
+  expect(page.json()).toMatchObject({ rows: [[5], [6], [7]], offset: 4, nextOffset: null });
   const docs = await app.inject({ method: "GET", url: "/openapi.json" });
   expect(Object.keys(docs.json().paths)).toEqual(expect.arrayContaining(["/ingest/{table}", "/query", "/tables/{table}/rows"]));
 });

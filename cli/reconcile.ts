@@ -38,6 +38,9 @@ export async function reconcileCommand(opts: { file: string; once?: boolean; unt
     if (path.resolve(file) === tablesFile) reconciler.loadDesired();
     reconciler.requeueAll();
   });
+  // Until its first scan is done the watcher misses changes: start the loop (which reads
+  // tables.yaml afresh) only once it is watching.
+  await new Promise<void>((resolve) => watcher.once("ready", () => resolve()));
   reconciler.start();
   log.info({ file: tablesFile, jobServer: lake.sparkJobServer }, "Reconciler started (Ctrl-C stops it)");
 

@@ -73,7 +73,16 @@ export function trinoAccessRules(): string {
 
 /** Every file of a Trino node's etc/ directory, keyed by path relative to etc/. */
 export function trinoEtcFiles(
-  node: { coordinator: boolean; port: number; discoveryUri: string; nodeId: string; dataDir: string; heap: string },
+  node: {
+    coordinator: boolean;
+    port: number;
+    discoveryUri: string;
+    nodeId: string;
+    dataDir: string;
+    heap: string;
+    /** Local runtime: listen on loopback only (in a container, the container's interfaces). */
+    bindIp?: string;
+  },
   conn: LakeConnection,
   etcDir: string,
 ): Record<string, string> {
@@ -84,6 +93,7 @@ export function trinoEtcFiles(
       "node.environment": "lakeform",
       "node.id": node.nodeId,
       "node.data-dir": node.dataDir,
+      ...(node.bindIp ? { "node.bind-ip": node.bindIp, "node.internal-address": node.bindIp } : {}),
     }),
     "jvm.config": trinoJvmConfig(node.heap),
     "config.properties": renderProperties({
@@ -117,7 +127,7 @@ export function trinoLocalPlans(args: { dataDir: string; port: number; workers: 
     const port = args.port + (i === 0 ? 0 : 10 + i);
     const etc = dirs.conf;
     const rel = trinoEtcFiles(
-      { coordinator: i === 0, port, discoveryUri: `http://127.0.0.1:${args.port}`, nodeId: `lakeform-${service}`, dataDir: dirs.data, heap: args.heap },
+      { coordinator: i === 0, port, discoveryUri: `http://127.0.0.1:${args.port}`, nodeId: `lakeform-${service}`, dataDir: dirs.data, heap: args.heap, bindIp: "127.0.0.1" },
       conn,
       etc,
     );

@@ -68,4 +68,5 @@ test("Spark and Trino agree with the metastore on every connection setting", () 
   expect(defaults).toContain("spark.master local[*]");
   expect(trino.inputs.process.env.JAVA_HOME).toMatch(/25/);
   expect(trino.inputs.process.health.http).toBe("http://127.0.0.1:8080/v1/info");
+  expect(trino.inputs.files[`${DATA}/trino/conf/node.properties`]).toContain("node.bind-ip=127.0.0.1");
 });

@@ -10,7 +10,7 @@ import type { CommitInfo, JobClient } from "../reconciler/jobClient";
 import { jobTable } from "../reconciler/jobClient";
 import type { LakeEndpoints } from "../reconciler/runtime";
 import type { Sources } from "../reconciler/sources";
-import { loadTables, SpecError, type TableSpec } from "../reconciler/spec";
+import { loadTables, SpecError, tableId, type TableSpec } from "../reconciler/spec";
 import { readStatus, type LakeStatus, type TableStatus } from "../reconciler/status";
 import { TrinoClient, TrinoQueryError, type QueryResult } from "../reconciler/trino";
 
@@ -213,7 +213,7 @@ function info(t: TableSpec, status?: LakeStatus): TableInfo {
     orderingField: t.orderingField,
     partitionBy: t.partitionBy,
     sources: t.sources,
-    status: status?.tables[`${t.database}.${t.name}`],
+    status: status?.tables[tableId(t)],
   };
 }
 

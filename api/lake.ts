@@ -6,6 +6,7 @@
 import * as path from "node:path";
 import { parse as parseCsv } from "csv-parse/sync";
 import { TRINO_USERS } from "../components/trino";
+import { sanitizeColumn } from "../reconciler/columns";
 import type { CommitInfo, JobClient } from "../reconciler/jobClient";
 import { jobTable } from "../reconciler/jobClient";
 import type { LakeEndpoints } from "../reconciler/runtime";
@@ -27,6 +28,7 @@ export class LakeError extends Error {
 }
 
 const TABLE_NAME = /^[a-z_][a-z0-9_]{0,127}$/;
+const LIGHT_PATH_MAX_ROWS = 10_000;
 /** A commit id (Hudi instant or Iceberg snapshot id) or an ISO-8601 timestamp. */
 const AS_OF = /^(\d{8,20}|\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?(Z|[+-]\d{2}:?\d{2})?)$/;
 
@@ -87,6 +89,8 @@ export interface TableDetail extends TableInfo {
 
 export class Lake {
   readonly trinoRead: TrinoClient;
+  /** Only the Iceberg light path writes through Trino. */
+  private readonly trinoWrite: TrinoClient;
 
   constructor(
     readonly endpoints: LakeEndpoints,
@@ -96,6 +100,7 @@ export class Lake {
     readonly statusFile: string,
   ) {
     this.trinoRead = new TrinoClient(endpoints.trinoEndpoint, TRINO_USERS.readOnly);
+    this.trinoWrite = new TrinoClient(endpoints.trinoEndpoint, TRINO_USERS.admin);
   }
 
   status(): LakeStatus | undefined {
@@ -186,6 +191,47 @@ export class Lake {
       if (e.terminal) throw new LakeError(422, e.kind ?? "REFUSED", e.message);
       throw new LakeError(503, "SPARK_UNAVAILABLE", e.message);
     }
+  }
+
+  /**
+   * The light path for Iceberg tables: one Trino MERGE, no Spark. For small batches; it can't add
+   * columns, and Trino can't put Lakeform's keys into the snapshot summary, so the commit shows
+   * in history without its source (the Spark path records it).
+   */
+  async ingestCsvViaTrino(name: string, csv: Buffer): Promise<{ commit: string; rowsWritten: number; addedColumns: string[]; renamed: Record<string, string> }> {
+    const t = this.spec(name);
+    if (t.format !== "iceberg") throw new LakeError(400, "TRINO_PATH_ICEBERG_ONLY", "the Trino path writes Iceberg tables only; Hudi writes go through Spark");
+    checkCsv(csv);
+    const [header, ...records] = parseCsv(csv, { skip_empty_lines: true }) as string[][];
+    if (records.length > LIGHT_PATH_MAX_ROWS) {
+      throw new LakeError(400, "TOO_MANY_ROWS", `the Trino path takes up to ${LIGHT_PATH_MAX_ROWS} rows; use the Spark path for ${records.length}`);
+    }
+    const cols = header.map(sanitizeColumn);
+    const renamed = Object.fromEntries(header.map((h, i) => [h, cols[i]]).filter(([h, c]) => h !== c));
+    const fq = `iceberg.${t.database}.${t.name}`;
+    const types = new Map((await this.trinoWrite.query(`DESCRIBE ${fq}`)).rows.map((r) => [String(r[0]), String(r[1])]));
+    const unknown = cols.filter((c) => !types.has(c));
+    if (unknown.length) throw new LakeError(422, "SchemaRefused", `column(s) ${unknown.join(", ")} are not in ${t.name}; new columns go through the Spark path`);
+    const missingKey = t.primaryKey.filter((k) => !cols.includes(k));
+    if (missingKey.length) throw new LakeError(422, "BadCsv", `key column(s) ${missingKey.join(", ")} are not in the CSV header`);
+    // One row per key, the last one winning: MERGE refuses two source rows for one target row.
+    const byKey = new Map<string, string[]>();
+    for (const r of records) byKey.set(JSON.stringify(t.primaryKey.map((k) => r[cols.indexOf(k)])), r);
+    const lit = (v: string, c: string) => (v === "" ? `CAST(NULL AS ${types.get(c)})` : `CAST('${v.replace(/'/g, "''")}' AS ${types.get(c)})`);
+    const values = [...byKey.values()].map((r) => `(${r.map((v, i) => lit(v, cols[i])).join(", ")})`).join(",\n");
+    const q = (c: string) => `"${c}"`;
+    const sql =
+      `MERGE INTO ${fq} t USING (VALUES ${values}) AS s(${cols.map(q).join(", ")}) ` +
+      `ON ${t.primaryKey.map((k) => `t.${q(k)} = s.${q(k)}`).join(" AND ")} ` +
+      `WHEN MATCHED THEN UPDATE SET ${cols.map((c) => `${q(c)} = s.${q(c)}`).join(", ")} ` +
+      `WHEN NOT MATCHED THEN INSERT (${cols.map(q).join(", ")}) VALUES (${cols.map((c) => `s.${q(c)}`).join(", ")})`;
+    try {
+      await this.trinoWrite.query(sql);
+    } catch (err) {
+      throw new LakeError(422, "BadCsv", (err as Error).message);
+    }
+    const commit = await this.trinoWrite.scalar(`SELECT CAST(snapshot_id AS varchar) FROM iceberg.${t.database}."${t.name}$snapshots" ORDER BY committed_at DESC LIMIT 1`);
+    return { commit: String(commit), rowsWritten: byKey.size, addedColumns: [], renamed };
   }
 
   /** `insert into t values (...), (...)`: rows in the table's column order, as CSV. */

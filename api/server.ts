@@ -172,6 +172,9 @@ export async function buildApi(opts: ApiOptions) {
     {
       schema: {
         params: TableParams,
+        querystring: z.object({
+          via: z.enum(["spark", "trino"]).default("spark").describe("trino: the light path for small Iceberg batches (one MERGE, no Spark)"),
+        }),
         security: [{ bearer: [] }],
         response: {
           200: z.object({ table: z.string(), commit: z.string(), rowsWritten: z.number(), addedColumns: z.array(z.string()), renamed: z.record(z.string(), z.string()) }),
@@ -192,7 +195,7 @@ export async function buildApi(opts: ApiOptions) {
         name = `api-${path.basename(file.filename || "upload.csv")}`;
       }
       if (!Buffer.isBuffer(body)) throw new LakeError(400, "BAD_CSV", "send the CSV as the body (Content-Type: text/csv) or as a multipart file upload");
-      const res = await lake.ingestCsv(req.params.table, body, name);
+      const res = req.query.via === "trino" ? await lake.ingestCsvViaTrino(req.params.table, body) : await lake.ingestCsv(req.params.table, body, name);
       return { table: req.params.table, commit: res.commit, rowsWritten: res.rowsWritten, addedColumns: res.addedColumns, renamed: res.renamed };
     },
   );

@@ -85,6 +85,9 @@ export function sparkDefaults(conn: LakeConnection, opts: { driverMemory?: strin
     "spark.sql.catalog.iceberg.type": "hive",
     "spark.sql.catalog.iceberg.uri": conn.metastoreUri,
     "spark.sql.catalog.iceberg.warehouse": warehouseUri(conn),
+    // The job server is a long-lived driver and Trino commits to the same tables: without this
+    // it reads a cached snapshot list for up to 30 s after someone else's commit.
+    "spark.sql.catalog.iceberg.cache-enabled": "false",
     "spark.driver.memory": opts.driverMemory ?? "2g",
     "spark.ui.enabled": "false",
     "spark.sql.shuffle.partitions": "4",

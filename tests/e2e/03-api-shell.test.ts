@@ -149,6 +149,26 @@ test("bad input gets a 4xx with a reason, and the lake is unchanged", async () =
   expect(await count()).toBe(before);
 });
 
+test("the light path: a small Iceberg batch through one Trino MERGE, without Spark", async () => {
+  const before = (await app.inject({ method: "GET", url: `/tables/${ICE}/history` })).json().commits.length;
+  const res = await app.inject({
+    method: "POST", url: `/ingest/${ICE}?via=trino`, headers: { ...auth(), "content-type": "text/csv" },
+    payload: "ID,Name,Version\n1,ada lovelace,2\n20,hedy,1\n20,hedy lamarr,2\n",
+  });
+  expect(res.statusCode).toBe(200);
+  expect(res.json()).toMatchObject({ rowsWritten: 2, renamed: { ID: "id", Name: "name", Version: "version" } });
+  const { rows } = await t.query(`SELECT id, name, version FROM iceberg.default.${ICE} WHERE id IN (1, 20) ORDER BY id`);
+  expect(rows).toEqual([[1, "ada lovelace", 2], [20, "hedy lamarr", 2]]);
+  const history = (await app.inject({ method: "GET", url: `/tables/${ICE}/history` })).json().commits;
+  expect(history).toHaveLength(before + 1);
+  expect(history[history.length - 1].commit).toBe(res.json().commit);
+  // Hudi tables and new columns stay on the Spark path.
+  expect((await app.inject({ method: "POST", url: `/ingest/${HUDI}?via=trino`, headers: { ...auth(), "content-type": "text/csv" }, payload: "id,name,version\n1,x,1\n" })).statusCode).toBe(400);
+  const extra = await app.inject({ method: "POST", url: `/ingest/${ICE}?via=trino`, headers: { ...auth(), "content-type": "text/csv" }, payload: "id,nickname\n1,x\n" });
+  expect(extra.statusCode).toBe(422);
+  expect(extra.json().error.message).toMatch(/nickname/);
+});
+
 test("atomic commits: while a large upsert runs, Trino only ever sees the old or the new count", async () => {
   const seed = await ingest(BIG, csv([["id", "payload"], ...Array.from({ length: 1000 }, (_, i) => [i, `seed-${i}`])]));
   expect(seed.statusCode).toBe(200);

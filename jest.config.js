@@ -1,5 +1,5 @@
 /** Unit tests run in parallel with Pulumi mocks; end-to-end tests run in band against the real lakehouse. */
-const tsJest = { "^.+\\.ts$": ["ts-jest", { isolatedModules: true, tsconfig: "tsconfig.json" }] };
+const tsJest = { "^.+\\.ts$": ["ts-jest", { tsconfig: "tsconfig.json" }] };
 module.exports = {
   testTimeout: 900000,
   testSequencer: "<rootDir>/tests/e2e/sequencer.js",

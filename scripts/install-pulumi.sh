@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds the pinned Pulumi CLI and the nodejs language host from the Go module proxy
-# into the Lakeform cache, unless they are already there. No vendor download is reachable
+# Builds the pinned Pulumi CLI from the Go module proxy, and Lakeform's own nodejs language
+# host (tools/pulumi-language-nodejs) from this repository, into the Lakeform cache, unless
+# they are already there. No vendor download is reachable
 # from our machines, so this is the only way to get a CLI: a tiny wrapper module that
 # requires pkg/v3 + sdk/v3 at one version and repeats pkg's non-relative replace.
 set -euo pipefail
@@ -10,6 +11,8 @@ BIN="$CACHE/pulumi/$PULUMI_VERSION/bin"
 mkdir -p "$BIN"
 export GOFLAGS="${GOFLAGS:-} -mod=mod"
 export GOPATH="${GOPATH:-$CACHE/go}"
+
+LAKEFORM_ROOT="${LAKEFORM_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
 
 log() { printf '[install-pulumi] %s\n' "$*" >&2; }
 
@@ -48,6 +51,24 @@ write_dynamic_provider_shim() {
   chmod +x "$shim.tmp" && mv "$shim.tmp" "$shim"
 }
 
+# A plain `pulumi up` needs a nodejs language host. Pulumi's own is a Go module the proxy
+# refuses (403 at every version tried), so Lakeform ships a small one that speaks the same
+# gRPC protocol (see tools/pulumi-language-nodejs/main.go). It is rebuilt when its source changes.
+build_language_host() {
+  local src="$LAKEFORM_ROOT/tools/pulumi-language-nodejs"
+  local stamp
+  stamp="$(cat "$src/main.go" "$src/go.mod" "$src/go.sum" | sha256sum | cut -c1-16)"
+  if [ -x "$BIN/pulumi-language-nodejs" ] && [ "$(cat "$BIN/.language-host-stamp" 2>/dev/null)" = "$stamp" ]; then
+    return 0
+  fi
+  log "building Lakeform's nodejs language host"
+  (cd "$src" && go build -trimpath -ldflags "-s -w -X main.version=$PULUMI_VERSION" \
+    -o "$BIN/pulumi-language-nodejs.tmp" .)
+  mv "$BIN/pulumi-language-nodejs.tmp" "$BIN/pulumi-language-nodejs"
+  echo "$stamp" > "$BIN/.language-host-stamp"
+}
+
 build_cli
+build_language_host
 write_dynamic_provider_shim
 echo "$BIN"

@@ -1,6 +1,8 @@
 /**
- * Provisioning, end to end: `up` brings the four real services, they work together, a second
- * `up` changes nothing, a killed service comes back with its data, `destroy` leaves nothing.
+ * Provisioning, end to end, through the plain Pulumi CLI as users type it: `pulumi up --yes`
+ * brings the four real services, they work together, a second `up` changes nothing (nor does
+ * `lakeform up`, the Automation API path, on the same state), a killed service is noticed by
+ * `pulumi refresh` and comes back with its data, `pulumi destroy` leaves nothing behind.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -8,7 +10,8 @@ import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } fr
 import type { LakeOutputs } from "../../cli/stack";
 import { installPaths } from "../../components/local/install";
 import { isPidAlive, portOpen } from "../../components/local/process";
-import { e2eStack, ensureUp, run, s3, trino } from "./lake";
+import { readOutputs } from "../../cli/stack";
+import { e2eStack, pulumi, run, s3, trino } from "./lake";
 
 const suffix = Date.now().toString(36);
 let outs: LakeOutputs;
@@ -17,7 +20,8 @@ const SERVICES = ["s3", "metastore", "spark", "trino"];
 const pidOf = (svc: string): number => JSON.parse(fs.readFileSync(path.join(outs.dataDir, svc, `${svc}.pid`), "utf8")).pid;
 
 beforeAll(async () => {
-  outs = await ensureUp();
+  await pulumi("up", "--yes", "--skip-preview");
+  outs = await readOutputs(await e2eStack());
 });
 
 test("S3: put, list and get an object with the generated credentials; other keys are refused", async () => {
@@ -57,7 +61,10 @@ test("a Spark job writes a Hudi table (hive sync) and an Iceberg table that Trin
   expect(listed.KeyCount).toBeGreaterThan(0);
 });
 
-test("a second up changes nothing", async () => {
+test("a second up changes nothing, through the CLI and through the Automation API", async () => {
+  // --expect-no-changes makes the CLI fail if anything would change.
+  const out = await pulumi("up", "--yes", "--expect-no-changes");
+  expect(out).toMatch(/13 unchanged/);
   const res = await (await e2eStack()).up();
   const changes = res.summary.resourceChanges ?? {};
   expect(Object.keys(changes).filter((k) => k !== "same")).toEqual([]);
@@ -69,13 +76,13 @@ test("a killed service is noticed by refresh and brought back by up, with its da
   process.kill(-pid, "SIGKILL");
   while (isPidAlive(pid)) await new Promise((r) => setTimeout(r, 100));
 
-  await stack.refresh();
+  await pulumi("refresh", "--yes");
   const state = await stack.exportStack();
   const s3Server = state.deployment.resources.find((r: { urn: string }) => r.urn.endsWith("::lakehouse-s3-server"));
   expect(s3Server.outputs.running).toBe(false);
 
-  const res = await stack.up();
-  expect(res.summary.resourceChanges?.update).toBeGreaterThanOrEqual(1);
+  const out = await pulumi("up", "--yes", "--skip-preview");
+  expect(out).toMatch(/lakehouse-s3-server\s+updated/);
   expect(pidOf("s3")).not.toBe(pid);
   expect(await trino(outs).scalar(`SELECT count(*) FROM hudi.default.smoke_hudi_${suffix}`)).toBe(3);
 });
@@ -84,7 +91,7 @@ test("destroy stops every service and leaves no open port", async () => {
   const pids = SERVICES.map(pidOf);
   const ports = [outs.s3Endpoint, outs.trinoEndpoint, outs.sparkJobServer].map((u) => Number(new URL(u).port));
   ports.push(Number(outs.metastoreUri.split(":").pop()));
-  await (await e2eStack()).destroy();
+  await pulumi("destroy", "--yes", "--skip-preview");
   for (const pid of pids) expect(isPidAlive(pid)).toBe(false);
   for (const port of ports) expect(await portOpen(port)).toBe(false);
 });

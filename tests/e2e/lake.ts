@@ -4,7 +4,7 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import type { Stack } from "@pulumi/pulumi/automation";
-import { readOutputs, selectStack, type LakeOutputs } from "../../cli/stack";
+import { PROJECT_DIR, readOutputs, selectStack, type LakeOutputs } from "../../cli/stack";
 import { s3Client } from "../../reconciler/runtime";
 import { TrinoClient } from "../../reconciler/trino";
 
@@ -34,3 +34,17 @@ export function s3(outs: LakeOutputs) {
 }
 
 export const run = promisify(execFile);
+
+/**
+ * The plain Pulumi CLI on the e2e stack, as a user types it (`pulumi up --yes`): the program
+ * runs through the nodejs language host, not the Automation API. Returns stdout.
+ */
+export async function pulumi(...args: string[]): Promise<string> {
+  const { stdout } = await run("pulumi", [...args, "--stack", STACK, "--non-interactive"], {
+    cwd: PROJECT_DIR,
+    env: { ...process.env, NODE_NO_WARNINGS: "1" },
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (process.env.LAKEFORM_TEST_VERBOSE) process.stderr.write(stdout);
+  return stdout;
+}

@@ -8,6 +8,7 @@ this program keeps a SparkSession and answers JSON requests over HTTP on 127.0.0
   POST /v1/observe            what the table holds: commits with their Lakeform metadata, rows, columns
   POST /v1/travel             rows of a table as of a commit or a time
   POST /v1/drop               drop a table (and its files with purge)
+  POST /v1/register           put a table whose files are intact back into the metastore
 
 Writes to one table are serialised here (Hudi without a lock provider must never see two writers).
 Every write records the source's content hash and the spec generation in the commit itself
@@ -139,19 +140,19 @@ class Lake:
         return f"iceberg.{db}.{name}" if t["format"] == "iceberg" else f"spark_catalog.{db}.{name}"
 
     def in_catalog(self, t: dict[str, Any]) -> bool:
-        db, name = t["database"], t["name"]
-        if t["format"] == "iceberg":
-            try:
-                return self.spark.catalog.tableExists(f"iceberg.{db}.{name}")
-            except Exception:
-                return False
-        return self.spark.catalog.tableExists(f"{db}.{name}")
+        """Whether the metastore has an entry for the table, asked of the metastore itself: Hudi's
+        and Iceberg's catalogs would load the table, which fails when its files are gone."""
+        return bool(self.spark._jsparkSession.sharedState().externalCatalog().tableExists(t["database"], t["name"]))
 
     def files_exist(self, t: dict[str, Any]) -> bool:
-        jvm = self.spark._jvm
-        path = jvm.org.apache.hadoop.fs.Path(t["location"] + ("/.hoodie" if t["format"] == "hudi" else "/metadata"))
-        fs = path.getFileSystem(self.spark._jsc.hadoopConfiguration())
-        return bool(fs.exists(path))
+        """Whether the table's own files are there: Hudi's hoodie.properties, or an Iceberg metadata
+        file. Not just the directory: S3 servers with a filer (SeaweedFS) keep empty directories
+        after every object under them was deleted."""
+        if t["format"] == "hudi":
+            jvm = self.spark._jvm
+            path = jvm.org.apache.hadoop.fs.Path(t["location"] + "/.hoodie/hoodie.properties")
+            return bool(path.getFileSystem(self.spark._jsc.hadoopConfiguration()).exists(path))
+        return self.iceberg_metadata_files(t) != []
 
     def ensure_database(self, t: dict[str, Any]) -> None:
         db = ident(t["database"], "database")
@@ -163,6 +164,12 @@ class Lake:
         t, source, generation = req["table"], req["source"], req["generation"]
         started = time.time()
         with self.lock(f"{t['database']}.{t['name']}"):
+            if not self.files_exist(t):
+                if self.in_catalog(t):
+                    # The table's files were removed outside Lakeform: forget the dangling catalog
+                    # entry (without loading the table, which would fail) so this write creates it.
+                    self.forget_catalog_entry(t)
+                self.clear_leftovers(t)
             self.validate_rows(source["uri"])
             df, renamed = self.read_csv(source["uri"])
             keys = [sanitize_column(k) for k in t["primaryKey"]]
@@ -212,6 +219,21 @@ class Lake:
             "durationMs": int((time.time() - started) * 1000),
         }
 
+    def hive_sync_options(self, t) -> dict[str, str]:
+        """How a Hudi table is registered in the metastore: by every write, and by register()."""
+        return {
+            "hoodie.datasource.hive_sync.enable": "true",
+            "hoodie.datasource.hive_sync.mode": "hms",
+            "hoodie.datasource.hive_sync.metastore.uris": self.spark.conf.get("spark.hadoop.hive.metastore.uris"),
+            "hoodie.datasource.hive_sync.database": t["database"],
+            "hoodie.datasource.hive_sync.table": t["name"],
+            "hoodie.datasource.hive_sync.partition_fields": ",".join(t.get("partitionBy", [])),
+            "hoodie.datasource.hive_sync.partition_extractor_class": (
+                "org.apache.hudi.hive.MultiPartKeysValueExtractor" if t.get("partitionBy") else "org.apache.hudi.hive.NonPartitionedExtractor"
+            ),
+            "hoodie.datasource.meta.sync.enable": "true",
+        }
+
     def write_hudi(self, t, df: DataFrame, keys: list[str], meta: dict[str, str], exists: bool) -> str:
         db, name = t["database"], t["name"]
         self.ensure_database(t)
@@ -230,18 +252,10 @@ class Lake:
             ),
             "hoodie.datasource.write.hive_style_partitioning": "true",
             "hoodie.write.table.version": HUDI_TABLE_VERSION,
+            "hoodie.table.timeline.timezone": "UTC",
             "hoodie.datasource.write.reconcile.schema": "true",
             "hoodie.schema.on.read.enable": "false",
-            "hoodie.datasource.hive_sync.enable": "true",
-            "hoodie.datasource.hive_sync.mode": "hms",
-            "hoodie.datasource.hive_sync.metastore.uris": self.spark.conf.get("spark.hadoop.hive.metastore.uris"),
-            "hoodie.datasource.hive_sync.database": db,
-            "hoodie.datasource.hive_sync.table": name,
-            "hoodie.datasource.hive_sync.partition_fields": ",".join(t.get("partitionBy", [])),
-            "hoodie.datasource.hive_sync.partition_extractor_class": (
-                "org.apache.hudi.hive.MultiPartKeysValueExtractor" if t.get("partitionBy") else "org.apache.hudi.hive.NonPartitionedExtractor"
-            ),
-            "hoodie.datasource.meta.sync.enable": "true",
+            **self.hive_sync_options(t),
             "hoodie.metadata.enable": "false",
             "hoodie.upsert.shuffle.parallelism": "4",
             "hoodie.insert.shuffle.parallelism": "4",
@@ -366,7 +380,7 @@ class Lake:
             s = r["summary"] or {}
             out.append({
                 "commit": str(r["snapshot_id"]),
-                "time": r["committed_at"].isoformat(),
+                "time": r["committed_at"].isoformat(timespec="milliseconds") + "Z",  # session time zone is UTC
                 "operation": r["operation"],
                 "sourceHash": s.get(META_PREFIX + "source_hash"),
                 "source": s.get(META_PREFIX + "source"),
@@ -416,6 +430,95 @@ class Lake:
         rows = df.limit(limit).collect()
         return {"columns": df.columns, "types": [f.dataType.simpleString() for f in df.schema.fields], "rows": [[jsonable(v) for v in r] for r in rows]}
 
+    def register(self, req: dict[str, Any]) -> dict[str, Any]:
+        """Puts a table whose files are intact back into the metastore, history and all: Hudi by
+        running its hive sync on the existing timeline, Iceberg by registering its newest
+        metadata file. Nothing is rewritten."""
+        t = req["table"]
+        with self.lock(f"{t['database']}.{t['name']}"):
+            if self.in_catalog(t):
+                return {"registered": False}
+            if not self.files_exist(t):
+                raise JobFailure("BadRequest", f"no table files at {t['location']} to register")
+            self.ensure_database(t)
+            jvm = self.spark._jvm
+            if t["format"] == "hudi":
+                props = jvm.java.util.Properties()
+                for k, v in self.hive_sync_options(t).items():
+                    props.setProperty(k, v)
+                props.setProperty("hoodie.datasource.meta.sync.base.path", t["location"])
+                tool = jvm.org.apache.hudi.hive.HiveSyncTool(props, self.spark._jsc.hadoopConfiguration())
+                try:
+                    tool.syncHoodieTable()
+                finally:
+                    tool.close()
+                return {"registered": True}
+            metadata = self.latest_iceberg_metadata(t)
+            self.spark.sql(
+                f"CALL iceberg.system.register_table(table => '{ident(t['database'], 'database')}.{ident(t['name'], 'table')}', "
+                f"metadata_file => '{metadata}')"
+            )
+            return {"registered": True, "metadataFile": metadata}
+
+    def iceberg_metadata_files(self, t) -> list[tuple[int, str]]:
+        """(version, path) of every <version>-<uuid>.metadata.json under the table's metadata/."""
+        jvm = self.spark._jvm
+        path = jvm.org.apache.hadoop.fs.Path(t["location"] + "/metadata")
+        fs = path.getFileSystem(self.spark._jsc.hadoopConfiguration())
+        try:
+            listing = fs.listStatus(path)
+        except Exception:  # FileNotFoundException: no metadata directory at all
+            return []
+        out = []
+        for st in listing:
+            m = re.match(r"^(\d+)-.*\.metadata\.json$", st.getPath().getName())
+            if m:
+                out.append((int(m.group(1)), st.getPath().toString()))
+        return sorted(out)
+
+    def latest_iceberg_metadata(self, t) -> str:
+        """The newest metadata file: the table's state at its last commit."""
+        files = self.iceberg_metadata_files(t)
+        if not files:
+            raise JobFailure("BadRequest", f"no Iceberg metadata file under {t['location']}/metadata")
+        return files[-1][1]
+
+    def clear_leftovers(self, t) -> None:
+        """Makes room for a new table at a location that holds no table. Files someone left there
+        are moved aside to <location>.orphaned-<time>, not deleted. Empty directories are removed
+        deepest first: S3 servers with a filer (SeaweedFS) keep a folder after its last object is
+        deleted, refuse to delete a folder that has sub-folders, and Hudi takes an empty .hoodie/
+        for a table whose properties it can't read."""
+        jvm = self.spark._jvm
+        path = jvm.org.apache.hadoop.fs.Path(t["location"])
+        fs = path.getFileSystem(self.spark._jsc.hadoopConfiguration())
+        if not fs.exists(path):
+            return
+        if fs.listFiles(path, True).hasNext():
+            aside = jvm.org.apache.hadoop.fs.Path(f"{t['location']}.orphaned-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}")
+            fs.rename(path, aside)
+            log.warning("moved files left at %s (no table there) aside to %s", t["location"], aside.toString())
+
+        def dirs_deepest_first(p):
+            try:
+                children = [st.getPath() for st in fs.listStatus(p) if st.isDirectory()]
+            except Exception:  # FileNotFoundException: already gone
+                return []
+            return [d for c in children for d in dirs_deepest_first(c)] + [p]
+
+        for d in dirs_deepest_first(path):
+            try:
+                fs.delete(d, False)
+            except Exception as e:  # not empty after all: leave it, and say so
+                log.warning("could not remove leftover directory %s: %s", d.toString(), e)
+
+    def forget_catalog_entry(self, t) -> None:
+        """Removes a table's metastore entry only, through Spark's Hive client: neither Hudi's
+        nor Iceberg's catalog is asked to load a table whose files are gone."""
+        self.spark._jsparkSession.sharedState().externalCatalog().dropTable(t["database"], t["name"], True, False)
+        # Spark still caches the old relation (and its file listing) for the name.
+        self.spark._jsparkSession.sessionState().catalog().invalidateAllCachedTables()
+
     def drop(self, req: dict[str, Any]) -> dict[str, Any]:
         t, purge = req["table"], bool(req.get("purge"))
         with self.lock(f"{t['database']}.{t['name']}"):
@@ -461,8 +564,9 @@ def dedupe(df: DataFrame, keys: list[str], ordering: str | None) -> DataFrame:
 
 
 def hudi_instant_time(instant: str) -> str:
+    """A Hudi instant (yyyyMMddHHmmss[SSS], UTC: see hoodie.table.timeline.timezone) as ISO-8601."""
     ts = instant.ljust(17, "0")
-    return f"{ts[0:4]}-{ts[4:6]}-{ts[6:8]}T{ts[8:10]}:{ts[10:12]}:{ts[12:14]}.{ts[14:17]}"
+    return f"{ts[0:4]}-{ts[4:6]}-{ts[6:8]}T{ts[8:10]}:{ts[10:12]}:{ts[12:14]}.{ts[14:17]}Z"
 
 
 def jsonable(v: Any) -> Any:
@@ -475,7 +579,7 @@ def jsonable(v: Any) -> Any:
 
 
 def make_handler(lake: Lake):
-    ops = {"write": lake.write, "observe": lake.observe, "travel": lake.travel, "drop": lake.drop}
+    ops = {"write": lake.write, "observe": lake.observe, "travel": lake.travel, "drop": lake.drop, "register": lake.register}
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"

@@ -22,6 +22,8 @@ export const Reason = {
   SparkUnavailable: "SparkUnavailable",
   Healthy: "Healthy",
   Removed: "Removed",
+  Pruning: "Pruning",
+  PruneFailed: "PruneFailed",
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
 

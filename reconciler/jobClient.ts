@@ -112,8 +112,13 @@ export class JobClient {
     return this.post("write", { table, source, generation });
   }
 
-  drop(table: JobTable, purge: boolean): Promise<{ dropped: boolean }> {
+  drop(table: Pick<JobTable, "name" | "database" | "format" | "location">, purge: boolean): Promise<{ dropped: boolean }> {
     return this.post("drop", { table, purge });
+  }
+
+  /** Puts a table whose files are intact back into the metastore, with its history. */
+  register(table: JobTable): Promise<{ registered: boolean; metadataFile?: string }> {
+    return this.post("register", { table }, 10 * 60_000);
   }
 
   /** Rows of a table as of a commit (Hudi: as.of.instant; Iceberg: snapshot or timestamp). */

@@ -12,6 +12,7 @@ import type { Observation } from "./jobClient";
 export type Plan =
   | { kind: "upToDate" }
   | { kind: "apply"; sources: ResolvedSource[]; recreate: boolean; reason: string }
+  | { kind: "register"; reason: string }
   | { kind: "refuse"; reason: string };
 
 /** Spec fields that can't change on a table that holds data (the files are laid out by them). */
@@ -34,8 +35,13 @@ export function planTable(
       }
     }
   }
-  // A table that lost its catalog entry or its files is rebuilt from all of its sources.
-  const recreate = !observed.exists && observed.commits.length > 0;
+  // Drift. A table that lost only its catalog entry still has its files and its history: it is
+  // put back as it was (nothing rewritten, so rows that came through the API survive too). A
+  // table whose files are gone is rebuilt from all of its declared sources.
+  if (!observed.inCatalog && observed.filesExist) {
+    return { kind: "register", reason: `table is missing from the metastore but its files are intact: re-registering it with its ${observed.commits.length || "existing"} commit(s) of history` };
+  }
+  const recreate = observed.inCatalog && !observed.filesExist;
   const applied = new Set(observed.exists ? observed.commits.map((c) => c.sourceHash).filter(Boolean) : []);
   const seen = new Set<string>();
   const pending = sources.filter((s) => {
@@ -45,7 +51,7 @@ export function planTable(
   });
   if (pending.length === 0) return { kind: "upToDate" };
   const reason = recreate
-    ? `table is missing from the ${observed.inCatalog ? "object store" : "metastore"}: rebuilding from ${pending.length} source(s)`
+    ? `table files are missing from the object store: rebuilding from ${pending.length} declared source(s)`
     : !observed.exists
       ? `new table: ${pending.length} source(s) to apply`
       : `${pending.length} source(s) not applied yet`;

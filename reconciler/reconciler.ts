@@ -55,6 +55,11 @@ const errorReason = (err: unknown): { reason: Reason; message: string; terminal:
   return { reason: Reason.SparkError, message: (err as Error).message ?? String(err), terminal: false };
 };
 
+const splitId = (id: string): [string, string] => {
+  const dot = id.indexOf(".");
+  return [id.slice(0, dot), id.slice(dot + 1)];
+};
+
 export class Reconciler {
   private desired: DesiredState | undefined;
   private status: LakeStatus;
@@ -64,6 +69,8 @@ export class Reconciler {
   private readonly terminalInput = new Map<string, string>();
   private timer: NodeJS.Timeout | undefined;
   private stopping = false;
+  /** The prune sweep started by the last load of tables.yaml. */
+  sweep: Promise<void> = Promise.resolve();
   private readonly opts: Required<Omit<ReconcilerOptions, "jobs" | "sources" | "log">> & Pick<ReconcilerOptions, "jobs" | "sources" | "log">;
 
   constructor(opts: ReconcilerOptions) {
@@ -83,10 +90,10 @@ export class Reconciler {
       const next = loadTables(this.opts.tablesFile);
       if (this.status.specError) this.opts.log.info({ file: this.opts.tablesFile }, "tables.yaml is valid again");
       this.status.specError = undefined;
-      const removed = this.desired?.tables.filter((t) => !next.tables.some((n) => tableId(n) === tableId(t))) ?? [];
       this.desired = next;
-      for (const t of removed) this.markRemoved(t);
       for (const t of next.tables) if (!this.due.has(tableId(t))) this.due.set(tableId(t), 0);
+      for (const id of [...this.due.keys()]) if (!next.tables.some((t) => tableId(t) === id)) this.due.delete(id);
+      this.sweep = this.sweepUndeclared();
     } catch (err) {
       if (!(err instanceof SpecError)) throw err;
       this.status.specError = err.message;
@@ -101,24 +108,49 @@ export class Reconciler {
     for (const t of this.desired?.tables ?? []) this.due.set(tableId(t), 0);
   }
 
-  private markRemoved(t: TableSpec): void {
-    const id = tableId(t);
-    this.due.delete(id);
-    const st = this.status.tables[id];
-    if (!st) return;
-    if (t.prune) {
-      this.opts.jobs
-        .drop(jobTable(t, this.opts.warehouseBucket), true)
-        .then(() => {
-          this.opts.log.info({ table: id }, "Pruned table removed from tables.yaml");
-          delete this.status.tables[id];
-          this.save();
-        })
-        .catch((err) => this.opts.log.error({ table: id, err: (err as Error).message }, "Failed to prune table"));
-    } else {
-      this.opts.log.info({ table: id }, "Table removed from tables.yaml; its data is left alone (prune: false)");
-      delete this.status.tables[id];
+  /**
+   * Tables Lakeform reported on that tables.yaml no longer declares: their data is left alone,
+   * unless the table said `prune: true`, then it is dropped with its files. Level-triggered: the
+   * status file remembers what was declared, so a removal made while the reconciler was down is
+   * acted on at its next start, and a prune that failed is tried again on the next pass.
+   */
+  private async sweepUndeclared(): Promise<void> {
+    const wanted = new Set((this.desired?.tables ?? []).map(tableId));
+    const work: Promise<void>[] = [];
+    for (const [id, st] of Object.entries(this.status.tables)) {
+      if (wanted.has(id) || this.inFlight.has(id)) continue;
+      // Declared by another tables.yaml reconciled into the same lake: not ours to judge.
+      if (st.declaredIn && st.declaredIn !== path.resolve(this.opts.tablesFile)) continue;
+      if (!st.prune) {
+        this.opts.log.info({ table: id }, "Table removed from tables.yaml; its data is left alone (prune: false)");
+        delete this.status.tables[id];
+        continue;
+      }
+      this.inFlight.add(id);
+      const [database, name] = splitId(id);
+      const location = `s3a://${this.opts.warehouseBucket}/${database}/${name}`;
+      st.inSync = false;
+      st.conditions = setCondition(st.conditions, { type: "Synced", status: "False", reason: Reason.Pruning, message: "removed from tables.yaml with prune: true; dropping the table and its files" });
+      work.push(
+        this.opts.jobs
+          .drop({ name, database, format: st.format, location }, true)
+          .then(() => {
+            this.opts.log.info({ table: id, location }, "Pruned table removed from tables.yaml (prune: true): dropped with its files");
+            delete this.status.tables[id];
+          })
+          .catch((err) => {
+            const message = `prune failed, will retry: ${(err as Error).message}`;
+            st.conditions = setCondition(st.conditions, { type: "Degraded", status: "True", reason: Reason.PruneFailed, message });
+            this.opts.log.error({ table: id, err: (err as Error).message }, "Failed to prune table; will retry on the next pass");
+          })
+          .finally(() => {
+            this.inFlight.delete(id);
+            this.save();
+          }),
+      );
     }
+    this.save();
+    await Promise.all(work);
   }
 
   private save(): void {
@@ -145,6 +177,7 @@ export class Reconciler {
       conditions,
       failures: prev?.failures ?? 0,
       prune: t.prune,
+      declaredIn: path.resolve(this.opts.tablesFile),
     };
     this.status.tables[id] = st;
     return st;
@@ -169,8 +202,20 @@ export class Reconciler {
       this.terminalInput.delete(id);
       const table = jobTable(t, this.opts.warehouseBucket);
       let observed = await this.opts.jobs.observe(table);
-      const lastSpec = [...observed.commits].reverse().find((c) => c.spec)?.spec;
-      const plan = planTable(t, sources, observed, lastSpec ? JSON.parse(lastSpec) : undefined);
+      const planFor = (o: Observation) => {
+        const lastSpec = [...o.commits].reverse().find((c) => c.spec)?.spec;
+        return planTable(t, sources, o, lastSpec ? JSON.parse(lastSpec) : undefined);
+      };
+      let plan = planFor(observed);
+      let reregistered = false;
+      if (plan.kind === "register") {
+        log.warn({ location: table.location }, `Drift: ${plan.reason}`);
+        await this.opts.jobs.register(table);
+        reregistered = true;
+        observed = await this.opts.jobs.observe(table);
+        plan = planFor(observed);
+        if (plan.kind === "register") throw new JobError("SparkError", "the table is still missing from the metastore after re-registering it");
+      }
       if (plan.kind === "refuse") {
         throw Object.assign(new JobError("BadRequest", plan.reason), { reasonOverride: Reason.IncompatibleSpecChange });
       }
@@ -190,7 +235,7 @@ export class Reconciler {
         }
         observed = await this.opts.jobs.observe(table);
       }
-      this.report(st, t, sources, observed, plan.kind === "apply" && plan.recreate);
+      this.report(st, t, sources, observed, reregistered ? "reregistered" : plan.kind === "apply" && plan.recreate ? "rebuilt" : undefined);
       st.failures = 0;
       st.nextAttemptAt = undefined;
       log[wrote > 0 ? "info" : "debug"]({ wrote, rows: observed.rowCount, durationMs: Date.now() - started }, "Table in sync");
@@ -216,7 +261,7 @@ export class Reconciler {
     }
   }
 
-  private report(st: TableStatus, t: TableSpec, sources: ResolvedSource[], observed: Observation, recreated: boolean): void {
+  private report(st: TableStatus, t: TableSpec, sources: ResolvedSource[], observed: Observation, repaired?: "reregistered" | "rebuilt"): void {
     const applied = new Set(observed.commits.map((c) => c.sourceHash));
     const last = observed.commits[observed.commits.length - 1];
     st.inSync = observed.exists && sources.every((s) => applied.has(s.hash));
@@ -234,10 +279,12 @@ export class Reconciler {
     st.conditions = setCondition(st.conditions, {
       type: "Synced",
       status: st.inSync ? "True" : "False",
-      reason: recreated ? Reason.Recreated : st.inSync ? Reason.UpToDate : Reason.SourcesPending,
-      message: recreated
-        ? "table had disappeared outside Lakeform and was recreated from its sources"
-        : st.inSync
+      reason: repaired ? Reason.Recreated : st.inSync ? Reason.UpToDate : Reason.SourcesPending,
+      message: repaired === "reregistered"
+        ? `table had disappeared from the metastore outside Lakeform; re-registered from its files with its ${observed.commits.length} commit(s) of history`
+        : repaired === "rebuilt"
+          ? "table's files had disappeared outside Lakeform; rebuilt from its declared sources (rows that came only through the API are not in them)"
+          : st.inSync
           ? `all ${st.sources.total} source(s) applied`
           : `${st.sources.total - st.sources.applied} source(s) not applied`,
     });
@@ -247,6 +294,7 @@ export class Reconciler {
   /** Reconciles every table once (the `--once` mode and tests). */
   async runOnce(): Promise<PassResult[]> {
     const desired = this.loadDesired();
+    await this.sweep;
     const results: PassResult[] = [];
     for (const t of desired?.tables ?? []) results.push(await this.reconcileTable(t));
     return results;
@@ -281,6 +329,7 @@ export class Reconciler {
     this.stopping = true;
     if (this.timer) clearTimeout(this.timer);
     while (this.inFlight.size > 0) await new Promise((r) => setTimeout(r, 200));
+    await this.sweep;
     this.save();
   }
 

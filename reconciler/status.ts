@@ -24,8 +24,10 @@ export interface TableStatus {
   /** Consecutive failures, and when the next attempt is due. */
   failures: number;
   nextAttemptAt?: string;
-  /** The spec as last applied (immutable fields), for prune decisions after a restart. */
+  /** The table's prune setting when it was last declared, for prune decisions after a restart. */
   prune?: boolean;
+  /** The tables.yaml that declared it: only that file's reconciler may prune it. */
+  declaredIn?: string;
 }
 
 export interface LakeStatus {

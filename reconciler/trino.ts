@@ -6,6 +6,20 @@ import { BasicAuth, Trino } from "trino-client";
 export interface QueryResult {
   columns: { name: string; type: string }[];
   rows: unknown[][];
+  /** Things the reader should know about these rows (e.g. BIGINTs JSON can't carry exactly). */
+  warnings?: string[];
+}
+
+/**
+ * Trino sends BIGINTs as JSON numbers and the client parses them into doubles, exact only up to
+ * 2^53. Those values can't be recovered here, but they can be named, so nobody copies a wrong id.
+ */
+export function inexactBigints(columns: QueryResult["columns"], rows: unknown[][]): string[] {
+  const cols = columns.flatMap((c, i) => (c.type === "bigint" ? [i] : []));
+  const lossy = cols.filter((i) => rows.some((r) => typeof r[i] === "number" && !Number.isSafeInteger(r[i])));
+  return lossy.map(
+    (i) => `column ${columns[i].name}: BIGINT values beyond 2^53 are not exact in JSON; select CAST(${columns[i].name} AS varchar) to read them exactly`,
+  );
 }
 
 export class TrinoQueryError extends Error {
@@ -44,7 +58,8 @@ export class TrinoClient {
         }
       }
     }
-    return { columns, rows };
+    const warnings = inexactBigints(columns, rows);
+    return warnings.length > 0 ? { columns, rows, warnings } : { columns, rows };
   }
 
   /** The single value of a one-row, one-column query. */

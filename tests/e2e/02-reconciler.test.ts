@@ -14,7 +14,8 @@ import type { Reconciler } from "../../reconciler/reconciler";
 import { createReconciler } from "../../reconciler/runtime";
 import { parseTables } from "../../reconciler/spec";
 import type { TrinoClient } from "../../reconciler/trino";
-import { ensureUp, run, trino } from "./lake";
+import { DeleteObjectsCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
+import { ensureUp, run, s3, trino } from "./lake";
 
 const sfx = Date.now().toString(36);
 const LEADS = `leads_${sfx}`;
@@ -153,15 +154,47 @@ test("a malformed tables.yaml is reported with its line, and the last valid stat
   write("tables.yaml", tablesYaml({ leads: ["data/leads-update.csv"], leadsIce: ["data/leads-update.csv"] }));
 });
 
-test("a table dropped from the metastore comes back, and status says so", async () => {
+test("tables dropped from the metastore come back with their history, and nothing is rewritten", async () => {
   const jobs = new JobClient(outs.sparkJobServer);
-  const spec = parseTables(fs.readFileSync(path.join(dir, "tables.yaml"), "utf8"), "t").tables[0];
-  await jobs.drop(jobTable(spec, outs.warehouseBucket), false);
+  const specs = parseTables(fs.readFileSync(path.join(dir, "tables.yaml"), "utf8"), "t").tables;
+  const tables = [specs[0], specs[1]].map((spec) => jobTable(spec, outs.warehouseBucket));
+  expect(tables.map((x) => x.format)).toEqual(["hudi", "iceberg"]);
+  const before = await Promise.all(tables.map((x) => jobs.observe(x)));
+  for (const x of tables) await jobs.drop(x, false);
   await expect(t.query(`SELECT count(*) FROM hudi.default.${LEADS}`)).rejects.toThrow(/does not exist/);
+  await expect(t.query(`SELECT count(*) FROM iceberg.default.${LEADS_ICE}`)).rejects.toThrow(/does not exist/);
+
+  const r = newReconciler();
+  const results = await r.runOnce();
+  for (const name of [LEADS, LEADS_ICE]) {
+    expect(results.find((x) => x.table === `default.${name}`)).toMatchObject({ ok: true, wrote: 0 });
+    const synced = getCondition(tableStatus(r, name).conditions, "Synced");
+    expect(synced).toMatchObject({ status: "True", reason: "Recreated" });
+    expect(synced?.message).toMatch(/re-registered from its files with its 2 commit\(s\) of history/);
+  }
+  expect(await t.scalar(`SELECT count(*) FROM hudi.default.${LEADS}`)).toBe(105);
+  expect(await t.scalar(`SELECT count(*) FROM iceberg.default.${LEADS_ICE}`)).toBe(105);
+  const after = await Promise.all(tables.map((x) => jobs.observe(x)));
+  for (const i of [0, 1]) expect(after[i].commits.map((c) => c.commit)).toEqual(before[i].commits.map((c) => c.commit));
+});
+
+test("tables whose files were deleted are rebuilt from their sources, and status says so", async () => {
+  const client = s3(outs);
+  for (const name of [REGIONS, STRICT]) {
+    const listed = await client.send(new ListObjectsV2Command({ Bucket: outs.warehouseBucket, Prefix: `default/${name}/` }));
+    const keys = (listed.Contents ?? []).map((o) => ({ Key: o.Key! }));
+    expect(keys.length).toBeGreaterThan(0);
+    await client.send(new DeleteObjectsCommand({ Bucket: outs.warehouseBucket, Delete: { Objects: keys } }));
+  }
   const r = newReconciler();
   await r.runOnce();
-  expect(getCondition(tableStatus(r, LEADS).conditions, "Synced")).toMatchObject({ status: "True", reason: "Recreated" });
-  expect(await t.scalar(`SELECT count(*) FROM hudi.default.${LEADS}`)).toBe(105);
+  for (const name of [REGIONS, STRICT]) {
+    const synced = getCondition(tableStatus(r, name).conditions, "Synced");
+    expect(synced).toMatchObject({ status: "True", reason: "Recreated" });
+    expect(synced?.message).toMatch(/rebuilt from its declared sources/);
+  }
+  expect(await t.scalar(`SELECT count(*) FROM iceberg.default.${REGIONS}`)).toBe(csvRows("data/regions.csv").length);
+  expect(await t.scalar(`SELECT count(*) FROM hudi.default.${STRICT}`)).toBe(csvRows("data/regions.csv").length);
 });
 
 test("a CSV the strict policy refuses leaves the table as it was, with the reason in status", async () => {
@@ -186,6 +219,31 @@ test("a ragged CSV fails that table's write with the line, and the table is unto
   expect(synced).toMatchObject({ status: "False", reason: "BadCsv" });
   expect(synced?.message).toMatch(/line 3/);
   expect(await t.scalar(`SELECT count(*) FROM hudi.default.${LEADS}`)).toBe(105);
+});
+
+test("removing tables from tables.yaml: prune: true drops one with its files (even across a restart), the other keeps its data", async () => {
+  const PRUNED = `pruned_${sfx}`;
+  const ORPHAN = `orphan_${sfx}`;
+  const base = tablesYaml({ leads: ["data/leads-update.csv"], leadsIce: ["data/leads-update.csv"] });
+  write("tables.yaml", base +
+    `  - name: ${PRUNED}\n    format: hudi\n    primaryKey: Region Code\n    prune: true\n    sources: [data/regions.csv]\n` +
+    `  - name: ${ORPHAN}\n    format: iceberg\n    primaryKey: Region Code\n    sources: [data/regions.csv]\n`);
+  await newReconciler().runOnce();
+  expect(await t.scalar(`SELECT count(*) FROM hudi.default.${PRUNED}`)).toBe(4);
+  expect(await t.scalar(`SELECT count(*) FROM iceberg.default.${ORPHAN}`)).toBe(4);
+  const files = async (name: string) =>
+    (await s3(outs).send(new ListObjectsV2Command({ Bucket: outs.warehouseBucket, Prefix: `default/${name}/` }))).KeyCount ?? 0;
+  expect(await files(PRUNED)).toBeGreaterThan(0);
+
+  // The edit is made while no reconciler runs; the next one to start acts on it.
+  write("tables.yaml", base);
+  const r = newReconciler();
+  await r.runOnce();
+  await expect(t.query(`SELECT count(*) FROM hudi.default.${PRUNED}`)).rejects.toThrow(/does not exist/);
+  expect(await files(PRUNED)).toBe(0);
+  expect(await t.scalar(`SELECT count(*) FROM iceberg.default.${ORPHAN}`)).toBe(4);
+  expect(Object.keys(r.lakeStatus.tables)).not.toContain(`default.${PRUNED}`);
+  expect(Object.keys(r.lakeStatus.tables)).not.toContain(`default.${ORPHAN}`);
 });
 
 test("the running loop notices a tables.yaml edit, applies it, and stops cleanly on Ctrl-C", async () => {

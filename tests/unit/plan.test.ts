@@ -25,11 +25,19 @@ const cases: Record<string, { sources: ResolvedSource[]; observed: Observation; 
     want: { kind: "upToDate" },
   },
   "the same content twice is applied once": {
-    sources: [src("a"), src("a")], observed: obs({ exists: false, inCatalog: false }),
+    sources: [src("a"), src("a")], observed: obs({ exists: false, inCatalog: false, filesExist: false }),
     want: { kind: "apply", pending: ["a"] },
   },
-  "a table dropped from the metastore is rebuilt from all sources": {
+  "a table dropped from the metastore with its files intact is re-registered, not rewritten": {
     sources: [src("a"), src("b")], observed: obs({ exists: false, inCatalog: false, filesExist: true, commits: [commit("a"), commit("b")] }),
+    want: { kind: "register" },
+  },
+  "an Iceberg table dropped from the metastore (no history readable without it) is re-registered": {
+    sources: [src("a")], observed: obs({ exists: false, inCatalog: false, filesExist: true, commits: [] }),
+    want: { kind: "register" },
+  },
+  "a table whose files were removed is rebuilt from all sources": {
+    sources: [src("a"), src("b")], observed: obs({ exists: false, inCatalog: true, filesExist: false, commits: [] }),
     want: { kind: "apply", recreate: true, pending: ["a", "b"] },
   },
   "a changed primary key on a table with data is refused": {

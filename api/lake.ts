@@ -151,7 +151,9 @@ export class Lake {
       return this.query(`SELECT * FROM iceberg.${t.database}.${t.name} ${clause}${filter ? ` WHERE ${filter}` : ""}`, limit);
     }
     try {
-      const res = await this.jobs.travel(jobTable(t, this.endpoints.warehouseBucket), asOf, filter, limit);
+      // Hudi reads as of an instant; a timestamp becomes the instant of that moment in UTC.
+      const instant = /^\d+$/.test(asOf) ? asOf : isoToHudiInstant(asOf);
+      const res = await this.jobs.travel(jobTable(t, this.endpoints.warehouseBucket), instant, filter, limit);
       const types = (res as { types?: string[] }).types ?? [];
       return { columns: res.columns.map((c, i) => ({ name: c, type: types[i] ?? "unknown" })), rows: res.rows };
     } catch (err) {
@@ -166,7 +168,7 @@ export class Lake {
     if (text.includes(";")) throw new LakeError(400, "MULTIPLE_STATEMENTS", "one statement at a time");
     try {
       const res = await this.trinoRead.query(text, { maxRows: limit + 1 });
-      return { columns: res.columns, rows: res.rows.slice(0, limit), truncated: res.rows.length > limit };
+      return { columns: res.columns, rows: res.rows.slice(0, limit), truncated: res.rows.length > limit, ...(res.warnings ? { warnings: res.warnings } : {}) };
     } catch (err) {
       if (err instanceof TrinoQueryError) {
         const code = /Access Denied/i.test(err.message) ? "READ_ONLY" : err.errorType === "USER_ERROR" ? "BAD_QUERY" : "QUERY_FAILED";
@@ -273,6 +275,19 @@ export function checkCsv(csv: Buffer): void {
     throw new LakeError(400, "BAD_CSV", `the CSV is malformed${e.lines ? ` at line ${e.lines}` : ""}: ${e.message}`);
   }
   if (records.length < 2) throw new LakeError(400, "BAD_CSV", "the CSV needs a header line and at least one row");
+}
+
+/** "2026-11-24T10:00:00.5+01:00" → "20261124090000500": Hudi's instant format, in UTC. */
+export function isoToHudiInstant(ts: string): string {
+  const m = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?))?(Z|[+-]\d{2}:?\d{2})?$/.exec(ts);
+  if (!m) throw new LakeError(400, "BAD_AS_OF", `asOf "${ts}" is not an ISO-8601 timestamp`);
+  let time = m[2] ?? "00:00:00";
+  if (time.length === 5) time += ":00";
+  const [whole, frac = ""] = time.split(".");
+  const zone = !m[3] || m[3] === "Z" ? "Z" : m[3].length === 5 ? `${m[3].slice(0, 3)}:${m[3].slice(3)}` : m[3];
+  const ms = Date.parse(`${m[1]}T${whole}.${frac.padEnd(3, "0").slice(0, 3)}${zone}`);
+  if (Number.isNaN(ms)) throw new LakeError(400, "BAD_AS_OF", `asOf "${ts}" is not a valid time`);
+  return new Date(ms).toISOString().replace(/[-:TZ.]/g, "");
 }
 
 function isoToTrino(ts: string): string {

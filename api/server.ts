@@ -59,7 +59,11 @@ const Commit = z.object({
   rowsInserted: z.number().optional(),
   rowsUpdated: z.number().optional(),
 });
-const Rows = z.object({ columns: z.array(Column), rows: z.array(z.array(z.unknown())) });
+const Rows = z.object({
+  columns: z.array(Column),
+  rows: z.array(z.array(z.unknown())),
+  warnings: z.array(z.string()).optional().describe("e.g. BIGINT values too large to be exact as JSON numbers"),
+});
 
 export interface ApiOptions {
   lake: Lake;
@@ -163,7 +167,7 @@ export async function buildApi(opts: ApiOptions) {
       const { sql, limit, offset } = req.body;
       const res = await lake.query(sql, offset + limit);
       const rows = res.rows.slice(offset);
-      return { columns: res.columns, rows, truncated: res.truncated, offset, nextOffset: res.truncated ? offset + limit : null };
+      return { columns: res.columns, rows, truncated: res.truncated, offset, nextOffset: res.truncated ? offset + limit : null, ...(res.warnings ? { warnings: res.warnings } : {}) };
     },
   );
 

@@ -91,6 +91,11 @@ export function sparkDefaults(conn: LakeConnection, opts: { driverMemory?: strin
     "spark.driver.memory": opts.driverMemory ?? "2g",
     "spark.ui.enabled": "false",
     "spark.sql.shuffle.partitions": "4",
+    // Commit times are UTC everywhere: Hudi names its instants by the JVM's clock and zone, and
+    // time travel by timestamp must mean the same instant to Spark, Trino and the user.
+    "spark.sql.session.timeZone": "UTC",
+    "spark.driver.extraJavaOptions": "-Duser.timezone=UTC",
+    "spark.executor.extraJavaOptions": "-Duser.timezone=UTC",
     "spark.hadoop.hoodie.write.table.version": String(VERSIONS.hudiTableVersion),
   };
   for (const [k, v] of Object.entries(s3aSettings(conn))) conf[`spark.hadoop.${k}`] = v;

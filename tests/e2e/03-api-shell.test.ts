@@ -90,6 +90,16 @@ describe.each([
       const idx = ["id", "name", "version"].map((c) => body.columns.findIndex((x) => x.name === c));
       expect(sorted(body.rows.map((r) => idx.map((i) => r[i])))).toEqual(sorted(rows));
     }
+    // By timestamp: each commit's own time, as history reports it, selects that commit.
+    const history = (await app.inject({ method: "GET", url: `/tables/${table}/history` })).json().commits as { commit: string; time: string }[];
+    for (const [i, { time }] of history.entries()) {
+      expect(time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
+      const res = await app.inject({ method: "GET", url: `/tables/${table}/rows?asOf=${encodeURIComponent(time)}` });
+      expect(res.statusCode).toBe(200);
+      const body = res.json() as { columns: { name: string }[]; rows: unknown[][] };
+      const idx = ["id", "name", "version"].map((c) => body.columns.findIndex((x) => x.name === c));
+      expect(sorted(body.rows.map((r) => idx.map((i) => r[i])))).toEqual(sorted(commits[table][i].rows));
+    }
     // With a filter, evaluated as of that commit.
     const { commit, rows } = commits[table][1];
     const res = await app.inject({ method: "GET", url: `/tables/${table}/rows?asOf=${commit}&where=${encodeURIComponent("id >= 2 AND name LIKE 'g%'")}` });
@@ -98,6 +108,17 @@ describe.each([
     const nameAt = body.columns.findIndex((x) => x.name === "name");
     expect(body.rows.map((r) => r[nameAt])).toEqual(rows.filter((r) => (r[0] as number) >= 2 && String(r[1]).startsWith("g")).map((r) => r[1]));
   });
+});
+
+test("/query names BIGINT columns whose values JSON numbers can't carry exactly", async () => {
+  const res = await app.inject({ method: "POST", url: "/query", payload: { sql: "SELECT BIGINT '9007199254740993' AS big, BIGINT '42' AS small" } });
+  expect(res.statusCode).toBe(200);
+  const body = res.json() as { rows: unknown[][]; warnings?: string[] };
+  expect(body.rows[0][1]).toBe(42);
+  expect(body.warnings).toEqual([expect.stringMatching(/^column big: .*CAST\(big AS varchar\)/)]);
+  const exact = await app.inject({ method: "POST", url: "/query", payload: { sql: "SELECT CAST(BIGINT '9007199254740993' AS varchar) AS big" } });
+  expect(exact.json()).toMatchObject({ rows: [["9007199254740993"]] });
+  expect(exact.json().warnings).toBeUndefined();
 });
 
 test("the API round trip: ingest a CSV, query it back, travel to before it", async () => {

@@ -1,5 +1,6 @@
-import { checkAsOf, checkTableName, checkWhere } from "../../api/lake";
+import { checkAsOf, checkTableName, checkWhere, isoToHudiInstant } from "../../api/lake";
 import { parseValues, splitStatements } from "../../cli/shell";
+import { inexactBigints } from "../../reconciler/trino";
 
 const cols = ["id", "name", "region_code"];
 
@@ -29,6 +30,14 @@ test.each(["20261124194100791", "6567184220615534416", "2026-11-24", "2026-11-24
 );
 test.each(["1 OR 1=1", "2026-11-24'; DROP", "now()", "latest"])("asOf %p is refused", (a) => expect(() => checkAsOf(a)).toThrow(/neither a commit id/));
 
+test.each([
+  ["2026-11-24T10:00:00Z", "20261124100000000"],
+  ["2026-11-24T10:00:00.5+01:00", "20261124090000500"],
+  ["2026-11-24 10:00:00.123456-0230", "20261124123000123"],
+  ["2026-11-24", "20261124000000000"],
+  ["2026-11-24T23:59", "20261124235900000"],
+])("timestamp %s is Hudi instant %s (UTC)", (ts, instant) => expect(isoToHudiInstant(ts)).toBe(instant));
+
 test("statements split on ; and unindented lines, not inside quotes", () => {
   expect(splitStatements("select 'a;b'\nhistory t;tables\nselect 1\n  + 2")).toEqual(["select 'a;b'", "history t", "tables", "select 1\n  + 2"]);
 });
@@ -36,4 +45,10 @@ test("statements split on ; and unindented lines, not inside quotes", () => {
 test("insert values parse SQL-style quotes and NULL", () => {
   expect(parseValues("(1, 'O''Brien', NULL), (2, 'x,y', 3.5)")).toEqual([["1", "O'Brien", ""], ["2", "x,y", "3.5"]]);
   expect(() => parseValues("1, 2")).toThrow(/expected values/);
+});
+
+test("BIGINT columns holding values past 2^53 are named; safe ones and other types are not", () => {
+  const columns = [{ name: "id", type: "bigint" }, { name: "n", type: "bigint" }, { name: "x", type: "double" }];
+  expect(inexactBigints(columns, [[2 ** 53 + 2, 1, 2 ** 60], [null, -(2 ** 53 - 1), 1.5]])).toEqual([expect.stringMatching(/^column id: /)]);
+  expect(inexactBigints(columns, [[1, 2, 3]])).toEqual([]);
 });

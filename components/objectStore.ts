@@ -102,6 +102,8 @@ export function objectStoreLocalPlan(
         `-dir=${dirs.data}`,
         "-ip=127.0.0.1",
         "-ip.bind=127.0.0.1",
+        // SeaweedFS reports usage statistics to its vendor unless told not to.
+        "-master.telemetry=false",
         `-master.port=${p.master}`,
         `-master.port.grpc=${p.masterGrpc}`,
         `-volume.port=${p.volume}`,
@@ -180,9 +182,9 @@ export class ObjectStore extends pulumi.ComponentResource {
           name: container,
           image: image.imageId,
           restart: "unless-stopped",
-          command: engine === "minio" ? ["server", "/data", "--console-address", ":9001"] : ["server", "-dir=/data", "-s3", "-s3.config=/etc/seaweedfs/s3.json"],
+          command: engine === "minio" ? ["server", "/data", "--console-address", ":9001"] : ["server", "-dir=/data", "-master.telemetry=false", "-s3", "-s3.config=/etc/seaweedfs/s3.json"],
           envs: pulumi.all([args.accessKey, args.secretKey]).apply(([ak, sk]) =>
-            engine === "minio" ? [`MINIO_ROOT_USER=${ak}`, `MINIO_ROOT_PASSWORD=${sk}`] : [],
+            engine === "minio" ? [`MINIO_ROOT_USER=${ak}`, `MINIO_ROOT_PASSWORD=${sk}`, "MINIO_UPDATE=off"] : [],
           ),
           uploads:
             engine === "seaweedfs"

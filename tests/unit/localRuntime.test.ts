@@ -40,7 +40,7 @@ test("the four services run as local processes with data and logs under the stac
 
 test("SeaweedFS serves S3 on 8333 with the generated identity, bound to loopback", () => {
   const s3 = service("lh-s3-server");
-  expect(s3.inputs.process.command).toEqual(expect.arrayContaining(["server", "-s3", "-s3.port=8333", "-ip.bind=127.0.0.1"]));
+  expect(s3.inputs.process.command).toEqual(expect.arrayContaining(["server", "-s3", "-s3.port=8333", "-ip.bind=127.0.0.1", "-master.telemetry=false"]));
   const identity = JSON.parse(s3.inputs.files[`${DATA}/s3/conf/s3.json`]);
   expect(identity.identities[0].credentials[0].accessKey).toMatch(/^lakeform/);
   expect(s3.inputs.process.ports).toContain(8333);

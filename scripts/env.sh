@@ -17,3 +17,9 @@ if [ -z "${PULUMI_CONFIG_PASSPHRASE:-}" ] && [ -z "${PULUMI_CONFIG_PASSPHRASE_FI
   if [ ! -s "$pf" ]; then (umask 077 && head -c 32 /dev/urandom | base64 > "$pf"); fi
   export PULUMI_CONFIG_PASSPHRASE_FILE="$pf"
 fi
+# The AWS SDK warns on every process under Node 20 that its releases after early January 2027
+# need Node 22. Lakeform pins its SDK version and runs on the Node 20 these machines carry, so
+# the notice is silenced here; on Node 22 it never appears. Unset this to see it.
+if [ "$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 22)" -lt 22 ]; then
+  export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED="${AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED:-true}"
+fi

@@ -20,6 +20,8 @@ const SERVICES = ["s3", "metastore", "spark", "trino"];
 const pidOf = (svc: string): number => JSON.parse(fs.readFileSync(path.join(outs.dataDir, svc, `${svc}.pid`), "utf8")).pid;
 
 beforeAll(async () => {
+  // On a fresh clone the stack doesn't exist yet: create it as a user would.
+  await pulumi("stack", "select", "--create");
   await pulumi("up", "--yes", "--skip-preview");
   outs = await readOutputs(await e2eStack());
 });

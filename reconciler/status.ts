@@ -76,7 +76,8 @@ export function formatStatus(status: LakeStatus): string {
       t.rowCount === undefined || t.rowCount === null ? "-" : String(t.rowCount),
       t.lastCommit ? `${t.lastCommit.id} (${t.lastCommit.time})` : "-",
       `${t.observedGeneration ?? "-"}${t.observedGeneration && t.observedGeneration !== t.generation ? ` (want ${t.generation})` : ""}`,
-      why ? `${why.reason}${why.status === "True" && why.type === "Synced" ? "" : `: ${why.message}`}` : "-",
+      // "UpToDate" says it all; anything else (including a repaired "Recreated") says why.
+      why ? `${why.reason}${why.type === "Synced" && why.reason === "UpToDate" ? "" : `: ${why.message}`}` : "-",
     ];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => (i === 7 ? 0 : r[i].length))));

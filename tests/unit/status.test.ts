@@ -1,0 +1,22 @@
+/** `lakeform status` for terminals: in sync or not, and if not (or if repaired), why. */
+import type { Condition } from "../../reconciler/conditions";
+import { emptyStatus, formatStatus, type TableStatus } from "../../reconciler/status";
+
+const cond = (type: Condition["type"], status: Condition["status"], reason: string, message: string): Condition =>
+  ({ type, status, reason, message, lastTransitionTime: "2026-11-24T10:00:00Z" }) as Condition;
+const table = (name: string, inSync: boolean, conditions: Condition[]): TableStatus => ({
+  table: `default.${name}`, format: "hudi", generation: "g2", observedGeneration: "g2", inSync, sources: { total: 2, applied: inSync ? 2 : 1 },
+  lastCommit: { id: "20261124100000000", time: "2026-11-24T10:00:00.000Z" }, rowCount: 105, conditions, failures: 0,
+});
+
+test("one line per table: healthy ones say UpToDate, repaired and failing ones say why", () => {
+  const st = emptyStatus("tables.yaml");
+  st.tables["default.a"] = table("a", true, [cond("Synced", "True", "UpToDate", "all 2 source(s) applied"), cond("Degraded", "False", "Healthy", "ok")]);
+  st.tables["default.b"] = table("b", true, [cond("Synced", "True", "Recreated", "table had disappeared from the metastore; re-registered"), cond("Degraded", "False", "Healthy", "ok")]);
+  st.tables["default.c"] = table("c", false, [cond("Synced", "False", "BadCsv", "line 3 has 2 fields"), cond("Degraded", "True", "BadCsv", "line 3 has 2 fields")]);
+  const lines = formatStatus(st).split("\n");
+  expect(lines[0]).toMatch(/^TABLE\s+FORMAT\s+SYNCED\s+SOURCES\s+ROWS/);
+  expect(lines.find((l) => l.startsWith("default.a"))).toMatch(/\byes\b.*2\/2.*105.*UpToDate$/);
+  expect(lines.find((l) => l.startsWith("default.b"))).toMatch(/\byes\b.*Recreated: table had disappeared from the metastore; re-registered$/);
+  expect(lines.find((l) => l.startsWith("default.c"))).toMatch(/\bNO\b.*1\/2.*BadCsv: line 3 has 2 fields$/);
+});

@@ -210,6 +210,7 @@ class Lake:
                 if "Incompatible" in msg or "schema" in msg.lower() and "cast" in msg.lower():
                     raise JobFailure("SchemaRefused", f"incompatible schema change: {msg}") from e
                 raise JobFailure("SparkError", msg, traceback.format_exc()[-4000:]) from e
+            self.append_journal(t, {"commit": commit, "source": source.get("name", ""), "sourceHash": source["hash"], "uri": source["uri"], "generation": generation})
         return {
             "commit": commit,
             "rowsWritten": rows,
@@ -405,7 +406,9 @@ class Lake:
             df = self.spark.table(self.qualified(t))
             row_count = df.count()
             columns = [{"name": f.name, "type": f.dataType.simpleString()} for f in df.schema.fields if not f.name.startswith("_hoodie_")]
-        return {"exists": exists, "inCatalog": in_catalog, "filesExist": files, "commits": commits, "rowCount": row_count, "columns": columns}
+        # A table without files is (re)built: the journal says what it held, if it ever existed.
+        journal = [] if files else self.read_journal(t)
+        return {"exists": exists, "inCatalog": in_catalog, "filesExist": files, "commits": commits, "rowCount": row_count, "columns": columns, "journal": journal}
 
     # -------------------------------------------------------------- travel / drop
 
@@ -525,11 +528,53 @@ class Lake:
             self.spark.sql(f"DROP TABLE IF EXISTS {self.qualified(t)}{' PURGE' if purge and t['format'] == 'iceberg' else ''}")
             if purge:
                 jvm = self.spark._jvm
-                p = jvm.org.apache.hadoop.fs.Path(t["location"])
-                fs = p.getFileSystem(self.spark._jsc.hadoopConfiguration())
-                if fs.exists(p):
-                    fs.delete(p, True)
+                for loc in (t["location"], self.journal_dir(t)):
+                    p = jvm.org.apache.hadoop.fs.Path(loc)
+                    fs = p.getFileSystem(self.spark._jsc.hadoopConfiguration())
+                    if fs.exists(p):
+                        fs.delete(p, True)
         return {"dropped": True}
+
+    # -------------------------------------------------------------- journal
+    # Every successful write also leaves a small record beside the landed CSVs:
+    # _lakeform/journal/<db>/<table>/<utc time>-<commit>.json. The commits themselves stay the
+    # source of truth; the journal is only read when a table's files were deleted, to rebuild it
+    # with every write it had, in order (API ingests included), not just its declared sources.
+
+    def journal_dir(self, t) -> str:
+        m = re.match(r"^(s3a://[^/]+)/", t["location"])
+        if not m:
+            raise JobFailure("BadRequest", f"table location {t['location']!r} is not s3a://bucket/...")
+        return f"{m.group(1)}/_lakeform/journal/{t['database']}/{t['name']}"
+
+    def append_journal(self, t, entry: dict[str, Any]) -> None:
+        jvm = self.spark._jvm
+        stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime()) + f"{int(time.time() * 1000) % 1000:03d}"
+        path = jvm.org.apache.hadoop.fs.Path(f"{self.journal_dir(t)}/{stamp}-{entry['commit']}.json")
+        fs = path.getFileSystem(self.spark._jsc.hadoopConfiguration())
+        out = fs.create(path, True)
+        try:
+            out.write(bytearray(json.dumps({**entry, "time": stamp}).encode()))
+        finally:
+            out.close()
+
+    def read_journal(self, t) -> list[dict[str, Any]]:
+        jvm = self.spark._jvm
+        path = jvm.org.apache.hadoop.fs.Path(self.journal_dir(t))
+        fs = path.getFileSystem(self.spark._jsc.hadoopConfiguration())
+        try:
+            listing = sorted(st.getPath().toString() for st in fs.listStatus(path) if st.getPath().getName().endswith(".json"))
+        except Exception:  # no journal yet
+            return []
+        entries = []
+        for p in listing:
+            stream = fs.open(jvm.org.apache.hadoop.fs.Path(p))
+            try:
+                data = bytes(jvm.org.apache.commons.io.IOUtils.toByteArray(stream))
+            finally:
+                stream.close()
+            entries.append(json.loads(data))
+        return entries
 
 
 def align_types(df: DataFrame, table_types: dict) -> DataFrame:

@@ -31,6 +31,18 @@ export interface Observation {
   commits: CommitInfo[];
   rowCount: number | null;
   columns: { name: string; type: string }[];
+  /** When the table has no files: the writes it had, oldest first (see the job server's journal). */
+  journal?: JournalEntry[];
+}
+
+export interface JournalEntry {
+  commit: string;
+  time: string;
+  source: string;
+  sourceHash: string;
+  /** Where the applied CSV was landed: s3a://bucket/_lakeform/landing/… */
+  uri: string;
+  generation: string;
 }
 
 export interface WriteResult {

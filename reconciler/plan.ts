@@ -41,17 +41,28 @@ export function planTable(
   if (!observed.inCatalog && observed.filesExist) {
     return { kind: "register", reason: `table is missing from the metastore but its files are intact: re-registering it with its ${observed.commits.length || "existing"} commit(s) of history` };
   }
-  const recreate = observed.inCatalog && !observed.filesExist;
+  // A table without files that had writes before (its journal says which, API ingests included)
+  // is rebuilt by replaying them in their order, then whatever declared source is new.
+  const journal = observed.filesExist ? [] : (observed.journal ?? []);
+  const recreate = !observed.filesExist && (observed.inCatalog || journal.length > 0);
+  const replay: ResolvedSource[] = journal.map((e) => ({
+    declared: `journal:${e.source}`,
+    location: e.uri.replace(/^s3a:/, "s3:"),
+    hash: e.sourceHash,
+    bytes: 0,
+    name: e.source,
+  }));
   const applied = new Set(observed.exists ? observed.commits.map((c) => c.sourceHash).filter(Boolean) : []);
   const seen = new Set<string>();
-  const pending = sources.filter((s) => {
+  const pending = [...replay, ...sources].filter((s) => {
     if (applied.has(s.hash) || seen.has(s.hash)) return false;
     seen.add(s.hash);
     return true;
   });
   if (pending.length === 0) return { kind: "upToDate" };
+  const replayed = pending.filter((s) => s.declared.startsWith("journal:")).length;
   const reason = recreate
-    ? `table files are missing from the object store: rebuilding from ${pending.length} declared source(s)`
+    ? `table files are missing from the object store: rebuilding from ${replayed} journaled write(s) and ${pending.length - replayed} other declared source(s)`
     : !observed.exists
       ? `new table: ${pending.length} source(s) to apply`
       : `${pending.length} source(s) not applied yet`;

@@ -226,7 +226,7 @@ export class Reconciler {
         for (const src of plan.sources) {
           const uri = await this.opts.sources.land(src);
           const t0 = Date.now();
-          const res = await this.opts.jobs.write(table, { uri, hash: src.hash, name: path.basename(src.location) }, t.generation);
+          const res = await this.opts.jobs.write(table, { uri, hash: src.hash, name: src.name ?? path.basename(src.location) }, t.generation);
           wrote++;
           log.info(
             { source: src.declared, file: src.location, commit: res.commit, rows: res.rowsWritten, renamed: res.renamed, addedColumns: res.addedColumns, durationMs: Date.now() - t0 },
@@ -283,7 +283,7 @@ export class Reconciler {
       message: repaired === "reregistered"
         ? `table had disappeared from the metastore outside Lakeform; re-registered from its files with its ${observed.commits.length} commit(s) of history`
         : repaired === "rebuilt"
-          ? "table's files had disappeared outside Lakeform; rebuilt from its declared sources (rows that came only through the API are not in them)"
+          ? `table's files had disappeared outside Lakeform; rebuilt from its write journal and declared sources (${observed.commits.length} write(s) replayed, API ingests included)`
           : st.inSync
           ? `all ${st.sources.total} source(s) applied`
           : `${st.sources.total - st.sources.applied} source(s) not applied`,

@@ -17,6 +17,8 @@ export interface ResolvedSource {
   /** sha256 of the content. */
   hash: string;
   bytes: number;
+  /** The name recorded in the commit, when not the location's file name (journal replays). */
+  name?: string;
 }
 
 export class SourceError extends Error {

@@ -8,6 +8,7 @@ import * as path from "node:path";
 import { parse } from "csv-parse/sync";
 import pino from "pino";
 import type { LakeOutputs } from "../../cli/stack";
+import { createLake } from "../../api/runtime";
 import { getCondition } from "../../reconciler/conditions";
 import { JobClient, jobTable } from "../../reconciler/jobClient";
 import type { Reconciler } from "../../reconciler/reconciler";
@@ -178,7 +179,12 @@ test("tables dropped from the metastore come back with their history, and nothin
   for (const i of [0, 1]) expect(after[i].commits.map((c) => c.commit)).toEqual(before[i].commits.map((c) => c.commit));
 });
 
-test("tables whose files were deleted are rebuilt from their sources, and status says so", async () => {
+test("tables whose files were deleted are rebuilt with every write they had (API ingests too), and status says so", async () => {
+  // A row that only ever came through the API, in each table.
+  const lake = createLake(outs, path.join(dir, "tables.yaml"));
+  for (const name of [REGIONS, STRICT]) {
+    await lake.ingestCsv(name, Buffer.from("Region Code,Region Name,HQ City\nAPI,Added Through The API,Lisbon\n"), "api-extra.csv");
+  }
   const client = s3(outs);
   for (const name of [REGIONS, STRICT]) {
     const listed = await client.send(new ListObjectsV2Command({ Bucket: outs.warehouseBucket, Prefix: `default/${name}/` }));
@@ -191,10 +197,12 @@ test("tables whose files were deleted are rebuilt from their sources, and status
   for (const name of [REGIONS, STRICT]) {
     const synced = getCondition(tableStatus(r, name).conditions, "Synced");
     expect(synced).toMatchObject({ status: "True", reason: "Recreated" });
-    expect(synced?.message).toMatch(/rebuilt from its declared sources/);
+    expect(synced?.message).toMatch(/rebuilt from its write journal and declared sources \(2 write\(s\) replayed/);
   }
-  expect(await t.scalar(`SELECT count(*) FROM iceberg.default.${REGIONS}`)).toBe(csvRows("data/regions.csv").length);
-  expect(await t.scalar(`SELECT count(*) FROM hudi.default.${STRICT}`)).toBe(csvRows("data/regions.csv").length);
+  for (const fq of [`iceberg.default.${REGIONS}`, `hudi.default.${STRICT}`]) {
+    expect(await t.scalar(`SELECT count(*) FROM ${fq}`)).toBe(csvRows("data/regions.csv").length + 1);
+    expect(await t.scalar(`SELECT hq_city FROM ${fq} WHERE region_code = 'API'`)).toBe("Lisbon");
+  }
 });
 
 test("a CSV the strict policy refuses leaves the table as it was, with the reason in status", async () => {
@@ -204,7 +212,7 @@ test("a CSV the strict policy refuses leaves the table as it was, with the reaso
   const st = tableStatus(r, STRICT);
   expect(getCondition(st.conditions, "Synced")).toMatchObject({ status: "False", reason: "SchemaRefused" });
   expect(getCondition(st.conditions, "Synced")?.message).toMatch(/timezone/);
-  expect(await t.scalar(`SELECT count(*) FROM hudi.default.${STRICT}`)).toBe(4);
+  expect(await t.scalar(`SELECT count(*) FROM hudi.default.${STRICT}`)).toBe(5); // regions.csv and the API row from the rebuild test
   const { rows } = await t.query(`SHOW COLUMNS FROM hudi.default.${STRICT}`);
   expect(rows.map((x) => x[0])).not.toContain("timezone");
   // The other tables are served all the same.
@@ -241,6 +249,9 @@ test("removing tables from tables.yaml: prune: true drops one with its files (ev
   await r.runOnce();
   await expect(t.query(`SELECT count(*) FROM hudi.default.${PRUNED}`)).rejects.toThrow(/does not exist/);
   expect(await files(PRUNED)).toBe(0);
+  // Its write journal went with it (files() lists under default/; the journal lives beside).
+  const journal = await s3(outs).send(new ListObjectsV2Command({ Bucket: outs.warehouseBucket, Prefix: `_lakeform/journal/default/${PRUNED}/` }));
+  expect(journal.KeyCount ?? 0).toBe(0);
   expect(await t.scalar(`SELECT count(*) FROM iceberg.default.${ORPHAN}`)).toBe(4);
   expect(Object.keys(r.lakeStatus.tables)).not.toContain(`default.${PRUNED}`);
   expect(Object.keys(r.lakeStatus.tables)).not.toContain(`default.${ORPHAN}`);

@@ -36,6 +36,22 @@ const cases: Record<string, { sources: ResolvedSource[]; observed: Observation; 
     sources: [src("a")], observed: obs({ exists: false, inCatalog: false, filesExist: true, commits: [] }),
     want: { kind: "register" },
   },
+  "a table whose files were removed replays its journal in order (API writes too), then new declared sources": {
+    sources: [src("a"), src("c")],
+    observed: obs({
+      exists: false, inCatalog: true, filesExist: false, commits: [],
+      journal: [
+        { commit: "1", time: "t1", source: "a.csv", sourceHash: "a", uri: "s3a://w/_lakeform/landing/a.csv", generation: "g1" },
+        { commit: "2", time: "t2", source: "api-1.csv", sourceHash: "api1", uri: "s3a://w/_lakeform/landing/api1.csv", generation: "g1" },
+      ],
+    }),
+    want: { kind: "apply", recreate: true, pending: ["a", "api1", "c"] },
+  },
+  "a table gone from the metastore and the object store, with a journal, is rebuilt too": {
+    sources: [src("a")],
+    observed: obs({ exists: false, inCatalog: false, filesExist: false, journal: [{ commit: "1", time: "t", source: "a.csv", sourceHash: "a", uri: "s3a://w/x.csv", generation: "g1" }] }),
+    want: { kind: "apply", recreate: true, pending: ["a"] },
+  },
   "a table whose files were removed is rebuilt from all sources": {
     sources: [src("a"), src("b")], observed: obs({ exists: false, inCatalog: true, filesExist: false, commits: [] }),
     want: { kind: "apply", recreate: true, pending: ["a", "b"] },

@@ -198,7 +198,8 @@ export class Lake {
   /**
    * The light path for Iceberg tables: one Trino MERGE, no Spark. For small batches; it can't add
    * columns, and Trino can't put Lakeform's keys into the snapshot summary, so the commit shows
-   * in history without its source (the Spark path records it).
+   * in history without its source (the Spark path records it). Its CSV is landed and journaled,
+   * so a table rebuilt after its files were deleted gets these rows back too.
    */
   async ingestCsvViaTrino(name: string, csv: Buffer): Promise<{ commit: string; rowsWritten: number; addedColumns: string[]; renamed: Record<string, string> }> {
     const t = this.spec(name);
@@ -232,8 +233,11 @@ export class Lake {
     } catch (err) {
       throw new LakeError(422, "BadCsv", (err as Error).message);
     }
-    const commit = await this.trinoWrite.scalar(`SELECT CAST(snapshot_id AS varchar) FROM iceberg.${t.database}."${t.name}$snapshots" ORDER BY committed_at DESC LIMIT 1`);
-    return { commit: String(commit), rowsWritten: byKey.size, addedColumns: [], renamed };
+    const commit = String(await this.trinoWrite.scalar(`SELECT CAST(snapshot_id AS varchar) FROM iceberg.${t.database}."${t.name}$snapshots" ORDER BY committed_at DESC LIMIT 1`));
+    // The CSV is landed and journaled like a Spark write, so a rebuild of the table replays it.
+    const { source, uri } = await this.sources.landContent("trino-upload.csv", csv);
+    await this.sources.journal(t.database, t.name, { commit, source: "trino-upload.csv", sourceHash: source.hash, uri, generation: t.generation });
+    return { commit, rowsWritten: byKey.size, addedColumns: [], renamed };
   }
 
   /** `insert into t values (...), (...)`: rows in the table's column order, as CSV. */

@@ -138,6 +138,23 @@ export class Sources {
     return `s3a://${this.bucket}/${key}`;
   }
 
+  /**
+   * Adds a write that didn't go through the job server (the Iceberg light path) to the table's
+   * write journal, in the job server's format (jobs/job_server.py, append_journal): one JSON
+   * object per write at _lakeform/journal/<db>/<table>/<UTC yyyyMMddHHmmssSSS>-<commit>.json.
+   */
+  async journal(database: string, table: string, entry: { commit: string; source: string; sourceHash: string; uri: string; generation: string }): Promise<void> {
+    const stamp = new Date().toISOString().replace(/[-:TZ.]/g, "");
+    await this.s3.send(
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: `_lakeform/journal/${database}/${table}/${stamp}-${entry.commit}.json`,
+        Body: JSON.stringify({ ...entry, time: stamp }),
+        ContentType: "application/json",
+      }),
+    );
+  }
+
   /** Lands raw CSV content (an API upload) and returns its source record and URI. */
   async landContent(name: string, data: Buffer): Promise<{ source: ResolvedSource; uri: string }> {
     const hash = sha256(data);

@@ -29,8 +29,10 @@ export class LakeError extends Error {
 
 const TABLE_NAME = /^[a-z_][a-z0-9_]{0,127}$/;
 const LIGHT_PATH_MAX_ROWS = 10_000;
-/** A commit id (Hudi instant or Iceberg snapshot id) or an ISO-8601 timestamp. */
-const AS_OF = /^(\d{8,20}|\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?(Z|[+-]\d{2}:?\d{2})?)$/;
+/** asOf is a commit id (Hudi instant or Iceberg snapshot id) or an ISO-8601 timestamp. */
+const COMMIT_ID = /^\d{8,20}$/;
+/** The timestamp form, with its parts: date, time, zone. */
+const AS_OF_TIMESTAMP = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?))?(Z|[+-]\d{2}:?\d{2})?$/;
 
 export function checkTableName(name: string): string {
   const n = name.toLowerCase();
@@ -39,7 +41,7 @@ export function checkTableName(name: string): string {
 }
 
 export function checkAsOf(asOf: string): string {
-  if (!AS_OF.test(asOf)) {
+  if (!COMMIT_ID.test(asOf) && !AS_OF_TIMESTAMP.test(asOf)) {
     throw new LakeError(400, "BAD_AS_OF", `asOf "${asOf}" is neither a commit id (digits) nor a timestamp like 2026-11-24T10:00:00Z`);
   }
   return asOf;
@@ -281,9 +283,13 @@ export function checkCsv(csv: Buffer): void {
   if (records.length < 2) throw new LakeError(400, "BAD_CSV", "the CSV needs a header line and at least one row");
 }
 
-/** "2026-11-24T10:00:00.5+01:00" → "20261124090000500": Hudi's instant format, in UTC. */
-export function isoToHudiInstant(ts: string): string {
-  const m = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?))?(Z|[+-]\d{2}:?\d{2})?$/.exec(ts);
+/**
+ * An asOf timestamp (ISO-8601; a date alone is midnight; no zone means UTC) as epoch
+ * milliseconds. Both time-travel paths read it from here. Commit times are milliseconds, so
+ * finer digits can't change which commit a time selects.
+ */
+function asOfMillis(ts: string): number {
+  const m = AS_OF_TIMESTAMP.exec(ts);
   if (!m) throw new LakeError(400, "BAD_AS_OF", `asOf "${ts}" is not an ISO-8601 timestamp`);
   let time = m[2] ?? "00:00:00";
   if (time.length === 5) time += ":00";
@@ -291,12 +297,16 @@ export function isoToHudiInstant(ts: string): string {
   const zone = !m[3] || m[3] === "Z" ? "Z" : m[3].length === 5 ? `${m[3].slice(0, 3)}:${m[3].slice(3)}` : m[3];
   const ms = Date.parse(`${m[1]}T${whole}.${frac.padEnd(3, "0").slice(0, 3)}${zone}`);
   if (Number.isNaN(ms)) throw new LakeError(400, "BAD_AS_OF", `asOf "${ts}" is not a valid time`);
-  return new Date(ms).toISOString().replace(/[-:TZ.]/g, "");
+  return ms;
 }
 
+/** "2026-11-24T10:00:00.5+01:00" → "20261124090000500": Hudi's instant format, in UTC. */
+export function isoToHudiInstant(ts: string): string {
+  return new Date(asOfMillis(ts)).toISOString().replace(/[-:TZ.]/g, "");
+}
+
+/** Trino's timestamp literal for the same instant: "2026-11-24 09:00:00.500 UTC". */
 function isoToTrino(ts: string): string {
-  // Trino's timestamp literal: "2026-11-24 10:00:00.000 UTC" (a zone suffix, not an offset letter).
-  const m = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?))?(Z|[+-]\d{2}:?\d{2})?$/.exec(ts)!;
-  const zone = !m[3] || m[3] === "Z" ? "UTC" : m[3];
-  return `${m[1]} ${m[2] ?? "00:00:00"} ${zone}`;
+  const iso = new Date(asOfMillis(ts)).toISOString();
+  return `${iso.slice(0, 10)} ${iso.slice(11, 23)} UTC`;
 }

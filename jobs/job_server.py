@@ -29,6 +29,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from names import sanitize_column
+from py4j.protocol import Py4JJavaError
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -139,6 +140,19 @@ class Lake:
         name = ident(t["name"], "table")
         return f"iceberg.{db}.{name}" if t["format"] == "iceberg" else f"spark_catalog.{db}.{name}"
 
+    def fs_path(self, uri: str):
+        """A Hadoop Path for an s3a:// URI, with the FileSystem that serves it."""
+        path = self.spark._jvm.org.apache.hadoop.fs.Path(uri)
+        return path, path.getFileSystem(self.spark._jsc.hadoopConfiguration())
+
+    def read_text(self, uri: str) -> str:
+        path, fs = self.fs_path(uri)
+        stream = fs.open(path)
+        try:
+            return self.spark._jvm.org.apache.commons.io.IOUtils.toString(stream, "UTF-8")
+        finally:
+            stream.close()
+
     def in_catalog(self, t: dict[str, Any]) -> bool:
         """Whether the metastore has an entry for the table, asked of the metastore itself: Hudi's
         and Iceberg's catalogs would load the table, which fails when its files are gone."""
@@ -149,10 +163,10 @@ class Lake:
         file. Not just the directory: S3 servers with a filer (SeaweedFS) keep empty directories
         after every object under them was deleted."""
         if t["format"] == "hudi":
-            jvm = self.spark._jvm
-            path = jvm.org.apache.hadoop.fs.Path(t["location"] + "/.hoodie/hoodie.properties")
-            return bool(path.getFileSystem(self.spark._jsc.hadoopConfiguration()).exists(path))
-        return self.iceberg_metadata_files(t) != []
+            path, fs = self.fs_path(t["location"] + "/.hoodie/hoodie.properties")
+            return bool(fs.exists(path))
+        # Runs on every observe: stop at the first metadata file rather than list them all.
+        return next(self.iceberg_metadata_files(t), None) is not None
 
     def ensure_database(self, t: dict[str, Any]) -> None:
         db = ident(t["database"], "database")
@@ -335,11 +349,8 @@ class Lake:
     # -------------------------------------------------------------- observe
 
     def hudi_commits(self, t) -> list[dict[str, Any]]:
-        jvm = self.spark._jvm
-        conf = self.spark._jsc.hadoopConfiguration()
         base = t["location"]
-        timeline_dir = jvm.org.apache.hadoop.fs.Path(base + "/.hoodie")
-        fs = timeline_dir.getFileSystem(conf)
+        timeline_dir, fs = self.fs_path(base + "/.hoodie")
         if not fs.exists(timeline_dir):
             return []
         statuses = fs.listStatus(timeline_dir)
@@ -347,12 +358,7 @@ class Lake:
         completed = [f for f in files if re.match(r"^\d+\.(commit|replacecommit)$", f) or re.match(r"^\d+_\d+\.(commit|replacecommit)$", f)]
         out = []
         for f in completed:
-            p = jvm.org.apache.hadoop.fs.Path(base + "/.hoodie/" + f)
-            stream = fs.open(p)
-            try:
-                data = jvm.org.apache.commons.io.IOUtils.toString(stream, "UTF-8")
-            finally:
-                stream.close()
+            data = self.read_text(base + "/.hoodie/" + f)
             try:
                 body = json.loads(data)
             except ValueError:
@@ -463,25 +469,24 @@ class Lake:
             )
             return {"registered": True, "metadataFile": metadata}
 
-    def iceberg_metadata_files(self, t) -> list[tuple[int, str]]:
-        """(version, path) of every <version>-<uuid>.metadata.json under the table's metadata/."""
-        jvm = self.spark._jvm
-        path = jvm.org.apache.hadoop.fs.Path(t["location"] + "/metadata")
-        fs = path.getFileSystem(self.spark._jsc.hadoopConfiguration())
+    def iceberg_metadata_files(self, t):
+        """Yields (version, path) of each <version>-<uuid>.metadata.json under the table's
+        metadata/, as the listing pages in (callers that need one can stop early)."""
+        path, fs = self.fs_path(t["location"] + "/metadata")
         try:
-            listing = fs.listStatus(path)
-        except Exception:  # FileNotFoundException: no metadata directory at all
-            return []
-        out = []
-        for st in listing:
-            m = re.match(r"^(\d+)-.*\.metadata\.json$", st.getPath().getName())
-            if m:
-                out.append((int(m.group(1)), st.getPath().toString()))
-        return sorted(out)
+            it = fs.listStatusIterator(path)
+            while it.hasNext():
+                st = it.next()
+                m = re.match(r"^(\d+)-.*\.metadata\.json$", st.getPath().getName())
+                if m:
+                    yield int(m.group(1)), st.getPath().toString()
+        except Py4JJavaError as e:  # FileNotFoundException: no metadata directory at all
+            if e.java_exception.getClass().getName() != "java.io.FileNotFoundException":
+                raise
 
     def latest_iceberg_metadata(self, t) -> str:
         """The newest metadata file: the table's state at its last commit."""
-        files = self.iceberg_metadata_files(t)
+        files = sorted(self.iceberg_metadata_files(t))
         if not files:
             raise JobFailure("BadRequest", f"no Iceberg metadata file under {t['location']}/metadata")
         return files[-1][1]
@@ -492,13 +497,11 @@ class Lake:
         deepest first: S3 servers with a filer (SeaweedFS) keep a folder after its last object is
         deleted, refuse to delete a folder that has sub-folders, and Hudi takes an empty .hoodie/
         for a table whose properties it can't read."""
-        jvm = self.spark._jvm
-        path = jvm.org.apache.hadoop.fs.Path(t["location"])
-        fs = path.getFileSystem(self.spark._jsc.hadoopConfiguration())
+        path, fs = self.fs_path(t["location"])
         if not fs.exists(path):
             return
         if fs.listFiles(path, True).hasNext():
-            aside = jvm.org.apache.hadoop.fs.Path(f"{t['location']}.orphaned-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}")
+            aside = self.spark._jvm.org.apache.hadoop.fs.Path(f"{t['location']}.orphaned-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}")
             fs.rename(path, aside)
             log.warning("moved files left at %s (no table there) aside to %s", t["location"], aside.toString())
 
@@ -527,10 +530,8 @@ class Lake:
         with self.lock(f"{t['database']}.{t['name']}"):
             self.spark.sql(f"DROP TABLE IF EXISTS {self.qualified(t)}{' PURGE' if purge and t['format'] == 'iceberg' else ''}")
             if purge:
-                jvm = self.spark._jvm
                 for loc in (t["location"], self.journal_dir(t)):
-                    p = jvm.org.apache.hadoop.fs.Path(loc)
-                    fs = p.getFileSystem(self.spark._jsc.hadoopConfiguration())
+                    p, fs = self.fs_path(loc)
                     if fs.exists(p):
                         fs.delete(p, True)
         return {"dropped": True}
@@ -548,10 +549,9 @@ class Lake:
         return f"{m.group(1)}/_lakeform/journal/{t['database']}/{t['name']}"
 
     def append_journal(self, t, entry: dict[str, Any]) -> None:
-        jvm = self.spark._jvm
-        stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime()) + f"{int(time.time() * 1000) % 1000:03d}"
-        path = jvm.org.apache.hadoop.fs.Path(f"{self.journal_dir(t)}/{stamp}-{entry['commit']}.json")
-        fs = path.getFileSystem(self.spark._jsc.hadoopConfiguration())
+        now = time.time()  # one reading: the seconds and the milliseconds must agree
+        stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime(now)) + f"{int(now * 1000) % 1000:03d}"
+        path, fs = self.fs_path(f"{self.journal_dir(t)}/{stamp}-{entry['commit']}.json")
         out = fs.create(path, True)
         try:
             out.write(bytearray(json.dumps({**entry, "time": stamp}).encode()))
@@ -559,22 +559,12 @@ class Lake:
             out.close()
 
     def read_journal(self, t) -> list[dict[str, Any]]:
-        jvm = self.spark._jvm
-        path = jvm.org.apache.hadoop.fs.Path(self.journal_dir(t))
-        fs = path.getFileSystem(self.spark._jsc.hadoopConfiguration())
+        path, fs = self.fs_path(self.journal_dir(t))
         try:
             listing = sorted(st.getPath().toString() for st in fs.listStatus(path) if st.getPath().getName().endswith(".json"))
         except Exception:  # no journal yet
             return []
-        entries = []
-        for p in listing:
-            stream = fs.open(jvm.org.apache.hadoop.fs.Path(p))
-            try:
-                data = bytes(jvm.org.apache.commons.io.IOUtils.toByteArray(stream))
-            finally:
-                stream.close()
-            entries.append(json.loads(data))
-        return entries
+        return [json.loads(self.read_text(p)) for p in listing]
 
 
 def align_types(df: DataFrame, table_types: dict) -> DataFrame:

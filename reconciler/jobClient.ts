@@ -72,6 +72,11 @@ export class JobError extends Error {
   }
 }
 
+/** Where Lakeform keeps a table's files: one place decides, for writes and for prunes alike. */
+export function tableLocation(warehouseBucket: string, database: string, name: string): string {
+  return `s3a://${warehouseBucket}/${database}/${name}`;
+}
+
 export function jobTable(t: TableSpec, warehouseBucket: string): JobTable {
   return {
     name: t.name,
@@ -81,7 +86,7 @@ export function jobTable(t: TableSpec, warehouseBucket: string): JobTable {
     orderingField: t.orderingField,
     partitionBy: t.partitionBy,
     schemaPolicy: t.schemaPolicy,
-    location: `s3a://${warehouseBucket}/${t.database}/${t.name}`,
+    location: tableLocation(warehouseBucket, t.database, t.name),
   };
 }
 

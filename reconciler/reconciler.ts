@@ -7,7 +7,7 @@
 import * as path from "node:path";
 import type { Logger } from "pino";
 import { Reason, setCondition, type Condition } from "./conditions";
-import { JobError, jobTable, type JobClient, type Observation } from "./jobClient";
+import { JobError, jobTable, tableLocation, type JobClient, type Observation } from "./jobClient";
 import { planTable } from "./plan";
 import { SourceError, type ResolvedSource, type Sources } from "./sources";
 import { loadTables, SpecError, tableId, type DesiredState, type TableSpec } from "./spec";
@@ -128,7 +128,7 @@ export class Reconciler {
       }
       this.inFlight.add(id);
       const [database, name] = splitId(id);
-      const location = `s3a://${this.opts.warehouseBucket}/${database}/${name}`;
+      const location = tableLocation(this.opts.warehouseBucket, database, name);
       st.inSync = false;
       st.conditions = setCondition(st.conditions, { type: "Synced", status: "False", reason: Reason.Pruning, message: "removed from tables.yaml with prune: true; dropping the table and its files" });
       work.push(

@@ -6,6 +6,7 @@ import { buildLakehouse, stackOutputs } from "./stacks";
 
 const outputs = stackOutputs(buildLakehouse(__dirname));
 
+// One export per key of LakeOutputs (lake/outputs.ts); stackOutputs is typed against it.
 export const dataDir = outputs.dataDir;
 export const s3Endpoint = outputs.s3Endpoint;
 export const s3Region = outputs.s3Region;

@@ -1,13 +1,13 @@
 import * as path from "node:path";
-import type { LakeOutputs } from "../cli/stack";
-import { JobClient } from "../reconciler/jobClient";
-import { s3Client, statusFileFor } from "../reconciler/runtime";
-import { Sources } from "../reconciler/sources";
-import { Lake } from "./lake";
+import type { LakeOutputs } from "../lake/outputs";
+import { JobClient } from "../lake/jobClient";
+import { s3Client, statusFileFor } from "../lake/outputs";
+import { Sources } from "../lake/sources";
+import { LakeService } from "./service";
 
-/** A Lake over a running lakehouse's outputs and a tables.yaml. */
-export function createLake(outs: LakeOutputs, tablesFile: string): Lake {
-  return new Lake(
+/** A LakeService over a running lakehouse's outputs and a tables.yaml. */
+export function createLakeService(outs: LakeOutputs, tablesFile: string): LakeService {
+  return new LakeService(
     outs,
     new JobClient(outs.sparkJobServer),
     new Sources(s3Client(outs), outs.warehouseBucket),

@@ -17,7 +17,7 @@ import {
 } from "fastify-type-provider-zod";
 import type { Logger } from "pino";
 import { z } from "zod";
-import { LakeError, type Lake } from "./lake";
+import { LakeError, type LakeService } from "./service";
 
 const ErrorBody = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
 const TableParams = z.object({ table: z.string().min(1).max(128) });
@@ -66,7 +66,7 @@ const Rows = z.object({
 });
 
 export interface ApiOptions {
-  lake: Lake;
+  lake: LakeService;
   /** Bearer token required for writes. */
   token: string;
   logger?: Logger;

@@ -8,12 +8,12 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
-import { readOutputs } from "../cli/stack";
+import { readOutputs } from "../stacks/automation";
 import { JOB_SERVER_SCRIPT } from "../components/spark";
 import { installPaths } from "../components/local/install";
-import { JobClient } from "../reconciler/jobClient";
-import { s3Client } from "../reconciler/runtime";
-import { Sources } from "../reconciler/sources";
+import { JobClient } from "../lake/jobClient";
+import { s3Client } from "../lake/outputs";
+import { Sources } from "../lake/sources";
 
 const run = promisify(execFile);
 

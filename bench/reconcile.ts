@@ -10,9 +10,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import pino from "pino";
-import { readOutputs } from "../cli/stack";
+import { readOutputs } from "../stacks/automation";
 import { createReconciler } from "../reconciler/runtime";
-import { TrinoClient } from "../reconciler/trino";
+import { TrinoClient } from "../lake/trino";
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 10_000);
 

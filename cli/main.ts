@@ -4,14 +4,13 @@
  */
 import { Command } from "@commander-js/extra-typings";
 import { reconcileCommand, statusCommand } from "./reconcile";
-import { TRINO_USERS } from "../components/trino";
-import { TrinoClient } from "../reconciler/trino";
-import { createLake } from "../api/runtime";
+import { TRINO_USERS, TrinoClient } from "../lake/trino";
+import { createLakeService } from "../api/runtime";
 import { buildApi } from "../api/server";
-import { createLogger } from "../reconciler/logger";
+import { createLogger } from "../lake/logger";
 import { renderTable } from "./render";
 import { runShell } from "./shell";
-import { readOutputs, selectStack } from "./stack";
+import { readOutputs, selectStack } from "../stacks/automation";
 
 const program = new Command("lakeform").description("A data lakehouse from code").showHelpAfterError();
 
@@ -102,7 +101,7 @@ program
   .action(async (opts) => {
     const outs = await readOutputs();
     const log = createLogger("lakeform-api");
-    const app = await buildApi({ lake: createLake(outs, opts.file), token: outs.apiToken, logger: log });
+    const app = await buildApi({ lake: createLakeService(outs, opts.file), token: outs.apiToken, logger: log });
     await app.listen({ port: Number(opts.port), host: opts.host });
     const stop = async () => {
       await app.close();
@@ -120,7 +119,7 @@ program
   .option("--json", "print results as JSON")
   .action(async (opts) => {
     const outs = await readOutputs();
-    process.exitCode = await runShell(createLake(outs, opts.file), { command: opts.command, json: opts.json });
+    process.exitCode = await runShell(createLakeService(outs, opts.file), { command: opts.command, json: opts.json });
   });
 
 program.parseAsync(process.argv).catch((err: Error) => {

@@ -4,10 +4,11 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { watch } from "chokidar";
-import { createLogger } from "../reconciler/logger";
-import { createReconciler, statusFileFor } from "../reconciler/runtime";
-import { formatStatus, readStatus } from "../reconciler/status";
-import { readOutputs } from "./stack";
+import { createLogger } from "../lake/logger";
+import { statusFileFor } from "../lake/outputs";
+import { createReconciler } from "../reconciler/runtime";
+import { formatStatus, readStatus } from "../lake/status";
+import { readOutputs } from "../stacks/automation";
 
 export async function reconcileCommand(opts: { file: string; once?: boolean; untilSynced?: boolean; timeout?: string; resync?: string }): Promise<number> {
   const log = createLogger();

@@ -1,5 +1,5 @@
 import Table from "cli-table3";
-import type { QueryResult } from "../reconciler/trino";
+import type { QueryResult } from "../lake/trino";
 
 /** Aligned result table for terminals, with the row count underneath. */
 export function renderTable(result: QueryResult): string {

@@ -15,9 +15,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as readline from "node:readline";
 import { parse as parseCsv } from "csv-parse/sync";
-import { LakeError, type Lake } from "../api/lake";
-import { formatStatus } from "../reconciler/status";
-import type { QueryResult } from "../reconciler/trino";
+import { LakeError, type LakeService } from "../api/service";
+import { formatStatus } from "../lake/status";
+import type { QueryResult } from "../lake/trino";
 import { renderTable } from "./render";
 
 const COMMANDS = ["select", "with", "show", "insert", "travel", "history", "describe", "tables", "status", "help", "quit"];
@@ -76,7 +76,7 @@ export function parseValues(text: string): string[][] {
   return rows;
 }
 
-export async function execute(lake: Lake, statement: string, baseDir = process.cwd()): Promise<Output> {
+export async function execute(lake: LakeService, statement: string, baseDir = process.cwd()): Promise<Output> {
   const s = statement.trim().replace(/;$/, "");
   const word = s.split(/\s+/)[0]?.toLowerCase() ?? "";
   let m: RegExpMatchArray | null;
@@ -163,7 +163,7 @@ function printError(err: unknown, json: boolean): void {
 }
 
 /** Tab completion: commands first, then table names, then columns of tables named in the line. */
-export function completer(lake: Lake, columns: Map<string, string[]>) {
+export function completer(lake: LakeService, columns: Map<string, string[]>) {
   return (line: string): [string[], string] => {
     const words = line.split(/\s+/);
     const current = words[words.length - 1] ?? "";
@@ -186,7 +186,7 @@ export function completer(lake: Lake, columns: Map<string, string[]>) {
 }
 
 /** Runs each statement of a script, printing results and errors; false when any failed. */
-async function runStatements(lake: Lake, text: string, json: boolean): Promise<boolean> {
+async function runStatements(lake: LakeService, text: string, json: boolean): Promise<boolean> {
   let ok = true;
   for (const stmt of splitStatements(text)) {
     try {
@@ -199,7 +199,7 @@ async function runStatements(lake: Lake, text: string, json: boolean): Promise<b
   return ok;
 }
 
-export async function runShell(lake: Lake, opts: { command?: string; json?: boolean }): Promise<number> {
+export async function runShell(lake: LakeService, opts: { command?: string; json?: boolean }): Promise<number> {
   const json = Boolean(opts.json);
   if (opts.command !== undefined || !process.stdin.isTTY) {
     return (await runStatements(lake, opts.command ?? fs.readFileSync(0, "utf8"), json)) ? 0 : 1;

@@ -1,6 +1,7 @@
 import * as path from "node:path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { TRINO_USERS } from "../lake/trino";
 import { renderProperties, trinoCatalogs, type LakeConnection } from "./connection";
 import {
   dockerHealthcheck,
@@ -27,7 +28,7 @@ export interface TrinoArgs extends RuntimeArgs, EngineConnectionArgs {
 export const TRINO_DEFAULTS = { port: 8080, workers: 0, heap: "2G" };
 
 /** Users Trino knows. The read-only one is enforced by Trino's own access control, not by us. */
-export const TRINO_USERS = { admin: "lakeform", readOnly: "lakeform_ro" } as const;
+
 
 export function validateTrinoArgs(args: TrinoArgs): void {
   requirePort("Trino", "port", args.port ?? TRINO_DEFAULTS.port);

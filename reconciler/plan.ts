@@ -5,9 +5,9 @@
  * carries its content hash in the commit metadata. So a restart, or a second reconciler, plans
  * nothing for what is already there.
  */
-import type { ResolvedSource } from "./sources";
-import type { TableSpec } from "./spec";
-import type { Observation } from "./jobClient";
+import type { ResolvedSource } from "../lake/sources";
+import type { TableSpec } from "../lake/spec";
+import type { Observation } from "../lake/jobClient";
 
 export type Plan =
   | { kind: "upToDate" }

@@ -6,12 +6,12 @@
  */
 import * as path from "node:path";
 import type { Logger } from "pino";
-import { Reason, setCondition, type Condition } from "./conditions";
-import { JobError, jobTable, tableLocation, type JobClient, type Observation } from "./jobClient";
+import { Reason, setCondition, type Condition } from "../lake/conditions";
+import { JobError, jobTable, tableLocation, type JobClient, type Observation } from "../lake/jobClient";
 import { planTable } from "./plan";
-import { SourceError, type ResolvedSource, type Sources } from "./sources";
-import { loadTables, SpecError, tableId, type DesiredState, type TableSpec } from "./spec";
-import { emptyStatus, readStatus, writeStatus, type LakeStatus, type TableStatus } from "./status";
+import { SourceError, type ResolvedSource, type Sources } from "../lake/sources";
+import { loadTables, SpecError, tableId, type DesiredState, type TableSpec } from "../lake/spec";
+import { emptyStatus, readStatus, writeStatus, type LakeStatus, type TableStatus } from "../lake/status";
 
 export interface ReconcilerOptions {
   tablesFile: string;

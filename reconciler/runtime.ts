@@ -3,34 +3,11 @@
  * bucket and the Spark job server.
  */
 import * as path from "node:path";
-import { S3Client } from "@aws-sdk/client-s3";
 import type { Logger } from "pino";
-import { JobClient } from "./jobClient";
+import { JobClient } from "../lake/jobClient";
+import { s3Client, type LakeEndpoints } from "../lake/outputs";
 import { Reconciler } from "./reconciler";
-import { Sources } from "./sources";
-
-export interface LakeEndpoints {
-  s3Endpoint: string;
-  s3Region: string;
-  s3AccessKey: string;
-  s3SecretKey: string;
-  warehouseBucket: string;
-  sparkJobServer: string;
-  trinoEndpoint: string;
-}
-
-export function s3Client(lake: LakeEndpoints): S3Client {
-  return new S3Client({
-    endpoint: lake.s3Endpoint,
-    region: lake.s3Region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: lake.s3AccessKey, secretAccessKey: lake.s3SecretKey },
-  });
-}
-
-export function statusFileFor(dataDir: string): string {
-  return path.join(dataDir, "reconciler", "status.json");
-}
+import { Sources } from "../lake/sources";
 
 export function createReconciler(
   lake: LakeEndpoints,

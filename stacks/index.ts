@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Lakehouse } from "../components/lakehouse";
+import type { LakeOutputs } from "../lake/outputs";
 import { parseStackConfig, StackConfigSchema } from "./config";
 
 /** Reads the `lakeform:*` keys this stack sets. */
@@ -35,7 +36,7 @@ export function buildLakehouse(projectDir: string): { lake: Lakehouse; dataDir: 
 }
 
 /** The stack outputs the reconciler, the API and LakeShell connect with. */
-export function stackOutputs({ lake, dataDir }: { lake: Lakehouse; dataDir: string }) {
+export function stackOutputs({ lake, dataDir }: { lake: Lakehouse; dataDir: string }): { [K in keyof LakeOutputs]: pulumi.Input<string> } {
   return {
     dataDir,
     s3Endpoint: lake.objectStore.endpoint,

@@ -7,10 +7,10 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import type { LakeOutputs } from "../../cli/stack";
+import type { LakeOutputs } from "../../stacks/automation";
 import { installPaths } from "../../components/local/install";
 import { isPidAlive, portOpen } from "../../components/local/process";
-import { readOutputs } from "../../cli/stack";
+import { readOutputs } from "../../stacks/automation";
 import { e2eStack, pulumi, run, s3, trino } from "./lake";
 
 const suffix = Date.now().toString(36);

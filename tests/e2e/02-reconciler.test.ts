@@ -7,14 +7,14 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parse } from "csv-parse/sync";
 import pino from "pino";
-import type { LakeOutputs } from "../../cli/stack";
-import { createLake } from "../../api/runtime";
-import { getCondition } from "../../reconciler/conditions";
-import { JobClient, jobTable } from "../../reconciler/jobClient";
+import type { LakeOutputs } from "../../stacks/automation";
+import { createLakeService } from "../../api/runtime";
+import { getCondition } from "../../lake/conditions";
+import { JobClient, jobTable } from "../../lake/jobClient";
 import type { Reconciler } from "../../reconciler/reconciler";
 import { createReconciler } from "../../reconciler/runtime";
-import { parseTables } from "../../reconciler/spec";
-import type { TrinoClient } from "../../reconciler/trino";
+import { parseTables } from "../../lake/spec";
+import type { TrinoClient } from "../../lake/trino";
 import { DeleteObjectsCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { ensureUp, run, s3, trino } from "./lake";
 
@@ -181,7 +181,7 @@ test("tables dropped from the metastore come back with their history, and nothin
 
 test("tables whose files were deleted are rebuilt with every write they had (API ingests too), and status says so", async () => {
   // A row that only ever came through the API, in each table.
-  const lake = createLake(outs, path.join(dir, "tables.yaml"));
+  const lake = createLakeService(outs, path.join(dir, "tables.yaml"));
   for (const name of [REGIONS, STRICT]) {
     await lake.ingestCsv(name, Buffer.from("Region Code,Region Name,HQ City\nAPI,Added Through The API,Lisbon\n"), "api-extra.csv");
   }

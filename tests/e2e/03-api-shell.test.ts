@@ -6,10 +6,10 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import type { LakeOutputs } from "../../cli/stack";
-import { createLake } from "../../api/runtime";
+import type { LakeOutputs } from "../../stacks/automation";
+import { createLakeService } from "../../api/runtime";
 import { buildApi } from "../../api/server";
-import type { TrinoClient } from "../../reconciler/trino";
+import type { TrinoClient } from "../../lake/trino";
 import { ensureUp, run, trino } from "./lake";
 
 const sfx = Date.now().toString(36);
@@ -43,7 +43,7 @@ tables:
 `,
   );
   fs.writeFileSync(path.join(dir, "seed.csv"), "id,name,version\n");
-  app = await buildApi({ lake: createLake(outs, path.join(dir, "tables.yaml")), token: outs.apiToken });
+  app = await buildApi({ lake: createLakeService(outs, path.join(dir, "tables.yaml")), token: outs.apiToken });
 });
 
 afterAll(async () => {

@@ -7,7 +7,7 @@ import * as path from "node:path";
 import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import * as pulumi from "@pulumi/pulumi";
 import { LocalWorkspace, type Stack } from "@pulumi/pulumi/automation";
-import { PROJECT_DIR } from "../../cli/stack";
+import { PROJECT_DIR } from "../../stacks/automation";
 import { portOpen } from "../../components/local/process";
 import { GeneratedCredentials } from "../../components/local/providers";
 import { ObjectStore } from "../../components/objectStore";

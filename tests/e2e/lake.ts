@@ -4,9 +4,9 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import type { Stack } from "@pulumi/pulumi/automation";
-import { PROJECT_DIR, readOutputs, selectStack, type LakeOutputs } from "../../cli/stack";
-import { s3Client } from "../../reconciler/runtime";
-import { TrinoClient } from "../../reconciler/trino";
+import { PROJECT_DIR, readOutputs, selectStack, type LakeOutputs } from "../../stacks/automation";
+import { s3Client } from "../../lake/outputs";
+import { TrinoClient } from "../../lake/trino";
 
 export const STACK = "e2e";
 process.env.LAKEFORM_STACK = STACK;

@@ -1,6 +1,6 @@
-import { checkAsOf, checkTableName, checkWhere, isoToHudiInstant } from "../../api/lake";
+import { checkAsOf, checkTableName, checkWhere, isoToHudiInstant } from "../../api/service";
 import { parseValues, splitStatements } from "../../cli/shell";
-import { inexactBigints } from "../../reconciler/trino";
+import { inexactBigints } from "../../lake/trino";
 
 const cols = ["id", "name", "region_code"];
 

@@ -1,7 +1,7 @@
-import type { Observation } from "../../reconciler/jobClient";
+import type { Observation } from "../../lake/jobClient";
 import { planTable, type Plan } from "../../reconciler/plan";
-import type { ResolvedSource } from "../../reconciler/sources";
-import type { TableSpec } from "../../reconciler/spec";
+import type { ResolvedSource } from "../../lake/sources";
+import type { TableSpec } from "../../lake/spec";
 
 const spec: TableSpec = {
   name: "leads", database: "default", format: "hudi", primaryKey: ["index"], partitionBy: [], sources: ["a.csv", "b.csv"],

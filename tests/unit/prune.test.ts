@@ -8,10 +8,10 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import pino from "pino";
-import type { JobClient } from "../../reconciler/jobClient";
+import type { JobClient } from "../../lake/jobClient";
 import { Reconciler } from "../../reconciler/reconciler";
-import type { Sources } from "../../reconciler/sources";
-import { emptyStatus, readStatus, writeStatus, type TableStatus } from "../../reconciler/status";
+import type { Sources } from "../../lake/sources";
+import { emptyStatus, readStatus, writeStatus, type TableStatus } from "../../lake/status";
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "lakeform-prune-"));
 const tablesFile = path.join(dir, "tables.yaml");

@@ -1,8 +1,8 @@
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { sanitizeColumn } from "../../reconciler/columns";
-import { parseTables, SpecError } from "../../reconciler/spec";
+import { sanitizeColumn } from "../../lake/columns";
+import { parseTables, SpecError } from "../../lake/spec";
 
 const good = `apiVersion: lakeform/v1
 tables:

@@ -1,6 +1,6 @@
 /** `lakeform status` for terminals: in sync or not, and if not (or if repaired), why. */
-import type { Condition } from "../../reconciler/conditions";
-import { emptyStatus, formatStatus, type TableStatus } from "../../reconciler/status";
+import type { Condition } from "../../lake/conditions";
+import { emptyStatus, formatStatus, type TableStatus } from "../../lake/status";
 
 const cond = (type: Condition["type"], status: Condition["status"], reason: string, message: string): Condition =>
   ({ type, status, reason, message, lastTransitionTime: "2026-11-24T10:00:00Z" }) as Condition;

@@ -5,15 +5,14 @@
  */
 import * as path from "node:path";
 import { parse as parseCsv } from "csv-parse/sync";
-import { TRINO_USERS } from "../components/trino";
-import { sanitizeColumn } from "../reconciler/columns";
-import type { CommitInfo, JobClient } from "../reconciler/jobClient";
-import { jobTable } from "../reconciler/jobClient";
-import type { LakeEndpoints } from "../reconciler/runtime";
-import type { Sources } from "../reconciler/sources";
-import { loadTables, SpecError, tableId, type TableSpec } from "../reconciler/spec";
-import { readStatus, type LakeStatus, type TableStatus } from "../reconciler/status";
-import { TrinoClient, TrinoQueryError, type QueryResult } from "../reconciler/trino";
+import { sanitizeColumn } from "../lake/columns";
+import type { CommitInfo, JobClient } from "../lake/jobClient";
+import { jobTable } from "../lake/jobClient";
+import type { LakeEndpoints } from "../lake/outputs";
+import type { Sources } from "../lake/sources";
+import { loadTables, SpecError, tableId, type TableSpec } from "../lake/spec";
+import { readStatus, type LakeStatus, type TableStatus } from "../lake/status";
+import { TRINO_USERS, TrinoClient, TrinoQueryError, type QueryResult } from "../lake/trino";
 
 /** A failure the caller caused, with an HTTP status and a stable code. */
 export class LakeError extends Error {
@@ -89,7 +88,7 @@ export interface TableDetail extends TableInfo {
   rowCount: number | null;
 }
 
-export class Lake {
+export class LakeService {
   readonly trinoRead: TrinoClient;
   /** Only the Iceberg light path writes through Trino. */
   private readonly trinoWrite: TrinoClient;
@@ -243,7 +242,7 @@ export class Lake {
   }
 
   /** `insert into t values (...), (...)`: rows in the table's column order, as CSV. */
-  async insertValues(name: string, rows: string[][]): Promise<ReturnType<Lake["ingestCsv"]>> {
+  async insertValues(name: string, rows: string[][]): Promise<ReturnType<LakeService["ingestCsv"]>> {
     const detail = await this.describe(name);
     const cols = detail.columns.map((c) => c.name);
     if (cols.length === 0) throw new LakeError(409, "TABLE_MISSING", `table ${name} has no columns yet: ingest a CSV first`);

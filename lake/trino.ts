@@ -3,6 +3,9 @@
  */
 import { BasicAuth, Trino } from "trino-client";
 
+/** Trino users Lakeform configures: the admin writes (light path), the read-only one serves /query. */
+export const TRINO_USERS = { admin: "lakeform", readOnly: "lakeform_ro" } as const;
+
 export interface QueryResult {
   columns: { name: string; type: string }[];
   rows: unknown[][];

@@ -5,7 +5,10 @@
 import type { TableSpec } from "./spec";
 
 /** What the job server needs to know of a table: its spec's layout fields and where it lives. */
-export type JobTable = Pick<TableSpec, "name" | "database" | "format" | "primaryKey" | "orderingField" | "partitionBy" | "schemaPolicy"> & {
+export type JobTable = Pick<
+  TableSpec,
+  "name" | "database" | "format" | "primaryKey" | "orderingField" | "partitionBy" | "schemaPolicy" | "deleteWhen" | "retain" | "targetFileSizeMB"
+> & {
   location: string;
 };
 
@@ -86,6 +89,9 @@ export function jobTable(t: TableSpec, warehouseBucket: string): JobTable {
     orderingField: t.orderingField,
     partitionBy: t.partitionBy,
     schemaPolicy: t.schemaPolicy,
+    deleteWhen: t.deleteWhen,
+    retain: t.retain,
+    targetFileSizeMB: t.targetFileSizeMB,
     location: tableLocation(warehouseBucket, t.database, t.name),
   };
 }

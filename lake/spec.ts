@@ -16,6 +16,33 @@ const identifier = z
 
 const column = z.string().min(1, "must not be empty");
 
+/** A value a source cell is compared with: YAML may give it as a string, number or boolean. */
+const cellValue = z.union([z.string(), z.number(), z.boolean()]).transform((v) => String(v));
+
+/**
+ * How a source row says "delete this key": `{ column: Deleted, equals: "true" }` (or a list of
+ * values, `equals: [D, deleted]`). The column is matched after sanitising, like every column
+ * name in this file; values are compared as text, trimmed and case-insensitively, so a CSV of
+ * TRUE/true/True (or a boolean column) all match `equals: true`. The marker column itself is not
+ * written to the table.
+ */
+export const DeleteWhenSchema = z
+  .object({
+    column,
+    equals: z.union([cellValue, z.array(cellValue).min(1, "needs at least one value")]).transform((v) => (Array.isArray(v) ? v : [v])),
+  })
+  .strict();
+
+/**
+ * How much history a table keeps: the newest N commits, or the commits of the last D days (the
+ * newest commit is always kept). One shape for both formats: Hudi's cleaner and archival, Iceberg's
+ * snapshot expiry.
+ */
+export const RetainSchema = z.union([
+  z.object({ commits: z.number().int("must be a whole number").min(1, "must keep at least 1 commit") }).strict(),
+  z.object({ days: z.number().positive("must be more than 0") }).strict(),
+], { error: "must be { commits: N } or { days: D }" });
+
 export const TableSpecSchema = z
   .object({
     name: identifier,
@@ -32,8 +59,28 @@ export const TableSpecSchema = z
     schemaPolicy: z.enum(["addColumns", "strict"]).default("addColumns"),
     /** Drop the table's data when it is removed from tables.yaml (default: leave it alone). */
     prune: z.boolean().default(false),
+    /** A source row matching this deletes its key (in the same commit as the batch's upserts). */
+    deleteWhen: DeleteWhenSchema.optional(),
+    /** History kept for time travel and changes; older commits are expired by maintenance. */
+    retain: RetainSchema.optional(),
+    /** Data files are compacted towards this size by maintenance. */
+    targetFileSizeMB: z.number().int("must be a whole number").min(1, "must be at least 1").max(4096, "must be at most 4096").optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((t, ctx) => {
+    if (!t.deleteWhen) return;
+    const col = sanitizeColumn(t.deleteWhen.column);
+    const where: [string[], string][] = [
+      [t.primaryKey.map(sanitizeColumn), "the primary key"],
+      [t.partitionBy.map(sanitizeColumn), "a partition column"],
+      [t.orderingField ? [sanitizeColumn(t.orderingField)] : [], "the ordering field"],
+    ];
+    for (const [cols, what] of where) {
+      if (cols.includes(col)) {
+        ctx.addIssue({ code: "custom", path: ["deleteWhen", "column"], message: `"${t.deleteWhen.column}" is ${what}; a delete marker needs a column of its own` });
+      }
+    }
+  });
 
 export const TablesFileSchema = z
   .object({
@@ -65,6 +112,10 @@ export interface TableSpec {
   sources: string[];
   schemaPolicy: "addColumns" | "strict";
   prune: boolean;
+  /** Sanitised marker column and the values (lower-cased text) that mean "delete this key". */
+  deleteWhen?: { column: string; equals: string[] };
+  retain?: { commits: number } | { days: number };
+  targetFileSizeMB?: number;
   /** Hash of the table's spec (sorted keys): changes exactly when the spec's content does. */
   generation: string;
   /** Line of the table's entry in tables.yaml. */
@@ -147,6 +198,12 @@ export function parseTables(text: string, file: string): DesiredState {
       sources: t.sources,
       schemaPolicy: t.schemaPolicy,
       prune: t.prune,
+      // Absent unless declared, so tables that don't use them keep their generation.
+      deleteWhen: t.deleteWhen
+        ? { column: sanitizeColumn(t.deleteWhen.column), equals: t.deleteWhen.equals.map((v) => v.trim().toLowerCase()) }
+        : undefined,
+      retain: t.retain,
+      targetFileSizeMB: t.targetFileSizeMB,
     };
     return { ...spec, generation: specGeneration(spec), line: lineOf(["tables", i]) ?? 0 };
   });

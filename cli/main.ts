@@ -1,16 +1,11 @@
 #!/usr/bin/env node
 /**
- * The `lakeform` command.
+ * The `lakeform` command. Each command loads what it needs when it runs (the Pulumi SDK, the AWS
+ * SDK, the reconciler, fastify are heavy), so `--help`, `status` and `query` answer at once; the
+ * stack outputs come from the cache `up` leaves in the stack's data directory (cli/outputs.ts).
  */
 import { Command } from "@commander-js/extra-typings";
-import { reconcileCommand, statusCommand } from "./reconcile";
-import { TRINO_USERS, TrinoClient } from "../lake/trino";
-import { createLakeService } from "../api/runtime";
-import { buildApi } from "../api/server";
-import { createLogger } from "../lake/logger";
-import { renderTable } from "./render";
-import { runShell } from "./shell";
-import { readOutputs, selectStack } from "../stacks/automation";
+import { lakeOutputs, outputsFile } from "./outputs";
 
 const program = new Command("lakeform").description("A data lakehouse from code").showHelpAfterError();
 
@@ -18,10 +13,14 @@ const write = (s: string) => process.stdout.write(s);
 
 program
   .command("up")
-  .description("provision the lakehouse (S3, Hive Metastore, Spark, Trino) and wait until every service is healthy")
+  .description("provision the lakehouse (S3, Hive Metastore, Spark, Trino, the reconciler and the API) and wait until every service is healthy")
   .action(async () => {
+    const { selectStack } = await import("../stacks/automation");
     const stack = await selectStack();
     const res = await stack.up({ onOutput: write, color: "auto" });
+    // The command line reads these from now on instead of asking Pulumi (cli/outputs.ts).
+    const [{ toLakeOutputs }, { writeOutputsCache }] = await Promise.all([import("../lake/outputKeys"), import("../lake/stackData")]);
+    writeOutputsCache(outputsFile(), toLakeOutputs(Object.fromEntries(Object.entries(res.outputs).map(([k, v]) => [k, v.value]))));
     write(`\nlakehouse ${res.summary.result}: ${JSON.stringify(res.summary.resourceChanges ?? {})}\n`);
   });
 
@@ -29,6 +28,7 @@ program
   .command("preview")
   .description("show what `up` would change")
   .action(async () => {
+    const { selectStack } = await import("../stacks/automation");
     const stack = await selectStack();
     await stack.preview({ onOutput: write, diff: true });
   });
@@ -37,6 +37,7 @@ program
   .command("refresh")
   .description("compare the state with the running services (a dead process shows up here)")
   .action(async () => {
+    const { selectStack } = await import("../stacks/automation");
     const stack = await selectStack();
     await stack.refresh({ onOutput: write });
   });
@@ -45,8 +46,10 @@ program
   .command("destroy")
   .description("stop every service and remove what `up` created (table data in the data dir stays unless forceDestroy)")
   .action(async () => {
+    const { selectStack } = await import("../stacks/automation");
     const stack = await selectStack();
     await stack.destroy({ onOutput: write });
+    (await import("node:fs")).rmSync(outputsFile(), { force: true });
   });
 
 program
@@ -54,7 +57,7 @@ program
   .description("print the lakehouse's endpoints (add --show-secrets for the S3 keys)")
   .option("--show-secrets", "include the S3 secret key")
   .action(async (opts) => {
-    const outs = await readOutputs();
+    const outs = await lakeOutputs();
     write(JSON.stringify(opts.showSecrets ? outs : { ...outs, s3SecretKey: "[secret]", apiToken: "[secret]" }, null, 2) + "\n");
   });
 
@@ -67,18 +70,33 @@ program
   .option("--timeout <seconds>", "give up after this long (exit 2)")
   .option("--resync <seconds>", "re-check every table this often even without changes", "60")
   .action(async (opts) => {
-    const code = await reconcileCommand(opts);
+    const { reconcileCommand } = await import("./reconcile");
+    const code = await reconcileCommand(await lakeOutputs(), opts);
     // The loop leaves keep-alive sockets and watchers behind it; exit once output is flushed.
     process.stdout.write("", () => process.exit(code));
   });
 
 program
   .command("status")
-  .description("is each table in sync, and if not, why")
+  .description("the services' health, then each table: in sync? rows, last commit, and if not, why")
   .option("--json", "machine-readable")
   .option("-w, --watch", "refresh every 2 seconds")
   .action(async (opts) => {
-    process.exitCode = await statusCommand(opts);
+    const { statusCommand } = await import("./status");
+    process.exitCode = await statusCommand(await lakeOutputs(), opts);
+  });
+
+program
+  .command("logs")
+  .description("a service's log (s3, metastore, spark, trino, reconciler, api): pretty on a terminal, JSON lines when piped")
+  .argument("[service]", "which service", "reconciler")
+  .option("-f, --follow", "keep printing new lines")
+  .option("--since <when>", "only lines from this far back (30s, 10m, 2h, 1d) or since an ISO-8601 time")
+  .option("--json", "JSON lines even on a terminal")
+  .action(async (service, opts) => {
+    const { logsCommand } = await import("./logs");
+    const { stackDataDir } = await import("../lake/stackData");
+    process.exitCode = await logsCommand(stackDataDir(), service, { follow: opts.follow, since: opts.since, pretty: opts.json ? false : undefined });
   });
 
 program
@@ -87,9 +105,11 @@ program
   .argument("<sql>", "the query")
   .option("--json", "rows as JSON")
   .action(async (sql, opts) => {
-    const outs = await readOutputs();
+    const outs = await lakeOutputs();
+    const { TRINO_USERS, TrinoClient } = await import("../lake/trino");
     const result = await new TrinoClient(outs.trinoEndpoint, TRINO_USERS.readOnly).query(sql);
-    write(opts.json ? JSON.stringify(result, null, 2) + "\n" : renderTable(result) + "\n");
+    if (opts.json) write(JSON.stringify(result, null, 2) + "\n");
+    else write((await import("./render")).renderTable(result) + "\n");
   });
 
 program
@@ -99,7 +119,12 @@ program
   .option("-p, --port <port>", "port to listen on", "8090")
   .option("--host <host>", "address to bind", "127.0.0.1")
   .action(async (opts) => {
-    const outs = await readOutputs();
+    const outs = await lakeOutputs();
+    const [{ createLogger }, { createLakeService }, { buildApi }] = await Promise.all([
+      import("../lake/logger"),
+      import("../api/runtime"),
+      import("../api/server"),
+    ]);
     const log = createLogger("lakeform-api");
     const app = await buildApi({ lake: createLakeService(outs, opts.file), token: outs.apiToken, logger: log });
     await app.listen({ port: Number(opts.port), host: opts.host });
@@ -118,8 +143,20 @@ program
   .option("-c, --command <statements>", "run these statements and exit")
   .option("--json", "print results as JSON")
   .action(async (opts) => {
-    const outs = await readOutputs();
+    const outs = await lakeOutputs();
+    const [{ createLakeService }, { runShell }] = await Promise.all([import("../api/runtime"), import("./shell")]);
     process.exitCode = await runShell(createLakeService(outs, opts.file), { command: opts.command, json: opts.json });
+  });
+
+program
+  .command("supervise", { hidden: true })
+  .description("run a command and start it again whenever it exits (the local runtime's reconciler and API run under it)")
+  .requiredOption("--service <name>", "the service's name, for its log lines")
+  .requiredOption("--state <file>", "where to report the supervised pid and restarts")
+  .argument("<command...>", "the command, after --")
+  .action(async (command, opts) => {
+    const { supervise } = await import("./supervise");
+    process.exit(await supervise({ service: opts.service, stateFile: opts.state, command }));
   });
 
 program.parseAsync(process.argv).catch((err: Error) => {

@@ -1,5 +1,5 @@
 /**
- * `lakeform reconcile` and `lakeform status`.
+ * `lakeform reconcile`: the loop in the foreground (or as the reconciler service, under `lakeform supervise`).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -7,12 +7,11 @@ import { watch } from "chokidar";
 import { createLogger } from "../lake/logger";
 import { statusFileFor } from "../lake/outputs";
 import { createReconciler } from "../reconciler/runtime";
-import { formatStatus, readStatus } from "../lake/status";
-import { readOutputs } from "../stacks/automation";
+import { formatStatus } from "../lake/status";
+import type { LakeOutputs } from "../lake/outputKeys";
 
-export async function reconcileCommand(opts: { file: string; once?: boolean; untilSynced?: boolean; timeout?: string; resync?: string }): Promise<number> {
+export async function reconcileCommand(lake: LakeOutputs, opts: { file: string; once?: boolean; untilSynced?: boolean; timeout?: string; resync?: string }): Promise<number> {
   const log = createLogger();
-  const lake = await readOutputs();
   const tablesFile = path.resolve(opts.file);
   if (!fs.existsSync(tablesFile)) throw new Error(`${opts.file}: no such file`);
   const reconciler = createReconciler(lake, {
@@ -70,25 +69,4 @@ export async function reconcileCommand(opts: { file: string; once?: boolean; unt
       }
     }, 500);
   });
-}
-
-export async function statusCommand(opts: { json?: boolean; watch?: boolean }): Promise<number> {
-  const lake = await readOutputs();
-  const file = statusFileFor(lake.dataDir);
-  const show = () => {
-    const status = readStatus(file);
-    if (!status) {
-      process.stdout.write("no status yet: run `lakeform reconcile`\n");
-      return 1;
-    }
-    if (opts.json) process.stdout.write(JSON.stringify(status, null, 2) + "\n");
-    else process.stdout.write(formatStatus(status) + "\n");
-    return Object.values(status.tables).every((t) => t.inSync) && !status.specError ? 0 : 2;
-  };
-  if (!opts.watch) return show();
-  for (;;) {
-    process.stdout.write("\x1b[2J\x1b[H" + new Date().toISOString() + "\n");
-    show();
-    await new Promise((r) => setTimeout(r, 2000));
-  }
 }

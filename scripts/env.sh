@@ -17,9 +17,15 @@ if [ -z "${PULUMI_CONFIG_PASSPHRASE:-}" ] && [ -z "${PULUMI_CONFIG_PASSPHRASE_FI
   if [ ! -s "$pf" ]; then (umask 077 && head -c 32 /dev/urandom | base64 > "$pf"); fi
   export PULUMI_CONFIG_PASSPHRASE_FILE="$pf"
 fi
-# The AWS SDK warns on every process under Node 20 that its releases after early January 2027
-# need Node 22. Lakeform pins its SDK version and runs on the Node 20 these machines carry, so
-# the notice is silenced here; on Node 22 it never appears. Unset this to see it.
-if [ "$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 22)" -lt 22 ]; then
+# Node 22 LTS: scripts/install-node.sh puts it in the cache when the machine's Node is older
+# (setup runs it); everything Lakeform starts (setup, tests, services, the CLI) runs on it.
+export LAKEFORM_NODE_VERSION="${LAKEFORM_NODE_VERSION:-22.23.3}"
+if [ -x "$LAKEFORM_CACHE/node/v$LAKEFORM_NODE_VERSION/bin/node" ]; then
+  case ":$PATH:" in
+    *":$LAKEFORM_CACHE/node/v$LAKEFORM_NODE_VERSION/bin:"*) ;;
+    *) export PATH="$LAKEFORM_CACHE/node/v$LAKEFORM_NODE_VERSION/bin:$PATH" ;;
+  esac
+elif [ "$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 22)" -lt 22 ]; then
+  # Not installed yet (run scripts/setup.sh): on an older Node the AWS SDK warns on every process.
   export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED="${AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED:-true}"
 fi

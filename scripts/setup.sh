@@ -17,10 +17,18 @@ if git -C "$root" rev-parse --git-dir >/dev/null 2>&1; then
   git -C "$root" config filter.lakeform-salt.smudge cat
 fi
 
+# Node 22 LTS into the cache when the machine's is older; env.sh puts it first on PATH.
+bash scripts/install-node.sh >/dev/null
+# shellcheck source=env.sh
+source scripts/env.sh
+
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "node packages"
   npm ci --no-audit --no-fund --loglevel=error
 fi
+
+say "command line (dist/)"
+bash scripts/build-cli.sh --if-stale
 
 say "pulumi CLI"
 bash scripts/install-pulumi.sh >/dev/null

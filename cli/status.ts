@@ -1,0 +1,131 @@
+/**
+ * `lakeform status`: the services' health, then the tables. Reads only files and local sockets
+ * (the status file, pid files, the API's /healthz), so it answers at once.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { LakeOutputs } from "../lake/outputKeys";
+import { formatStatus, readStatus } from "../lake/status";
+import { statusFileFor } from "../lake/stackData";
+
+/** The local services, in the order they start. */
+export const SERVICES = ["s3", "metastore", "spark", "trino", "reconciler", "api"] as const;
+
+export interface ServiceHealth {
+  service: string;
+  running: boolean;
+  pid?: number;
+  /** Supervised services: the supervised process, and how often it was restarted. */
+  childPid?: number;
+  restarts?: number;
+  detail?: string;
+}
+
+function pidAlive(pid: number | undefined): boolean {
+  if (!pid) return false;
+  try {
+    process.kill(pid, 0);
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+    return state !== "Z" && state !== "X";
+  } catch {
+    return false;
+  }
+}
+
+function readJson<T>(file: string): T | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(file, "utf8")) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+/** What the supervisor (cli/supervise.ts) reports about the process it keeps running. */
+export interface SupervisorState {
+  service: string;
+  childPid?: number;
+  restarts: number;
+  lastExit?: { code: number | null; signal: string | null; at: string };
+  updatedAt: string;
+}
+
+export function supervisorStateFile(dataDir: string, service: string): string {
+  return path.join(dataDir, service, "supervisor.json");
+}
+
+export function serviceHealth(dataDir: string, service: string): ServiceHealth | undefined {
+  const pidFile = path.join(dataDir, service, `${service}.pid`);
+  if (!fs.existsSync(pidFile)) return undefined;
+  const pid = readJson<{ pid: number }>(pidFile)?.pid;
+  const h: ServiceHealth = { service, running: pidAlive(pid), pid };
+  const sup = readJson<SupervisorState>(supervisorStateFile(dataDir, service));
+  if (sup) {
+    h.childPid = sup.childPid;
+    h.restarts = sup.restarts;
+    if (h.running && !pidAlive(sup.childPid)) {
+      h.running = false;
+      h.detail = "restarting";
+    }
+  }
+  return h;
+}
+
+async function apiHealthy(endpoint: string): Promise<string> {
+  try {
+    const res = await fetch(`${endpoint}/healthz`, { signal: AbortSignal.timeout(1500) });
+    const body = (await res.json()) as { ok: boolean; spark: boolean; trino: boolean };
+    return body.ok ? "answers" : `answers; spark ${body.spark ? "up" : "DOWN"}, trino ${body.trino ? "up" : "DOWN"}`;
+  } catch (err) {
+    return `not answering (${(err as Error).message})`;
+  }
+}
+
+export async function servicesHealth(dataDir: string, apiEndpoint?: string): Promise<ServiceHealth[]> {
+  const all = SERVICES.map((s) => serviceHealth(dataDir, s)).filter((h): h is ServiceHealth => h !== undefined);
+  const api = all.find((h) => h.service === "api");
+  if (api?.running && apiEndpoint) api.detail = await apiHealthy(apiEndpoint);
+  return all;
+}
+
+export function formatServices(services: ServiceHealth[]): string {
+  if (services.length === 0) return "services: none running (run: lakeform up)";
+  const rows = services.map((s) => [
+    s.service,
+    s.running ? "running" : "DOWN",
+    s.childPid ? `${s.childPid}` : s.pid ? `${s.pid}` : "-",
+    s.restarts === undefined ? "" : `${s.restarts} restart${s.restarts === 1 ? "" : "s"}`,
+    s.detail ?? "",
+  ]);
+  const header = ["SERVICE", "STATE", "PID", "RESTARTS", "DETAIL"];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const fmt = (r: string[]) => r.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd();
+  return [fmt(header), ...rows.map(fmt)].join("\n");
+}
+
+/** The API's address, as the services component records it beside its pid file. */
+export function apiEndpointFor(dataDir: string): string | undefined {
+  return readJson<{ endpoint: string }>(path.join(dataDir, "api", "endpoint.json"))?.endpoint;
+}
+
+export async function statusCommand(outs: LakeOutputs, opts: { json?: boolean; watch?: boolean }): Promise<number> {
+  const file = statusFileFor(outs.dataDir);
+  const show = async () => {
+    const services = await servicesHealth(outs.dataDir, apiEndpointFor(outs.dataDir));
+    const status = readStatus(file);
+    if (opts.json) {
+      process.stdout.write(JSON.stringify({ services, ...(status ?? { tables: {} }) }, null, 2) + "\n");
+    } else {
+      process.stdout.write(formatServices(services) + "\n\n");
+      process.stdout.write((status ? formatStatus(status) : "no status yet: the reconciler has not finished a pass") + "\n");
+    }
+    if (!status) return 1;
+    return Object.values(status.tables).every((t) => t.inSync) && !status.specError ? 0 : 2;
+  };
+  if (!opts.watch) return show();
+  for (;;) {
+    process.stdout.write("\x1b[2J\x1b[H" + new Date().toISOString() + "\n");
+    await show();
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * `lakeform supervise`: keeps one service process running. The local runtime starts the
+ * reconciler and the API under it (components/services): when the process dies, for whatever
+ * reason (a crash, `kill -9`), it is started again within a second or two, backing off when it
+ * keeps dying right after start. SIGTERM/SIGINT stop the process and then the supervisor.
+ *
+ * Its own lines go to the same log as the service's, as pino-shaped JSON, so `lakeform logs`
+ * shows restarts among the service's own lines.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { SupervisorState } from "./status";
+
+export interface SuperviseOptions {
+  service: string;
+  stateFile: string;
+  command: string[];
+  /** First restart delay; doubles while the process dies within `stableMs` of its start. */
+  minDelayMs?: number;
+  maxDelayMs?: number;
+  stableMs?: number;
+}
+
+const LEVELS = { info: 30, warn: 40, error: 50 } as const;
+
+function logLine(service: string, level: keyof typeof LEVELS, msg: string, extra: Record<string, unknown> = {}): void {
+  process.stderr.write(JSON.stringify({ level: LEVELS[level], time: Date.now(), pid: process.pid, name: "supervisor", service, ...extra, msg }) + "\n");
+}
+
+export function supervise(opts: SuperviseOptions): Promise<number> {
+  const minDelay = opts.minDelayMs ?? 1000;
+  const maxDelay = opts.maxDelayMs ?? 30_000;
+  const stableMs = opts.stableMs ?? 30_000;
+  const state: SupervisorState = { service: opts.service, restarts: 0, updatedAt: new Date().toISOString() };
+  const save = () => {
+    state.updatedAt = new Date().toISOString();
+    fs.mkdirSync(path.dirname(opts.stateFile), { recursive: true });
+    const tmp = `${opts.stateFile}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, JSON.stringify(state) + "\n");
+    fs.renameSync(tmp, opts.stateFile);
+  };
+  let child: ChildProcess | undefined;
+  let stopping = false;
+  let delay = minDelay;
+  let timer: NodeJS.Timeout | undefined;
+
+  return new Promise<number>((resolve) => {
+    const start = () => {
+      timer = undefined;
+      const startedAt = Date.now();
+      const [cmd, ...args] = opts.command;
+      // Same process group as the supervisor: stopping the service's group stops both.
+      const c = spawn(cmd, args, { stdio: ["ignore", "inherit", "inherit"], env: process.env });
+      child = c;
+      state.childPid = c.pid;
+      save();
+      logLine(opts.service, "info", `Started ${opts.service}`, { childPid: c.pid, restarts: state.restarts });
+      c.once("error", (err) => logLine(opts.service, "error", `Could not start ${opts.service}: ${err.message}`));
+      c.once("exit", (code, signal) => {
+        child = undefined;
+        state.childPid = undefined;
+        state.lastExit = { code, signal, at: new Date().toISOString() };
+        save();
+        if (stopping) {
+          resolve(0);
+          return;
+        }
+        // A process that ran a while is restarted at once; one that keeps dying backs off.
+        if (Date.now() - startedAt > stableMs) delay = minDelay;
+        const wait = delay;
+        delay = Math.min(delay * 2, maxDelay);
+        state.restarts += 1;
+        logLine(opts.service, "warn", `${opts.service} exited (${signal ?? `code ${code}`}); restarting in ${wait / 1000}s`, { code, signal });
+        timer = setTimeout(start, wait);
+      });
+    };
+    const stop = (sig: NodeJS.Signals) => {
+      if (stopping) return;
+      stopping = true;
+      logLine(opts.service, "info", `Stopping ${opts.service} (${sig})`);
+      if (timer) clearTimeout(timer);
+      if (!child) {
+        resolve(0);
+        return;
+      }
+      child.kill("SIGTERM");
+    };
+    process.on("SIGTERM", () => stop("SIGTERM"));
+    process.on("SIGINT", () => stop("SIGINT"));
+    start();
+  });
+}

@@ -1,0 +1,36 @@
+/**
+ * The connection facts a running lakehouse exports (its stack outputs), declared once: the
+ * Pulumi program produces them (stacks/index.ts), everything else reads them. No imports, so the
+ * command line can read them without loading an SDK.
+ */
+export const OUTPUT_KEYS = [
+  "dataDir",
+  "s3Endpoint",
+  "s3Region",
+  "s3AccessKey",
+  "s3SecretKey",
+  "warehouseBucket",
+  "metastoreUri",
+  "sparkJobServer",
+  "trinoEndpoint",
+  "apiToken",
+] as const;
+
+export type LakeOutputs = Record<(typeof OUTPUT_KEYS)[number], string>;
+
+/** What the reconciler and the API need to reach the engines: a subset of the outputs. */
+export type LakeEndpoints = Pick<
+  LakeOutputs,
+  "s3Endpoint" | "s3Region" | "s3AccessKey" | "s3SecretKey" | "warehouseBucket" | "sparkJobServer" | "trinoEndpoint"
+>;
+
+/** Checks a plain record of stack outputs (from Pulumi or a cache) and names a missing key. */
+export function toLakeOutputs(raw: Record<string, unknown>): LakeOutputs {
+  const out = {} as LakeOutputs;
+  for (const k of OUTPUT_KEYS) {
+    const v = raw[k];
+    if (typeof v !== "string") throw new Error(`stack output ${k} is missing: is the lakehouse up? (run: lakeform up)`);
+    out[k] = v;
+  }
+  return out;
+}

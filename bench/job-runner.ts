@@ -9,8 +9,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { readOutputs } from "../stacks/automation";
-import { JOB_SERVER_SCRIPT } from "../components/spark";
-import { installPaths } from "../components/local/install";
+import { machineInstallPaths } from "../components/local/install";
+import { JOB_SERVER_SCRIPT } from "../components/toolchain";
 import { JobClient } from "../lake/jobClient";
 import { s3Client } from "../lake/outputs";
 import { Sources } from "../lake/sources";
@@ -38,8 +38,8 @@ async function main() {
   const request = JSON.stringify({ op: "write", table, source: { uri, hash: source.hash, name: "cold.csv" }, generation: "bench" });
   const defaults = path.join(outs.dataDir, "spark", "conf", "spark-defaults.conf");
   const t0 = Date.now();
-  await run(installPaths().sparkSubmit, ["--properties-file", defaults, JOB_SERVER_SCRIPT, "--request", request], {
-    env: { ...process.env, PYSPARK_PYTHON: installPaths().python, SPARK_LOCAL_IP: "127.0.0.1", SPARK_LOCAL_DIRS: fs.mkdtempSync(path.join(os.tmpdir(), "spark-")) },
+  await run(machineInstallPaths().sparkSubmit, ["--properties-file", defaults, JOB_SERVER_SCRIPT, "--request", request], {
+    env: { ...process.env, PYSPARK_PYTHON: machineInstallPaths().python, SPARK_LOCAL_IP: "127.0.0.1", SPARK_LOCAL_DIRS: fs.mkdtempSync(path.join(os.tmpdir(), "spark-")) },
     maxBuffer: 64 * 1024 * 1024,
   });
   const cold = (Date.now() - t0) / 1000;

@@ -64,11 +64,6 @@ export function localProcess(
   };
 }
 
-/** A container health check in @pulumi/docker's shape, from a shell command. */
-export function dockerHealthcheck(cmd: string, startPeriod = "30s") {
-  return { tests: ["CMD-SHELL", cmd], interval: "10s", timeout: "5s", retries: 12, startPeriod };
-}
-
 /** Where the warehouse lives: what the metastore, Spark and Trino all need to reach it. */
 export interface ObjectStoreConnectionArgs {
   /** S3 endpoint as the service reaches it. */

@@ -5,12 +5,15 @@ import { GeneratedCredentials } from "./local/providers";
 import { Metastore } from "./metastore";
 import { ObjectStore, type ObjectStoreEngine } from "./objectStore";
 import { Spark } from "./spark";
+import type { Toolchain } from "./toolchain";
 import { Trino } from "./trino";
 
 export interface LakehouseArgs {
   runtime: Runtime;
   /** local: absolute directory for every service's data and logs. */
   dataDir: string;
+  /** What the machine provides: read once at the edge (readToolchain in components/toolchain.ts), a plain object in tests. */
+  toolchain: Toolchain;
   objectStore?: { engine?: ObjectStoreEngine; port?: number; forceDestroy?: boolean };
   metastore?: { port?: number; heap?: string };
   spark?: { port?: number; workers?: number; driverMemory?: string };
@@ -51,7 +54,7 @@ export class Lakehouse extends pulumi.ComponentResource {
     if (args.runtime === "docker") {
       network = new docker.Network(`${name}-net`, { name: `${name}-net`, driver: "bridge" }, { parent: this }).name;
     }
-    const base = { runtime: args.runtime, dataDir: args.dataDir, network };
+    const base = { runtime: args.runtime, dataDir: args.dataDir, network, toolchain: args.toolchain };
 
     this.objectStore = new ObjectStore(
       `${name}-s3`,

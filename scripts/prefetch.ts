@@ -2,7 +2,7 @@
  * Installs everything the local runtime runs into the cache before the first `up`, with progress,
  * so `up` itself only starts processes. Safe to run again: what's there is kept.
  */
-import { ensureInstalled, installPaths, type InstallTarget } from "../components/local/install";
+import { cacheDir, ensureInstalled, type InstallTarget } from "../components/local/install";
 
 async function main() {
   const targets = (process.argv.slice(2).length ? process.argv.slice(2) : ["python", "jars", "trino"]) as InstallTarget[];
@@ -13,7 +13,7 @@ async function main() {
     await ensureInstalled([t]);
     process.stderr.write(`[lakeform setup] ${t}: ready (${((Date.now() - started) / 1000).toFixed(1)}s)\n`);
   }
-  process.stderr.write(`[lakeform setup] cache: ${installPaths().cache}\n`);
+  process.stderr.write(`[lakeform setup] cache: ${cacheDir()}\n`);
 }
 
 main().catch((err) => {

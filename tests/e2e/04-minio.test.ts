@@ -11,6 +11,7 @@ import { PROJECT_DIR } from "../../stacks/automation";
 import { portOpen } from "../../components/local/process";
 import { GeneratedCredentials } from "../../components/local/providers";
 import { ObjectStore } from "../../components/objectStore";
+import { readToolchain } from "../../components/toolchain";
 
 const PORT = 19400;
 let stack: Stack;
@@ -25,7 +26,7 @@ beforeAll(async () => {
         const creds = new GeneratedCredentials("minio-credentials", { prefix: "lakeform" });
         const store = new ObjectStore("minio", {
           runtime: "local", engine: "minio", port: PORT, dataDir,
-          accessKey: creds.accessKey, secretKey: creds.secretKey, buckets: ["warehouse"],
+          accessKey: creds.accessKey, secretKey: creds.secretKey, buckets: ["warehouse"], toolchain: readToolchain("local"),
         });
         return { endpoint: store.endpoint, accessKey: store.accessKey, secretKey: pulumi.secret(store.secretKey) };
       },

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { findCreated, recordResources, valueOf, type CreatedResource } from "../helpers/pulumiMocks";
+import { testToolchain } from "../helpers/toolchain";
 
 const created: CreatedResource[] = recordResources();
 // Import only after the mocks are set.
@@ -14,6 +15,8 @@ beforeAll(async () => {
   lake = new Lakehouse("lh", {
     runtime: "docker",
     dataDir: "/unused",
+    // The docker runtime needs no Java and no installs on the host.
+    toolchain: testToolchain({ local: undefined }),
     credentials: { accessKey: "AKTEST", secretKey: pulumi.secret("s3cr3t-test") },
     objectStore: { engine: "minio", port: 9000 },
     spark: { workers: 2 },

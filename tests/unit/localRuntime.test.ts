@@ -1,4 +1,5 @@
 import { findCreated, recordResources, valueOf, type CreatedResource } from "../helpers/pulumiMocks";
+import { testToolchain } from "../helpers/toolchain";
 
 // What the credentials resource generates at `up`.
 const created: CreatedResource[] = recordResources((type) =>
@@ -9,9 +10,10 @@ const { Lakehouse } = require("../../components/lakehouse") as typeof import("..
 
 const DATA = "/tmp/lakeform-unit/dev";
 
+const toolchain = testToolchain();
+
 beforeAll(async () => {
-  process.env.TRINO_JAVA_HOME = process.env.TRINO_JAVA_HOME ?? "/usr/lib/jvm/temurin-25-jdk-amd64";
-  const lake = new Lakehouse("lh", { runtime: "local", dataDir: DATA });
+  const lake = new Lakehouse("lh", { runtime: "local", dataDir: DATA, toolchain });
   await valueOf(lake.trino.endpoint);
   await new Promise((r) => setTimeout(r, 300));
 });
@@ -66,7 +68,8 @@ test("Spark and Trino agree with the metastore on every connection setting", () 
   const key = /fs\.s3a\.access\.key (\S+)/.exec(defaults)![1];
   expect(hive).toContain(`s3.aws-access-key=${key}`);
   expect(defaults).toContain("spark.master local[*]");
-  expect(trino.inputs.process.env.JAVA_HOME).toMatch(/25/);
+  expect(trino.inputs.process.env.JAVA_HOME).toBe(toolchain.local!.trinoJavaHome);
+  expect(spark.inputs.process.env.JAVA_HOME).toBe(toolchain.local!.java17Home);
   expect(trino.inputs.process.health.http).toBe("http://127.0.0.1:8080/v1/info");
   expect(trino.inputs.files[`${DATA}/trino/conf/node.properties`]).toContain("node.bind-ip=127.0.0.1");
 });

@@ -1,0 +1,64 @@
+/** The Hive Metastore as a local process: pure, args + toolchain → plan. */
+import * as path from "node:path";
+import { localProcess, serviceDirs } from "../common";
+import { metastoreSiteSettings, renderHadoopXml, s3aSettings, type LakeConnection } from "../connection";
+import type { ServicePlan } from "../local/providers";
+import { requireLocal, type Toolchain } from "../toolchain";
+
+/** Creates the metastore's transaction (lock) tables before it starts; run by the JDK's source launcher. */
+export const TXN_SCHEMA_SOURCE = path.join(__dirname, "..", "local", "java", "TxnSchema.java");
+
+export interface MetastoreLocalArgs {
+  dataDir: string;
+  port: number;
+  heap: string;
+}
+
+/**
+ * Hive 2.3.9's HiveMetaStore from the jars pyspark ships, on embedded Derby, with hadoop-aws on
+ * the classpath so s3a:// locations resolve (without it: "S3AFileSystem not found").
+ */
+export function metastoreLocalPlan(args: MetastoreLocalArgs, tc: Toolchain, conn: LakeConnection): ServicePlan {
+  const { dataDir, port, heap } = args;
+  const local = requireLocal(tc, "Metastore");
+  const bin = local.paths;
+  const java = path.join(local.java17Home, "bin", "java");
+  const dirs = serviceDirs(dataDir, "metastore");
+  const derby = path.join(dirs.data, "metastore_db");
+  const classpath = [dirs.conf, path.join(bin.sparkJarsDir, "*"), ...bin.s3aJars].join(":");
+  return {
+    service: "metastore",
+    install: ["python", "jars"],
+    files: {
+      [path.join(dirs.conf, "hive-site.xml")]: renderHadoopXml(metastoreSiteSettings(conn, derby)),
+      [path.join(dirs.conf, "core-site.xml")]: renderHadoopXml(s3aSettings(conn)),
+    },
+    dirs: [dirs.data],
+    process: localProcess(dataDir, "metastore", {
+      // First the transaction tables (idempotent), then the metastore itself in the same process.
+      command: [
+        "/bin/sh",
+        "-c",
+        '"$2" -Xmx256m -cp "$0" "$1" && shift && exec "$@"',
+        classpath,
+        TXN_SCHEMA_SOURCE,
+        java,
+        `-Xmx${heap}`,
+        `-Dderby.system.home=${dirs.data}`,
+        `-Dhive.log.dir=${path.dirname(dirs.logFile)}`,
+        "-Dhive.log.file=hive.log",
+        "-cp",
+        classpath,
+        "org.apache.hadoop.hive.metastore.HiveMetaStore",
+        "-p",
+        String(port),
+      ],
+      env: {},
+      // Derby's schema is created on first start; give it time on 2 cores.
+      health: { tcpPort: port },
+      ports: [port],
+      startTimeoutSec: 180,
+      cwd: dirs.data,
+    }),
+  };
+}

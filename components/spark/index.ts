@@ -1,0 +1,67 @@
+/**
+ * Apache Spark, the writer: a warm driver running Lakeform's job server (Hudi and Iceberg writes,
+ * hive sync), optionally on a standalone cluster of `workers`. The plans of each runtime live
+ * beside this file (localPlan.ts, dockerPlan.ts).
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { lakeConnection } from "../common";
+import type { LakeConnection } from "../connection";
+import { declareDockerPlan } from "../dockerResources";
+import { LocalService } from "../local/providers";
+import { PLACEHOLDER_CONNECTION } from "../plans";
+import { sparkDockerMaster, sparkDockerPlan } from "./dockerPlan";
+import { sparkLocalPlans } from "./localPlan";
+import { SPARK_DEFAULTS, validateSparkArgs, type SparkArgs } from "./types";
+
+export * from "./types";
+export { sparkLocalPlans } from "./localPlan";
+export { sparkDockerPlan } from "./dockerPlan";
+
+export class Spark extends pulumi.ComponentResource {
+  /** URL of the job server, for the reconciler. */
+  readonly jobServerUrl: pulumi.Output<string>;
+  readonly master: pulumi.Output<string>;
+  readonly server: pulumi.Resource;
+
+  constructor(name: string, args: SparkArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("lakeform:index:Spark", name, {}, opts);
+    validateSparkArgs(args);
+    const port = args.port ?? SPARK_DEFAULTS.port;
+    const workers = args.workers ?? SPARK_DEFAULTS.workers;
+    const driverMemory = args.driverMemory ?? SPARK_DEFAULTS.driverMemory;
+    const workerMemory = args.workerMemory ?? SPARK_DEFAULTS.workerMemory;
+    this.jobServerUrl = pulumi.output(`http://127.0.0.1:${port}`);
+    const conn = lakeConnection(args, args.metastoreUri);
+
+    if (args.runtime === "local") {
+      const plans = conn.apply((c) => sparkLocalPlans({ dataDir: args.dataDir, port, workers, driverMemory, workerMemory }, args.toolchain, c));
+      const clusterNodes: pulumi.Resource[] = [];
+      for (let i = 0; i < (workers > 0 ? workers + 1 : 0); i++) {
+        clusterNodes.push(
+          new LocalService(
+            i === 0 ? `${name}-master` : `${name}-worker-${i}`,
+            plans.apply((p) => p.cluster[i]),
+            { parent: this, dependsOn: i === 0 ? args.dependsOn : [clusterNodes[0]] },
+          ),
+        );
+      }
+      this.server = new LocalService(
+        `${name}-job-server`,
+        plans.apply((p) => p.server),
+        { parent: this, dependsOn: [...((args.dependsOn as pulumi.Resource[]) ?? []), ...clusterNodes] },
+      );
+      this.master = plans.apply((p) => (p.cluster.length > 0 ? `spark://127.0.0.1:${SPARK_DEFAULTS.masterPort}` : "local[*]"));
+    } else {
+      const dockerArgs = { name, port, workers, driverMemory, workerMemory };
+      this.server = declareDockerPlan(
+        this,
+        (c: LakeConnection) => sparkDockerPlan(dockerArgs, args.toolchain, c),
+        conn,
+        PLACEHOLDER_CONNECTION,
+        { network: args.network, dependsOn: args.dependsOn },
+      ).server;
+      this.master = pulumi.output(sparkDockerMaster(dockerArgs));
+    }
+    this.registerOutputs({ jobServerUrl: this.jobServerUrl, master: this.master });
+  }
+}

@@ -26,6 +26,19 @@ export const StackConfigSchema = z
       .object({ port: port.optional(), workers: z.number().int().min(0).optional(), heap: z.string().optional() })
       .strict()
       .default({}),
+    /** The tables.yaml the reconciler watches and the Table resources are read from (relative: to the project). */
+    tablesFile: z.string().min(1).default("examples/tables.yaml"),
+    /** Run the reconciler and the API as services of the lakehouse (local runtime). */
+    services: z.boolean().default(true),
+    api: z.object({ port: port.optional() }).strict().default({}),
+    reconciler: z
+      .object({
+        resyncSec: z.number().int().positive().optional(),
+        /** How long `up` waits for a table to be in sync before failing its resource. */
+        tableTimeoutSec: z.number().int().positive().optional(),
+      })
+      .strict()
+      .default({}),
   })
   .strict();
 
@@ -33,10 +46,18 @@ export type StackConfig = z.infer<typeof StackConfigSchema>;
 
 /** Parses raw config values (already JSON-decoded); throws naming the offending key. */
 export function parseStackConfig(raw: Record<string, unknown>, projectDir: string): StackConfig {
+  // LAKEFORM_SERVICES=0|1 overrides lakeform:services for one run (the end-to-end tests run
+  // reconcilers of their own and keep the services off, except the test that checks them).
+  const env = process.env.LAKEFORM_SERVICES;
+  if (env === "0" || env === "1") raw = { ...raw, services: env === "1" };
   const result = StackConfigSchema.safeParse(raw);
   if (!result.success) {
     const issues = result.error.issues.map((i) => `lakeform:${i.path.join(".")}: ${i.message}`).join("; ");
     throw new Error(`invalid stack configuration: ${issues}`);
   }
-  return { ...result.data, dataDir: path.resolve(projectDir, result.data.dataDir) };
+  return {
+    ...result.data,
+    dataDir: path.resolve(projectDir, result.data.dataDir),
+    tablesFile: path.resolve(projectDir, result.data.tablesFile),
+  };
 }

@@ -1,6 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Lakehouse } from "../components/lakehouse";
 import { readToolchain } from "../components/toolchain";
+import { LakeServices, outputsFilePath, StackOutputsFile } from "../components/services";
+import { tablesFromFile, type Table } from "../components/table";
 import type { LakeOutputs } from "../lake/outputs";
 import { parseStackConfig, StackConfigSchema } from "./config";
 
@@ -21,8 +23,16 @@ function rawConfig(): Record<string, unknown> {
   return raw;
 }
 
-/** Assembles the stack's Lakehouse from its configuration. */
-export function buildLakehouse(projectDir: string): { lake: Lakehouse; dataDir: string } {
+export interface BuiltLakehouse {
+  lake: Lakehouse;
+  dataDir: string;
+  /** local runtime: the outputs file, the reconciler and the API, and one Table per entry of tables.yaml. */
+  services?: LakeServices;
+  tables: Table[];
+}
+
+/** Assembles the stack's Lakehouse from its configuration, with its services and tables. */
+export function buildLakehouse(projectDir: string): BuiltLakehouse {
   const config = parseStackConfig(rawConfig(), projectDir);
   const lake = new Lakehouse("lakehouse", {
     runtime: config.runtime,
@@ -35,7 +45,33 @@ export function buildLakehouse(projectDir: string): { lake: Lakehouse; dataDir: 
     spark: config.spark,
     trino: config.trino,
   });
-  return { lake, dataDir: config.dataDir };
+  const built: BuiltLakehouse = { lake, dataDir: config.dataDir, tables: [] };
+  // TODO(docker runtime): the reconciler and the API as containers, once the engines' images exist.
+  if (config.runtime !== "local") return built;
+  const outputs = stackOutputs(built);
+  // Written once the engines are up: what it names must answer when the services start.
+  const engines = [lake.objectStore, lake.metastore, lake.spark, lake.trino];
+  const outputsFile = new StackOutputsFile("lakehouse-outputs", { file: outputsFilePath(config.dataDir), outputs }, { parent: lake, dependsOn: engines });
+  if (!config.services) return built;
+  built.services = new LakeServices(
+    "lakehouse-services",
+    {
+      projectDir,
+      dataDir: config.dataDir,
+      stack: pulumi.getStack(),
+      tablesFile: config.tablesFile,
+      apiPort: config.api.port,
+      resyncSec: config.reconciler.resyncSec,
+      outputs,
+      outputsFile,
+    },
+    { parent: lake },
+  );
+  built.tables = tablesFromFile(
+    { tablesFile: config.tablesFile, dataDir: config.dataDir, warehouseBucket: config.warehouseBucket },
+    { parent: lake, dependsOn: [built.services.reconciler], timeoutSec: config.reconciler.tableTimeoutSec },
+  );
+  return built;
 }
 
 /** The stack outputs the reconciler, the API and LakeShell connect with. */

@@ -10,6 +10,9 @@ import { TrinoClient } from "../../lake/trino";
 
 export const STACK = "e2e";
 process.env.LAKEFORM_STACK = STACK;
+// The reconciler and API services stay off for the tests that run reconcilers of their own;
+// 05-services turns them on (stacks/config.ts).
+process.env.LAKEFORM_SERVICES ??= "0";
 
 let stack: Stack | undefined;
 

@@ -1,0 +1,83 @@
+/**
+ * The reconciler and the REST API as local services: each runs under `lakeform supervise`, which
+ * starts it again within a second or two whenever it dies. Pure: args in, plans out.
+ */
+import * as path from "node:path";
+import { localProcess, serviceDirs } from "../common";
+import type { ServicePlan } from "../local/providers";
+
+export interface ServicesArgs {
+  /** The project directory (bin/lakeform lives there). */
+  projectDir: string;
+  /** The stack's data directory (absolute). */
+  dataDir: string;
+  stack: string;
+  /** The tables.yaml the reconciler watches and the API serves (absolute). */
+  tablesFile: string;
+  apiPort: number;
+  /** The stack outputs file the services read their connection from (written by StackOutputsFile). */
+  outputsFile: string;
+  /**
+   * Hashes that restart the services on `up` when they change: the outputs (new keys) and the
+   * command line's sources (new code).
+   */
+  outputsHash: string;
+  codeHash: string;
+  /** Seconds between full re-checks of every table. */
+  resyncSec?: number;
+}
+
+export const SERVICES_DEFAULTS = { apiPort: 8090, resyncSec: 60 };
+
+function supervised(args: ServicesArgs, service: string, command: string[]): string[] {
+  const bin = path.join(args.projectDir, "bin", "lakeform");
+  const state = path.join(serviceDirs(args.dataDir, service).root, "supervisor.json");
+  return [bin, "supervise", "--service", service, "--state", state, "--", bin, ...command];
+}
+
+export function servicesLocalPlans(args: ServicesArgs): { reconciler: ServicePlan; api: ServicePlan } {
+  const env = {
+    LAKEFORM_STACK: args.stack,
+    LAKEFORM_OUTPUTS_FILE: args.outputsFile,
+    // The log file is read by `lakeform logs`, which prettifies it for terminals.
+    LAKEFORM_LOG_FORMAT: "json",
+    LAKEFORM_OUTPUTS_SHA256: args.outputsHash,
+    LAKEFORM_CODE_SHA256: args.codeHash,
+    NODE_NO_WARNINGS: "1",
+  };
+  const rec = serviceDirs(args.dataDir, "reconciler");
+  const api = serviceDirs(args.dataDir, "api");
+  const endpoint = `http://127.0.0.1:${args.apiPort}`;
+  return {
+    reconciler: {
+      service: "reconciler",
+      install: [],
+      files: {},
+      dirs: [path.dirname(rec.logFile)],
+      process: localProcess(args.dataDir, "reconciler", {
+        command: supervised(args, "reconciler", ["reconcile", "-f", args.tablesFile, "--resync", String(args.resyncSec ?? SERVICES_DEFAULTS.resyncSec)]),
+        env,
+        // The loop has no port; its supervisor answers for it (`lakeform status` shows both).
+        health: {},
+        ports: [],
+        cwd: args.projectDir,
+        startTimeoutSec: 180,
+      }),
+    },
+    api: {
+      service: "api",
+      install: [],
+      // Where `lakeform status` finds the API to ask its /healthz.
+      files: { [path.join(api.root, "endpoint.json")]: JSON.stringify({ endpoint }) + "\n" },
+      dirs: [path.dirname(api.logFile)],
+      process: localProcess(args.dataDir, "api", {
+        command: supervised(args, "api", ["api", "-f", args.tablesFile, "--port", String(args.apiPort), "--host", "127.0.0.1"]),
+        env,
+        health: { http: `${endpoint}/healthz` },
+        ports: [args.apiPort],
+        cwd: args.projectDir,
+        startTimeoutSec: 180,
+      }),
+    },
+  };
+}

@@ -1,0 +1,67 @@
+/**
+ * How a change to a table's spec shows in `pulumi preview`: which fields are applied in place
+ * (an update: the reconciler writes what's new) and which would rebuild the table (a replace:
+ * its data rewritten in a new layout), which Lakeform refuses. Pure, so it is tested without an engine.
+ */
+import type { TableSpec } from "../../lake/spec";
+
+/** The spec as a Table resource carries it: tables.yaml's entry, sanitised, with its generation. */
+export type TableSpecData = Omit<TableSpec, "line">;
+
+/** Changing one of these means rewriting the table in a new layout (the reconciler refuses them too). */
+export const REBUILD_FIELDS = ["format", "primaryKey", "partitionBy"] as const;
+/** These the reconciler applies in place: new sources are written, policies take effect on the next write. */
+export const UPDATE_FIELDS = ["sources", "schemaPolicy", "prune", "orderingField", "deleteWhen", "retain", "targetFileSizeMB"] as const;
+
+export interface TableState {
+  tableId: string;
+  spec: TableSpecData;
+  /** Set by refresh: false when the table was dropped outside Lakeform (drift the reconciler repairs). */
+  exists?: boolean;
+}
+
+export class RebuildRefused extends Error {
+  constructor(
+    readonly tableId: string,
+    readonly fields: { field: string; from: unknown; to: unknown }[],
+  ) {
+    super(
+      `table ${tableId}: changing ${fields.map((f) => `${f.field} (${show(f.from)} → ${show(f.to)})`).join(", ")} would rebuild the table: ` +
+        "drop it and rewrite every source into the new layout. Lakeform refuses to do that as an update. To rebuild it, " +
+        "remove the table from tables.yaml with prune: true, run `pulumi up`, then declare it again with the new layout.",
+    );
+    this.name = "RebuildRefused";
+  }
+}
+
+function show(v: unknown): string {
+  return Array.isArray(v) ? `[${v.join(", ")}]` : String(v);
+}
+
+const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+
+export interface TableDiff {
+  changes: boolean;
+  /** Fields changed in place, for the message `up` prints. */
+  updates: string[];
+  replaces: string[];
+  deleteBeforeReplace: boolean;
+}
+
+/**
+ * The diff of a table's old state against its new inputs. Throws RebuildRefused for a change
+ * that would rebuild the table, so `pulumi preview` fails naming the fields and what to do.
+ */
+export function tableDiff(olds: TableState, news: TableState): TableDiff {
+  const rebuild = REBUILD_FIELDS.filter((f) => !same(olds.spec[f], news.spec[f]));
+  if (rebuild.length > 0) {
+    throw new RebuildRefused(
+      news.tableId,
+      rebuild.map((f) => ({ field: f, from: olds.spec[f], to: news.spec[f] })),
+    );
+  }
+  const updates = UPDATE_FIELDS.filter((f) => !same(olds.spec[f], news.spec[f]));
+  // A table found dropped by refresh is an update too: `up` waits until the reconciler has repaired it.
+  const changes = updates.length > 0 || olds.spec.generation !== news.spec.generation || olds.exists === false;
+  return { changes, updates, replaces: [], deleteBeforeReplace: false };
+}

@@ -1,0 +1,158 @@
+/**
+ * What a Table resource does (loaded by path from the dynamic provider process, see index.ts).
+ * tables.yaml is the single source of truth: the reconciler service watches it and writes the
+ * table; the resource waits until the reconciler's status says the table is Synced at the spec's
+ * generation, and fails with the reason when the reconciler refuses a write. A table declared in
+ * code (`new Table(...)`) has its entry written into the stack's tables.yaml first.
+ */
+import * as fs from "node:fs";
+import { isMap, isSeq, parseDocument } from "yaml";
+import { getCondition } from "../../lake/conditions";
+import { tableLocation } from "../../lake/jobClient";
+import { readStatus, type TableStatus } from "../../lake/status";
+import { tableDiff, type TableSpecData, type TableState } from "./diff";
+
+export interface TableInputs extends TableState {
+  tablesFile: string;
+  statusFile: string;
+  warehouseBucket: string;
+  timeoutSec: number;
+  /** Declared in code: the entry to write into tablesFile (as the user wrote it). Absent for tables.yaml's own tables. */
+  declared?: Record<string, unknown>;
+}
+
+export interface TableOutputs extends TableInputs {
+  format: string;
+  location: string;
+  rows: number | null;
+  lastCommit: string | null;
+  lastCommitTime: string | null;
+  exists: boolean;
+}
+
+/** Reasons that won't go away by waiting: the write was refused for its input. */
+export const REFUSED = new Set(["BadCsv", "SchemaRefused", "IncompatibleSpecChange", "SourceUnreadable", "InvalidSpec"]);
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function progress(msg: string): void {
+  // The engine shows a provider's stderr lines with the resource.
+  process.stderr.write(`${msg}\n`);
+}
+
+function outputsOf(inputs: TableInputs, st: TableStatus | undefined): TableOutputs {
+  const ready = st ? getCondition(st.conditions, "Ready") : undefined;
+  return {
+    ...inputs,
+    format: inputs.spec.format,
+    location: tableLocation(inputs.warehouseBucket, inputs.spec.database, inputs.spec.name),
+    rows: st?.rowCount ?? null,
+    lastCommit: st?.lastCommit?.id ?? null,
+    lastCommitTime: st?.lastCommit?.time ?? null,
+    exists: ready ? ready.reason !== "TableMissing" : true,
+  };
+}
+
+/** Writes (or replaces) a code-declared table's entry in tables.yaml, keeping the file's comments. */
+export function upsertEntry(file: string, name: string, entry: Record<string, unknown> | undefined): void {
+  const text = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "apiVersion: lakeform/v1\ntables: []\n";
+  const doc = parseDocument(text);
+  let tables = doc.get("tables");
+  if (!isSeq(tables)) {
+    doc.set("tables", doc.createNode([]));
+    tables = doc.get("tables");
+  }
+  const seq = tables as import("yaml").YAMLSeq;
+  const i = seq.items.findIndex((it) => isMap(it) && String(it.get("name")).toLowerCase() === name.toLowerCase());
+  if (entry === undefined) {
+    if (i >= 0) seq.items.splice(i, 1);
+  } else if (i >= 0) seq.items[i] = doc.createNode(entry);
+  else seq.items.push(doc.createNode(entry));
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, doc.toString());
+  fs.renameSync(tmp, file);
+}
+
+/** Waits until the reconciler reports the table Synced at this spec's generation. */
+export async function waitSynced(inputs: TableInputs, startedAt = Date.now()): Promise<TableOutputs> {
+  const { tableId, spec } = inputs;
+  const deadline = startedAt + inputs.timeoutSec * 1000;
+  let said = "";
+  const say = (msg: string) => {
+    if (msg !== said) progress(`${tableId}: ${msg}`);
+    said = msg;
+  };
+  for (;;) {
+    const status = readStatus(inputs.statusFile);
+    const st = status?.tables[tableId];
+    if (st && st.generation === spec.generation) {
+      if (st.observedGeneration === spec.generation && st.inSync) {
+        const out = outputsOf(inputs, st);
+        say(`Synced at generation ${spec.generation}: ${out.rows ?? "?"} rows, last commit ${out.lastCommit ?? "-"}`);
+        return out;
+      }
+      const degraded = getCondition(st.conditions, "Degraded");
+      const passedSince = st.lastPassAt !== undefined && Date.parse(st.lastPassAt) >= startedAt - 1000;
+      if (degraded?.status === "True" && REFUSED.has(degraded.reason) && passedSince) {
+        throw new Error(`${tableId}: the reconciler refused the write: ${degraded.reason}: ${degraded.message}`);
+      }
+      const synced = getCondition(st.conditions, "Synced");
+      say(`waiting for the reconciler: ${st.sources.applied}/${st.sources.total} sources applied${synced ? `, ${synced.reason}${synced.message ? `: ${synced.message}` : ""}` : ""}`);
+    } else if (status?.specError) {
+      say(`waiting: ${status.specError.split("\n")[0]}`);
+    } else {
+      say(`waiting for the reconciler to pick up generation ${spec.generation}`);
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`${tableId}: not Synced at generation ${spec.generation} after ${inputs.timeoutSec}s (last: ${said}); is the reconciler running? (lakeform status, lakeform logs reconciler)`);
+    }
+    await sleep(1000);
+  }
+}
+
+async function apply(inputs: TableInputs): Promise<TableOutputs> {
+  const startedAt = Date.now();
+  if (inputs.declared) upsertEntry(inputs.tablesFile, inputs.spec.name, inputs.declared);
+  return waitSynced(inputs, startedAt);
+}
+
+export const table = {
+  async create(inputs: TableInputs) {
+    return { id: inputs.tableId, outs: await apply(inputs) };
+  },
+  /** `pulumi refresh`: rows and last commit as the reconciler last saw them; a dropped table shows exists: false. */
+  async read(id: string, props: TableOutputs) {
+    const st = readStatus(props.statusFile)?.tables[props.tableId];
+    return { id, props: outputsOf(props, st) };
+  },
+  async diff(_id: string, olds: TableOutputs, news: TableInputs) {
+    const d = tableDiff(olds, news);
+    const other = olds.tablesFile !== news.tablesFile || olds.statusFile !== news.statusFile || JSON.stringify(olds.declared) !== JSON.stringify(news.declared);
+    return { changes: d.changes || other, replaces: d.replaces, deleteBeforeReplace: d.deleteBeforeReplace };
+  },
+  async update(_id: string, _olds: TableOutputs, news: TableInputs) {
+    return { outs: await apply(news) };
+  },
+  /**
+   * The table left tables.yaml (or its code). With prune: true the reconciler drops it with its
+   * files: wait for that. Otherwise its data stays in the lake, as the reconciler leaves it.
+   */
+  async delete(_id: string, props: TableOutputs) {
+    if (props.declared) upsertEntry(props.tablesFile, props.spec.name, undefined);
+    if (!props.spec.prune) {
+      progress(`${props.tableId}: no longer declared; prune is false, so its data stays in the lake`);
+      return;
+    }
+    const deadline = Date.now() + props.timeoutSec * 1000;
+    for (;;) {
+      const st = readStatus(props.statusFile)?.tables[props.tableId];
+      if (!st) return;
+      const degraded = st && getCondition(st.conditions, "Degraded");
+      if (degraded?.status === "True" && degraded.reason === "PruneFailed") throw new Error(`${props.tableId}: prune failed: ${degraded.message}`);
+      if (Date.now() > deadline) throw new Error(`${props.tableId}: still not pruned after ${props.timeoutSec}s; is the reconciler running?`);
+      await sleep(1000);
+    }
+  },
+};
+
+export type { TableSpecData };

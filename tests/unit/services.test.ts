@@ -1,0 +1,76 @@
+/**
+ * The stack's program with Pulumi's mocks: the reconciler and the API as supervised local
+ * services reading the outputs file, and one Table per entry of the stack's tables.yaml, children
+ * of the Lakehouse, waiting for the reconciler.
+ */
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { findCreated, recordResources, type CreatedResource } from "../helpers/pulumiMocks";
+
+const ROOT = path.resolve(__dirname, "..", "..");
+const DATA = "/tmp/lakeform-unit-services/dev";
+
+const created: CreatedResource[] = recordResources((type) =>
+  type.endsWith(":Credentials") ? { accessKey: "lakeformab12cd34ef56", secretKey: "generated-secret-for-test" } : {},
+);
+pulumi.runtime.setAllConfig({
+  "lakeform:runtime": "local",
+  "lakeform:dataDir": DATA,
+  "lakeform:tablesFile": "examples/tables.yaml",
+  "lakeform:api": JSON.stringify({ port: 25090 }),
+});
+
+beforeAll(async () => {
+  process.env.TRINO_JAVA_HOME = process.env.TRINO_JAVA_HOME ?? "/usr/lib/jvm/temurin-25-jdk-amd64";
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { buildLakehouse } = require("../../stacks/index") as typeof import("../../stacks/index");
+  const built = buildLakehouse(ROOT);
+  expect(built.tables).toHaveLength(2);
+  await new Promise<void>((resolve) => built.tables[1].rows.apply(() => resolve()));
+  await new Promise((r) => setTimeout(r, 500));
+});
+
+const LOCAL = "pulumi-nodejs:dynamic/lakeform:LocalService";
+
+test("the reconciler and the API run under the supervisor, on the stack's tables.yaml, logs under the data dir", () => {
+  const rec = findCreated(created, LOCAL, "lakehouse-services-reconciler");
+  const cmd: string[] = rec.inputs.process.command;
+  expect(cmd.slice(0, 6)).toEqual([path.join(ROOT, "bin/lakeform"), "supervise", "--service", "reconciler", "--state", `${DATA}/reconciler/supervisor.json`]);
+  expect(cmd.slice(6)).toEqual(["--", path.join(ROOT, "bin/lakeform"), "reconcile", "-f", path.join(ROOT, "examples/tables.yaml"), "--resync", "60"]);
+  expect(rec.inputs.process.logFile).toBe(`${DATA}/reconciler/logs/reconciler.log`);
+  expect(rec.inputs.process.env.LAKEFORM_OUTPUTS_FILE).toBe(`${DATA}/outputs.json`);
+  expect(rec.dependsOn).toContain("lakehouse-outputs");
+
+  const api = findCreated(created, LOCAL, "lakehouse-services-api");
+  expect(api.inputs.process.command).toEqual(expect.arrayContaining(["api", "--port", "25090", "--host", "127.0.0.1"]));
+  expect(api.inputs.process.health).toEqual({ http: "http://127.0.0.1:25090/healthz" });
+  expect(api.inputs.process.ports).toEqual([25090]);
+  // Its env carries a hash of the outputs, which hold the keys: the whole process spec stays secret.
+  expect(api.secretInputs).toEqual(expect.arrayContaining(["process"]));
+});
+
+test("the stack outputs file is written with every output, as a secret", () => {
+  const f = findCreated(created, "pulumi-nodejs:dynamic/lakeform:StackOutputsFile", "lakehouse-outputs");
+  expect(f.inputs.file).toBe(`${DATA}/outputs.json`);
+  expect(Object.keys(f.inputs.outputs).sort()).toEqual(
+    ["apiToken", "dataDir", "metastoreUri", "s3AccessKey", "s3Endpoint", "s3Region", "s3SecretKey", "sparkJobServer", "trinoEndpoint", "warehouseBucket"],
+  );
+  expect(f.secretInputs).toContain("outputs");
+});
+
+test("one lakeform:index:Table per entry of tables.yaml, child of the Lakehouse, waiting for the reconciler", () => {
+  const tables = created.filter((r) => r.type === "lakeform:index:Table");
+  expect(tables.map((t) => t.name).sort()).toEqual(["default.leads", "default.regions"]);
+  for (const t of tables) expect(t.parent).toBe("lakehouse");
+  const sync = findCreated(created, "pulumi-nodejs:dynamic/lakeform:TableSync", "default.leads-sync");
+  expect(sync.parent).toBe("default.leads");
+  expect(sync.dependsOn).toContain("lakehouse-services-reconciler");
+  expect(sync.inputs).toMatchObject({
+    tableId: "default.leads",
+    tablesFile: path.join(ROOT, "examples/tables.yaml"),
+    statusFile: `${DATA}/reconciler/status.json`,
+    timeoutSec: 900,
+    spec: { format: "hudi", primaryKey: ["index"], orderingField: "updated_at", sources: ["data/leads-*.csv"] },
+  });
+  expect(sync.inputs.spec.generation).toMatch(/^[0-9a-f]{16}$/);
+});

@@ -15,7 +15,7 @@
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { installPaths, TRINO_PLUGINS, type InstallTarget } from "../components/local/install";
+import { cacheDir, installPaths, readPythonVersion, TRINO_PLUGINS, type InstallTarget } from "../components/local/install";
 
 export const IMAGE_NAMES = ["spark", "metastore", "trino", "seaweedfs", "minio"] as const;
 export type ImageName = (typeof IMAGE_NAMES)[number];
@@ -120,10 +120,15 @@ function need(file: string, target: InstallTarget): string {
   return file;
 }
 
+function cachePaths(opts: StageOptions) {
+  const cache = opts.cache ?? cacheDir();
+  return installPaths(cache, readPythonVersion(cache));
+}
+
 /** The files of one image's context (no copying yet). */
 export function contextEntries(name: ImageName, opts: StageOptions = {}): Entry[] {
   const root = opts.repoRoot ?? path.resolve(__dirname, "..");
-  const p = installPaths(opts.cache);
+  const p = cachePaths(opts);
   const imageDir = path.join(root, "images", name);
   if (!fs.existsSync(path.join(imageDir, "Dockerfile"))) throw new StageError(`images: no Dockerfile in ${imageDir}`);
   const out: Entry[] = [];
@@ -204,7 +209,7 @@ const MARKER = ".lakeform-context";
 export function stageImageContext(name: ImageName, opts: StageOptions = {}): ImageContext {
   const entries = contextEntries(name, opts);
   const hash = hashEntries(entries);
-  const outDir = opts.outDir ?? path.join(installPaths(opts.cache).cache, "docker", "context");
+  const outDir = opts.outDir ?? path.join(opts.cache ?? cacheDir(), "docker", "context");
   const dir = path.join(outDir, `${name}-${hash.slice(0, 16)}`);
   const ctx: ImageContext = { name, dir, hash, base: IMAGE_BASES[name] };
   if (fs.existsSync(path.join(dir, MARKER))) return ctx;

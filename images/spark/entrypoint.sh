@@ -15,10 +15,9 @@ case "$role" in
   job-server)
     props=()
     [ -f "$SPARK_CONF_DIR/spark-defaults.conf" ] && props=(--properties-file "$SPARK_CONF_DIR/spark-defaults.conf")
-    jars="$(printf '%s,' /opt/lakeform/jars/*.jar)"
     server=/opt/lakeform/jobs/job_server.py
     [ -f "$server" ] || server=/opt/lakeform/jobs/lakeform_jobs/server.py
-    exec spark-submit "${props[@]}" --name lakeform-job-server --jars "${jars%,}" \
+    exec spark-submit "${props[@]}" --name lakeform-job-server \
       --conf "spark.driver.host=$addr" --conf spark.driver.bindAddress=0.0.0.0 \
       "$server" --serve --host 0.0.0.0 --port "${LAKEFORM_JOB_SERVER_PORT:-8998}" "$@" ;;
   master)

@@ -68,7 +68,37 @@ build_language_host() {
   echo "$stamp" > "$BIN/.language-host-stamp"
 }
 
+# The @pulumi/docker and @pulumi/minio provider plugins are downloaded from release pages our
+# machines can't reach, and the Go module proxy refuses the pulumi-docker provider module: when
+# the real plugin is absent, Lakeform builds its own stand-in (tools/pulumi-resource-<name>/,
+# SUPPORTED.md lists what it implements), stamped with the SDK's version from node_modules so the
+# engine, which asks for that version, finds it on PATH. Rebuilt when its source changes.
+build_provider_plugin() {
+  local name="$1" src="$LAKEFORM_ROOT/tools/pulumi-resource-$1"
+  local pkg="$LAKEFORM_ROOT/node_modules/@pulumi/$name/package.json"
+  local want
+  want="$(node -p "require('$pkg').version" 2>/dev/null || sed -n 's/.*"@pulumi\/'"$name"'": "[^0-9]*\([0-9.]*\)".*/\1/p' "$LAKEFORM_ROOT/package.json")"
+  [ -n "$want" ] || { log "no @pulumi/$name version found: skipping its plugin"; return 0; }
+  local real="${PULUMI_HOME:-$CACHE/pulumi-home}/plugins/resource-$name-v$want/pulumi-resource-$name"
+  if [ -x "$real" ]; then
+    rm -f "$BIN/pulumi-resource-$name"   # the real plugin is installed: never shadow it
+    return 0
+  fi
+  local stamp
+  stamp="$( (cat "$src"/*.go "$src/go.mod" "$src/go.sum"; echo "$want") | sha256sum | cut -c1-16)"
+  if [ -x "$BIN/pulumi-resource-$name" ] && [ "$(cat "$BIN/.resource-$name-stamp" 2>/dev/null)" = "$stamp" ]; then
+    return 0
+  fi
+  log "building Lakeform's stand-in pulumi-resource-$name for @pulumi/$name $want"
+  (cd "$src" && go build -trimpath -ldflags "-s -w -X main.version=$want" -o "$BIN/pulumi-resource-$name.tmp" .)
+  mv "$BIN/pulumi-resource-$name.tmp" "$BIN/pulumi-resource-$name"
+  echo "$stamp" > "$BIN/.resource-$name-stamp"
+}
+
 build_cli
 build_language_host
 write_dynamic_provider_shim
+for plugin in docker minio; do
+  [ -f "$LAKEFORM_ROOT/tools/pulumi-resource-$plugin/go.mod" ] && build_provider_plugin "$plugin"
+done
 echo "$BIN"

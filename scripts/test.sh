@@ -15,6 +15,12 @@ results="$root/.lakeform/test-results"
 mkdir -p "$results"
 rm -f "$results"/*.json
 status=0
+# Go tests of Lakeform's stand-in provider plugins (their integration test runs a tiny Pulumi
+# program on the Docker Engine when one answers, and skips otherwise).
+for dir in tools/pulumi-resource-*/; do
+  [ -f "$dir/go.mod" ] || continue
+  (cd "$dir" && GOFLAGS=-mod=mod GOPATH="${GOPATH:-$LAKEFORM_CACHE/go}" go test -count=1 ./...) || status=1
+done
 node_modules/.bin/jest --selectProjects unit --json --outputFile="$results/unit.json" || status=1
 node_modules/.bin/jest --selectProjects e2e --runInBand --json --outputFile="$results/e2e.json" "$@" || status=1
 if [ "${LAKEFORM_KEEP_E2E:-}" != "1" ]; then

@@ -1,5 +1,5 @@
 /**
- * Column-name sanitising, shared with the Spark job (jobs/lakeform_job.py implements the same
+ * Column-name sanitising, shared with the Spark job (jobs/lakeform_jobs/names.py implements the same
  * rule; tests/fixtures/column-names.json holds the vectors both are checked against).
  * "First Name" → first_name, "Index" → index, "2024 Sales" → _2024_sales.
  */

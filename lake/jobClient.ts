@@ -1,5 +1,5 @@
 /**
- * Client of the Spark job server (jobs/lakeform_job.py --serve): the warm Spark driver that
+ * Client of the Spark job server (jobs/job_server.py --serve, the package jobs/lakeform_jobs/): the warm Spark driver that
  * performs every write and every observation of table state.
  */
 import type { TableSpec } from "./spec";

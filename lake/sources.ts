@@ -140,7 +140,7 @@ export class Sources {
 
   /**
    * Adds a write that didn't go through the job server (the Iceberg light path) to the table's
-   * write journal, in the job server's format (jobs/job_server.py, append_journal): one JSON
+   * write journal, in the job server's format (jobs/lakeform_jobs/journal.py; both checked against tests/fixtures/journal-entry.json): one JSON
    * object per write at _lakeform/journal/<db>/<table>/<UTC yyyyMMddHHmmssSSS>-<commit>.json.
    */
   async journal(database: string, table: string, entry: { commit: string; source: string; sourceHash: string; uri: string; generation: string }): Promise<void> {

@@ -13,7 +13,7 @@ node_modules/.bin/tsc -p tsconfig.json --noEmit
 
 results="$root/.lakeform/test-results"
 mkdir -p "$results"
-rm -f "$results"/*.json
+rm -f "$results"/*.json "$results"/pytest.xml
 status=0
 # Go tests of Lakeform's stand-in provider plugins (their integration test runs a tiny Pulumi
 # program on the Docker Engine when one answers, and skips otherwise).
@@ -22,6 +22,9 @@ for dir in tools/pulumi-resource-*/; do
   (cd "$dir" && GOFLAGS=-mod=mod GOPATH="${GOPATH:-$LAKEFORM_CACHE/go}" go test -count=1 ./...) || status=1
 done
 node_modules/.bin/jest --selectProjects unit --json --outputFile="$results/unit.json" || status=1
+# The job server's unit tests (no Spark needed). pytest exits 5 when it collects nothing: that
+# is a failure here too, as is any other non-zero code.
+python3 -m pytest -q jobs --junitxml="$results/pytest.xml" || status=1
 node_modules/.bin/jest --selectProjects e2e --runInBand --json --outputFile="$results/e2e.json" "$@" || status=1
 if [ "${LAKEFORM_KEEP_E2E:-}" != "1" ]; then
   # Leave no process and no open port behind, whatever the tests did.
@@ -33,6 +36,10 @@ node -e '
     try { const r = require(f); passed += r.numPassedTests; failed += r.numFailedTests + r.numRuntimeErrorTestSuites; }
     catch { failed += 1; console.error(`no results in ${f}`); }
   }
+  const xmlFile = require("path").join(require("path").dirname(process.argv[1]), "pytest.xml");
+  const xml = require("fs").existsSync(xmlFile) ? require("fs").readFileSync(xmlFile, "utf8") : "";
+  const m = /<testsuite [^>]*errors="(\d+)" failures="(\d+)" skipped="(\d+)" tests="(\d+)"/.exec(xml);
+  if (m) { passed += +m[4] - +m[1] - +m[2] - +m[3]; failed += +m[1] + +m[2]; } else { failed += 1; console.error("no pytest results"); }
   console.log(`${passed} passed, ${failed} failed`);
 ' "$results/unit.json" "$results/e2e.json"
 exit $status

@@ -89,7 +89,7 @@ describe("parseTables", () => {
 
 test("the Spark job sanitises column names by the same rule", () => {
   const file = path.join(__dirname, "../fixtures/column-names.json");
-  const script = "import json,sys; sys.path.insert(0, sys.argv[1]); from names import sanitize_column; " +
+  const script = "import json,sys; sys.path.insert(0, sys.argv[1]); from lakeform_jobs.names import sanitize_column; " +
     "print(json.dumps([[r, sanitize_column(r)] for r, _ in json.load(open(sys.argv[2], encoding='utf-8'))]))";
   const out = execFileSync("python3", ["-c", script, path.join(__dirname, "../../jobs"), file], { encoding: "utf8" });
   expect(JSON.parse(out)).toEqual(JSON.parse(fs.readFileSync(file, "utf8")));

@@ -1,0 +1,78 @@
+"""The write journal. Every successful write leaves one small record beside the landed CSVs:
+<bucket>/_lakeform/journal/<db>/<table>/<UTC yyyyMMddHHmmssSSS>-<commit>.json. The commits stay
+the source of truth; the journal is read only when a table's files were deleted, to rebuild it
+with every write it had, in order (API ingests included), not just its declared sources.
+
+The Trino light path (lake/sources.ts, journal()) writes the same records; both sides are
+checked against tests/fixtures/journal-entry.json.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+from .errors import BadRequest
+
+if TYPE_CHECKING:
+    from .catalog import Storage
+    from .types import Table
+
+FIELDS = ("commit", "source", "sourceHash", "uri", "generation", "time")
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    commit: str
+    source: str
+    sourceHash: str
+    uri: str
+    generation: str
+    time: str  # UTC yyyyMMddHHmmssSSS: the record's file name starts with it
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @staticmethod
+    def from_json(body: dict[str, Any]) -> "JournalEntry":
+        missing = [f for f in FIELDS if f not in body]
+        if missing:
+            raise ValueError(f"journal record without {', '.join(missing)}")
+        return JournalEntry(**{f: str(body[f]) for f in FIELDS})
+
+    def file_name(self) -> str:
+        return f"{self.time}-{self.commit}.json"
+
+
+def stamp(now: float | None = None) -> str:
+    """UTC yyyyMMddHHmmssSSS from one clock reading (the seconds and the milliseconds must agree)."""
+    now = time.time() if now is None else now
+    return time.strftime("%Y%m%d%H%M%S", time.gmtime(now)) + f"{int(now * 1000) % 1000:03d}"
+
+
+def journal_dir(t: "Table") -> str:
+    m = re.match(r"^(s3a://[^/]+)/", t.location)
+    if not m:
+        raise BadRequest(f"table location {t.location!r} is not s3a://bucket/...")
+    return f"{m.group(1)}/_lakeform/journal/{t.database}/{t.name}"
+
+
+class Journal:
+    def __init__(self, storage: "Storage"):
+        self.storage = storage
+
+    def append(self, t: "Table", *, commit: str, source: str, source_hash: str, uri: str, generation: str) -> JournalEntry:
+        entry = JournalEntry(commit=commit, source=source, sourceHash=source_hash, uri=uri, generation=generation, time=stamp())
+        self.storage.write_text(f"{journal_dir(t)}/{entry.file_name()}", json.dumps(entry.to_json()))
+        return entry
+
+    def read(self, t: "Table") -> list[dict[str, Any]]:
+        """Every record, oldest first (file names start with the time)."""
+        names = [n for n in self.storage.list_names(journal_dir(t)) if n.endswith(".json")]
+        return [json.loads(self.storage.read_text(f"{journal_dir(t)}/{n}")) for n in sorted(names)]
+
+    def remove(self, t: "Table") -> None:
+        self.storage.delete(journal_dir(t), recursive=True)

@@ -1,0 +1,218 @@
+"""The job server's operations: each takes a parsed request (types.py) and returns a response.
+Format-specific work is the table's Format's (formats/); this module never asks which one."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from . import csv_source
+from .asof import parse_as_of
+from .catalog import Catalog, Storage
+from .errors import BadCsv, BadRequest, JobFailure, SchemaRefused, spark_error_line
+from .formats import Context, Format, WritePlan, format_for
+from .journal import Journal
+from .names import sanitize_column
+from .types import (
+    ClearResult,
+    DropResult,
+    ForgetResult,
+    LocationRequest,
+    Observation,
+    RegisterResult,
+    Table,
+    TableRequest,
+    TravelRequest,
+    TravelResult,
+    WriteRequest,
+    WriteResult,
+)
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+log = logging.getLogger("lakeform.jobs")
+
+
+class Jobs:
+    def __init__(self, spark: "SparkSession"):
+        self.spark = spark
+        self.ctx = Context(spark=spark, storage=Storage(spark), catalog=Catalog(spark))
+        self.journal = Journal(self.ctx.storage)
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+
+    def lock(self, t: Table) -> threading.Lock:
+        """Writes to one table are serialised (Hudi without a lock provider must never see two writers)."""
+        with self._locks_guard:
+            return self._locks.setdefault(t.key, threading.Lock())
+
+    def format(self, t: Table) -> Format:
+        return format_for(t, self.ctx)
+
+    # ---------------------------------------------------------------------------- repairs
+
+    def forget_catalog(self, req: LocationRequest) -> ForgetResult:
+        """Forgets a metastore entry whose table files are gone (without loading the table,
+        which would fail). Idempotent; a table whose files are there is left alone."""
+        t = req.table
+        with self.lock(t):
+            if self.format(t).files_exist(t):
+                return ForgetResult(forgotten=False)
+            return ForgetResult(forgotten=self.ctx.catalog.forget(t))
+
+    def clear_leftovers(self, req: LocationRequest) -> ClearResult:
+        """Makes room for a new table where no table is: files left there are moved aside, empty
+        directories removed. Idempotent; a location holding a table is left alone."""
+        t = req.table
+        with self.lock(t):
+            if self.format(t).files_exist(t):
+                return ClearResult(cleared=False)
+            where = self.ctx.storage.clear_leftovers(t.location)
+            return ClearResult(cleared=where is not None, moved_to=where if where and where != t.location else None)
+
+    def _repair_before_write(self, t: Table, fmt: Format) -> None:
+        # The reconciler's planner will ask for these explicitly; until then every write repairs
+        # a location whose table files were removed outside Lakeform, as it always has.
+        if not fmt.files_exist(t):
+            if self.ctx.catalog.has(t):
+                self.ctx.catalog.forget(t)
+            self.ctx.storage.clear_leftovers(t.location)
+
+    # ---------------------------------------------------------------------------- write
+
+    def write(self, req: WriteRequest) -> WriteResult:
+        t, source = req.table, req.source
+        fmt = self.format(t)
+        started = time.time()
+        with self.lock(t):
+            self._repair_before_write(t, fmt)
+            if not self.ctx.storage.exists(source.uri):
+                raise JobFailure("SOURCE_UNREADABLE", f"the source {source.name or source.uri} is not at {source.uri}")
+            csv_source.validate_rows(self.spark, source.uri)
+            df, renamed = csv_source.read_csv(self.spark, source.uri)
+            keys = [sanitize_column(k) for k in t.primary_key]
+            named = keys + t.partition_by + ([t.ordering_field] if t.ordering_field else [])
+            missing = [k for k in named if k not in df.columns]
+            if missing:
+                raise BadCsv(f"column(s) {', '.join(missing)} named in tables.yaml are not in the CSV header (columns: {', '.join(df.columns)})")
+            try:  # FAILFAST parse errors surface in the first action on the rows
+                nulls = df.filter(" OR ".join(f"`{k}` IS NULL" for k in keys)).count()
+                rows = df.count()
+            except Exception as e:
+                raise BadCsv(f"the CSV can't be parsed: {spark_error_line(e)}") from e
+            if nulls:
+                raise BadCsv(f"{nulls} row(s) have an empty primary key ({', '.join(keys)})")
+            df = dedupe(df, keys, t.ordering_field)
+            exists = self.ctx.catalog.has(t)
+            current = self.spark.table(fmt.qualified(t)) if exists else None
+            existing = [f for f in current.schema.fields if f.name in fmt.user_columns(current)] if current is not None else []
+            existing_cols = [f.name for f in existing]
+            if existing:
+                df = align_types(df, {f.name: f.dataType for f in existing})
+            new_cols = [c for c in df.columns if exists and c not in existing_cols]
+            if new_cols and t.schema_policy == "strict":
+                raise SchemaRefused(f"schemaPolicy is strict and the CSV has new column(s): {', '.join(new_cols)}; the table was left as it was")
+            meta = {"source_hash": source.hash, "source": source.name, "generation": req.generation, "spec": t.spec_json()}
+            plan = WritePlan(keys=keys, meta=meta, exists=exists, existing_cols=existing_cols, new_cols=new_cols)
+            commit = fmt.write(t, df, plan)
+            self.journal.append(t, commit=commit, source=source.name, source_hash=source.hash, uri=source.uri, generation=req.generation)
+        return WriteResult(
+            commit=commit,
+            rows_written=rows,
+            renamed=renamed,
+            columns=list(df.columns),
+            added_columns=new_cols,
+            duration_ms=int((time.time() - started) * 1000),
+        )
+
+    # ---------------------------------------------------------------------------- observe
+
+    def observe(self, req: TableRequest) -> Observation:
+        t = req.table
+        fmt = self.format(t)
+        in_catalog = self.ctx.catalog.has(t)
+        files = fmt.files_exist(t)
+        commits = fmt.commits(t, in_catalog, files)
+        exists = in_catalog and files
+        row_count, columns = None, []
+        if exists:
+            df = self.spark.table(fmt.qualified(t))
+            row_count = df.count()
+            keep = set(fmt.user_columns(df))
+            columns = [{"name": f.name, "type": f.dataType.simpleString()} for f in df.schema.fields if f.name in keep]
+        # A table without files is (re)built: the journal says what it held, if it ever existed.
+        journal = [] if files else self.journal.read(t)
+        return Observation(
+            exists=exists, in_catalog=in_catalog, files_exist=files, commits=[c.to_json() for c in commits], row_count=row_count, columns=columns, journal=journal
+        )
+
+    # ---------------------------------------------------------------------------- travel, register, drop
+
+    def travel(self, req: TravelRequest) -> TravelResult:
+        t = req.table
+        df = self.format(t).read_as_of(t, parse_as_of(req.as_of))
+        if req.where:
+            df = df.where(req.where)
+        rows = df.limit(req.limit).collect()
+        return TravelResult(columns=list(df.columns), types=[f.dataType.simpleString() for f in df.schema.fields], rows=[[jsonable(v) for v in r] for r in rows])
+
+    def register(self, req: TableRequest) -> RegisterResult:
+        """Puts a table whose files are intact back into the metastore, history and all: nothing
+        is rewritten."""
+        t = req.table
+        fmt = self.format(t)
+        with self.lock(t):
+            if self.ctx.catalog.has(t):
+                return RegisterResult(registered=False)
+            if not fmt.files_exist(t):
+                raise BadRequest(f"no table files at {t.location} to register")
+            self.ctx.catalog.ensure_database(t.database)
+            out = fmt.register(t)
+            return RegisterResult(registered=bool(out["registered"]), metadata_file=out.get("metadataFile"))
+
+    def drop(self, req: LocationRequest) -> DropResult:
+        t = req.table
+        fmt = self.format(t)
+        with self.lock(t):
+            self.spark.sql(fmt.drop_statement(t, req.purge))
+            if req.purge:
+                self.ctx.storage.delete(t.location, recursive=True)
+                self.journal.remove(t)
+        return DropResult(dropped=True)
+
+
+def align_types(df: "DataFrame", table_types: dict) -> "DataFrame":
+    """Casts the CSV's columns to the table's types (CSV inference can differ between files).
+    A value that doesn't fit the table's type is an incompatible schema change, not a silent null."""
+    from pyspark.sql import functions as F
+
+    casts = [c for c in df.columns if c in table_types and df.schema[c].dataType != table_types[c]]
+    if not casts:
+        return df
+    out = df.select(*[F.col(f"`{c}`").cast(table_types[c]).alias(c) if c in casts else F.col(f"`{c}`") for c in df.columns])
+    for c in casts:
+        lost = df.select(F.col(f"`{c}`").alias("v")).where(F.col("v").isNotNull() & F.col("v").cast(table_types[c]).isNull()).limit(1).collect()
+        if lost:
+            raise SchemaRefused(f"column {c}: value {lost[0]['v']!r} doesn't fit the table's type {table_types[c].simpleString()}; the table was left as it was")
+    return out
+
+
+def dedupe(df: "DataFrame", keys: list[str], ordering: str | None) -> "DataFrame":
+    """One row per key: the one with the largest ordering value, else the last one in the file."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.window import Window
+
+    order = [F.col(f"`{ordering}`").desc_nulls_last()] if ordering else []
+    w = Window.partitionBy(*[F.col(f"`{k}`") for k in keys]).orderBy(*order, F.col("__lakeform_pos").desc())
+    return df.withColumn("__lakeform_pos", F.monotonically_increasing_id()) \
+        .withColumn("__lakeform_rank", F.row_number().over(w)) \
+        .where("__lakeform_rank = 1").drop("__lakeform_rank", "__lakeform_pos")
+
+
+def jsonable(v: Any) -> Any:
+    if v is None or isinstance(v, (bool, int, float, str)):
+        return v
+    return str(v)

@@ -1,0 +1,260 @@
+"""The request and response of every operation, and the table they act on. Requests are parsed
+once at the edge (server.py) from JSON into these; a missing or mistyped field is a BAD_REQUEST
+naming it. Responses turn back into the JSON the TypeScript client reads (lake/jobClient.ts)."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Literal
+
+from .errors import BadRequest, JobFailure
+
+IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
+FORMATS = ("hudi", "iceberg")
+SCHEMA_POLICIES = ("addColumns", "strict")
+
+
+def ident(name: Any, what: str) -> str:
+    if not isinstance(name, str) or not IDENT.match(name):
+        raise JobFailure("BAD_TABLE_NAME" if what == "table" else "BAD_REQUEST", f"{what} {name!r} is not a valid identifier")
+    return name
+
+
+def _field(body: dict[str, Any], name: str, kind: type | tuple[type, ...], where: str, default: Any = ...) -> Any:
+    if not isinstance(body, dict):
+        raise BadRequest(f"{where} must be a JSON object")
+    if name not in body or body[name] is None:
+        if default is ...:
+            raise BadRequest(f"missing field {where}.{name}")
+        return default
+    value = body[name]
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        raise BadRequest(f"field {where}.{name} must be {names}, got {type(value).__name__}")
+    return value
+
+
+def _str_list(body: dict[str, Any], name: str, where: str, default: Any = ...) -> list[str]:
+    value = _field(body, name, (list, str), where, default)
+    items = [value] if isinstance(value, str) else value
+    if not all(isinstance(v, str) for v in items):
+        raise BadRequest(f"field {where}.{name} must be a list of strings")
+    return list(items)
+
+
+@dataclass(frozen=True)
+class Table:
+    """What the job server needs to know of a table (lake/jobClient.ts: JobTable)."""
+
+    name: str
+    database: str
+    format: Literal["hudi", "iceberg"]
+    location: str
+    primary_key: list[str] = field(default_factory=list)
+    ordering_field: str | None = None
+    partition_by: list[str] = field(default_factory=list)
+    schema_policy: str = "addColumns"
+
+    @property
+    def key(self) -> str:
+        """The name writes to the table are serialised on."""
+        return f"{self.database}.{self.name}"
+
+    @staticmethod
+    def parse(body: Any, *, layout: bool = True) -> "Table":
+        """A table from its JSON. `layout=False` for operations that need only where it is
+        (drop, forget_catalog, clear_leftovers): the key may be absent."""
+        w = "table"
+        fmt = _field(body, "format", str, w)
+        if fmt not in FORMATS:
+            raise BadRequest(f"field table.format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+        location = _field(body, "location", str, w)
+        if not re.match(r"^s3a?://[^/]+/.+", location) and not location.startswith("file:/"):
+            raise BadRequest(f"table.location {location!r} is not s3a://bucket/...")
+        policy = _field(body, "schemaPolicy", str, w, "addColumns")
+        if policy not in SCHEMA_POLICIES:
+            raise BadRequest(f"field table.schemaPolicy must be one of {', '.join(SCHEMA_POLICIES)}, got {policy!r}")
+        return Table(
+            name=ident(_field(body, "name", str, w), "table"),
+            database=ident(_field(body, "database", str, w, "default"), "database"),
+            format=fmt,
+            location=location.rstrip("/"),
+            primary_key=_str_list(body, "primaryKey", w) if layout else _str_list(body, "primaryKey", w, []),
+            ordering_field=_field(body, "orderingField", str, w, None),
+            partition_by=_str_list(body, "partitionBy", w, []),
+            schema_policy=policy,
+        )
+
+    def spec_json(self) -> str:
+        """The spec's immutable fields as recorded in every commit (lakeform.spec)."""
+        return json.dumps({"format": self.format, "primaryKey": self.primary_key, "partitionBy": self.partition_by})
+
+
+@dataclass(frozen=True)
+class Source:
+    uri: str
+    hash: str
+    name: str = ""
+
+    @staticmethod
+    def parse(body: Any) -> "Source":
+        w = "source"
+        return Source(uri=_field(body, "uri", str, w), hash=_field(body, "hash", str, w), name=_field(body, "name", str, w, ""))
+
+
+# -------------------------------------------------------------------------------- requests
+
+
+@dataclass(frozen=True)
+class WriteRequest:
+    table: Table
+    source: Source
+    generation: str
+
+    @staticmethod
+    def parse(body: dict[str, Any]) -> "WriteRequest":
+        gen = _field(body, "generation", (str, int), "request")
+        return WriteRequest(Table.parse(_field(body, "table", dict, "request")), Source.parse(_field(body, "source", dict, "request")), str(gen))
+
+
+@dataclass(frozen=True)
+class TableRequest:
+    """observe, register: the table alone."""
+
+    table: Table
+
+    @staticmethod
+    def parse(body: dict[str, Any]) -> "TableRequest":
+        return TableRequest(Table.parse(_field(body, "table", dict, "request")))
+
+
+@dataclass(frozen=True)
+class LocationRequest:
+    """drop, forget_catalog, clear_leftovers: where the table is; its key layout isn't needed."""
+
+    table: Table
+    purge: bool = False
+
+    @staticmethod
+    def parse(body: dict[str, Any]) -> "LocationRequest":
+        return LocationRequest(Table.parse(_field(body, "table", dict, "request"), layout=False), bool(_field(body, "purge", bool, "request", False)))
+
+
+@dataclass(frozen=True)
+class TravelRequest:
+    table: Table
+    as_of: str
+    where: str | None = None
+    limit: int = 1000
+
+    @staticmethod
+    def parse(body: dict[str, Any]) -> "TravelRequest":
+        as_of = _field(body, "asOf", (str, int), "request")
+        limit = _field(body, "limit", int, "request", 1000)
+        if limit < 0:
+            raise BadRequest("field request.limit must not be negative")
+        return TravelRequest(Table.parse(_field(body, "table", dict, "request")), str(as_of), _field(body, "where", str, "request", None), limit)
+
+
+# -------------------------------------------------------------------------------- responses
+
+
+class Response:
+    """A response's JSON: dataclass fields in camelCase, None-valued optional fields left out."""
+
+    OMIT_NONE: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for k, v in asdict(self).items():  # type: ignore[call-overload]
+            if v is None and k in self.OMIT_NONE:
+                continue
+            out[camel(k)] = v
+        return out
+
+
+def camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(p.title() for p in rest)
+
+
+@dataclass
+class WriteResult(Response):
+    commit: str
+    rows_written: int
+    renamed: dict[str, str]
+    columns: list[str]
+    added_columns: list[str]
+    duration_ms: int
+    operation: str = ""  # how it was written: bulk_insert / insert / upsert / append / merge
+
+
+@dataclass
+class Commit(Response):
+    commit: str
+    time: str
+    operation: str | None = None
+    source_hash: str | None = None
+    source: str | None = None
+    generation: str | None = None
+    spec: str | None = None
+    rows_inserted: int = 0
+    rows_updated: int = 0
+
+
+@dataclass
+class Observation(Response):
+    exists: bool
+    in_catalog: bool
+    files_exist: bool
+    commits: list[dict[str, Any]]
+    row_count: int | None
+    columns: list[dict[str, str]]
+    journal: list[dict[str, Any]]
+
+
+@dataclass
+class TravelResult(Response):
+    columns: list[str]
+    types: list[str]
+    rows: list[list[Any]]
+
+
+@dataclass
+class RegisterResult(Response):
+    OMIT_NONE = ("metadata_file",)
+    registered: bool
+    metadata_file: str | None = None
+
+
+@dataclass
+class DropResult(Response):
+    dropped: bool
+
+
+@dataclass
+class ForgetResult(Response):
+    forgotten: bool
+
+
+@dataclass
+class ClearResult(Response):
+    """cleared: whether anything was moved or removed; movedTo: where files were moved aside."""
+
+    OMIT_NONE = ("moved_to",)
+    cleared: bool
+    moved_to: str | None = None
+
+
+# -------------------------------------------------------------------------------- the table
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One entry of the operation table: how to parse its request, and what answers it."""
+
+    name: str
+    parse: Callable[[dict[str, Any]], Any]
+    run: Callable[[Any], Response]

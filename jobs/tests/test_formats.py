@@ -1,0 +1,60 @@
+import pytest
+
+from lakeform_jobs.formats import Context, format_for
+from lakeform_jobs.formats.base import META_PREFIX
+from lakeform_jobs.formats.hudi import HUDI_TABLE_VERSION, Hudi, commit_from_timeline, hudi_instant_time, key_generator
+from lakeform_jobs.formats.iceberg import Iceberg, commit_from_snapshot
+from lakeform_jobs.types import Table
+
+
+def table(fmt):
+    return Table(name="leads", database="default", format=fmt, location="s3a://w/default/leads", primary_key=["id"])
+
+
+def test_hudi_writes_a_table_version_trino_reads():
+    # Trino 476's Hudi connector reads table versions 6 and 8; Hudi >= 1.1 writes 9 by default.
+    assert HUDI_TABLE_VERSION == "6"
+
+
+def test_the_factory_is_the_only_branch_on_format():
+    ctx = Context(spark=None, storage=None, catalog=None)
+    assert isinstance(format_for(table("hudi"), ctx), Hudi)
+    assert isinstance(format_for(table("iceberg"), ctx), Iceberg)
+    assert format_for(table("hudi"), ctx).qualified(table("hudi")) == "spark_catalog.default.leads"
+    assert format_for(table("iceberg"), ctx).qualified(table("iceberg")) == "iceberg.default.leads"
+    assert format_for(table("iceberg"), ctx).drop_statement(table("iceberg"), True).endswith(" PURGE")
+    assert not format_for(table("hudi"), ctx).drop_statement(table("hudi"), True).endswith(" PURGE")
+
+
+@pytest.mark.parametrize(
+    "keys,parts,cls",
+    [(["id"], [], "NonpartitionedKeyGenerator"), (["id"], ["region"], "SimpleKeyGenerator"), (["a", "b"], [], "ComplexKeyGenerator"), (["id"], ["a", "b"], "ComplexKeyGenerator")],
+)
+def test_hudi_key_generators(keys, parts, cls):
+    assert key_generator(keys, parts).endswith("." + cls)
+
+
+def test_hudi_commit_metadata_is_read_from_the_timeline():
+    body = {
+        "operationType": "UPSERT",
+        "extraMetadata": {META_PREFIX + "source_hash": "h", META_PREFIX + "generation": "2", META_PREFIX + "source": "a.csv", META_PREFIX + "spec": "{}"},
+        "partitionToWriteStats": {"": [{"numInserts": 3, "numUpdateWrites": 1}, {"numInserts": 2}]},
+    }
+    c = commit_from_timeline("20261124194100791", body).to_json()
+    assert c == {
+        "commit": "20261124194100791",
+        "time": "2026-11-24T19:41:00.791Z",
+        "operation": "UPSERT",
+        "sourceHash": "h",
+        "source": "a.csv",
+        "generation": "2",
+        "spec": "{}",
+        "rowsInserted": 5,
+        "rowsUpdated": 1,
+    }
+    assert hudi_instant_time("20261124194100") == "2026-11-24T19:41:00.000Z"
+
+
+def test_iceberg_commit_metadata_is_read_from_the_snapshot_summary():
+    c = commit_from_snapshot(5372811453871062939, "2026-11-24T19:41:00.791Z", "overwrite", {"added-records": "10", "deleted-records": "4", META_PREFIX + "source_hash": "h"})
+    assert (c.commit, c.rows_inserted, c.rows_updated, c.source_hash) == ("5372811453871062939", 6, 4, "h")

@@ -17,6 +17,7 @@ import {
 } from "fastify-type-provider-zod";
 import type { Logger } from "pino";
 import { z } from "zod";
+import { LakeformError } from "../lake/errors";
 import { LakeError, type LakeService } from "./service";
 
 const ErrorBody = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
@@ -58,6 +59,17 @@ const Commit = z.object({
   generation: z.string().nullable().optional(),
   rowsInserted: z.number().optional(),
   rowsUpdated: z.number().optional(),
+  rowsDeleted: z.number().optional(),
+});
+const AsOfParam = z.string().min(1).max(40);
+const Changes = z.object({
+  table: z.string(),
+  since: z.string().nullable().describe("the commit changes are counted after; null: from the table's first commit"),
+  until: z.string().describe("the last commit included"),
+  commits: z.array(z.object({ commit: z.string(), time: z.string(), operation: z.string().nullable() })).describe("the commits in the range, oldest first"),
+  columns: z.array(Column).describe("_commit, _change (insert | update | delete), then the table's columns"),
+  rows: z.array(z.array(z.unknown())).describe("one row per change; a delete carries its key columns, the others null"),
+  truncated: z.boolean(),
 });
 const Rows = z.object({
   columns: z.array(Column),
@@ -89,6 +101,7 @@ export async function buildApi(opts: ApiOptions) {
 
   app.setErrorHandler((err, req, reply) => {
     if (err instanceof LakeError) return reply.status(err.status).send({ error: { code: err.code, message: err.message } });
+    if (err instanceof LakeformError) return reply.status(err.httpStatus).send({ error: { code: err.code, message: err.message } });
     if (hasZodFastifySchemaValidationErrors(err)) {
       const message = err.validation.map((v) => `${v.instancePath || err.validationContext || "request"}: ${v.message}`).join("; ");
       return reply.status(400).send({ error: { code: "BAD_REQUEST", message } });
@@ -202,6 +215,72 @@ export async function buildApi(opts: ApiOptions) {
       const res = req.query.via === "trino" ? await lake.ingestCsvViaTrino(req.params.table, body) : await lake.ingestCsv(req.params.table, body, name);
       return { table: req.params.table, commit: res.commit, rowsWritten: res.rowsWritten, addedColumns: res.addedColumns, renamed: res.renamed };
     },
+  );
+
+  const requireToken = async (req: FastifyRequest) => {
+    if (!tokenMatches(req, opts.token)) throw new LakeError(401, "UNAUTHORIZED", "writes need `Authorization: Bearer <token>` (lakeform outputs --show-secrets prints it)");
+  };
+
+  r.delete(
+    "/tables/:table/rows",
+    {
+      schema: {
+        description: "Deletes rows by key (a CSV whose header names the key columns, as the body) or by `where` (the travel filter's grammar): one commit, landed and journaled like an ingest.",
+        params: TableParams,
+        querystring: z.object({ where: z.string().min(1).max(2000).optional().describe("row filter: columns, literals, comparisons, AND/OR/NOT, IN, LIKE, IS NULL") }),
+        security: [{ bearer: [] }],
+        response: {
+          200: z.object({ table: z.string(), commit: z.string().nullable().describe("null when no row matched (nothing is written)"), rowsDeleted: z.number() }),
+          400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 409: ErrorBody, 422: ErrorBody, 503: ErrorBody,
+        },
+      },
+      preHandler: requireToken,
+    },
+    async (req) => {
+      const body = Buffer.isBuffer(req.body) && req.body.length > 0 ? req.body : undefined;
+      return lake.deleteRows(req.params.table, { keysCsv: body, where: req.query.where });
+    },
+  );
+
+  r.patch(
+    "/tables/:table/rows",
+    {
+      schema: {
+        description: "Updates the rows matching `where`: `set` maps columns to new values (null for NULL). Key and partition columns can't be set.",
+        params: TableParams,
+        body: z.object({
+          set: z.record(z.string().min(1).max(128), z.union([z.string(), z.number(), z.boolean(), z.null()])),
+          where: z.string().min(1).max(2000),
+        }).strict(),
+        security: [{ bearer: [] }],
+        response: {
+          200: z.object({ table: z.string(), commit: z.string().nullable().describe("null when no row matched (nothing is written)"), rowsUpdated: z.number() }),
+          400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 409: ErrorBody, 422: ErrorBody, 503: ErrorBody,
+        },
+      },
+      preHandler: requireToken,
+    },
+    async (req) => {
+      const set = Object.fromEntries(Object.entries(req.body.set).map(([k, v]) => [k, v === null ? null : String(v)]));
+      return lake.updateRows(req.params.table, set, req.body.where);
+    },
+  );
+
+  r.get(
+    "/tables/:table/changes",
+    {
+      schema: {
+        description: "Rows inserted or updated, and keys deleted, after `since` up to `until`, each with its commit. A `since` older than the table's retained history is 410 with the oldest commit kept.",
+        params: TableParams,
+        querystring: z.object({
+          since: AsOfParam.describe("commit id or ISO timestamp: changes after it"),
+          until: AsOfParam.optional().describe("commit id or ISO timestamp: changes up to it (default: the newest commit)"),
+          limit: z.coerce.number().int().min(1).max(100_000).default(10_000),
+        }),
+        response: { 200: Changes, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody, 410: ErrorBody },
+      },
+    },
+    async (req) => lake.changes(req.params.table, req.query.since, req.query.until, req.query.limit),
   );
 
   return app;

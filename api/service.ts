@@ -6,7 +6,9 @@
 import * as path from "node:path";
 import { parse as parseCsv } from "csv-parse/sync";
 import { sanitizeColumn } from "../lake/columns";
-import type { CommitInfo, JobClient } from "../lake/jobClient";
+import { resolveChangeRange, resolveCommit, type CommitRef } from "../lake/commits";
+import { LakeformError } from "../lake/errors";
+import type { ChangeDocument, CommitInfo, JobClient, JobTable, WriteResult } from "../lake/jobClient";
 import { jobTable } from "../lake/jobClient";
 import type { LakeEndpoints } from "../lake/outputs";
 import type { Sources } from "../lake/sources";
@@ -146,6 +148,9 @@ export class LakeService {
   async travel(name: string, asOf: string, limit = 1000, where?: string): Promise<QueryResult> {
     const t = this.spec(name);
     checkAsOf(asOf);
+    const observed = await this.commitsOf(t);
+    // An asOf older than the history retention keeps is refused, naming the oldest commit.
+    if (observed.historyExpired) resolveCommit(t.name, observed, commitRef(asOf));
     const filter = where ? checkWhere(where, (await this.describe(name)).columns.map((c) => c.name)) : undefined;
     if (t.format === "iceberg") {
       const clause = /^\d+$/.test(asOf) ? `FOR VERSION AS OF ${asOf}` : `FOR TIMESTAMP AS OF TIMESTAMP '${isoToTrino(asOf)}'`;
@@ -241,6 +246,97 @@ export class LakeService {
     return { commit, rowsWritten: byKey.size, addedColumns: [], renamed };
   }
 
+  /** Applies a landed CSV or change document through the job server, mapping its failures. */
+  private async applyWrite(table: JobTable, source: { uri: string; hash: string; name: string }, generation: string): Promise<WriteResult> {
+    try {
+      return await this.jobs.write(table, source, generation);
+    } catch (err) {
+      const e = err as { kind?: string; message: string; terminal?: boolean };
+      if (e.terminal) throw new LakeError(422, e.kind ?? "REFUSED", e.message);
+      throw new LakeError(503, "SPARK_UNAVAILABLE", e.message);
+    }
+  }
+
+  /** The table's commits as the format keeps them; a table not in the lake yet is 409. */
+  private async commitsOf(t: TableSpec) {
+    const observed = await this.jobs.observe(jobTable(t, this.endpoints.warehouseBucket));
+    if (!observed.exists) throw new LakeError(409, "TABLE_MISSING", `table ${t.name} is declared but not in the lake yet`);
+    return observed;
+  }
+
+  private async columnsOf(name: string): Promise<string[]> {
+    const columns = (await this.describe(name)).columns.map((c) => c.name);
+    if (columns.length === 0) throw new LakeError(409, "TABLE_MISSING", `table ${name} is declared but not in the lake yet`);
+    return columns;
+  }
+
+  /**
+   * Deletes rows by key (a CSV whose header names the key columns) or by a filter in the travel
+   * filter's grammar, through the write path: the request is landed and journaled, and the
+   * commit carries Lakeform's metadata like an ingest's. Nothing matched: no commit.
+   */
+  async deleteRows(name: string, by: { keysCsv?: Buffer; where?: string }, origin = "api"): Promise<{ table: string; commit: string | null; rowsDeleted: number }> {
+    const t = this.spec(name);
+    if ((by.keysCsv === undefined) === (by.where === undefined)) {
+      throw new LakeError(400, "BAD_REQUEST", "send either a CSV of keys as the body or a where filter, not both and not neither");
+    }
+    const doc: ChangeDocument = { lakeformChange: 1, op: "delete", requestedAt: new Date().toISOString() };
+    let label: string;
+    if (by.keysCsv !== undefined) {
+      checkCsv(by.keysCsv);
+      const header = (parseCsv(by.keysCsv, { to_line: 1 }) as string[][])[0].map(sanitizeColumn);
+      const missing = t.primaryKey.filter((k) => !header.includes(k));
+      if (missing.length) throw new LakeError(400, "BAD_CSV", `the CSV of keys needs the key column(s) ${missing.join(", ")} in its header (it has ${header.join(", ")})`);
+      const { uri } = await this.sources.landContent(`${origin}-delete-keys.csv`, by.keysCsv);
+      doc.keys = uri;
+      label = `${origin}-delete (keys)`;
+    } else {
+      doc.where = checkWhere(by.where ?? "", await this.columnsOf(name));
+      label = `${origin}-delete (where ${doc.where})`;
+    }
+    const { source, uri } = await this.sources.landChange(doc);
+    const res = await this.applyWrite(jobTable(t, this.endpoints.warehouseBucket), { uri, hash: source.hash, name: label.slice(0, 200) }, t.generation);
+    return { table: t.name, commit: res.commit || null, rowsDeleted: res.rowsDeleted ?? 0 };
+  }
+
+  /** `update t set c = v, … where …`: the matching rows upserted with new values, through the write path. */
+  async updateRows(name: string, set: Record<string, string | null>, where: string, origin = "api"): Promise<{ table: string; commit: string | null; rowsUpdated: number }> {
+    const t = this.spec(name);
+    const columns = await this.columnsOf(name);
+    const doc: ChangeDocument = {
+      lakeformChange: 1,
+      op: "update",
+      set: checkAssignments(set, t, columns),
+      where: checkWhere(where, columns),
+      requestedAt: new Date().toISOString(),
+    };
+    const { source, uri } = await this.sources.landChange(doc);
+    const label = `${origin}-update (${Object.keys(doc.set).join(", ")} where ${doc.where})`;
+    const res = await this.applyWrite(jobTable(t, this.endpoints.warehouseBucket), { uri, hash: source.hash, name: label.slice(0, 200) }, t.generation);
+    return { table: t.name, commit: res.commit || null, rowsUpdated: res.rowsUpdated ?? 0 };
+  }
+
+  /**
+   * Rows inserted or updated, and keys deleted, after commit (or time) `since`, up to `until`
+   * (the newest commit when absent), each with the commit that made it. A `since` older than the
+   * history the table keeps is refused with the oldest commit still there.
+   */
+  async changes(name: string, since: string, until?: string, limit = 10_000) {
+    const t = this.spec(name);
+    const observed = await this.commitsOf(t);
+    const range = resolveChangeRange(t.name, observed, commitRef(checkAsOf(since)), until ? commitRef(checkAsOf(until)) : undefined);
+    const res = await this.jobs.changes(jobTable(t, this.endpoints.warehouseBucket), range.since, range.until, limit);
+    const first = range.since === null ? 0 : observed.commits.findIndex((c) => c.commit === range.since) + 1;
+    const last = observed.commits.findIndex((c) => c.commit === range.until);
+    return {
+      table: t.name,
+      since: range.since,
+      until: range.until,
+      commits: observed.commits.slice(first, last + 1).map((c) => ({ commit: c.commit, time: c.time, operation: c.operation ?? null })),
+      ...res,
+    };
+  }
+
   /** `insert into t values (...), (...)`: rows in the table's column order, as CSV. */
   async insertValues(name: string, rows: string[][]): Promise<ReturnType<LakeService["ingestCsv"]>> {
     const detail = await this.describe(name);
@@ -280,6 +376,29 @@ export function checkCsv(csv: Buffer): void {
     throw new LakeError(400, "BAD_CSV", `the CSV is malformed${e.lines ? ` at line ${e.lines}` : ""}: ${e.message}`);
   }
   if (records.length < 2) throw new LakeError(400, "BAD_CSV", "the CSV needs a header line and at least one row");
+}
+
+/** An asOf (already checked) as a commit reference for lake/commits. */
+export function commitRef(asOf: string): CommitRef {
+  return COMMIT_ID.test(asOf) ? { kind: "commit", commit: asOf } : { kind: "timestamp", epochMillis: asOfMillis(asOf), input: asOf };
+}
+
+/**
+ * `set` of an update: column → new value as text (null for NULL). Columns must be the table's,
+ * and not its key or partition columns (a row's identity and place don't change by update).
+ */
+export function checkAssignments(set: Record<string, string | null>, t: Pick<TableSpec, "primaryKey" | "partitionBy">, columns: string[]): Record<string, string | null> {
+  const out: Record<string, string | null> = {};
+  const cols = new Set(columns);
+  for (const [raw, value] of Object.entries(set)) {
+    const c = raw.toLowerCase();
+    if (!cols.has(c)) throw new LakeError(400, "BAD_VALUES", `"${raw}" is not a column of the table (columns: ${columns.join(", ")})`);
+    if (t.primaryKey.includes(c)) throw new LakeError(400, "BAD_VALUES", `"${c}" is the primary key: delete the row and insert it with its new key instead`);
+    if (t.partitionBy.includes(c)) throw new LakeError(400, "BAD_VALUES", `"${c}" is a partition column and can't be updated`);
+    out[c] = value;
+  }
+  if (Object.keys(out).length === 0) throw new LakeError(400, "BAD_VALUES", "set at least one column");
+  return out;
 }
 
 /**

@@ -5,6 +5,9 @@
  *   insert into t values (…), (…)            upsert rows (same write path as the reconciler)
  *   insert into t from 'file.csv'            upsert a CSV file
  *   travel t as of <commit|'timestamp'> [where <filter>] [limit n]
+ *   delete from t where <filter>             delete rows (same write path)
+ *   update t set c = v [, …] where <filter>  update rows (same write path)
+ *   changes t since <commit|'timestamp'> [until …] [limit n]
  *   history t | describe t | tables | status | help | quit
  *
  * Interactive on a terminal (history, tab completion of commands, tables and columns);
@@ -16,18 +19,24 @@ import * as path from "node:path";
 import * as readline from "node:readline";
 import { parse as parseCsv } from "csv-parse/sync";
 import { LakeError, type LakeService } from "../api/service";
+import { LakeformError } from "../lake/errors";
 import { formatStatus } from "../lake/status";
 import type { QueryResult } from "../lake/trino";
 import { renderTable } from "./render";
 
-const COMMANDS = ["select", "with", "show", "insert", "travel", "history", "describe", "tables", "status", "help", "quit"];
+const COMMANDS = ["select", "with", "show", "insert", "delete", "update", "changes", "travel", "history", "describe", "tables", "status", "help", "quit"];
 
 const HELP = `Statements (one per line, or several separated by ;):
   select ...                                   read SQL through Trino (catalogs hudi, iceberg, hive)
   insert into <table> values (v1, v2, ...)     upsert rows, in the table's column order
   insert into <table> from '<file.csv>'        upsert a CSV file
+  delete from <table> where <filter>           delete the matching rows (one commit)
+  update <table> set c = v [, c2 = v2] where <filter>
+                                               set columns of the matching rows (one commit)
   travel <table> as of <commit|'timestamp'> [where <filter>] [limit n]
-  history <table>      commits with their source and rows
+  changes <table> since <commit|'timestamp'> [until <commit|'timestamp'>] [limit n]
+                       rows inserted or updated and keys deleted after a commit, with their commit
+  history <table>      commits with their source and rows inserted, updated, deleted
   describe <table>     columns, key, format, status
   tables               the tables of tables.yaml
   status               is each table in sync, and if not, why
@@ -76,6 +85,36 @@ export function parseValues(text: string): string[][] {
   return rows;
 }
 
+/**
+ * Parses `c = v [, c2 = v2 …] where <filter>` (the tail of an update): values are 'text' (''
+ * for a quote), numbers, true/false or NULL. Returns the assignments and the filter.
+ */
+export function parseAssignments(text: string): { set: Record<string, string | null>; where: string } {
+  const re = /\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*('(?:[^']|'')*'|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|[A-Za-z_][A-Za-z0-9_]*)\s*(,?)/y;
+  const set: Record<string, string | null> = {};
+  const src = text.trim();
+  let pos = 0;
+  for (;;) {
+    re.lastIndex = pos;
+    const m = re.exec(src);
+    if (!m) throw new LakeError(400, "BAD_STATEMENT", `can't read the assignments at "${src.slice(pos, pos + 20)}": expected column = value`);
+    const [, col, raw, comma] = m;
+    let value: string | null;
+    if (raw.startsWith("'")) value = raw.slice(1, -1).replace(/''/g, "'");
+    else if (/^-?\d/.test(raw)) value = raw;
+    else if (/^null$/i.test(raw)) value = null;
+    else if (/^(true|false)$/i.test(raw)) value = raw.toLowerCase();
+    else throw new LakeError(400, "BAD_STATEMENT", `${col} = ${raw}: a value is a 'string', a number, true, false or NULL`);
+    if (Object.hasOwn(set, col.toLowerCase())) throw new LakeError(400, "BAD_STATEMENT", `${col} is set twice`);
+    set[col.toLowerCase()] = value;
+    pos = re.lastIndex;
+    if (!comma) break;
+  }
+  const rest = /^\s*where\s+([\s\S]+)$/i.exec(src.slice(pos));
+  if (!rest) throw new LakeError(400, "BAD_STATEMENT", "update needs a where filter after the assignments (update t set c = v where <filter>)");
+  return { set, where: rest[1].trim() };
+}
+
 export async function execute(lake: LakeService, statement: string, baseDir = process.cwd()): Promise<Output> {
   const s = statement.trim().replace(/;$/, "");
   const word = s.split(/\s+/)[0]?.toLowerCase() ?? "";
@@ -103,6 +142,26 @@ export async function execute(lake: LakeService, statement: string, baseDir = pr
         return { kind: "rows", result: await lake.travel(m[1], m[2].replace(/^'|'$/g, ""), m[4] ? Number(m[4]) : 1000, m[3]) };
       }
       throw new LakeError(400, "BAD_STATEMENT", "travel <table> as of <commit|'timestamp'> [where <filter>] [limit n]");
+    case "delete":
+      if ((m = /^delete\s+from\s+(\w+)\s+where\s+([\s\S]+)$/i.exec(s))) {
+        const res = await lake.deleteRows(m[1], { where: m[2] }, "shell");
+        return { kind: "text", text: res.commit ? `deleted ${res.rowsDeleted} row(s) from ${m[1]}: commit ${res.commit}` : `no row of ${m[1]} matched; nothing written` };
+      }
+      throw new LakeError(400, "BAD_STATEMENT", "delete from <table> where <filter>");
+    case "update":
+      if ((m = /^update\s+(\w+)\s+set\s+([\s\S]+)$/i.exec(s))) {
+        const { set, where } = parseAssignments(m[2]);
+        const res = await lake.updateRows(m[1], set, where, "shell");
+        return { kind: "text", text: res.commit ? `updated ${res.rowsUpdated} row(s) of ${m[1]}: commit ${res.commit}` : `no row of ${m[1]} matched; nothing written` };
+      }
+      throw new LakeError(400, "BAD_STATEMENT", "update <table> set c = v [, c2 = v2] where <filter>");
+    case "changes":
+      if ((m = /^changes\s+(\w+)\s+since\s+('[^']+'|\S+)(?:\s+until\s+('[^']+'|\S+))?(?:\s+limit\s+(\d+))?$/i.exec(s))) {
+        const unq = (v: string) => v.replace(/^'|'$/g, "");
+        const res = await lake.changes(m[1], unq(m[2]), m[3] ? unq(m[3]) : undefined, m[4] ? Number(m[4]) : 10_000);
+        return { kind: "rows", result: { columns: res.columns, rows: res.rows } };
+      }
+      throw new LakeError(400, "BAD_STATEMENT", "changes <table> since <commit|'timestamp'> [until <commit|'timestamp'>] [limit n]");
     case "history": {
       const t = s.split(/\s+/)[1];
       if (!t) throw new LakeError(400, "BAD_STATEMENT", "history <table>");
@@ -110,8 +169,8 @@ export async function execute(lake: LakeService, statement: string, baseDir = pr
       return {
         kind: "rows",
         result: {
-          columns: ["commit", "time", "operation", "source", "inserted", "updated", "generation"].map((name) => ({ name, type: "varchar" })),
-          rows: commits.map((c) => [c.commit, c.time, c.operation ?? "", c.source ?? "", c.rowsInserted ?? null, c.rowsUpdated ?? null, c.generation ?? ""]),
+          columns: ["commit", "time", "operation", "source", "inserted", "updated", "deleted", "generation"].map((name) => ({ name, type: "varchar" })),
+          rows: commits.map((c) => [c.commit, c.time, c.operation ?? "", c.source ?? "", c.rowsInserted ?? null, c.rowsUpdated ?? null, c.rowsDeleted ?? null, c.generation ?? ""]),
         },
       };
     }
@@ -157,7 +216,8 @@ function print(out: Output, json: boolean): void {
 }
 
 function printError(err: unknown, json: boolean): void {
-  const message = err instanceof LakeError ? `${err.code}: ${err.message}` : (err as Error).message;
+  const code = (err as { code?: unknown }).code;
+  const message = typeof code === "string" && (err instanceof LakeError || err instanceof LakeformError) ? `${code}: ${(err as Error).message}` : (err as Error).message;
   if (json) process.stdout.write(JSON.stringify({ error: message }) + "\n");
   process.stderr.write(`error: ${message}\n`);
 }
@@ -178,7 +238,7 @@ export function completer(lake: LakeService, columns: Map<string, string[]>) {
       }
       const mentioned = tables.filter((t) => words.slice(0, -1).some((w) => w.replace(/^.*\./, "") === t));
       const cols = mentioned.flatMap((t) => columns.get(t) ?? []);
-      candidates = [...tables, ...tables.flatMap((t) => [`hudi.default.${t}`, `iceberg.default.${t}`]), ...cols, "from", "where", "as", "of", "values", "into", "limit"];
+      candidates = [...tables, ...tables.flatMap((t) => [`hudi.default.${t}`, `iceberg.default.${t}`]), ...cols, "from", "where", "as", "of", "values", "into", "limit", "set", "since", "until"];
     }
     const hits = [...new Set(candidates)].filter((c) => c.startsWith(current.toLowerCase()));
     return [hits, current];

@@ -23,6 +23,7 @@ export interface CommitInfo {
   source?: string;
   rowsInserted?: number;
   rowsUpdated?: number;
+  rowsDeleted?: number;
 }
 
 export interface Observation {
@@ -36,6 +37,8 @@ export interface Observation {
   columns: { name: string; type: string }[];
   /** When the table has no files: the writes it had, oldest first (see the job server's journal). */
   journal?: JournalEntry[];
+  /** True when older commits than the first in `commits` existed and were expired by retention. */
+  historyExpired?: boolean;
 }
 
 export interface JournalEntry {
@@ -55,6 +58,27 @@ export interface WriteResult {
   columns: string[];
   addedColumns: string[];
   durationMs: number;
+  /** What the commit did, counted by the job server (a delete or update counts only its own rows). */
+  rowsInserted?: number;
+  rowsUpdated?: number;
+  rowsDeleted?: number;
+}
+
+/**
+ * A change made by hand (DELETE /tables/{t}/rows, LakeShell delete/update), landed in the object
+ * store as a small JSON document beside the landed CSVs and applied by the job server's write,
+ * so it is journaled and replayed in order like any ingest.
+ */
+export type ChangeDocument =
+  | { lakeformChange: 1; op: "delete"; keys?: string; where?: string; requestedAt: string }
+  | { lakeformChange: 1; op: "update"; set: Record<string, string | null>; where: string; requestedAt: string };
+
+/** Rows changed after one commit up to another, each with the commit that made the change. */
+export interface ChangesResult {
+  /** `_commit`, `_change` (insert | update | delete), then the table's columns. */
+  columns: { name: string; type: string }[];
+  rows: unknown[][];
+  truncated: boolean;
 }
 
 export type JobErrorKind = "BadCsv" | "SchemaRefused" | "SparkError" | "BadRequest" | "Unavailable";
@@ -142,6 +166,14 @@ export class JobClient {
   /** Puts a table whose files are intact back into the metastore, with its history. */
   register(table: JobTable): Promise<{ registered: boolean; metadataFile?: string }> {
     return this.post("register", { table }, 10 * 60_000);
+  }
+
+  /**
+   * Changes after commit `since` (null: from the table's first commit) up to and including
+   * `until` (null: the newest), one row per change with its commit.
+   */
+  changes(table: JobTable, since: string | null, until: string | null, limit = 10_000): Promise<ChangesResult> {
+    return this.post("changes", { table, since, until, limit }, 10 * 60_000);
   }
 
   /** Rows of a table as of a commit (Hudi: as.of.instant; Iceberg: snapshot or timestamp). */

@@ -155,6 +155,20 @@ export class Sources {
     );
   }
 
+  /**
+   * Lands a change made by hand (a delete or an update) as a JSON document; the job server tells
+   * it from a CSV by its name (…change.json). Its hash includes the request time, so the same
+   * statement run twice is two writes, both journaled.
+   */
+  async landChange(doc: object): Promise<{ source: ResolvedSource; uri: string }> {
+    const data = Buffer.from(JSON.stringify(doc));
+    const hash = sha256(data);
+    const source: ResolvedSource = { declared: "change", location: "change:", hash, bytes: data.length };
+    const key = `_lakeform/landing/${hash.slice(0, 2)}/${hash}.change.json`;
+    await this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: data, ContentType: "application/json" }));
+    return { source, uri: `s3a://${this.bucket}/${key}` };
+  }
+
   /** Lands raw CSV content (an API upload) and returns its source record and URI. */
   async landContent(name: string, data: Buffer): Promise<{ source: ResolvedSource; uri: string }> {
     const hash = sha256(data);

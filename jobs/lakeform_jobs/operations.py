@@ -8,7 +8,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from . import csv_source
+from . import crud, csv_source
 from .asof import parse_as_of
 from .catalog import Catalog, Storage
 from .errors import BadCsv, BadRequest, JobFailure, SchemaRefused, spark_error_line
@@ -16,6 +16,8 @@ from .formats import Context, Format, WritePlan, format_for
 from .journal import Journal
 from .names import sanitize_column
 from .types import (
+    ChangesRequest,
+    ChangesResult,
     ClearResult,
     DropResult,
     ForgetResult,
@@ -91,6 +93,8 @@ class Jobs:
             self._repair_before_write(t, fmt)
             if not self.ctx.storage.exists(source.uri):
                 raise JobFailure("SOURCE_UNREADABLE", f"the source {source.name or source.uri} is not at {source.uri}")
+            if crud.is_change_document(source.uri):
+                return self._apply_change(req, fmt, started)
             csv_source.validate_rows(self.spark, source.uri)
             df, renamed = csv_source.read_csv(self.spark, source.uri)
             keys = [sanitize_column(k) for k in t.primary_key]
@@ -105,6 +109,9 @@ class Jobs:
                 raise BadCsv(f"the CSV can't be parsed: {spark_error_line(e)}") from e
             if nulls:
                 raise BadCsv(f"{nulls} row(s) have an empty primary key ({', '.join(keys)})")
+            # deleteWhen: flag the rows that delete their key, before dedupe, so the ordering
+            # field chooses between a delete and an update of the same key.
+            df, any_deletes = crud.delete_flag(df, t)
             df = dedupe(df, keys, t.ordering_field)
             exists = self.ctx.catalog.has(t)
             current = self.spark.table(fmt.qualified(t)) if exists else None
@@ -112,21 +119,71 @@ class Jobs:
             existing_cols = [f.name for f in existing]
             if existing:
                 df = align_types(df, {f.name: f.dataType for f in existing})
-            new_cols = [c for c in df.columns if exists and c not in existing_cols]
+            new_cols = [c for c in df.columns if exists and c not in existing_cols and c != crud.DELETE_FLAG]
             if new_cols and t.schema_policy == "strict":
                 raise SchemaRefused(f"schemaPolicy is strict and the CSV has new column(s): {', '.join(new_cols)}; the table was left as it was")
             meta = {"source_hash": source.hash, "source": source.name, "generation": req.generation, "spec": t.spec_json()}
-            plan = WritePlan(keys=keys, meta=meta, exists=exists, existing_cols=existing_cols, new_cols=new_cols)
+            flag = crud.DELETE_FLAG if crud.DELETE_FLAG in df.columns else None
+            counts = None
+            if flag and not (exists and any_deletes):
+                # Nothing to delete in a table that doesn't exist yet, or no row marked.
+                df = df.where(~df[flag]).drop(flag)
+                flag = None
+            if exists and (flag or not fmt.exact_commit_counts):
+                counts = crud.count_changes(current, df, keys, flag)
+                meta.update({k: str(v) for k, v in counts.items()})
+            plan = WritePlan(keys=keys, meta=meta, exists=exists, existing_cols=existing_cols, new_cols=new_cols, delete_flag=flag)
             commit = fmt.write(t, df, plan)
             self.journal.append(t, commit=commit, source=source.name, source_hash=source.hash, uri=source.uri, generation=req.generation)
         return WriteResult(
             commit=commit,
             rows_written=rows,
             renamed=renamed,
-            columns=list(df.columns),
+            columns=[c for c in df.columns if c != crud.DELETE_FLAG],
             added_columns=new_cols,
             duration_ms=int((time.time() - started) * 1000),
+            **(counts or {}),
         )
+
+    def _apply_change(self, req: WriteRequest, fmt: Format, started: float) -> WriteResult:
+        """A delete or an update made by hand (the table's write lock is held): one commit with
+        Lakeform's metadata, journaled like an ingest. Nothing matched: no commit."""
+        t, source = req.table, req.source
+        doc = crud.ChangeDocument.parse(self.ctx.storage.read_text(source.uri))
+        if not (self.ctx.catalog.has(t) and fmt.files_exist(t)):
+            raise JobFailure("TABLE_MISSING", f"table {t.name} is not in the lake yet")
+        keys = [sanitize_column(k) for k in t.primary_key]
+        current = self.spark.table(fmt.qualified(t))
+        cols = fmt.user_columns(current)
+        if doc.op == "delete":
+            rows = crud.rows_to_delete(self.spark, fmt, t, current, doc, keys).localCheckpoint()
+            counts = {"rows_inserted": 0, "rows_updated": 0, "rows_deleted": rows.count()}
+            affected = counts["rows_deleted"]
+        else:
+            rows = crud.updated_rows(fmt, current, doc).localCheckpoint()
+            counts = {"rows_inserted": 0, "rows_updated": rows.count(), "rows_deleted": 0}
+            affected = counts["rows_updated"]
+        if affected == 0:
+            return WriteResult(commit="", rows_written=0, renamed={}, columns=cols, added_columns=[], duration_ms=int((time.time() - started) * 1000), operation=doc.op, **counts)
+        meta = {"source_hash": source.hash, "source": source.name, "generation": req.generation, "spec": t.spec_json(), **{k: str(v) for k, v in counts.items()}}
+        plan = WritePlan(keys=keys, meta=meta, exists=True, existing_cols=cols, new_cols=[])
+        commit = fmt.delete(t, rows, plan) if doc.op == "delete" else fmt.write(t, rows, plan)
+        self.journal.append(t, commit=commit, source=source.name, source_hash=source.hash, uri=source.uri, generation=req.generation)
+        return WriteResult(
+            commit=commit, rows_written=affected, renamed={}, columns=cols, added_columns=[],
+            duration_ms=int((time.time() - started) * 1000), operation=doc.op, **counts,
+        )
+
+    def changes(self, req: ChangesRequest) -> ChangesResult:
+        """Rows inserted or updated and keys deleted after `since` up to `until`, each with its commit."""
+        t = req.table
+        fmt = self.format(t)
+        if not (self.ctx.catalog.has(t) and fmt.files_exist(t)):
+            raise JobFailure("TABLE_MISSING", f"table {t.name} is not in the lake yet")
+        commits = [c.commit for c in fmt.commits(t, True, True)]
+        keys = [sanitize_column(k) for k in t.primary_key]
+        out = crud.changes_between(fmt, t, commits, req.since, req.until, keys, req.limit)
+        return ChangesResult(columns=out["columns"], rows=out["rows"], truncated=out["truncated"])
 
     # ---------------------------------------------------------------------------- observe
 
@@ -146,7 +203,8 @@ class Jobs:
         # A table without files is (re)built: the journal says what it held, if it ever existed.
         journal = [] if files else self.journal.read(t)
         return Observation(
-            exists=exists, in_catalog=in_catalog, files_exist=files, commits=[c.to_json() for c in commits], row_count=row_count, columns=columns, journal=journal
+            exists=exists, in_catalog=in_catalog, files_exist=files, commits=[c.to_json() for c in commits], row_count=row_count, columns=columns, journal=journal,
+            history_expired=fmt.history_expired(t, commits) if exists else False,
         )
 
     # ---------------------------------------------------------------------------- travel, register, drop

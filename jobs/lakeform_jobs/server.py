@@ -4,9 +4,11 @@ A JVM start costs tens of seconds on a small machine, so instead of one spark-su
 this program keeps a SparkSession and answers JSON requests over HTTP on 127.0.0.1:
 
   GET  /healthz               the driver is up
-  POST /v1/write              upsert one CSV source into a table (Hudi or Iceberg)
+  POST /v1/write              upsert one CSV source into a table (Hudi or Iceberg), or apply a
+                              landed change document (a delete or an update made by hand)
   POST /v1/observe            what the table holds: commits with their Lakeform metadata, rows, columns
   POST /v1/travel             rows of a table as of a commit or a time
+  POST /v1/changes            rows inserted/updated and keys deleted between two commits, each with its commit
   POST /v1/drop               drop a table (and its files with purge)
   POST /v1/register           put a table whose files are intact back into the metastore
   POST /v1/forget_catalog     forget a metastore entry whose table files are gone
@@ -34,7 +36,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
 from .errors import BadRequest, JobFailure, classify
-from .types import LocationRequest, Operation, TableRequest, TravelRequest, WriteRequest
+from .types import ChangesRequest, LocationRequest, Operation, TableRequest, TravelRequest, WriteRequest
 
 if TYPE_CHECKING:
     from .operations import Jobs
@@ -50,6 +52,7 @@ def operations(jobs: "Jobs") -> dict[str, Operation]:
             Operation("write", WriteRequest.parse, jobs.write),
             Operation("observe", TableRequest.parse, jobs.observe),
             Operation("travel", TravelRequest.parse, jobs.travel),
+            Operation("changes", ChangesRequest.parse, jobs.changes),
             Operation("drop", LocationRequest.parse, jobs.drop),
             Operation("register", TableRequest.parse, jobs.register),
             Operation("forget_catalog", LocationRequest.parse, jobs.forget_catalog),

@@ -45,6 +45,44 @@ def _str_list(body: dict[str, Any], name: str, where: str, default: Any = ...) -
 
 
 @dataclass(frozen=True)
+class DeleteWhen:
+    """A source row whose `column` holds one of `equals` (lower-cased text) deletes its key."""
+
+    column: str
+    equals: tuple[str, ...]
+
+    @staticmethod
+    def parse(body: Any) -> "DeleteWhen | None":
+        if body is None:
+            return None
+        column = _field(body, "column", str, "table.deleteWhen")
+        equals = _str_list(body, "equals", "table.deleteWhen")
+        if not equals:
+            raise BadRequest("field table.deleteWhen.equals must name at least one value")
+        return DeleteWhen(column=column, equals=tuple(v.strip().lower() for v in equals))
+
+
+@dataclass(frozen=True)
+class Retain:
+    """How much history a table keeps: the newest `commits`, or the commits of the last `days`."""
+
+    commits: int | None = None
+    days: float | None = None
+
+    @staticmethod
+    def parse(body: Any) -> "Retain | None":
+        if body is None:
+            return None
+        commits = _field(body, "commits", int, "table.retain", None)
+        days = _field(body, "days", (int, float), "table.retain", None)
+        if (commits is None) == (days is None):
+            raise BadRequest("field table.retain must be {commits: N} or {days: D}")
+        if (commits is not None and commits < 1) or (days is not None and days <= 0):
+            raise BadRequest("field table.retain must keep at least one commit")
+        return Retain(commits=commits, days=float(days) if days is not None else None)
+
+
+@dataclass(frozen=True)
 class Table:
     """What the job server needs to know of a table (lake/jobClient.ts: JobTable)."""
 
@@ -56,6 +94,9 @@ class Table:
     ordering_field: str | None = None
     partition_by: list[str] = field(default_factory=list)
     schema_policy: str = "addColumns"
+    delete_when: DeleteWhen | None = None
+    retain: Retain | None = None
+    target_file_size_mb: int | None = None
 
     @property
     def key(self) -> str:
@@ -85,6 +126,9 @@ class Table:
             ordering_field=_field(body, "orderingField", str, w, None),
             partition_by=_str_list(body, "partitionBy", w, []),
             schema_policy=policy,
+            delete_when=DeleteWhen.parse(body.get("deleteWhen")) if isinstance(body, dict) else None,
+            retain=Retain.parse(body.get("retain")) if isinstance(body, dict) else None,
+            target_file_size_mb=_field(body, "targetFileSizeMB", int, w, None),
         )
 
     def spec_json(self) -> str:
@@ -158,6 +202,30 @@ class TravelRequest:
         return TravelRequest(Table.parse(_field(body, "table", dict, "request")), str(as_of), _field(body, "where", str, "request", None), limit)
 
 
+@dataclass(frozen=True)
+class ChangesRequest:
+    """Changes after commit `since` (None: from the first commit) up to `until` (None: the newest)."""
+
+    table: Table
+    since: str | None = None
+    until: str | None = None
+    limit: int = 10_000
+
+    @staticmethod
+    def parse(body: dict[str, Any]) -> "ChangesRequest":
+        limit = _field(body, "limit", int, "request", 10_000)
+        if limit < 1:
+            raise BadRequest("field request.limit must be at least 1")
+        since = _field(body, "since", (str, int), "request", None)
+        until = _field(body, "until", (str, int), "request", None)
+        return ChangesRequest(
+            Table.parse(_field(body, "table", dict, "request")),
+            str(since) if since is not None else None,
+            str(until) if until is not None else None,
+            limit,
+        )
+
+
 # -------------------------------------------------------------------------------- responses
 
 
@@ -189,6 +257,10 @@ class WriteResult(Response):
     added_columns: list[str]
     duration_ms: int
     operation: str = ""  # how it was written: bulk_insert / insert / upsert / append / merge
+    OMIT_NONE = ("rows_inserted", "rows_updated", "rows_deleted")
+    rows_inserted: int | None = None
+    rows_updated: int | None = None
+    rows_deleted: int | None = None
 
 
 @dataclass
@@ -202,6 +274,7 @@ class Commit(Response):
     spec: str | None = None
     rows_inserted: int = 0
     rows_updated: int = 0
+    rows_deleted: int = 0
 
 
 @dataclass
@@ -213,6 +286,14 @@ class Observation(Response):
     row_count: int | None
     columns: list[dict[str, str]]
     journal: list[dict[str, Any]]
+    history_expired: bool = False
+
+
+@dataclass
+class ChangesResult(Response):
+    columns: list[dict[str, str]]
+    rows: list[list[Any]]
+    truncated: bool
 
 
 @dataclass

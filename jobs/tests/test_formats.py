@@ -51,6 +51,7 @@ def test_hudi_commit_metadata_is_read_from_the_timeline():
         "spec": "{}",
         "rowsInserted": 5,
         "rowsUpdated": 1,
+        "rowsDeleted": 0,
     }
     assert hudi_instant_time("20261124194100") == "2026-11-24T19:41:00.000Z"
 
@@ -58,3 +59,21 @@ def test_hudi_commit_metadata_is_read_from_the_timeline():
 def test_iceberg_commit_metadata_is_read_from_the_snapshot_summary():
     c = commit_from_snapshot(5372811453871062939, "2026-11-24T19:41:00.791Z", "overwrite", {"added-records": "10", "deleted-records": "4", META_PREFIX + "source_hash": "h"})
     assert (c.commit, c.rows_inserted, c.rows_updated, c.source_hash) == ("5372811453871062939", 6, 4, "h")
+
+
+def test_lakeform_counts_in_the_commit_win_over_the_formats_statistics():
+    meta = {META_PREFIX + "rows_inserted": "1", META_PREFIX + "rows_updated": "2", META_PREFIX + "rows_deleted": "3"}
+    c = commit_from_snapshot(1, "2026-11-24T19:41:00.791Z", "overwrite", {"added-records": "100", "deleted-records": "100", **meta})
+    assert (c.rows_inserted, c.rows_updated, c.rows_deleted) == (1, 2, 3)
+    h = commit_from_timeline("20261124194100791", {"extraMetadata": meta, "partitionToWriteStats": {"": [{"numInserts": 9}]}})
+    assert (h.rows_inserted, h.rows_updated, h.rows_deleted) == (1, 2, 3)
+
+
+def test_hudi_counts_deletes_from_its_write_stats():
+    h = commit_from_timeline("20261124194100791", {"operationType": "DELETE", "partitionToWriteStats": {"": [{"numDeletes": 2}, {"numDeletes": 1}]}})
+    assert (h.operation, h.rows_deleted) == ("DELETE", 3)
+
+
+def test_an_iceberg_delete_snapshot_without_lakeform_counts_reports_its_deleted_records():
+    c = commit_from_snapshot(1, "2026-11-24T19:41:00.791Z", "delete", {"deleted-records": "4"})
+    assert (c.rows_inserted, c.rows_updated, c.rows_deleted) == (0, 0, 4)

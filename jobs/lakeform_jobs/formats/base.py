@@ -26,6 +26,8 @@ class WritePlan:
     exists: bool  # the table is in the catalog with its files
     existing_cols: list[str]
     new_cols: list[str]
+    # A boolean column of the rows marking keys to delete in this same commit (deleteWhen), or None.
+    delete_flag: str | None = None
 
 
 @dataclass
@@ -35,8 +37,19 @@ class Context:
     catalog: "Catalog"
 
 
+def counts_from_meta(meta: dict[str, str]) -> dict[str, int] | None:
+    """Rows inserted/updated/deleted as Lakeform recorded them in a commit (lakeform.rows_*)."""
+    try:
+        return {k: int(meta[META_PREFIX + k]) for k in ("rows_inserted", "rows_updated", "rows_deleted")}
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
 class Format(ABC):
     name: str = ""
+    # Whether the format's own commit statistics count rows inserted/updated/deleted exactly
+    # (Hudi's write stats do; Iceberg's summary counts rewritten files' rows).
+    exact_commit_counts: bool = False
 
     def __init__(self, ctx: Context):
         self.ctx = ctx
@@ -66,6 +79,19 @@ class Format(ABC):
     @abstractmethod
     def read_as_of(self, t: "Table", as_of: "AsOf") -> "DataFrame":
         """The table's rows as of a commit or a time."""
+
+    @abstractmethod
+    def delete(self, t: "Table", rows: "DataFrame", plan: WritePlan) -> str:
+        """Deletes these rows (the table's own rows, full width) by key in one commit; returns it."""
+
+    @abstractmethod
+    def history_expired(self, t: "Table", commits: list["Commit"]) -> bool:
+        """Whether commits older than the oldest listed existed and were expired."""
+
+    def rows_written(self, t: "Table", prev_commit: str | None, commit: str, before: "DataFrame | None", after: "DataFrame") -> "DataFrame":
+        """Rows a commit inserted or updated (full rows, table columns): by default the rows of
+        `after` (the table as of the commit) not in `before` (as of the commit before)."""
+        return after if before is None else after.exceptAll(before)
 
     def user_columns(self, df: "DataFrame") -> list[str]:
         """The table's own columns, without the format's bookkeeping columns."""

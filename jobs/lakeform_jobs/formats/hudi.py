@@ -7,7 +7,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from ..types import Commit
-from .base import META_PREFIX, Format, WritePlan
+from .base import META_PREFIX, Format, WritePlan, counts_from_meta
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -42,6 +42,11 @@ def commit_from_timeline(instant: str, body: dict[str, Any]) -> Commit:
     """A commit as recorded in a completed .commit / .replacecommit file of the timeline."""
     extra = body.get("extraMetadata", {}) or {}
     stats = [s for ps in (body.get("partitionToWriteStats") or {}).values() for s in ps]
+    counts = counts_from_meta(extra) or {
+        "rows_inserted": sum(int(s.get("numInserts", 0)) for s in stats),
+        "rows_updated": sum(int(s.get("numUpdateWrites", 0)) for s in stats),
+        "rows_deleted": sum(int(s.get("numDeletes", 0)) for s in stats),
+    }
     return Commit(
         commit=instant,
         time=hudi_instant_time(instant),
@@ -50,13 +55,13 @@ def commit_from_timeline(instant: str, body: dict[str, Any]) -> Commit:
         source=extra.get(META_PREFIX + "source"),
         generation=extra.get(META_PREFIX + "generation"),
         spec=extra.get(META_PREFIX + "spec"),
-        rows_inserted=sum(int(s.get("numInserts", 0)) for s in stats),
-        rows_updated=sum(int(s.get("numUpdateWrites", 0)) for s in stats),
+        **counts,
     )
 
 
 class Hudi(Format):
     name = "hudi"
+    exact_commit_counts = True
 
     def qualified(self, t: "Table") -> str:
         return f"spark_catalog.{t.database}.{t.name}"
@@ -110,8 +115,39 @@ class Hudi(Format):
 
     def write(self, t: "Table", df: "DataFrame", plan: WritePlan) -> str:
         self.ctx.catalog.ensure_database(t.database)
-        df.write.format("hudi").options(**self.write_options(t, plan)).mode("append").save(t.location)
+        opts = self.write_options(t, plan)
+        if plan.delete_flag:
+            # Hudi's own delete marker: a row with _hoodie_is_deleted = true removes its key in
+            # this same upsert commit (the payload honours it; the ordering field already chose
+            # one row per key). An upsert, whatever the write would otherwise have been.
+            df = df.withColumnRenamed(plan.delete_flag, "_hoodie_is_deleted")
+            opts["hoodie.datasource.write.operation"] = "upsert"
+        df.write.format("hudi").options(**opts).mode("append").save(t.location)
         return self.commits(t, True, True)[-1].commit
+
+    def delete(self, t: "Table", rows: "DataFrame", plan: WritePlan) -> str:
+        """Hudi's delete operation: one commit removing these rows' keys."""
+        opts = self.write_options(t, plan)
+        opts["hoodie.datasource.write.operation"] = "delete"
+        rows.write.format("hudi").options(**opts).mode("append").save(t.location)
+        return self.commits(t, True, True)[-1].commit
+
+    def history_expired(self, t: "Table", commits: list[Commit]) -> bool:
+        """Commits archived out of the active timeline (or cleaned: retention) are gone for
+        time travel: the archive folder holds them."""
+        archived = t.location + "/.hoodie/archived"
+        return self.ctx.storage.exists(archived) and len(self.ctx.storage.list_names(archived)) > 0
+
+    def rows_written(self, t: "Table", prev_commit: str | None, commit: str, before: "DataFrame | None", after: "DataFrame") -> "DataFrame":
+        """Hudi's incremental query: the rows this commit wrote (begin is exclusive, end inclusive)."""
+        df = (
+            self.spark.read.format("hudi")
+            .option("hoodie.datasource.query.type", "incremental")
+            .option("hoodie.datasource.read.begin.instanttime", prev_commit or "000")
+            .option("hoodie.datasource.read.end.instanttime", commit)
+            .load(t.location)
+        )
+        return df.select(*[c for c in after.columns])
 
     def commits(self, t: "Table", in_catalog: bool, files: bool) -> list[Commit]:
         if not files:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 from ..errors import BadRequest
 from ..types import Commit
-from .base import META_PREFIX, Format, WritePlan
+from .base import META_PREFIX, Format, WritePlan, counts_from_meta
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -21,6 +21,13 @@ METADATA_FILE = re.compile(r"^(\d+)-.*\.metadata\.json$")
 
 def commit_from_snapshot(snapshot_id: int, committed_at_iso: str, operation: str | None, summary: dict[str, str] | None) -> Commit:
     s = summary or {}
+    # Lakeform's own counts when it recorded them: copy-on-write rewrites whole files, so the
+    # summary's added/deleted records count the rewritten files' rows, not the rows changed.
+    counts = counts_from_meta(s) or {
+        "rows_inserted": int(s.get("added-records", 0)) - int(s.get("deleted-records", 0)) if s.get("added-records") else 0,
+        "rows_updated": int(s.get("deleted-records", 0)) if s.get("added-records") else 0,
+        "rows_deleted": 0 if s.get("added-records") else int(s.get("deleted-records", 0)),
+    }
     return Commit(
         commit=str(snapshot_id),
         time=committed_at_iso,
@@ -29,8 +36,7 @@ def commit_from_snapshot(snapshot_id: int, committed_at_iso: str, operation: str
         source=s.get(META_PREFIX + "source"),
         generation=s.get(META_PREFIX + "generation"),
         spec=s.get(META_PREFIX + "spec"),
-        rows_inserted=int(s.get("added-records", 0)) - int(s.get("deleted-records", 0)) if s.get("added-records") else 0,
-        rows_updated=int(s.get("deleted-records", 0)),
+        **counts,
     )
 
 
@@ -89,9 +95,13 @@ class Iceberg(Format):
                 self.spark.sql(f"ALTER TABLE {fq} ADD COLUMNS ({cols})")
             target_cols = plan.existing_cols + plan.new_cols
             table_types = {f.name: f.dataType for f in self.spark.table(fq).schema.fields}
-            csv_cols = list(df.columns)
+            flag = plan.delete_flag
+            csv_cols = [c for c in df.columns if c != flag]
             # Columns this CSV doesn't have: null for new rows, and left as they are on updates.
-            full = df.select(*[F.col(f"`{c}`") if c in csv_cols else F.lit(None).cast(table_types[c]).alias(c) for c in target_cols])
+            full = df.select(
+                *[F.col(f"`{c}`") if c in csv_cols else F.lit(None).cast(table_types[c]).alias(c) for c in target_cols],
+                *([F.col(flag)] if flag else []),
+            )
             view = f"lakeform_src_{plan.meta['source_hash'][:16]}"
             # Materialised: MERGE needs a deterministic source, and dedupe's row positions aren't.
             full.localCheckpoint().createOrReplaceTempView(view)
@@ -101,13 +111,37 @@ class Iceberg(Format):
             vals = ", ".join(f"s.`{c}`" for c in target_cols)
             try:
                 with self.ctx.catalog.iceberg_commit_properties(props):
+                    # Rows marked by deleteWhen delete their key in the same MERGE (one snapshot).
                     self.spark.sql(
                         f"MERGE INTO {fq} t USING {view} s ON {on} "
-                        f"WHEN MATCHED THEN UPDATE SET {sets} WHEN NOT MATCHED THEN INSERT ({cols}) VALUES ({vals})"
+                        + (f"WHEN MATCHED AND s.`{flag}` THEN DELETE " if flag else "")
+                        + f"WHEN MATCHED THEN UPDATE SET {sets} "
+                        + f"WHEN NOT MATCHED{f' AND NOT s.`{flag}`' if flag else ''} THEN INSERT ({cols}) VALUES ({vals})"
                     )
             finally:
                 self.spark.catalog.dropTempView(view)
         return self.commits(t, True, True)[-1].commit
+
+    def delete(self, t: "Table", rows: "DataFrame", plan: WritePlan) -> str:
+        """One MERGE … WHEN MATCHED THEN DELETE by key: one snapshot with Lakeform's metadata."""
+        fq = self.qualified(t)
+        props = {META_PREFIX + k: v for k, v in plan.meta.items()}
+        view = f"lakeform_del_{plan.meta['source_hash'][:16]}"
+        rows.select(*[f"`{k}`" for k in plan.keys]).distinct().localCheckpoint().createOrReplaceTempView(view)
+        on = " AND ".join(f"t.`{k}` = s.`{k}`" for k in plan.keys)
+        try:
+            with self.ctx.catalog.iceberg_commit_properties(props):
+                self.spark.sql(f"MERGE INTO {fq} t USING {view} s ON {on} WHEN MATCHED THEN DELETE")
+        finally:
+            self.spark.catalog.dropTempView(view)
+        return self.commits(t, True, True)[-1].commit
+
+    def history_expired(self, t: "Table", commits: list[Commit]) -> bool:
+        """The oldest snapshot still there has a parent: older ones were expired."""
+        if not commits:
+            return False
+        row = self.spark.sql(f"SELECT parent_id FROM {self.qualified(t)}.snapshots WHERE snapshot_id = {int(commits[0].commit)}").first()
+        return bool(row is not None and row["parent_id"] is not None)
 
     def register(self, t: "Table") -> dict[str, Any]:
         """register_table on the newest metadata file: nothing is rewritten."""

@@ -68,3 +68,12 @@ export function resolveChangeRange(table: string, h: History, since: CommitRef, 
   if (index(to) < index(from)) throw new LakeformError("BAD_REQUEST", `until (${to}) is before since (${from})`);
   return { since: from, until: to };
 }
+
+/**
+ * Source hashes the table holds: those its commits record, and those of writes whose commits
+ * retention expired (the job server reads them from the write journal).
+ */
+export function appliedSourceHashes(observed: { exists: boolean; commits: Pick<CommitInfo, "sourceHash">[]; expiredSourceHashes?: string[] }): Set<string> {
+  if (!observed.exists) return new Set();
+  return new Set([...observed.commits.map((c) => c.sourceHash), ...(observed.expiredSourceHashes ?? [])].filter((h): h is string => Boolean(h)));
+}

@@ -2,7 +2,7 @@
  * Status conditions, Kubernetes-style: keyed by type, True/False/Unknown, a CamelCase reason and
  * a human message. Every reason the reconciler reports lives here.
  */
-export type ConditionType = "Ready" | "Synced" | "Degraded";
+export type ConditionType = "Ready" | "Synced" | "Degraded" | "Maintained";
 export type ConditionStatus = "True" | "False" | "Unknown";
 
 export const Reason = {
@@ -24,6 +24,8 @@ export const Reason = {
   Removed: "Removed",
   Pruning: "Pruning",
   PruneFailed: "PruneFailed",
+  Maintained: "Maintained",
+  MaintenanceFailed: "MaintenanceFailed",
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
 

@@ -39,6 +39,20 @@ export interface Observation {
   journal?: JournalEntry[];
   /** True when older commits than the first in `commits` existed and were expired by retention. */
   historyExpired?: boolean;
+  /** Source hashes of writes whose commits were expired: still applied (from the write journal). */
+  expiredSourceHashes?: string[];
+  /** Data files against the target size, when the format tells (Iceberg); Hudi sizes files as it writes. */
+  dataFiles?: { count: number; small: number; bytes: number; targetBytes: number } | null;
+}
+
+export interface MaintainResult {
+  actions: string[];
+  commitsBefore: number;
+  commitsAfter: number;
+  dataFilesBefore: number | null;
+  dataFilesAfter: number | null;
+  oldestCommit: string | null;
+  durationMs: number;
 }
 
 export interface JournalEntry {
@@ -174,6 +188,11 @@ export class JobClient {
    */
   changes(table: JobTable, since: string | null, until: string | null, limit = 10_000): Promise<ChangesResult> {
     return this.post("changes", { table, since, until, limit }, 10 * 60_000);
+  }
+
+  /** Retention, orphan files and compaction, between writes (the job server holds the table's write lock). */
+  maintain(table: JobTable): Promise<MaintainResult> {
+    return this.post("maintain", { table }, 30 * 60_000);
   }
 
   /** Rows of a table as of a commit (Hudi: as.of.instant; Iceberg: snapshot or timestamp). */

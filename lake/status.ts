@@ -28,6 +28,8 @@ export interface TableStatus {
   prune?: boolean;
   /** The tables.yaml that declared it: only that file's reconciler may prune it. */
   declaredIn?: string;
+  /** The last maintenance the job server did (retention, orphan files, compaction). */
+  lastMaintenance?: { at: string; actions: string[]; commits: number; dataFiles: number | null; oldestCommit: string | null };
 }
 
 export interface LakeStatus {
@@ -57,13 +59,21 @@ export function writeStatus(file: string, status: LakeStatus): void {
   fs.renameSync(tmp, file);
 }
 
+/** The Maintained column: when the last maintenance ran, or why it failed. */
+function maintained(t: TableStatus): string {
+  const c = getCondition(t.conditions, "Maintained");
+  if (c?.status === "False") return c.reason;
+  if (t.lastMaintenance) return t.lastMaintenance.at.replace(/\.\d+Z$/, "Z");
+  return "-";
+}
+
 /** One line per table, for terminals: what a data engineer wants to know at a glance. */
 export function formatStatus(status: LakeStatus): string {
   const lines: string[] = [];
   if (status.specError) lines.push(`tables.yaml: INVALID (serving the last valid version)\n${status.specError}\n`);
   const rows = Object.values(status.tables).sort((a, b) => a.table.localeCompare(b.table));
   if (rows.length === 0) lines.push("no tables");
-  const header = ["TABLE", "FORMAT", "SYNCED", "SOURCES", "ROWS", "LAST COMMIT", "GENERATION", "REASON"];
+  const header = ["TABLE", "FORMAT", "SYNCED", "SOURCES", "ROWS", "LAST COMMIT", "GENERATION", "MAINTAINED", "REASON"];
   const table = rows.map((t) => {
     const synced = getCondition(t.conditions, "Synced");
     const degraded = getCondition(t.conditions, "Degraded");
@@ -76,12 +86,14 @@ export function formatStatus(status: LakeStatus): string {
       t.rowCount === undefined || t.rowCount === null ? "-" : String(t.rowCount),
       t.lastCommit ? `${t.lastCommit.id} (${t.lastCommit.time})` : "-",
       `${t.observedGeneration ?? "-"}${t.observedGeneration && t.observedGeneration !== t.generation ? ` (want ${t.generation})` : ""}`,
+      maintained(t),
       // "UpToDate" says it all; anything else (including a repaired "Recreated") says why.
       why ? `${why.reason}${why.type === "Synced" && why.reason === "UpToDate" ? "" : `: ${why.message}`}` : "-",
     ];
   });
-  const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => (i === 7 ? 0 : r[i].length))));
-  const fmt = (r: string[]) => r.map((c, i) => (i === 7 ? c : c.padEnd(widths[i]))).join("  ");
+  const last = header.length - 1;
+  const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => (i === last ? 0 : r[i].length))));
+  const fmt = (r: string[]) => r.map((c, i) => (i === last ? c : c.padEnd(widths[i]))).join("  ");
   if (rows.length > 0) lines.push(fmt(header), ...table.map(fmt));
   return lines.join("\n");
 }

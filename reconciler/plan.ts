@@ -7,6 +7,7 @@
  */
 import type { ResolvedSource } from "../lake/sources";
 import type { TableSpec } from "../lake/spec";
+import { appliedSourceHashes } from "../lake/commits";
 import type { Observation } from "../lake/jobClient";
 
 export type Plan =
@@ -52,7 +53,8 @@ export function planTable(
     bytes: 0,
     name: e.source,
   }));
-  const applied = new Set(observed.exists ? observed.commits.map((c) => c.sourceHash).filter(Boolean) : []);
+  // Writes whose commits retention expired still count as applied (expiredSourceHashes).
+  const applied = appliedSourceHashes(observed);
   const seen = new Set<string>();
   const pending = [...replay, ...sources].filter((s) => {
     if (applied.has(s.hash) || seen.has(s.hash)) return false;

@@ -9,6 +9,8 @@ import type { Logger } from "pino";
 import { Reason, setCondition, type Condition } from "../lake/conditions";
 import { JobError, jobTable, tableLocation, type JobClient, type Observation } from "../lake/jobClient";
 import { planTable } from "./plan";
+import { planMaintenance } from "./maintenance";
+import { appliedSourceHashes } from "../lake/commits";
 import { SourceError, type ResolvedSource, type Sources } from "../lake/sources";
 import { loadTables, SpecError, tableId, type DesiredState, type TableSpec } from "../lake/spec";
 import { emptyStatus, readStatus, writeStatus, type LakeStatus, type TableStatus } from "../lake/status";
@@ -236,6 +238,7 @@ export class Reconciler {
         observed = await this.opts.jobs.observe(table);
       }
       this.report(st, t, sources, observed, reregistered ? "reregistered" : plan.kind === "apply" && plan.recreate ? "rebuilt" : undefined);
+      await this.maintain(st, t, table, observed, log);
       st.failures = 0;
       st.nextAttemptAt = undefined;
       log[wrote > 0 ? "info" : "debug"]({ wrote, rows: observed.rowCount, durationMs: Date.now() - started }, "Table in sync");
@@ -261,8 +264,40 @@ export class Reconciler {
     }
   }
 
+  /**
+   * Maintenance after the pass's writes, when the plan says it is due: done by the job server
+   * under the table's write lock, so never concurrently with a write to it. A failure is
+   * reported (Maintained: False) and tried again on the next pass; the data stays in sync.
+   */
+  private async maintain(st: TableStatus, t: TableSpec, table: ReturnType<typeof jobTable>, observed: Observation, log: Logger): Promise<void> {
+    const plan = planMaintenance(t, observed);
+    if (!plan.due) {
+      st.conditions = setCondition(st.conditions, {
+        type: "Maintained",
+        status: "True",
+        reason: Reason.Maintained,
+        message: t.format === "hudi" ? "Hudi cleans, archives and sizes files with each write" : "within retention and file-size targets",
+      });
+      return;
+    }
+    try {
+      log.info({ reasons: plan.reasons }, "Maintaining table");
+      const res = await this.opts.jobs.maintain(table);
+      st.lastMaintenance = { at: new Date().toISOString(), actions: res.actions, commits: res.commitsAfter, dataFiles: res.dataFilesAfter, oldestCommit: res.oldestCommit };
+      const message = res.actions.length ? res.actions.join("; ") : "nothing to do";
+      st.conditions = setCondition(st.conditions, { type: "Maintained", status: "True", reason: Reason.Maintained, message });
+      log.info({ actions: res.actions, commits: res.commitsAfter, dataFiles: res.dataFilesAfter, durationMs: res.durationMs }, "Maintained table");
+      const after = await this.opts.jobs.observe(table);
+      st.lastCommit = after.commits.length ? { id: after.commits[after.commits.length - 1].commit, time: after.commits[after.commits.length - 1].time } : st.lastCommit;
+    } catch (err) {
+      const message = `maintenance failed, will retry: ${(err as Error).message}`;
+      st.conditions = setCondition(st.conditions, { type: "Maintained", status: "False", reason: Reason.MaintenanceFailed, message });
+      log.error({ err: (err as Error).message }, "Failed to maintain table; will retry on the next pass");
+    }
+  }
+
   private report(st: TableStatus, t: TableSpec, sources: ResolvedSource[], observed: Observation, repaired?: "reregistered" | "rebuilt"): void {
-    const applied = new Set(observed.commits.map((c) => c.sourceHash));
+    const applied = appliedSourceHashes(observed);
     const last = observed.commits[observed.commits.length - 1];
     st.inSync = observed.exists && sources.every((s) => applied.has(s.hash));
     st.observedGeneration = t.generation;

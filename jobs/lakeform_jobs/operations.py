@@ -22,6 +22,7 @@ from .types import (
     DropResult,
     ForgetResult,
     LocationRequest,
+    MaintainResult,
     Observation,
     RegisterResult,
     Table,
@@ -192,19 +193,53 @@ class Jobs:
         fmt = self.format(t)
         in_catalog = self.ctx.catalog.has(t)
         files = fmt.files_exist(t)
-        commits = fmt.commits(t, in_catalog, files)
+        listed = fmt.commits(t, in_catalog, files)
         exists = in_catalog and files
-        row_count, columns = None, []
+        # Commits beyond the table's retention are not listed: travel and changes can't reach them.
+        commits = fmt.retained(t, listed) if exists else listed
+        row_count, columns, data_files = None, [], None
+        expired, expired_hashes = False, []
         if exists:
             df = self.spark.table(fmt.qualified(t))
             row_count = df.count()
             keep = set(fmt.user_columns(df))
             columns = [{"name": f.name, "type": f.dataType.simpleString()} for f in df.schema.fields if f.name in keep]
+            expired = len(commits) < len(listed) or fmt.history_expired(t, commits)
+            data_files = fmt.data_files(t)
+        if expired:
+            # Writes whose commits were expired are still in the table: the journal remembers
+            # their sources, so the reconciler doesn't apply them again.
+            kept = {c.source_hash for c in commits}
+            hashes = [c.source_hash for c in listed if c not in commits] + [e.get("sourceHash") for e in self.journal.read(t)]
+            expired_hashes = sorted({h for h in hashes if h and h not in kept})
         # A table without files is (re)built: the journal says what it held, if it ever existed.
         journal = [] if files else self.journal.read(t)
         return Observation(
             exists=exists, in_catalog=in_catalog, files_exist=files, commits=[c.to_json() for c in commits], row_count=row_count, columns=columns, journal=journal,
-            history_expired=fmt.history_expired(t, commits) if exists else False,
+            history_expired=expired, expired_source_hashes=expired_hashes, data_files=data_files,
+        )
+
+    def maintain(self, req: TableRequest) -> MaintainResult:
+        """Retention and compaction, between writes: under the table's write lock."""
+        t = req.table
+        fmt = self.format(t)
+        started = time.time()
+        with self.lock(t):
+            if not (self.ctx.catalog.has(t) and fmt.files_exist(t)):
+                raise JobFailure("TABLE_MISSING", f"table {t.name} is not in the lake yet")
+            before = fmt.retained(t, fmt.commits(t, True, True))
+            files_before = fmt.data_files(t)
+            actions = fmt.maintain(t)
+            after = fmt.retained(t, fmt.commits(t, True, True))
+            files_after = fmt.data_files(t)
+        return MaintainResult(
+            actions=actions,
+            commits_before=len(before),
+            commits_after=len(after),
+            data_files_before=files_before["count"] if files_before else None,
+            data_files_after=files_after["count"] if files_after else None,
+            oldest_commit=after[0].commit if after else None,
+            duration_ms=int((time.time() - started) * 1000),
         )
 
     # ---------------------------------------------------------------------------- travel, register, drop

@@ -9,6 +9,7 @@ this program keeps a SparkSession and answers JSON requests over HTTP on 127.0.0
   POST /v1/observe            what the table holds: commits with their Lakeform metadata, rows, columns
   POST /v1/travel             rows of a table as of a commit or a time
   POST /v1/changes            rows inserted/updated and keys deleted between two commits, each with its commit
+  POST /v1/maintain           retention (expire history), orphan files, compaction towards the target size
   POST /v1/drop               drop a table (and its files with purge)
   POST /v1/register           put a table whose files are intact back into the metastore
   POST /v1/forget_catalog     forget a metastore entry whose table files are gone
@@ -53,6 +54,7 @@ def operations(jobs: "Jobs") -> dict[str, Operation]:
             Operation("observe", TableRequest.parse, jobs.observe),
             Operation("travel", TravelRequest.parse, jobs.travel),
             Operation("changes", ChangesRequest.parse, jobs.changes),
+            Operation("maintain", TableRequest.parse, jobs.maintain),
             Operation("drop", LocationRequest.parse, jobs.drop),
             Operation("register", TableRequest.parse, jobs.register),
             Operation("forget_catalog", LocationRequest.parse, jobs.forget_catalog),

@@ -64,7 +64,8 @@ class DeleteWhen:
 
 @dataclass(frozen=True)
 class Retain:
-    """How much history a table keeps: the newest `commits`, or the commits of the last `days`."""
+    """How much history a table keeps: the newest `commits`, or the commits of the last `days`
+    (the newest commit is always kept). Without one, a table keeps DEFAULT (README: defaults)."""
 
     commits: int | None = None
     days: float | None = None
@@ -82,6 +83,10 @@ class Retain:
         return Retain(commits=commits, days=float(days) if days is not None else None)
 
 
+DEFAULT_RETAIN = Retain(days=7.0)
+DEFAULT_TARGET_FILE_SIZE_MB = 128
+
+
 @dataclass(frozen=True)
 class Table:
     """What the job server needs to know of a table (lake/jobClient.ts: JobTable)."""
@@ -97,6 +102,14 @@ class Table:
     delete_when: DeleteWhen | None = None
     retain: Retain | None = None
     target_file_size_mb: int | None = None
+
+    @property
+    def retention(self) -> "Retain":
+        return self.retain or DEFAULT_RETAIN
+
+    @property
+    def target_bytes(self) -> int:
+        return (self.target_file_size_mb or DEFAULT_TARGET_FILE_SIZE_MB) * 1024 * 1024
 
     @property
     def key(self) -> str:
@@ -287,6 +300,23 @@ class Observation(Response):
     columns: list[dict[str, str]]
     journal: list[dict[str, Any]]
     history_expired: bool = False
+    # Source hashes of writes whose commits retention expired (from the journal): still applied.
+    expired_source_hashes: list[str] = field(default_factory=list)
+    # Data files against the target size: {"count", "small", "bytes", "targetBytes"}, or None.
+    data_files: dict[str, int] | None = None
+
+
+@dataclass
+class MaintainResult(Response):
+    """What maintenance did: the actions taken, commits and data files before and after."""
+
+    actions: list[str]
+    commits_before: int
+    commits_after: int
+    data_files_before: int | None
+    data_files_after: int | None
+    oldest_commit: str | None
+    duration_ms: int
 
 
 @dataclass

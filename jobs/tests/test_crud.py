@@ -65,3 +65,35 @@ def test_a_changes_request_takes_since_until_and_limit():
     assert ChangesRequest.parse({"table": TABLE}).since is None
     with pytest.raises(JobFailure, match="limit"):
         ChangesRequest.parse({"table": TABLE, "limit": 0})
+
+
+def commits(*instants):
+    from lakeform_jobs.types import Commit
+
+    return [Commit(commit=i, time="") for i in instants]
+
+
+def test_hudi_lists_only_the_commits_its_retention_keeps():
+    from lakeform_jobs.formats.hudi import instant_millis, retained_window
+
+    cs = commits("20261125100000000", "20261125110000000", "20261125120000000", "20261125130000000")
+    by_commits = Table.parse({**TABLE, "retain": {"commits": 2}})
+    assert [c.commit for c in retained_window(by_commits, cs, 0)] == ["20261125120000000", "20261125130000000"]
+    by_days = Table.parse({**TABLE, "retain": {"days": 0.1}})  # 2.4 hours
+    now = instant_millis("20261125133000000")
+    assert [c.commit for c in retained_window(by_days, cs, now)] == ["20261125120000000", "20261125130000000"]
+    # The newest commit is kept however old.
+    assert [c.commit for c in retained_window(by_days, cs, now + 10 * 86_400_000)] == ["20261125130000000"]
+    assert retained_window(by_days, [], now) == []
+
+
+def test_hudi_cleaner_archival_and_file_sizes_follow_the_spec():
+    from lakeform_jobs.formats.hudi import retention_options
+
+    o = retention_options(Table.parse({**TABLE, "retain": {"commits": 3}, "targetFileSizeMB": 64}))
+    assert o["hoodie.cleaner.policy"] == "KEEP_LATEST_COMMITS"
+    assert (o["hoodie.cleaner.commits.retained"], o["hoodie.keep.min.commits"], o["hoodie.keep.max.commits"]) == ("3", "4", "5")
+    assert o["hoodie.parquet.max.file.size"] == str(64 * 1024 * 1024)
+    d = retention_options(Table.parse(TABLE))  # the default: 7 days, 128 MB
+    assert (d["hoodie.cleaner.policy"], d["hoodie.cleaner.hours.retained"]) == ("KEEP_LATEST_BY_HOURS", "168")
+    assert d["hoodie.parquet.max.file.size"] == str(128 * 1024 * 1024)

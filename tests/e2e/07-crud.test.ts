@@ -28,6 +28,7 @@ let lake: LakeService;
 let app: Awaited<ReturnType<typeof buildApi>>;
 const log = pino({ level: process.env.LAKEFORM_TEST_VERBOSE ? "info" : "silent" });
 
+const RETAIN = 2;
 const auth = () => ({ authorization: `Bearer ${outs.apiToken}` });
 const HEADER = "id,name,version";
 const csv = (rows: (string | number)[][], header = HEADER) => [header, ...rows.map((r) => r.join(","))].join("\n") + "\n";
@@ -60,9 +61,12 @@ beforeAll(async () => {
     deleteWhen: { column: Deleted, equals: true }
     sources: [src-1.csv, src-2.csv]`,
     ...["del", "upd", "chg"].map((w) => `  - { name: ${name(w, f)}, format: ${f}, primaryKey: id, orderingField: version, sources: [seed.csv] }`),
+    `  - { name: ${name("ret", f)}, format: ${f}, primaryKey: id, retain: { commits: ${RETAIN} }, sources: [first.csv] }`,
+    `  - { name: ${name("small", f)}, format: ${f}, primaryKey: id, targetFileSizeMB: 1, sources: [first.csv] }`,
   ]);
   fs.writeFileSync(path.join(dir, "tables.yaml"), `apiVersion: lakeform/v1\ntables:\n${tables.join("\n")}\n`);
   fs.writeFileSync(path.join(dir, "seed.csv"), `${HEADER}\n`);
+  fs.writeFileSync(path.join(dir, "first.csv"), csv([[1, "ada", 1]]));
   fs.writeFileSync(path.join(dir, "src-1.csv"), csv([[1, "ada", 1, "false"], [2, "grace", 1, "false"], [3, "alan", 1, ""], [4, "edsger", 1, "false"], [5, "barbara", 1, "false"], [6, "donald", 1, "false"]], "id,name,version,Deleted"));
   // 2 and 4 deleted (any case); 3 updated then deleted by a later version: deleted; 6 deleted then
   // updated by a later version: updated; 5 updated; 7 new.
@@ -171,5 +175,48 @@ describe.each(FORMATS)("%s", (f) => {
     const unknown = await app.inject({ method: "GET", url: `/tables/${table}/changes?since=123456789` });
     expect(unknown.statusCode).toBe(404);
     expect(unknown.json().error.code).toBe("UNKNOWN_COMMIT");
+  });
+
+  test(`retain: { commits: ${RETAIN} }: after ${RETAIN + 3} writes only ${RETAIN} commits remain, older ones are refused naming the oldest, and Trino still reads`, async () => {
+    const table = name("ret", f);
+    const r = createReconciler(outs, { tablesFile: path.join(dir, "tables.yaml"), statusFile: path.join(dir, `status-ret-${f}.json`), log });
+    await r.reconcileTable(lake.spec(table)); // the declared source: the first write
+    const first = (await history(table))[0].commit;
+    for (let i = 2; i <= RETAIN + 3; i++) await ingest(table, csv([[i, `row ${i}`, 1]]));
+    await r.reconcileTable(lake.spec(table)); // maintenance, planned and done by this pass
+    const st = r.lakeStatus.tables[`default.${table}`];
+    expect(st.inSync).toBe(true);
+    expect(st.conditions.find((c) => c.type === "Maintained")).toMatchObject({ status: "True" });
+
+    const h = await history(table);
+    expect(h).toHaveLength(RETAIN);
+    expect(h.map((c) => c.commit)).not.toContain(first);
+    const oldest = h[0].commit;
+    const travel = await app.inject({ method: "GET", url: `/tables/${table}/rows?asOf=${first}` });
+    expect(travel.statusCode).toBe(410);
+    expect(travel.json().error).toMatchObject({ code: "COMMIT_EXPIRED", message: expect.stringContaining(oldest) });
+    const changes = await app.inject({ method: "GET", url: `/tables/${table}/changes?since=${first}` });
+    expect(changes.statusCode).toBe(410);
+    expect(changes.json().error.message).toContain(oldest);
+    // Still readable, every row there, and the declared source is not applied again.
+    expect(await t.scalar(`SELECT count(*) FROM ${f}.default.${table}`)).toBe(RETAIN + 3);
+    await r.reconcileTable(lake.spec(table));
+    expect((await history(table)).map((c) => c.commit)).toEqual(h.map((c) => c.commit));
+    const ok = await app.inject({ method: "GET", url: `/tables/${table}/rows?asOf=${oldest}` });
+    expect(ok.statusCode).toBe(200);
+  });
+
+  test("small ingests end in files near the target size after maintenance, with the same rows", async () => {
+    const table = name("small", f);
+    const r = createReconciler(outs, { tablesFile: path.join(dir, "tables.yaml"), statusFile: path.join(dir, `status-small-${f}.json`), log });
+    await r.reconcileTable(lake.spec(table));
+    for (let i = 2; i <= 8; i++) await ingest(table, csv([[i, `row ${i}`, 1]]));
+    const filesQuery = f === "iceberg" ? `SELECT count(*) FROM iceberg.default."${table}$files"` : `SELECT count(DISTINCT _hoodie_file_name) FROM hudi.default.${table}`;
+    const before = await rows(f, table);
+    await r.reconcileTable(lake.spec(table));
+    expect(await rows(f, table)).toEqual(before);
+    expect(before).toHaveLength(8);
+    // 1 MB target: eight one-row writes fit in one file (Iceberg: compacted; Hudi: small-file handling as it writes).
+    expect(Number(await t.scalar(filesQuery))).toBe(1);
   });
 });

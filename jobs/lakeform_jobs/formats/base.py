@@ -88,6 +88,21 @@ class Format(ABC):
     def history_expired(self, t: "Table", commits: list["Commit"]) -> bool:
         """Whether commits older than the oldest listed existed and were expired."""
 
+    def retained(self, t: "Table", commits: list["Commit"]) -> list["Commit"]:
+        """The commits the table's retention keeps, oldest first (time travel and changes reach
+        these). By default every commit the format lists: expiry removes the others itself."""
+        return commits
+
+    def data_files(self, t: "Table") -> dict[str, int] | None:
+        """The table's data files against its target size, when the format can tell cheaply."""
+        return None
+
+    @abstractmethod
+    def maintain(self, t: "Table") -> list[str]:
+        """Expires history beyond the table's retention, removes files nothing references, and
+        compacts small files towards the target size. Returns what was done, for the report.
+        Called with the table's write lock held: never concurrently with a write to it."""
+
     def rows_written(self, t: "Table", prev_commit: str | None, commit: str, before: "DataFrame | None", after: "DataFrame") -> "DataFrame":
         """Rows a commit inserted or updated (full rows, table columns): by default the rows of
         `after` (the table as of the commit) not in `before` (as of the commit before)."""

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import math
 import re
+import time
 from typing import TYPE_CHECKING, Any
 
 from ..types import Commit
@@ -59,6 +61,50 @@ def commit_from_timeline(instant: str, body: dict[str, Any]) -> Commit:
     )
 
 
+def retention_options(t: "Table") -> dict[str, str]:
+    """Hudi's cleaner and archival run inline after each commit, under the write's lock, set
+    from the table's retention; new rows go into files smaller than the small-file limit until
+    they reach the target size (Hudi's own small-file handling on copy-on-write)."""
+    keep = t.retention
+    target = t.target_bytes
+    opts = {
+        "hoodie.clean.automatic": "true",
+        "hoodie.archive.automatic": "true",
+        "hoodie.parquet.max.file.size": str(target),
+        "hoodie.parquet.small.file.limit": str(int(target * 0.75)),
+    }
+    if keep.commits:
+        opts.update({
+            "hoodie.cleaner.policy": "KEEP_LATEST_COMMITS",
+            "hoodie.cleaner.commits.retained": str(keep.commits),
+            # Archival must keep more than the cleaner retains; Lakeform lists only the newest N.
+            "hoodie.keep.min.commits": str(keep.commits + 1),
+            "hoodie.keep.max.commits": str(keep.commits + 2),
+        })
+    else:
+        opts.update({"hoodie.cleaner.policy": "KEEP_LATEST_BY_HOURS", "hoodie.cleaner.hours.retained": str(max(1, math.ceil((keep.days or 0) * 24)))})
+    return opts
+
+
+def retained_window(t: "Table", commits: list[Commit], now_ms: int) -> list[Commit]:
+    """The newest N commits, or those of the last D days (always the newest one)."""
+    keep = t.retention
+    if not commits:
+        return commits
+    if keep.commits:
+        return commits[-keep.commits :]
+    cutoff = now_ms - int((keep.days or 0) * 86_400_000)
+    recent = [c for c in commits if instant_millis(c.commit) >= cutoff]
+    return recent or commits[-1:]
+
+
+def instant_millis(instant: str) -> int:
+    from datetime import datetime, timezone
+
+    ts = instant.ljust(17, "0")
+    return int(datetime.strptime(ts[:14], "%Y%m%d%H%M%S").replace(tzinfo=timezone.utc).timestamp() * 1000) + int(ts[14:17])
+
+
 class Hudi(Format):
     name = "hudi"
     exact_commit_counts = True
@@ -106,6 +152,7 @@ class Hudi(Format):
             "hoodie.insert.shuffle.parallelism": "4",
             "hoodie.datasource.write.commitmeta.key.prefix": META_PREFIX,
         }
+        opts.update(retention_options(t))
         if t.ordering_field:
             opts["hoodie.datasource.write.precombine.field"] = t.ordering_field
             opts["hoodie.table.precombine.field"] = t.ordering_field
@@ -120,7 +167,11 @@ class Hudi(Format):
             # Hudi's own delete marker: a row with _hoodie_is_deleted = true removes its key in
             # this same upsert commit (the payload honours it; the ordering field already chose
             # one row per key). An upsert, whatever the write would otherwise have been.
-            df = df.withColumnRenamed(plan.delete_flag, "_hoodie_is_deleted")
+            # The field must be nullable: the table's existing records don't have it.
+            from pyspark.sql import functions as F
+
+            flag = F.col(plan.delete_flag)
+            df = df.withColumn("_hoodie_is_deleted", F.when(flag.isNull(), F.lit(None).cast("boolean")).otherwise(flag)).drop(plan.delete_flag)
             opts["hoodie.datasource.write.operation"] = "upsert"
         df.write.format("hudi").options(**opts).mode("append").save(t.location)
         return self.commits(t, True, True)[-1].commit
@@ -131,6 +182,14 @@ class Hudi(Format):
         opts["hoodie.datasource.write.operation"] = "delete"
         rows.write.format("hudi").options(**opts).mode("append").save(t.location)
         return self.commits(t, True, True)[-1].commit
+
+    def retained(self, t: "Table", commits: list[Commit]) -> list[Commit]:
+        return retained_window(t, commits, int(time.time() * 1000))
+
+    def maintain(self, t: "Table") -> list[str]:
+        """Hudi cleans, archives and fills small files inline with each write (retention_options),
+        under the same lock: nothing is left for a separate pass."""
+        return []
 
     def history_expired(self, t: "Table", commits: list[Commit]) -> bool:
         """Commits archived out of the active timeline (or cleaned: retention) are gone for

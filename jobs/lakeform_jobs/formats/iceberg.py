@@ -23,7 +23,7 @@ def commit_from_snapshot(snapshot_id: int, committed_at_iso: str, operation: str
     s = summary or {}
     # Lakeform's own counts when it recorded them: copy-on-write rewrites whole files, so the
     # summary's added/deleted records count the rewritten files' rows, not the rows changed.
-    counts = counts_from_meta(s) or {
+    counts = counts_from_meta(s) or ({"rows_inserted": 0, "rows_updated": 0, "rows_deleted": 0} if operation == "replace" else None) or {
         "rows_inserted": int(s.get("added-records", 0)) - int(s.get("deleted-records", 0)) if s.get("added-records") else 0,
         "rows_updated": int(s.get("deleted-records", 0)) if s.get("added-records") else 0,
         "rows_deleted": 0 if s.get("added-records") else int(s.get("deleted-records", 0)),
@@ -142,6 +142,44 @@ class Iceberg(Format):
             return False
         row = self.spark.sql(f"SELECT parent_id FROM {self.qualified(t)}.snapshots WHERE snapshot_id = {int(commits[0].commit)}").first()
         return bool(row is not None and row["parent_id"] is not None)
+
+    def data_files(self, t: "Table") -> dict[str, int] | None:
+        target = t.target_bytes
+        r = self.spark.sql(
+            f"SELECT count(*) AS n, coalesce(sum(CASE WHEN file_size_in_bytes < {int(target * 0.75)} THEN 1 ELSE 0 END), 0) AS small, "
+            f"coalesce(sum(file_size_in_bytes), 0) AS bytes FROM {self.qualified(t)}.files WHERE content = 0"
+        ).first()
+        return {"count": int(r["n"]), "small": int(r["small"]), "bytes": int(r["bytes"]), "targetBytes": target}
+
+    def maintain(self, t: "Table") -> list[str]:
+        """Compaction (rewrite_data_files towards the target size), then snapshot expiry by the
+        retention, then orphan files (older than an hour: nothing a write in flight could own;
+        writes to this table wait for the lock anyway)."""
+        from datetime import datetime, timedelta, timezone
+
+        name = f"{t.database}.{t.name}"
+        stamp = lambda d: d.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]  # noqa: E731 (session time zone is UTC)
+        actions: list[str] = []
+        files = self.data_files(t)
+        if files and files["small"] >= 2:
+            r = self.spark.sql(
+                f"CALL iceberg.system.rewrite_data_files(table => '{name}', "
+                f"options => map('target-file-size-bytes', '{t.target_bytes}', 'min-input-files', '2'))"
+            ).first()
+            if r and r["rewritten_data_files_count"]:
+                actions.append(f"compacted {r['rewritten_data_files_count']} data files into {r['added_data_files_count']}")
+        before = len(self.commits(t, True, True))
+        now = datetime.now(timezone.utc).replace(tzinfo=None)
+        keep = t.retention
+        older_than, retain_last = (now + timedelta(seconds=1), keep.commits) if keep.commits else (now - timedelta(days=keep.days or 0), 1)
+        self.spark.sql(f"CALL iceberg.system.expire_snapshots(table => '{name}', older_than => TIMESTAMP '{stamp(older_than)}', retain_last => {retain_last})").collect()
+        after = len(self.commits(t, True, True))
+        if after < before:
+            actions.append(f"expired {before - after} snapshot(s)")
+        orphans = self.spark.sql(f"CALL iceberg.system.remove_orphan_files(table => '{name}', older_than => TIMESTAMP '{stamp(now - timedelta(hours=1))}')").collect()
+        if orphans:
+            actions.append(f"removed {len(orphans)} orphan file(s)")
+        return actions
 
     def register(self, t: "Table") -> dict[str, Any]:
         """register_table on the newest metadata file: nothing is rewritten."""

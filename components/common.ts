@@ -13,6 +13,13 @@ export interface RuntimeArgs {
   dataDir: string;
   /** docker: the network the containers join, so they reach each other by name. */
   network?: pulumi.Input<string>;
+  /** docker: the stack's name, the prefix of every container, volume and network name (two stacks on one host never collide). */
+  stack?: string;
+}
+
+/** The prefix of a component's Docker object names. */
+export function dockerPrefix(args: Pick<RuntimeArgs, "stack">): string {
+  return args.stack ?? "lakeform";
 }
 
 export class ArgsError extends Error {

@@ -1,5 +1,6 @@
 /**
- * Declares a component's docker plan as @pulumi/docker resources.
+ * Declares a component's docker plan as @pulumi/docker resources: images built from their staged
+ * contexts, named volumes, containers.
  *
  * A plan depends on the connection (credentials among it), which is only known inside an
  * Output; the resources, their names and their number must be known outside one. So the plan is
@@ -26,9 +27,14 @@ export function declareDockerPlan<T>(
   const shape = planOf(placeholder);
   const resolved = values.apply(planOf);
   const images = Object.fromEntries(
-    shape.images.map((img) => [img.key, new docker.RemoteImage(img.key, { name: img.name, keepLocally: true }, { parent })]),
+    shape.images.map((img) => [
+      img.key,
+      // Built on the Docker host by `up` (nothing is pulled or pushed); the tag is the context's
+      // hash, so a changed Dockerfile or job program is a new image and its containers are replaced.
+      new docker.Image(img.key, { imageName: img.name, skipPush: true, build: { context: img.build.context, args: img.build.args } }, { parent }),
+    ]),
   );
-  const volumes = Object.fromEntries(shape.volumes.map((v) => [v, new docker.Volume(v, { name: v }, { parent })]));
+  const volumes = Object.fromEntries(shape.volumes.map((v) => [v.key, new docker.Volume(v.key, { name: v.name }, { parent })]));
   const external = opts.dependsOn === undefined ? [] : Array.isArray(opts.dependsOn) ? opts.dependsOn : [opts.dependsOn];
   const containers: Record<string, docker.Container> = {};
   shape.containers.forEach((c, i) => {
@@ -36,23 +42,22 @@ export function declareDockerPlan<T>(
     containers[c.name] = new docker.Container(
       c.name,
       {
-        name: c.name,
-        image: images[c.image].imageId,
+        name: c.hostname,
+        image: images[c.image].imageName,
         restart: "unless-stopped",
-        command: c.command,
+        ...(c.command ? { command: c.command } : {}),
         envs: mine.apply((x) => x.envs),
         uploads: mine.apply((x) => x.uploads),
         ports: c.ports,
-        volumes: c.mounts.map((m) =>
-          "volume" in m ? { volumeName: volumes[m.volume].name, containerPath: m.containerPath } : { ...m },
-        ),
+        volumes: c.mounts.map((m) => ({ volumeName: volumes[m.volume].name, containerPath: m.containerPath })),
         networksAdvanced: opts.network ? [{ name: opts.network, ...(c.aliases.length ? { aliases: c.aliases } : {}) }] : [],
         healthcheck: c.healthcheck,
         wait: true,
+        waitTimeout: c.waitTimeout,
       },
       {
         parent,
-        dependsOn: [...c.after.map((n) => containers[n]), ...(c.afterDependencies ? (external as pulumi.Input<pulumi.Resource>[]) : [])],
+        dependsOn: [images[c.image], ...c.after.map((n) => containers[n]), ...(c.afterDependencies ? (external as pulumi.Input<pulumi.Resource>[]) : [])],
       },
     );
   });

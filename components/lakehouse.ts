@@ -1,6 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import type { Runtime } from "./common";
+import { dockerPrefix, type Runtime } from "./common";
+import { dockerName } from "./plans";
 import { GeneratedCredentials } from "./local/providers";
 import { Metastore } from "./metastore";
 import { ObjectStore, type ObjectStoreEngine } from "./objectStore";
@@ -12,11 +13,13 @@ export interface LakehouseArgs {
   runtime: Runtime;
   /** local: absolute directory for every service's data and logs. */
   dataDir: string;
+  /** docker: the stack's name, the prefix of every container, volume and network name. */
+  stack?: string;
   /** What the machine provides: read once at the edge (readToolchain in components/toolchain.ts), a plain object in tests. */
   toolchain: Toolchain;
   objectStore?: { engine?: ObjectStoreEngine; port?: number; forceDestroy?: boolean };
   metastore?: { port?: number; heap?: string };
-  spark?: { port?: number; workers?: number; driverMemory?: string };
+  spark?: { port?: number; workers?: number; driverMemory?: string; workerMemory?: string };
   trino?: { port?: number; workers?: number; heap?: string };
   /** Bucket the tables live in. */
   warehouseBucket?: string;
@@ -52,9 +55,10 @@ export class Lakehouse extends pulumi.ComponentResource {
 
     let network: pulumi.Input<string> | undefined;
     if (args.runtime === "docker") {
-      network = new docker.Network(`${name}-net`, { name: `${name}-net`, driver: "bridge" }, { parent: this }).name;
+      const site = { prefix: dockerPrefix(args) };
+      network = new docker.Network(`${name}-net`, { name: dockerName(site, `${name}-net`), driver: "bridge" }, { parent: this }).name;
     }
-    const base = { runtime: args.runtime, dataDir: args.dataDir, network, toolchain: args.toolchain };
+    const base = { runtime: args.runtime, dataDir: args.dataDir, network, toolchain: args.toolchain, stack: args.stack };
 
     this.objectStore = new ObjectStore(
       `${name}-s3`,

@@ -30,6 +30,19 @@ export interface Toolchain {
   jobs: { dir: string; entry: string; sha256: string };
   /** The repository's directory of Dockerfiles, one folder per image. */
   imagesDir: string;
+  /** docker: each of Lakeform's images as a staged build context (images/context.ts); absent on local. */
+  images?: Partial<Record<LakeformImageName, StagedImage>>;
+}
+
+export type LakeformImageName = "spark" | "metastore" | "trino" | "seaweedfs" | "minio";
+
+export interface StagedImage {
+  /** The build context directory (holds the Dockerfile). */
+  dir: string;
+  /** Content hash of the context: the image's tag, so a changed Dockerfile or job program rebuilds. */
+  hash: string;
+  /** The Debian base it builds FROM (the Dockerfile's BASE build argument). */
+  base: string;
 }
 
 const ROOT = path.resolve(__dirname, "..");
@@ -66,14 +79,33 @@ export function treeHash(dir: string): string {
   return h.digest("hex");
 }
 
-/** Reads the machine once. The docker runtime needs no Java on the host, so none is looked for. */
-export function readToolchain(runtime: Runtime): Toolchain {
-  return {
+/**
+ * Reads the machine once. The docker runtime needs no Java on the host: instead each image it runs
+ * is staged as a build context (from what `scripts/setup.sh` cached), and its hash names the image.
+ */
+export function readToolchain(runtime: Runtime, opts: { objectStore?: "seaweedfs" | "minio" } = {}): Toolchain {
+  const tc: Toolchain = {
     local: runtime === "local" ? { paths: machineInstallPaths(), java17Home: findJava17Home(), trinoJavaHome: findTrinoJavaHome() } : undefined,
     cache: cacheDir(),
     jobs: { dir: JOBS_DIR, entry: JOB_SERVER_SCRIPT, sha256: treeHash(JOBS_DIR) },
     imagesDir: path.join(ROOT, "images"),
   };
+  if (runtime === "docker") {
+    // images/context.ts stages each image's context from the cache; loaded only here, since the
+    // local runtime never needs it.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { stageImageContext } = require(path.join(ROOT, "images", "context")) as {
+      stageImageContext(name: LakeformImageName): StagedImage;
+    };
+    const names: LakeformImageName[] = ["spark", "metastore", "trino", opts.objectStore ?? "seaweedfs"];
+    tc.images = Object.fromEntries(
+      names.map((n) => {
+        const ctx = stageImageContext(n);
+        return [n, { dir: ctx.dir, hash: ctx.hash, base: ctx.base }];
+      }),
+    );
+  }
+  return tc;
 }
 
 /** The local part of the toolchain, or a clear error when a local plan is asked for without it. */

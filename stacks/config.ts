@@ -19,7 +19,12 @@ export const StackConfigSchema = z
       .default({}),
     metastore: z.object({ port: port.optional(), heap: z.string().optional() }).strict().default({}),
     spark: z
-      .object({ port: port.optional(), workers: z.number().int().min(0).optional(), driverMemory: z.string().optional() })
+      .object({
+        port: port.optional(),
+        workers: z.number().int().min(0).optional(),
+        driverMemory: z.string().optional(),
+        workerMemory: z.string().optional(),
+      })
       .strict()
       .default({}),
     trino: z

@@ -38,7 +38,8 @@ export function buildLakehouse(projectDir: string): BuiltLakehouse {
     runtime: config.runtime,
     dataDir: config.dataDir,
     // The one place the machine is read: install paths, Java homes, the job program's hash.
-    toolchain: readToolchain(config.runtime),
+    toolchain: readToolchain(config.runtime, { objectStore: config.objectStore.engine }),
+    stack: pulumi.getStack(),
     warehouseBucket: config.warehouseBucket,
     objectStore: config.objectStore,
     metastore: config.metastore,

@@ -1,12 +1,14 @@
-/** The Hive Metastore as containers (PostgreSQL + the metastore): pure, args + toolchain → plan. */
-import * as path from "node:path";
-import { renderHadoopXml, s3aSettings, type LakeConnection } from "../connection";
-import { jarFileName } from "../local/install";
-import { dockerHealthcheck, type DockerPlan } from "../plans";
+/**
+ * The Hive Metastore as a container: Lakeform's metastore image, the same Hive 2.3.9 metastore the
+ * local runtime runs (Hadoop 3.3.4's client from pyspark's jars with the matching hadoop-aws 3.3.4),
+ * on Derby in a named volume: the schema is created on first start and a restart resumes on it.
+ * Pure: args + toolchain → plan.
+ */
+import { metastoreSiteSettings, renderHadoopXml, s3aSettings, type LakeConnection } from "../connection";
+import { dockerHealthcheck, dockerName, lakeformImage, WAIT, type DockerPlan, type DockerSite } from "../plans";
 import type { Toolchain } from "../toolchain";
-import { IMAGES, S3A_JARS } from "../versions";
 
-export interface MetastoreDockerArgs {
+export interface MetastoreDockerArgs extends DockerSite {
   /** The component's name: every resource name starts with it. */
   name: string;
   port: number;
@@ -14,57 +16,39 @@ export interface MetastoreDockerArgs {
 }
 
 /** thrift:// URI of the metastore as the engines reach it on the stack's network. */
-export function metastoreDockerUri(args: Pick<MetastoreDockerArgs, "name">): string {
-  return `thrift://${args.name}-hms:9083`;
+export function metastoreDockerUri(args: Pick<MetastoreDockerArgs, "name" | "prefix">): string {
+  return `thrift://${dockerName(args, `${args.name}-hms`)}:9083`;
 }
+
+/** Where the image keeps its Derby database (a named volume). */
+export const METASTORE_DATA = "/var/lib/metastore";
 
 export function metastoreDockerPlan(args: MetastoreDockerArgs, tc: Toolchain, conn: LakeConnection): DockerPlan {
   const { name, port, heap } = args;
-  const pgName = `${name}-postgres`;
-  const hmsName = `${name}-hms`;
-  // The database password is the S3 secret: one generated secret, never a default one.
-  const dbPassword = conn.secretKey;
+  const resource = `${name}-hms`;
+  const volume = { key: `${name}-data`, name: dockerName(args, `${name}-data`) };
   return {
-    images: [
-      { key: `${name}-postgres-image`, name: IMAGES.postgres },
-      { key: `${name}-image`, name: IMAGES.hive },
-    ],
-    volumes: [`${name}-postgres-data`],
+    images: [lakeformImage(tc, "metastore", `${name}-image`)],
+    volumes: [volume],
     containers: [
       {
-        name: pgName,
-        image: `${name}-postgres-image`,
-        envs: [`POSTGRES_PASSWORD=${dbPassword}`, "POSTGRES_USER=hive", "POSTGRES_DB=metastore"],
-        uploads: [],
-        ports: [],
-        mounts: [{ volume: `${name}-postgres-data`, containerPath: "/var/lib/postgresql/data" }],
-        aliases: [],
-        healthcheck: dockerHealthcheck("pg_isready -U hive -d metastore", "10s"),
-        after: [],
-        afterDependencies: false,
-      },
-      {
-        name: hmsName,
+        name: resource,
+        hostname: dockerName(args, resource),
         image: `${name}-image`,
-        envs: [
-          "SERVICE_NAME=metastore",
-          "DB_DRIVER=postgres",
-          "HIVE_AUX_JARS_PATH=/opt/lakeform/jars",
-          `SERVICE_OPTS=-Xmx${heap} -Djavax.jdo.option.ConnectionDriverName=org.postgresql.Driver -Djavax.jdo.option.ConnectionURL=jdbc:postgresql://${pgName}:5432/metastore -Djavax.jdo.option.ConnectionUserName=hive -Djavax.jdo.option.ConnectionPassword=${dbPassword}`,
+        envs: [`METASTORE_HEAP=${heap}`],
+        uploads: [
+          { file: "/opt/lakeform/conf/hive-site.xml", content: renderHadoopXml(metastoreSiteSettings(conn, `${METASTORE_DATA}/metastore_db`)) },
+          { file: "/opt/lakeform/conf/core-site.xml", content: renderHadoopXml(s3aSettings(conn)) },
         ],
-        uploads: [{ file: "/opt/hive/conf/core-site.xml", content: renderHadoopXml(s3aSettings(conn)) }],
-        ports: [{ internal: 9083, external: port }],
-        // hadoop-aws and the AWS SDK bundle, fetched into the host's cache by the same installer.
-        mounts: S3A_JARS.map((coord) => {
-          const file = path.join(tc.cache, "jars", jarFileName(coord));
-          return { hostPath: file, containerPath: `/opt/lakeform/jars/${path.basename(file)}`, readOnly: true };
-        }),
-        aliases: ["metastore"],
-        healthcheck: dockerHealthcheck("bash -c '</dev/tcp/localhost/9083'", "60s"),
-        after: [pgName],
+        ports: [{ internal: 9083, external: port, ip: "127.0.0.1" }],
+        mounts: [{ volume: volume.key, containerPath: METASTORE_DATA }],
+        aliases: [],
+        healthcheck: dockerHealthcheck(["tcp", "9083"], 60),
+        waitTimeout: WAIT.jvm,
+        after: [],
         afterDependencies: true,
       },
     ],
-    server: hmsName,
+    server: resource,
   };
 }

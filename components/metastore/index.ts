@@ -3,7 +3,7 @@
  * The plans of each runtime live beside this file (localPlan.ts, dockerPlan.ts).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { lakeConnection } from "../common";
+import { dockerPrefix, lakeConnection } from "../common";
 import type { LakeConnection } from "../connection";
 import { declareDockerPlan } from "../dockerResources";
 import { PLACEHOLDER_CONNECTION } from "../plans";
@@ -34,7 +34,7 @@ export class Metastore extends pulumi.ComponentResource {
       this.server = new LocalService(`${name}-server`, plan, { parent: this, dependsOn: args.dependsOn });
       this.internalUri = this.uri;
     } else {
-      const dockerArgs = { name, port, heap };
+      const dockerArgs = { name, port, heap, prefix: dockerPrefix(args) };
       const uri = metastoreDockerUri(dockerArgs);
       this.server = declareDockerPlan(
         this,

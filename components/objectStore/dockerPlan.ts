@@ -1,50 +1,52 @@
-/** The object store as a container (MinIO or SeaweedFS): pure, args + toolchain → plan. */
-import { dockerHealthcheck, type DockerPlan } from "../plans";
+/** The object store as a container (SeaweedFS or MinIO, Lakeform's images): pure, args + toolchain → plan. */
+import { dockerHealthcheck, dockerName, lakeformImage, WAIT, type DockerPlan, type DockerSite } from "../plans";
 import type { Toolchain } from "../toolchain";
-import { IMAGES } from "../versions";
 import { seaweedS3Config } from "./localPlan";
 import type { ObjectStoreEngine } from "./types";
 
-export interface ObjectStoreDockerArgs {
+export interface ObjectStoreDockerArgs extends DockerSite {
   /** The component's name: every resource name starts with it. */
   name: string;
   engine: ObjectStoreEngine;
   port: number;
 }
 
-/** The container's name and S3 port on the stack's network, as the engines reach it. */
-export function objectStoreDockerEndpoint(args: Pick<ObjectStoreDockerArgs, "name" | "engine">): { host: string; port: number } {
-  return { host: args.engine === "minio" ? `${args.name}-minio` : `${args.name}-seaweedfs`, port: args.engine === "minio" ? 9000 : 8333 };
+/** The container's host name and S3 port on the stack's network, as the engines reach it. */
+export function objectStoreDockerEndpoint(args: Pick<ObjectStoreDockerArgs, "name" | "engine" | "prefix">): { host: string; port: number } {
+  return { host: dockerName(args, `${args.name}-${args.engine}`), port: args.engine === "minio" ? 9000 : 8333 };
 }
 
 export function objectStoreDockerPlan(
   args: ObjectStoreDockerArgs,
-  _tc: Toolchain,
+  tc: Toolchain,
   creds: { accessKey: string; secretKey: string },
 ): DockerPlan {
   const { name, engine, port } = args;
   const { host, port: internalPort } = objectStoreDockerEndpoint(args);
   const minio = engine === "minio";
+  const resource = `${name}-${engine}`;
+  const volume = { key: `${name}-data`, name: dockerName(args, `${name}-data`) };
   return {
-    images: [{ key: `${name}-image`, name: minio ? IMAGES.minio : IMAGES.seaweedfs }],
-    volumes: [`${name}-data`],
+    images: [lakeformImage(tc, engine, `${name}-image`)],
+    volumes: [volume],
     containers: [
       {
-        name: host,
+        name: resource,
+        hostname: host,
         image: `${name}-image`,
-        command: minio
-          ? ["server", "/data", "--console-address", ":9001"]
-          : ["server", "-dir=/data", "-master.telemetry=false", "-s3", "-s3.config=/etc/seaweedfs/s3.json"],
-        envs: minio ? [`MINIO_ROOT_USER=${creds.accessKey}`, `MINIO_ROOT_PASSWORD=${creds.secretKey}`, "MINIO_UPDATE=off"] : [],
+        // The images' own entrypoints run the server on /data (SeaweedFS: master, volume, filer and
+        // S3 in one process, its identities from the uploaded s3.json).
+        envs: minio ? [`MINIO_ROOT_USER=${creds.accessKey}`, `MINIO_ROOT_PASSWORD=${creds.secretKey}`, "MINIO_UPDATE=off", "MINIO_BROWSER=off"] : [],
         uploads: minio ? [] : [{ file: "/etc/seaweedfs/s3.json", content: seaweedS3Config(creds.accessKey, creds.secretKey) }],
-        ports: [{ internal: internalPort, external: port }],
-        mounts: [{ volume: `${name}-data`, containerPath: "/data" }],
-        aliases: ["s3"],
-        healthcheck: dockerHealthcheck(minio ? "curl -fsS http://localhost:9000/minio/health/live" : "wget -qO- http://localhost:8333/healthz"),
+        ports: [{ internal: internalPort, external: port, ip: "127.0.0.1" }],
+        mounts: [{ volume: volume.key, containerPath: "/data" }],
+        aliases: [],
+        healthcheck: dockerHealthcheck(minio ? ["http", "9000", "/minio/health/live"] : ["http", "8333", "/healthz"]),
+        waitTimeout: WAIT.small,
         after: [],
         afterDependencies: false,
       },
     ],
-    server: host,
+    server: resource,
   };
 }

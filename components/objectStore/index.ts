@@ -4,6 +4,7 @@
  */
 import * as minio from "@pulumi/minio";
 import * as pulumi from "@pulumi/pulumi";
+import { dockerPrefix } from "../common";
 import { DEFAULT_REGION } from "../connection";
 import { declareDockerPlan } from "../dockerResources";
 import { LocalBucket, LocalService } from "../local/providers";
@@ -52,7 +53,7 @@ export class ObjectStore extends pulumi.ComponentResource {
         );
       }
     } else {
-      const dockerArgs = { name, engine, port };
+      const dockerArgs = { name, engine, port, prefix: dockerPrefix(args) };
       const { server } = declareDockerPlan(
         this,
         (c: { accessKey: string; secretKey: string }) => objectStoreDockerPlan(dockerArgs, args.toolchain, c),

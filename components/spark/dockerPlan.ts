@@ -1,13 +1,17 @@
-/** Spark as containers (the job server, and with workers a standalone master and its workers): pure. */
+/**
+ * Spark as containers, all from Lakeform's Spark image (pyspark, the Hudi/Iceberg/S3A jars and
+ * jobs/ baked in): the job server, and with workers a standalone master and its workers, each its
+ * own host on the stack's network. Pure: args + toolchain → plan.
+ */
 import * as path from "node:path";
 import type { LakeConnection } from "../connection";
 import { jarFileName } from "../local/install";
-import { dockerHealthcheck, type DockerContainerPlan, type DockerMount, type DockerPlan } from "../plans";
+import { dockerHealthcheck, dockerName, lakeformImage, WAIT, type DockerContainerPlan, type DockerPlan, type DockerSite } from "../plans";
 import type { Toolchain } from "../toolchain";
-import { IMAGES, SPARK_JARS } from "../versions";
-import { sparkDefaultsFile } from "./types";
+import { SPARK_JARS } from "../versions";
+import { executorMemory, sparkDefaultsFile } from "./types";
 
-export interface SparkDockerArgs {
+export interface SparkDockerArgs extends DockerSite {
   /** The component's name: every resource name starts with it. */
   name: string;
   port: number;
@@ -16,55 +20,61 @@ export interface SparkDockerArgs {
   workerMemory: string;
 }
 
-/** The master URL the job server is given: a standalone master with workers, else in-process executors. */
-export function sparkDockerMaster(args: Pick<SparkDockerArgs, "name" | "workers">): string {
-  return args.workers > 0 ? `spark://${args.name}-master:7077` : "local[*]";
+/** Ports inside the containers (the image's). */
+const JOB_SERVER_PORT = 8998;
+const MASTER_PORT = 7077;
+const WORKER_UI_PORT = 8081;
+
+/** The master URL the job server is given: the standalone master with workers, else in-process executors. */
+export function sparkDockerMaster(args: Pick<SparkDockerArgs, "name" | "workers" | "prefix">): string {
+  return args.workers > 0 ? `spark://${dockerName(args, `${args.name}-master`)}:${MASTER_PORT}` : "local[*]";
 }
 
 export function sparkDockerPlan(args: SparkDockerArgs, tc: Toolchain, conn: LakeConnection): DockerPlan {
   const { name, port, workers, driverMemory, workerMemory } = args;
   const image = `${name}-image`;
-  const masterName = `${name}-master`;
   const master = sparkDockerMaster(args);
-  const jarMounts: DockerMount[] = SPARK_JARS.map((coord) => {
-    const file = path.join(tc.cache, "jars", jarFileName(coord));
-    return { hostPath: file, containerPath: `/opt/lakeform/jars/${path.basename(file)}`, readOnly: true };
+  const containerJars = SPARK_JARS.map((coord) => path.posix.join("/opt/lakeform/jars", jarFileName(coord)));
+  const node = (resource: string, command: string[], healthcheck: DockerContainerPlan["healthcheck"], after: string[]): DockerContainerPlan => ({
+    name: resource,
+    hostname: dockerName(args, resource),
+    image,
+    command,
+    envs: [],
+    uploads: [],
+    ports: [],
+    mounts: [],
+    aliases: [],
+    healthcheck,
+    waitTimeout: WAIT.jvm,
+    after,
+    afterDependencies: false,
   });
-  const containerJars = jarMounts.map((m) => m.containerPath);
-  const base = { image, envs: [], uploads: [], ports: [], aliases: [], afterDependencies: false };
   const nodes: DockerContainerPlan[] = [];
   if (workers > 0) {
-    nodes.push({
-      ...base,
-      name: masterName,
-      command: ["/opt/spark/bin/spark-class", "org.apache.spark.deploy.master.Master", "--host", masterName],
-      mounts: [],
-      healthcheck: dockerHealthcheck("bash -c '</dev/tcp/localhost/7077'"),
-      after: [],
-    });
+    // The master binds its container address (the image's entrypoint); the check probes that address.
+    nodes.push(node(`${name}-master`, ["master"], dockerHealthcheck(["tcp", String(MASTER_PORT)], 30), []));
     for (let i = 1; i <= workers; i++) {
-      nodes.push({
-        ...base,
-        name: `${name}-worker-${i}`,
-        command: ["/opt/spark/bin/spark-class", "org.apache.spark.deploy.worker.Worker", "--memory", workerMemory, master],
-        mounts: jarMounts,
-        healthcheck: dockerHealthcheck("bash -c '</dev/tcp/localhost/8081'"),
-        after: [masterName],
-      });
+      // Healthy once registered: the worker's own JSON names the master it joined.
+      nodes.push(
+        node(`${name}-worker-${i}`, ["worker", master, "--memory", workerMemory], dockerHealthcheck(["http", String(WORKER_UI_PORT), "/json/", `"${master}"`], 30), [
+          `${name}-master`,
+        ]),
+      );
     }
   }
-  const serverName = `${name}-job-server`;
   const server: DockerContainerPlan = {
-    ...base,
-    name: serverName,
-    command: ["/opt/spark/bin/spark-submit", "--properties-file", "/opt/spark/conf/spark-defaults.conf", "/opt/lakeform/jobs/job_server.py", "--serve", "--port", "8998"],
-    uploads: [{ file: "/opt/spark/conf/spark-defaults.conf", content: sparkDefaultsFile(conn, master, driverMemory, containerJars) }],
-    mounts: [...jarMounts, { hostPath: tc.jobs.dir, containerPath: "/opt/lakeform/jobs", readOnly: true }],
-    ports: [{ internal: 8998, external: port }],
-    aliases: ["spark"],
-    healthcheck: dockerHealthcheck("curl -fsS http://localhost:8998/healthz", "120s"),
-    after: nodes.map((n) => n.name),
+    ...node(`${name}-job-server`, ["job-server"], dockerHealthcheck(["http", String(JOB_SERVER_PORT), "/healthz"], 120), nodes.map((n) => n.name)),
+    // The image's entrypoint reads it, and runs the job server on 0.0.0.0 inside the container.
+    uploads: [
+      {
+        file: "/opt/lakeform/conf/spark-defaults.conf",
+        content: sparkDefaultsFile(conn, master, driverMemory, containerJars, { workers, executorMemory: executorMemory(workerMemory) }),
+      },
+    ],
+    envs: [`LAKEFORM_JOB_SERVER_PORT=${JOB_SERVER_PORT}`],
+    ports: [{ internal: JOB_SERVER_PORT, external: port, ip: "127.0.0.1" }],
     afterDependencies: true,
   };
-  return { images: [{ key: image, name: IMAGES.spark }], volumes: [], containers: [...nodes, server], server: serverName };
+  return { images: [lakeformImage(tc, "spark", image)], volumes: [], containers: [...nodes, server], server: server.name };
 }

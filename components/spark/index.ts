@@ -4,17 +4,17 @@
  * beside this file (localPlan.ts, dockerPlan.ts).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { lakeConnection } from "../common";
+import { dockerPrefix, lakeConnection } from "../common";
 import type { LakeConnection } from "../connection";
 import { declareDockerPlan } from "../dockerResources";
 import { LocalService } from "../local/providers";
 import { PLACEHOLDER_CONNECTION } from "../plans";
 import { sparkDockerMaster, sparkDockerPlan } from "./dockerPlan";
-import { sparkLocalPlans } from "./localPlan";
+import { sparkLocalMaster, sparkLocalPlans } from "./localPlan";
 import { SPARK_DEFAULTS, validateSparkArgs, type SparkArgs } from "./types";
 
 export * from "./types";
-export { sparkLocalPlans } from "./localPlan";
+export { sparkLocalMaster, sparkLocalPlans, sparkLocalPorts } from "./localPlan";
 export { sparkDockerPlan } from "./dockerPlan";
 
 export class Spark extends pulumi.ComponentResource {
@@ -50,9 +50,9 @@ export class Spark extends pulumi.ComponentResource {
         plans.apply((p) => p.server),
         { parent: this, dependsOn: [...((args.dependsOn as pulumi.Resource[]) ?? []), ...clusterNodes] },
       );
-      this.master = plans.apply((p) => (p.cluster.length > 0 ? `spark://127.0.0.1:${SPARK_DEFAULTS.masterPort}` : "local[*]"));
+      this.master = pulumi.output(sparkLocalMaster(port, workers));
     } else {
-      const dockerArgs = { name, port, workers, driverMemory, workerMemory };
+      const dockerArgs = { name, port, workers, driverMemory, workerMemory, prefix: dockerPrefix(args) };
       this.server = declareDockerPlan(
         this,
         (c: LakeConnection) => sparkDockerPlan(dockerArgs, args.toolchain, c),

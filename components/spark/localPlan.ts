@@ -4,7 +4,7 @@ import { localProcess, serviceDirs } from "../common";
 import type { LakeConnection } from "../connection";
 import type { ServicePlan } from "../local/providers";
 import { requireLocal, type Toolchain } from "../toolchain";
-import { SPARK_DEFAULTS, sparkDefaultsFile } from "./types";
+import { executorMemory, sparkDefaultsFile } from "./types";
 
 export interface SparkLocalArgs {
   dataDir: string;
@@ -14,12 +14,31 @@ export interface SparkLocalArgs {
   workerMemory: string;
 }
 
+/**
+ * Ports of a local standalone cluster, derived from the job server's port (like SeaweedFS's from
+ * the S3 port) so two stacks on one machine never share a master: the master's RPC and UI ports
+ * just below it, then one UI port per worker.
+ */
+export function sparkLocalPorts(port: number, workers: number) {
+  return {
+    master: port - 100,
+    masterUi: port - 99,
+    workerUi: Array.from({ length: workers }, (_, i) => port - 98 + i),
+  };
+}
+
+/** The master URL the local job server submits to: the standalone master with workers, else in-process executors. */
+export function sparkLocalMaster(port: number, workers: number): string {
+  return workers > 0 ? `spark://127.0.0.1:${sparkLocalPorts(port, workers).master}` : "local[*]";
+}
+
 export function sparkLocalPlans(args: SparkLocalArgs, tc: Toolchain, conn: LakeConnection): { cluster: ServicePlan[]; server: ServicePlan } {
   const local = requireLocal(tc, "Spark");
   const bin = local.paths;
   const dirs = serviceDirs(args.dataDir, "spark");
   const defaults = path.join(dirs.conf, "spark-defaults.conf");
-  const master = args.workers > 0 ? `spark://127.0.0.1:${SPARK_DEFAULTS.masterPort}` : "local[*]";
+  const ports = sparkLocalPorts(args.port, args.workers);
+  const master = sparkLocalMaster(args.port, args.workers);
   const env = {
     JAVA_HOME: local.java17Home,
     PYSPARK_PYTHON: bin.python,
@@ -30,6 +49,8 @@ export function sparkLocalPlans(args: SparkLocalArgs, tc: Toolchain, conn: LakeC
     // A changed job program is a changed plan: `up` restarts the server with it.
     LAKEFORM_JOBS_SHA256: tc.jobs.sha256,
   };
+  // The master and workers are small daemons; the memory goes to the executors the workers start.
+  const daemonEnv = { ...env, SPARK_DAEMON_MEMORY: "512m" };
   const sparkClass = path.join(bin.sparkHome, "bin", "spark-class");
   const cluster: ServicePlan[] = args.workers > 0
     ? [
@@ -39,37 +60,46 @@ export function sparkLocalPlans(args: SparkLocalArgs, tc: Toolchain, conn: LakeC
           files: {},
           dirs: [],
           process: localProcess(args.dataDir, "spark-master", {
-            command: [sparkClass, "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1", "--port", String(SPARK_DEFAULTS.masterPort), "--webui-port", "8180"],
-            env,
-            health: { tcpPort: SPARK_DEFAULTS.masterPort },
-            ports: [SPARK_DEFAULTS.masterPort, 8180],
+            command: [sparkClass, "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1", "--port", String(ports.master), "--webui-port", String(ports.masterUi)],
+            env: daemonEnv,
+            health: { tcpPort: ports.master, http: `http://127.0.0.1:${ports.masterUi}/json/` },
+            ports: [ports.master, ports.masterUi],
           }),
         },
-        ...Array.from({ length: args.workers }, (_, i): ServicePlan => ({
-          service: `spark-worker-${i + 1}`,
-          install: ["python"],
-          files: {},
-          dirs: [],
-          process: localProcess(args.dataDir, `spark-worker-${i + 1}`, {
-            command: [sparkClass, "org.apache.spark.deploy.worker.Worker", "--host", "127.0.0.1", "--memory", args.workerMemory, "--webui-port", String(8181 + i), master],
-            env,
-            health: { http: `http://127.0.0.1:${8181 + i}/` },
-            ports: [8181 + i],
-          }),
-        })),
+        ...Array.from({ length: args.workers }, (_, i): ServicePlan => {
+          const service = `spark-worker-${i + 1}`;
+          const work = path.join(serviceDirs(args.dataDir, service).data, "work");
+          return {
+            service,
+            install: ["python"],
+            files: {},
+            dirs: [work],
+            process: localProcess(args.dataDir, service, {
+              command: [
+                sparkClass, "org.apache.spark.deploy.worker.Worker", "--host", "127.0.0.1", "--memory", args.workerMemory,
+                "--webui-port", String(ports.workerUi[i]), "--work-dir", work, master,
+              ],
+              env: daemonEnv,
+              // Healthy once registered with the master: its UI names the master it joined.
+              health: { http: `http://127.0.0.1:${ports.workerUi[i]}/json/`, bodyIncludes: `"${master}"` },
+              ports: [ports.workerUi[i]],
+            }),
+          };
+        }),
       ]
     : [];
   const server: ServicePlan = {
     service: "spark",
     install: ["python", "jars"],
-    files: { [defaults]: sparkDefaultsFile(conn, master, args.driverMemory, bin.jars) },
+    files: { [defaults]: sparkDefaultsFile(conn, master, args.driverMemory, bin.jars, { workers: args.workers, executorMemory: executorMemory(args.workerMemory) }) },
     dirs: [dirs.data, env.SPARK_LOCAL_DIRS],
     process: localProcess(args.dataDir, "spark", {
       command: [bin.sparkSubmit, "--properties-file", defaults, "--name", "lakeform-job-server", tc.jobs.entry, "--serve", "--port", String(args.port)],
       env,
       health: { http: `http://127.0.0.1:${args.port}/healthz` },
       ports: [args.port],
-      startTimeoutSec: 240,
+      // An upper bound only: a JVM start on a busy 2-core machine can take minutes.
+      startTimeoutSec: 600,
     }),
   };
   return { cluster, server };

@@ -1,11 +1,10 @@
-/** Trino as containers (a coordinator and its workers): pure, args + toolchain → plan. */
+/** Trino as containers (a coordinator and its workers) from Lakeform's Trino image: pure, args + toolchain → plan. */
 import type { LakeConnection } from "../connection";
-import { dockerHealthcheck, type DockerContainerPlan, type DockerPlan } from "../plans";
+import { dockerHealthcheck, dockerName, lakeformImage, WAIT, type DockerContainerPlan, type DockerPlan, type DockerSite } from "../plans";
 import type { Toolchain } from "../toolchain";
-import { IMAGES } from "../versions";
 import { trinoEtcFiles } from "./types";
 
-export interface TrinoDockerArgs {
+export interface TrinoDockerArgs extends DockerSite {
   /** The component's name: every resource name starts with it. */
   name: string;
   port: number;
@@ -13,37 +12,39 @@ export interface TrinoDockerArgs {
   heap: string;
 }
 
-export function trinoDockerPlan(args: TrinoDockerArgs, _tc: Toolchain, conn: LakeConnection): DockerPlan {
+const HTTP_PORT = 8080;
+
+export function trinoDockerPlan(args: TrinoDockerArgs, tc: Toolchain, conn: LakeConnection): DockerPlan {
   const { name, port, workers, heap } = args;
   const image = `${name}-image`;
-  const coordName = `${name}-coordinator`;
-  const nodeFiles = (coordinator: boolean, nodeId: string) =>
-    Object.entries(
-      trinoEtcFiles({ coordinator, port: 8080, discoveryUri: `http://${coordName}:8080`, nodeId, dataDir: "/data/trino", heap }, conn, "/etc/trino"),
-    ).map(([file, content]) => ({ file: `/etc/trino/${file}`, content }));
-  const coordinator: DockerContainerPlan = {
-    name: coordName,
+  const coordinator = `${name}-coordinator`;
+  const discoveryUri = `http://${dockerName(args, coordinator)}:${HTTP_PORT}`;
+  const node = (resource: string, isCoordinator: boolean): DockerContainerPlan => ({
+    name: resource,
+    hostname: dockerName(args, resource),
     image,
     envs: [],
-    uploads: nodeFiles(true, "coordinator"),
-    ports: [{ internal: 8080, external: port }],
-    mounts: [],
-    aliases: ["trino"],
-    healthcheck: dockerHealthcheck("curl -fsS http://localhost:8080/v1/info | grep -q '\"starting\":false'", "60s"),
-    after: [],
-    afterDependencies: true,
-  };
-  const workerNodes = Array.from({ length: workers }, (_, k): DockerContainerPlan => ({
-    name: `${name}-worker-${k + 1}`,
-    image,
-    envs: [],
-    uploads: nodeFiles(false, `worker-${k + 1}`),
-    ports: [],
+    uploads: Object.entries(
+      trinoEtcFiles(
+        { coordinator: isCoordinator, port: HTTP_PORT, discoveryUri, nodeId: dockerName(args, resource), dataDir: "/var/lib/trino/data", heap },
+        conn,
+        "/etc/trino",
+      ),
+    ).map(([file, content]) => ({ file: `/etc/trino/${file}`, content })),
+    ports: isCoordinator ? [{ internal: HTTP_PORT, external: port, ip: "127.0.0.1" }] : [],
     mounts: [],
     aliases: [],
-    healthcheck: dockerHealthcheck("curl -fsS http://localhost:8080/v1/info", "60s"),
-    after: [coordName],
-    afterDependencies: false,
-  }));
-  return { images: [{ key: image, name: IMAGES.trino }], volumes: [], containers: [coordinator, ...workerNodes], server: coordName };
+    healthcheck: isCoordinator
+      ? dockerHealthcheck(["http", String(HTTP_PORT), "/v1/info", '"starting":false'], 120)
+      : dockerHealthcheck(["http", String(HTTP_PORT), "/v1/info"], 120),
+    waitTimeout: WAIT.jvm,
+    after: isCoordinator ? [] : [coordinator],
+    afterDependencies: isCoordinator,
+  });
+  return {
+    images: [lakeformImage(tc, "trino", image)],
+    volumes: [],
+    containers: [node(coordinator, true), ...Array.from({ length: workers }, (_, k) => node(`${name}-worker-${k + 1}`, false))],
+    server: coordinator,
+  };
 }

@@ -3,7 +3,7 @@
  * store. The plans of each runtime live beside this file (localPlan.ts, dockerPlan.ts).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { lakeConnection } from "../common";
+import { dockerPrefix, lakeConnection } from "../common";
 import type { LakeConnection } from "../connection";
 import { declareDockerPlan } from "../dockerResources";
 import { LocalService } from "../local/providers";
@@ -38,7 +38,7 @@ export class Trino extends pulumi.ComponentResource {
       }
       this.server = coordinator;
     } else {
-      const dockerArgs = { name, port, workers, heap };
+      const dockerArgs = { name, port, workers, heap, prefix: dockerPrefix(args) };
       this.server = declareDockerPlan(
         this,
         (c: LakeConnection) => trinoDockerPlan(dockerArgs, args.toolchain, c),

@@ -44,7 +44,8 @@ export function trinoLocalPlans(args: TrinoLocalArgs, tc: Toolchain, conn: LakeC
         env: { JAVA_HOME: javaHome, PATH: `${path.join(javaHome, "bin")}:/usr/local/bin:/usr/bin:/bin` },
         health: i === 0 ? { http: `http://127.0.0.1:${port}/v1/info`, bodyIncludes: '"starting":false' } : { http: `http://127.0.0.1:${port}/v1/info` },
         ports: [port],
-        startTimeoutSec: 240,
+        // An upper bound only: a JVM start on a busy 2-core machine can take minutes.
+        startTimeoutSec: 600,
       }),
     };
   });

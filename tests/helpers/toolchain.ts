@@ -15,6 +15,12 @@ export function testToolchain(overrides: Partial<Toolchain> = {}): Toolchain {
     cache: "/opt/test-cache",
     jobs: { dir: "/opt/test-repo/jobs", entry: "/opt/test-repo/jobs/job_server.py", sha256: "f".repeat(64) },
     imagesDir: "/opt/test-repo/images",
+    images: Object.fromEntries(
+      (["spark", "metastore", "trino", "seaweedfs", "minio"] as const).map((n, i) => [
+        n,
+        { dir: `/opt/test-cache/docker/context/${n}`, hash: `${i}`.repeat(64), base: n === "trino" ? "debian:trixie-slim" : "debian:bookworm-slim" },
+      ]),
+    ),
     ...overrides,
   };
 }

@@ -31,3 +31,8 @@ export function fieldsCarrying(plan: DockerPlan, secret: string): string[] {
       .map(([k]) => `${c.name}.${k}`),
   );
 }
+
+/** Every name a plan gives an object on the Docker host (containers and volumes). */
+export function hostNames(plan: DockerPlan): string[] {
+  return [...plan.containers.map((c) => c.hostname), ...plan.volumes.map((v) => v.name)];
+}

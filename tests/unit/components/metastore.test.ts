@@ -27,20 +27,35 @@ describe("local plan", () => {
 });
 
 describe("docker plan", () => {
-  const plan = metastoreDockerPlan({ name: "lh-metastore", port: 9083, heap: "512m" }, tc, { ...CONN, metastoreUri: "thrift://lh-metastore-hms:9083" });
-  const [pg, hms] = plan.containers;
+  const args = { name: "lh-metastore", port: 9083, heap: "512m", prefix: "dev" };
+  const plan = metastoreDockerPlan(args, tc, { ...CONN, metastoreUri: "thrift://dev-lh-metastore-hms:9083" });
+  const [hms] = plan.containers;
 
-  test("PostgreSQL on a named volume first, then the metastore pointing at it", () => {
-    expect(pg.mounts).toEqual([{ volume: "lh-metastore-postgres-data", containerPath: "/var/lib/postgresql/data" }]);
-    expect(hms.after).toEqual([pg.name]);
-    expect(hms.afterDependencies).toBe(true);
-    expect(hms.envs.find((e) => e.startsWith("SERVICE_OPTS="))).toContain(`jdbc:postgresql://${pg.name}:5432/metastore`);
-    expect(plan.server).toBe(hms.name);
-    expect(hms.ports).toEqual([expect.objectContaining({ internal: 9083, external: 9083 })]);
+  test("Lakeform's metastore image (Hive 2.3.9 + matching hadoop-aws), not apache/hive with its too-old PostgreSQL driver", () => {
+    expect(plan.containers).toHaveLength(1);
+    expect(plan.images.map((i) => i.name)).toEqual([`lakeform/metastore:${tc.images!.metastore!.hash.slice(0, 16)}`]);
+    expect(plan.images[0].build.context).toBe(tc.images!.metastore!.dir);
   });
 
-  test("the generated secret reaches the database only through envs, never the plan's shape", () => {
-    expect(fieldsCarrying(plan, CONN.secretKey).sort()).toEqual([`${pg.name}.envs`, `${hms.name}.envs`, `${hms.name}.uploads`].sort());
-    expect(shapeOf(metastoreDockerPlan({ name: "lh-metastore", port: 9083, heap: "512m" }, tc, PLACEHOLDER_CONNECTION))).toEqual(shapeOf(plan));
+  test("the schema lives on Derby in a named volume, so a restart resumes on it instead of re-initialising", () => {
+    expect(hms.mounts).toEqual([{ volume: "lh-metastore-data", containerPath: "/var/lib/metastore" }]);
+    expect(plan.volumes).toEqual([{ key: "lh-metastore-data", name: "dev-lh-metastore-data" }]);
+    const site = hms.uploads.find((u) => u.file === "/opt/lakeform/conf/hive-site.xml")!.content;
+    expect(site).toContain("jdbc:derby:;databaseName=/var/lib/metastore/metastore_db;create=true");
+    expect(site).toContain("<name>hive.metastore.warehouse.dir</name><value>s3a://warehouse/</value>");
+    expect(hms.uploads.find((u) => u.file === "/opt/lakeform/conf/core-site.xml")!.content).toContain("<name>fs.s3a.endpoint</name>");
+  });
+
+  test("Thrift published on loopback only, a health check on the port, waits long enough for a JVM on 2 cores", () => {
+    expect(hms.ports).toEqual([{ internal: 9083, external: 9083, ip: "127.0.0.1" }]);
+    expect(hms.healthcheck.tests).toEqual(["CMD", "lakeform-healthcheck", "tcp", "9083"]);
+    expect(hms.waitTimeout).toBeGreaterThanOrEqual(300);
+    expect(hms.afterDependencies).toBe(true);
+    expect(hms.envs).toContain("METASTORE_HEAP=512m");
+  });
+
+  test("the S3 secret is only in the uploaded core-site; the shape doesn't depend on it", () => {
+    expect(fieldsCarrying(plan, CONN.secretKey)).toEqual([`${hms.name}.uploads`]);
+    expect(shapeOf(metastoreDockerPlan(args, tc, PLACEHOLDER_CONNECTION))).toEqual(shapeOf(plan));
   });
 });

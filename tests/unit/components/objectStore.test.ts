@@ -36,18 +36,27 @@ describe("local plan", () => {
 
 describe("docker plan", () => {
   for (const engine of ["minio", "seaweedfs"] as const) {
-    test(`${engine}: one container with a named volume, its port and a health check; keys only in envs/uploads`, () => {
-      const plan = objectStoreDockerPlan({ name: "lh-s3", engine, port: 9000 }, tc, creds);
+    test(`${engine}: Lakeform's image, data in a named volume, S3 on loopback only, a health check the image can run`, () => {
+      const args = { name: "lh-s3", engine, port: 9000, prefix: "dev" };
+      const plan = objectStoreDockerPlan(args, tc, creds);
       expect(plan.containers).toHaveLength(1);
       const [c] = plan.containers;
       expect(plan.server).toBe(c.name);
+      expect(plan.images).toEqual([{ key: c.image, name: `lakeform/${engine}:${tc.images![engine]!.hash.slice(0, 16)}`, build: { context: tc.images![engine]!.dir, args: { BASE: "debian:bookworm-slim" } } }]);
+      expect(plan.volumes).toEqual([{ key: "lh-s3-data", name: "dev-lh-s3-data" }]);
       expect(c.mounts).toEqual([{ volume: "lh-s3-data", containerPath: "/data" }]);
-      expect(plan.volumes).toEqual(["lh-s3-data"]);
-      expect(c.ports[0].external).toBe(9000);
-      expect(c.healthcheck.tests[0]).toBe("CMD-SHELL");
+      expect(c.ports).toEqual([{ internal: engine === "minio" ? 9000 : 8333, external: 9000, ip: "127.0.0.1" }]);
+      expect(c.healthcheck.tests.slice(0, 2)).toEqual(["CMD", "lakeform-healthcheck"]);
+      expect(c.hostname).toBe(`dev-lh-s3-${engine}`);
       expect(fieldsCarrying(plan, creds.secretKey)).toEqual([engine === "minio" ? `${c.name}.envs` : `${c.name}.uploads`]);
-      const shape = objectStoreDockerPlan({ name: "lh-s3", engine, port: 9000 }, tc, { accessKey: PLACEHOLDER_CONNECTION.accessKey, secretKey: PLACEHOLDER_CONNECTION.secretKey });
+      const shape = objectStoreDockerPlan(args, tc, { accessKey: PLACEHOLDER_CONNECTION.accessKey, secretKey: PLACEHOLDER_CONNECTION.secretKey });
       expect(shapeOf(shape)).toEqual(shapeOf(plan));
     });
   }
+
+  test("refuses to plan without the staged images, saying what is missing", () => {
+    expect(() => objectStoreDockerPlan({ name: "lh-s3", engine: "seaweedfs", port: 9000, prefix: "dev" }, testToolchain({ images: undefined }), creds)).toThrow(
+      /readToolchain\("docker"\)/,
+    );
+  });
 });

@@ -33,16 +33,32 @@ describe("local plan", () => {
 });
 
 describe("docker plan", () => {
-  const args = { name: "lh-trino", port: 8080, workers: 1, heap: "2G" };
+  const args = { name: "lh-trino", port: 8080, workers: 1, heap: "2G", prefix: "dev" };
   const plan = trinoDockerPlan(args, tc, CONN);
+  const [coord, worker] = plan.containers;
+  const file = (c: typeof coord, f: string) => c.uploads.find((u) => u.file === `/etc/trino/${f}`)!.content;
 
-  test("a coordinator published on the port, workers after it discovering it by name", () => {
-    const [coord, worker] = plan.containers;
-    expect(coord.ports).toEqual([expect.objectContaining({ internal: 8080, external: 8080 })]);
+  test("a coordinator published on loopback only, a worker after it discovering it by host name", () => {
+    expect(coord.ports).toEqual([{ internal: 8080, external: 8080, ip: "127.0.0.1" }]);
     expect(worker.ports).toEqual([]);
     expect(worker.after).toEqual([coord.name]);
-    const config = worker.uploads.find((u) => u.file === "/etc/trino/config.properties")!.content;
-    expect(config).toContain(`discovery.uri=http://${coord.name}:8080`);
+    expect(file(worker, "config.properties")).toContain("discovery.uri=http://dev-lh-trino-coordinator:8080");
+    expect(file(worker, "config.properties")).toContain("coordinator=false");
+    expect(file(coord, "config.properties")).toContain("coordinator=true");
+  });
+
+  test("distinct node ids, Trino's data dir in the image, and no loopback bind inside the container", () => {
+    expect(file(coord, "node.properties")).toContain("node.id=dev-lh-trino-coordinator");
+    expect(file(worker, "node.properties")).toContain("node.id=dev-lh-trino-worker-1");
+    expect(file(worker, "node.properties")).toContain("node.data-dir=/var/lib/trino/data");
+    expect(file(worker, "node.properties")).not.toContain("bind-ip");
+  });
+
+  test("Lakeform's Trino image on its JDK 25 base; health checks the image can run; long enough waits", () => {
+    expect(plan.images[0].build.args).toEqual({ BASE: "debian:trixie-slim" });
+    expect(coord.healthcheck.tests).toEqual(["CMD", "lakeform-healthcheck", "http", "8080", "/v1/info", '"starting":false']);
+    expect(worker.healthcheck.tests).toEqual(["CMD", "lakeform-healthcheck", "http", "8080", "/v1/info"]);
+    for (const c of plan.containers) expect(c.waitTimeout).toBeGreaterThanOrEqual(300);
   });
 
   test("the S3 secret is only in the uploaded catalogs; the shape doesn't depend on it", () => {

@@ -27,6 +27,8 @@ function scaleConfig(): Record<string, { value: string }> {
   sparkPort = e2e["lakeform:spark"].port - 50;
   return {
     "lakeform:runtime": { value: "local" },
+    // The tests drive what they need; no reconciler or API services of the stack.
+    "lakeform:services": { value: "false" },
     "lakeform:dataDir": { value: `.lakeform/${STACK}` },
     "lakeform:objectStore": { value: JSON.stringify({ engine: "seaweedfs", port: e2e["lakeform:objectStore"].port + 100 }) },
     "lakeform:metastore": { value: JSON.stringify({ port: e2e["lakeform:metastore"].port + 100, heap: "512m" }) },

@@ -44,6 +44,8 @@ function dockerConfig(): Record<string, { value: string }> {
   const e2e = parse(fs.readFileSync(path.join(PROJECT_DIR, "Pulumi.e2e.yaml"), "utf8")).config;
   return {
     "lakeform:runtime": { value: "docker" },
+    // The tests drive what they need; no reconciler or API services of the stack.
+    "lakeform:services": { value: "false" },
     "lakeform:dataDir": { value: `.lakeform/${STACK}` },
     "lakeform:objectStore": { value: JSON.stringify({ engine: "seaweedfs", port: e2e["lakeform:objectStore"].port + 200 }) },
     "lakeform:metastore": { value: JSON.stringify({ port: e2e["lakeform:metastore"].port + 200, heap: "512m" }) },

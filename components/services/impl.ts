@@ -20,9 +20,12 @@ function write(inputs: OutputsFileInputs): OutputsFileInputs {
   return inputs;
 }
 
+const canonical = (o: Record<string, unknown>) => JSON.stringify(Object.entries(o).sort(([a], [b]) => a.localeCompare(b)));
+
+/** Same outputs (in any key order: `lakeform up` writes the file too) and still private. */
 function sameContent(file: string, outputs: Record<string, string>): boolean {
   try {
-    return JSON.stringify(JSON.parse(fs.readFileSync(file, "utf8"))) === JSON.stringify(outputs) && (fs.statSync(file).mode & 0o777) === 0o600;
+    return canonical(JSON.parse(fs.readFileSync(file, "utf8"))) === canonical(outputs) && (fs.statSync(file).mode & 0o777) === 0o600;
   } catch {
     return false;
   }
@@ -37,7 +40,7 @@ export const outputsFile = {
     return { id, props: { ...props, present: sameContent(props.file, props.outputs) } };
   },
   async diff(_id: string, olds: OutputsFileInputs & { present?: boolean }, news: OutputsFileInputs) {
-    const changes = olds.file !== news.file || JSON.stringify(olds.outputs) !== JSON.stringify(news.outputs) || olds.present === false;
+    const changes = olds.file !== news.file || canonical(olds.outputs) !== canonical(news.outputs) || olds.present === false;
     return { changes, replaces: olds.file !== news.file ? ["file"] : [], deleteBeforeReplace: true };
   },
   async update(_id: string, _olds: OutputsFileInputs, news: OutputsFileInputs) {

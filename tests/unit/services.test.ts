@@ -74,3 +74,23 @@ test("one lakeform:index:Table per entry of tables.yaml, child of the Lakehouse,
   });
   expect(sync.inputs.spec.generation).toMatch(/^[0-9a-f]{16}$/);
 });
+
+test("the outputs file: written 0600, a removed or loosened file shows up in refresh, key order doesn't matter", async () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const fs = require("node:fs") as typeof import("node:fs");
+  const { outputsFile } = await import("../../components/services/impl");
+  const dir = fs.mkdtempSync("/tmp/lakeform-outputs-");
+  const file = `${dir}/outputs.json`;
+  const { outs } = await outputsFile.create({ file, outputs: { b: "2", a: "1" } });
+  expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+  fs.writeFileSync(file, JSON.stringify({ a: "1", b: "2" }), { mode: 0o600 });
+  expect((await outputsFile.read(file, outs)).props.present).toBe(true);
+  fs.chmodSync(file, 0o644);
+  expect((await outputsFile.read(file, outs)).props.present).toBe(false);
+  fs.rmSync(file);
+  const { props } = await outputsFile.read(file, outs);
+  expect(props.present).toBe(false);
+  expect((await outputsFile.diff(file, props, { file, outputs: { a: "1", b: "2" } })).changes).toBe(true);
+  expect((await outputsFile.diff(file, outs, { file, outputs: { a: "1", b: "2" } })).changes).toBe(false);
+  fs.rmSync(dir, { recursive: true, force: true });
+});

@@ -75,7 +75,8 @@ test("the standalone master has both workers, and the job server's executors run
   const ports = sparkLocalPorts(sparkPort, 2);
   const master = await json<MasterState>(`http://127.0.0.1:${ports.masterUi}/json/`);
   expect(master.workers.filter((w) => w.state === "ALIVE")).toHaveLength(2);
-  const jobServer = master.activeapps.find((a) => a.name === "lakeform-job-server");
+  // The job server's SparkSession names the app (jobs/lakeform_jobs/server.py: "lakeform-jobs").
+  const jobServer = master.activeapps.find((a) => a.name.startsWith("lakeform-job"));
   expect(jobServer).toBeDefined();
   for (const uiPort of ports.workerUi) {
     const worker = await json<WorkerState>(`http://127.0.0.1:${uiPort}/json/`);

@@ -3,10 +3,10 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { watch } from "chokidar";
 import { createLogger } from "../lake/logger";
 import { statusFileFor } from "../lake/outputs";
 import { createReconciler } from "../reconciler/runtime";
+import { InputWatcher } from "../reconciler/watch";
 import { formatStatus } from "../lake/status";
 import type { LakeOutputs } from "../lake/outputKeys";
 
@@ -27,20 +27,11 @@ export async function reconcileCommand(lake: LakeOutputs, opts: { file: string; 
     return reconciler.allInSync() && !reconciler.lakeStatus.specError ? 0 : 2;
   }
 
-  // Level-triggered: any change under the tables.yaml folder means "look at every table again".
-  const watcher = watch(path.dirname(tablesFile), {
-    ignoreInitial: true,
-    ignored: (p) => /(^|\/)(\.|node_modules)/.test(path.relative(path.dirname(tablesFile), p)),
-    awaitWriteFinish: { stabilityThreshold: 300, pollInterval: 100 },
-  });
-  watcher.on("all", (event, file) => {
-    log.info({ event, file: path.relative(process.cwd(), file) }, "Noticed a change; reconciling");
-    if (path.resolve(file) === tablesFile) reconciler.loadDesired();
-    reconciler.requeueAll();
-  });
-  // Until its first scan is done the watcher misses changes: start the loop (which reads
-  // tables.yaml afresh) only once it is watching.
-  await new Promise<void>((resolve) => watcher.once("ready", () => resolve()));
+  // Only tables.yaml and the declared local sources are watched, and a change requeues only the
+  // tables it concerns. Until its first scan is done the watcher misses changes: start the loop
+  // (which reads tables.yaml afresh) only once it is watching.
+  reconciler.loadDesired();
+  const watcher = await InputWatcher.start(reconciler, { tablesFile, log });
   reconciler.start();
   log.info({ file: tablesFile, jobServer: lake.sparkJobServer }, "Reconciler started (Ctrl-C stops it)");
 

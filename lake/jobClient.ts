@@ -177,6 +177,16 @@ export class JobClient {
     return this.post("drop", { table, purge });
   }
 
+  /** Removes a table's metastore entry only (its files are gone), without loading the table. Idempotent. */
+  forgetCatalog(table: Pick<JobTable, "name" | "database" | "format" | "location">): Promise<unknown> {
+    return this.post("forget_catalog", { table });
+  }
+
+  /** Moves files left at a location that holds no table aside (not deleted), so a table can be made there. Idempotent. */
+  clearLeftovers(table: Pick<JobTable, "name" | "database" | "format" | "location">): Promise<unknown> {
+    return this.post("clear_leftovers", { table });
+  }
+
   /** Puts a table whose files are intact back into the metastore, with its history. */
   register(table: JobTable): Promise<{ registered: boolean; metadataFile?: string }> {
     return this.post("register", { table }, 10 * 60_000);

@@ -42,7 +42,7 @@ function parseS3Uri(uri: string): { bucket: string; key: string } {
   return { bucket: m[1], key: m[2] };
 }
 
-function globToRegExp(glob: string): RegExp {
+export function globToRegExp(glob: string): RegExp {
   let re = "";
   for (let i = 0; i < glob.length; i++) {
     const c = glob[i];
@@ -56,7 +56,10 @@ function globToRegExp(glob: string): RegExp {
   return new RegExp(`^${re}$`);
 }
 
-const isGlob = (s: string) => /[*?]/.test(s);
+export const isGlob = (s: string): boolean => /[*?]/.test(s);
+
+/** Whether a declared source names S3 objects rather than local files. */
+export const isS3Source = (s: string): boolean => /^s3a?:\/\//.test(s);
 
 async function streamToBuffer(body: unknown): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -72,7 +75,7 @@ export class Sources {
 
   /** Expands one declared source into files, sorted by name, each hashed. */
   async resolve(declared: string, baseDir: string): Promise<ResolvedSource[]> {
-    if (/^s3a?:\/\//.test(declared)) return this.resolveS3(declared);
+    if (isS3Source(declared)) return this.resolveS3(declared);
     const abs = path.resolve(baseDir, declared);
     let files: string[];
     if (isGlob(abs)) {

@@ -6,8 +6,9 @@ import * as path from "node:path";
 import type { Logger } from "pino";
 import { JobClient } from "../lake/jobClient";
 import { s3Client, type LakeEndpoints } from "../lake/outputs";
-import { Reconciler } from "./reconciler";
 import { Sources } from "../lake/sources";
+import { jobDriver, sourceStore } from "./driver";
+import { Reconciler } from "./loop";
 
 export function createReconciler(
   lake: LakeEndpoints,
@@ -17,8 +18,8 @@ export function createReconciler(
     tablesFile: path.resolve(opts.tablesFile),
     statusFile: opts.statusFile,
     warehouseBucket: lake.warehouseBucket,
-    jobs: new JobClient(lake.sparkJobServer),
-    sources: new Sources(s3Client(lake), lake.warehouseBucket),
+    driver: jobDriver(new JobClient(lake.sparkJobServer)),
+    sources: sourceStore(new Sources(s3Client(lake), lake.warehouseBucket)),
     log: opts.log.child({ component: "reconciler" }),
     resyncMs: opts.resyncMs,
     backoffBaseMs: opts.backoffBaseMs,

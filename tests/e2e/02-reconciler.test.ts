@@ -11,7 +11,7 @@ import type { LakeOutputs } from "../../stacks/automation";
 import { createLakeService } from "../../api/runtime";
 import { getCondition } from "../../lake/conditions";
 import { JobClient, jobTable } from "../../lake/jobClient";
-import type { Reconciler } from "../../reconciler/reconciler";
+import type { Reconciler } from "../../reconciler/loop";
 import { createReconciler } from "../../reconciler/runtime";
 import { parseTables } from "../../lake/spec";
 import type { TrinoClient } from "../../lake/trino";

@@ -1,5 +1,9 @@
+/**
+ * The plan: desired table × observed lake (× what the last pass remembered) → one decision.
+ * Pure, so every case is a plain object in, a plan out.
+ */
 import type { Observation } from "../../lake/jobClient";
-import { planTable, type Plan } from "../../reconciler/plan";
+import { plan, type Action, type Call, type TableMemory } from "../../reconciler/pass";
 import type { ResolvedSource } from "../../lake/sources";
 import type { TableSpec } from "../../lake/spec";
 
@@ -9,66 +13,125 @@ const spec: TableSpec = {
 };
 const src = (hash: string): ResolvedSource => ({ declared: `${hash}.csv`, location: `/d/${hash}.csv`, hash, bytes: 1 });
 const obs = (o: Partial<Observation>): Observation => ({ exists: true, inCatalog: true, filesExist: true, commits: [], rowCount: 0, columns: [], ...o });
-const commit = (sourceHash: string) => ({ commit: `c-${sourceHash}`, time: "t", sourceHash, generation: "g1" });
+const commit = (sourceHash: string, extra: object = {}) => ({ commit: `c-${sourceHash}`, time: "t", sourceHash, generation: "g1", ...extra });
+const gone = { exists: false, inCatalog: false, filesExist: false } as const;
+const journal = (hash: string, n: number) => ({ commit: String(n), time: `t${n}`, source: `${hash}.csv`, sourceHash: hash, uri: `s3a://w/_lakeform/landing/${hash}.csv`, generation: "g1" });
+/** An action's calls as short strings: "register", "forget", "clearLeftovers", "write:<hash>". */
+const calls = (cs: Call[]) => cs.map((c) => (c.op === "write" ? `write:${c.source.hash}` : c.op));
+const applyOf = (hashes: string[], extra: Partial<Action> = {}): Action => ({ kind: "apply", calls: hashes.map((h) => ({ op: "write", source: src(h) })), reason: "r", ...extra });
 
-const cases: Record<string, { sources: ResolvedSource[]; observed: Observation; last?: Partial<TableSpec>; want: Partial<Plan> & { pending?: string[] } }> = {
-  "a new table applies every source": {
-    sources: [src("a"), src("b")], observed: obs({ exists: false, inCatalog: false, filesExist: false }),
-    want: { kind: "apply", recreate: false, pending: ["a", "b"] },
+interface Want {
+  kind: "upToDate" | "act" | "wait" | "fail";
+  calls?: string[];
+  repair?: Action["repair"];
+  code?: string;
+  synced?: { reason: string; message?: RegExp };
+}
+const cases: Record<string, { sources: ResolvedSource[]; observed: Observation; memory?: TableMemory; spec?: Partial<TableSpec>; want: Want }> = {
+  "a new table: clear its location, then apply every source": {
+    sources: [src("a"), src("b")], observed: obs(gone),
+    want: { kind: "act", calls: ["clearLeftovers", "write:a", "write:b"], synced: { reason: "Applying", message: /new table: 2 source/ } },
   },
   "applied sources are skipped": {
     sources: [src("a"), src("b")], observed: obs({ commits: [commit("a")] }),
-    want: { kind: "apply", recreate: false, pending: ["b"] },
+    want: { kind: "act", calls: ["write:b"], synced: { reason: "Applying", message: /1 source\(s\) not applied yet/ } },
   },
   "all applied means up to date": {
     sources: [src("a"), src("b")], observed: obs({ commits: [commit("b"), commit("a")] }),
-    want: { kind: "upToDate" },
+    want: { kind: "upToDate", synced: { reason: "UpToDate", message: /all 2 source\(s\) applied/ } },
   },
   "the same content twice is applied once": {
-    sources: [src("a"), src("a")], observed: obs({ exists: false, inCatalog: false, filesExist: false }),
-    want: { kind: "apply", pending: ["a"] },
+    sources: [src("a"), src("a")], observed: obs(gone),
+    want: { kind: "act", calls: ["clearLeftovers", "write:a"] },
   },
   "a table dropped from the metastore with its files intact is re-registered, not rewritten": {
     sources: [src("a"), src("b")], observed: obs({ exists: false, inCatalog: false, filesExist: true, commits: [commit("a"), commit("b")] }),
-    want: { kind: "register" },
+    want: { kind: "act", calls: ["register"], repair: "reregistered" },
   },
   "an Iceberg table dropped from the metastore (no history readable without it) is re-registered": {
     sources: [src("a")], observed: obs({ exists: false, inCatalog: false, filesExist: true, commits: [] }),
-    want: { kind: "register" },
+    want: { kind: "act", calls: ["register"], repair: "reregistered" },
   },
-  "a table whose files were removed replays its journal in order (API writes too), then new declared sources": {
+  "files deleted under a catalog entry: forget the stale entry, clear leftovers, replay the journal in order (API writes too), then new sources": {
     sources: [src("a"), src("c")],
-    observed: obs({
-      exists: false, inCatalog: true, filesExist: false, commits: [],
-      journal: [
-        { commit: "1", time: "t1", source: "a.csv", sourceHash: "a", uri: "s3a://w/_lakeform/landing/a.csv", generation: "g1" },
-        { commit: "2", time: "t2", source: "api-1.csv", sourceHash: "api1", uri: "s3a://w/_lakeform/landing/api1.csv", generation: "g1" },
-      ],
-    }),
-    want: { kind: "apply", recreate: true, pending: ["a", "api1", "c"] },
+    observed: obs({ exists: false, inCatalog: true, filesExist: false, journal: [journal("a", 1), journal("api1", 2)] }),
+    want: { kind: "act", calls: ["forget", "clearLeftovers", "write:a", "write:api1", "write:c"], repair: "rebuilt", synced: { reason: "Applying", message: /rebuilding from 2 journaled write\(s\) and 1 other/ } },
   },
-  "a table gone from the metastore and the object store, with a journal, is rebuilt too": {
-    sources: [src("a")],
-    observed: obs({ exists: false, inCatalog: false, filesExist: false, journal: [{ commit: "1", time: "t", source: "a.csv", sourceHash: "a", uri: "s3a://w/x.csv", generation: "g1" }] }),
-    want: { kind: "apply", recreate: true, pending: ["a"] },
+  "a table gone from the metastore and the object store, with a journal, is rebuilt without forgetting anything": {
+    sources: [src("a")], observed: obs({ ...gone, journal: [journal("a", 1)] }),
+    want: { kind: "act", calls: ["clearLeftovers", "write:a"], repair: "rebuilt" },
   },
-  "a table whose files were removed is rebuilt from all sources": {
-    sources: [src("a"), src("b")], observed: obs({ exists: false, inCatalog: true, filesExist: false, commits: [] }),
-    want: { kind: "apply", recreate: true, pending: ["a", "b"] },
+  "files deleted, no journal: rebuilt from all declared sources": {
+    sources: [src("a"), src("b")], observed: obs({ exists: false, inCatalog: true, filesExist: false }),
+    want: { kind: "act", calls: ["forget", "clearLeftovers", "write:a", "write:b"], repair: "rebuilt" },
   },
-  "a changed primary key on a table with data is refused": {
-    sources: [src("a")], observed: obs({ commits: [commit("a")] }), last: { primaryKey: ["id"] },
-    want: { kind: "refuse" },
+  "a changed primary key on a table with data is refused, for good": {
+    sources: [src("a")], observed: obs({ commits: [commit("a", { spec: JSON.stringify({ format: "hudi", primaryKey: ["id"], partitionBy: [] }) })] }),
+    want: { kind: "fail", code: "INCOMPATIBLE_SPEC_CHANGE" },
+  },
+  "the last applied spec is the newest commit that recorded one": {
+    sources: [src("a"), src("b")],
+    observed: obs({ commits: [commit("a", { spec: JSON.stringify({ primaryKey: ["id"] }) }), commit("b", { spec: JSON.stringify({ format: "hudi", primaryKey: ["index"], partitionBy: [] }) })] }),
+    want: { kind: "upToDate" },
+  },
+  "a changed partitioning of a table that doesn't exist is no refusal": {
+    sources: [src("a")], observed: obs({ ...gone, commits: [commit("a", { spec: JSON.stringify({ partitionBy: ["x"] }) })] }),
+    want: { kind: "act", calls: ["clearLeftovers", "write:a"] },
+  },
+  "the same input that failed for good is not tried again": {
+    sources: [src("a")], observed: obs(gone), memory: { terminal: { fingerprint: "g1:a", code: "BAD_CSV", message: "line 3 has 2 fields" } },
+    want: { kind: "wait", code: "BAD_CSV" },
+  },
+  "a changed source after a terminal failure is tried": {
+    sources: [src("a2")], observed: obs(gone), memory: { terminal: { fingerprint: "g1:a", code: "BAD_CSV", message: "line 3 has 2 fields" } },
+    want: { kind: "act", calls: ["clearLeftovers", "write:a2"] },
+  },
+  "a changed spec after a terminal failure is tried": {
+    sources: [src("a")], observed: obs(gone), spec: { generation: "g2" }, memory: { terminal: { fingerprint: "g1:a", code: "SCHEMA_REFUSED", message: "x" } },
+    want: { kind: "act", calls: ["clearLeftovers", "write:a"] },
+  },
+  "after a re-registration, in sync says Recreated and how": {
+    sources: [src("a")], observed: obs({ commits: [commit("a"), commit("x")] }), memory: { lastAction: { kind: "register", calls: [{ op: "register" }], repair: "reregistered", reason: "r" } },
+    want: { kind: "upToDate", synced: { reason: "Recreated", message: /re-registered from its files with its 2 commit\(s\) of history/ } },
+  },
+  "after a rebuild, in sync says Recreated and how many writes were replayed": {
+    sources: [src("a")], observed: obs({ commits: [commit("a"), commit("api1")] }), memory: { lastAction: applyOf(["a", "api1"], { repair: "rebuilt" }) },
+    want: { kind: "upToDate", synced: { reason: "Recreated", message: /rebuilt from its write journal and declared sources \(2 write\(s\) replayed/ } },
+  },
+  "a re-registration the metastore doesn't show fails (retried with backoff), it isn't repeated at once": {
+    sources: [src("a")], observed: obs({ exists: false, inCatalog: false, filesExist: true }), memory: { lastAction: { kind: "register", calls: [{ op: "register" }], repair: "reregistered", reason: "r" } },
+    want: { kind: "fail", code: "SPARK_ERROR" },
+  },
+  "a write the table's commits don't show fails, it isn't repeated at once": {
+    sources: [src("a"), src("b")], observed: obs({ commits: [commit("a")] }), memory: { lastAction: applyOf(["b"]) },
+    want: { kind: "fail", code: "SPARK_ERROR" },
+  },
+  "a different action after the last one is carried out": {
+    sources: [src("a"), src("b"), src("c")], observed: obs({ commits: [commit("a"), commit("b")] }), memory: { lastAction: applyOf(["b"]) },
+    want: { kind: "act", calls: ["write:c"] },
   },
 };
 
 for (const [name, c] of Object.entries(cases)) {
   test(name, () => {
-    const plan = planTable(spec, c.sources, c.observed, c.last);
-    expect(plan.kind).toBe(c.want.kind);
-    if (plan.kind === "apply") {
-      expect(plan.sources.map((s) => s.hash)).toEqual(c.want.pending);
-      if (c.want.kind === "apply" && "recreate" in c.want) expect(plan.recreate).toBe(c.want.recreate);
+    const p = plan({ ...spec, ...c.spec }, { sources: c.sources, lake: c.observed }, c.memory);
+    expect(p.kind).toBe(c.want.kind);
+    if (p.kind === "act") {
+      if (c.want.calls) expect(calls(p.action.calls)).toEqual(c.want.calls);
+      expect(p.action.repair).toBe(c.want.repair);
+    }
+    if ((p.kind === "fail" || p.kind === "wait") && c.want.code) expect(p.error.code).toBe(c.want.code);
+    if ((p.kind === "act" || p.kind === "upToDate") && c.want.synced) {
+      expect(p.synced.reason).toBe(c.want.synced.reason);
+      if (c.want.synced.message) expect(p.synced.message).toMatch(c.want.synced.message);
     }
   });
 }
+
+test("a refusal is not retryable; a repair that didn't take is", () => {
+  const refused = plan(spec, { sources: [src("a")], lake: obs({ commits: [commit("a", { spec: JSON.stringify({ format: "iceberg" }) })] }) });
+  const notTaken = plan(spec, { sources: [src("a")], lake: obs({ exists: false, inCatalog: false, filesExist: true }) }, { lastAction: { kind: "register", calls: [{ op: "register" }], reason: "r" } });
+  expect(refused.kind === "fail" && refused.error.retryable).toBe(false);
+  expect(refused.kind === "fail" && refused.error.message).toMatch(/format changed from "iceberg" to "hudi"/);
+  expect(notTaken.kind === "fail" && notTaken.error.retryable).toBe(true);
+});

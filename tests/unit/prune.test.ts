@@ -8,9 +8,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import pino from "pino";
-import type { JobClient } from "../../lake/jobClient";
-import { Reconciler } from "../../reconciler/reconciler";
-import type { Sources } from "../../lake/sources";
+import type { LakeDriver, SourceStore } from "../../reconciler/driver";
+import { Reconciler } from "../../reconciler/loop";
 import { emptyStatus, readStatus, writeStatus, type TableStatus } from "../../lake/status";
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "lakeform-prune-"));
@@ -30,8 +29,18 @@ function setup(dropImpl: (t: { name: string; database: string; location: string 
   }
   writeStatus(statusFile, st);
   const drops: string[] = [];
-  const jobs = { drop: async (t: { name: string; database: string; location: string }) => { drops.push(`${t.database}.${t.name} ${t.location}`); return dropImpl(t); } } as unknown as JobClient;
-  const r = new Reconciler({ tablesFile, statusFile, warehouseBucket: "warehouse", jobs, sources: {} as Sources, log: pino({ level: "silent" }) });
+  const unused = async (): Promise<never> => {
+    throw new Error("not used by a prune");
+  };
+  const driver: LakeDriver = {
+    observe: unused, write: unused, register: unused, forget: unused, clearLeftovers: unused,
+    drop: async (t) => {
+      drops.push(`${t.database}.${t.name} ${t.location}`);
+      await dropImpl(t);
+    },
+  };
+  const sources: SourceStore = { resolve: unused, land: unused };
+  const r = new Reconciler({ tablesFile, statusFile, warehouseBucket: "warehouse", driver, sources, log: pino({ level: "silent" }), backoffBaseMs: 50, backoffMaxMs: 100 });
   return { r, drops };
 }
 
@@ -59,4 +68,20 @@ test("a prune that fails stays in status with the reason and is tried again on t
   await r.sweep;
   expect(drops).toHaveLength(2);
   expect(readStatus(statusFile)!.tables["default.gone_pruned"]).toBeUndefined();
+});
+
+test("the running loop retries a failed prune by itself, with backoff, until it succeeds", async () => {
+  let attempts = 0;
+  const { r, drops } = setup(async (t) => {
+    if (t.name === "gone_pruned" && ++attempts < 3) throw new Error("job server unavailable");
+    return { dropped: true };
+  });
+  // The kept table has nothing to observe here: keep its passes out of the way.
+  fs.writeFileSync(tablesFile, "apiVersion: lakeform/v1\ntables: []\n");
+  r.start();
+  const deadline = Date.now() + 10_000;
+  while (readStatus(statusFile)!.tables["default.gone_pruned"] && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
+  await r.stop();
+  expect(readStatus(statusFile)!.tables["default.gone_pruned"]).toBeUndefined();
+  expect(drops.filter((d) => d.startsWith("default.gone_pruned"))).toHaveLength(3);
 });

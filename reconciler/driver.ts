@@ -1,0 +1,95 @@
+/**
+ * What the reconciler needs of the lake, as a narrow interface: the pass depends on these verbs
+ * only, so its tests hand it plain objects of functions. `jobDriver` adapts the Spark job
+ * server's client (lake/jobClient.ts) and the sources (lake/sources.ts) to it.
+ *
+ * Every verb is idempotent: the pass may call any of them again after a failure or a restart.
+ * Failures come out as LakeformError (lake/errors.ts): its code decides the status reason and
+ * whether retrying the same input can help.
+ */
+import { asLakeformError, LakeformError } from "../lake/errors";
+import { JobError, type JobClient, type JobTable, type Observation, type WriteResult } from "../lake/jobClient";
+import { SourceError, type ResolvedSource, type Sources } from "../lake/sources";
+
+export type DropTable = Pick<JobTable, "name" | "database" | "format" | "location">;
+
+export interface LakeDriver {
+  /** The table as the lake has it: catalog entry, files, commits (with their source records), rows. Never writes. */
+  observe(table: JobTable): Promise<Observation>;
+  /** Upserts one landed CSV into the table, recording its source hash and the spec generation in the commit. */
+  write(table: JobTable, source: { uri: string; hash: string; name: string }, generation: string): Promise<WriteResult>;
+  /** Puts a table whose files are intact back into the metastore, with its history. */
+  register(table: JobTable): Promise<void>;
+  /** Removes only the table's metastore entry (its files are gone), without loading the table. */
+  forget(table: DropTable): Promise<void>;
+  /** Moves files left at the table's location (where no table is) aside, so a new table can be made there. */
+  clearLeftovers(table: DropTable): Promise<void>;
+  /** Drops the table; with purge, its files and write journal too. */
+  drop(table: DropTable, purge: boolean): Promise<void>;
+}
+
+/** Where a table's declared sources come from: local files and s3:// objects, hashed; landed for Spark. */
+export interface SourceStore {
+  /** Expands one declared source (path, glob or s3:// URI, relative to baseDir) into files, each hashed. Never writes. */
+  resolve(declared: string, baseDir: string): Promise<ResolvedSource[]>;
+  /** Lands a source in the object store (content-addressed, so twice is a no-op); returns the URI Spark reads. */
+  land(src: ResolvedSource): Promise<string>;
+}
+
+/**
+ * The error classes that predate lake/errors.ts, as LakeformErrors. Once every class is a
+ * LakeformError subclass, asLakeformError alone does this and the two branches below go.
+ */
+export function toLakeformError(err: unknown): LakeformError {
+  if (err instanceof LakeformError) return err;
+  if (err instanceof JobError) {
+    const code =
+      err.kind === "BadCsv" ? "BAD_CSV"
+      : err.kind === "SchemaRefused" ? "SCHEMA_REFUSED"
+      : err.kind === "BadRequest" ? "BAD_REQUEST"
+      : err.kind === "Unavailable" ? "SPARK_UNAVAILABLE"
+      : "SPARK_ERROR";
+    return new LakeformError(code, err.message, err.detail ? { detail: err.detail } : {}, { cause: err });
+  }
+  if (err instanceof SourceError) return new LakeformError("SOURCE_UNREADABLE", err.message, { source: err.source }, { cause: err });
+  return asLakeformError(err);
+}
+
+const wrap = async <T>(call: () => Promise<T>): Promise<T> => {
+  try {
+    return await call();
+  } catch (err) {
+    throw toLakeformError(err);
+  }
+};
+
+/**
+ * A job server that predates the separate forget/clear operations answers "no such operation";
+ * its `write` still does both itself when the table's files are missing, so skipping is safe.
+ */
+const unlessUnknownOp = async (call: () => Promise<unknown>): Promise<void> => {
+  try {
+    await call();
+  } catch (err) {
+    if (err instanceof JobError && /no such operation/.test(err.message)) return;
+    throw err;
+  }
+};
+
+export function jobDriver(jobs: JobClient): LakeDriver {
+  return {
+    observe: (table) => wrap(() => jobs.observe(table)),
+    write: (table, source, generation) => wrap(() => jobs.write(table, source, generation)),
+    register: (table) => wrap(async () => void (await jobs.register(table))),
+    forget: (table) => wrap(() => unlessUnknownOp(() => jobs.forgetCatalog(table))),
+    clearLeftovers: (table) => wrap(() => unlessUnknownOp(() => jobs.clearLeftovers(table))),
+    drop: (table, purge) => wrap(async () => void (await jobs.drop(table, purge))),
+  };
+}
+
+export function sourceStore(sources: Pick<Sources, "resolve" | "land">): SourceStore {
+  return {
+    resolve: (declared, baseDir) => wrap(() => sources.resolve(declared, baseDir)),
+    land: (src) => wrap(() => sources.land(src)),
+  };
+}

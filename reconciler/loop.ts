@@ -1,0 +1,267 @@
+/**
+ * The reconcile loop: level-triggered, per table. A request names a table only; each pass
+ * (reconciler/pass.ts) re-reads the desired state and the lake in full, plans one action, acts,
+ * and reports. The loop keeps the queue: when each table is due, at most `concurrency` passes at
+ * once and one per table, exponential backoff per table after failures (reset when the table is
+ * back in sync), and a pass right away after one that carried out an action.
+ *
+ * What makes a table due early: its own input changed (`requeue`, from the watcher), or its spec
+ * in tables.yaml changed (`loadDesired`). Nothing else: a failing table keeps its backoff.
+ */
+import * as path from "node:path";
+import type { Logger } from "pino";
+import { loadTables, SpecError, tableId, type DesiredState, type TableSpec } from "../lake/spec";
+import { emptyStatus, readStatus, writeStatus, type LakeStatus } from "../lake/status";
+import type { LakeDriver, SourceStore } from "./driver";
+import { initialStatus, runPass, type PassResult, type TableMemory } from "./pass";
+import { dropTables, planPrune, pruneFailedStatus, pruningStatus } from "./prune";
+
+export interface ReconcilerOptions {
+  tablesFile: string;
+  statusFile: string;
+  warehouseBucket: string;
+  driver: LakeDriver;
+  sources: SourceStore;
+  log: Logger;
+  /** Re-check every table this often even when nothing changed (drift). */
+  resyncMs?: number;
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+  /** Tables reconciled at once (each table is only ever written by one pass at a time). */
+  concurrency?: number;
+  /** Passes one table may take in a row in `runOnce` (each after an action). */
+  maxPassesPerRun?: number;
+}
+
+/** What `runOnce` reports per table: the last pass's verdict, and what all its passes wrote. */
+export type TableRunResult = Pick<PassResult, "table" | "ok" | "wrote" | "requeueAfterMs">;
+
+/** Per-item exponential backoff, capped, with a little jitter so tables don't retry in lockstep. */
+export function backoffDelay(failures: number, baseMs: number, maxMs: number, random = Math.random): number {
+  const raw = Math.min(maxMs, baseMs * 2 ** Math.max(0, failures - 1));
+  return Math.round(raw * (0.9 + 0.2 * random()));
+}
+
+/** What changed between two loads of tables.yaml, by table id. */
+export interface DesiredChange {
+  added: string[];
+  changed: string[];
+  removed: string[];
+}
+
+export class Reconciler {
+  private desired: DesiredState | undefined;
+  private status: LakeStatus;
+  private readonly inFlight = new Set<string>();
+  private readonly due = new Map<string, number>();
+  private readonly memory = new Map<string, TableMemory>();
+  private timer: NodeJS.Timeout | undefined;
+  private stopping = false;
+  private pruneFailures = 0;
+  private pruneDue = Number.POSITIVE_INFINITY;
+  private sweeping = false;
+  /** The prune sweep started last (by a load of tables.yaml, or a retry). */
+  sweep: Promise<void> = Promise.resolve();
+  private readonly opts: Required<ReconcilerOptions>;
+  private readonly declaredIn: string;
+
+  constructor(opts: ReconcilerOptions) {
+    const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as ReconcilerOptions;
+    this.opts = { resyncMs: 60_000, backoffBaseMs: 2_000, backoffMaxMs: 5 * 60_000, concurrency: 2, maxPassesPerRun: 5, ...given };
+    this.declaredIn = path.resolve(opts.tablesFile);
+    this.status = readStatus(opts.statusFile) ?? emptyStatus(opts.tablesFile);
+    this.status.file = opts.tablesFile;
+  }
+
+  get lakeStatus(): LakeStatus {
+    return this.status;
+  }
+
+  get tables(): TableSpec[] {
+    return this.desired?.tables ?? [];
+  }
+
+  /** When the table is due next (ms since the epoch; Infinity while a pass runs), for tests and `status`. */
+  dueAt(id: string): number | undefined {
+    return this.due.get(id);
+  }
+
+  /**
+   * Re-reads tables.yaml. Tables that are new or whose spec changed are due at once; the others
+   * keep their due time (and backoff). An invalid file is reported, and the last valid state
+   * keeps being served.
+   */
+  loadDesired(): DesiredChange {
+    const change: DesiredChange = { added: [], changed: [], removed: [] };
+    try {
+      const next = loadTables(this.opts.tablesFile);
+      if (this.status.specError) this.opts.log.info({ file: this.opts.tablesFile }, "tables.yaml is valid again");
+      this.status.specError = undefined;
+      const before = new Map((this.desired?.tables ?? []).map((t) => [tableId(t), t.generation]));
+      for (const t of next.tables) {
+        const id = tableId(t);
+        const was = before.get(id);
+        if (was === undefined) change.added.push(id);
+        else if (was !== t.generation) change.changed.push(id);
+      }
+      const ids = new Set(next.tables.map(tableId));
+      change.removed = [...before.keys()].filter((id) => !ids.has(id));
+      this.desired = next;
+      this.makeDue([...change.added, ...change.changed]);
+      for (const id of change.removed) {
+        this.due.delete(id);
+        this.memory.delete(id);
+      }
+      this.startSweep();
+    } catch (err) {
+      if (!(err instanceof SpecError)) throw err;
+      this.status.specError = err.message;
+      this.opts.log.error({ file: err.file, problems: err.problems }, "tables.yaml is invalid; still serving the last valid version");
+    }
+    this.save();
+    return change;
+  }
+
+  /** Asks for a pass over these tables now (their input changed). Other tables keep their due time. */
+  requeue(ids: string[]): void {
+    this.makeDue(ids);
+  }
+
+  private makeDue(ids: string[]): void {
+    const now = Date.now();
+    for (const id of ids) if (this.tables.some((t) => tableId(t) === id)) this.due.set(id, now);
+  }
+
+  private save(): void {
+    writeStatus(this.opts.statusFile, this.status);
+  }
+
+  private startSweep(): void {
+    if (this.sweeping) return;
+    this.sweeping = true;
+    this.pruneDue = Number.POSITIVE_INFINITY;
+    this.sweep = this.sweepUndeclared().finally(() => {
+      this.sweeping = false;
+    });
+  }
+
+  /** Tables no longer declared: left alone, or (prune: true) dropped; a failed drop is retried with backoff. */
+  private async sweepUndeclared(): Promise<void> {
+    const declared = new Set(this.tables.map(tableId));
+    const { leave, drop } = planPrune(this.status, declared, this.declaredIn, this.inFlight);
+    for (const id of leave) {
+      this.opts.log.info({ table: id }, "Table removed from tables.yaml; its data is left alone (prune: false)");
+      delete this.status.tables[id];
+    }
+    if (drop.length === 0) {
+      this.save();
+      return;
+    }
+    for (const id of drop) {
+      this.inFlight.add(id);
+      this.status.tables[id] = pruningStatus(this.status.tables[id]);
+    }
+    this.save();
+    const { dropped, failed } = await dropTables({ driver: this.opts.driver, warehouseBucket: this.opts.warehouseBucket, log: this.opts.log }, this.status, drop);
+    for (const id of dropped) delete this.status.tables[id];
+    for (const { id, message } of failed) this.status.tables[id] = pruneFailedStatus(this.status.tables[id], message);
+    for (const id of drop) this.inFlight.delete(id);
+    if (failed.length > 0) {
+      this.pruneFailures++;
+      this.pruneDue = Date.now() + backoffDelay(this.pruneFailures, this.opts.backoffBaseMs, this.opts.backoffMaxMs);
+    } else this.pruneFailures = 0;
+    this.save();
+  }
+
+  /** One pass over one table; its status is saved once (and once more when an apply starts). */
+  private async pass(t: TableSpec): Promise<PassResult> {
+    const id = tableId(t);
+    const log = this.opts.log.child({ table: id, generation: t.generation });
+    const prev = this.status.tables[id] ?? initialStatus(t, this.declaredIn);
+    const result = await runPass(
+      { driver: this.opts.driver, sources: this.opts.sources, warehouseBucket: this.opts.warehouseBucket, baseDir: path.dirname(this.declaredIn) },
+      t,
+      {
+        prev,
+        declaredIn: this.declaredIn,
+        memory: this.memory.get(id) ?? {},
+        timing: { resyncMs: this.opts.resyncMs, backoff: (n) => backoffDelay(n, this.opts.backoffBaseMs, this.opts.backoffMaxMs) },
+        log,
+        onApplying: (st) => {
+          this.status.tables[id] = st;
+          this.save();
+        },
+      },
+    );
+    this.memory.set(id, result.memory);
+    this.status.tables[id] = result.status;
+    this.save();
+    return result;
+  }
+
+  /**
+   * Reconciles every table once (the `--once` mode and tests): for each, passes until one
+   * carries out no action (at most maxPassesPerRun).
+   */
+  async runOnce(): Promise<TableRunResult[]> {
+    this.loadDesired();
+    await this.sweep;
+    const results: TableRunResult[] = [];
+    for (const t of this.tables) {
+      let wrote = 0;
+      let last: PassResult | undefined;
+      for (let n = 0; n < this.opts.maxPassesPerRun && (!last || last.acted); n++) {
+        last = await this.pass(t);
+        wrote += last.wrote;
+      }
+      if (last!.acted) this.opts.log.warn({ table: tableId(t), passes: this.opts.maxPassesPerRun }, "Table still had work after the last pass of this run");
+      results.push({ table: last!.table, ok: last!.ok && !last!.acted, wrote, requeueAfterMs: last!.requeueAfterMs });
+    }
+    return results;
+  }
+
+  /** Starts the loop: due tables are reconciled, each at most once at a time. */
+  start(): void {
+    this.loadDesired();
+    const tick = () => {
+      if (this.stopping) return;
+      const now = Date.now();
+      if (!this.sweeping && this.pruneDue <= now) this.startSweep();
+      for (const t of this.tables) {
+        const id = tableId(t);
+        if (this.inFlight.size >= this.opts.concurrency) break;
+        if (this.inFlight.has(id) || (this.due.get(id) ?? 0) > now) continue;
+        this.inFlight.add(id);
+        this.due.set(id, Number.POSITIVE_INFINITY);
+        this.pass(t)
+          .then((r) => {
+            // A requeue asked for while this pass ran (its input changed) wins over the pass's own.
+            if (this.due.get(id) === Number.POSITIVE_INFINITY) this.due.set(id, Date.now() + r.requeueAfterMs);
+          })
+          .catch((err: unknown) => {
+            // runPass reports every failure itself; this is a bug, not a lake problem.
+            this.opts.log.error({ table: id, err: (err as Error).message }, "Table pass crashed; will retry");
+            if (this.due.get(id) === Number.POSITIVE_INFINITY) this.due.set(id, Date.now() + this.opts.backoffMaxMs);
+          })
+          .finally(() => this.inFlight.delete(id));
+      }
+      this.timer = setTimeout(tick, 250);
+    };
+    tick();
+  }
+
+  /** Stops taking work and waits for passes in flight (a write is never cut in half by us). */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.timer) clearTimeout(this.timer);
+    while (this.inFlight.size > 0) await new Promise((r) => setTimeout(r, 200));
+    await this.sweep;
+    this.save();
+  }
+
+  /** True when every desired table is in sync (for `--until-synced` and tests). */
+  allInSync(): boolean {
+    const tables = this.tables;
+    return tables.length > 0 && tables.every((t) => this.status.tables[tableId(t)]?.inSync);
+  }
+}

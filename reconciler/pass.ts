@@ -1,0 +1,404 @@
+/**
+ * One pass over one table, as four functions:
+ *
+ *   observe  reads the declared sources (hashes) and the table as the lake has it. Never writes.
+ *   plan     pure: every decision, repairs included. Up to date, one action to carry out, or a
+ *            refusal; the Synced reason; what a terminal failure is remembered by.
+ *   act      carries out the one planned action (its driver calls in order). The loop then
+ *            requeues the table at once and the next pass observes what the action did.
+ *   report   builds the table's status once, from the previous status, observation, plan and outcome.
+ *
+ * The lake is the source of truth: a source counts as applied when some commit of the table
+ * carries its content hash in the commit metadata, so a restart, or a second reconciler, plans
+ * nothing for what is already there. What a pass remembers for the next one (`TableMemory`) is
+ * only what no observation can tell: which input failed for good, and what the last pass did.
+ */
+import * as path from "node:path";
+import type { Logger } from "pino";
+import { Reason, setCondition, type Condition } from "../lake/conditions";
+import { LakeformError, type ErrorCode } from "../lake/errors";
+import { jobTable, type JobTable, type Observation } from "../lake/jobClient";
+import type { ResolvedSource } from "../lake/sources";
+import { tableId, type TableSpec } from "../lake/spec";
+import type { TableStatus } from "../lake/status";
+import { toLakeformError, type LakeDriver, type SourceStore } from "./driver";
+
+// ------------------------------------------------------------------------------------- observe
+
+export interface Observed {
+  /** The declared sources, expanded and hashed, in order. */
+  sources: ResolvedSource[];
+  lake: Observation;
+}
+
+export interface PassDeps {
+  driver: LakeDriver;
+  sources: SourceStore;
+  warehouseBucket: string;
+  /** Folder of tables.yaml: local sources are relative to it. */
+  baseDir: string;
+}
+
+export async function observe(deps: PassDeps, spec: TableSpec): Promise<Observed> {
+  const sources: ResolvedSource[] = [];
+  for (const declared of spec.sources) sources.push(...(await deps.sources.resolve(declared, deps.baseDir)));
+  const lake = await deps.driver.observe(jobTable(spec, deps.warehouseBucket));
+  return { sources, lake };
+}
+
+// ---------------------------------------------------------------------------------------- plan
+
+/** One driver call of an action. */
+export type Call = { op: "register" } | { op: "forget" } | { op: "clearLeftovers" } | { op: "write"; source: ResolvedSource };
+
+export interface Action {
+  kind: "register" | "apply";
+  /** The driver calls, in order. */
+  calls: Call[];
+  /** What the action repairs, for the status once the table is back in sync. */
+  repair?: "reregistered" | "rebuilt";
+  /** Human: why this action. */
+  reason: string;
+}
+
+/** What the loop keeps of a table between passes: what observing the lake can't tell. */
+export interface TableMemory {
+  /** The input (see `fingerprint`) a failure that retrying can't fix happened on, and that failure. */
+  terminal?: { fingerprint: string; code: ErrorCode; message: string };
+  /** The action the previous pass carried out without error. */
+  lastAction?: Action;
+}
+
+export interface SyncedVerdict {
+  status: "True" | "False";
+  reason: Reason;
+  message: string;
+}
+
+export type Plan =
+  | { kind: "upToDate"; fingerprint: string; synced: SyncedVerdict }
+  | { kind: "act"; fingerprint: string; action: Action; synced: SyncedVerdict }
+  /** The same input failed for good last time: nothing to try until it changes. */
+  | { kind: "wait"; fingerprint: string; error: LakeformError }
+  /** A refusal, or a repair that didn't take: reported like a failure of the pass. */
+  | { kind: "fail"; fingerprint: string; error: LakeformError };
+
+/** Spec fields that can't change on a table that holds data (the files are laid out by them). */
+const IMMUTABLE = ["format", "primaryKey", "partitionBy"] as const;
+
+/** What a terminal failure is remembered by: the spec's generation and the sources' content. */
+export function fingerprint(spec: Pick<TableSpec, "generation">, sources: ResolvedSource[]): string {
+  return `${spec.generation}:${sources.map((s) => s.hash).join(",")}`;
+}
+
+/** The spec's immutable fields as the table's newest commit that recorded them says. */
+export function lastAppliedSpec(lake: Observation): Partial<TableSpec> | undefined {
+  const recorded = [...lake.commits].reverse().find((c) => c.spec)?.spec;
+  if (!recorded) return undefined;
+  try {
+    return JSON.parse(recorded) as Partial<TableSpec>;
+  } catch {
+    return undefined;
+  }
+}
+
+const sameCalls = (a: Action, b: Action): boolean =>
+  a.kind === b.kind &&
+  JSON.stringify(a.calls.map((c) => (c.op === "write" ? `write:${c.source.hash}` : c.op))) ===
+    JSON.stringify(b.calls.map((c) => (c.op === "write" ? `write:${c.source.hash}` : c.op)));
+
+export function plan(spec: TableSpec, observed: Observed, memory: TableMemory = {}): Plan {
+  const { sources, lake } = observed;
+  const fp = fingerprint(spec, sources);
+  if (memory.terminal?.fingerprint === fp) {
+    return { kind: "wait", fingerprint: fp, error: new LakeformError(memory.terminal.code, memory.terminal.message) };
+  }
+
+  if (lake.exists) {
+    const before = lastAppliedSpec(lake);
+    for (const field of IMMUTABLE) {
+      const was = before?.[field];
+      if (was !== undefined && JSON.stringify(was) !== JSON.stringify(spec[field])) {
+        const message = `${field} changed from ${JSON.stringify(was)} to ${JSON.stringify(spec[field])} on a table that holds data; create a new table instead`;
+        return { kind: "fail", fingerprint: fp, error: new LakeformError("INCOMPATIBLE_SPEC_CHANGE", message, { field, from: was, to: spec[field] }) };
+      }
+    }
+  }
+
+  const action = chooseAction(lake, sources);
+  if (action) {
+    // Level-triggered, with one guard: the action the last pass carried out, planned again,
+    // means the lake doesn't show what it did. Retried with backoff, not in a tight loop.
+    if (memory.lastAction && sameCalls(memory.lastAction, action)) {
+      const message = `the lake doesn't show the result of the last pass's action (${memory.lastAction.reason}); trying again`;
+      return { kind: "fail", fingerprint: fp, error: new LakeformError("SPARK_ERROR", message) };
+    }
+    return { kind: "act", fingerprint: fp, action, synced: { status: "False", reason: Reason.Applying, message: action.reason } };
+  }
+
+  const applied = new Set(lake.commits.map((c) => c.sourceHash));
+  const repair = memory.lastAction?.repair;
+  const message =
+    repair === "reregistered"
+      ? `table had disappeared from the metastore outside Lakeform; re-registered from its files with its ${lake.commits.length} commit(s) of history`
+      : repair === "rebuilt"
+        ? `table's files had disappeared outside Lakeform; rebuilt from its write journal and declared sources (${lake.commits.length} write(s) replayed, API ingests included)`
+        : `all ${new Set(sources.filter((s) => applied.has(s.hash)).map((s) => s.hash)).size} source(s) applied`;
+  return { kind: "upToDate", fingerprint: fp, synced: { status: "True", reason: repair ? Reason.Recreated : Reason.UpToDate, message } };
+}
+
+/** The one action that brings the table closer to its spec, or none when it is there. */
+function chooseAction(lake: Observation, sources: ResolvedSource[]): Action | undefined {
+  // Drift. A table that lost only its catalog entry still has its files and its history: it is
+  // put back as it was (nothing rewritten, so rows that came through the API survive too).
+  if (!lake.inCatalog && lake.filesExist) {
+    return {
+      kind: "register",
+      calls: [{ op: "register" }],
+      repair: "reregistered",
+      reason: `table is missing from the metastore but its files are intact: re-registering it with its ${lake.commits.length || "existing"} commit(s) of history`,
+    };
+  }
+  // A table without files that had writes before (its journal says which, API ingests included)
+  // is rebuilt by replaying them in their order, then whatever declared source is new. The whole
+  // rebuild is one action: once the first write lands, the journal is no longer read.
+  const journal = lake.filesExist ? [] : (lake.journal ?? []);
+  const rebuild = !lake.filesExist && (lake.inCatalog || journal.length > 0);
+  const replay: ResolvedSource[] = journal.map((e) => ({
+    declared: `journal:${e.source}`,
+    location: e.uri.replace(/^s3a:/, "s3:"),
+    hash: e.sourceHash,
+    bytes: 0,
+    name: e.source,
+  }));
+  const applied = new Set(lake.exists ? lake.commits.map((c) => c.sourceHash).filter(Boolean) : []);
+  const seen = new Set<string>();
+  const pending = [...replay, ...sources].filter((s) => {
+    if (applied.has(s.hash) || seen.has(s.hash)) return false;
+    seen.add(s.hash);
+    return true;
+  });
+  if (pending.length === 0) return undefined;
+  const calls: Call[] = [];
+  if (!lake.filesExist) {
+    // A table is about to be made at its location: a catalog entry left by a table whose files
+    // were deleted is forgotten (loading that table would fail), and files someone left there
+    // are moved aside.
+    if (lake.inCatalog) calls.push({ op: "forget" });
+    calls.push({ op: "clearLeftovers" });
+  }
+  calls.push(...pending.map((source) => ({ op: "write" as const, source })));
+  const replayed = pending.filter((s) => s.declared.startsWith("journal:")).length;
+  const reason = rebuild
+    ? `table files are missing from the object store: rebuilding from ${replayed} journaled write(s) and ${pending.length - replayed} other declared source(s)`
+    : !lake.exists
+      ? `new table: ${pending.length} source(s) to apply`
+      : `${pending.length} source(s) not applied yet`;
+  return { kind: "apply", calls, repair: rebuild ? "rebuilt" : undefined, reason };
+}
+
+// ----------------------------------------------------------------------------------------- act
+
+export interface ActResult {
+  /** Sources written. */
+  wrote: number;
+}
+
+/**
+ * Carries out one action's calls in order; the first failure stops it (every call is
+ * idempotent, so the retry starts over from a fresh observation).
+ */
+export async function act(deps: PassDeps, spec: TableSpec, action: Action, log: Logger): Promise<ActResult> {
+  const table: JobTable = jobTable(spec, deps.warehouseBucket);
+  let wrote = 0;
+  for (const call of action.calls) {
+    switch (call.op) {
+      case "register":
+        log.warn({ location: table.location }, `Drift: ${action.reason}`);
+        await deps.driver.register(table);
+        break;
+      case "forget":
+        log.warn({ location: table.location }, "Forgot the catalog entry of a table whose files are gone");
+        await deps.driver.forget(table);
+        break;
+      case "clearLeftovers":
+        await deps.driver.clearLeftovers(table);
+        break;
+      case "write": {
+        const src = call.source;
+        const uri = await deps.sources.land(src);
+        const t0 = Date.now();
+        const res = await deps.driver.write(table, { uri, hash: src.hash, name: src.name ?? path.basename(src.location) }, spec.generation);
+        wrote++;
+        log.info(
+          { source: src.declared, file: src.location, commit: res.commit, rows: res.rowsWritten, renamed: res.renamed, addedColumns: res.addedColumns, durationMs: Date.now() - t0 },
+          "Applied source",
+        );
+        break;
+      }
+    }
+  }
+  return { wrote };
+}
+
+// -------------------------------------------------------------------------------------- report
+
+export type Step = "observe" | "plan" | "act";
+
+export type Outcome =
+  | { ok: true; acted?: Action; wrote: number }
+  | { ok: false; step: Step; error: LakeformError; wrote: number };
+
+/** A failure's reason in status: the error code's (lake/errorCodes.json). */
+const reasonOf = (err: LakeformError): Reason => err.reason as Reason;
+
+/** A table's status before its first pass. */
+export function initialStatus(spec: TableSpec, declaredIn: string, now = new Date()): TableStatus {
+  const conditions: Condition[] = [
+    { type: "Ready", status: "Unknown", reason: Reason.Pending, message: "not observed yet", lastTransitionTime: now.toISOString() },
+    { type: "Synced", status: "Unknown", reason: Reason.Pending, message: "not observed yet", lastTransitionTime: now.toISOString() },
+  ];
+  return { table: tableId(spec), format: spec.format, generation: spec.generation, inSync: false, sources: { total: 0, applied: 0 }, conditions, failures: 0, prune: spec.prune, declaredIn };
+}
+
+/** The status shown while an action writes, saved before it starts so `lakeform status` shows it. */
+export function reportApplying(prev: TableStatus, action: Action, now = new Date()): TableStatus {
+  return { ...prev, inSync: false, conditions: setCondition(prev.conditions, { type: "Synced", status: "False", reason: Reason.Applying, message: action.reason }, now) };
+}
+
+export interface ReportInput {
+  prev: TableStatus;
+  spec: TableSpec;
+  declaredIn: string;
+  observed?: Observed;
+  plan?: Plan;
+  outcome: Outcome;
+  /** When the loop looks at the table again after a failure that retrying may fix. */
+  retryAt?: Date;
+  now?: Date;
+}
+
+/** The table's status after a pass: built once, from what the pass saw, decided and did. */
+export function report({ prev, spec, declaredIn, observed, plan: p, outcome, retryAt, now = new Date() }: ReportInput): TableStatus {
+  const st: TableStatus = { ...prev, table: tableId(spec), format: spec.format, generation: spec.generation, prune: spec.prune, declaredIn, lastPassAt: now.toISOString() };
+  let conditions = st.conditions;
+  if (observed) {
+    const { lake, sources } = observed;
+    const applied = new Set(lake.commits.map((c) => c.sourceHash));
+    const last = lake.commits[lake.commits.length - 1];
+    st.sources = { total: new Set(sources.map((s) => s.hash)).size, applied: new Set(sources.filter((s) => applied.has(s.hash)).map((s) => s.hash)).size };
+    st.lastCommit = last ? { id: last.commit, time: last.time } : undefined;
+    st.rowCount = lake.rowCount;
+    st.columns = lake.columns.map((c) => c.name);
+    conditions = setCondition(conditions, {
+      type: "Ready",
+      status: lake.exists ? "True" : "False",
+      reason: lake.exists ? Reason.Healthy : Reason.TableMissing,
+      message: lake.exists ? "table is registered and readable" : "table does not exist yet",
+    }, now);
+  }
+  const error = !outcome.ok ? outcome.error : p?.kind === "wait" || p?.kind === "fail" ? p.error : undefined;
+  if (error) {
+    st.inSync = false;
+    // Waiting on a terminal failure is not a new failure.
+    st.failures = p?.kind === "wait" && outcome.ok ? prev.failures : prev.failures + 1;
+    st.nextAttemptAt = retryAt?.toISOString();
+    conditions = setCondition(conditions, { type: "Synced", status: "False", reason: reasonOf(error), message: error.message }, now);
+    conditions = setCondition(conditions, { type: "Degraded", status: "True", reason: reasonOf(error), message: error.message }, now);
+  } else if (p?.kind === "upToDate" && observed) {
+    st.inSync = observed.lake.exists && st.sources.applied === st.sources.total;
+    st.observedGeneration = spec.generation;
+    st.failures = 0;
+    st.nextAttemptAt = undefined;
+    conditions = setCondition(conditions, { type: "Synced", ...p.synced }, now);
+    conditions = setCondition(conditions, { type: "Degraded", status: "False", reason: Reason.Healthy, message: "last pass succeeded" }, now);
+  } else if (p?.kind === "act") {
+    // The action is done; the next pass (right away) observes what it did.
+    st.inSync = false;
+    st.nextAttemptAt = undefined;
+    conditions = setCondition(conditions, { type: "Synced", ...p.synced }, now);
+    conditions = setCondition(conditions, { type: "Degraded", status: "False", reason: Reason.Healthy, message: "last pass succeeded" }, now);
+  }
+  st.conditions = conditions;
+  return st;
+}
+
+// ------------------------------------------------------------------------------ the whole pass
+
+export interface PassTiming {
+  resyncMs: number;
+  /** Delay before retrying after the given number of consecutive failures. */
+  backoff(failures: number): number;
+}
+
+export interface PassResult {
+  table: string;
+  ok: boolean;
+  wrote: number;
+  /** Whether the pass carried out an action (the next pass observes its result). */
+  acted: boolean;
+  /** When to look at this table again. */
+  requeueAfterMs: number;
+  status: TableStatus;
+  memory: TableMemory;
+}
+
+/**
+ * observe → plan → act → report. Every failure, whichever step, is handled the same way:
+ * turned into a LakeformError, reported with its code's reason, and requeued: with backoff when
+ * retrying can help, otherwise remembered against its input and not retried until that changes.
+ */
+export async function runPass(
+  deps: PassDeps,
+  spec: TableSpec,
+  ctx: { prev: TableStatus; declaredIn: string; memory: TableMemory; timing: PassTiming; log: Logger; onApplying?: (st: TableStatus) => void },
+): Promise<PassResult> {
+  const { prev, memory, timing, log } = ctx;
+  const started = Date.now();
+  let observed: Observed | undefined;
+  let p: Plan | undefined;
+  let outcome: Outcome;
+  let step: Step = "observe";
+  let wrote = 0;
+  try {
+    observed = await observe(deps, spec);
+    step = "plan";
+    p = plan(spec, observed, memory);
+    if (p.kind === "fail") throw p.error;
+    step = "act";
+    if (p.kind === "act") {
+      log.info({ calls: p.action.calls.map((c) => c.op), sources: p.action.calls.filter((c) => c.op === "write").length }, `${p.action.kind === "apply" ? "Applying" : "Repairing"}: ${p.action.reason}`);
+      if (p.action.kind === "apply") ctx.onApplying?.(reportApplying(prev, p.action));
+      wrote = (await act(deps, spec, p.action, log)).wrote;
+    }
+    outcome = { ok: true, acted: p.kind === "act" ? p.action : undefined, wrote };
+  } catch (err) {
+    outcome = { ok: false, step, error: toLakeformError(err), wrote };
+  }
+
+  const nextMemory: TableMemory = { terminal: memory.terminal };
+  let requeueAfterMs = timing.resyncMs;
+  let retryAt: Date | undefined;
+  if (!outcome.ok) {
+    const { error } = outcome;
+    const failures = prev.failures + 1;
+    if (error.retryable) {
+      requeueAfterMs = timing.backoff(failures);
+      retryAt = new Date(Date.now() + requeueAfterMs);
+    } else if (observed) {
+      nextMemory.terminal = { fingerprint: fingerprint(spec, observed.sources), code: error.code, message: error.message };
+    }
+    log.error(
+      { step: outcome.step, code: error.code, reason: error.reason, err: error.message, detail: error.details.detail, failures, retryInMs: error.retryable ? requeueAfterMs : undefined },
+      error.retryable ? "Table pass failed; will retry" : "Table write refused; waiting for its input to change",
+    );
+  } else if (p?.kind === "act") {
+    nextMemory.lastAction = p.action;
+    requeueAfterMs = 0;
+  } else if (p?.kind === "upToDate") {
+    nextMemory.terminal = undefined;
+    log[prev.inSync && !memory.lastAction ? "debug" : "info"]({ rows: observed?.lake.rowCount, durationMs: Date.now() - started }, "Table in sync");
+  }
+  const status = report({ prev, spec, declaredIn: ctx.declaredIn, observed, plan: p, outcome, retryAt });
+  return { table: tableId(spec), ok: outcome.ok && p?.kind !== "wait", wrote, acted: outcome.ok && p?.kind === "act", requeueAfterMs, status, memory: nextMemory };
+}

@@ -1,0 +1,218 @@
+/**
+ * One pass (observe → plan → act → report) against a driver and a source store that are plain
+ * objects of functions. Each step is made to fail in turn; every case asserts the status the
+ * pass reports, when the table is looked at again, and what the pass remembers.
+ */
+import pino from "pino";
+import { getCondition } from "../../lake/conditions";
+import { LakeformError, type ErrorCode } from "../../lake/errors";
+import { JobError, type Observation } from "../../lake/jobClient";
+import { SourceError, type ResolvedSource } from "../../lake/sources";
+import type { TableSpec } from "../../lake/spec";
+import type { TableStatus } from "../../lake/status";
+import { jobDriver, toLakeformError, type LakeDriver, type SourceStore } from "../../reconciler/driver";
+import { initialStatus, runPass, type PassResult, type TableMemory } from "../../reconciler/pass";
+
+const spec: TableSpec = {
+  name: "leads", database: "default", format: "hudi", primaryKey: ["index"], partitionBy: [], sources: ["a.csv"],
+  schemaPolicy: "addColumns", prune: false, generation: "g1", line: 3,
+};
+const src = (hash: string): ResolvedSource => ({ declared: `${hash}.csv`, location: `/d/${hash}.csv`, hash, bytes: 1 });
+const obs = (o: Partial<Observation> = {}): Observation => ({ exists: true, inCatalog: true, filesExist: true, commits: [], rowCount: 3, columns: [{ name: "index", type: "int" }], ...o });
+const missing = obs({ exists: false, inCatalog: false, filesExist: false, rowCount: null, columns: [] });
+const applied = (hash: string) => obs({ commits: [{ commit: "c1", time: "2026-11-25T09:00:00Z", sourceHash: hash, generation: "g1" }] });
+const fail = (code: ErrorCode, message = `${code} happened`) => async (): Promise<never> => {
+  throw new LakeformError(code, message);
+};
+const RESYNC = 60_000;
+const backoff = (n: number) => 1000 * 2 ** (n - 1);
+
+interface Fake {
+  driver?: Partial<LakeDriver>;
+  sources?: Partial<SourceStore>;
+}
+
+/** A lake that records each driver call and answers observe with `lake`. */
+function fakes(lake: Observation, f: Fake = {}) {
+  const calls: string[] = [];
+  const record = <A extends unknown[], R>(name: string, impl: (...a: A) => Promise<R>) => async (...a: A): Promise<R> => {
+    calls.push(name);
+    return impl(...a);
+  };
+  const driver: LakeDriver = {
+    observe: record("observe", f.driver?.observe ?? (async () => lake)),
+    write: record("write", f.driver?.write ?? (async () => ({ commit: "c2", rowsWritten: 3, renamed: {}, columns: ["index"], addedColumns: [], durationMs: 1 }))),
+    register: record("register", f.driver?.register ?? (async () => undefined)),
+    forget: record("forget", f.driver?.forget ?? (async () => undefined)),
+    clearLeftovers: record("clearLeftovers", f.driver?.clearLeftovers ?? (async () => undefined)),
+    drop: record("drop", f.driver?.drop ?? (async () => undefined)),
+  };
+  const sources: SourceStore = {
+    resolve: f.sources?.resolve ?? (async () => [src("a")]),
+    land: record("land", f.sources?.land ?? (async (s: ResolvedSource) => `s3a://w/_lakeform/landing/${s.hash}.csv`)),
+  };
+  return { calls, deps: { driver, sources, warehouseBucket: "w", baseDir: "/d" } };
+}
+
+async function pass(lake: Observation, f: Fake = {}, memory: TableMemory = {}, prev: Partial<TableStatus> = {}) {
+  const { calls, deps } = fakes(lake, f);
+  const applying: TableStatus[] = [];
+  const result = await runPass(deps, spec, {
+    prev: { ...initialStatus(spec, "/d/tables.yaml"), ...prev },
+    declaredIn: "/d/tables.yaml",
+    memory,
+    timing: { resyncMs: RESYNC, backoff },
+    log: pino({ level: "silent" }),
+    onApplying: (st) => applying.push(st),
+  });
+  return { result, calls, applying };
+}
+
+const synced = (r: PassResult) => getCondition(r.status.conditions, "Synced");
+const degraded = (r: PassResult) => getCondition(r.status.conditions, "Degraded");
+
+interface Want {
+  ok: boolean;
+  reason: string;
+  /** "now": the next pass observes an action's result; "backoff": retried after the backoff for the failure count; "resync": the next regular look. */
+  requeue: "now" | "backoff" | "resync";
+  /** Remembered as terminal: not tried again until the input changes. */
+  terminal?: boolean;
+  calls: string[];
+  failures?: number;
+}
+
+const cases: Record<string, { lake: Observation; fake?: Fake; memory?: TableMemory; prev?: Partial<TableStatus>; want: Want }> = {
+  "observe: an unreadable source is reported and waits for its input (no Spark call)": {
+    lake: missing, fake: { sources: { resolve: async () => { throw new SourceError("a.csv", "file not found: /d/a.csv"); } } },
+    want: { ok: false, reason: "SourceUnreadable", requeue: "resync", calls: [], failures: 1 },
+  },
+  "observe: Spark unavailable is retried with backoff": {
+    lake: missing, fake: { driver: { observe: fail("SPARK_UNAVAILABLE", "Spark job server at http://127.0.0.1:1 unreachable") } },
+    want: { ok: false, reason: "SparkUnavailable", requeue: "backoff", calls: ["observe"], failures: 1 },
+  },
+  "observe: an old-style JobError (Unavailable) from the job client counts as Spark unavailable": {
+    lake: missing, fake: { driver: { observe: async () => { throw toLakeformError(new JobError("Unavailable", "unreachable")); } } },
+    want: { ok: false, reason: "SparkUnavailable", requeue: "backoff", calls: ["observe"] },
+  },
+  "observe: the backoff grows with the failures before it": {
+    lake: missing, fake: { driver: { observe: fail("SPARK_UNAVAILABLE") } }, prev: { failures: 3 },
+    want: { ok: false, reason: "SparkUnavailable", requeue: "backoff", calls: ["observe"], failures: 4 },
+  },
+  "plan: an incompatible spec change is refused and not retried": {
+    lake: obs({ commits: [{ commit: "c1", time: "t", sourceHash: "a", spec: JSON.stringify({ primaryKey: ["id"] }) }] }),
+    want: { ok: false, reason: "IncompatibleSpecChange", requeue: "resync", terminal: true, calls: ["observe"] },
+  },
+  "act: a failed re-registration is retried with backoff": {
+    lake: obs({ exists: false, inCatalog: false, filesExist: true }), fake: { driver: { register: fail("SPARK_ERROR") } },
+    want: { ok: false, reason: "SparkError", requeue: "backoff", calls: ["observe", "register"] },
+  },
+  "act: forgetting a stale catalog entry fails: nothing is written": {
+    lake: obs({ exists: false, inCatalog: true, filesExist: false }), fake: { driver: { forget: fail("SPARK_UNAVAILABLE") } },
+    want: { ok: false, reason: "SparkUnavailable", requeue: "backoff", calls: ["observe", "forget"] },
+  },
+  "act: clearing leftovers fails: nothing is written": {
+    lake: missing, fake: { driver: { clearLeftovers: fail("OBJECT_STORE_ERROR") } },
+    want: { ok: false, reason: "ObjectStoreError", requeue: "backoff", calls: ["observe", "clearLeftovers"] },
+  },
+  "act: landing a source in S3 fails: retried": {
+    lake: missing, fake: { sources: { land: fail("OBJECT_STORE_ERROR") } },
+    want: { ok: false, reason: "ObjectStoreError", requeue: "backoff", calls: ["observe", "clearLeftovers", "land"] },
+  },
+  "act: a bad CSV is terminal: remembered against its input": {
+    lake: missing, fake: { driver: { write: fail("BAD_CSV", "line 3 has a different number of fields") } },
+    want: { ok: false, reason: "BadCsv", requeue: "resync", terminal: true, calls: ["observe", "clearLeftovers", "land", "write"] },
+  },
+  "act: a refused schema change (old-style JobError) is terminal": {
+    lake: applied("x"), fake: { driver: { write: async () => { throw toLakeformError(new JobError("SchemaRefused", "new column timezone")); } } },
+    want: { ok: false, reason: "SchemaRefused", requeue: "resync", terminal: true, calls: ["observe", "land", "write"] },
+  },
+  "act: a Spark failure during a write is retried with backoff": {
+    lake: applied("x"), fake: { driver: { write: fail("SPARK_ERROR", "java.lang.OutOfMemoryError") } },
+    want: { ok: false, reason: "SparkError", requeue: "backoff", calls: ["observe", "land", "write"] },
+  },
+  "the same terminal input again: nothing is tried, the reason stays, no new failure counted": {
+    lake: missing, memory: { terminal: { fingerprint: "g1:a", code: "BAD_CSV", message: "line 3 has a different number of fields" } }, prev: { failures: 1 },
+    want: { ok: false, reason: "BadCsv", requeue: "resync", terminal: true, calls: ["observe"], failures: 1 },
+  },
+  "a successful action: the next pass comes at once, to observe what it did": {
+    lake: missing,
+    want: { ok: true, reason: "Applying", requeue: "now", calls: ["observe", "clearLeftovers", "land", "write"] },
+  },
+  "a successful action after failures keeps the count (backoff resets only in sync)": {
+    lake: missing, prev: { failures: 2 },
+    want: { ok: true, reason: "Applying", requeue: "now", calls: ["observe", "clearLeftovers", "land", "write"], failures: 2 },
+  },
+  "in sync after failures: the count resets": {
+    lake: applied("a"), prev: { failures: 4 },
+    want: { ok: true, reason: "UpToDate", requeue: "resync", calls: ["observe"], failures: 0 },
+  },
+};
+
+for (const [name, c] of Object.entries(cases)) {
+  test(name, async () => {
+    const { result, calls } = await pass(c.lake, c.fake, c.memory, c.prev);
+    expect(calls).toEqual(c.want.calls);
+    expect(result.ok).toBe(c.want.ok);
+    expect(synced(result)?.reason).toBe(c.want.reason);
+    expect(result.status.inSync).toBe(c.want.reason === "UpToDate");
+    const failures = c.want.failures ?? (c.want.ok ? 0 : 1);
+    expect(result.status.failures).toBe(failures);
+    const wantDelay = c.want.requeue === "now" ? 0 : c.want.requeue === "resync" ? RESYNC : backoff(failures);
+    expect(result.requeueAfterMs).toBe(wantDelay);
+    // Only a retry has a next attempt to announce.
+    expect(result.status.nextAttemptAt !== undefined).toBe(c.want.requeue === "backoff");
+    if (!c.want.ok) {
+      expect(degraded(result)).toMatchObject({ status: "True", reason: c.want.reason });
+      expect(result.memory.terminal !== undefined).toBe(c.want.terminal === true);
+      if (c.want.terminal) expect(result.memory.terminal?.fingerprint).toBe("g1:a");
+    } else {
+      expect(degraded(result)?.status).toBe("False");
+    }
+  });
+}
+
+test("an apply is shown as Applying before it writes; the status is reported once at the end", async () => {
+  const { result, applying } = await pass(missing);
+  expect(applying).toHaveLength(1);
+  expect(getCondition(applying[0].conditions, "Synced")).toMatchObject({ status: "False", reason: "Applying" });
+  expect(getCondition(applying[0].conditions, "Synced")?.message).toMatch(/new table: 1 source/);
+  expect(result.memory.lastAction?.kind).toBe("apply");
+});
+
+test("a repair is reported as Recreated once the table is back in sync, with its history", async () => {
+  const first = await pass(obs({ exists: false, inCatalog: false, filesExist: true }));
+  expect(first.calls).toEqual(["observe", "register"]);
+  expect(first.result).toMatchObject({ ok: true, acted: true, requeueAfterMs: 0 });
+  const second = await pass(applied("a"), {}, first.result.memory, first.result.status);
+  expect(second.calls).toEqual(["observe"]);
+  expect(synced(second.result)).toMatchObject({ status: "True", reason: "Recreated" });
+  expect(synced(second.result)?.message).toMatch(/re-registered from its files with its 1 commit\(s\) of history/);
+  expect(second.result.status).toMatchObject({ inSync: true, rowCount: 3, columns: ["index"], lastCommit: { id: "c1" }, observedGeneration: "g1" });
+  // Said once: the pass after that is plain UpToDate.
+  const third = await pass(applied("a"), {}, second.result.memory, second.result.status);
+  expect(synced(third.result)?.reason).toBe("UpToDate");
+});
+
+test("a terminal failure is tried again once its input changes", async () => {
+  const bad = await pass(missing, { driver: { write: fail("BAD_CSV") } });
+  const fixed = await pass(missing, { sources: { resolve: async () => [src("a-fixed")] } }, bad.result.memory, bad.result.status);
+  expect(fixed.calls).toEqual(["observe", "clearLeftovers", "land", "write"]);
+  const respec = await pass(missing, {}, bad.result.memory, bad.result.status);
+  expect(respec.calls).toEqual(["observe"]);
+});
+
+test("the job driver turns the job server's errors into LakeformErrors with their codes", async () => {
+  const kinds = { BadCsv: "BAD_CSV", SchemaRefused: "SCHEMA_REFUSED", BadRequest: "BAD_REQUEST", Unavailable: "SPARK_UNAVAILABLE", SparkError: "SPARK_ERROR" } as const;
+  for (const [kind, code] of Object.entries(kinds)) {
+    const client = { observe: async () => { throw new JobError(kind as keyof typeof kinds, "m", "trace"); } };
+    const err = await jobDriver(client as never).observe({} as never).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LakeformError);
+    expect((err as LakeformError).code).toBe(code);
+    expect((err as LakeformError).details).toEqual({ detail: "trace" });
+  }
+  // A job server without the separate forget/clear operations: its write still does both.
+  const old = { forgetCatalog: async () => { throw new JobError("BadRequest", "no such operation /v1/forget_catalog"); }, clearLeftovers: async () => { throw new JobError("BadRequest", "no such operation /v1/clear_leftovers"); } };
+  await expect(jobDriver(old as never).forget({} as never)).resolves.toBeUndefined();
+  await expect(jobDriver(old as never).clearLeftovers({} as never)).resolves.toBeUndefined();
+});

@@ -218,8 +218,8 @@ export async function act(deps: PassDeps, spec: TableSpec, action: Action, log: 
         await deps.driver.register(table);
         break;
       case "forget":
-        log.warn({ location: table.location }, "Forgot the catalog entry of a table whose files are gone");
         await deps.driver.forget(table);
+        log.warn({ location: table.location }, "Forgot the catalog entry of a table whose files are gone");
         break;
       case "clearLeftovers":
         await deps.driver.clearLeftovers(table);

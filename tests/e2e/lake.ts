@@ -51,3 +51,30 @@ export async function pulumi(...args: string[]): Promise<string> {
   if (process.env.LAKEFORM_TEST_VERBOSE) process.stderr.write(stdout);
   return stdout;
 }
+
+/**
+ * Waits until probe() returns something other than undefined, at most timeoutMs. Fails naming
+ * what it waited for, with the last thing probe saw (or threw), and at once when gaveUp() says
+ * waiting is pointless (a child process that died, say).
+ */
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  opts: { timeoutMs: number; intervalMs?: number; gaveUp?: () => string | undefined },
+): Promise<T> {
+  const deadline = Date.now() + opts.timeoutMs;
+  let last = "nothing yet";
+  for (;;) {
+    const reason = opts.gaveUp?.();
+    if (reason) throw new Error(`gave up waiting for ${what}: ${reason}`);
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+      last = "not yet";
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${opts.timeoutMs} ms waiting for ${what} (last: ${last})`);
+    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 250));
+  }
+}

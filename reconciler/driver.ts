@@ -7,7 +7,7 @@
  * Failures come out as LakeformError (lake/errors.ts): its code decides the status reason and
  * whether retrying the same input can help.
  */
-import { asLakeformError, LakeformError } from "../lake/errors";
+import { asLakeformError, LakeformError, type ErrorCode } from "../lake/errors";
 import { JobError, type JobClient, type JobTable, type Observation, type WriteResult } from "../lake/jobClient";
 import { SourceError, type ResolvedSource, type Sources } from "../lake/sources";
 
@@ -36,20 +36,24 @@ export interface SourceStore {
   land(src: ResolvedSource): Promise<string>;
 }
 
+/** The job server's older error kinds, as codes. */
+const LEGACY_KINDS: Record<string, ErrorCode> = {
+  BadCsv: "BAD_CSV",
+  SchemaRefused: "SCHEMA_REFUSED",
+  BadRequest: "BAD_REQUEST",
+  Unavailable: "SPARK_UNAVAILABLE",
+  SparkError: "SPARK_ERROR",
+};
+
 /**
  * The error classes that predate lake/errors.ts, as LakeformErrors. Once every class is a
- * LakeformError subclass, asLakeformError alone does this and the two branches below go.
+ * LakeformError subclass, the first line does it all and the two branches below go.
  */
 export function toLakeformError(err: unknown): LakeformError {
   if (err instanceof LakeformError) return err;
   if (err instanceof JobError) {
-    const code =
-      err.kind === "BadCsv" ? "BAD_CSV"
-      : err.kind === "SchemaRefused" ? "SCHEMA_REFUSED"
-      : err.kind === "BadRequest" ? "BAD_REQUEST"
-      : err.kind === "Unavailable" ? "SPARK_UNAVAILABLE"
-      : "SPARK_ERROR";
-    return new LakeformError(code, err.message, err.detail ? { detail: err.detail } : {}, { cause: err });
+    const { kind, detail } = err as { kind?: string; detail?: string };
+    return new LakeformError(LEGACY_KINDS[kind ?? ""] ?? "SPARK_ERROR", err.message, detail ? { detail } : {}, { cause: err });
   }
   if (err instanceof SourceError) return new LakeformError("SOURCE_UNREADABLE", err.message, { source: err.source }, { cause: err });
   return asLakeformError(err);
@@ -71,7 +75,7 @@ const unlessUnknownOp = async (call: () => Promise<unknown>): Promise<void> => {
   try {
     await call();
   } catch (err) {
-    if (err instanceof JobError && /no such operation/.test(err.message)) return;
+    if (err instanceof Error && /no such operation/.test(err.message)) return;
     throw err;
   }
 };

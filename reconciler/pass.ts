@@ -389,7 +389,7 @@ export async function runPass(
       nextMemory.terminal = { fingerprint: fingerprint(spec, observed.sources), code: error.code, message: error.message };
     }
     log.error(
-      { step: outcome.step, code: error.code, reason: error.reason, err: error.message, detail: error.details.detail, failures, retryInMs: error.retryable ? requeueAfterMs : undefined },
+      { step: outcome.step, code: error.code, reason: error.reason, err: error.message, detail: (error as { detail?: string }).detail ?? error.details.detail, failures, retryInMs: error.retryable ? requeueAfterMs : undefined },
       error.retryable ? "Table pass failed; will retry" : "Table write refused; waiting for its input to change",
     );
   } else if (p?.kind === "act") {

@@ -6,11 +6,11 @@
 import pino from "pino";
 import { getCondition } from "../../lake/conditions";
 import { LakeformError, type ErrorCode } from "../../lake/errors";
-import { JobError, type Observation } from "../../lake/jobClient";
+import type { Observation } from "../../lake/jobClient";
 import { SourceError, type ResolvedSource } from "../../lake/sources";
 import type { TableSpec } from "../../lake/spec";
 import type { TableStatus } from "../../lake/status";
-import { jobDriver, toLakeformError, type LakeDriver, type SourceStore } from "../../reconciler/driver";
+import type { LakeDriver, SourceStore } from "../../reconciler/driver";
 import { initialStatus, runPass, type PassResult, type TableMemory } from "../../reconciler/pass";
 
 const spec: TableSpec = {
@@ -91,10 +91,6 @@ const cases: Record<string, { lake: Observation; fake?: Fake; memory?: TableMemo
     lake: missing, fake: { driver: { observe: fail("SPARK_UNAVAILABLE", "Spark job server at http://127.0.0.1:1 unreachable") } },
     want: { ok: false, reason: "SparkUnavailable", requeue: "backoff", calls: ["observe"], failures: 1 },
   },
-  "observe: an old-style JobError (Unavailable) from the job client counts as Spark unavailable": {
-    lake: missing, fake: { driver: { observe: async () => { throw toLakeformError(new JobError("Unavailable", "unreachable")); } } },
-    want: { ok: false, reason: "SparkUnavailable", requeue: "backoff", calls: ["observe"] },
-  },
   "observe: the backoff grows with the failures before it": {
     lake: missing, fake: { driver: { observe: fail("SPARK_UNAVAILABLE") } }, prev: { failures: 3 },
     want: { ok: false, reason: "SparkUnavailable", requeue: "backoff", calls: ["observe"], failures: 4 },
@@ -123,9 +119,13 @@ const cases: Record<string, { lake: Observation; fake?: Fake; memory?: TableMemo
     lake: missing, fake: { driver: { write: fail("BAD_CSV", "line 3 has a different number of fields") } },
     want: { ok: false, reason: "BadCsv", requeue: "resync", terminal: true, calls: ["observe", "clearLeftovers", "land", "write"] },
   },
-  "act: a refused schema change (old-style JobError) is terminal": {
-    lake: applied("x"), fake: { driver: { write: async () => { throw toLakeformError(new JobError("SchemaRefused", "new column timezone")); } } },
+  "act: a refused schema change is terminal": {
+    lake: applied("x"), fake: { driver: { write: fail("SCHEMA_REFUSED", "new column timezone") } },
     want: { ok: false, reason: "SchemaRefused", requeue: "resync", terminal: true, calls: ["observe", "land", "write"] },
+  },
+  "act: an error of no known kind (a bug, say) is retried with backoff, as an internal error": {
+    lake: applied("x"), fake: { driver: { write: async () => { throw new TypeError("cannot read properties of undefined"); } } },
+    want: { ok: false, reason: "InternalError", requeue: "backoff", calls: ["observe", "land", "write"] },
   },
   "act: a Spark failure during a write is retried with backoff": {
     lake: applied("x"), fake: { driver: { write: fail("SPARK_ERROR", "java.lang.OutOfMemoryError") } },
@@ -200,19 +200,4 @@ test("a terminal failure is tried again once its input changes", async () => {
   expect(fixed.calls).toEqual(["observe", "clearLeftovers", "land", "write"]);
   const respec = await pass(missing, {}, bad.result.memory, bad.result.status);
   expect(respec.calls).toEqual(["observe"]);
-});
-
-test("the job driver turns the job server's errors into LakeformErrors with their codes", async () => {
-  const kinds = { BadCsv: "BAD_CSV", SchemaRefused: "SCHEMA_REFUSED", BadRequest: "BAD_REQUEST", Unavailable: "SPARK_UNAVAILABLE", SparkError: "SPARK_ERROR" } as const;
-  for (const [kind, code] of Object.entries(kinds)) {
-    const client = { observe: async () => { throw new JobError(kind as keyof typeof kinds, "m", "trace"); } };
-    const err = await jobDriver(client as never).observe({} as never).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(LakeformError);
-    expect((err as LakeformError).code).toBe(code);
-    expect((err as LakeformError).details).toEqual({ detail: "trace" });
-  }
-  // A job server without the separate forget/clear operations: its write still does both.
-  const old = { forgetCatalog: async () => { throw new JobError("BadRequest", "no such operation /v1/forget_catalog"); }, clearLeftovers: async () => { throw new JobError("BadRequest", "no such operation /v1/clear_leftovers"); } };
-  await expect(jobDriver(old as never).forget({} as never)).resolves.toBeUndefined();
-  await expect(jobDriver(old as never).clearLeftovers({} as never)).resolves.toBeUndefined();
 });

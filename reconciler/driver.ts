@@ -8,7 +8,7 @@
  * whether retrying the same input can help.
  */
 import { asLakeformError, LakeformError, type ErrorCode } from "../lake/errors";
-import { JobError, type JobClient, type JobTable, type Observation, type WriteResult } from "../lake/jobClient";
+import { JobError, type JobClient, type JobTable, type MaintainResult, type Observation, type WriteResult } from "../lake/jobClient";
 import { SourceError, type ResolvedSource, type Sources } from "../lake/sources";
 
 export type DropTable = Pick<JobTable, "name" | "database" | "format" | "location">;
@@ -26,6 +26,8 @@ export interface LakeDriver {
   clearLeftovers(table: DropTable): Promise<void>;
   /** Drops the table; with purge, its files and write journal too. */
   drop(table: DropTable, purge: boolean): Promise<void>;
+  /** Retention, orphan files and compaction, between writes (under the table's write lock). */
+  maintain(table: JobTable): Promise<MaintainResult>;
 }
 
 /** Where a table's declared sources come from: local files and s3:// objects, hashed; landed for Spark. */
@@ -88,6 +90,7 @@ export function jobDriver(jobs: JobClient): LakeDriver {
     forget: (table) => wrap(() => unlessUnknownOp(() => jobs.forgetCatalog(table))),
     clearLeftovers: (table) => wrap(() => unlessUnknownOp(() => jobs.clearLeftovers(table))),
     drop: (table, purge) => wrap(async () => void (await jobs.drop(table, purge))),
+    maintain: (table) => wrap(() => jobs.maintain(table)),
   };
 }
 

@@ -207,17 +207,20 @@ export class Reconciler {
     this.loadDesired();
     await this.sweep;
     const results: TableRunResult[] = [];
-    for (const t of this.tables) {
-      let wrote = 0;
-      let last: PassResult | undefined;
-      for (let n = 0; n < this.opts.maxPassesPerRun && (!last || last.acted); n++) {
-        last = await this.pass(t);
-        wrote += last.wrote;
-      }
-      if (last!.acted) this.opts.log.warn({ table: tableId(t), passes: this.opts.maxPassesPerRun }, "Table still had work after the last pass of this run");
-      results.push({ table: last!.table, ok: last!.ok && !last!.acted, wrote, requeueAfterMs: last!.requeueAfterMs });
-    }
+    for (const t of this.tables) results.push(await this.reconcileTable(t));
     return results;
+  }
+
+  /** Passes over one table until one carries out no action (at most maxPassesPerRun). */
+  async reconcileTable(t: TableSpec): Promise<TableRunResult> {
+    let wrote = 0;
+    let last: PassResult | undefined;
+    for (let n = 0; n < this.opts.maxPassesPerRun && (!last || last.acted); n++) {
+      last = await this.pass(t);
+      wrote += last.wrote;
+    }
+    if (last!.acted) this.opts.log.warn({ table: tableId(t), passes: this.opts.maxPassesPerRun }, "Table still had work after the last pass of this run");
+    return { table: last!.table, ok: last!.ok && !last!.acted, wrote, requeueAfterMs: last!.requeueAfterMs };
   }
 
   /** Starts the loop: due tables are reconciled, each at most once at a time. */

@@ -5,7 +5,9 @@
  *   plan     pure: every decision, repairs included. Up to date, one action to carry out, or a
  *            refusal; the Synced reason; what a terminal failure is remembered by.
  *   act      carries out the one planned action (its driver calls in order). The loop then
- *            requeues the table at once and the next pass observes what the action did.
+ *            requeues the table at once and the next pass observes what the action did. A table
+ *            in sync whose maintenance is due (reconciler/maintenance.ts) is maintained by that
+ *            pass; a failed maintenance is reported (Maintained: False) and tried on the next.
  *   report   builds the table's status once, from the previous status, observation, plan and outcome.
  *
  * The lake is the source of truth: a source counts as applied when some commit of the table
@@ -17,11 +19,13 @@ import * as path from "node:path";
 import type { Logger } from "pino";
 import { Reason, setCondition, type Condition } from "../lake/conditions";
 import { LakeformError, type ErrorCode } from "../lake/errors";
-import { jobTable, type JobTable, type Observation } from "../lake/jobClient";
+import { appliedSourceHashes } from "../lake/commits";
+import { jobTable, type JobTable, type MaintainResult, type Observation } from "../lake/jobClient";
 import type { ResolvedSource } from "../lake/sources";
 import { tableId, type TableSpec } from "../lake/spec";
 import type { TableStatus } from "../lake/status";
 import { toLakeformError, type LakeDriver, type SourceStore } from "./driver";
+import { planMaintenance, type MaintenancePlan } from "./maintenance";
 
 // ------------------------------------------------------------------------------------- observe
 
@@ -76,7 +80,7 @@ export interface SyncedVerdict {
 }
 
 export type Plan =
-  | { kind: "upToDate"; fingerprint: string; synced: SyncedVerdict }
+  | { kind: "upToDate"; fingerprint: string; synced: SyncedVerdict; maintenance: MaintenancePlan }
   | { kind: "act"; fingerprint: string; action: Action; synced: SyncedVerdict }
   /** The same input failed for good last time: nothing to try until it changes. */
   | { kind: "wait"; fingerprint: string; error: LakeformError }
@@ -107,7 +111,7 @@ const sameCalls = (a: Action, b: Action): boolean =>
   JSON.stringify(a.calls.map((c) => (c.op === "write" ? `write:${c.source.hash}` : c.op))) ===
     JSON.stringify(b.calls.map((c) => (c.op === "write" ? `write:${c.source.hash}` : c.op)));
 
-export function plan(spec: TableSpec, observed: Observed, memory: TableMemory = {}): Plan {
+export function plan(spec: TableSpec, observed: Observed, memory: TableMemory = {}, now = Date.now()): Plan {
   const { sources, lake } = observed;
   const fp = fingerprint(spec, sources);
   if (memory.terminal?.fingerprint === fp) {
@@ -136,7 +140,7 @@ export function plan(spec: TableSpec, observed: Observed, memory: TableMemory = 
     return { kind: "act", fingerprint: fp, action, synced: { status: "False", reason: Reason.Applying, message: action.reason } };
   }
 
-  const applied = new Set(lake.commits.map((c) => c.sourceHash));
+  const applied = appliedSourceHashes(lake);
   const repair = memory.lastAction?.repair;
   const message =
     repair === "reregistered"
@@ -144,7 +148,12 @@ export function plan(spec: TableSpec, observed: Observed, memory: TableMemory = 
       : repair === "rebuilt"
         ? `table's files had disappeared outside Lakeform; rebuilt from its write journal and declared sources (${lake.commits.length} write(s) replayed, API ingests included)`
         : `all ${new Set(sources.filter((s) => applied.has(s.hash)).map((s) => s.hash)).size} source(s) applied`;
-  return { kind: "upToDate", fingerprint: fp, synced: { status: "True", reason: repair ? Reason.Recreated : Reason.UpToDate, message } };
+  return {
+    kind: "upToDate",
+    fingerprint: fp,
+    synced: { status: "True", reason: repair ? Reason.Recreated : Reason.UpToDate, message },
+    maintenance: planMaintenance(spec, lake, now),
+  };
 }
 
 /** The one action that brings the table closer to its spec, or none when it is there. */
@@ -171,7 +180,8 @@ function chooseAction(lake: Observation, sources: ResolvedSource[]): Action | un
     bytes: 0,
     name: e.source,
   }));
-  const applied = new Set(lake.exists ? lake.commits.map((c) => c.sourceHash).filter(Boolean) : []);
+  // Writes whose commits retention expired still count as applied (expiredSourceHashes).
+  const applied = appliedSourceHashes(lake);
   const seen = new Set<string>();
   const pending = [...replay, ...sources].filter((s) => {
     if (applied.has(s.hash) || seen.has(s.hash)) return false;
@@ -241,12 +251,32 @@ export async function act(deps: PassDeps, spec: TableSpec, action: Action, log: 
   return { wrote };
 }
 
+/**
+ * Maintenance of a table in sync (retention, orphan files, compaction): done by the job server
+ * under the table's write lock, so never at the same time as a write to it.
+ */
+export async function maintain(deps: PassDeps, spec: TableSpec, due: MaintenancePlan, log: Logger): Promise<MaintenanceOutcome> {
+  try {
+    log.info({ reasons: due.reasons }, "Maintaining table");
+    const result = await deps.driver.maintain(jobTable(spec, deps.warehouseBucket));
+    log.info({ actions: result.actions, commits: result.commitsAfter, dataFiles: result.dataFilesAfter, durationMs: result.durationMs }, "Maintained table");
+    return { done: true, result, at: new Date() };
+  } catch (err) {
+    const error = toLakeformError(err);
+    log.error({ code: error.code, err: error.message }, "Failed to maintain table; will retry on the next pass");
+    return { done: false, error };
+  }
+}
+
 // -------------------------------------------------------------------------------------- report
 
 export type Step = "observe" | "plan" | "act";
 
+/** What became of a maintenance the plan found due: it never fails the pass (the data is in sync). */
+export type MaintenanceOutcome = { done: true; result: MaintainResult; at: Date } | { done: false; error: LakeformError };
+
 export type Outcome =
-  | { ok: true; acted?: Action; wrote: number }
+  | { ok: true; acted?: Action; wrote: number; maintenance?: MaintenanceOutcome }
   | { ok: false; step: Step; error: LakeformError; wrote: number };
 
 /** A failure's reason in status: the error code's (lake/errorCodes.json). */
@@ -284,7 +314,7 @@ export function report({ prev, spec, declaredIn, observed, plan: p, outcome, ret
   let conditions = st.conditions;
   if (observed) {
     const { lake, sources } = observed;
-    const applied = new Set(lake.commits.map((c) => c.sourceHash));
+    const applied = appliedSourceHashes(lake);
     const last = lake.commits[lake.commits.length - 1];
     st.sources = { total: new Set(sources.map((s) => s.hash)).size, applied: new Set(sources.filter((s) => applied.has(s.hash)).map((s) => s.hash)).size };
     st.lastCommit = last ? { id: last.commit, time: last.time } : undefined;
@@ -312,6 +342,17 @@ export function report({ prev, spec, declaredIn, observed, plan: p, outcome, ret
     st.nextAttemptAt = undefined;
     conditions = setCondition(conditions, { type: "Synced", ...p.synced }, now);
     conditions = setCondition(conditions, { type: "Degraded", status: "False", reason: Reason.Healthy, message: "last pass succeeded" }, now);
+    const m = outcome.ok ? outcome.maintenance : undefined;
+    if (m?.done) {
+      const { result } = m;
+      st.lastMaintenance = { at: m.at.toISOString(), actions: result.actions, commits: result.commitsAfter, dataFiles: result.dataFilesAfter, oldestCommit: result.oldestCommit };
+      conditions = setCondition(conditions, { type: "Maintained", status: "True", reason: Reason.Maintained, message: result.actions.length ? result.actions.join("; ") : "nothing to do" }, now);
+    } else if (m) {
+      conditions = setCondition(conditions, { type: "Maintained", status: "False", reason: Reason.MaintenanceFailed, message: `maintenance failed, will retry: ${m.error.message}` }, now);
+    } else {
+      const message = spec.format === "hudi" ? "Hudi cleans, archives and sizes files with each write" : "within retention and file-size targets";
+      conditions = setCondition(conditions, { type: "Maintained", status: "True", reason: Reason.Maintained, message }, now);
+    }
   } else if (p?.kind === "act") {
     // The action is done; the next pass (right away) observes what it did.
     st.inSync = false;
@@ -371,7 +412,13 @@ export async function runPass(
       if (p.action.kind === "apply") ctx.onApplying?.(reportApplying(prev, p.action));
       wrote = (await act(deps, spec, p.action, log)).wrote;
     }
-    outcome = { ok: true, acted: p.kind === "act" ? p.action : undefined, wrote };
+    let maintenance: MaintenanceOutcome | undefined;
+    if (p.kind === "upToDate" && p.maintenance.due) {
+      maintenance = await maintain(deps, spec, p.maintenance, log);
+      // What maintenance changed (the newest commit, the rows): observed again, nothing decided on it.
+      if (maintenance.done) observed = { ...observed, lake: await deps.driver.observe(jobTable(spec, deps.warehouseBucket)).catch(() => observed!.lake) };
+    }
+    outcome = { ok: true, acted: p.kind === "act" ? p.action : undefined, wrote, maintenance };
   } catch (err) {
     outcome = { ok: false, step, error: toLakeformError(err), wrote };
   }

@@ -43,6 +43,9 @@ function lake(opts: { observe?: (table: string) => void } = {}) {
     forget: async () => undefined,
     clearLeftovers: async (t) => void calls.push(`clearLeftovers ${t.name}`),
     drop: async () => undefined,
+    maintain: async () => {
+      throw new Error("no maintenance is due for Hudi tables");
+    },
   };
   const sources: SourceStore = {
     resolve: async (declared): Promise<ResolvedSource[]> => [{ declared, location: `/d/${declared}`, hash: declared, bytes: 1 }],

@@ -46,6 +46,7 @@ function fakes(lake: Observation, f: Fake = {}) {
     forget: record("forget", f.driver?.forget ?? (async () => undefined)),
     clearLeftovers: record("clearLeftovers", f.driver?.clearLeftovers ?? (async () => undefined)),
     drop: record("drop", f.driver?.drop ?? (async () => undefined)),
+    maintain: record("maintain", f.driver?.maintain ?? (async () => ({ actions: ["expired 3 snapshots"], commitsBefore: 5, commitsAfter: 2, dataFilesBefore: 4, dataFilesAfter: 1, oldestCommit: "c4", durationMs: 1 }))),
   };
   const sources: SourceStore = {
     resolve: f.sources?.resolve ?? (async () => [src("a")]),
@@ -54,10 +55,10 @@ function fakes(lake: Observation, f: Fake = {}) {
   return { calls, deps: { driver, sources, warehouseBucket: "w", baseDir: "/d" } };
 }
 
-async function pass(lake: Observation, f: Fake = {}, memory: TableMemory = {}, prev: Partial<TableStatus> = {}) {
+async function pass(lake: Observation, f: Fake = {}, memory: TableMemory = {}, prev: Partial<TableStatus> = {}, tableSpec: TableSpec = spec) {
   const { calls, deps } = fakes(lake, f);
   const applying: TableStatus[] = [];
-  const result = await runPass(deps, spec, {
+  const result = await runPass(deps, tableSpec, {
     prev: { ...initialStatus(spec, "/d/tables.yaml"), ...prev },
     declaredIn: "/d/tables.yaml",
     memory,
@@ -200,4 +201,31 @@ test("a terminal failure is tried again once its input changes", async () => {
   expect(fixed.calls).toEqual(["observe", "clearLeftovers", "land", "write"]);
   const respec = await pass(missing, {}, bad.result.memory, bad.result.status);
   expect(respec.calls).toEqual(["observe"]);
+});
+
+describe("maintenance of a table in sync", () => {
+  const iceberg: TableSpec = { ...spec, format: "iceberg", retain: { commits: 2 } };
+  const fiveCommits = obs({ commits: ["a", "b", "c", "d", "e"].map((h, i) => ({ commit: `c${i}`, time: "2026-11-25T09:00:00Z", sourceHash: h })) });
+
+  test("due: done by the pass that finds the table in sync, and reported", async () => {
+    const { result, calls } = await pass(fiveCommits, {}, {}, {}, iceberg);
+    expect(calls).toEqual(["observe", "maintain", "observe"]);
+    expect(result).toMatchObject({ ok: true, acted: false, requeueAfterMs: RESYNC });
+    expect(getCondition(result.status.conditions, "Maintained")).toMatchObject({ status: "True", reason: "Maintained", message: "expired 3 snapshots" });
+    expect(result.status.lastMaintenance).toMatchObject({ actions: ["expired 3 snapshots"], commits: 2, dataFiles: 1, oldestCommit: "c4" });
+  });
+
+  test("a failed maintenance is reported and retried on the next pass; the table stays in sync, no backoff", async () => {
+    const { result } = await pass(fiveCommits, { driver: { maintain: fail("SPARK_ERROR", "rewrite_data_files failed") } }, {}, {}, iceberg);
+    expect(result).toMatchObject({ ok: true, requeueAfterMs: RESYNC });
+    expect(result.status).toMatchObject({ inSync: true, failures: 0 });
+    expect(getCondition(result.status.conditions, "Maintained")).toMatchObject({ status: "False", reason: "MaintenanceFailed", message: expect.stringMatching(/rewrite_data_files failed/) });
+    expect(synced(result)?.reason).toBe("UpToDate");
+  });
+
+  test("not due (Hudi maintains itself with each write): nothing is asked of the job server", async () => {
+    const { result, calls } = await pass(obs({ commits: fiveCommits.commits }), {}, {}, {}, { ...spec, retain: { commits: 2 } });
+    expect(calls).toEqual(["observe"]);
+    expect(getCondition(result.status.conditions, "Maintained")).toMatchObject({ status: "True", message: expect.stringMatching(/Hudi cleans/) });
+  });
 });

@@ -3,6 +3,8 @@
  * people trying a Dockerfile. The Pulumi program builds the same contexts with @pulumi/docker.
  *
  *   tsx images/build.ts [name...]      (default: all; prints tag, seconds and size per image)
+ *   LAKEFORM_BUILD_NO_CACHE=1 builds every step again (a cold build but for the base image);
+ *   LAKEFORM_BUILD_VERBOSE=1 shows docker's output.
  *
  * Tags: lakeform/<name>:<first 16 hex of the context hash>, plus lakeform/<name>:latest.
  * Needs a Docker Engine and the base images: `bash scripts/docker-engine.sh`.
@@ -42,11 +44,11 @@ function docker(args: string[], opts: { quiet?: boolean } = {}): Promise<string>
   });
 }
 
-export async function buildImage(name: ImageName, opts: StageOptions & { quiet?: boolean; base?: string } = {}): Promise<BuiltImage> {
+export async function buildImage(name: ImageName, opts: StageOptions & { quiet?: boolean; base?: string; noCache?: boolean } = {}): Promise<BuiltImage> {
   const ctx = stageImageContext(name, opts);
   const tag = imageTag(ctx);
   const started = Date.now();
-  await docker(["build", "--build-arg", `BASE=${opts.base ?? ctx.base}`, "-t", tag, "-t", `lakeform/${name}:latest`, ctx.dir], { quiet: opts.quiet ?? true });
+  await docker(["build", ...(opts.noCache ? ["--no-cache"] : []), "--build-arg", `BASE=${opts.base ?? ctx.base}`, "-t", tag, "-t", `lakeform/${name}:latest`, ctx.dir], { quiet: opts.quiet ?? true });
   const seconds = (Date.now() - started) / 1000;
   const sizeBytes = Number((await docker(["image", "inspect", "--format", "{{.Size}}", tag], { quiet: true })).trim());
   return { ...ctx, tag, seconds, sizeBytes };
@@ -59,7 +61,7 @@ async function main(): Promise<void> {
   }
   for (const n of names) {
     process.stderr.write(`[lakeform images] building ${n}\n`);
-    const b = await buildImage(n, { quiet: process.env.LAKEFORM_BUILD_VERBOSE !== "1" });
+    const b = await buildImage(n, { quiet: process.env.LAKEFORM_BUILD_VERBOSE !== "1", noCache: process.env.LAKEFORM_BUILD_NO_CACHE === "1" });
     console.log(`${b.tag}\t${b.seconds.toFixed(1)}s\t${(b.sizeBytes / 1e6).toFixed(0)} MB\t${b.dir}`);
   }
 }

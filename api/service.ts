@@ -325,7 +325,7 @@ export class LakeService {
     const t = this.spec(name);
     const observed = await this.commitsOf(t);
     const range = resolveChangeRange(t.name, observed, commitRef(checkAsOf(since)), until ? commitRef(checkAsOf(until)) : undefined);
-    const res = await this.jobs.changes(jobTable(t, this.endpoints.warehouseBucket), range.since, range.until, limit);
+    const { columns, rows, truncated } = await this.jobs.changes(jobTable(t, this.endpoints.warehouseBucket), range.since, range.until, limit);
     const first = range.since === null ? 0 : observed.commits.findIndex((c) => c.commit === range.since) + 1;
     const last = observed.commits.findIndex((c) => c.commit === range.until);
     return {
@@ -333,7 +333,9 @@ export class LakeService {
       since: range.since,
       until: range.until,
       commits: observed.commits.slice(first, last + 1).map((c) => ({ commit: c.commit, time: c.time, operation: c.operation ?? null })),
-      ...res,
+      columns,
+      rows,
+      truncated,
     };
   }
 

@@ -14,7 +14,8 @@ import type { LakeService } from "../../api/service";
 import { execute } from "../../cli/shell";
 import type { TrinoClient } from "../../lake/trino";
 import { createReconciler } from "../../reconciler/runtime";
-import { ensureUp, trino } from "./lake";
+import { DeleteObjectsCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
+import { ensureUp, s3, trino } from "./lake";
 
 const sfx = Date.now().toString(36);
 const FORMATS = ["hudi", "iceberg"] as const;
@@ -62,6 +63,7 @@ beforeAll(async () => {
     sources: [src-1.csv, src-2.csv]`,
     ...["del", "upd", "chg"].map((w) => `  - { name: ${name(w, f)}, format: ${f}, primaryKey: id, orderingField: version, sources: [seed.csv] }`),
     `  - { name: ${name("ret", f)}, format: ${f}, primaryKey: id, retain: { commits: ${RETAIN} }, sources: [first.csv] }`,
+    `  - { name: ${name("rb", f)}, format: ${f}, primaryKey: id, sources: [first.csv] }`,
     `  - { name: ${name("small", f)}, format: ${f}, primaryKey: id, targetFileSizeMB: 1, sources: [first.csv] }`,
   ]);
   fs.writeFileSync(path.join(dir, "tables.yaml"), `apiVersion: lakeform/v1\ntables:\n${tables.join("\n")}\n`);
@@ -218,5 +220,23 @@ describe.each(FORMATS)("%s", (f) => {
     expect(before).toHaveLength(8);
     // 1 MB target: eight one-row writes fit in one file (Iceberg: compacted; Hudi: small-file handling as it writes).
     expect(Number(await t.scalar(filesQuery))).toBe(1);
+  });
+
+  test("a table whose files were deleted is rebuilt from its journal with its deletes and updates replayed in order", async () => {
+    const table = name("rb", f);
+    const r = createReconciler(outs, { tablesFile: path.join(dir, "tables.yaml"), statusFile: path.join(dir, `status-rb-${f}.json`), log });
+    await r.reconcileTable(lake.spec(table));
+    await ingest(table, csv([[2, "grace", 1], [3, "alan", 1], [4, "edsger", 1]]));
+    await lake.deleteRows(table, { where: "id = 3" });
+    await lake.updateRows(table, { name: "grace h" }, "id = 2");
+    await ingest(table, csv([[3, "alan again", 2]]));
+    const before = await rows(f, table);
+    expect(before).toEqual([[1, "ada", 1], [2, "grace h", 1], [3, "alan again", 2], [4, "edsger", 1]]);
+    const client = s3(outs);
+    const listed = await client.send(new ListObjectsV2Command({ Bucket: outs.warehouseBucket, Prefix: `default/${table}/` }));
+    await client.send(new DeleteObjectsCommand({ Bucket: outs.warehouseBucket, Delete: { Objects: (listed.Contents ?? []).map((o) => ({ Key: o.Key! })) } }));
+    await r.reconcileTable(lake.spec(table));
+    expect(r.lakeStatus.tables[`default.${table}`].conditions.find((c) => c.type === "Synced")).toMatchObject({ status: "True", reason: "Recreated" });
+    expect(await rows(f, table)).toEqual(before);
   });
 });

@@ -153,8 +153,7 @@ class Iceberg(Format):
 
     def maintain(self, t: "Table") -> list[str]:
         """Compaction (rewrite_data_files towards the target size), then snapshot expiry by the
-        retention, then orphan files (older than an hour: nothing a write in flight could own;
-        writes to this table wait for the lock anyway)."""
+        retention, then orphan files older than a day (nothing a write in flight could own)."""
         from datetime import datetime, timedelta, timezone
 
         name = f"{t.database}.{t.name}"
@@ -176,7 +175,8 @@ class Iceberg(Format):
         after = len(self.commits(t, True, True))
         if after < before:
             actions.append(f"expired {before - after} snapshot(s)")
-        orphans = self.spark.sql(f"CALL iceberg.system.remove_orphan_files(table => '{name}', older_than => TIMESTAMP '{stamp(now - timedelta(hours=1))}')").collect()
+        # Iceberg refuses an interval under 24 hours (a write in flight may own newer files).
+        orphans = self.spark.sql(f"CALL iceberg.system.remove_orphan_files(table => '{name}', older_than => TIMESTAMP '{stamp(now - timedelta(hours=24, minutes=1))}')").collect()
         if orphans:
             actions.append(f"removed {len(orphans)} orphan file(s)")
         return actions

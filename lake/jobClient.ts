@@ -76,6 +76,8 @@ export interface WriteResult {
   rowsInserted?: number;
   rowsUpdated?: number;
   rowsDeleted?: number;
+  /** How the rows were written: "bulk" (a new table or only new keys) or "upsert", and whether the batch was deduplicated or read as multi-line CSV. */
+  operation?: string;
 }
 
 /**
@@ -141,6 +143,29 @@ export function jobTable(t: TableSpec, warehouseBucket: string): JobTable {
  */
 const NEWER_OP = { connection: "close" };
 
+/** A write in flight, as the job server reports it (GET /progress). */
+export interface WriteProgress {
+  /** "<database>.<table>" */
+  table: string;
+  source: string;
+  /** preparing | sampling | checking keys | writing | diagnosing | journaling */
+  stage: string;
+  elapsedMs: number;
+  stageElapsedMs: number;
+  /** Size of the CSV being written. */
+  bytesTotal: number;
+  /** Rows in the CSV, once its keys were counted. */
+  rowsTotal: number | null;
+  /** Spark's figures for the current stage so far (absent before its first Spark job). */
+  bytesRead?: number;
+  rowsRead?: number;
+  rowsOut?: number;
+  tasksDone?: number;
+  tasks?: number;
+  /** bytesRead as a share of bytesTotal. */
+  percent?: number;
+}
+
 export class JobClient {
   constructor(readonly baseUrl: string) {}
 
@@ -162,6 +187,20 @@ export class JobClient {
       throw new JobError(e.kind, e.message, e.detail);
     }
     return json;
+  }
+
+  /** The writes in flight (all, or one table's): stage, rows and bytes done. */
+  async progress(table?: Pick<JobTable, "database" | "name">): Promise<WriteProgress[]> {
+    const q = table ? `?table=${encodeURIComponent(`${table.database}.${table.name}`)}` : "";
+    let res: Response;
+    try {
+      res = await fetch(`${this.baseUrl}/progress${q}`, { signal: AbortSignal.timeout(5000) });
+    } catch (err) {
+      throw new JobError("Unavailable", `Spark job server at ${this.baseUrl} unreachable: ${(err as Error).message}`);
+    }
+    const json = (await res.json().catch(() => ({}))) as { writes?: WriteProgress[] };
+    if (!res.ok || !Array.isArray(json.writes)) throw new JobError("SparkError", `job server answered HTTP ${res.status} to /progress`);
+    return json.writes;
   }
 
   async healthy(): Promise<boolean> {

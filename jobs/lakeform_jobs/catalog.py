@@ -56,14 +56,12 @@ class Storage:
             stream.close()
 
     def read_head(self, uri: str, n: int) -> bytes:
-        """The first n bytes of a file (or fewer)."""
+        """The first n bytes of a file (all of it when it is smaller)."""
         path, fs = self.path(uri)
+        size = int(fs.getFileStatus(path).getLen())
         stream = fs.open(path)
         try:
-            buf = bytearray()
-            chunk = self.jvm.org.apache.commons.io.IOUtils.toByteArray(stream, min(n, max(0, int(fs.getFileStatus(path).getLen()))))
-            buf.extend(bytes(chunk))
-            return bytes(buf)
+            return bytes(self.jvm.org.apache.commons.io.IOUtils.toByteArray(stream, min(n, size)))
         finally:
             stream.close()
 

@@ -1,17 +1,106 @@
-"""Reading a CSV source (a landed s3a:// file) into a DataFrame with sanitised column names."""
+"""Reading a CSV source (a landed s3a:// file) with Spark's own parser, once, RFC 4180 throughout:
+quoted separators, doubled quotes (escape is the quote itself, not Spark's default backslash),
+line breaks inside quotes, a UTF-8 byte-order mark, CRLF or LF line ends.
+
+How a file is read:
+- A sample (the first SAMPLE_BYTES, the whole file when it is smaller) is cut into records in
+  Python (a line break ends a record when an even number of quote characters precede it): the
+  header comes from its first record, the column types from Spark's inference over the rest.
+  The types are then enforced on the full read; a value that doesn't fit is refused with its
+  line and column (see diagnose()).
+- The full read is splittable: Spark's text source (which ends lines at LF, CRLF or CR) with each
+  line parsed by `from_csv`, the CSV data source's own parser, so both cores parse. A line with an
+  odd number of quote characters belongs to a record that spans lines: such a file (known from
+  the sample, or found by the guard during the write) is read by the CSV data source with
+  `multiLine=true` instead, which is one task per file.
+- Nothing passes over the rows in Python and nothing is collected to the driver: bad records
+  (ragged, a value of the wrong type, an empty key, a record that spans lines on the splittable
+  path) make the write's own tasks fail through a guard (raise_error), and only then are they
+  looked for, to name the first one's line.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import csv
+import io
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
-from .errors import BadCsv
+from .errors import BadCsv, JobFailure, SchemaRefused
 from .names import sanitize_column
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import Column, DataFrame, SparkSession
+    from pyspark.sql.types import DataType, StructType
+
+    from .catalog import Storage
+
+SAMPLE_BYTES = 8 << 20
+BOM = "\ufeff"
+CORRUPT = "__lf_corrupt"
+LINE_ID = "__lf_id"
+POSITION = "__lf_pos"
+INVALID = "LAKEFORM_INVALID_RECORD"
+# Spark's CSV options for RFC 4180: a doubled quote inside a quoted field is one quote.
+RFC4180 = {"sep": ",", "quote": '"', "escape": '"', "mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT}
+ID_BITS = 33  # monotonically_increasing_id: partition index above bit 33, row within it below
 
 
-def sanitized_names(raw: list[str]) -> tuple[list[str], dict[str, str]]:
+# ------------------------------------------------------------------------------- the sample (pure)
+
+
+def split_records(text: str, complete: bool) -> tuple[list[str], bool]:
+    """CSV text cut into records at line breaks outside quotes. Returns the records (line ends
+    and empty lines left out) and whether any record spans lines. When the text is a prefix of
+    a file (complete=False), what follows its last line break is dropped, and so is a record
+    still open at the end."""
+    if not complete:
+        text = text[: text.rfind("\n") + 1] if "\n" in text else ""
+    records: list[str] = []
+    spans = False
+    pending: list[str] = []
+    quotes = 0
+    for line in text.split("\n"):
+        pending.append(line)
+        quotes += line.count('"')
+        if quotes % 2:
+            continue
+        record = "\n".join(pending)
+        spans = spans or len(pending) > 1
+        pending, quotes = [], 0
+        if record.endswith("\r"):
+            record = record[:-1]
+        if record:
+            records.append(record)
+    if pending and complete and "\n".join(pending):
+        records.append("\n".join(pending))  # an unclosed quote at the very end: the parser refuses it
+    return records, spans
+
+
+def parse_record(record: str) -> list[str]:
+    """One CSV record's fields, RFC 4180 (for the header and for naming a bad record's field)."""
+    return next(csv.reader(io.StringIO(record), strict=False), [])
+
+
+@dataclass
+class Sample:
+    header: list[str]  # as written in the file (byte-order mark removed)
+    records: list[str]  # complete records after the header, within the sample
+    whole_file: bool
+    multiline: bool  # a record in the sample holds a line break inside quotes
+
+
+def take_sample(head: bytes, whole_file: bool) -> Sample:
+    text = head.decode("utf-8", errors="replace")
+    if text.startswith(BOM):
+        text = text[1:]
+    records, spans = split_records(text, whole_file)
+    if not records or not records[0].strip():
+        raise BadCsv("the CSV is empty or has no header line")
+    return Sample(header=parse_record(records[0]), records=records[1:], whole_file=whole_file, multiline=spans)
+
+
+def column_names(raw: list[str]) -> tuple[list[str], dict[str, str]]:
     """The table's column names for a CSV header, unique, with what was renamed."""
     renamed: dict[str, str] = {}
     names: list[str] = []
@@ -27,35 +116,212 @@ def sanitized_names(raw: list[str]) -> tuple[list[str], dict[str, str]]:
     return names, renamed
 
 
+def line_of(line_id: int, lines_before_partition: dict[int, int]) -> int:
+    """The 1-based line number of a text-source row from its monotonically_increasing_id."""
+    part, pos = line_id >> ID_BITS, line_id & ((1 << ID_BITS) - 1)
+    return sum(n for p, n in lines_before_partition.items() if p < part) + pos + 1
+
+
+def odd_quotes(record: str) -> bool:
+    return record.count('"') % 2 == 1
+
+
+# ------------------------------------------------------------------------------- the read
+
+
+@dataclass
+class CsvRead:
+    """One CSV source, ready to be read: its columns with their types, and how to read it."""
+
+    uri: str
+    names: list[str]
+    renamed: dict[str, str]
+    raw_header: list[str]
+    schema: "StructType"
+    multiline: bool
+    bytes_total: int
+    existing_types: dict[str, "DataType"] = field(default_factory=dict)  # columns the table already has
+
+    def ddl(self, with_corrupt: bool) -> str:
+        cols = [f"`{f.name}` {f.dataType.simpleString()}" for f in self.schema.fields]
+        return ", ".join(cols + ([f"`{CORRUPT}` STRING"] if with_corrupt else []))
+
+
+class CsvSource:
+    def __init__(self, spark: "SparkSession", storage: "Storage"):
+        self.spark = spark
+        self.storage = storage
+
+    def open(self, uri: str, table_types: dict[str, "DataType"] | None = None) -> CsvRead:
+        """Samples the file: header, column names, types (the table's own for columns it has)."""
+        from pyspark.sql.types import StringType, StructField, StructType
+
+        if not self.storage.exists(uri):
+            raise JobFailure("SOURCE_UNREADABLE", f"the source is not at {uri}")
+        size = self.storage.size(uri)
+        head = self.storage.read_head(uri, SAMPLE_BYTES)
+        sample = take_sample(head, whole_file=len(head) >= size)
+        names, renamed = column_names(sample.header)
+        inferred: list[Any] = []
+        if sample.records:
+            rdd = self.spark.sparkContext.parallelize(sample.records, 1)
+            opts = {k: v for k, v in RFC4180.items() if k not in ("columnNameOfCorruptRecord",)}
+            inferred = [f.dataType for f in self.spark.read.options(**opts).option("inferSchema", "true").csv(rdd).schema.fields]
+        table_types = table_types or {}
+        fields = []
+        for i, n in enumerate(names):
+            t = table_types.get(n) or (inferred[i] if i < len(inferred) else StringType())
+            fields.append(StructField(n, t, True))
+        return CsvRead(
+            uri=uri,
+            names=names,
+            renamed=renamed,
+            raw_header=sample.header,
+            schema=StructType(fields),
+            multiline=sample.multiline,
+            bytes_total=size,
+            existing_types={n: t for n, t in table_types.items() if n in names},
+        )
+
+    # --------------------------------------------------------------------------- frames
+
+    def lines(self, r: CsvRead) -> "DataFrame":
+        """Every physical line with its id (see line_of)."""
+        from pyspark.sql import functions as F
+
+        return self.spark.read.text(r.uri).select(F.monotonically_increasing_id().alias(LINE_ID), F.col("value"))
+
+    def parsed(self, r: CsvRead, multiline: bool) -> "DataFrame":
+        """The records, typed, with the corrupt-record column (the raw record when it is ragged or
+        a value doesn't fit its type) and, on the splittable path, the line id and raw line."""
+        from pyspark.sql import functions as F
+
+        if multiline:
+            from pyspark.sql.types import StringType, StructField, StructType
+
+            schema = StructType(list(r.schema.fields) + [StructField(CORRUPT, StringType(), True)])
+            return self.spark.read.schema(schema).options(**RFC4180).option("header", "true").option("enforceSchema", "true") \
+                .option("multiLine", "true").csv(r.uri)
+        body = self.lines(r).where((F.col(LINE_ID) > 0) & (F.length(F.trim("value")) > 0))
+        rec = F.from_csv(F.col("value"), r.ddl(with_corrupt=True), RFC4180).alias("__lf_r")
+        return body.select(F.col(LINE_ID), F.col("value"), rec).select(LINE_ID, "value", "__lf_r.*")
+
+    def bad_row(self, multiline: bool, keys: list[str]) -> "Column":
+        """What makes a record unfit: unparseable for its types, an empty key, or (splittable
+        path) a line with an odd number of quotes, i.e. part of a record that spans lines."""
+        from pyspark.sql import functions as F
+
+        cond = F.col(CORRUPT).isNotNull()
+        for k in keys:
+            cond = cond | F.col(f"`{k}`").isNull()
+        if not multiline:
+            quotes = F.length("value") - F.length(F.regexp_replace("value", '"', ""))
+            cond = cond | (quotes % 2 == 1)
+        return cond
+
+    def rows(self, r: CsvRead, keys: list[str], multiline: bool, position: bool = False) -> "DataFrame":
+        """The typed rows, guarded: a write of them fails in its own tasks at the first bad record
+        (diagnose() then names it). No extra pass: the guard is a filter in the same read. With
+        position, a column POSITION orders the rows as in the file (for dedupe)."""
+        from pyspark.sql import functions as F
+
+        df = self.parsed(r, multiline)
+        guarded = df.where(F.when(self.bad_row(multiline, keys), F.raise_error(F.lit(INVALID))).otherwise(F.lit(True)))
+        cols = [F.col(f"`{n}`") for n in r.names]
+        if position:
+            # The text path's line ids are in file order; the multi-line read is one task.
+            cols.append((F.col(LINE_ID) if not multiline else F.monotonically_increasing_id()).alias(POSITION))
+        return guarded.select(*cols)
+
+    def key_counts(self, r: CsvRead, keys: list[str], multiline: bool) -> "DataFrame":
+        """Per key, how many records carry it. Read by the CSV data source, which parses only the
+        columns a query uses: cheaper than the read that writes. Bad records are the guard's."""
+        opts = {k: v for k, v in RFC4180.items() if k in ("sep", "quote", "escape")}
+        df = self.spark.read.schema(r.schema).options(**opts).option("header", "true").option("multiLine", str(multiline).lower()).csv(r.uri)
+        return df.select(*[df[f"`{k}`"] for k in keys]).groupBy(*keys).count()
+
+    def needs_multiline(self, r: CsvRead) -> bool:
+        """Whether some line has an odd number of quotes (a record spans lines): asked only after
+        a splittable read failed, or never when the sample already showed it."""
+        from pyspark.sql import functions as F
+
+        quotes = F.length("value") - F.length(F.regexp_replace("value", '"', ""))
+        return bool(self.lines(r).where(quotes % 2 == 1).limit(1).count())
+
+    # --------------------------------------------------------------------------- diagnosis
+
+    def diagnose(self, r: CsvRead, keys: list[str], multiline: bool) -> JobFailure | None:
+        """After a failed write: the first bad record, as a failure naming its line (and column).
+        None when every record is fine (the write failed for another reason)."""
+        from pyspark.sql import functions as F
+
+        df = self.parsed(r, multiline)
+        bad = df.where(self.bad_row(multiline, keys))
+        if multiline:
+            found = bad.limit(1).collect()
+            if not found:
+                return None
+            row = found[0].asDict()
+            raw = row[CORRUPT]
+            line = self.find_line(r, raw.split("\n")[0].rstrip("\r")) if raw else None
+        else:
+            found = bad.orderBy(LINE_ID).limit(1).collect()
+            if not found:
+                return None
+            row = found[0].asDict()
+            raw = row["value"]
+            counts = {int(x["p"]): int(x["n"]) for x in self.lines(r).groupBy(F.shiftright(F.col(LINE_ID), ID_BITS).alias("p")).agg(F.count("*").alias("n")).collect()}
+            line = line_of(int(row[LINE_ID]), counts)
+        where = f"line {line}" if line else "a record"
+        if raw is None:  # parsed, but a key is empty
+            empty = [k for k in keys if row.get(k) is None]
+            return BadCsv(f"{where} has an empty primary key ({', '.join(empty)})")
+        if not multiline and odd_quotes(raw):
+            return BadCsv(f"{where} has an unbalanced quote: {raw[:200]!r}")
+        fields = parse_record(raw)
+        if len(fields) != len(r.names):
+            return BadCsv(f"{where} has a different number of fields than the header ({len(r.names)}): {raw[:200]!r}")
+        misfit = self.misfit(r, fields)
+        if misfit:
+            name, value, dtype = misfit
+            if name in r.existing_types:
+                return SchemaRefused(f"{where}, column {name}: value {value!r} doesn't fit the table's type {dtype}; the table was left as it was")
+            return BadCsv(f"{where}, column {name}: value {value!r} doesn't fit the column's type {dtype} (inferred from the file's first rows)")
+        empty = [k for k in keys if fields[r.names.index(k)] == ""]
+        if empty:
+            return BadCsv(f"{where} has an empty primary key ({', '.join(empty)})")
+        return BadCsv(f"{where} can't be parsed: {raw[:200]!r}")
+
+    def misfit(self, r: CsvRead, fields: list[str]) -> tuple[str, str, str] | None:
+        """The first field of a record whose value Spark's parser won't take for its column's type."""
+        from pyspark.sql import functions as F
+
+        checks = []
+        for i, f in enumerate(r.schema.fields):
+            quoted = '"' + fields[i].replace('"', '""') + '"'
+            checks.append(F.from_csv(F.lit(quoted), f"v {f.dataType.simpleString()}", {k: v for k, v in RFC4180.items() if k in ("sep", "quote", "escape")}).getField("v").isNull().alias(str(i)))
+        got = self.spark.range(1).select(*checks).first()
+        for i, f in enumerate(r.schema.fields):
+            if fields[i] != "" and got[str(i)]:
+                return f.name, fields[i], f.dataType.simpleString()
+        return None
+
+    def find_line(self, r: CsvRead, first_line: str) -> int | None:
+        """The line number of the first physical line equal to the given one."""
+        from pyspark.sql import functions as F
+
+        hit = self.lines(r).where(F.col("value") == first_line).orderBy(LINE_ID).limit(1).collect()
+        if not hit:
+            return None
+        counts = {int(x["p"]): int(x["n"]) for x in self.lines(r).groupBy(F.shiftright(F.col(LINE_ID), ID_BITS).alias("p")).agg(F.count("*").alias("n")).collect()}
+        return line_of(int(hit[0][LINE_ID]), counts)
+
+
 def read_csv(spark: "SparkSession", uri: str) -> tuple["DataFrame", dict[str, str]]:
-    """Reads a CSV with its header; FAILFAST so a ragged row fails the write instead of becoming nulls."""
-    raw = spark.read.option("header", "true").option("mode", "FAILFAST").option("inferSchema", "true") \
-        .option("enforceSchema", "false").option("multiLine", "false").csv(uri)
-    names, renamed = sanitized_names(raw.columns)
+    """A small CSV (a list of keys to delete) read whole, types inferred, RFC 4180, FAILFAST:
+    not the write path, which reads a source once through CsvSource."""
+    opts = {k: v for k, v in RFC4180.items() if k in ("sep", "quote", "escape")}
+    raw = spark.read.options(**opts).option("header", "true").option("mode", "FAILFAST").option("inferSchema", "true") \
+        .option("multiLine", "true").csv(uri)
+    names, renamed = column_names(raw.columns)
     return raw.toDF(*names), renamed
-
-
-def validate_rows(spark: "SparkSession", uri: str) -> None:
-    """Finds the first ragged line before Spark parses the file, so the error names it
-    (Spark's FAILFAST message doesn't say which line)."""
-    import csv
-
-    lines = spark.sparkContext.textFile(uri).zipWithIndex()
-    first = lines.take(1)
-    if not first or not first[0][0].strip():
-        raise BadCsv("the CSV is empty or has no header line")
-    expected = len(next(csv.reader([first[0][0]])))
-
-    def bad(pair: tuple[str, int]) -> bool:
-        line, _ = pair
-        if not line.strip():
-            return False
-        try:
-            return len(next(csv.reader([line]))) != expected
-        except Exception:
-            return True
-
-    found = lines.filter(bad).take(1)
-    if found:
-        line, idx = found[0]
-        raise BadCsv(f"line {idx + 1} has a different number of fields than the header ({expected}): {line[:200]!r}")

@@ -8,7 +8,9 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from . import crud, csv_source
+from . import crud
+from .csv_source import POSITION, CsvSource
+from .progress import Progress
 from .asof import parse_as_of
 from .catalog import Catalog, Storage
 from .errors import BadCsv, BadRequest, JobFailure, SchemaRefused, spark_error_line
@@ -44,6 +46,8 @@ class Jobs:
         self.spark = spark
         self.ctx = Context(spark=spark, storage=Storage(spark), catalog=Catalog(spark))
         self.journal = Journal(self.ctx.storage)
+        self.csv = CsvSource(spark, self.ctx.storage)
+        self.progress = Progress(spark)
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
 
@@ -87,64 +91,128 @@ class Jobs:
     # ---------------------------------------------------------------------------- write
 
     def write(self, req: WriteRequest) -> WriteResult:
+        """Upserts one CSV source into a table. The CSV is read once by the write itself (see
+        csv_source); before it only a sample and the key columns are read, which decide the types,
+        whether the batch needs deduplicating and whether any key is already in the table: a new
+        table or a batch of new keys takes the bulk path (Hudi bulk_insert, Iceberg append), the
+        rest an upsert (Hudi upsert with a simple index, Iceberg MERGE, merge-on-read)."""
+        from pyspark.sql import functions as F
+
         t, source = req.table, req.source
         fmt = self.format(t)
         started = time.time()
-        with self.lock(t):
+        with self.lock(t), self.progress.track(t.key, source.name or source.uri) as progress:
+            progress.stage("preparing")
             self._repair_before_write(t, fmt)
             if not self.ctx.storage.exists(source.uri):
                 raise JobFailure("SOURCE_UNREADABLE", f"the source {source.name or source.uri} is not at {source.uri}")
             if crud.is_change_document(source.uri):
                 return self._apply_change(req, fmt, started)
-            csv_source.validate_rows(self.spark, source.uri)
-            df, renamed = csv_source.read_csv(self.spark, source.uri)
+            exists = self.ctx.catalog.has(t) and fmt.files_exist(t)
+            current = self.spark.table(fmt.qualified(t)) if exists else None
+            visible = fmt.user_columns(current) if current is not None else []
+            table_types = {f.name: f.dataType for f in current.schema.fields if f.name in visible} if current is not None else {}
+            progress.stage("sampling")
+            r = self.csv.open(source.uri, table_types)
+            progress.p.bytes_total = r.bytes_total
             keys = [sanitize_column(k) for k in t.primary_key]
             named = keys + t.partition_by + ([t.ordering_field] if t.ordering_field else [])
-            missing = [k for k in named if k not in df.columns]
+            missing = [k for k in named if k not in r.names]
             if missing:
-                raise BadCsv(f"column(s) {', '.join(missing)} named in tables.yaml are not in the CSV header (columns: {', '.join(df.columns)})")
-            try:  # FAILFAST parse errors surface in the first action on the rows
-                nulls = df.filter(" OR ".join(f"`{k}` IS NULL" for k in keys)).count()
-                rows = df.count()
-            except Exception as e:
-                raise BadCsv(f"the CSV can't be parsed: {spark_error_line(e)}") from e
-            if nulls:
-                raise BadCsv(f"{nulls} row(s) have an empty primary key ({', '.join(keys)})")
-            # deleteWhen: flag the rows that delete their key, before dedupe, so the ordering
-            # field chooses between a delete and an update of the same key.
-            df, any_deletes = crud.delete_flag(df, t)
-            df = dedupe(df, keys, t.ordering_field)
-            exists = self.ctx.catalog.has(t)
-            current = self.spark.table(fmt.qualified(t)) if exists else None
-            existing = [f for f in current.schema.fields if f.name in fmt.user_columns(current)] if current is not None else []
-            existing_cols = [f.name for f in existing]
-            if existing:
-                df = align_types(df, {f.name: f.dataType for f in existing})
-            new_cols = [c for c in df.columns if exists and c not in existing_cols and c != crud.DELETE_FLAG]
+                raise BadCsv(f"column(s) {', '.join(missing)} named in tables.yaml are not in the CSV header (columns: {', '.join(r.names)})")
+            marker = t.delete_when.column if t.delete_when and t.delete_when.column in r.names else None
+            new_cols = [c for c in r.names if exists and c not in visible and c != marker]
             if new_cols and t.schema_policy == "strict":
                 raise SchemaRefused(f"schemaPolicy is strict and the CSV has new column(s): {', '.join(new_cols)}; the table was left as it was")
             meta = {"source_hash": source.hash, "source": source.name, "generation": req.generation, "spec": t.spec_json()}
-            flag = crud.DELETE_FLAG if crud.DELETE_FLAG in df.columns else None
-            counts = None
-            if flag and not (exists and any_deletes):
-                # Nothing to delete in a table that doesn't exist yet, or no row marked.
-                df = df.where(~df[flag]).drop(flag)
-                flag = None
-            if exists and (flag or not fmt.exact_commit_counts):
-                counts = crud.count_changes(current, df, keys, flag)
-                meta.update({k: str(v) for k, v in counts.items()})
-            plan = WritePlan(keys=keys, meta=meta, exists=exists, existing_cols=existing_cols, new_cols=new_cols, delete_flag=flag)
-            commit = fmt.write(t, df, plan)
+            multiline = r.multiline
+            while True:
+                progress.stage("checking keys")
+                stats = self._key_stats(r, keys, multiline, current)
+                progress.rows(stats["rows"])
+                if stats["nulls"]:
+                    raise self.csv.diagnose(r, keys, multiline) or BadCsv(f"{stats['nulls']} row(s) have an empty primary key ({', '.join(keys)})")
+                bulk = not exists or stats["overlap"] == 0
+                dedupe_needed = stats["maxPerKey"] > 1
+                df = self.csv.rows(r, keys, multiline, position=dedupe_needed)
+                # deleteWhen: flag the rows that delete their key, before dedupe, so the ordering
+                # field chooses between a delete and an update of the same key.
+                df, any_deletes = crud.delete_flag(df, t)
+                if dedupe_needed:
+                    df = dedupe(df, keys, t.ordering_field)
+                flag = crud.DELETE_FLAG if crud.DELETE_FLAG in df.columns else None
+                if flag and not (exists and any_deletes and not bulk):
+                    # Nothing to delete: no table yet, no row marked, or none of the keys is in it.
+                    df = df.where(~df[flag]).drop(flag)
+                    flag = None
+                counts = None
+                if exists and (flag or not fmt.exact_commit_counts):
+                    # From the key count when nothing is deleted: no pass over the rows.
+                    counts = crud.count_changes(current, df, keys, flag) if flag else {
+                        "rows_inserted": stats["keys"] - stats["overlap"], "rows_updated": stats["overlap"], "rows_deleted": 0}
+                    meta.update({k: str(v) for k, v in counts.items()})
+                plan = WritePlan(keys=keys, meta=meta, exists=exists, existing_cols=visible, new_cols=new_cols, delete_flag=flag, bulk=bulk, deduped=dedupe_needed)
+                progress.stage("writing", r.bytes_total)
+                try:
+                    commit = fmt.write(t, df, plan)
+                    break
+                except Exception as e:
+                    if not exists:
+                        self._undo_new_table(t)
+                    progress.stage("diagnosing")
+                    if not multiline and self.csv.needs_multiline(r):
+                        log.info("table=%s: %s has records that span lines: reading it again as multi-line CSV", t.key, source.uri)
+                        multiline = True
+                        continue
+                    failure = self.csv.diagnose(r, keys, multiline)
+                    if failure is not None:
+                        raise failure from e
+                    raise
+            progress.stage("journaling")
             self.journal.append(t, commit=commit, source=source.name, source_hash=source.hash, uri=source.uri, generation=req.generation)
         return WriteResult(
             commit=commit,
-            rows_written=rows,
-            renamed=renamed,
-            columns=[c for c in df.columns if c != crud.DELETE_FLAG],
+            rows_written=stats["rows"],
+            renamed=r.renamed,
+            columns=[c for c in r.names if c != marker],
             added_columns=new_cols,
             duration_ms=int((time.time() - started) * 1000),
+            operation=("bulk" if bulk else "upsert") + (", deduplicated" if dedupe_needed else "") + (", multi-line" if multiline else ""),
             **(counts or {}),
         )
+
+    def _key_stats(self, r, keys: list[str], multiline: bool, current) -> dict[str, int]:
+        """One aggregation over the batch's keys: records, records with an empty key, the most
+        records one key has, distinct keys, and how many of them the table already holds."""
+        from pyspark.sql import functions as F
+
+        counts = self.csv.key_counts(r, keys, multiline)
+        null_key = F.lit(False)
+        for k in keys:
+            null_key = null_key | F.col(f"`{k}`").isNull()
+        if current is not None:
+            hits = current.select(*[F.col(f"`{k}`") for k in keys]).distinct().withColumn("__lf_hit", F.lit(1))
+            counts = counts.join(hits, keys, "left")
+        else:
+            counts = counts.withColumn("__lf_hit", F.lit(None).cast("int"))
+        row = counts.agg(
+            F.coalesce(F.sum("count"), F.lit(0)).alias("rows"),
+            F.coalesce(F.sum(F.when(null_key, F.col("count"))), F.lit(0)).alias("nulls"),
+            F.coalesce(F.max(F.when(~null_key, F.col("count"))), F.lit(0)).alias("maxPerKey"),
+            F.coalesce(F.sum("__lf_hit"), F.lit(0)).alias("overlap"),
+            F.count(F.when(~null_key, F.lit(1))).alias("keys"),
+        ).first()
+        return {k: int(row[k]) for k in ("rows", "nulls", "maxPerKey", "overlap", "keys")}
+
+    def _undo_new_table(self, t: Table) -> None:
+        """A failed first write leaves nothing behind: what it wrote at the location (cleared of
+        leftovers before it started) is removed, and a catalog entry it made is forgotten."""
+        try:
+            if self.ctx.catalog.has(t):
+                self.ctx.catalog.forget(t)
+            self.ctx.storage.delete(t.location, recursive=True)
+        except Exception:
+            log.exception("table=%s: could not remove what a failed first write left at %s", t.key, t.location)
 
     def _apply_change(self, req: WriteRequest, fmt: Format, started: float) -> WriteResult:
         """A delete or an update made by hand (the table's write lock is held): one commit with
@@ -277,32 +345,15 @@ class Jobs:
         return DropResult(dropped=True)
 
 
-def align_types(df: "DataFrame", table_types: dict) -> "DataFrame":
-    """Casts the CSV's columns to the table's types (CSV inference can differ between files).
-    A value that doesn't fit the table's type is an incompatible schema change, not a silent null."""
-    from pyspark.sql import functions as F
-
-    casts = [c for c in df.columns if c in table_types and df.schema[c].dataType != table_types[c]]
-    if not casts:
-        return df
-    out = df.select(*[F.col(f"`{c}`").cast(table_types[c]).alias(c) if c in casts else F.col(f"`{c}`") for c in df.columns])
-    for c in casts:
-        lost = df.select(F.col(f"`{c}`").alias("v")).where(F.col("v").isNotNull() & F.col("v").cast(table_types[c]).isNull()).limit(1).collect()
-        if lost:
-            raise SchemaRefused(f"column {c}: value {lost[0]['v']!r} doesn't fit the table's type {table_types[c].simpleString()}; the table was left as it was")
-    return out
-
-
 def dedupe(df: "DataFrame", keys: list[str], ordering: str | None) -> "DataFrame":
-    """One row per key: the one with the largest ordering value, else the last one in the file."""
+    """One row per key: the one with the largest ordering value, else the last one in the file
+    (the rows carry their position in the file: csv_source.rows(position=True))."""
     from pyspark.sql import functions as F
     from pyspark.sql.window import Window
 
     order = [F.col(f"`{ordering}`").desc_nulls_last()] if ordering else []
-    w = Window.partitionBy(*[F.col(f"`{k}`") for k in keys]).orderBy(*order, F.col("__lakeform_pos").desc())
-    return df.withColumn("__lakeform_pos", F.monotonically_increasing_id()) \
-        .withColumn("__lakeform_rank", F.row_number().over(w)) \
-        .where("__lakeform_rank = 1").drop("__lakeform_rank", "__lakeform_pos")
+    w = Window.partitionBy(*[F.col(f"`{k}`") for k in keys]).orderBy(*order, F.col(POSITION).desc())
+    return df.withColumn("__lf_rank", F.row_number().over(w)).where("__lf_rank = 1").drop("__lf_rank", POSITION)
 
 
 def jsonable(v: Any) -> Any:

@@ -4,6 +4,7 @@ A JVM start costs tens of seconds on a small machine, so instead of one spark-su
 this program keeps a SparkSession and answers JSON requests over HTTP on 127.0.0.1:
 
   GET  /healthz               the driver is up
+  GET  /progress[?table=db.t] the writes in flight: stage, rows and bytes done (see progress.py)
   POST /v1/write              upsert one CSV source into a table (Hudi or Iceberg), or apply a
                               landed change document (a delete or an update made by hand)
   POST /v1/observe            what the table holds: commits with their Lakeform metadata, rows, columns
@@ -35,6 +36,7 @@ import time
 import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
 
 from .errors import BadRequest, JobFailure, classify
 from .types import ChangesRequest, LocationRequest, Operation, TableRequest, TravelRequest, WriteRequest
@@ -102,19 +104,25 @@ def make_handler(jobs: "Jobs", table: dict[str, Operation]):
             self.wfile.write(data)
 
         def do_GET(self) -> None:
-            if self.path == "/healthz":
+            url = urlsplit(self.path)
+            if url.path == "/healthz":
                 self.reply(200, {"ok": True, "spark": jobs.spark.version})
+            elif url.path == "/progress":
+                table = parse_qs(url.query).get("table", [None])[0]
+                self.reply(200, {"ok": True, "writes": jobs.progress.snapshot(table)})
             else:
                 self.reply(404, JobFailure("NOT_FOUND", f"no such path {self.path}").reply())
 
         def do_POST(self) -> None:
+            # The body is read first, whatever the path: left unread, it would be parsed as the
+            # next request on a kept-alive connection.
+            raw = self.rfile.read(int(self.headers.get("content-length", "0")))
             m = re.match(r"^/v1/(\w+)$", self.path)
             if not m:
                 self.reply(404, JobFailure("NOT_FOUND", f"no such path {self.path}").reply())
                 return
-            length = int(self.headers.get("content-length", "0"))
             try:
-                body = json.loads(self.rfile.read(length) or b"{}")
+                body = json.loads(raw or b"{}")
             except ValueError as e:
                 self.reply(400, BadRequest(f"the request body is not JSON: {e}").reply())
                 return

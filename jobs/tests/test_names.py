@@ -1,5 +1,5 @@
 from conftest import fixture
-from lakeform_jobs.csv_source import sanitized_names
+from lakeform_jobs.csv_source import column_names
 from lakeform_jobs.names import sanitize_column
 
 
@@ -11,6 +11,6 @@ def test_column_names_match_the_shared_vectors():
 
 
 def test_header_names_are_made_unique_and_renames_reported():
-    names, renamed = sanitized_names(["Index", "First Name", "first name", "First-Name", "ok"])
+    names, renamed = column_names(["Index", "First Name", "first name", "First-Name", "ok"])
     assert names == ["index", "first_name", "first_name_2", "first_name_3", "ok"]
     assert renamed == {"Index": "index", "First Name": "first_name", "first name": "first_name_2", "First-Name": "first_name_3"}

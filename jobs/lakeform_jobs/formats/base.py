@@ -28,6 +28,8 @@ class WritePlan:
     new_cols: list[str]
     # A boolean column of the rows marking keys to delete in this same commit (deleteWhen), or None.
     delete_flag: str | None = None
+    bulk: bool = False  # a new table, or no key of the batch is in the table: no index lookup, no merge
+    deduped: bool = False  # the batch had duplicate keys and was reduced to one row per key
 
 
 @dataclass

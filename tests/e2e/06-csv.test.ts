@@ -1,0 +1,131 @@
+/**
+ * CSV as spreadsheets and CRMs write it (RFC 4180): quoted separators, doubled quotes, a line
+ * break inside a quoted field, a UTF-8 byte-order mark and CRLF line ends, through the job
+ * server into a Hudi and an Iceberg table, every value read back exactly through Trino. A ragged
+ * record is refused naming its line, and leaves the table as it was. Progress of a write in
+ * flight is reported by the job server.
+ */
+import type { LakeOutputs } from "../../stacks/automation";
+import { JobClient, JobError, type JobTable, type WriteProgress } from "../../lake/jobClient";
+import { Sources } from "../../lake/sources";
+import type { TrinoClient } from "../../lake/trino";
+import { ensureUp, s3, trino } from "./lake";
+
+const sfx = Date.now().toString(36);
+let outs: LakeOutputs;
+let jobs: JobClient;
+let sources: Sources;
+let t: TrinoClient;
+
+beforeAll(async () => {
+  outs = await ensureUp();
+  jobs = new JobClient(outs.sparkJobServer);
+  sources = new Sources(s3(outs), outs.warehouseBucket);
+  t = trino(outs);
+});
+
+const CRLF = "\r\n";
+const quote = (s: string) => `"${s.replace(/"/g, '""')}"`;
+
+interface Row {
+  id: number;
+  name: string;
+  note: string;
+  city: string;
+}
+
+/** Excel-style: a byte-order mark, CRLF between records, a bare LF inside a quoted cell. */
+function csvOf(rows: Row[]): string {
+  const lines = rows.map((r) => [String(r.id), quote(r.name), r.note.includes("\n") || r.note.includes(",") || r.note.includes('"') ? quote(r.note) : r.note, r.city].join(","));
+  return "\ufeff" + "Id,Full Name,Note,City" + CRLF + lines.join(CRLF) + CRLF;
+}
+
+const FIRST: Row[] = [
+  { id: 1, name: "Smith, John", note: 'said "hi", then left', city: "Zürich" },
+  { id: 2, name: "Ann", note: "line one\nline two", city: "Oslo" },
+  { id: 3, name: 'The "Best" Co', note: "plain", city: "Lyon" },
+  { id: 4, name: "", note: '""', city: "Kyiv" },
+];
+const SECOND: Row[] = [
+  { id: 2, name: "Ann B.", note: "moved,\nnew address:\n1 Main St", city: "Bergen" },
+  { id: 5, name: "Zoë", note: "a, b, and c", city: "Graz" },
+];
+
+function table(name: string, format: "hudi" | "iceberg"): JobTable {
+  return { name, database: "default", format, primaryKey: ["Id"], partitionBy: [], schemaPolicy: "addColumns", location: `s3a://${outs.warehouseBucket}/default/${name}` };
+}
+
+async function write(tbl: JobTable, csv: string, name: string) {
+  const { source, uri } = await sources.landContent(name, Buffer.from(csv, "utf8"));
+  return jobs.write(tbl, { uri, hash: source.hash, name }, "1");
+}
+
+async function readBack(tbl: JobTable): Promise<unknown[][]> {
+  const res = await t.query(`SELECT id, full_name, note, city FROM ${tbl.format}.default.${tbl.name} ORDER BY id`);
+  return res.rows;
+}
+
+/** What a reader of the CSV holds: an empty field is NULL, as Spark reads it. */
+const expected = (rows: Row[]) => rows.map((r) => [r.id, r.name === "" ? null : r.name, r.note, r.city]);
+
+describe.each([["hudi" as const], ["iceberg" as const]])("%s", (format) => {
+  const name = `csv_${format}_${sfx}`;
+
+  test("every value of an RFC 4180 CSV comes back exactly, on create and on upsert", async () => {
+    const tbl = table(name, format);
+    const first = await write(tbl, csvOf(FIRST), "first.csv");
+    expect(first).toMatchObject({ rowsWritten: 4, renamed: { Id: "id", "Full Name": "full_name", Note: "note", City: "city" } });
+    expect(first.operation).toMatch(/^bulk.*multi-line/);
+    expect(await readBack(tbl)).toEqual(expected(FIRST));
+
+    const second = await write(tbl, csvOf(SECOND), "second.csv");
+    expect(second.rowsWritten).toBe(2);
+    expect(second.operation).toMatch(/^upsert/);
+    const merged = [...FIRST.filter((r) => r.id !== 2), ...SECOND].sort((a, b) => a.id - b.id);
+    expect(await readBack(tbl)).toEqual(expected(merged));
+  });
+
+  test("a ragged record is refused naming its line, and the table is left as it was", async () => {
+    const tbl = table(name, format);
+    const before = await readBack(tbl);
+    const ragged = "Id,Full Name,Note,City\r\n" + '6,"F, G",x,Rome\r\n' + "7,H,y\r\n" + "8,I,z,Nice\r\n";
+    const err = await write(tbl, ragged, "ragged.csv").then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(JobError);
+    expect((err as JobError).kind).toBe("BadCsv");
+    expect((err as JobError).message).toMatch(/line 3 has a different number of fields/);
+    expect(await readBack(tbl)).toEqual(before);
+
+    // On a table that doesn't exist yet, nothing is left behind either.
+    const fresh = table(`${name}_never`, format);
+    await expect(write(fresh, ragged, "ragged.csv")).rejects.toThrow(/line 3/);
+    const seen = await jobs.observe(fresh);
+    expect(seen).toMatchObject({ exists: false, inCatalog: false, filesExist: false });
+  });
+});
+
+test("the job server reports a write's progress while it runs", async () => {
+  const tbl = table(`csv_progress_${sfx}`, "iceberg");
+  const n = 400_000;
+  const lines = ["id,name,amount,note"];
+  for (let i = 0; i < n; i++) lines.push(`${i},name ${i},${i * 3},"note, number ${i}"`);
+  const csv = lines.join("\n") + "\n";
+  const seen: WriteProgress[] = [];
+  let done = false;
+  const writing = write({ ...tbl, primaryKey: ["id"] }, csv, "big.csv").finally(() => (done = true));
+  const deadline = Date.now() + 10 * 60_000;
+  while (!done && Date.now() < deadline) {
+    seen.push(...(await jobs.progress({ database: "default", name: tbl.name })));
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const res = await writing;
+  expect(res.rowsWritten).toBe(n);
+  expect(seen.length).toBeGreaterThan(0);
+  expect(seen.every((p) => p.table === `default.${tbl.name}`)).toBe(true);
+  expect(new Set(seen.map((p) => p.stage))).toContain("writing");
+  expect(seen.filter((p) => p.stage === "writing").every((p) => p.bytesTotal === Buffer.byteLength(csv))).toBe(true);
+  expect(seen.some((p) => p.rowsTotal === n)).toBe(true);
+  expect(await jobs.progress({ database: "default", name: tbl.name })).toEqual([]);
+});

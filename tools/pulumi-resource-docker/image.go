@@ -384,4 +384,3 @@ func (p *dockerProvider) deleteRemoteImage(ctx context.Context, c *client.Client
 	}
 	return err
 }
-

@@ -27,7 +27,7 @@ type field struct {
 
 type spec map[string]*field
 
-func str(s string) *resource.PropertyValue  { v := resource.NewStringProperty(s); return &v }
+func str(s string) *resource.PropertyValue   { v := resource.NewStringProperty(s); return &v }
 func boolean(b bool) *resource.PropertyValue { v := resource.NewBoolProperty(b); return &v }
 func num(n float64) *resource.PropertyValue  { v := resource.NewNumberProperty(n); return &v }
 
@@ -142,7 +142,7 @@ func repDef(d *resource.PropertyValue) *field {
 	return &field{replace: true, def: d}
 }
 func updDef(d *resource.PropertyValue) *field { return &field{def: d} }
-func required(f *field) *field             { f.required = true; return f }
+func required(f *field) *field                { f.required = true; return f }
 
 var labelSpec = spec{"label": required(rep(nil)), "value": required(rep(nil))}
 

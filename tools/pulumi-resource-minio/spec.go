@@ -27,7 +27,6 @@ type field struct {
 
 type spec map[string]*field
 
-
 func (s spec) names() string {
 	keys := make([]string, 0, len(s))
 	for k := range s {

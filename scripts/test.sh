@@ -15,12 +15,16 @@ results="$root/.lakeform/test-results"
 mkdir -p "$results"
 rm -f "$results"/*.json "$results"/pytest.xml
 status=0
-# Go tests of Lakeform's stand-in provider plugins (their integration test runs a tiny Pulumi
-# program on the Docker Engine when one answers, and skips otherwise).
-for dir in tools/pulumi-resource-*/; do
-  [ -f "$dir/go.mod" ] || continue
-  (cd "$dir" && GOFLAGS=-mod=mod GOPATH="${GOPATH:-$LAKEFORM_CACHE/go}" go test -count=1 ./...) || status=1
-done
+# Go tests of Lakeform's stand-in provider plugins (tools/pulumi-resource-*): unit tests here,
+# their integration tests (tiny Pulumi programs on the Docker Engine and on MinIO) further down.
+go_test() {
+  local dir
+  for dir in tools/pulumi-resource-*/; do
+    [ -f "$dir/go.mod" ] || continue
+    (cd "$dir" && GOFLAGS=-mod=mod GOPATH="${GOPATH:-$LAKEFORM_CACHE/go}" go test -count=1 "$@" ./...) || status=1
+  done
+}
+go_test -short
 node_modules/.bin/jest --selectProjects unit --json --outputFile="$results/unit.json" || status=1
 # The job server's unit tests (no Spark needed). pytest exits 5 when it collects nothing: that
 # is a failure here too, as is any other non-zero code.
@@ -31,9 +35,11 @@ node_modules/.bin/jest --selectProjects e2e --runInBand --testPathIgnorePatterns
 # installs and starts Debian's (CI), and makes the Debian base images once. Without an engine
 # (no root, no docker.io) these tests are reported as not run.
 if [ "${LAKEFORM_SKIP_DOCKER:-}" != "1" ] && bash scripts/docker-engine.sh; then
+  LAKEFORM_REQUIRE_DOCKER_IT=1 go_test
   LAKEFORM_DOCKER_TESTS=1 node_modules/.bin/jest --selectProjects e2e --runInBand --json --outputFile="$results/e2e-docker.json" tests/e2e/docker || status=1
 else
   echo "[lakeform test] no Docker Engine: the docker runtime's end-to-end tests were not run" >&2
+  go_test   # the docker plugin's integration test skips, saying so
 fi
 if [ "${LAKEFORM_KEEP_E2E:-}" != "1" ]; then
   # Leave no process and no open port behind, whatever the tests did.

@@ -2,7 +2,7 @@
  * The version matrix, in one place. Every runtime (local processes, Docker images) and every
  * config renderer reads from here, so Spark, the metastore and Trino can't drift apart.
  *
- * Why these versions (see shared/ARCHITECTURE.md):
+ * Why these versions (see README.md, "How the pieces are obtained"):
  * - Spark 3.5.5 from PyPI ships Hadoop 3.3.4 client jars and Hive 2.3.9, so hadoop-aws must be 3.3.4.
  * - Hudi 1.0.2 writes a table version that Trino 476's Hudi connector (built on Hudi 1.0.2) reads;
  *   Hudi >= 1.1 writes version 9 by default, which it can't.

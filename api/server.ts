@@ -1,6 +1,9 @@
 /**
- * Lakeform's REST API: fastify, with request and response schemas in zod that both validate and
- * generate the OpenAPI document (served at /openapi.json, browsable at /docs).
+ * Lakeform's REST API: fastify routes with zod schemas (api/validation.ts) that both validate
+ * each request at the edge and generate the OpenAPI document (served at /openapi.json, browsable
+ * at /docs), so the document says exactly what is accepted. The operations are LakeService's
+ * (api/service.ts); the one error handler here turns every failure's code into its HTTP status
+ * (lake/errorCodes.json), and a method a known path doesn't serve answers 405 with `Allow`.
  */
 import * as crypto from "node:crypto";
 import * as path from "node:path";
@@ -17,11 +20,18 @@ import {
 } from "fastify-type-provider-zod";
 import type { Logger } from "pino";
 import { z } from "zod";
-import { LakeformError } from "../lake/errors";
-import { LakeError, type LakeService } from "./service";
+import { LakeformError, type ErrorCode } from "../lake/errors";
+import type { LakeService } from "./service";
+import { ChangesQuery, DeleteQuery, INGEST_MEDIA_TYPES, IngestQuery, QueryBody, RowsQuery, TableParams, UpdateBody, validationCode } from "./validation";
 
-const ErrorBody = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
-const TableParams = z.object({ table: z.string().min(1).max(128) });
+const ErrorBody = z.object({
+  error: z.object({ code: z.string().describe("a code of lake/errorCodes.json"), message: z.string(), details: z.record(z.string(), z.unknown()).optional() }),
+});
+/** Error responses a route declares: the statuses its failures' codes map to. */
+const errors = (...statuses: number[]) => Object.fromEntries(statuses.map((s) => [s, ErrorBody.describe(`error (${s})`)]));
+/** Every route can fail inside (500) and be short of a backing service (503). */
+const ALWAYS = [500, 503];
+
 const Column = z.object({ name: z.string(), type: z.string() });
 const Condition = z.object({ type: z.string(), status: z.string(), reason: z.string(), message: z.string(), lastTransitionTime: z.string() });
 const TableStatus = z.object({
@@ -61,7 +71,6 @@ const Commit = z.object({
   rowsUpdated: z.number().optional(),
   rowsDeleted: z.number().optional(),
 });
-const AsOfParam = z.string().min(1).max(40);
 const Changes = z.object({
   table: z.string(),
   since: z.string().nullable().describe("the commit changes are counted after; null: from the table's first commit"),
@@ -76,6 +85,18 @@ const Rows = z.object({
   rows: z.array(z.array(z.unknown())),
   warnings: z.array(z.string()).optional().describe("e.g. BIGINT values too large to be exact as JSON numbers"),
 });
+
+/** A CSV as the body: raw bytes (fastify hands them over as a Buffer). */
+const CsvBytes = z.custom<Buffer>((v) => Buffer.isBuffer(v), { error: "send the CSV as the body" }).meta({ type: "string", description: "CSV: a header line, then rows" });
+const CsvFile = z.custom<Buffer>((v) => Buffer.isBuffer(v), { error: "the multipart upload needs a file part named `file`" }).meta({ type: "string", format: "binary" });
+/** DELETE /tables/{t}/rows: an optional CSV whose header names the key columns. */
+const KeysBody = { content: { "text/csv": { schema: CsvBytes.describe("CSV of keys: a header naming the key columns, then one key per row") } } };
+const IngestBody = {
+  content: {
+    "text/csv": { schema: CsvBytes },
+    "multipart/form-data": { schema: z.object({ file: CsvFile.describe("the CSV file") }) },
+  },
+};
 
 export interface ApiOptions {
   lake: LakeService;
@@ -92,26 +113,81 @@ function tokenMatches(req: FastifyRequest, token: string): boolean {
   return a.length === b.length && crypto.timingSafeEqual(a, b);
 }
 
+const mediaType = (req: FastifyRequest) => (req.headers["content-type"] ?? "").split(";")[0].trim().toLowerCase();
+
+/** Framework failures by their HTTP status: no route, a method not served; the rest (bad JSON, body too large, media type) is BAD_REQUEST. */
+const FRAMEWORK_CODES: Record<number, ErrorCode> = { 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED" };
+
+/** Any failure as a LakeformError: ours as they are, schema failures and framework errors by code. */
+export function toLakeformError(err: unknown): LakeformError {
+  if (err instanceof LakeformError) return err;
+  if (hasZodFastifySchemaValidationErrors(err)) {
+    const first = err.validation[0];
+    const message = err.validation.map((v) => `${err.validationContext ?? "request"}${v.instancePath}: ${v.message}`).join("; ");
+    return new LakeformError(validationCode(err.validationContext, first?.instancePath ?? ""), message, {}, { cause: err });
+  }
+  const status = (err as { statusCode?: unknown }).statusCode;
+  if (typeof status === "number" && status >= 400 && status < 500) {
+    return new LakeformError(FRAMEWORK_CODES[status] ?? "BAD_REQUEST", (err as Error).message, {}, { cause: err });
+  }
+  return new LakeformError("INTERNAL", err instanceof Error ? err.message : String(err), {}, { cause: err });
+}
+
+const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
+
+/** The methods a concrete URL is served with (none: the path is unknown). */
+function allowedMethods(app: { findRoute(opts: { method: (typeof METHODS)[number]; url: string }): unknown }, url: string): string[] {
+  const pathname = url.split("?")[0];
+  return METHODS.filter((method) => app.findRoute({ method, url: pathname }) !== null);
+}
+
+/** Writes need the bearer token, checked before the body is read. */
+function requireToken(token: string) {
+  return async (req: FastifyRequest) => {
+    if (!tokenMatches(req, token)) throw new LakeformError("UNAUTHORIZED", "writes need `Authorization: Bearer <token>` (lakeform outputs --show-secrets prints it)");
+  };
+}
+
+/** A route's body must be one of these media types (or absent, where the body is optional). */
+function requireMediaType(types: readonly string[], optional = false) {
+  return async (req: FastifyRequest) => {
+    const type = mediaType(req);
+    const hasBody = Number(req.headers["content-length"] ?? 0) > 0 || req.headers["transfer-encoding"] !== undefined;
+    if (optional && !type && !hasBody) return;
+    if (!types.includes(type)) throw new LakeformError("BAD_REQUEST", `this route takes ${types.join(" or ")}${optional ? " (or no body)" : ""}, not ${type || "no Content-Type"}`);
+  };
+}
+
 export async function buildApi(opts: ApiOptions) {
   const app = Fastify({ loggerInstance: opts.logger, bodyLimit: 512 * 1024 * 1024 });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
-  app.addContentTypeParser(["text/csv", "text/plain", "application/octet-stream"], { parseAs: "buffer" }, (_req, body, done) => done(null, body));
-  await app.register(fastifyMultipart, { limits: { fileSize: 512 * 1024 * 1024, files: 1 } });
+  app.addContentTypeParser("text/csv", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
+  // The upload's file arrives as body.file (a Buffer), so the edge validates it like any body.
+  await app.register(fastifyMultipart, {
+    attachFieldsToBody: "keyValues",
+    limits: { fileSize: 512 * 1024 * 1024, files: 1 },
+    async onFile(part) {
+      uploadNames.set(this, part.filename);
+      await part.toBuffer();
+    },
+  });
 
+  // The one place an HTTP status is chosen: from the failure's code.
   app.setErrorHandler((err, req, reply) => {
-    if (err instanceof LakeError) return reply.status(err.status).send({ error: { code: err.code, message: err.message } });
-    if (err instanceof LakeformError) return reply.status(err.httpStatus).send({ error: { code: err.code, message: err.message } });
-    if (hasZodFastifySchemaValidationErrors(err)) {
-      const message = err.validation.map((v) => `${v.instancePath || err.validationContext || "request"}: ${v.message}`).join("; ");
-      return reply.status(400).send({ error: { code: "BAD_REQUEST", message } });
+    const e = toLakeformError(err);
+    if (e.httpStatus >= 500) req.log.error({ err, code: e.code }, "Request failed");
+    if (e.code === "METHOD_NOT_ALLOWED") void reply.header("allow", allowedMethods(app, req.url).join(", "));
+    const body = e.code === "INTERNAL" ? { code: e.code, message: "internal error; see the API server's log" } : e.toJSON();
+    return reply.status(e.httpStatus).send({ error: body });
+  });
+  app.setNotFoundHandler((req, reply) => {
+    const allowed = allowedMethods(app, req.url);
+    if (allowed.length > 0) {
+      return reply.status(405).header("allow", allowed.join(", ")).send({ error: new LakeformError("METHOD_NOT_ALLOWED", `${req.method} is not served on this path; it takes ${allowed.join(", ")}`).toJSON() });
     }
-    const status = (err as { statusCode?: number }).statusCode;
-    if (status && status >= 400 && status < 500) {
-      return reply.status(status).send({ error: { code: (err as { code?: string }).code ?? "BAD_REQUEST", message: (err as Error).message } });
-    }
-    req.log.error({ err }, "Request failed");
-    return reply.status(500).send({ error: { code: "INTERNAL", message: "internal error; see the API server's log" } });
+    const e = new LakeformError("NOT_FOUND", `no such path: ${req.method} ${req.url.split("?")[0]}`);
+    return reply.status(e.httpStatus).send({ error: e.toJSON() });
   });
 
   await app.register(fastifySwagger, {
@@ -119,7 +195,17 @@ export async function buildApi(opts: ApiOptions) {
       info: { title: "Lakeform", description: "Ingest, query, history and time travel over the lake.", version: "0.1.0" },
       components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
     },
-    transform: jsonSchemaTransform,
+    transform: (input) => {
+      // A body given per media type (POST /ingest): each one's zod schema to JSON Schema on its own.
+      const body = (input.schema as { body?: { content?: Record<string, { schema: unknown }> } } | undefined)?.body;
+      if (!body?.content) return jsonSchemaTransform(input);
+      const { body: _omit, ...rest } = input.schema as Record<string, unknown>;
+      const out = jsonSchemaTransform({ ...input, schema: rest } as typeof input);
+      const content = Object.fromEntries(
+        Object.entries(body.content).map(([type, { schema }]) => [type, { schema: (jsonSchemaTransform({ ...input, schema: { body: schema } } as typeof input).schema as { body: unknown }).body }]),
+      );
+      return { ...out, schema: { ...(out.schema as object), body: { content } } } as ReturnType<typeof jsonSchemaTransform>;
+    },
   });
   await app.register(fastifySwaggerUi, { routePrefix: "/docs" });
 
@@ -128,54 +214,43 @@ export async function buildApi(opts: ApiOptions) {
 
   r.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
 
-  r.get("/healthz", { schema: { response: { 200: z.object({ ok: z.boolean(), spark: z.boolean(), trino: z.boolean() }) } } }, async () => {
+  r.get("/healthz", { schema: { response: { 200: z.object({ ok: z.boolean(), spark: z.boolean(), trino: z.boolean() }), ...errors(...ALWAYS) } } }, async () => {
     const [spark, trino] = await Promise.all([lake.jobs.healthy(), lake.trinoRead.scalar("SELECT 1").then(() => true, () => false)]);
     return { ok: spark && trino, spark, trino };
   });
 
-  r.get("/status", { schema: { response: { 200: z.object({ specError: z.string().optional(), updatedAt: z.string().optional(), tables: z.record(z.string(), TableStatus) }) } } }, async () => {
-    const s = lake.status();
-    return { specError: s?.specError, updatedAt: s?.updatedAt, tables: s?.tables ?? {} };
-  });
+  r.get(
+    "/status",
+    { schema: { response: { 200: z.object({ specError: z.string().optional(), updatedAt: z.string().optional(), tables: z.record(z.string(), TableStatus) }), ...errors(...ALWAYS) } } },
+    async () => {
+      const s = lake.status();
+      return { specError: s?.specError, updatedAt: s?.updatedAt, tables: s?.tables ?? {} };
+    },
+  );
 
-  r.get("/tables", { schema: { response: { 200: z.object({ tables: z.array(TableInfo) }) } } }, async () => ({ tables: lake.tables() }));
+  r.get("/tables", { schema: { response: { 200: z.object({ tables: z.array(TableInfo) }), ...errors(...ALWAYS) } } }, async () => ({ tables: lake.tables() }));
 
   r.get(
     "/tables/:table",
-    { schema: { params: TableParams, response: { 200: TableInfo.extend({ columns: z.array(Column), rowCount: z.number().nullable() }), 400: ErrorBody, 404: ErrorBody } } },
+    { schema: { params: TableParams, response: { 200: TableInfo.extend({ columns: z.array(Column), rowCount: z.number().nullable() }), ...errors(400, 404, ...ALWAYS) } } },
     async (req) => lake.describe(req.params.table),
   );
 
   r.get(
     "/tables/:table/history",
-    { schema: { params: TableParams, response: { 200: z.object({ commits: z.array(Commit) }), 400: ErrorBody, 404: ErrorBody } } },
+    { schema: { params: TableParams, response: { 200: z.object({ commits: z.array(Commit) }), ...errors(400, 404, 409, ...ALWAYS) } } },
     async (req) => ({ commits: await lake.history(req.params.table) }),
   );
 
   r.get(
     "/tables/:table/rows",
-    {
-      schema: {
-        params: TableParams,
-        querystring: z.object({
-          asOf: z.string().min(1).max(40).describe("commit id (Hudi instant, Iceberg snapshot id) or ISO timestamp"),
-          limit: z.coerce.number().int().min(1).max(10000).default(1000),
-          where: z.string().max(2000).optional().describe("row filter: columns, literals, comparisons, AND/OR/NOT, IN, LIKE, IS NULL"),
-        }),
-        response: { 200: Rows, 400: ErrorBody, 404: ErrorBody },
-      },
-    },
+    { schema: { params: TableParams, querystring: RowsQuery, response: { 200: Rows, ...errors(400, 404, 409, 410, ...ALWAYS) } } },
     async (req) => lake.travel(req.params.table, req.query.asOf, req.query.limit, req.query.where),
   );
 
   r.post(
     "/query",
-    {
-      schema: {
-        body: z.object({ sql: z.string().min(1).max(100_000), limit: z.number().int().min(1).max(10_000).default(1000), offset: z.number().int().min(0).default(0) }),
-        response: { 200: Rows.extend({ truncated: z.boolean(), offset: z.number(), nextOffset: z.number().nullable() }), 400: ErrorBody },
-      },
-    },
+    { schema: { body: QueryBody, response: { 200: Rows.extend({ truncated: z.boolean(), offset: z.number(), nextOffset: z.number().nullable() }), ...errors(400, ...ALWAYS) } } },
     async (req) => {
       const { sql, limit, offset } = req.body;
       const res = await lake.query(sql, offset + limit);
@@ -189,37 +264,26 @@ export async function buildApi(opts: ApiOptions) {
     {
       schema: {
         params: TableParams,
-        querystring: z.object({
-          via: z.enum(["spark", "trino"]).default("spark").describe("trino: the light path for small Iceberg batches (one MERGE, no Spark)"),
-        }),
+        querystring: IngestQuery,
+        body: IngestBody as unknown as z.ZodType<Buffer | { file: Buffer }>,
         security: [{ bearer: [] }],
         response: {
           200: z.object({ table: z.string(), commit: z.string(), rowsWritten: z.number(), addedColumns: z.array(z.string()), renamed: z.record(z.string(), z.string()) }),
-          400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 422: ErrorBody,
+          ...errors(400, 401, 404, 409, 422, ...ALWAYS),
         },
       },
-      preHandler: async (req) => {
-        if (!tokenMatches(req, opts.token)) throw new LakeError(401, "UNAUTHORIZED", "writes need `Authorization: Bearer <token>` (lakeform outputs --show-secrets prints it)");
-      },
+      // Before the body is read: who is asking, and whether the body is one this route takes.
+      onRequest: [requireToken(opts.token), requireMediaType(INGEST_MEDIA_TYPES)],
     },
     async (req) => {
-      let body = req.body as unknown;
-      let name = `api-${new Date().toISOString().replace(/[:.]/g, "-")}.csv`;
-      if (req.isMultipart()) {
-        const file = await req.file();
-        if (!file) throw new LakeError(400, "BAD_CSV", "the multipart upload holds no file");
-        body = await file.toBuffer();
-        name = `api-${path.basename(file.filename || "upload.csv")}`;
-      }
-      if (!Buffer.isBuffer(body)) throw new LakeError(400, "BAD_CSV", "send the CSV as the body (Content-Type: text/csv) or as a multipart file upload");
-      const res = req.query.via === "trino" ? await lake.ingestCsvViaTrino(req.params.table, body) : await lake.ingestCsv(req.params.table, body, name);
+      const body = req.body;
+      const multipart = !Buffer.isBuffer(body);
+      const csv = multipart ? body.file : body;
+      const name = multipart ? `api-${path.basename(uploadName(req) ?? "upload.csv")}` : `api-${new Date().toISOString().replace(/[:.]/g, "-")}.csv`;
+      const res = req.query.via === "trino" ? await lake.ingestCsvViaTrino(req.params.table, csv) : await lake.ingestCsv(req.params.table, csv, name);
       return { table: req.params.table, commit: res.commit, rowsWritten: res.rowsWritten, addedColumns: res.addedColumns, renamed: res.renamed };
     },
   );
-
-  const requireToken = async (req: FastifyRequest) => {
-    if (!tokenMatches(req, opts.token)) throw new LakeError(401, "UNAUTHORIZED", "writes need `Authorization: Bearer <token>` (lakeform outputs --show-secrets prints it)");
-  };
 
   r.delete(
     "/tables/:table/rows",
@@ -227,14 +291,15 @@ export async function buildApi(opts: ApiOptions) {
       schema: {
         description: "Deletes rows by key (a CSV whose header names the key columns, as the body) or by `where` (the travel filter's grammar): one commit, landed and journaled like an ingest.",
         params: TableParams,
-        querystring: z.object({ where: z.string().min(1).max(2000).optional().describe("row filter: columns, literals, comparisons, AND/OR/NOT, IN, LIKE, IS NULL") }),
+        querystring: DeleteQuery,
+        body: KeysBody as unknown as z.ZodType<Buffer | undefined>,
         security: [{ bearer: [] }],
         response: {
           200: z.object({ table: z.string(), commit: z.string().nullable().describe("null when no row matched (nothing is written)"), rowsDeleted: z.number() }),
-          400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 409: ErrorBody, 422: ErrorBody, 503: ErrorBody,
+          ...errors(400, 401, 404, 409, 422, ...ALWAYS),
         },
       },
-      preHandler: requireToken,
+      onRequest: [requireToken(opts.token), requireMediaType(["text/csv"], true)],
     },
     async (req) => {
       const body = Buffer.isBuffer(req.body) && req.body.length > 0 ? req.body : undefined;
@@ -248,17 +313,14 @@ export async function buildApi(opts: ApiOptions) {
       schema: {
         description: "Updates the rows matching `where`: `set` maps columns to new values (null for NULL). Key and partition columns can't be set.",
         params: TableParams,
-        body: z.object({
-          set: z.record(z.string().min(1).max(128), z.union([z.string(), z.number(), z.boolean(), z.null()])),
-          where: z.string().min(1).max(2000),
-        }).strict(),
+        body: UpdateBody,
         security: [{ bearer: [] }],
         response: {
           200: z.object({ table: z.string(), commit: z.string().nullable().describe("null when no row matched (nothing is written)"), rowsUpdated: z.number() }),
-          400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 409: ErrorBody, 422: ErrorBody, 503: ErrorBody,
+          ...errors(400, 401, 404, 409, 422, ...ALWAYS),
         },
       },
-      preHandler: requireToken,
+      onRequest: [requireToken(opts.token), requireMediaType(["application/json"])],
     },
     async (req) => {
       const set = Object.fromEntries(Object.entries(req.body.set).map(([k, v]) => [k, v === null ? null : String(v)]));
@@ -272,12 +334,8 @@ export async function buildApi(opts: ApiOptions) {
       schema: {
         description: "Rows inserted or updated, and keys deleted, after `since` up to `until`, each with its commit. A `since` older than the table's retained history is 410 with the oldest commit kept.",
         params: TableParams,
-        querystring: z.object({
-          since: AsOfParam.describe("commit id or ISO timestamp: changes after it"),
-          until: AsOfParam.optional().describe("commit id or ISO timestamp: changes up to it (default: the newest commit)"),
-          limit: z.coerce.number().int().min(1).max(100_000).default(10_000),
-        }),
-        response: { 200: Changes, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody, 410: ErrorBody },
+        querystring: ChangesQuery,
+        response: { 200: Changes, ...errors(400, 404, 409, 410, ...ALWAYS) },
       },
     },
     async (req) => lake.changes(req.params.table, req.query.since, req.query.until, req.query.limit),
@@ -285,3 +343,7 @@ export async function buildApi(opts: ApiOptions) {
 
   return app;
 }
+
+/** The file name each multipart upload gave its file, kept for the commit's source record. */
+const uploadNames = new WeakMap<FastifyRequest, string>();
+const uploadName = (req: FastifyRequest) => uploadNames.get(req) || undefined;

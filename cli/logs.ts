@@ -5,6 +5,7 @@
  */
 import * as fs from "node:fs";
 import { serviceLogFile } from "../lake/stackData";
+import { LakeformError } from "../lake/errors";
 
 /** `--since`: a duration back from now (`30s`, `10m`, `2h`, `1d`) or an ISO-8601 time. */
 export function parseSince(since: string, now = Date.now()): number {
@@ -14,7 +15,7 @@ export function parseSince(since: string, now = Date.now()): number {
     return now - Number(m[1]) * unit;
   }
   const t = Date.parse(since);
-  if (Number.isNaN(t)) throw new Error(`--since ${since}: not a duration (30s, 10m, 2h, 1d) or an ISO-8601 time`);
+  if (Number.isNaN(t)) throw new LakeformError("BAD_REQUEST", `--since ${since}: not a duration (30s, 10m, 2h, 1d) or an ISO-8601 time`);
   return t;
 }
 

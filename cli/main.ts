@@ -4,10 +4,13 @@
  * SDK, the reconciler, fastify are heavy), so `--help`, `status` and `query` answer at once; the
  * stack outputs come from the cache `up` leaves in the stack's data directory (cli/outputs.ts).
  */
-import { Command } from "@commander-js/extra-typings";
+import { Command, CommanderError } from "@commander-js/extra-typings";
+// Small and free of heavy imports: every failure's exit code comes from its code.
+import { asLakeformError, ERROR_CODES } from "../lake/errors";
 import { lakeOutputs, outputsFile } from "./outputs";
 
-const program = new Command("lakeform").description("A data lakehouse from code").showHelpAfterError();
+// exitOverride: a usage error throws instead of exiting, so its exit code comes from the table too.
+const program = new Command("lakeform").description("A data lakehouse from code").showHelpAfterError().exitOverride();
 
 const write = (s: string) => process.stdout.write(s);
 
@@ -159,7 +162,14 @@ program
     process.exit(await supervise({ service: opts.service, stateFile: opts.state, command }));
   });
 
-program.parseAsync(process.argv).catch((err: Error) => {
-  process.stderr.write(`lakeform: ${err.message}\n`);
-  process.exit(1);
+/**
+ * Every failure leaves with the exit code of its error code (lake/errorCodes.json): 2 for bad
+ * input, 3 for something that isn't there, 4 unauthorized, 5 refused data, 6 a service
+ * unavailable, 1 anything else. Commander has already printed its own usage errors.
+ */
+program.parseAsync(process.argv).catch((err: unknown) => {
+  if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : ERROR_CODES.BAD_REQUEST.exit);
+  const e = asLakeformError(err);
+  process.stderr.write(`lakeform: ${e.code === "INTERNAL" ? "" : `${e.code}: `}${e.message}\n`);
+  process.exit(e.exitCode);
 });

@@ -3,6 +3,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { LakeformError } from "../lake/errors";
 import { createLogger } from "../lake/logger";
 import { statusFileFor } from "../lake/outputs";
 import { createReconciler } from "../reconciler/runtime";
@@ -13,7 +14,7 @@ import type { LakeOutputs } from "../lake/outputKeys";
 export async function reconcileCommand(lake: LakeOutputs, opts: { file: string; once?: boolean; untilSynced?: boolean; timeout?: string; resync?: string }): Promise<number> {
   const log = createLogger();
   const tablesFile = path.resolve(opts.file);
-  if (!fs.existsSync(tablesFile)) throw new Error(`${opts.file}: no such file`);
+  if (!fs.existsSync(tablesFile)) throw new LakeformError("NO_FILE", `${opts.file}: no such file`);
   const reconciler = createReconciler(lake, {
     tablesFile,
     statusFile: statusFileFor(lake.dataDir),

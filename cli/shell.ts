@@ -18,7 +18,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as readline from "node:readline";
 import { parse as parseCsv } from "csv-parse/sync";
-import { LakeError, type LakeService } from "../api/service";
+import type { LakeService } from "../api/service";
 import { LakeformError } from "../lake/errors";
 import { formatStatus } from "../lake/status";
 import type { QueryResult } from "../lake/trino";
@@ -81,7 +81,7 @@ export function parseValues(text: string): string[][] {
     rows.push(fields.map((f) => (f.toUpperCase() === "NULL" ? "" : f.replace(/\u0000/g, "'"))));
     if (m[2] === "") break;
   }
-  if (rows.length === 0 || last < src.length) throw new LakeError(400, "BAD_VALUES", "expected values like (1, 'text', 2.5), (2, 'more', 3)");
+  if (rows.length === 0 || last < src.length) throw new LakeformError("BAD_VALUES", "expected values like (1, 'text', 2.5), (2, 'more', 3)");
   return rows;
 }
 
@@ -97,21 +97,21 @@ export function parseAssignments(text: string): { set: Record<string, string | n
   for (;;) {
     re.lastIndex = pos;
     const m = re.exec(src);
-    if (!m) throw new LakeError(400, "BAD_STATEMENT", `can't read the assignments at "${src.slice(pos, pos + 20)}": expected column = value`);
+    if (!m) throw new LakeformError("BAD_STATEMENT", `can't read the assignments at "${src.slice(pos, pos + 20)}": expected column = value`);
     const [, col, raw, comma] = m;
     let value: string | null;
     if (raw.startsWith("'")) value = raw.slice(1, -1).replace(/''/g, "'");
     else if (/^-?\d/.test(raw)) value = raw;
     else if (/^null$/i.test(raw)) value = null;
     else if (/^(true|false)$/i.test(raw)) value = raw.toLowerCase();
-    else throw new LakeError(400, "BAD_STATEMENT", `${col} = ${raw}: a value is a 'string', a number, true, false or NULL`);
-    if (Object.hasOwn(set, col.toLowerCase())) throw new LakeError(400, "BAD_STATEMENT", `${col} is set twice`);
+    else throw new LakeformError("BAD_STATEMENT", `${col} = ${raw}: a value is a 'string', a number, true, false or NULL`);
+    if (Object.hasOwn(set, col.toLowerCase())) throw new LakeformError("BAD_STATEMENT", `${col} is set twice`);
     set[col.toLowerCase()] = value;
     pos = re.lastIndex;
     if (!comma) break;
   }
   const rest = /^\s*where\s+([\s\S]+)$/i.exec(src.slice(pos));
-  if (!rest) throw new LakeError(400, "BAD_STATEMENT", "update needs a where filter after the assignments (update t set c = v where <filter>)");
+  if (!rest) throw new LakeformError("BAD_STATEMENT", "update needs a where filter after the assignments (update t set c = v where <filter>)");
   return { set, where: rest[1].trim() };
 }
 
@@ -128,7 +128,7 @@ export async function execute(lake: LakeService, statement: string, baseDir = pr
     case "insert":
       if ((m = /^insert\s+into\s+(\w+)\s+from\s+'([^']+)'$/i.exec(s))) {
         const file = path.resolve(baseDir, m[2]);
-        if (!fs.existsSync(file)) throw new LakeError(400, "NO_FILE", `no such file: ${file}`);
+        if (!fs.existsSync(file)) throw new LakeformError("NO_FILE", `no such file: ${file}`);
         const res = await lake.ingestCsv(m[1], fs.readFileSync(file), path.basename(file));
         return { kind: "text", text: `upserted ${res.rowsWritten} row(s) into ${m[1]}: commit ${res.commit}` };
       }
@@ -136,35 +136,35 @@ export async function execute(lake: LakeService, statement: string, baseDir = pr
         const res = await lake.insertValues(m[1], parseValues(m[2]));
         return { kind: "text", text: `upserted ${res.rowsWritten} row(s) into ${m[1]}: commit ${res.commit}` };
       }
-      throw new LakeError(400, "BAD_STATEMENT", "insert into <table> values (...) | insert into <table> from '<file.csv>'");
+      throw new LakeformError("BAD_STATEMENT", "insert into <table> values (...) | insert into <table> from '<file.csv>'");
     case "travel":
       if ((m = /^travel\s+(\w+)\s+as\s+of\s+('[^']+'|\S+)(?:\s+where\s+([\s\S]+?))?(?:\s+limit\s+(\d+))?$/i.exec(s))) {
         return { kind: "rows", result: await lake.travel(m[1], m[2].replace(/^'|'$/g, ""), m[4] ? Number(m[4]) : 1000, m[3]) };
       }
-      throw new LakeError(400, "BAD_STATEMENT", "travel <table> as of <commit|'timestamp'> [where <filter>] [limit n]");
+      throw new LakeformError("BAD_STATEMENT", "travel <table> as of <commit|'timestamp'> [where <filter>] [limit n]");
     case "delete":
       if ((m = /^delete\s+from\s+(\w+)\s+where\s+([\s\S]+)$/i.exec(s))) {
         const res = await lake.deleteRows(m[1], { where: m[2] }, "shell");
         return { kind: "text", text: res.commit ? `deleted ${res.rowsDeleted} row(s) from ${m[1]}: commit ${res.commit}` : `no row of ${m[1]} matched; nothing written` };
       }
-      throw new LakeError(400, "BAD_STATEMENT", "delete from <table> where <filter>");
+      throw new LakeformError("BAD_STATEMENT", "delete from <table> where <filter>");
     case "update":
       if ((m = /^update\s+(\w+)\s+set\s+([\s\S]+)$/i.exec(s))) {
         const { set, where } = parseAssignments(m[2]);
         const res = await lake.updateRows(m[1], set, where, "shell");
         return { kind: "text", text: res.commit ? `updated ${res.rowsUpdated} row(s) of ${m[1]}: commit ${res.commit}` : `no row of ${m[1]} matched; nothing written` };
       }
-      throw new LakeError(400, "BAD_STATEMENT", "update <table> set c = v [, c2 = v2] where <filter>");
+      throw new LakeformError("BAD_STATEMENT", "update <table> set c = v [, c2 = v2] where <filter>");
     case "changes":
       if ((m = /^changes\s+(\w+)\s+since\s+('[^']+'|\S+)(?:\s+until\s+('[^']+'|\S+))?(?:\s+limit\s+(\d+))?$/i.exec(s))) {
         const unq = (v: string) => v.replace(/^'|'$/g, "");
         const res = await lake.changes(m[1], unq(m[2]), m[3] ? unq(m[3]) : undefined, m[4] ? Number(m[4]) : 10_000);
         return { kind: "rows", result: { columns: res.columns, rows: res.rows } };
       }
-      throw new LakeError(400, "BAD_STATEMENT", "changes <table> since <commit|'timestamp'> [until <commit|'timestamp'>] [limit n]");
+      throw new LakeformError("BAD_STATEMENT", "changes <table> since <commit|'timestamp'> [until <commit|'timestamp'>] [limit n]");
     case "history": {
       const t = s.split(/\s+/)[1];
-      if (!t) throw new LakeError(400, "BAD_STATEMENT", "history <table>");
+      if (!t) throw new LakeformError("BAD_STATEMENT", "history <table>");
       const commits = await lake.history(t);
       return {
         kind: "rows",
@@ -177,7 +177,7 @@ export async function execute(lake: LakeService, statement: string, baseDir = pr
     case "describe":
     case "desc": {
       const t = s.split(/\s+/)[1];
-      if (!t) throw new LakeError(400, "BAD_STATEMENT", "describe <table>");
+      if (!t) throw new LakeformError("BAD_STATEMENT", "describe <table>");
       const d = await lake.describe(t);
       const key = new Set(d.primaryKey);
       return {
@@ -203,7 +203,7 @@ export async function execute(lake: LakeService, statement: string, baseDir = pr
     case "help":
       return { kind: "text", text: HELP };
     default:
-      throw new LakeError(400, "UNKNOWN_STATEMENT", `unknown statement "${word}"; type help`);
+      throw new LakeformError("UNKNOWN_STATEMENT", `unknown statement "${word}"; type help`);
   }
 }
 
@@ -216,8 +216,7 @@ function print(out: Output, json: boolean): void {
 }
 
 function printError(err: unknown, json: boolean): void {
-  const code = (err as { code?: unknown }).code;
-  const message = typeof code === "string" && (err instanceof LakeError || err instanceof LakeformError) ? `${code}: ${(err as Error).message}` : (err as Error).message;
+  const message = err instanceof LakeformError ? `${err.code}: ${err.message}` : (err as Error).message;
   if (json) process.stdout.write(JSON.stringify({ error: message }) + "\n");
   process.stderr.write(`error: ${message}\n`);
 }

@@ -1,5 +1,6 @@
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { LakeformError } from "../lake/errors";
 import type { LakeConnection } from "./connection";
 import type { ProcessSpec } from "./local/process";
 
@@ -22,9 +23,10 @@ export function dockerPrefix(args: Pick<RuntimeArgs, "stack">): string {
   return args.stack ?? "lakeform";
 }
 
-export class ArgsError extends Error {
+/** A component given an argument it can't use. */
+export class ArgsError extends LakeformError {
   constructor(component: string, field: string, problem: string) {
-    super(`${component}: ${field} ${problem}`);
+    super("BAD_REQUEST", `${component}: ${field} ${problem}`, { component, field });
     this.name = "ArgsError";
   }
 }

@@ -58,3 +58,20 @@ export function asLakeformError(err: unknown, fallback: ErrorCode = "INTERNAL"):
   const message = err instanceof Error ? err.message : String(err);
   return new LakeformError(fallback, message, {}, { cause: err });
 }
+
+const CONNECTION_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH", "ENOTFOUND", "EAI_AGAIN", "UND_ERR_SOCKET", "UND_ERR_CONNECT_TIMEOUT"]);
+
+/**
+ * True when a failure means the other end could not be reached or went away mid-request
+ * (refused, reset, timed out), as opposed to an answer that reports an error: the first is a
+ * service being down (…_UNAVAILABLE), the second is the service's own verdict.
+ */
+export function isConnectionFailure(err: unknown): boolean {
+  for (let e = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string" && CONNECTION_CODES.has(code)) return true;
+    const name = (e as { name?: unknown }).name;
+    if (name === "TimeoutError" || name === "AbortError") return true;
+  }
+  return false;
+}

@@ -2,7 +2,18 @@
  * Client of the Spark job server (jobs/job_server.py --serve, the package jobs/lakeform_jobs/): the warm Spark driver that
  * performs every write and every observation of table state.
  */
+import { isConnectionFailure, isErrorCode, LakeformError, type ErrorCode } from "./errors";
 import type { TableSpec } from "./spec";
+
+/** fetch's own message is "fetch failed"; the reason (ECONNREFUSED, …) is in its cause. */
+function connectionMessage(err: unknown): string {
+  const parts: string[] = [];
+  for (let e = err, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    const m = (e as Error).message || (e as { code?: string }).code;
+    if (m && !parts.includes(m)) parts.push(m);
+  }
+  return parts.join(": ") || String(err);
+}
 
 /** What the job server needs to know of a table: its spec's layout fields and where it lives. */
 export type JobTable = Pick<
@@ -97,22 +108,47 @@ export interface ChangesResult {
   truncated: boolean;
 }
 
-export type JobErrorKind = "BadCsv" | "SchemaRefused" | "SparkError" | "BadRequest" | "Unavailable";
+/** The job server's error kinds before it spoke the shared codes; still read, so either side can be upgraded first. */
+export const LEGACY_JOB_ERROR_KINDS: Readonly<Record<string, ErrorCode>> = {
+  BadCsv: "BAD_CSV",
+  SchemaRefused: "SCHEMA_REFUSED",
+  BadRequest: "BAD_REQUEST",
+  SparkError: "SPARK_ERROR",
+  Unavailable: "SPARK_UNAVAILABLE",
+};
 
-export class JobError extends Error {
-  readonly code = "JOB_FAILED";
+/** A failure the job server reported (its code, from lake/errorCodes.json), or failing to reach it. */
+export class JobError extends LakeformError {
   constructor(
-    readonly kind: JobErrorKind,
+    code: ErrorCode,
     message: string,
+    /** The job server's own detail (a Python traceback's tail): for logs, never for API replies. */
     readonly detail?: string,
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(code, message, {}, options);
     this.name = "JobError";
   }
-  /** Failures that retrying can't fix (the input is wrong), as opposed to a crashed or busy Spark. */
-  get terminal(): boolean {
-    return this.kind === "BadCsv" || this.kind === "SchemaRefused" || this.kind === "BadRequest";
+
+  /** @deprecated The job server's older name for this failure (BadCsv, SchemaRefused, …): read `code`. */
+  get kind(): string {
+    const legacy = Object.entries(LEGACY_JOB_ERROR_KINDS).find(([, code]) => code === this.code)?.[0];
+    return legacy ?? (this.httpStatus < 500 ? "BadRequest" : "SparkError");
   }
+}
+
+/**
+ * The error of a job server reply: `{"ok": false, "error": {"code", "message", "detail"}}`, or the
+ * older `{"error": {"kind": "BadCsv", …}}`. A reply without a readable error is a SPARK_ERROR.
+ */
+export function jobErrorFromReply(httpStatus: number, body: unknown): JobError {
+  const e = (body as { error?: { code?: unknown; kind?: unknown; message?: unknown; detail?: unknown } } | undefined)?.error;
+  const message = typeof e?.message === "string" && e.message ? e.message : `job server answered HTTP ${httpStatus}`;
+  const detail = typeof e?.detail === "string" ? e.detail : undefined;
+  if (isErrorCode(e?.code)) return new JobError(e.code, message, detail);
+  if (typeof e?.kind === "string" && Object.hasOwn(LEGACY_JOB_ERROR_KINDS, e.kind)) return new JobError(LEGACY_JOB_ERROR_KINDS[e.kind], message, detail);
+  const unknown = typeof e?.code === "string" ? e.code : typeof e?.kind === "string" ? e.kind : undefined;
+  return new JobError("SPARK_ERROR", unknown ? `${message} (job server error code ${unknown})` : message, detail);
 }
 
 /** Where Lakeform keeps a table's files: one place decides, for writes and for prunes alike. */
@@ -179,13 +215,17 @@ export class JobClient {
         signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (err) {
-      throw new JobError("Unavailable", `Spark job server at ${this.baseUrl} unreachable: ${(err as Error).message}`);
+      throw new JobError("SPARK_UNAVAILABLE", `Spark job server at ${this.baseUrl} unreachable: ${connectionMessage(err)}`, undefined, { cause: err });
     }
-    const json = (await res.json().catch(() => ({}))) as { ok?: boolean; error?: { kind: JobErrorKind; message: string; detail?: string } } & T;
-    if (!res.ok || json.ok === false) {
-      const e = json.error ?? { kind: "SparkError" as const, message: `job server answered HTTP ${res.status}` };
-      throw new JobError(e.kind, e.message, e.detail);
+    let json: { ok?: boolean } & T;
+    try {
+      json = (await res.json()) as { ok?: boolean } & T;
+    } catch (err) {
+      // The connection dropped mid-reply (the driver died), or the reply isn't JSON.
+      if (isConnectionFailure(err)) throw new JobError("SPARK_UNAVAILABLE", `Spark job server at ${this.baseUrl} went away mid-reply: ${connectionMessage(err)}`, undefined, { cause: err });
+      throw new JobError("SPARK_ERROR", `job server answered HTTP ${res.status} with no JSON body`, undefined, { cause: err });
     }
+    if (!res.ok || json.ok === false) throw jobErrorFromReply(res.status, json);
     return json;
   }
 
@@ -196,10 +236,10 @@ export class JobClient {
     try {
       res = await fetch(`${this.baseUrl}/progress${q}`, { signal: AbortSignal.timeout(5000) });
     } catch (err) {
-      throw new JobError("Unavailable", `Spark job server at ${this.baseUrl} unreachable: ${(err as Error).message}`);
+      throw new JobError("SPARK_UNAVAILABLE", `Spark job server at ${this.baseUrl} unreachable: ${connectionMessage(err)}`, undefined, { cause: err });
     }
     const json = (await res.json().catch(() => ({}))) as { writes?: WriteProgress[] };
-    if (!res.ok || !Array.isArray(json.writes)) throw new JobError("SparkError", `job server answered HTTP ${res.status} to /progress`);
+    if (!res.ok || !Array.isArray(json.writes)) throw new JobError("SPARK_ERROR", `job server answered HTTP ${res.status} to /progress`);
     return json.writes;
   }
 

@@ -8,6 +8,7 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { LakeformError } from "./errors";
 
 export interface ResolvedSource {
   /** As written in tables.yaml. */
@@ -21,14 +22,34 @@ export interface ResolvedSource {
   name?: string;
 }
 
-export class SourceError extends Error {
-  readonly code = "SOURCE_INVALID";
+/** A declared source that can't be found or read. */
+export class SourceError extends LakeformError {
   constructor(
     readonly source: string,
     message: string,
+    options?: { cause?: unknown },
   ) {
-    super(`source ${source}: ${message}`);
+    super("SOURCE_UNREADABLE", `source ${source}: ${message}`, { source }, options);
     this.name = "SourceError";
+  }
+}
+
+/** The object store refused or failed a write or listing Lakeform itself makes (landing, journal). */
+export class ObjectStoreError extends LakeformError {
+  constructor(what: string, options: { cause: unknown }) {
+    const e = options.cause as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+    const status = e?.$metadata?.httpStatusCode;
+    super("OBJECT_STORE_ERROR", `object store: ${what} failed: ${e?.name ?? "Error"}${status ? ` (HTTP ${status})` : ""}: ${e?.message ?? String(options.cause)}`, { what }, options);
+    this.name = "ObjectStoreError";
+  }
+}
+
+/** Runs one object-store call, naming what it was for if it fails. */
+async function objectStore<T>(what: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    throw new ObjectStoreError(what, { cause: err });
   }
 }
 
@@ -103,7 +124,12 @@ export class Sources {
       const re = globToRegExp(key);
       let token: string | undefined;
       do {
-        const page = await this.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+        const page = await this.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token })).catch((err: unknown) => {
+          // A bucket that isn't there or isn't ours to read is the declared source's problem; anything else, the store's.
+          const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+          if (status === 403 || status === 404) throw new SourceError(uri, `can't list s3://${bucket}/${prefix}: ${(err as Error).name}`, { cause: err });
+          throw new ObjectStoreError(`listing s3://${bucket}/${prefix}`, { cause: err });
+        });
         for (const o of page.Contents ?? []) if (o.Key && re.test(o.Key)) keys.push(o.Key);
         token = page.NextContinuationToken;
       } while (token);
@@ -116,7 +142,7 @@ export class Sources {
         const data = await streamToBuffer(obj.Body);
         out.push({ declared: uri, location: `s3://${bucket}/${k}`, hash: sha256(data), bytes: data.length });
       } catch (err) {
-        throw new SourceError(uri, `can't read s3://${bucket}/${k}: ${(err as Error).name}`);
+        throw new SourceError(uri, `can't read s3://${bucket}/${k}: ${(err as Error).name}`, { cause: err });
       }
     }
     return out;
@@ -136,7 +162,7 @@ export class Sources {
       .then(() => true)
       .catch(() => false);
     if (!exists) {
-      await this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: fs.readFileSync(src.location) }));
+      await objectStore(`landing ${src.declared} at s3://${this.bucket}/${key}`, () => this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: fs.readFileSync(src.location) })));
     }
     return `s3a://${this.bucket}/${key}`;
   }
@@ -148,13 +174,9 @@ export class Sources {
    */
   async journal(database: string, table: string, entry: { commit: string; source: string; sourceHash: string; uri: string; generation: string }): Promise<void> {
     const stamp = new Date().toISOString().replace(/[-:TZ.]/g, "");
-    await this.s3.send(
-      new PutObjectCommand({
-        Bucket: this.bucket,
-        Key: `_lakeform/journal/${database}/${table}/${stamp}-${entry.commit}.json`,
-        Body: JSON.stringify({ ...entry, time: stamp }),
-        ContentType: "application/json",
-      }),
+    const key = `_lakeform/journal/${database}/${table}/${stamp}-${entry.commit}.json`;
+    await objectStore(`journaling commit ${entry.commit} at s3://${this.bucket}/${key}`, () =>
+      this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: JSON.stringify({ ...entry, time: stamp }), ContentType: "application/json" })),
     );
   }
 
@@ -168,7 +190,7 @@ export class Sources {
     const hash = sha256(data);
     const source: ResolvedSource = { declared: "change", location: "change:", hash, bytes: data.length };
     const key = `_lakeform/landing/${hash.slice(0, 2)}/${hash}.change.json`;
-    await this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: data, ContentType: "application/json" }));
+    await objectStore(`landing a change at s3://${this.bucket}/${key}`, () => this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: data, ContentType: "application/json" })));
     return { source, uri: `s3a://${this.bucket}/${key}` };
   }
 
@@ -177,7 +199,7 @@ export class Sources {
     const hash = sha256(data);
     const source: ResolvedSource = { declared: name, location: `upload:${name}`, hash, bytes: data.length };
     const key = this.landingKey(source);
-    await this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: data }));
+    await objectStore(`landing ${name} at s3://${this.bucket}/${key}`, () => this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: data })));
     return { source, uri: `s3a://${this.bucket}/${key}` };
   }
 }

@@ -9,6 +9,7 @@ import * as path from "node:path";
 import { isNode, LineCounter, parseDocument } from "yaml";
 import { z } from "zod";
 import { sanitizeColumn } from "./columns";
+import { LakeformError } from "./errors";
 
 const identifier = z
   .string()
@@ -127,15 +128,17 @@ export interface DesiredState {
   tables: TableSpec[];
 }
 
-export class SpecError extends Error {
-  readonly code = "SPEC_INVALID";
+/** tables.yaml can't be read or breaks the schema: every problem with its line and field. */
+export class SpecError extends LakeformError {
   constructor(
     readonly file: string,
     readonly problems: { line?: number; field: string; message: string }[],
   ) {
     super(
+      "SPEC_INVALID",
       `${file} is invalid:\n` +
         problems.map((p) => `  ${file}${p.line ? `:${p.line}` : ""}: ${p.field}: ${p.message}`).join("\n"),
+      { file, problems },
     );
     this.name = "SpecError";
   }

@@ -2,6 +2,7 @@
  * Reading the lake through Trino: one query, all pages, columns with their types.
  */
 import { BasicAuth, Trino } from "trino-client";
+import { isConnectionFailure, LakeformError, type ErrorCode } from "./errors";
 
 /** Trino users Lakeform configures: the admin writes (light path), the read-only one serves /query. */
 export const TRINO_USERS = { admin: "lakeform", readOnly: "lakeform_ro" } as const;
@@ -25,15 +26,32 @@ export function inexactBigints(columns: QueryResult["columns"], rows: unknown[][
   );
 }
 
-export class TrinoQueryError extends Error {
-  readonly code = "QUERY_FAILED";
+/** A query Trino refused or failed, or Trino out of reach; the code says which. */
+export class TrinoQueryError extends LakeformError {
   constructor(
+    code: ErrorCode,
     message: string,
+    /** Trino's own error name and type (USER_ERROR, INTERNAL_ERROR, …), when it answered. */
     readonly errorName?: string,
     readonly errorType?: string,
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(code, message, errorName ? { errorName, errorType } : {}, options);
     this.name = "TrinoQueryError";
+  }
+
+  /**
+   * Trino's verdict on a query as a code: access control refusing it (the read-only user
+   * writing) is QUERY_REFUSED; any other user error (syntax, unknown table) is BAD_STATEMENT; Trino
+   * short of resources is TRINO_UNAVAILABLE; the rest is Trino's own failure.
+   */
+  static fromTrino(error: { message: string; errorName?: string; errorType?: string }): TrinoQueryError {
+    const code: ErrorCode =
+      error.errorName === "PERMISSION_DENIED" || /Access Denied/i.test(error.message) ? "QUERY_REFUSED"
+      : error.errorType === "USER_ERROR" ? "BAD_STATEMENT"
+      : error.errorType === "INSUFFICIENT_RESOURCES" ? "TRINO_UNAVAILABLE"
+      : "TRINO_ERROR";
+    return new TrinoQueryError(code, error.message, error.errorName, error.errorType);
   }
 }
 
@@ -48,11 +66,21 @@ export class TrinoClient {
   }
 
   async query(sql: string, opts: { maxRows?: number } = {}): Promise<QueryResult> {
+    try {
+      return await this.run(sql, opts);
+    } catch (err) {
+      if (err instanceof TrinoQueryError) throw err;
+      if (isConnectionFailure(err)) throw new TrinoQueryError("TRINO_UNAVAILABLE", `Trino at ${this.endpoint} unreachable: ${(err as Error).message}`, undefined, undefined, { cause: err });
+      throw new TrinoQueryError("TRINO_ERROR", `Trino at ${this.endpoint}: ${(err as Error).message}`, undefined, undefined, { cause: err });
+    }
+  }
+
+  private async run(sql: string, opts: { maxRows?: number }): Promise<QueryResult> {
     const iter = await this.client.query(sql);
     const rows: unknown[][] = [];
     let columns: QueryResult["columns"] = [];
     for await (const page of iter) {
-      if (page.error) throw new TrinoQueryError(page.error.message, page.error.errorName, page.error.errorType);
+      if (page.error) throw TrinoQueryError.fromTrino(page.error);
       if (page.columns && columns.length === 0) columns = page.columns.map((c) => ({ name: c.name, type: c.type }));
       if (page.data) {
         for (const r of page.data) {

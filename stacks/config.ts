@@ -4,6 +4,7 @@
  */
 import * as path from "node:path";
 import { z } from "zod";
+import { LakeformError } from "../lake/errors";
 
 const port = z.number().int().min(1).max(65535);
 
@@ -58,7 +59,7 @@ export function parseStackConfig(raw: Record<string, unknown>, projectDir: strin
   const result = StackConfigSchema.safeParse(raw);
   if (!result.success) {
     const issues = result.error.issues.map((i) => `lakeform:${i.path.join(".")}: ${i.message}`).join("; ");
-    throw new Error(`invalid stack configuration: ${issues}`);
+    throw new LakeformError("BAD_REQUEST", `invalid stack configuration: ${issues}`);
   }
   return {
     ...result.data,

@@ -7,6 +7,7 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
+import { LakeformError } from "../../lake/errors";
 
 export interface HealthCheck {
   /** GET this URL; healthy on a 2xx (or on any status in `statuses`). */
@@ -32,13 +33,14 @@ export interface ProcessSpec {
   startTimeoutSec: number;
 }
 
-export class ServiceStartError extends Error {
+/** A local service that didn't come up healthy; the message carries the tail of its log. */
+export class ServiceStartError extends LakeformError {
   constructor(
     readonly service: string,
     message: string,
     readonly logTail: string,
   ) {
-    super(`${service}: ${message}${logTail ? `\n--- last lines of its log ---\n${logTail}` : ""}`);
+    super("INTERNAL", `${service}: ${message}${logTail ? `\n--- last lines of its log ---\n${logTail}` : ""}`, { service });
     this.name = "ServiceStartError";
   }
 }

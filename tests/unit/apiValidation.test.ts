@@ -1,4 +1,5 @@
-import { checkAsOf, checkTableName, checkWhere, isoToHudiInstant } from "../../api/service";
+import { checkAsOf, checkTableName, checkWhere } from "../../api/validation";
+import { hudiInstant, parseAsOf } from "../../lake/asOf";
 import { parseValues, splitStatements } from "../../cli/shell";
 import { inexactBigints } from "../../lake/trino";
 
@@ -26,7 +27,7 @@ test.each([
 test.each(["leads", "Leads_2024", "_x"])("table name %s passes", (n) => expect(checkTableName(n)).toBe(n.toLowerCase()));
 test.each(["leads; drop table x", "a.b", "1abc", "x'--", ""])("table name %p is refused", (n) => expect(() => checkTableName(n)).toThrow(/not a table name/));
 test.each(["20261124194100791", "6567184220615534416", "2026-11-24", "2026-11-24T10:00:00Z", "2026-11-24 10:00:00.123+01:00"])("asOf %s passes", (a) =>
-  expect(checkAsOf(a)).toBe(a),
+  expect(checkAsOf(a).input).toBe(a),
 );
 test.each(["1 OR 1=1", "2026-11-24'; DROP", "now()", "latest"])("asOf %p is refused", (a) => expect(() => checkAsOf(a)).toThrow(/neither a commit id/));
 
@@ -36,7 +37,7 @@ test.each([
   ["2026-11-24 10:00:00.123456-0230", "20261124123000123"],
   ["2026-11-24", "20261124000000000"],
   ["2026-11-24T23:59", "20261124235900000"],
-])("timestamp %s is Hudi instant %s (UTC)", (ts, instant) => expect(isoToHudiInstant(ts)).toBe(instant));
+])("timestamp %s is Hudi instant %s (UTC)", (ts, instant) => expect(hudiInstant(parseAsOf(ts))).toBe(instant));
 
 test("statements split on ; and unindented lines, not inside quotes", () => {
   expect(splitStatements("select 'a;b'\nhistory t;tables\nselect 1\n  + 2")).toEqual(["select 'a;b'", "history t", "tables", "select 1\n  + 2"]);

@@ -1,4 +1,5 @@
-import { checkAssignments, commitRef } from "../../api/service";
+import { checkAssignments } from "../../api/validation";
+import { parseAsOf as commitRef } from "../../lake/asOf";
 import { parseAssignments } from "../../cli/shell";
 import { resolveChangeRange, resolveCommit, type History } from "../../lake/commits";
 import { LakeformError } from "../../lake/errors";

@@ -1,0 +1,194 @@
+/**
+ * What the API and LakeShell accept, checked at the edge: table names, asOf (lake/asOf), the
+ * travel filter's small grammar and CSV bodies. The zod schemas here both validate requests and
+ * generate the OpenAPI document (api/server.ts), so the document says what is checked.
+ */
+import { parse as parseCsv } from "csv-parse/sync";
+import { z } from "zod";
+import { AS_OF_PATTERN, parseAsOf, type AsOf } from "../lake/asOf";
+import { sanitizeColumn } from "../lake/columns";
+import { LakeformError, type ErrorCode } from "../lake/errors";
+import type { TableSpec } from "../lake/spec";
+
+/** A table name as tables.yaml declares it; the API takes it in any case and lower-cases it. */
+export const TABLE_NAME_PATTERN = "^[A-Za-z_][A-Za-z0-9_]{0,127}$";
+const TABLE_NAME = new RegExp(TABLE_NAME_PATTERN);
+const tableNameMessage = (name: unknown) => `"${String(name)}" is not a table name (letters, digits and _, starting with a letter or _, up to 128)`;
+const asOfMessage = (asOf: unknown) => `asOf "${String(asOf)}" is neither a commit id (digits) nor a timestamp like 2026-11-24T10:00:00Z`;
+
+export function checkTableName(name: string): string {
+  if (!TABLE_NAME.test(name)) throw new LakeformError("BAD_TABLE_NAME", tableNameMessage(name), { table: name });
+  return name.toLowerCase();
+}
+
+/** An asOf: a commit id or an ISO-8601 timestamp (the grammar is lake/asOf's). */
+export function checkAsOf(asOf: string): AsOf {
+  return parseAsOf(asOf);
+}
+
+/** The maximum rows the Trino light path takes in one batch. */
+export const LIGHT_PATH_MAX_ROWS = 10_000;
+
+// ---------------------------------------------------------------- request schemas (zod → OpenAPI)
+
+export const TableName = z
+  .string()
+  .regex(TABLE_NAME, { error: (iss) => tableNameMessage(iss.input) })
+  .describe("a table of tables.yaml (case-insensitive)");
+export const TableParams = z.object({ table: TableName });
+
+export const AsOfParam = z
+  .string()
+  .regex(new RegExp(AS_OF_PATTERN), { error: (iss) => asOfMessage(iss.input) })
+  .superRefine((value, ctx) => {
+    // The pattern can't say February has no 30th; the parser can.
+    try {
+      parseAsOf(value);
+    } catch (err) {
+      ctx.addIssue({ code: "custom", message: (err as Error).message, input: value });
+    }
+  })
+  .describe("commit id (Hudi instant, Iceberg snapshot id: 8-20 digits) or ISO-8601 timestamp (no zone means UTC)");
+
+export const RowsQuery = z.object({
+  asOf: AsOfParam,
+  limit: z.coerce.number().int().min(1).max(10000).default(1000).describe("rows to return at most"),
+  where: z.string().min(1).max(2000).optional().describe("row filter: the table's columns, literals, comparisons, AND/OR/NOT, IN, LIKE, IS NULL, BETWEEN"),
+});
+
+export const DeleteQuery = z.object({
+  where: z.string().min(1).max(2000).optional().describe("row filter in the travel filter's grammar (or send a CSV of keys as the body)"),
+});
+
+export const UpdateBody = z
+  .object({
+    set: z.record(z.string().min(1).max(128), z.union([z.string(), z.number(), z.boolean(), z.null()])).describe("column → new value (null for NULL)"),
+    where: z.string().min(1).max(2000).describe("which rows: the travel filter's grammar"),
+  })
+  .strict();
+
+export const ChangesQuery = z.object({
+  since: AsOfParam.describe("commit id or ISO-8601 timestamp: changes after it"),
+  until: AsOfParam.optional().describe("commit id or ISO-8601 timestamp: changes up to it (default: the newest commit)"),
+  limit: z.coerce.number().int().min(1).max(100_000).default(10_000),
+});
+
+export const QueryBody = z.object({
+  sql: z.string().min(1).max(100_000).describe("one read statement"),
+  limit: z.number().int().min(1).max(10_000).default(1000),
+  offset: z.number().int().min(0).default(0),
+});
+
+export const IngestQuery = z.object({
+  via: z.enum(["spark", "trino"]).default("spark").describe("trino: the light path for small Iceberg batches (one MERGE, no Spark)"),
+});
+
+/** The media types POST /ingest takes: a CSV body, or a multipart upload whose file is the CSV. */
+export const INGEST_MEDIA_TYPES = ["text/csv", "multipart/form-data"] as const;
+
+/** Which code a schema failure gets, by where it was found: the specific one where there is one. */
+const FIELD_CODES: Record<string, ErrorCode> = {
+  "params/table": "BAD_TABLE_NAME",
+  "querystring/asOf": "BAD_AS_OF",
+  "querystring/where": "BAD_WHERE",
+  "querystring/since": "BAD_AS_OF",
+  "querystring/until": "BAD_AS_OF",
+};
+export function validationCode(context: string | undefined, instancePath: string): ErrorCode {
+  return FIELD_CODES[`${context ?? ""}${instancePath}`] ?? "BAD_REQUEST";
+}
+
+// ---------------------------------------------------------------- the travel filter
+
+const WHERE_KEYWORDS = new Set(["and", "or", "not", "in", "like", "is", "null", "between", "true", "false"]);
+
+/**
+ * A row filter for time travel, held to a small grammar: the table's columns, literals,
+ * comparisons, AND/OR/NOT, IN, LIKE, IS NULL, BETWEEN and parentheses. No function calls and no
+ * subqueries: on Hudi the filter runs inside the Spark driver that writes the lake.
+ */
+export function checkWhere(where: string, columns: string[]): string {
+  const cols = new Set(columns.map((c) => c.toLowerCase()));
+  const token = /\s*(?:('(?:[^']|'')*')|(\d+(?:\.\d+)?)|([A-Za-z_][A-Za-z0-9_]*)|(<=|>=|<>|!=|=|<|>|,|\(|\)))/y;
+  let pos = 0;
+  let prevIdent = false;
+  const text = where.trim();
+  const bad = (message: string) => new LakeformError("BAD_WHERE", message, { where });
+  while (pos < text.length) {
+    token.lastIndex = pos;
+    const m = token.exec(text);
+    if (!m) throw bad(`can't read the filter at "${text.slice(pos, pos + 20)}"`);
+    pos = token.lastIndex;
+    if (m[3]) {
+      const word = m[3].toLowerCase();
+      if (!WHERE_KEYWORDS.has(word) && !cols.has(word)) throw bad(`"${m[3]}" is not a column of the table (columns: ${columns.join(", ")})`);
+      prevIdent = !WHERE_KEYWORDS.has(word);
+      continue;
+    }
+    if (m[4] === "(" && prevIdent) throw bad("function calls are not allowed in a travel filter");
+    prevIdent = false;
+  }
+  if (!text) throw bad("the filter is empty");
+  return text;
+}
+
+// ---------------------------------------------------------------- updates
+
+/**
+ * `set` of an update: column → new value as text (null for NULL). Columns must be the table's,
+ * and not its key or partition columns (a row's identity and place don't change by update).
+ */
+export function checkAssignments(set: Record<string, string | null>, t: Pick<TableSpec, "primaryKey" | "partitionBy">, columns: string[]): Record<string, string | null> {
+  const out: Record<string, string | null> = {};
+  const cols = new Set(columns);
+  for (const [raw, value] of Object.entries(set)) {
+    const c = raw.toLowerCase();
+    if (!cols.has(c)) throw new LakeformError("BAD_VALUES", `"${raw}" is not a column of the table (columns: ${columns.join(", ")})`);
+    if (t.primaryKey.includes(c)) throw new LakeformError("BAD_VALUES", `"${c}" is the primary key: delete the row and insert it with its new key instead`);
+    if (t.partitionBy.includes(c)) throw new LakeformError("BAD_VALUES", `"${c}" is a partition column and can't be updated`);
+    out[c] = value;
+  }
+  if (Object.keys(out).length === 0) throw new LakeformError("BAD_VALUES", "set at least one column");
+  return out;
+}
+
+// ---------------------------------------------------------------- CSV bodies
+
+export interface CheckedCsv {
+  /** The header as sent. */
+  header: string[];
+  /** The header as the table's column names (lake/columns' rule). */
+  columns: string[];
+  records: string[][];
+}
+
+/** Rejects what isn't a rectangular CSV with a header and a row before anything is landed. */
+export function checkCsv(csv: Buffer): CheckedCsv {
+  let records: string[][];
+  try {
+    records = parseCsv(csv, { relax_column_count: false, skip_empty_lines: true });
+  } catch (err) {
+    const e = err as { lines?: number; message: string };
+    throw new LakeformError("BAD_CSV", `the CSV is malformed${e.lines ? ` at line ${e.lines}` : ""}: ${e.message}`);
+  }
+  if (records.length < 2) throw new LakeformError("BAD_CSV", "the CSV needs a header line and at least one row");
+  const [header, ...rest] = records;
+  return { header, columns: header.map(sanitizeColumn), records: rest };
+}
+
+/**
+ * The columns tables.yaml names (key, ordering field, partitions) must be in the CSV, and every
+ * row needs its key: checked here so the write is refused before anything is landed.
+ */
+export function checkCsvFitsTable(csv: CheckedCsv, t: Pick<TableSpec, "name" | "primaryKey" | "orderingField" | "partitionBy">): void {
+  const named = [...t.primaryKey, ...t.partitionBy, ...(t.orderingField ? [t.orderingField] : [])];
+  const missing = [...new Set(named.filter((c) => !csv.columns.includes(c)))];
+  if (missing.length) {
+    throw new LakeformError("SCHEMA_REFUSED", `column(s) ${missing.join(", ")} named in tables.yaml for ${t.name} are not in the CSV header (columns: ${csv.columns.join(", ")})`, { missing });
+  }
+  const keyAt = t.primaryKey.map((k) => csv.columns.indexOf(k));
+  const empty = csv.records.findIndex((r) => keyAt.some((i) => r[i] === ""));
+  if (empty >= 0) {
+    throw new LakeformError("BAD_CSV", `data row ${empty + 1} has an empty primary key (${t.primaryKey.join(", ")})`, { row: empty + 1 });
+  }
+}

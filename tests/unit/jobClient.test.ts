@@ -1,0 +1,72 @@
+/**
+ * The job server's error replies, old and new, and the job server out of reach.
+ */
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
+import { JobClient, JobError, jobErrorFromReply } from "../../lake/jobClient";
+
+test.each([
+  [{ ok: false, error: { code: "BAD_CSV", message: "line 3 is ragged", detail: "trace" } }, "BAD_CSV", 400],
+  [{ ok: false, error: { code: "SCHEMA_REFUSED", kind: "SchemaRefused", message: "m" } }, "SCHEMA_REFUSED", 422],
+  [{ ok: false, error: { kind: "BadCsv", message: "m" } }, "BAD_CSV", 400],
+  [{ ok: false, error: { kind: "SchemaRefused", message: "m" } }, "SCHEMA_REFUSED", 422],
+  [{ ok: false, error: { kind: "BadRequest", message: "m" } }, "BAD_REQUEST", 400],
+  [{ ok: false, error: { kind: "SparkError", message: "m" } }, "SPARK_ERROR", 500],
+  [{ ok: false, error: { kind: "Unavailable", message: "m" } }, "SPARK_UNAVAILABLE", 503],
+  [{ ok: false, error: { code: "NO_SUCH_CODE", message: "m" } }, "SPARK_ERROR", 500],
+  [{}, "SPARK_ERROR", 500],
+])("job server reply %j is %s (HTTP %d)", (body, code, status) => {
+  const e = jobErrorFromReply(422, body);
+  expect(e).toBeInstanceOf(JobError);
+  expect([e.code, e.httpStatus]).toEqual([code, status]);
+});
+
+test("the detail stays on the error, out of what an API reply shows", () => {
+  const e = jobErrorFromReply(422, { ok: false, error: { code: "BAD_CSV", message: "line 3", detail: "Traceback …" } });
+  expect(e.detail).toBe("Traceback …");
+  expect(JSON.stringify(e.toJSON())).not.toMatch(/Traceback/);
+});
+
+async function serve(handler: http.RequestListener): Promise<{ url: string; server: http.Server }> {
+  const server = http.createServer(handler);
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+}
+
+const table = { name: "t", database: "default", format: "hudi" as const, primaryKey: ["id"], partitionBy: [], schemaPolicy: "addColumns" as const, location: "s3a://w/default/t" };
+
+test("a job server that refuses connections is SPARK_UNAVAILABLE", async () => {
+  const { url, server } = await serve(() => undefined);
+  await new Promise((r) => server.close(r));
+  await expect(new JobClient(url).observe(table)).rejects.toMatchObject({ code: "SPARK_UNAVAILABLE", httpStatus: 503 });
+});
+
+test("a job server that drops the connection mid-request is SPARK_UNAVAILABLE", async () => {
+  const { url, server } = await serve((req) => req.socket.destroy());
+  try {
+    await expect(new JobClient(url).observe(table)).rejects.toMatchObject({ code: "SPARK_UNAVAILABLE" });
+  } finally {
+    server.close();
+  }
+});
+
+test("a job server error reply keeps its code; a non-JSON answer is SPARK_ERROR", async () => {
+  const { url, server } = await serve((req, res) => {
+    if (req.url === "/v1/write") {
+      res.writeHead(422, { "content-type": "application/json" }).end(JSON.stringify({ ok: false, error: { code: "SCHEMA_REFUSED", message: "strict" } }));
+    } else res.writeHead(502).end("<html>bad gateway</html>");
+  });
+  try {
+    const jobs = new JobClient(url);
+    await expect(jobs.write(table, { uri: "s3a://w/x.csv", hash: "h", name: "x.csv" }, "g")).rejects.toMatchObject({ code: "SCHEMA_REFUSED", message: "strict" });
+    await expect(jobs.observe(table)).rejects.toMatchObject({ code: "SPARK_ERROR" });
+  } finally {
+    server.close();
+  }
+});
+
+test("the older kind is still readable for callers that haven't moved to code", () => {
+  expect(jobErrorFromReply(422, { ok: false, error: { code: "BAD_CSV", message: "m" } }).kind).toBe("BadCsv");
+  expect(jobErrorFromReply(503, { ok: false, error: { code: "SPARK_UNAVAILABLE", message: "m" } }).kind).toBe("Unavailable");
+  expect(jobErrorFromReply(400, { ok: false, error: { code: "BAD_AS_OF", message: "m" } }).kind).toBe("BadRequest");
+});

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 	"github.com/minio/minio-go/v7/pkg/s3utils"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/diag"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/provider"
@@ -345,6 +347,16 @@ func (p *minioProvider) Read(ctx context.Context, req *pulumirpc.ReadRequest) (*
 		return nil, err
 	}
 	exists, err := c.BucketExists(ctx, req.GetId())
+	var netErr *net.OpError
+	if errors.As(err, &netErr) {
+		// The S3 server itself is down (its container died, and is being refreshed away too):
+		// nothing can be observed, so the bucket keeps its last known state rather than being
+		// called gone (it lives in the server's volume, and `up` brings the server back).
+		if p.host != nil {
+			_ = p.host.Log(ctx, diag.Warning, resource.URN(req.GetUrn()), fmt.Sprintf("bucket %q: %s does not answer (%v); keeping its last known state", req.GetId(), cfg.server, err))
+		}
+		return &pulumirpc.ReadResponse{Id: req.GetId(), Properties: req.GetProperties(), Inputs: req.GetInputs()}, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("checking bucket %q on %s: %w", req.GetId(), cfg.server, err)
 	}

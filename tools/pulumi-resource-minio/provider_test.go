@@ -312,3 +312,26 @@ func TestIntegrationProgram(t *testing.T) {
 		t.Fatal("destroy left the bucket")
 	}
 }
+
+// With the S3 server down (its container died), Read keeps the bucket's last state instead of
+// calling it gone or failing the whole refresh.
+func TestReadKeepsStateWhenServerIsDown(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close() // nothing listens there now
+	ctx := context.Background()
+	p := newProvider(nil)
+	args, _ := structpb.NewStruct(map[string]any{"minioServer": addr, "minioUser": "u", "minioPassword": "p"})
+	if _, err := p.Configure(ctx, &pulumirpc.ConfigureRequest{Args: args}); err != nil {
+		t.Fatal(err)
+	}
+	in, _ := check(t, p, map[string]any{"bucket": "warehouse"})
+	props, _ := marshal(in)
+	read, err := p.Read(ctx, &pulumirpc.ReadRequest{Urn: bucketURN, Id: "warehouse", Properties: props, Inputs: props})
+	if err != nil || read.GetId() != "warehouse" {
+		t.Fatalf("want the bucket kept, got %v %v", read, err)
+	}
+}

@@ -64,12 +64,14 @@ async function duckdb(csv: string, dir: string): Promise<number> {
     await run("python3", ["-m", "venv", venv]);
     await run(py, ["-m", "pip", "install", "-q", "duckdb"], { maxBuffer: 16 << 20 });
   }
+  // DuckDB draws a progress bar on stdout for long queries: off, and the figure is the last line.
   const script = `import duckdb, sys, time
+duckdb.sql("SET enable_progress_bar = false")
 t = time.time()
 duckdb.sql(f"COPY (SELECT * FROM read_csv('{sys.argv[1]}', header=true)) TO '{sys.argv[2]}' (FORMAT parquet)")
 print(time.time() - t)`;
   const { stdout } = await run(py, ["-c", script, csv, path.join(dir, "duck.parquet")]);
-  return Number(stdout.trim());
+  return Number(stdout.trim().split("\n").pop());
 }
 
 async function plainSpark(uri: string, outUri: string, defaults: string): Promise<{ known: number; inferred: number }> {
@@ -148,7 +150,7 @@ async function main() {
     const w = Math.max(...rows.map((r) => r[0].length));
     console.log(`\n${"path".padEnd(w)}  ${"seconds".padStart(8)}  ${"vs plain Spark".padStart(14)}`);
     for (const [a, b, c] of rows) console.log(`${a.padEnd(w)}  ${b.padStart(8)}  ${c.padStart(14)}`);
-    console.log(`\n(${ROWS.toLocaleString()} rows, ${(bytes / 1e6).toFixed(0)} MB; ${os.cpus().length} cores; S3 on ${outs.s3Endpoint})`);
+    console.log(`\n(${ROWS.toLocaleString()} rows, ${(bytes / 1e6).toFixed(0)} MB; ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}; S3 on ${outs.s3Endpoint})`);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -7,6 +7,8 @@ import { requireLocal, type Toolchain } from "../toolchain";
 
 /** Creates the metastore's transaction (lock) tables before it starts; run by the JDK's source launcher. */
 export const TXN_SCHEMA_SOURCE = path.join(__dirname, "..", "local", "java", "TxnSchema.java");
+/** Serves the metastore on 127.0.0.1 only (HiveMetaStore.main binds every interface and has no setting for it). */
+export const LOOPBACK_METASTORE_SOURCE = path.join(__dirname, "..", "local", "java", "LoopbackMetastore.java");
 
 export interface MetastoreLocalArgs {
   dataDir: string;
@@ -16,7 +18,8 @@ export interface MetastoreLocalArgs {
 
 /**
  * Hive 2.3.9's HiveMetaStore from the jars pyspark ships, on embedded Derby, with hadoop-aws on
- * the classpath so s3a:// locations resolve (without it: "S3AFileSystem not found").
+ * the classpath so s3a:// locations resolve (without it: "S3AFileSystem not found"); its Thrift
+ * port bound to 127.0.0.1 by LoopbackMetastore.java.
  */
 export function metastoreLocalPlan(args: MetastoreLocalArgs, tc: Toolchain, conn: LakeConnection): ServicePlan {
   const { dataDir, port, heap } = args;
@@ -49,8 +52,7 @@ export function metastoreLocalPlan(args: MetastoreLocalArgs, tc: Toolchain, conn
         "-Dhive.log.file=hive.log",
         "-cp",
         classpath,
-        "org.apache.hadoop.hive.metastore.HiveMetaStore",
-        "-p",
+        LOOPBACK_METASTORE_SOURCE,
         String(port),
       ],
       env: {},

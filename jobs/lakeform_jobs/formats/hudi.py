@@ -152,6 +152,10 @@ class Hudi(Format):
             "hoodie.schema.on.read.enable": "false",
             **self.hive_sync_options(t),
             "hoodie.metadata.enable": "false",
+            # The embedded timeline server (Javalin) listens on every interface with no setting
+            # for the address: off, so nothing of the job server's listens beyond loopback
+            # (the writer reads the timeline from storage instead; e2e 08-sockets checks).
+            "hoodie.embed.timeline.server": "false",
             "hoodie.upsert.shuffle.parallelism": "4",
             "hoodie.insert.shuffle.parallelism": "4",
             "hoodie.bulkinsert.shuffle.parallelism": "4",

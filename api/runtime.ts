@@ -2,6 +2,7 @@ import * as path from "node:path";
 import type { LakeOutputs } from "../lake/outputs";
 import { JobClient } from "../lake/jobClient";
 import { s3Client, statusFileFor } from "../lake/outputs";
+import { TableLeases } from "../lake/lease";
 import { Sources } from "../lake/sources";
 import { LakeService } from "./service";
 
@@ -13,5 +14,6 @@ export function createLakeService(outs: LakeOutputs, tablesFile: string): LakeSe
     new Sources(s3Client(outs), outs.warehouseBucket),
     path.resolve(tablesFile),
     statusFileFor(outs.dataDir),
+    new TableLeases(s3Client(outs), outs.warehouseBucket, { role: "api" }),
   );
 }

@@ -13,6 +13,7 @@ import { resolveChangeRange, resolveCommit } from "../lake/commits";
 import { LakeformError } from "../lake/errors";
 import type { ChangeDocument, CommitInfo, JobClient, WriteResult } from "../lake/jobClient";
 import { jobTable } from "../lake/jobClient";
+import type { TableLeases } from "../lake/lease";
 import type { LakeEndpoints } from "../lake/outputs";
 import type { Sources } from "../lake/sources";
 import { loadTables, tableId, type TableSpec } from "../lake/spec";
@@ -37,6 +38,9 @@ export interface IngestResult {
   renamed: Record<string, string>;
 }
 
+/** How long an API write waits for a table another writer holds. */
+export const API_LEASE_WAIT_MS = 10 * 60_000;
+
 export class LakeService {
   readonly trinoRead: TrinoClient;
   /** Only the Iceberg light path writes through Trino. */
@@ -48,6 +52,8 @@ export class LakeService {
     readonly sources: Sources,
     readonly tablesFile: string,
     readonly statusFile: string,
+    /** The tables' write leases (lake/lease.ts): a write waits its turn behind another writer of the table. */
+    readonly leases?: TableLeases,
   ) {
     this.trinoRead = new TrinoClient(endpoints.trinoEndpoint, TRINO_USERS.readOnly);
     this.trinoWrite = new TrinoClient(endpoints.trinoEndpoint, TRINO_USERS.admin);
@@ -126,7 +132,7 @@ export class LakeService {
     const t = this.spec(name);
     checkCsvFitsTable(checkCsv(csv), t);
     const { source, uri } = await this.sources.landContent(sourceName, csv);
-    return this.jobs.write(jobTable(t, this.endpoints.warehouseBucket), { uri, hash: source.hash, name: sourceName }, t.generation);
+    return this.underLease(t, `api: ingest ${sourceName}`, () => this.jobs.write(jobTable(t, this.endpoints.warehouseBucket), { uri, hash: source.hash, name: sourceName }, t.generation));
   }
 
   /**
@@ -159,7 +165,7 @@ export class LakeService {
     const byKey = new Map<string, string[]>();
     for (const r of body.records) byKey.set(JSON.stringify(t.primaryKey.map((k) => r[cols.indexOf(k)])), r);
     try {
-      await this.trinoWrite.query(upsertMerge({ table: fq, keys: t.primaryKey, columns: cols, types, rows: [...byKey.values()] }));
+      await this.underLease(t, "api: ingest through Trino", () => this.trinoWrite.query(upsertMerge({ table: fq, keys: t.primaryKey, columns: cols, types, rows: [...byKey.values()] })));
     } catch (err) {
       // Trino refusing the batch as the user's error (a value that doesn't cast to its column's
       // type, …) is a bad CSV; Trino being down or failing stays what it is.
@@ -172,6 +178,20 @@ export class LakeService {
     const { source, uri } = await this.sources.landContent("trino-upload.csv", csv);
     await this.sources.journal(t.database, t.name, { commit, source: "trino-upload.csv", sourceHash: source.hash, uri, generation: t.generation });
     return { commit, rowsWritten: byKey.size, addedColumns: [], renamed };
+  }
+
+  /**
+   * Runs a write holding the table's lease: behind another writer (the reconciler, another API
+   * process) it queues, up to API_LEASE_WAIT_MS, then fails with TABLE_BUSY (409, retryable).
+   */
+  private async underLease<T>(t: Pick<TableSpec, "database" | "name">, purpose: string, write: () => Promise<T>): Promise<T> {
+    if (!this.leases) return write();
+    const lease = await this.leases.acquire({ database: t.database, name: t.name }, purpose, API_LEASE_WAIT_MS);
+    try {
+      return await write();
+    } finally {
+      await lease.release();
+    }
   }
 
   /** The table's commits as the format keeps them; a table not in the lake yet is TABLE_MISSING. */
@@ -189,7 +209,7 @@ export class LakeService {
 
   /** Applies a landed change document through the job server; its failures keep their codes. */
   private applyWrite(t: TableSpec, source: { uri: string; hash: string; name: string }): Promise<WriteResult> {
-    return this.jobs.write(jobTable(t, this.endpoints.warehouseBucket), source, t.generation);
+    return this.underLease(t, `api: ${source.name}`, () => this.jobs.write(jobTable(t, this.endpoints.warehouseBucket), source, t.generation));
   }
 
   /**

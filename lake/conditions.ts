@@ -13,6 +13,10 @@ export const Reason = {
   Applied: "Applied",
   TableMissing: "TableMissing",
   Recreated: "Recreated",
+  /** The catalog lagged the table (columns, location, metadata pointer) and was synced again. */
+  Resynced: "Resynced",
+  /** Another writer holds the table's lease: this one waits its turn (not an error). */
+  Standby: "Standby",
   InvalidSpec: "InvalidSpec",
   SourceUnreadable: "SourceUnreadable",
   BadCsv: "BadCsv",

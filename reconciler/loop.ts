@@ -13,6 +13,7 @@ import type { Logger } from "pino";
 import { loadTables, SpecError, tableId, type DesiredState, type TableSpec } from "../lake/spec";
 import { emptyStatus, readStatus, writeStatus, type LakeStatus } from "../lake/status";
 import type { LakeDriver, SourceStore } from "./driver";
+import type { TableLeases } from "../lake/lease";
 import { initialStatus, runPass, type PassResult, type TableMemory } from "./pass";
 import { dropTables, planPrune, pruneFailedStatus, pruningStatus } from "./prune";
 
@@ -31,6 +32,10 @@ export interface ReconcilerOptions {
   concurrency?: number;
   /** Passes one table may take in a row in `runOnce` (each after an action). */
   maxPassesPerRun?: number;
+  /** The tables' write leases (lake/lease.ts); without them this process assumes it is the only writer. */
+  leases?: TableLeases;
+  /** How long `runOnce` waits for a table another writer holds before reporting it as not in sync. */
+  standbyMaxMs?: number;
 }
 
 /** What `runOnce` reports per table: the last pass's verdict, and what all its passes wrote. */
@@ -67,7 +72,7 @@ export class Reconciler {
 
   constructor(opts: ReconcilerOptions) {
     const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as ReconcilerOptions;
-    this.opts = { resyncMs: 60_000, backoffBaseMs: 2_000, backoffMaxMs: 5 * 60_000, concurrency: 2, maxPassesPerRun: 5, ...given };
+    this.opts = { resyncMs: 60_000, backoffBaseMs: 2_000, backoffMaxMs: 5 * 60_000, concurrency: 2, maxPassesPerRun: 5, standbyMaxMs: 30 * 60_000, leases: undefined, ...given } as Required<ReconcilerOptions>;
     this.declaredIn = path.resolve(opts.tablesFile);
     this.status = readStatus(opts.statusFile) ?? emptyStatus(opts.tablesFile);
     this.status.file = opts.tablesFile;
@@ -179,7 +184,7 @@ export class Reconciler {
     const log = this.opts.log.child({ table: id, generation: t.generation });
     const prev = this.status.tables[id] ?? initialStatus(t, this.declaredIn);
     const result = await runPass(
-      { driver: this.opts.driver, sources: this.opts.sources, warehouseBucket: this.opts.warehouseBucket, baseDir: path.dirname(this.declaredIn) },
+      { driver: this.opts.driver, sources: this.opts.sources, warehouseBucket: this.opts.warehouseBucket, baseDir: path.dirname(this.declaredIn), leases: this.opts.leases },
       t,
       {
         prev,
@@ -215,7 +220,14 @@ export class Reconciler {
   async reconcileTable(t: TableSpec): Promise<TableRunResult> {
     let wrote = 0;
     let last: PassResult | undefined;
-    for (let n = 0; n < this.opts.maxPassesPerRun && (!last || last.acted); n++) {
+    const standbyUntil = Date.now() + this.opts.standbyMaxMs;
+    for (let n = 0; n < this.opts.maxPassesPerRun && (!last || last.acted || last.standby); n++) {
+      if (last?.standby) {
+        // Another writer holds the table: wait its turn (not a pass of ours), then look again.
+        if (Date.now() > standbyUntil) break;
+        n--;
+        await new Promise((r) => setTimeout(r, last!.requeueAfterMs));
+      }
       last = await this.pass(t);
       wrote += last.wrote;
     }

@@ -21,6 +21,7 @@ import { Reason, setCondition, type Condition } from "../lake/conditions";
 import { LakeformError, type ErrorCode } from "../lake/errors";
 import { appliedSourceHashes } from "../lake/commits";
 import { jobTable, type JobTable, type MaintainResult, type Observation } from "../lake/jobClient";
+import { describeHolder, type Lease, type LeaseRecord, type TableLeases } from "../lake/lease";
 import type { ResolvedSource } from "../lake/sources";
 import { tableId, type TableSpec } from "../lake/spec";
 import type { TableStatus } from "../lake/status";
@@ -41,6 +42,12 @@ export interface PassDeps {
   warehouseBucket: string;
   /** Folder of tables.yaml: local sources are relative to it. */
   baseDir: string;
+  /**
+   * The tables' write leases (lake/lease.ts): an action is carried out only by the holder of the
+   * table's lease, after observing and planning again under it, so two reconcilers (or a
+   * reconciler and the API) never write one table at once nor apply a source twice.
+   */
+  leases?: TableLeases;
 }
 
 export async function observe(deps: PassDeps, spec: TableSpec): Promise<Observed> {
@@ -276,7 +283,7 @@ export type Step = "observe" | "plan" | "act";
 export type MaintenanceOutcome = { done: true; result: MaintainResult; at: Date } | { done: false; error: LakeformError };
 
 export type Outcome =
-  | { ok: true; acted?: Action; wrote: number; maintenance?: MaintenanceOutcome }
+  | { ok: true; acted?: Action; wrote: number; maintenance?: MaintenanceOutcome; standby?: LeaseRecord }
   | { ok: false; step: Step; error: LakeformError; wrote: number };
 
 /** A failure's reason in status: the error code's (lake/errorCodes.json). */
@@ -328,7 +335,13 @@ export function report({ prev, spec, declaredIn, observed, plan: p, outcome, ret
     }, now);
   }
   const error = !outcome.ok ? outcome.error : p?.kind === "wait" || p?.kind === "fail" ? p.error : undefined;
-  if (error) {
+  if (outcome.ok && outcome.standby) {
+    // Another writer holds the table: not a failure, and nothing of ours to report but waiting.
+    st.inSync = false;
+    st.nextAttemptAt = retryAt?.toISOString();
+    const message = `another writer holds the table's lease: ${describeHolder(outcome.standby)}; waiting its turn`;
+    conditions = setCondition(conditions, { type: "Synced", status: "False", reason: Reason.Standby, message }, now);
+  } else if (error) {
     st.inSync = false;
     // Waiting on a terminal failure is not a new failure.
     st.failures = p?.kind === "wait" && outcome.ok ? prev.failures : prev.failures + 1;
@@ -370,6 +383,8 @@ export interface PassTiming {
   resyncMs: number;
   /** Delay before retrying after the given number of consecutive failures. */
   backoff(failures: number): number;
+  /** Delay before looking again at a table another writer holds (2 s by default). */
+  standbyMs?: number;
 }
 
 export interface PassResult {
@@ -378,6 +393,8 @@ export interface PassResult {
   wrote: number;
   /** Whether the pass carried out an action (the next pass observes its result). */
   acted: boolean;
+  /** Whether another writer held the table's lease, so this pass only waited (status Standby). */
+  standby?: boolean;
   /** When to look at this table again. */
   requeueAfterMs: number;
   status: TableStatus;
@@ -401,26 +418,50 @@ export async function runPass(
   let outcome: Outcome;
   let step: Step = "observe";
   let wrote = 0;
+  let lease: Lease | undefined;
+  let standby: LeaseRecord | undefined;
   try {
     observed = await observe(deps, spec);
     step = "plan";
     p = plan(spec, observed, memory);
     if (p.kind === "fail") throw p.error;
+    if (p.kind === "act" && deps.leases) {
+      // Only the lease holder acts, on what it observes once it holds the lease: whatever another
+      // writer did in between (the same source applied, say) is seen, and not done again.
+      const got = await deps.leases.tryAcquire({ database: spec.database, name: spec.name }, `reconciler: ${p.action.reason}`);
+      if (!got.ok) standby = got.heldBy;
+      else {
+        lease = got.lease;
+        observed = await observe(deps, spec);
+        p = plan(spec, observed, memory);
+        if (p.kind === "fail") throw p.error;
+      }
+    }
     step = "act";
-    if (p.kind === "act") {
+    if (standby) {
+      log.info({ holder: standby.holder, purpose: standby.purpose }, "Standby: another writer holds the table's lease");
+    } else if (p.kind === "act") {
       log.info({ calls: p.action.calls.map((c) => c.op), sources: p.action.calls.filter((c) => c.op === "write").length }, `${p.action.kind === "apply" ? "Applying" : "Repairing"}: ${p.action.reason}`);
       if (p.action.kind === "apply") ctx.onApplying?.(reportApplying(prev, p.action));
       wrote = (await act(deps, spec, p.action, log)).wrote;
     }
     let maintenance: MaintenanceOutcome | undefined;
-    if (p.kind === "upToDate" && p.maintenance.due) {
+    if (p.kind === "upToDate" && p.maintenance.due && deps.leases && !lease) {
+      // Maintenance rewrites files too: only under the lease, else left to the next pass.
+      const got = await deps.leases.tryAcquire({ database: spec.database, name: spec.name }, "reconciler: maintenance");
+      if (got.ok) lease = got.lease;
+      else standby = got.heldBy;
+    }
+    if (p.kind === "upToDate" && p.maintenance.due && !standby) {
       maintenance = await maintain(deps, spec, p.maintenance, log);
       // What maintenance changed (the newest commit, the rows): observed again, nothing decided on it.
       if (maintenance.done) observed = { ...observed, lake: await deps.driver.observe(jobTable(spec, deps.warehouseBucket)).catch(() => observed!.lake) };
     }
-    outcome = { ok: true, acted: p.kind === "act" ? p.action : undefined, wrote, maintenance };
+    outcome = standby ? { ok: true, wrote: 0, standby } : { ok: true, acted: p.kind === "act" ? p.action : undefined, wrote, maintenance };
   } catch (err) {
     outcome = { ok: false, step, error: toLakeformError(err), wrote };
+  } finally {
+    await lease?.release();
   }
 
   const nextMemory: TableMemory = { terminal: memory.terminal };
@@ -439,6 +480,11 @@ export async function runPass(
       { step: outcome.step, code: error.code, reason: error.reason, err: error.message, detail: (error as { detail?: string }).detail ?? error.details.detail, failures, retryInMs: error.retryable ? requeueAfterMs : undefined },
       error.retryable ? "Table pass failed; will retry" : "Table write refused; waiting for its input to change",
     );
+  } else if (outcome.standby) {
+    // Back soon: the holder's write is under way; its result is observed before anything is planned.
+    nextMemory.lastAction = memory.lastAction;
+    requeueAfterMs = timing.standbyMs ?? 2_000;
+    retryAt = new Date(Date.now() + requeueAfterMs);
   } else if (p?.kind === "act") {
     nextMemory.lastAction = p.action;
     requeueAfterMs = 0;
@@ -447,5 +493,6 @@ export async function runPass(
     log[prev.inSync && !memory.lastAction ? "debug" : "info"]({ rows: observed?.lake.rowCount, durationMs: Date.now() - started }, "Table in sync");
   }
   const status = report({ prev, spec, declaredIn: ctx.declaredIn, observed, plan: p, outcome, retryAt });
-  return { table: tableId(spec), ok: outcome.ok && p?.kind !== "wait", wrote, acted: outcome.ok && p?.kind === "act", requeueAfterMs, status, memory: nextMemory };
+  const standing = outcome.ok && !!outcome.standby;
+  return { table: tableId(spec), ok: outcome.ok && p?.kind !== "wait", wrote, acted: outcome.ok && !standing && p?.kind === "act", standby: standing, requeueAfterMs, status, memory: nextMemory };
 }

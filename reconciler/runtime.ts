@@ -5,6 +5,7 @@
 import * as path from "node:path";
 import type { Logger } from "pino";
 import { JobClient } from "../lake/jobClient";
+import { TableLeases } from "../lake/lease";
 import { s3Client, type LakeEndpoints } from "../lake/outputs";
 import { Sources } from "../lake/sources";
 import { jobDriver, sourceStore } from "./driver";
@@ -20,6 +21,7 @@ export function createReconciler(
     warehouseBucket: lake.warehouseBucket,
     driver: jobDriver(new JobClient(lake.sparkJobServer)),
     sources: sourceStore(new Sources(s3Client(lake), lake.warehouseBucket)),
+    leases: new TableLeases(s3Client(lake), lake.warehouseBucket, { role: "reconciler" }),
     log: opts.log.child({ component: "reconciler" }),
     resyncMs: opts.resyncMs,
     backoffBaseMs: opts.backoffBaseMs,

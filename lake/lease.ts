@@ -1,0 +1,208 @@
+/**
+ * One writer per table across processes: a lease kept in the lake itself, one small JSON object
+ * per table at _lakeform/leases/<db>/<table>.json, changed only by conditional writes:
+ *
+ *   take a free table     PUT If-None-Match: *      (only one of two racing writers creates it)
+ *   take an expired one   PUT If-Match: <its ETag>  (only one replaces the version both read)
+ *   renew / release       PUT If-Match: <our ETag>  (fails once someone else took it over)
+ *
+ * The object store answers 412 (or 409 for a racing create) to the loser, who reports Standby
+ * (the reconciler) or waits its turn (the API). A holder renews every ttl/3 while it writes; a
+ * holder killed mid-write stops renewing, and its lease is free once it expires: no process is
+ * blocked forever. Releasing writes an already expired record (never a plain delete, which
+ * could remove a lease someone else just took).
+ *
+ * Checked against SeaweedFS and MinIO (tests/unit/lease.test.ts needs neither; e2e 09-faults and
+ * 04-minio run it against both).
+ */
+import * as os from "node:os";
+import { GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { LakeformError } from "./errors";
+
+export interface LeaseRecord {
+  holder: string;
+  purpose: string;
+  acquiredAt: string;
+  /** Epoch milliseconds; 0 once released. */
+  expiresAt: number;
+}
+
+export interface LeaseTable {
+  database: string;
+  name: string;
+}
+
+export interface LeaseOptions {
+  /** Who holds it, for the loser's message: host, pid and role by default. */
+  holder?: string;
+  /** How long a lease lasts without renewal. */
+  ttlMs?: number;
+  /** Clock, for tests. */
+  now?: () => number;
+}
+
+export const DEFAULT_LEASE_TTL_MS = 30_000;
+
+export function leaseKey(t: LeaseTable): string {
+  return `_lakeform/leases/${t.database}/${t.name}.json`;
+}
+
+/** A held lease: renewed in the background until released. `lost` says whether a renewal found it taken. */
+export class Lease {
+  lost = false;
+  private timer?: NodeJS.Timeout;
+  constructor(
+    private readonly leases: TableLeases,
+    readonly table: LeaseTable,
+    private etag: string,
+    readonly record: LeaseRecord,
+  ) {}
+
+  /** Renews every ttl/3 until release(). */
+  keepAlive(ttlMs: number): this {
+    this.timer = setInterval(() => {
+      void this.renew().catch(() => undefined);
+    }, Math.max(1000, Math.floor(ttlMs / 3)));
+    this.timer.unref();
+    return this;
+  }
+
+  async renew(): Promise<boolean> {
+    if (this.lost) return false;
+    const rec = { ...this.record, expiresAt: this.leases.now() + this.leases.ttlMs };
+    const etag = await this.leases.put(this.table, rec, { ifMatch: this.etag });
+    if (etag === undefined) {
+      this.lost = true;
+      return false;
+    }
+    this.etag = etag;
+    return true;
+  }
+
+  async release(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    if (this.lost) return;
+    // Best effort: a release that doesn't get through leaves a lease that expires by itself.
+    await this.leases.put(this.table, { ...this.record, expiresAt: 0 }, { ifMatch: this.etag }).catch(() => undefined);
+  }
+}
+
+export type TryAcquire = { ok: true; lease: Lease } | { ok: false; heldBy: LeaseRecord };
+
+export class TableLeases {
+  readonly holder: string;
+  readonly ttlMs: number;
+  readonly now: () => number;
+
+  constructor(
+    private readonly s3: S3Client,
+    private readonly bucket: string,
+    opts: LeaseOptions & { role?: string } = {},
+  ) {
+    this.holder = opts.holder ?? `${opts.role ?? "lakeform"}@${os.hostname()}:${process.pid}`;
+    this.ttlMs = opts.ttlMs ?? DEFAULT_LEASE_TTL_MS;
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** The lease record and its ETag, or undefined when the table never had one. */
+  async read(t: LeaseTable): Promise<{ record: LeaseRecord; etag: string } | undefined> {
+    try {
+      const res = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: leaseKey(t) }));
+      const body = await res.Body!.transformToString();
+      let record: LeaseRecord;
+      try {
+        record = JSON.parse(body) as LeaseRecord;
+      } catch {
+        // Unreadable: treat as expired, so the conditional replace below repairs it.
+        record = { holder: "?", purpose: "?", acquiredAt: "", expiresAt: 0 };
+      }
+      return { record, etag: res.ETag! };
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw objectStoreError(err, t);
+    }
+  }
+
+  /** A conditional PUT: the new ETag, or undefined when the condition failed (someone else won). */
+  async put(t: LeaseTable, record: LeaseRecord, cond: { ifMatch?: string; ifNoneMatch?: "*" }): Promise<string | undefined> {
+    try {
+      const res = await this.s3.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: leaseKey(t),
+          Body: JSON.stringify(record),
+          ContentType: "application/json",
+          IfMatch: cond.ifMatch,
+          IfNoneMatch: cond.ifNoneMatch,
+        }),
+      );
+      return res.ETag ?? "";
+    } catch (err) {
+      if (isConditionFailed(err)) return undefined;
+      throw objectStoreError(err, t);
+    }
+  }
+
+  /** Takes the table's lease if it is free or expired; otherwise says who holds it. */
+  async tryAcquire(t: LeaseTable, purpose: string): Promise<TryAcquire> {
+    const now = this.now();
+    const record: LeaseRecord = { holder: this.holder, purpose, acquiredAt: new Date(now).toISOString(), expiresAt: now + this.ttlMs };
+    const current = await this.read(t);
+    if (current && current.record.expiresAt > now) return { ok: false, heldBy: current.record };
+    const etag = await this.put(t, record, current ? { ifMatch: current.etag } : { ifNoneMatch: "*" });
+    if (etag === undefined) {
+      const winner = await this.read(t);
+      return { ok: false, heldBy: winner?.record ?? { holder: "another writer", purpose: "?", acquiredAt: "", expiresAt: now + this.ttlMs } };
+    }
+    return { ok: true, lease: new Lease(this, t, etag, record).keepAlive(this.ttlMs) };
+  }
+
+  /** Waits its turn for the lease, at most waitMs; then a retryable TABLE_BUSY error. */
+  async acquire(t: LeaseTable, purpose: string, waitMs: number, pollMs = 500): Promise<Lease> {
+    const deadline = this.now() + waitMs;
+    for (;;) {
+      const got = await this.tryAcquire(t, purpose);
+      if (got.ok) return got.lease;
+      if (this.now() >= deadline) throw busy(t, got.heldBy);
+      await new Promise((r) => setTimeout(r, Math.min(pollMs, Math.max(50, deadline - this.now()))));
+    }
+  }
+
+  /** Runs fn holding the table's lease (waiting at most waitMs for it), released afterwards. */
+  async with<T>(t: LeaseTable, purpose: string, waitMs: number, fn: (lease: Lease) => Promise<T>): Promise<T> {
+    const lease = await this.acquire(t, purpose, waitMs);
+    try {
+      return await fn(lease);
+    } finally {
+      await lease.release();
+    }
+  }
+}
+
+export function describeHolder(r: LeaseRecord): string {
+  return `${r.holder} (${r.purpose}, since ${r.acquiredAt || "?"})`;
+}
+
+function busy(t: LeaseTable, r: LeaseRecord): LakeformError {
+  return new LakeformError("TABLE_BUSY", `table ${t.database}.${t.name} is being written by ${describeHolder(r)}`, { holder: r.holder, purpose: r.purpose });
+}
+
+function status(err: unknown): number | undefined {
+  return (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+}
+
+function isNotFound(err: unknown): boolean {
+  const name = (err as { name?: string }).name;
+  return name === "NoSuchKey" || name === "NotFound" || status(err) === 404;
+}
+
+/** 412 Precondition Failed; 409 ConditionalRequestConflict when two creates race. */
+function isConditionFailed(err: unknown): boolean {
+  const name = (err as { name?: string }).name;
+  return status(err) === 412 || status(err) === 409 || name === "PreconditionFailed" || name === "ConditionalRequestConflict";
+}
+
+function objectStoreError(err: unknown, t: LeaseTable): LakeformError {
+  return new LakeformError("OBJECT_STORE_ERROR", `the lease of table ${t.database}.${t.name}: ${(err as Error).message}`, {}, { cause: err });
+}

@@ -7,7 +7,7 @@
  * edges (api/server.ts, cli/) turn the code into an HTTP status or an exit code.
  */
 import * as path from "node:path";
-import { hudiInstant, trinoAsOfClause } from "../lake/asOf";
+import { hudiInstant, trinoAsOfClause, type AsOf } from "../lake/asOf";
 import { toCsv } from "../lake/csv";
 import { resolveChangeRange, resolveCommit } from "../lake/commits";
 import { LakeformError } from "../lake/errors";
@@ -94,22 +94,26 @@ export class LakeService {
   }
 
   /**
-   * Rows as of a commit or a time. Iceberg through Trino; Hudi through Spark (Trino's Hudi
-   * connector has no time travel). A failure keeps its cause's code: Spark being down is
-   * SPARK_UNAVAILABLE, not the caller's fault.
+   * Rows as of a commit or a time. The asOf is resolved against the table's history first: a
+   * commit it never had is UNKNOWN_COMMIT, one retention removed COMMIT_EXPIRED, a time before its
+   * first commit gives no rows; then the version is read, Iceberg through Trino, Hudi through
+   * Spark (Trino's Hudi connector has no time travel). A failure keeps its cause's code: Spark
+   * being down is SPARK_UNAVAILABLE, not the caller's fault.
    */
   async travel(name: string, asOfText: string, limit = 1000, where?: string): Promise<QueryResult> {
     const t = this.spec(name);
     const asOf = checkAsOf(asOfText);
     const observed = await this.commitsOf(t);
-    // An asOf older than the history retention keeps is refused, naming the oldest commit.
-    if (observed.historyExpired) resolveCommit(t.name, observed, asOf);
-    const filter = where ? checkWhere(where, observed.columns.map((c) => c.name)) : undefined;
+    const commit = resolveCommit(t.name, observed, asOf);
+    const booleans = observed.columns.filter((c) => c.type === "boolean").map((c) => c.name);
+    const filter = where ? checkWhere(where, observed.columns.map((c) => c.name), booleans) : undefined;
+    if (commit === null) return { columns: observed.columns, rows: [] };
+    // The version read is the commit the asOf resolved to, so travel and history always agree.
+    const version: AsOf = { kind: "commit", input: asOfText, commit };
     if (t.format === "iceberg") {
-      return this.query(`SELECT * FROM ${qualifiedTable("iceberg", t.database, t.name)} ${trinoAsOfClause(asOf)}${filter ? ` WHERE ${filter}` : ""}`, limit);
+      return this.query(`SELECT * FROM ${qualifiedTable("iceberg", t.database, t.name)} ${trinoAsOfClause(version)}${filter ? ` WHERE ${filter}` : ""}`, limit);
     }
-    // Hudi reads as of an instant; a timestamp becomes the instant of that moment in UTC.
-    const res = await this.jobs.travel(jobTable(t, this.endpoints.warehouseBucket), hudiInstant(asOf), filter, limit);
+    const res = await this.jobs.travel(jobTable(t, this.endpoints.warehouseBucket), hudiInstant(version), filter, limit);
     const types = (res as { types?: string[] }).types ?? [];
     return { columns: res.columns.map((c, i) => ({ name: c, type: types[i] ?? "unknown" })), rows: res.rows };
   }

@@ -53,3 +53,22 @@ test("BIGINT columns holding values past 2^53 are named; safe ones and other typ
   expect(inexactBigints(columns, [[2 ** 53 + 2, 1, 2 ** 60], [null, -(2 ** 53 - 1), 1.5]])).toEqual([expect.stringMatching(/^column id: /)]);
   expect(inexactBigints(columns, [[1, 2, 3]])).toEqual([]);
 });
+
+test.each([
+  ["0", /expected a comparison/],
+  ["(", /ends where|expected/],
+  ["id = ", /ends where/],
+  ["id IN ()", /expected a value or column/],
+  ["id = 1 name = 2", /unexpected/],
+  ["NOT id", /expected a comparison/],
+  ["id NOT = 1", /expected IN, LIKE or BETWEEN after NOT/],
+  ["id BETWEEN 1", /expected AND/],
+  ["(id = 1", /expected "\)"/],
+  ["id = 1)", /unexpected/],
+])("a filter that isn't a whole condition is refused before an engine sees it: %s", (where, message) => {
+  expect(() => checkWhere(where, cols)).toThrow(message);
+});
+
+test.each(["NOT (id = 1 OR name IS NULL)", "id NOT IN (1, 2) AND name NOT LIKE 'x%'", "id BETWEEN 1 AND 3", "TRUE", "flag AND id <> 2"])("a whole condition passes: %s", (where) => {
+  expect(checkWhere(where, [...cols, "flag"], ["flag"])).toBe(where);
+});

@@ -87,7 +87,7 @@ const Rows = z.object({
 });
 
 /** A CSV as the body: raw bytes (fastify hands them over as a Buffer). */
-const CsvBytes = z.custom<Buffer>((v) => Buffer.isBuffer(v), { error: "send the CSV as the body" }).meta({ type: "string", description: "CSV: a header line, then rows" });
+const CsvBytes = z.custom<Buffer>((v) => Buffer.isBuffer(v), { error: "send the CSV as the body" }).meta({ type: "string", description: "CSV: a header line, then rows", example: "id,name\n1,ada\n" });
 const CsvFile = z.custom<Buffer>((v) => Buffer.isBuffer(v), { error: "the multipart upload needs a file part named `file`" }).meta({ type: "string", format: "binary" });
 /** DELETE /tables/{t}/rows: an optional CSV whose header names the key columns. */
 const KeysBody = { content: { "text/csv": { schema: CsvBytes.describe("CSV of keys: a header naming the key columns, then one key per row") } } };

@@ -10,7 +10,7 @@ import * as path from "node:path";
 import fastifyMultipart from "@fastify/multipart";
 import fastifySwagger from "@fastify/swagger";
 import fastifySwaggerUi from "@fastify/swagger-ui";
-import Fastify, { type FastifyRequest } from "fastify";
+import Fastify, { type FastifyReply, type FastifyRequest } from "fastify";
 import {
   hasZodFastifySchemaValidationErrors,
   jsonSchemaTransform,
@@ -158,6 +158,16 @@ function requireMediaType(types: readonly string[], optional = false) {
   };
 }
 
+/** A request no route serves: 405 with `Allow` on a known path, 404 on an unknown one. */
+function unrouted(req: FastifyRequest, reply: FastifyReply, allowed: string[]) {
+  if (allowed.length > 0) {
+    const e = new LakeformError("METHOD_NOT_ALLOWED", `${req.method} is not served on this path; it takes ${allowed.join(", ")}`);
+    return reply.status(e.httpStatus).header("allow", allowed.join(", ")).send({ error: e.toJSON() });
+  }
+  const e = new LakeformError("NOT_FOUND", `no such path: ${req.method} ${req.url.split("?")[0]}`);
+  return reply.status(e.httpStatus).send({ error: e.toJSON() });
+}
+
 export async function buildApi(opts: ApiOptions) {
   const app = Fastify({ loggerInstance: opts.logger, bodyLimit: 512 * 1024 * 1024 });
   app.setValidatorCompiler(validatorCompiler);
@@ -175,20 +185,16 @@ export async function buildApi(opts: ApiOptions) {
 
   // The one place an HTTP status is chosen: from the failure's code.
   app.setErrorHandler((err, req, reply) => {
+    // A request no route serves can still fail before the not-found handler (a QUERY without a
+    // Content-Type): it is answered as unrouted, 405 or 404, whatever tripped first.
+    const allowed = allowedMethods(app, req.url);
+    if (!allowed.includes(req.method)) return unrouted(req, reply, allowed);
     const e = toLakeformError(err);
     if (e.httpStatus >= 500) req.log.error({ err, code: e.code }, "Request failed");
-    if (e.code === "METHOD_NOT_ALLOWED") void reply.header("allow", allowedMethods(app, req.url).join(", "));
     const body = e.code === "INTERNAL" ? { code: e.code, message: "internal error; see the API server's log" } : e.toJSON();
     return reply.status(e.httpStatus).send({ error: body });
   });
-  app.setNotFoundHandler((req, reply) => {
-    const allowed = allowedMethods(app, req.url);
-    if (allowed.length > 0) {
-      return reply.status(405).header("allow", allowed.join(", ")).send({ error: new LakeformError("METHOD_NOT_ALLOWED", `${req.method} is not served on this path; it takes ${allowed.join(", ")}`).toJSON() });
-    }
-    const e = new LakeformError("NOT_FOUND", `no such path: ${req.method} ${req.url.split("?")[0]}`);
-    return reply.status(e.httpStatus).send({ error: e.toJSON() });
-  });
+  app.setNotFoundHandler((req, reply) => unrouted(req, reply, allowedMethods(app, req.url)));
 
   await app.register(fastifySwagger, {
     openapi: {

@@ -119,7 +119,11 @@ class Jobs:
             named = keys + t.partition_by + ([t.ordering_field] if t.ordering_field else [])
             missing = [k for k in named if k not in r.names]
             if missing:
-                raise BadCsv(f"column(s) {', '.join(missing)} named in tables.yaml are not in the CSV header (columns: {', '.join(r.names)})")
+                # A bad record is named first (as a line-by-line check always did): a ragged
+                # file's header may be what lacks the column.
+                progress.stage("diagnosing")
+                bad = self.csv.diagnose(r, [k for k in keys if k in r.names], r.multiline)
+                raise bad or BadCsv(f"column(s) {', '.join(missing)} named in tables.yaml are not in the CSV header (columns: {', '.join(r.names)})")
             marker = t.delete_when.column if t.delete_when and t.delete_when.column in r.names else None
             new_cols = [c for c in r.names if exists and c not in visible and c != marker]
             if new_cols and t.schema_policy == "strict":

@@ -54,6 +54,8 @@ export interface Observation {
   expiredSourceHashes?: string[];
   /** Data files against the target size, when the format tells (Iceberg); Hudi sizes files as it writes. */
   dataFiles?: { count: number; small: number; bytes: number; targetBytes: number } | null;
+  /** How the metastore's entry lags the table's own latest state (Hudi: a commit not hive-synced, columns missing); empty when it agrees. */
+  catalogDrift?: string[];
 }
 
 export interface MaintainResult {

@@ -67,7 +67,9 @@ export interface Action {
   /** The driver calls, in order. */
   calls: Call[];
   /** What the action repairs, for the status once the table is back in sync. */
-  repair?: "reregistered" | "rebuilt";
+  repair?: "reregistered" | "rebuilt" | "resynced";
+  /** For a resync: what lagged. */
+  drift?: string[];
   /** Human: why this action. */
   reason: string;
 }
@@ -154,11 +156,13 @@ export function plan(spec: TableSpec, observed: Observed, memory: TableMemory = 
       ? `table had disappeared from the metastore outside Lakeform; re-registered from its files with its ${lake.commits.length} commit(s) of history`
       : repair === "rebuilt"
         ? `table's files had disappeared outside Lakeform; rebuilt from its write journal and declared sources (${lake.commits.length} write(s) replayed, API ingests included)`
-        : `all ${new Set(sources.filter((s) => applied.has(s.hash)).map((s) => s.hash)).size} source(s) applied`;
+        : repair === "resynced"
+          ? `the metastore lagged the table and was synced again (${(memory.lastAction?.drift ?? []).join("; ")}); all sources applied`
+          : `all ${new Set(sources.filter((s) => applied.has(s.hash)).map((s) => s.hash)).size} source(s) applied`;
   return {
     kind: "upToDate",
     fingerprint: fp,
-    synced: { status: "True", reason: repair ? Reason.Recreated : Reason.UpToDate, message },
+    synced: { status: "True", reason: repair === "resynced" ? Reason.Resynced : repair ? Reason.Recreated : Reason.UpToDate, message },
     maintenance: planMaintenance(spec, lake, now),
   };
 }
@@ -195,7 +199,14 @@ function chooseAction(lake: Observation, sources: ResolvedSource[]): Action | un
     seen.add(s.hash);
     return true;
   });
-  if (pending.length === 0) return undefined;
+  if (pending.length === 0) {
+    // Catalog drift beyond existence: the metastore's entry lags the table's own latest state
+    // (a commit whose hive sync didn't happen, say). Synced again from the table; nothing is
+    // rewritten. With writes pending, the write's own sync does it.
+    const drift = lake.exists ? (lake.catalogDrift ?? []) : [];
+    if (drift.length === 0) return undefined;
+    return { kind: "register", calls: [{ op: "register" }], repair: "resynced", drift, reason: `the metastore lags the table: ${drift.join("; ")}; syncing it again` };
+  }
   const calls: Call[] = [];
   if (!lake.filesExist) {
     // A table is about to be made at its location: a catalog entry left by a table whose files

@@ -151,6 +151,19 @@ class Catalog:
         self.spark._jsparkSession.sessionState().catalog().invalidateAllCachedTables()
         return True
 
+    def entry(self, t: "Table") -> tuple[dict[str, str], list[str]] | None:
+        """The table's metastore entry as the metastore has it: its parameters and column names
+        (not what a format's catalog makes of them), or None when there is no entry."""
+        if not self.has(t):
+            return None
+        tbl = self._external().getTable(t.database, t.name)
+        props: dict[str, str] = {}
+        it = tbl.properties().iterator()
+        while it.hasNext():
+            kv = it.next()
+            props[str(kv._1())] = str(kv._2())
+        return props, [str(n) for n in tbl.schema().fieldNames()]
+
     def ensure_database(self, database: str) -> None:
         self.spark.sql(f"CREATE DATABASE IF NOT EXISTS spark_catalog.{database}")
 

@@ -278,6 +278,7 @@ class Jobs:
             columns = [{"name": f.name, "type": f.dataType.simpleString()} for f in df.schema.fields if f.name in keep]
             expired = len(commits) < len(listed) or fmt.history_expired(t, commits)
             data_files = fmt.data_files(t)
+        drift = fmt.catalog_drift(t, listed) if exists else []
         if expired:
             # Writes whose commits were expired are still in the table: the journal remembers
             # their sources, so the reconciler doesn't apply them again.
@@ -288,7 +289,7 @@ class Jobs:
         journal = [] if files else self.journal.read(t)
         return Observation(
             exists=exists, in_catalog=in_catalog, files_exist=files, commits=[c.to_json() for c in commits], row_count=row_count, columns=columns, journal=journal,
-            history_expired=expired, expired_source_hashes=expired_hashes, data_files=data_files,
+            history_expired=expired, expired_source_hashes=expired_hashes, data_files=data_files, catalog_drift=drift,
         )
 
     def maintain(self, req: TableRequest) -> MaintainResult:

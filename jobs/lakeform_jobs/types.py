@@ -304,6 +304,8 @@ class Observation(Response):
     expired_source_hashes: list[str] = field(default_factory=list)
     # Data files against the target size: {"count", "small", "bytes", "targetBytes"}, or None.
     data_files: dict[str, int] | None = None
+    # How the metastore's entry lags the table's own latest state (Format.catalog_drift).
+    catalog_drift: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -40,6 +40,19 @@ const cases: Record<string, { sources: ResolvedSource[]; observed: Observation; 
     sources: [src("a"), src("b")], observed: obs({ commits: [commit("b"), commit("a")] }),
     want: { kind: "upToDate", synced: { reason: "UpToDate", message: /all 2 source\(s\) applied/ } },
   },
+  "a metastore that lags the table (a commit not hive-synced, a column missing) is synced again, nothing rewritten": {
+    sources: [src("a"), src("b")], observed: obs({ commits: [commit("a"), commit("b")], catalogDrift: ["metastore synced at commit c-a, table's newest commit is c-b", "column(s) city missing from the metastore"] }),
+    want: { kind: "act", calls: ["register"], repair: "resynced", synced: { reason: "Applying", message: /metastore lags the table: .*column\(s\) city missing/ } },
+  },
+  "with a source pending, catalog drift is left to that write's own sync": {
+    sources: [src("a"), src("b")], observed: obs({ commits: [commit("a")], catalogDrift: ["column(s) city missing from the metastore"] }),
+    want: { kind: "act", calls: ["write:b"] },
+  },
+  "once the resync took, the table is up to date and says what was resynced": {
+    sources: [src("a")], observed: obs({ commits: [commit("a")] }),
+    memory: { lastAction: { kind: "register", calls: [{ op: "register" }], repair: "resynced", drift: ["column(s) city missing from the metastore"], reason: "r" } },
+    want: { kind: "upToDate", synced: { reason: "Resynced", message: /synced again \(column\(s\) city missing from the metastore\)/ } },
+  },
   "the same content twice is applied once": {
     sources: [src("a"), src("a")], observed: obs(gone),
     want: { kind: "act", calls: ["clearLeftovers", "write:a"] },

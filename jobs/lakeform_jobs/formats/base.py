@@ -95,6 +95,11 @@ class Format(ABC):
         these). By default every commit the format lists: expiry removes the others itself."""
         return commits
 
+    def catalog_drift(self, t: "Table", commits: list["Commit"]) -> list[str]:
+        """How the metastore's entry lags the table's own latest state (each item says what),
+        for a table that is in the catalog and has files. Empty: the catalog agrees."""
+        return []
+
     def data_files(self, t: "Table") -> dict[str, int] | None:
         """The table's data files against its target size, when the format can tell cheaply."""
         return None

@@ -243,6 +243,27 @@ class Hudi(Format):
             out.append(commit_from_timeline(COMPLETED.match(n).group(1), body))  # type: ignore[union-attr]
         return out
 
+    def catalog_drift(self, t: "Table", commits: list[Commit]) -> list[str]:
+        """Hudi's hive sync records the instant it synced (last_commit_time_sync): behind the
+        newest completed commit means a commit whose sync didn't happen (the metastore was down
+        between the two), and its schema change may be missing from the catalog; columns the
+        table's latest schema has and the metastore entry lacks say the same directly. Both are
+        fixed by running the hive sync again (register)."""
+        entry = self.ctx.catalog.entry(t)
+        if entry is None or not commits:
+            return []
+        props, catalog_columns = entry
+        drift = []
+        synced, newest = props.get("last_commit_time_sync", ""), commits[-1].commit
+        if synced < newest:
+            drift.append(f"metastore synced at commit {synced or 'none'}, table's newest commit is {newest}")
+        table_columns = [c for c in self.spark.read.format("hudi").load(t.location).schema.fieldNames() if not c.startswith("_hoodie_")]
+        have = {c.lower() for c in catalog_columns}
+        missing = [c for c in table_columns if c.lower() not in have]
+        if missing:
+            drift.append(f"column(s) {', '.join(missing)} missing from the metastore")
+        return drift
+
     def register(self, t: "Table") -> dict[str, Any]:
         """Runs Hudi's hive sync on the existing timeline: nothing is rewritten."""
         jvm = self.spark._jvm

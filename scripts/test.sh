@@ -27,18 +27,18 @@ go_test() {
   done
 }
 go_test -short
-node_modules/.bin/jest --selectProjects unit --json --outputFile="$results/unit.json" || status=1
+node_modules/.bin/jest --no-watchman --selectProjects unit --json --outputFile="$results/unit.json" || status=1
 # The job server's unit tests (no Spark needed). pytest exits 5 when it collects nothing: that
 # is a failure here too, as is any other non-zero code.
 python3 -m pytest -q jobs --junitxml="$results/pytest.xml" || status=1
 # The whole suite on the local runtime (the docker runtime's tests run below, on an engine).
-node_modules/.bin/jest --selectProjects e2e --runInBand --testPathIgnorePatterns /tests/e2e/docker/ --json --outputFile="$results/e2e.json" "$@" || status=1
+node_modules/.bin/jest --no-watchman --selectProjects e2e --runInBand --testPathIgnorePatterns /tests/e2e/docker/ --json --outputFile="$results/e2e.json" "$@" || status=1
 # The docker runtime on a real Docker Engine: scripts/docker-engine.sh uses one that answers, or
 # installs and starts Debian's (CI), and makes the Debian base images once. Without an engine
 # (no root, no docker.io) these tests are reported as not run.
 if [ "${LAKEFORM_SKIP_DOCKER:-}" != "1" ] && bash scripts/docker-engine.sh; then
   LAKEFORM_REQUIRE_DOCKER_IT=1 go_test
-  LAKEFORM_DOCKER_TESTS=1 node_modules/.bin/jest --selectProjects e2e --runInBand --json --outputFile="$results/e2e-docker.json" tests/e2e/docker || status=1
+  LAKEFORM_DOCKER_TESTS=1 node_modules/.bin/jest --no-watchman --selectProjects e2e --runInBand --json --outputFile="$results/e2e-docker.json" tests/e2e/docker || status=1
 else
   echo "[lakeform test] no Docker Engine: the docker runtime's end-to-end tests were not run" >&2
   go_test   # the docker plugin's integration test skips, saying so
@@ -50,7 +50,13 @@ fi
 node -e '
   let passed = 0, failed = 0;
   for (const f of process.argv.slice(1)) {
-    try { const r = require(f); passed += r.numPassedTests; failed += r.numFailedTests + r.numRuntimeErrorTestSuites; }
+    try {
+      const r = require(f);
+      passed += r.numPassedTests;
+      failed += r.numFailedTests + r.numRuntimeErrorTestSuites;
+      // The wall time of each file, to keep the CI run under its hour.
+      for (const t of r.testResults) console.log(`${((t.endTime - t.startTime) / 1000).toFixed(0).padStart(5)} s  ${require("path").relative(process.cwd(), t.name)}`);
+    }
     catch { failed += 1; console.error(`no results in ${f}`); }
   }
   const xmlFile = require("path").join(require("path").dirname(process.argv[1]), "pytest.xml");

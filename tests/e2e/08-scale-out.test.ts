@@ -32,7 +32,7 @@ function scaleConfig(): Record<string, { value: string }> {
     "lakeform:dataDir": { value: `.lakeform/${STACK}` },
     "lakeform:objectStore": { value: JSON.stringify({ engine: "seaweedfs", port: e2e["lakeform:objectStore"].port + 100 }) },
     "lakeform:metastore": { value: JSON.stringify({ port: e2e["lakeform:metastore"].port + 100, heap: "512m" }) },
-    "lakeform:spark": { value: JSON.stringify({ port: sparkPort, workers: 2, driverMemory: "1g", workerMemory: "2g" }) },
+    "lakeform:spark": { value: JSON.stringify({ port: sparkPort, workers: 2, driverMemory: "1g", workerMemory: "1g" }) },
     "lakeform:trino": { value: JSON.stringify({ port: e2e["lakeform:trino"].port + 100, workers: 1, heap: "1G" }) },
   };
 }

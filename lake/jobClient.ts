@@ -257,7 +257,8 @@ export class JobClient {
     return this.post("observe", { table }, 10 * 60_000);
   }
 
-  write(table: JobTable, source: { uri: string; hash: string; name: string }, generation: string): Promise<WriteResult> {
+  /** `source.once`: not written again when a commit of the table already carries its hash (checked under the job server's table lock). */
+  write(table: JobTable, source: { uri: string; hash: string; name: string; once?: boolean }, generation: string): Promise<WriteResult> {
     return this.post("write", { table, source, generation });
   }
 

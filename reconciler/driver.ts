@@ -85,7 +85,8 @@ const unlessUnknownOp = async (call: () => Promise<unknown>): Promise<void> => {
 export function jobDriver(jobs: JobClient): LakeDriver {
   return {
     observe: (table) => wrap(() => jobs.observe(table)),
-    write: (table, source, generation) => wrap(() => jobs.write(table, source, generation)),
+    // A declared source is applied at most once, whoever else asked for it meanwhile.
+    write: (table, source, generation) => wrap(() => jobs.write(table, { ...source, once: true }, generation)),
     register: (table) => wrap(async () => void (await jobs.register(table))),
     forget: (table) => wrap(() => unlessUnknownOp(() => jobs.forgetCatalog(table))),
     clearLeftovers: (table) => wrap(() => unlessUnknownOp(() => jobs.clearLeftovers(table))),

@@ -111,6 +111,13 @@ class Jobs:
             exists = self.ctx.catalog.has(t) and fmt.files_exist(t)
             current = self.spark.table(fmt.qualified(t)) if exists else None
             visible = fmt.user_columns(current) if current is not None else []
+            if source.once and exists:
+                # Checked under the table's write lock: a second request for the same source
+                # (a reconciler restarted while its first request still ran here) finds it applied.
+                done = [c for c in fmt.commits(t, True, True) if c.source_hash == source.hash]
+                if done:
+                    log.info("source %s already applied to %s in commit %s: not written again", source.name or source.uri, t.key, done[-1].commit)
+                    return WriteResult(commit=done[-1].commit, rows_written=0, renamed={}, columns=visible, added_columns=[], duration_ms=int((time.time() - started) * 1000), operation="already applied")
             table_types = {f.name: f.dataType for f in current.schema.fields if f.name in visible} if current is not None else {}
             progress.stage("sampling")
             r = self.csv.open(source.uri, table_types)

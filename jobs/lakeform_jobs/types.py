@@ -154,11 +154,16 @@ class Source:
     uri: str
     hash: str
     name: str = ""
+    # Apply at most once: a source whose hash a commit of the table already carries is not
+    # written again (the reconciler's writes; an API upload may repeat content on purpose).
+    once: bool = False
 
     @staticmethod
     def parse(body: Any) -> "Source":
         w = "source"
-        return Source(uri=_field(body, "uri", str, w), hash=_field(body, "hash", str, w), name=_field(body, "name", str, w, ""))
+        return Source(
+            uri=_field(body, "uri", str, w), hash=_field(body, "hash", str, w), name=_field(body, "name", str, w, ""), once=bool(_field(body, "once", bool, w, False))
+        )
 
 
 # -------------------------------------------------------------------------------- requests

@@ -3,8 +3,10 @@
  * stack of its own with `lakeform:runtime: docker`): `up` builds Lakeform's images and brings the
  * lakehouse up in containers; a second `up` changes nothing; a container removed behind Pulumi's
  * back is noticed by `refresh` and brought back by `up` with its data (named volumes); the
- * reconciler's example lands a Hudi and an Iceberg table that Trino JOINs; `destroy` leaves no
- * container, network or volume of the stack.
+ * reconciler's example lands a Hudi and an Iceberg table that Trino JOINs, and a second source
+ * upserts both; the API travels both formats back to their first commit and answers bad input
+ * with a 4xx; `destroy` leaves no container, network or volume of the stack. One stack for all:
+ * each test builds on the one before (the local suite covers the same features in depth).
  *
  * Needs an engine and the base images (`bash scripts/docker-engine.sh`); skipped with a notice
  * when no engine answers, unless LAKEFORM_DOCKER_TESTS=1 demands it.
@@ -16,6 +18,8 @@ import * as path from "node:path";
 import { promisify } from "node:util";
 import { LocalWorkspace, type Stack } from "@pulumi/pulumi/automation";
 import { parse } from "yaml";
+import { createLakeService } from "../../../api/runtime";
+import { buildApi } from "../../../api/server";
 import { TrinoClient } from "../../../lake/trino";
 import { PROJECT_DIR, readOutputs, type LakeOutputs } from "../../../stacks/automation";
 import { buildLakehouse, stackOutputs } from "../../../stacks/index";
@@ -45,7 +49,9 @@ function dockerConfig(): Record<string, { value: string }> {
     // The tests drive what they need; no reconciler or API services of the stack.
     "lakeform:services": { value: "false" },
     "lakeform:dataDir": { value: `.lakeform/${STACK}` },
-    "lakeform:objectStore": { value: JSON.stringify({ engine: "seaweedfs", port: e2e["lakeform:objectStore"].port + 200 }) },
+    // destroy must leave nothing: the bucket goes with its objects (without this, the provider
+    // refuses to delete a bucket that holds data, as the real @pulumi/minio does).
+    "lakeform:objectStore": { value: JSON.stringify({ engine: "seaweedfs", port: e2e["lakeform:objectStore"].port + 200, forceDestroy: true }) },
     "lakeform:metastore": { value: JSON.stringify({ port: e2e["lakeform:metastore"].port + 200, heap: "512m" }) },
     "lakeform:spark": { value: JSON.stringify({ port: e2e["lakeform:spark"].port - 200, workers: 0, driverMemory: "1g" }) },
     "lakeform:trino": { value: JSON.stringify({ port: e2e["lakeform:trino"].port + 200, workers: 0, heap: "1G" }) },
@@ -105,8 +111,8 @@ describeDocker("the docker runtime on a real engine", () => {
   });
 
   test("a removed container is noticed by refresh and brought back by up, with its data", async () => {
-    // The metastore: its catalog lives in a named volume. (Not the S3 container: refresh reads the
-    // bucket through it, and fails while it is gone, as the real provider does.)
+    // The metastore: its catalog lives in a named volume. (The S3 container has a test of its own
+    // below: refresh reads the bucket through it.)
     const t = new TrinoClient(outs.trinoEndpoint);
     const schema = `kept_${suffix}`;
     await t.query(`CREATE SCHEMA hive.${schema}`);
@@ -121,30 +127,127 @@ describeDocker("the docker runtime on a real engine", () => {
     expect(rows.map((r) => r[0])).toContain(schema);
   });
 
-  test("the reconciler's example lands a Hudi and an Iceberg table that Trino JOINs", async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "lakeform-docker-e2e-"));
-    fs.cpSync(path.join(PROJECT_DIR, "examples", "data"), path.join(dir, "data"), { recursive: true });
-    const yaml = fs
-      .readFileSync(path.join(PROJECT_DIR, "examples", "tables.yaml"), "utf8")
-      .replace("name: leads", `name: leads_${suffix}`)
-      .replace("name: regions", `name: regions_${suffix}`);
-    fs.writeFileSync(path.join(dir, "tables.yaml"), yaml);
-    await sh(path.join(PROJECT_DIR, "bin", "lakeform"), ["reconcile", "--once", "-f", path.join(dir, "tables.yaml")], {
+  /** The example tables.yaml and its CSVs in a folder of their own, table names suffixed. */
+  const LEADS = `leads_${suffix}`;
+  const REGIONS = `regions_${suffix}`;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "lakeform-docker-e2e-"));
+  const reconcile = () =>
+    sh(path.join(PROJECT_DIR, "bin", "lakeform"), ["reconcile", "--once", "-f", path.join(dir, "tables.yaml")], {
       cwd: dir,
       env: { ...process.env, LAKEFORM_STACK: STACK },
       timeout: 20 * 60_000,
       maxBuffer: 64 * 1024 * 1024,
     });
+  const count = async (fq: string) => Number(await new TrinoClient(outs.trinoEndpoint).scalar(`SELECT count(*) FROM ${fq}`));
+
+  test("the reconciler's example lands a Hudi and an Iceberg table that Trino JOINs", async () => {
+    fs.cpSync(path.join(PROJECT_DIR, "examples", "data"), path.join(dir, "data"), { recursive: true });
+    const yaml = fs
+      .readFileSync(path.join(PROJECT_DIR, "examples", "tables.yaml"), "utf8")
+      .replace("name: leads", `name: ${LEADS}`)
+      .replace("name: regions", `name: ${REGIONS}`)
+      // A glob for the regions too, so the second-source test can add a file beside the first.
+      .replace("- data/regions.csv", "- data/regions*.csv");
+    fs.writeFileSync(path.join(dir, "tables.yaml"), yaml);
+    await reconcile();
     const t = new TrinoClient(outs.trinoEndpoint);
-    const leads = Number(await t.scalar(`SELECT count(*) FROM hudi.default.leads_${suffix}`));
-    expect(leads).toBeGreaterThan(0);
-    const joined = Number(
-      await t.scalar(
-        `SELECT count(*) FROM hudi.default.leads_${suffix} l JOIN iceberg.default.regions_${suffix} r ON l.region_code = r.region_code`,
-      ),
-    );
+    expect(await count(`hudi.default.${LEADS}`)).toBe(100);
+    const regions = fs.readFileSync(path.join(dir, "data", "regions.csv"), "utf8").trim().split("\n").length - 1;
+    expect(await count(`iceberg.default.${REGIONS}`)).toBe(regions);
+    const codes = new Set((await t.query(`SELECT region_code FROM iceberg.default.${REGIONS}`)).rows.map((r) => r[0]));
+    const expected = (await t.query(`SELECT region_code FROM hudi.default.${LEADS}`)).rows.filter((r) => codes.has(r[0])).length;
+    const joined = await count(`hudi.default.${LEADS} l JOIN iceberg.default.${REGIONS} r ON l.region_code = r.region_code`);
     expect(joined).toBeGreaterThan(0);
-    expect(joined).toBeLessThanOrEqual(leads);
+    expect(joined).toBe(expected);
+  });
+
+  test("a second source upserts both tables: new rows, updated rows, a new column", async () => {
+    // Leads: 10 existing keys changed (a later Updated At wins), 5 new ones, a new column.
+    const lines = fs.readFileSync(path.join(dir, "data", "leads-100.csv"), "utf8").trim().split(/\r?\n/);
+    const header = `${lines[0]},Lead Score`;
+    const row = (l: string, status: string, index?: number) => {
+      const f = l.split(",");
+      if (f.length !== 10) throw new Error(`the example CSV changed shape: ${l}`);
+      if (index !== undefined) f[0] = String(index);
+      f[7] = status;
+      f[8] = "2027-01-01";
+      return f.join(",");
+    };
+    const update = [header, ...lines.slice(1, 11).map((l, i) => `${row(l, `Upgraded${i}`)},${50 + i}`), ...[0, 1, 2, 3, 4].map((i) => `${row(lines[1], "New", 101 + i)},${90 + i}`)];
+    fs.writeFileSync(path.join(dir, "data", "leads-update.csv"), update.join("\n") + "\n");
+    const regionsBefore = await count(`iceberg.default.${REGIONS}`);
+    fs.writeFileSync(path.join(dir, "data", "regions-more.csv"), "Region Code,Region Name,HQ City,Timezone\nMEA,Middle East,Dubai,UTC+4\n");
+    await reconcile();
+    const t = new TrinoClient(outs.trinoEndpoint);
+    expect(await count(`hudi.default.${LEADS}`)).toBe(105);
+    const { rows } = await t.query(`SELECT "index", status, lead_score FROM hudi.default.${LEADS} WHERE "index" <= 10 ORDER BY "index"`);
+    expect(rows).toEqual(Array.from({ length: 10 }, (_, i) => [i + 1, `Upgraded${i}`, 50 + i]));
+    expect(await count(`iceberg.default.${REGIONS}`)).toBe(regionsBefore + 1);
+    expect(await t.scalar(`SELECT timezone FROM iceberg.default.${REGIONS} WHERE region_code = 'MEA'`)).toBe("UTC+4");
+  });
+
+  test("time travel on both formats: each table as of its first commit has its first source's rows", async () => {
+    const app = await buildApi({ lake: createLakeService(outs, path.join(dir, "tables.yaml")), token: outs.apiToken });
+    try {
+      for (const [table, first] of [
+        [LEADS, 100],
+        [REGIONS, fs.readFileSync(path.join(dir, "data", "regions.csv"), "utf8").trim().split("\n").length - 1],
+      ] as const) {
+        const history = await app.inject({ method: "GET", url: `/tables/${table}/history` });
+        expect(history.statusCode).toBe(200);
+        const commits = history.json().commits as { commit: string }[];
+        expect(commits.length).toBeGreaterThanOrEqual(2);
+        const old = await app.inject({ method: "GET", url: `/tables/${table}/rows?asOf=${commits[0].commit}&limit=1000` });
+        expect(old.statusCode).toBe(200);
+        expect(old.json().rows).toHaveLength(first);
+        const now = await app.inject({ method: "GET", url: `/tables/${table}/rows?asOf=${commits[commits.length - 1].commit}&limit=1000` });
+        expect(now.json().rows.length).toBeGreaterThan(first);
+      }
+    } finally {
+      await app.close();
+    }
+  });
+
+  test("the API's bad input gets a 4xx with a reason, and the lake is unchanged", async () => {
+    const app = await buildApi({ lake: createLakeService(outs, path.join(dir, "tables.yaml")), token: outs.apiToken });
+    const auth = { authorization: `Bearer ${outs.apiToken}` };
+    const ingest = (body: string, headers: Record<string, string> = auth) =>
+      app.inject({ method: "POST", url: `/ingest/${REGIONS}`, headers: { "content-type": "text/csv", ...headers }, payload: body });
+    try {
+      const before = await count(`iceberg.default.${REGIONS}`);
+      const cases: { name: string; res: () => Promise<{ statusCode: number; json: () => any }>; status: number; message: RegExp }[] = [
+        { name: "a write through /query", res: () => app.inject({ method: "POST", url: "/query", payload: { sql: `DELETE FROM iceberg.default.${REGIONS}` } }), status: 400, message: /Access Denied/ },
+        { name: "two statements", res: () => app.inject({ method: "POST", url: "/query", payload: { sql: `SELECT 1; DROP TABLE iceberg.default.${REGIONS}` } }), status: 400, message: /one statement/ },
+        { name: "injection in a table name", res: () => app.inject({ method: "GET", url: `/tables/${encodeURIComponent(`${REGIONS}; DROP TABLE x`)}/history` }), status: 400, message: /not a table name/ },
+        { name: "injection in asOf", res: () => app.inject({ method: "GET", url: `/tables/${REGIONS}/rows?asOf=${encodeURIComponent("1 OR 1=1; DROP TABLE x")}` }), status: 400, message: /neither a commit id/ },
+        { name: "an unknown table", res: () => app.inject({ method: "GET", url: "/tables/nope/history" }), status: 404, message: /no table "nope"/ },
+        { name: "a ragged CSV", res: () => ingest("Region Code,Region Name,HQ City\nXX,x\n"), status: 400, message: /malformed at line 2/ },
+        { name: "no token", res: () => ingest("Region Code,Region Name,HQ City\nXX,x,y\n", {}), status: 401, message: /Bearer/ },
+        { name: "a missing key column", res: () => ingest("Region Name,HQ City\nx,y\n"), status: 422, message: /not in the CSV header/ },
+      ];
+      for (const c of cases) {
+        const res = await c.res();
+        expect({ case: c.name, status: res.statusCode }).toEqual({ case: c.name, status: c.status });
+        expect(res.json().error.message).toMatch(c.message);
+      }
+      expect(await count(`iceberg.default.${REGIONS}`)).toBe(before);
+    } finally {
+      await app.close();
+    }
+  });
+
+  test("a removed S3 container is noticed by refresh and brought back by up, with the tables in its volume", async () => {
+    const container = `${STACK}-lakehouse-s3-seaweedfs`;
+    const before = await count(`hudi.default.${LEADS}`);
+    await sh("docker", ["rm", "-f", container]);
+    // The bucket can't be read while its server is gone: it keeps its last state (a warning).
+    const refreshed = await stack.refresh({ onOutput: verbose });
+    expect(refreshed.summary.resourceChanges?.delete ?? 0).toBe(1);
+    const res = await stack.up({ onOutput: verbose });
+    expect(res.summary.resourceChanges?.create ?? 0).toBeGreaterThanOrEqual(1);
+    expect((await sh("docker", ["inspect", "-f", "{{.State.Health.Status}}", container])).stdout.trim()).toBe("healthy");
+    expect(await count(`hudi.default.${LEADS}`)).toBe(before);
+    expect(await count(`iceberg.default.${REGIONS} r JOIN hudi.default.${LEADS} l ON l.region_code = r.region_code`)).toBeGreaterThan(0);
   });
 
   test("destroy leaves no container, network or volume of the stack", async () => {

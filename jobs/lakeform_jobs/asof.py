@@ -8,8 +8,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-COMMIT_ID = re.compile(r"^\d{8,20}$")
-TIMESTAMP = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?))?(Z|[+-]\d{2}:?\d{2})?$")
+COMMIT_ID = re.compile(r"[0-9]{8,20}", re.ASCII)
+TIMESTAMP = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2})(?:[T ]([0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,9})?)?))?(Z|[+-][0-9]{2}:?[0-9]{2})?", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -32,10 +32,11 @@ class AsOf:
 def parse_as_of(raw: str) -> AsOf:
     from .errors import JobFailure
 
-    text = str(raw).strip()
-    if COMMIT_ID.match(text):
+    # Whole-string matches only, no stripping: the same strings as lake/asOf.ts accepts.
+    text = str(raw)
+    if COMMIT_ID.fullmatch(text):
         return AsOf("commit", text)
-    m = TIMESTAMP.match(text)
+    m = TIMESTAMP.fullmatch(text)
     if not m:
         raise JobFailure("BAD_AS_OF", f"asOf {raw!r} is neither a commit id (digits) nor a timestamp like 2026-11-24T10:00:00Z")
     date, clock, zone = m.group(1), m.group(2) or "00:00", m.group(3)
@@ -50,6 +51,8 @@ def parse_as_of(raw: str) -> AsOf:
     if zone and zone != "Z":
         sign = -1 if zone[0] == "-" else 1
         digits = zone[1:].replace(":", "")
+        if int(digits[:2]) > 23 or int(digits[2:]) > 59:
+            raise JobFailure("BAD_AS_OF", f"asOf {raw!r} has a zone offset out of range")
         offset = sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
     t = t.replace(tzinfo=timezone(offset))
     millis = int(t.timestamp()) * 1000 + int((frac + "000")[:3])

@@ -12,8 +12,8 @@
  * blocked forever. Releasing writes an already expired record (never a plain delete, which
  * could remove a lease someone else just took).
  *
- * Checked against SeaweedFS and MinIO (tests/unit/lease.test.ts needs neither; e2e 09-faults and
- * 04-minio run it against both).
+ * Both SeaweedFS 4.48 and MinIO honour these conditions (checked by hand against each; e2e
+ * 09-faults runs the lease on SeaweedFS; tests/unit/lease.test.ts runs it on an in-memory store).
  */
 import * as os from "node:os";
 import { GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";

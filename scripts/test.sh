@@ -32,13 +32,13 @@ node_modules/.bin/jest --no-watchman --selectProjects unit --json --outputFile="
 # is a failure here too, as is any other non-zero code.
 python3 -m pytest -q jobs --junitxml="$results/pytest.xml" || status=1
 # The whole suite on the local runtime (the docker runtime's tests run below, on an engine).
-node_modules/.bin/jest --no-watchman --selectProjects e2e --runInBand --testPathIgnorePatterns /tests/e2e/docker/ --json --outputFile="$results/e2e.json" "$@" || status=1
+node_modules/.bin/jest --no-watchman --forceExit --selectProjects e2e --runInBand --testPathIgnorePatterns /tests/e2e/docker/ --json --outputFile="$results/e2e.json" "$@" || status=1
 # The docker runtime on a real Docker Engine: scripts/docker-engine.sh uses one that answers, or
 # installs and starts Debian's (CI), and makes the Debian base images once. Without an engine
 # (no root, no docker.io) these tests are reported as not run.
 if [ "${LAKEFORM_SKIP_DOCKER:-}" != "1" ] && bash scripts/docker-engine.sh; then
   LAKEFORM_REQUIRE_DOCKER_IT=1 go_test
-  LAKEFORM_DOCKER_TESTS=1 node_modules/.bin/jest --no-watchman --selectProjects e2e --runInBand --json --outputFile="$results/e2e-docker.json" tests/e2e/docker || status=1
+  LAKEFORM_DOCKER_TESTS=1 node_modules/.bin/jest --no-watchman --forceExit --selectProjects e2e --runInBand --json --outputFile="$results/e2e-docker.json" tests/e2e/docker || status=1
 else
   echo "[lakeform test] no Docker Engine: the docker runtime's end-to-end tests were not run" >&2
   go_test   # the docker plugin's integration test skips, saying so

@@ -23,7 +23,7 @@ import { JobClient, type Observation } from "../../lake/jobClient";
 import { PROJECT_DIR, type LakeOutputs } from "../../stacks/automation";
 import { e2eStack, ensureUp, s3, trino, waitFor } from "./lake";
 
-const ROWS = Number(process.env.LAKEFORM_FAULT_ROWS ?? 200_000);
+const ROWS = Number(process.env.LAKEFORM_FAULT_ROWS ?? 50_000);
 const BASE_ROWS = 1000;
 const sfx = Date.now().toString(36);
 const CLI = path.resolve(__dirname, "../../bin/lakeform");

@@ -141,7 +141,10 @@ class Hudi(Format):
         opts = {
             "hoodie.table.name": t.name,
             "hoodie.datasource.write.table.type": "COPY_ON_WRITE",
-            "hoodie.datasource.write.operation": "bulk_insert" if plan.bulk else "upsert",
+            # New table: bulk_insert (row writer, no index, no sort). New keys into a table that
+            # exists: insert (no index lookup either, but it packs rows into the table's small
+            # files, so many small ingests don't leave a file each). Otherwise upsert.
+            "hoodie.datasource.write.operation": ("insert" if plan.exists else "bulk_insert") if plan.bulk else "upsert",
             "hoodie.datasource.write.recordkey.field": ",".join(plan.keys),
             "hoodie.datasource.write.partitionpath.field": ",".join(t.partition_by),
             "hoodie.datasource.write.keygenerator.class": key_generator(plan.keys, t.partition_by),
@@ -166,7 +169,7 @@ class Hudi(Format):
             "hoodie.combine.before.upsert": "false",
         }
         opts.update(retention_options(t))
-        if plan.bulk:
+        if plan.bulk and not plan.exists:
             # New rows only: the row writer straight from the DataFrame, no index lookup, no sort.
             opts.update({"hoodie.datasource.write.row.writer.enable": "true", "hoodie.bulkinsert.sort.mode": "NONE"})
         else:

@@ -114,3 +114,12 @@ test("the OpenAPI document carries the table-name pattern, the asOf grammar and 
   expect(Object.keys(doc.paths["/ingest/{table}"].post.requestBody.content).sort()).toEqual(["multipart/form-data", "text/csv"]);
   expect(doc.paths["/ingest/{table}"].post.requestBody.content["multipart/form-data"].schema).toMatchObject({ properties: { file: { type: "string", format: "binary" } }, required: ["file"] });
 });
+
+test.each([
+  ["/ingest/people", "id,name\n1,ada\n"],
+  ["/query", '{"sql":"SELECT 1"}'],
+])("a multipart Content-Type without a boundary is 400 on POST %s, not a server error (found by the fuzz)", async (url, payload) => {
+  const res = await app.inject({ method: "POST", url, headers: { ...auth, "content-type": "multipart/form-data" }, payload });
+  expect([res.statusCode, res.json().error.code]).toEqual([400, "BAD_REQUEST"]);
+  expect(res.json().error.message).toMatch(/boundary/);
+});

@@ -49,6 +49,22 @@ const TableStatus = z.object({
   failures: z.number(),
   nextAttemptAt: z.string().optional(),
   prune: z.boolean().optional(),
+  applying: z
+    .object({
+      index: z.number(),
+      total: z.number(),
+      source: z.string(),
+      stage: z.string(),
+      percent: z.number().optional(),
+      bytesRead: z.number().optional(),
+      bytesTotal: z.number().optional(),
+      rowsRead: z.number().optional(),
+      rowsTotal: z.number().nullable().optional(),
+      elapsedMs: z.number().optional(),
+      at: z.string(),
+    })
+    .optional()
+    .describe("while the reconciler applies sources: the one it writes now (index of total) and how far that write is"),
 });
 const TableInfo = z.object({
   name: z.string(),
@@ -84,6 +100,23 @@ const Rows = z.object({
   columns: z.array(Column),
   rows: z.array(z.array(z.unknown())),
   warnings: z.array(z.string()).optional().describe("e.g. BIGINT values too large to be exact as JSON numbers"),
+});
+
+const WriteProgress = z.object({
+  table: z.string().describe("<database>.<table>"),
+  source: z.string().describe("the CSV being written: a declared source's file name, or api-… for an ingest through the API"),
+  stage: z.string().describe("preparing | sampling | checking keys | writing | diagnosing | journaling"),
+  elapsedMs: z.number().describe("since the write started"),
+  stageElapsedMs: z.number().describe("since the current stage started"),
+  bytesTotal: z.number().describe("size of the CSV"),
+  rowsTotal: z.number().nullable().describe("rows in the CSV, once its keys were counted (null before)"),
+  bytesRead: z.number().optional().describe("of the CSV, by the current stage's Spark work so far"),
+  rowsRead: z.number().optional(),
+  rowsOut: z.number().optional(),
+  tasksDone: z.number().optional(),
+  tasks: z.number().optional(),
+  percent: z.number().optional().describe("bytesRead as a share of bytesTotal: the current stage's (checking keys reads the CSV once, writing again)"),
+  message: z.string().describe("the figures as one line, e.g. \"writing, 92 MB of 203 MB read, 900,000 of 2,000,000 rows\""),
 });
 
 /** A CSV as the body: raw bytes (fastify hands them over as a Buffer). */
@@ -257,6 +290,21 @@ export async function buildApi(opts: ApiOptions) {
   );
 
   r.get(
+    "/tables/:table/progress",
+    {
+      schema: {
+        description:
+          "The table's writes in flight (an ingest through this API, or the reconciler applying a source): stage, rows and bytes done. " +
+          "POST /ingest answers once the write is committed; a caller that wants progress on a long one polls this meanwhile (every few seconds). " +
+          "No write in flight: an empty list.",
+        params: TableParams,
+        response: { 200: z.object({ table: z.string(), writes: z.array(WriteProgress) }), ...errors(400, 404, ...ALWAYS) },
+      },
+    },
+    async (req) => lake.progress(req.params.table),
+  );
+
+  r.get(
     "/tables/:table/rows",
     { schema: { params: TableParams, querystring: RowsQuery, response: { 200: Rows, ...errors(400, 404, 409, 410, ...ALWAYS) } } },
     async (req) => lake.travel(req.params.table, req.query.asOf, req.query.limit, req.query.where),
@@ -277,6 +325,8 @@ export async function buildApi(opts: ApiOptions) {
     "/ingest/:table",
     {
       schema: {
+        description:
+          "Upserts a CSV into a table; answers when the write is committed. A long write's progress (stage, rows and bytes done) is at GET /tables/{table}/progress while it runs.",
         params: TableParams,
         querystring: IngestQuery,
         body: IngestBody as unknown as z.ZodType<Buffer | { file: Buffer }>,

@@ -11,10 +11,11 @@ import { hudiInstant, trinoAsOfClause, type AsOf } from "../lake/asOf";
 import { toCsv } from "../lake/csv";
 import { resolveChangeRange, resolveCommit } from "../lake/commits";
 import { LakeformError } from "../lake/errors";
-import type { ChangeDocument, CommitInfo, JobClient, WriteResult } from "../lake/jobClient";
+import type { ChangeDocument, CommitInfo, JobClient, WriteProgress, WriteResult } from "../lake/jobClient";
 import { jobTable } from "../lake/jobClient";
 import type { TableLeases } from "../lake/lease";
 import type { LakeEndpoints } from "../lake/outputs";
+import { describeWrite } from "../lake/progress";
 import type { Sources } from "../lake/sources";
 import { loadTables, tableId, type TableSpec } from "../lake/spec";
 import { qualifiedTable, quoteIdent, upsertMerge } from "../lake/sql";
@@ -91,6 +92,13 @@ export class LakeService {
     const observed = await this.jobs.observe(jobTable(t, this.endpoints.warehouseBucket));
     if (!observed.exists) throw new LakeformError("TABLE_MISSING", `table ${t.name} is declared but not in the lake yet`, { table: t.name });
     return observed.commits;
+  }
+
+  /** The table's writes in flight, whoever asked for them (this API, the reconciler), each with a line for people. */
+  async progress(name: string): Promise<{ table: string; writes: (WriteProgress & { message: string })[] }> {
+    const t = this.spec(name);
+    const writes = await this.jobs.progress({ database: t.database, name: t.name });
+    return { table: t.name, writes: writes.map((w) => ({ ...w, message: describeWrite(w) })) };
   }
 
   /**

@@ -5,7 +5,8 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { getCondition, type Condition } from "./conditions";
+import { getCondition, Reason, type Condition } from "./conditions";
+import { formatApplyProgress, type ApplyProgress } from "./progress";
 
 export interface TableStatus {
   table: string;
@@ -30,6 +31,8 @@ export interface TableStatus {
   declaredIn?: string;
   /** The last maintenance the job server did (retention, orphan files, compaction). */
   lastMaintenance?: { at: string; actions: string[]; commits: number; dataFiles: number | null; oldestCommit: string | null };
+  /** While an apply runs: which source it writes and how far that write is (updated every few seconds). */
+  applying?: ApplyProgress;
 }
 
 export interface LakeStatus {
@@ -88,7 +91,7 @@ export function formatStatus(status: LakeStatus): string {
       `${t.observedGeneration ?? "-"}${t.observedGeneration && t.observedGeneration !== t.generation ? ` (want ${t.generation})` : ""}`,
       maintained(t),
       // "UpToDate" says it all; anything else (including a repaired "Recreated") says why.
-      why ? `${why.reason}${why.type === "Synced" && why.reason === "UpToDate" ? "" : `: ${why.message}`}` : "-",
+      why?.reason === Reason.Applying && t.applying ? `Applying ${formatApplyProgress(t.applying)}` : why ? `${why.reason}${why.type === "Synced" && why.reason === "UpToDate" ? "" : `: ${why.message}`}` : "-",
     ];
   });
   const last = header.length - 1;

@@ -8,7 +8,7 @@
  * whether retrying the same input can help.
  */
 import { asLakeformError, LakeformError, type ErrorCode } from "../lake/errors";
-import { JobError, type JobClient, type JobTable, type MaintainResult, type Observation, type WriteResult } from "../lake/jobClient";
+import { JobError, type JobClient, type JobTable, type MaintainResult, type Observation, type WriteProgress, type WriteResult } from "../lake/jobClient";
 import { SourceError, type ResolvedSource, type Sources } from "../lake/sources";
 
 export type DropTable = Pick<JobTable, "name" | "database" | "format" | "location">;
@@ -28,6 +28,8 @@ export interface LakeDriver {
   drop(table: DropTable, purge: boolean): Promise<void>;
   /** Retention, orphan files and compaction, between writes (under the table's write lock). */
   maintain(table: JobTable): Promise<MaintainResult>;
+  /** The table's writes in flight (stage, rows and bytes done); optional: without it nothing reports progress. */
+  progress?(table: JobTable): Promise<WriteProgress[]>;
 }
 
 /** Where a table's declared sources come from: local files and s3:// objects, hashed; landed for Spark. */
@@ -92,6 +94,7 @@ export function jobDriver(jobs: JobClient): LakeDriver {
     clearLeftovers: (table) => wrap(() => unlessUnknownOp(() => jobs.clearLeftovers(table))),
     drop: (table, purge) => wrap(async () => void (await jobs.drop(table, purge))),
     maintain: (table) => wrap(() => jobs.maintain(table)),
+    progress: (table) => wrap(() => jobs.progress(table)),
   };
 }
 

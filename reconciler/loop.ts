@@ -36,6 +36,8 @@ export interface ReconcilerOptions {
   leases?: TableLeases;
   /** How long `runOnce` waits for a table another writer holds before reporting it as not in sync. */
   standbyMaxMs?: number;
+  /** How often a write in flight reports its progress, in the log and the status file (5 s). */
+  progressEveryMs?: number;
 }
 
 /** What `runOnce` reports per table: the last pass's verdict, and what all its passes wrote. */
@@ -72,7 +74,7 @@ export class Reconciler {
 
   constructor(opts: ReconcilerOptions) {
     const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as ReconcilerOptions;
-    this.opts = { resyncMs: 60_000, backoffBaseMs: 2_000, backoffMaxMs: 5 * 60_000, concurrency: 2, maxPassesPerRun: 5, standbyMaxMs: 30 * 60_000, leases: undefined, ...given } as Required<ReconcilerOptions>;
+    this.opts = { resyncMs: 60_000, backoffBaseMs: 2_000, backoffMaxMs: 5 * 60_000, concurrency: 2, maxPassesPerRun: 5, standbyMaxMs: 30 * 60_000, progressEveryMs: 5_000, leases: undefined, ...given } as Required<ReconcilerOptions>;
     this.declaredIn = path.resolve(opts.tablesFile);
     this.status = readStatus(opts.statusFile) ?? emptyStatus(opts.tablesFile);
     this.status.file = opts.tablesFile;
@@ -184,7 +186,7 @@ export class Reconciler {
     const log = this.opts.log.child({ table: id, generation: t.generation });
     const prev = this.status.tables[id] ?? initialStatus(t, this.declaredIn);
     const result = await runPass(
-      { driver: this.opts.driver, sources: this.opts.sources, warehouseBucket: this.opts.warehouseBucket, baseDir: path.dirname(this.declaredIn), leases: this.opts.leases },
+      { driver: this.opts.driver, sources: this.opts.sources, warehouseBucket: this.opts.warehouseBucket, baseDir: path.dirname(this.declaredIn), leases: this.opts.leases, progressEveryMs: this.opts.progressEveryMs },
       t,
       {
         prev,

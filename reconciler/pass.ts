@@ -25,6 +25,7 @@ import { describeHolder, type Lease, type LeaseRecord, type TableLeases } from "
 import type { ResolvedSource } from "../lake/sources";
 import { tableId, type TableSpec } from "../lake/spec";
 import type { TableStatus } from "../lake/status";
+import { applyProgress, formatApplyProgress, type ApplyProgress } from "../lake/progress";
 import { toLakeformError, type LakeDriver, type SourceStore } from "./driver";
 import { planMaintenance, type MaintenancePlan } from "./maintenance";
 
@@ -48,6 +49,8 @@ export interface PassDeps {
    * reconciler and the API) never write one table at once nor apply a source twice.
    */
   leases?: TableLeases;
+  /** How often a write in flight reports its progress (log line, status): 5 s unless set. */
+  progressEveryMs?: number;
 }
 
 export async function observe(deps: PassDeps, spec: TableSpec): Promise<Observed> {
@@ -236,9 +239,10 @@ export interface ActResult {
  * Carries out one action's calls in order; the first failure stops it (every call is
  * idempotent, so the retry starts over from a fresh observation).
  */
-export async function act(deps: PassDeps, spec: TableSpec, action: Action, log: Logger): Promise<ActResult> {
+export async function act(deps: PassDeps, spec: TableSpec, action: Action, log: Logger, onProgress?: (p: ApplyProgress) => void): Promise<ActResult> {
   const table: JobTable = jobTable(spec, deps.warehouseBucket);
   let wrote = 0;
+  const writes = action.calls.filter((c) => c.op === "write").length;
   for (const call of action.calls) {
     switch (call.op) {
       case "register":
@@ -256,7 +260,9 @@ export async function act(deps: PassDeps, spec: TableSpec, action: Action, log: 
         const src = call.source;
         const uri = await deps.sources.land(src);
         const t0 = Date.now();
-        const res = await deps.driver.write(table, { uri, hash: src.hash, name: src.name ?? path.basename(src.location) }, spec.generation);
+        const name = src.name ?? path.basename(src.location);
+        const watch = watchWrite(deps, table, { index: wrote + 1, total: writes, source: name }, log, onProgress);
+        const res = await deps.driver.write(table, { uri, hash: src.hash, name }, spec.generation).finally(() => watch.stop());
         wrote++;
         log.info(
           { source: src.declared, file: src.location, commit: res.commit, rows: res.rowsWritten, renamed: res.renamed, addedColumns: res.addedColumns, durationMs: Date.now() - t0 },
@@ -267,6 +273,47 @@ export async function act(deps: PassDeps, spec: TableSpec, action: Action, log: 
     }
   }
   return { wrote };
+}
+
+/**
+ * While a write runs, every `progressEveryMs` (5 s): the job server's progress of it, as a log
+ * line and through `onProgress` (the status file). Best effort: a job server that can't tell
+ * (an older one, or busy past the poll's timeout) leaves the write alone. `stop()` waits for a
+ * poll in flight, so nothing is reported after the write's result.
+ */
+export function watchWrite(
+  deps: Pick<PassDeps, "driver" | "progressEveryMs">,
+  table: JobTable,
+  where: { index: number; total: number; source: string },
+  log: Logger,
+  onProgress?: (p: ApplyProgress) => void,
+): { stop(): Promise<void> } {
+  const poll = deps.driver.progress?.bind(deps.driver);
+  if (!poll) return { stop: async () => {} };
+  let stopped = false;
+  let inFlight: Promise<void> = Promise.resolve();
+  const tick = async () => {
+    const writes = await poll(table).catch(() => undefined);
+    if (stopped || !writes) return;
+    const p = writes.find((w) => w.source === where.source) ?? writes[0];
+    const a = applyProgress(where.index, where.total, where.source, p);
+    log.info(
+      { source: a.source, stage: a.stage, percent: a.percent, bytesRead: a.bytesRead, bytesTotal: a.bytesTotal, rowsRead: a.rowsRead, rowsTotal: a.rowsTotal, elapsedMs: a.elapsedMs },
+      `Write progress: ${formatApplyProgress(a)}`,
+    );
+    onProgress?.(a);
+  };
+  const timer = setInterval(() => {
+    inFlight = inFlight.then(tick);
+  }, deps.progressEveryMs ?? 5000);
+  timer.unref?.();
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      stopped = true;
+      await inFlight;
+    },
+  };
 }
 
 /**
@@ -310,8 +357,9 @@ export function initialStatus(spec: TableSpec, declaredIn: string, now = new Dat
 }
 
 /** The status shown while an action writes, saved before it starts so `lakeform status` shows it. */
-export function reportApplying(prev: TableStatus, action: Action, now = new Date()): TableStatus {
-  return { ...prev, inSync: false, conditions: setCondition(prev.conditions, { type: "Synced", status: "False", reason: Reason.Applying, message: action.reason }, now) };
+export function reportApplying(prev: TableStatus, action: Action, now = new Date(), progress?: ApplyProgress): TableStatus {
+  const message = progress ? `applying ${formatApplyProgress(progress)}` : action.reason;
+  return { ...prev, inSync: false, applying: progress, conditions: setCondition(prev.conditions, { type: "Synced", status: "False", reason: Reason.Applying, message }, now) };
 }
 
 export interface ReportInput {
@@ -329,6 +377,7 @@ export interface ReportInput {
 /** The table's status after a pass: built once, from what the pass saw, decided and did. */
 export function report({ prev, spec, declaredIn, observed, plan: p, outcome, retryAt, now = new Date() }: ReportInput): TableStatus {
   const st: TableStatus = { ...prev, table: tableId(spec), format: spec.format, generation: spec.generation, prune: spec.prune, declaredIn, lastPassAt: now.toISOString() };
+  delete st.applying; // only while an apply runs
   let conditions = st.conditions;
   if (observed) {
     const { lake, sources } = observed;
@@ -453,8 +502,10 @@ export async function runPass(
       log.info({ holder: standby.holder, purpose: standby.purpose }, "Standby: another writer holds the table's lease");
     } else if (p.kind === "act") {
       log.info({ calls: p.action.calls.map((c) => c.op), sources: p.action.calls.filter((c) => c.op === "write").length }, `${p.action.kind === "apply" ? "Applying" : "Repairing"}: ${p.action.reason}`);
-      if (p.action.kind === "apply") ctx.onApplying?.(reportApplying(prev, p.action));
-      wrote = (await act(deps, spec, p.action, log)).wrote;
+      const action = p.action;
+      const applying = action.kind === "apply" ? ctx.onApplying : undefined;
+      applying?.(reportApplying(prev, action));
+      wrote = (await act(deps, spec, action, log, applying && ((progress) => applying(reportApplying(prev, action, new Date(), progress))))).wrote;
     }
     let maintenance: MaintenanceOutcome | undefined;
     if (p.kind === "upToDate" && p.maintenance.due && deps.leases && !lease) {

@@ -13,7 +13,7 @@ import { Reconciler } from "./loop";
 
 export function createReconciler(
   lake: LakeEndpoints,
-  opts: { tablesFile: string; statusFile: string; log: Logger; resyncMs?: number; backoffBaseMs?: number; backoffMaxMs?: number },
+  opts: { tablesFile: string; statusFile: string; log: Logger; resyncMs?: number; backoffBaseMs?: number; backoffMaxMs?: number; progressEveryMs?: number },
 ): Reconciler {
   return new Reconciler({
     tablesFile: path.resolve(opts.tablesFile),
@@ -26,5 +26,6 @@ export function createReconciler(
     resyncMs: opts.resyncMs,
     backoffBaseMs: opts.backoffBaseMs,
     backoffMaxMs: opts.backoffMaxMs,
+    progressEveryMs: opts.progressEveryMs,
   });
 }

@@ -3,9 +3,17 @@
  * break inside a quoted field, a UTF-8 byte-order mark and CRLF line ends, through the job
  * server into a Hudi and an Iceberg table, every value read back exactly through Trino. A ragged
  * record is refused naming its line, and leaves the table as it was. Progress of a write in
- * flight is reported by the job server.
+ * flight is reported by the job server, and shown by the reconciler (log, status) and the API.
  */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { Writable } from "node:stream";
+import pino from "pino";
 import type { LakeOutputs } from "../../stacks/automation";
+import { createLakeService } from "../../api/runtime";
+import { formatStatus, readStatus, type LakeStatus } from "../../lake/status";
+import { createReconciler } from "../../reconciler/runtime";
 import { JobClient, JobError, type JobTable, type WriteProgress } from "../../lake/jobClient";
 import { Sources } from "../../lake/sources";
 import type { TrinoClient } from "../../lake/trino";
@@ -106,26 +114,60 @@ describe.each([["hudi" as const], ["iceberg" as const]])("%s", (format) => {
   });
 });
 
-test("the job server reports a write's progress while it runs", async () => {
-  const tbl = table(`csv_progress_${sfx}`, "iceberg");
+test("a long write's progress: the job server's figures, the reconciler's log lines and status, the API's progress", async () => {
+  const name = `csv_progress_${sfx}`;
   const n = 400_000;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "lakeform-e2e-progress-"));
   const lines = ["id,name,amount,note"];
   for (let i = 0; i < n; i++) lines.push(`${i},name ${i},${i * 3},"note, number ${i}"`);
   const csv = lines.join("\n") + "\n";
+  fs.writeFileSync(path.join(dir, "big.csv"), csv);
+  const tablesFile = path.join(dir, "tables.yaml");
+  fs.writeFileSync(tablesFile, `apiVersion: lakeform/v1\ntables:\n  - name: ${name}\n    format: iceberg\n    primaryKey: id\n    sources: [big.csv]\n`);
+  const statusFile = path.join(dir, "status.json");
+  const logged: { msg: string; percent?: number; stage?: string }[] = [];
+  const log = pino({ level: "info" }, new Writable({ write: (chunk, _e, cb) => (logged.push(JSON.parse(String(chunk))), cb()) }));
+  // Progress every 300 ms instead of 5 s, so a write of a few seconds reports several times.
+  const r = createReconciler(outs, { tablesFile, statusFile, log, progressEveryMs: 300 });
+  const api = createLakeService(outs, tablesFile);
+
   const seen: WriteProgress[] = [];
+  const viaApi: { stage: string; message: string }[] = [];
+  const applying: LakeStatus[] = [];
   let done = false;
-  const writing = write({ ...tbl, primaryKey: ["id"] }, csv, "big.csv").finally(() => (done = true));
+  const reconciling = r.runOnce().finally(() => (done = true));
   const deadline = Date.now() + 10 * 60_000;
   while (!done && Date.now() < deadline) {
-    seen.push(...(await jobs.progress({ database: "default", name: tbl.name })));
-    await new Promise((r) => setTimeout(r, 100));
+    seen.push(...(await jobs.progress({ database: "default", name })));
+    viaApi.push(...(await api.progress(name)).writes);
+    const st = readStatus(statusFile);
+    if (st?.tables[`default.${name}`]?.applying) applying.push(st);
+    await new Promise((res) => setTimeout(res, 100));
   }
-  const res = await writing;
-  expect(res.rowsWritten).toBe(n);
+  const [result] = await reconciling;
+  expect(result).toMatchObject({ ok: true, wrote: 1 });
+
+  // The job server's own figures.
   expect(seen.length).toBeGreaterThan(0);
-  expect(seen.every((p) => p.table === `default.${tbl.name}`)).toBe(true);
+  expect(seen.every((p) => p.table === `default.${name}` && p.source === "big.csv")).toBe(true);
   expect(new Set(seen.map((p) => p.stage))).toContain("writing");
   expect(seen.filter((p) => p.stage === "writing").every((p) => p.bytesTotal === Buffer.byteLength(csv))).toBe(true);
   expect(seen.some((p) => p.rowsTotal === n)).toBe(true);
-  expect(await jobs.progress({ database: "default", name: tbl.name })).toEqual([]);
+  // The reconciler's log: periodic lines with the stage and its percentage.
+  const progressLines = logged.filter((l) => l.msg.startsWith("Write progress"));
+  expect(progressLines.length).toBeGreaterThan(0);
+  expect(progressLines.some((l) => l.percent !== undefined && /^Write progress: 1\/1 source: \d+ % \(big\.csv: /.test(l.msg))).toBe(true);
+  // `lakeform status` while it applied.
+  const shown = applying.map((st) => formatStatus(st).split("\n").find((l) => l.startsWith(`default.${name}`)) ?? "");
+  expect(shown.some((l) => /\bNO\b.*0\/1.*Applying 1\/1 source: \d+ % \(big\.csv: \w/.test(l))).toBe(true);
+  // The API's view of the same write.
+  expect(viaApi.some((w) => w.stage === "writing" && w.message.startsWith("writing, "))).toBe(true);
+
+  // Done: in sync, no progress left anywhere.
+  const after = readStatus(statusFile)!.tables[`default.${name}`];
+  expect(after).toMatchObject({ inSync: true, rowCount: n });
+  expect(after.applying).toBeUndefined();
+  expect(await jobs.progress({ database: "default", name })).toEqual([]);
+  expect((await api.progress(name)).writes).toEqual([]);
+  fs.rmSync(dir, { recursive: true, force: true });
 });

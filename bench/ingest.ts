@@ -4,12 +4,17 @@
  *   plain Spark CSV → Parquet on the job server's settings (its spark-defaults.conf, S3 to S3),
  *     schema given and schema inferred, timed inside a warmed-up driver,
  *   Lakeform's initial load into a new Hudi and a new Iceberg table (the job server's write),
- *   Lakeform's 10,000-row upsert (5,000 updated keys picked at random, 5,000 new) into each.
- * Each Lakeform figure also as a ratio to plain Spark with the schema given.
+ *   Lakeform's 10,000-row upsert (5,000 updated keys picked at random, 5,000 new) into each;
+ *   the Hudi load and upsert again on a second job server (same settings) whose upserts use the
+ *   other index (LAKEFORM_HUDI_INDEX: BLOOM when the stack's runs SIMPLE, and the reverse), so
+ *   the two indexes are compared in one run (BENCH_OTHER_INDEX=0 skips it);
+ *   a tables.yaml edit → 10,000 rows visible in Trino, with `lakeform reconcile` running;
+ *   `lakeform status` and `lakeform query "SELECT 1"`, whole processes, medians of 5.
+ * Each Lakeform write also as a ratio to plain Spark with the schema given.
  * Prints figures; asserts nothing. Needs a running stack (LAKEFORM_STACK, default e2e):
  *   node_modules/.bin/tsx bench/ingest.ts [rows]
  */
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -19,6 +24,7 @@ import { cacheDir, machineInstallPaths } from "../components/local/install";
 import { JobClient, type JobTable, type WriteResult } from "../lake/jobClient";
 import { s3Client } from "../lake/outputs";
 import { Sources } from "../lake/sources";
+import { editToVisible } from "./reconcile";
 
 const run = promisify(execFile);
 const ROWS = Number(process.argv[2] ?? 2_000_000);
@@ -101,6 +107,64 @@ print(json.dumps({"known": t1 - t0, "inferred": t2 - t1}))
   return JSON.parse(stdout.trim().split("\n").pop()!);
 }
 
+/**
+ * A second job server on the stack's settings (its spark-defaults.conf) with the given Hudi upsert
+ * index, on a free port; stopped by the returned function.
+ */
+async function otherJobServer(defaults: string, index: string): Promise<{ jobs: JobClient; stop: () => void }> {
+  const p = machineInstallPaths();
+  const port = 20_000 + Math.floor(Math.random() * 9_000);
+  const entry = path.resolve(__dirname, "..", "jobs", "job_server.py");
+  const child = spawn(p.sparkSubmit, ["--properties-file", defaults, "--name", "lakeform-bench-job-server", entry, "--serve", "--port", String(port)], {
+    env: { ...process.env, PYSPARK_PYTHON: p.python, PYSPARK_DRIVER_PYTHON: p.python, SPARK_LOCAL_IP: "127.0.0.1", SPARK_LOCAL_DIRS: fs.mkdtempSync(path.join(os.tmpdir(), "spark-")), LAKEFORM_HUDI_INDEX: index },
+    stdio: ["ignore", "ignore", "pipe"],
+    detached: true,
+  });
+  let err = "";
+  child.stderr.on("data", (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
+  const stop = () => {
+    try {
+      process.kill(-child.pid!, "SIGTERM");
+    } catch {
+      /* gone already */
+    }
+  };
+  const jobs = new JobClient(`http://127.0.0.1:${port}`);
+  const deadline = Date.now() + 10 * 60_000;
+  while (!(await jobs.healthy())) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      stop();
+      throw new Error(`the second job server did not start: ${err}`);
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  return { jobs, stop };
+}
+
+/** The Hudi upsert index the stack's job server runs with: LAKEFORM_HUDI_INDEX in its environment (local runtime), else the default. */
+function jobServerIndex(dataDir: string): string {
+  try {
+    const { pid } = JSON.parse(fs.readFileSync(path.join(dataDir, "spark", "spark.pid"), "utf8")) as { pid: number };
+    const env = fs.readFileSync(`/proc/${pid}/environ`, "utf8").split("\0");
+    return env.find((e) => e.startsWith("LAKEFORM_HUDI_INDEX="))?.split("=")[1] || "SIMPLE";
+  } catch {
+    return "SIMPLE";
+  }
+}
+
+/** Median wall seconds of a whole `bin/lakeform` process, after one warm-up run. */
+async function cliMedian(args: string[], runs = 5): Promise<number> {
+  const cli = path.resolve(__dirname, "..", "bin", "lakeform");
+  await run(cli, args).catch(() => undefined);
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t = process.hrtime.bigint();
+    await run(cli, args).catch(() => undefined); // status exits 2 when a table isn't in sync: still timed
+    times.push(Number(process.hrtime.bigint() - t) / 1e9);
+  }
+  return times.sort((a, b) => a - b)[Math.floor(runs / 2)];
+}
+
 async function main() {
   process.env.LAKEFORM_STACK ??= "e2e";
   const outs = await readOutputs();
@@ -129,17 +193,35 @@ async function main() {
     const plain = await plainSpark(landed.uri, `s3a://${outs.warehouseBucket}/_bench/plain-${sfx}`, defaults);
 
     const results: { what: string; s: number; res?: WriteResult }[] = [];
-    for (const format of ["iceberg", "hudi"] as const) {
-      const name = `bench_ingest_${format}_${sfx}`;
+    const index = jobServerIndex(outs.dataDir);
+    const other = index === "BLOOM" ? "SIMPLE" : "BLOOM";
+    const loadAndUpsert = async (client: JobClient, format: "iceberg" | "hudi", label: string) => {
+      const name = `bench_ingest_${format}_${label.replace(/\W/g, "").toLowerCase()}_${sfx}`;
       const table: JobTable = { name, database: "default", format, primaryKey: ["id"], partitionBy: [], schemaPolicy: "addColumns", location: `s3a://${outs.warehouseBucket}/default/${name}` };
       t = Date.now();
-      const res = await jobs.write(table, { uri: landed.uri, hash: landed.source.hash, name: "leads.csv" }, "1");
-      results.push({ what: `Lakeform initial load, ${format}`, s: (Date.now() - t) / 1000, res });
+      const res = await client.write(table, { uri: landed.uri, hash: landed.source.hash, name: "leads.csv" }, "1");
+      results.push({ what: `Lakeform initial load, ${format}${label}`, s: (Date.now() - t) / 1000, res });
       t = Date.now();
-      const up = await jobs.write(table, { uri: landedUpsert.uri, hash: landedUpsert.source.hash, name: "upsert.csv" }, "1");
-      results.push({ what: `Lakeform ${UPSERT.toLocaleString()}-row upsert into ${ROWS.toLocaleString()} rows, ${format}`, s: (Date.now() - t) / 1000, res: up });
-      await jobs.drop(table, true);
+      const up = await client.write(table, { uri: landedUpsert.uri, hash: landedUpsert.source.hash, name: "upsert.csv" }, "1");
+      results.push({ what: `Lakeform ${UPSERT.toLocaleString()}-row upsert into ${ROWS.toLocaleString()} rows, ${format}${label}`, s: (Date.now() - t) / 1000, res: up });
+      await client.drop(table, true);
+    };
+    await loadAndUpsert(jobs, "iceberg", "");
+    await loadAndUpsert(jobs, "hudi", ` (${index} index)`);
+    if (process.env.BENCH_OTHER_INDEX !== "0") {
+      const second = await otherJobServer(defaults, other);
+      try {
+        await loadAndUpsert(second.jobs, "hudi", ` (${other} index, 2nd job server)`);
+      } finally {
+        second.stop();
+      }
     }
+
+    const edit = await editToVisible(outs, UPSERT);
+    await jobs.drop({ name: edit.name, database: "default", format: "hudi", location: `s3a://${outs.warehouseBucket}/default/${edit.name}` }, true).catch(() => undefined);
+    fs.rmSync(edit.dir, { recursive: true, force: true });
+    const status = await cliMedian(["status"]);
+    const query = await cliMedian(["query", "SELECT 1"]);
 
     const rows: [string, string, string][] = [
       ["DuckDB CSV → Parquet (local disk)", duck.toFixed(1), (duck / plain.known).toFixed(2) + "×"],
@@ -150,6 +232,8 @@ async function main() {
     const w = Math.max(...rows.map((r) => r[0].length));
     console.log(`\n${"path".padEnd(w)}  ${"seconds".padStart(8)}  ${"vs plain Spark".padStart(14)}`);
     for (const [a, b, c] of rows) console.log(`${a.padEnd(w)}  ${b.padStart(8)}  ${c.padStart(14)}`);
+    console.log(`\ntables.yaml edit → ${UPSERT.toLocaleString()} rows visible in Trino (hudi, lakeform reconcile running): ${edit.seconds.toFixed(1)} s`);
+    console.log(`lakeform status: ${status.toFixed(2)} s; lakeform query "SELECT 1": ${query.toFixed(2)} s (whole processes, medians of 5)`);
     console.log(`\n(${ROWS.toLocaleString()} rows, ${(bytes / 1e6).toFixed(0)} MB; ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}; S3 on ${outs.s3Endpoint})`);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

@@ -357,9 +357,17 @@ export function initialStatus(spec: TableSpec, declaredIn: string, now = new Dat
 }
 
 /** The status shown while an action writes, saved before it starts so `lakeform status` shows it. */
-export function reportApplying(prev: TableStatus, action: Action, now = new Date(), progress?: ApplyProgress): TableStatus {
+export function reportApplying(prev: TableStatus, action: Action, now = new Date(), progress?: ApplyProgress, observed?: Observed): TableStatus {
   const message = progress ? `applying ${formatApplyProgress(progress)}` : action.reason;
-  return { ...prev, inSync: false, applying: progress, conditions: setCondition(prev.conditions, { type: "Synced", status: "False", reason: Reason.Applying, message }, now) };
+  const st: TableStatus = { ...prev, inSync: false, applying: progress, conditions: setCondition(prev.conditions, { type: "Synced", status: "False", reason: Reason.Applying, message }, now) };
+  // What is declared and applied as observed now (a new table's first pass has reported none yet).
+  if (observed) st.sources = sourceCounts(observed);
+  return st;
+}
+
+function sourceCounts({ lake, sources }: Observed): TableStatus["sources"] {
+  const applied = appliedSourceHashes(lake);
+  return { total: new Set(sources.map((s) => s.hash)).size, applied: new Set(sources.filter((s) => applied.has(s.hash)).map((s) => s.hash)).size };
 }
 
 export interface ReportInput {
@@ -380,10 +388,9 @@ export function report({ prev, spec, declaredIn, observed, plan: p, outcome, ret
   delete st.applying; // only while an apply runs
   let conditions = st.conditions;
   if (observed) {
-    const { lake, sources } = observed;
-    const applied = appliedSourceHashes(lake);
+    const { lake } = observed;
     const last = lake.commits[lake.commits.length - 1];
-    st.sources = { total: new Set(sources.map((s) => s.hash)).size, applied: new Set(sources.filter((s) => applied.has(s.hash)).map((s) => s.hash)).size };
+    st.sources = sourceCounts(observed);
     st.lastCommit = last ? { id: last.commit, time: last.time } : undefined;
     st.rowCount = lake.rowCount;
     st.columns = lake.columns.map((c) => c.name);
@@ -504,8 +511,9 @@ export async function runPass(
       log.info({ calls: p.action.calls.map((c) => c.op), sources: p.action.calls.filter((c) => c.op === "write").length }, `${p.action.kind === "apply" ? "Applying" : "Repairing"}: ${p.action.reason}`);
       const action = p.action;
       const applying = action.kind === "apply" ? ctx.onApplying : undefined;
-      applying?.(reportApplying(prev, action));
-      wrote = (await act(deps, spec, action, log, applying && ((progress) => applying(reportApplying(prev, action, new Date(), progress))))).wrote;
+      const seen = observed;
+      applying?.(reportApplying(prev, action, new Date(), undefined, seen));
+      wrote = (await act(deps, spec, action, log, applying && ((progress) => applying(reportApplying(prev, action, new Date(), progress, seen))))).wrote;
     }
     let maintenance: MaintenanceOutcome | undefined;
     if (p.kind === "upToDate" && p.maintenance.due && deps.leases && !lease) {

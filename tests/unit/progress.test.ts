@@ -102,6 +102,8 @@ describe("the reconciler reports a write in flight", () => {
       20,
     );
     expect(result.wrote).toBe(2);
+    // Sources as observed, from the first Applying status on (a new table has reported none before).
+    expect(applying.every((st) => st.sources.total === 2 && st.sources.applied === 0)).toBe(true);
     // The first status is the plan's reason; then progress, first for a.csv (1/2), then b.csv (2/2).
     expect(getCondition(applying[0].conditions, "Synced")?.message).toMatch(/new table: 2 source/);
     const shown = applying.slice(1).map((st) => st.applying!);

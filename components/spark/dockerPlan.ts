@@ -55,9 +55,11 @@ export function sparkDockerPlan(args: SparkDockerArgs, tc: Toolchain, conn: Lake
     // The master binds its container address (the image's entrypoint); the check probes that address.
     nodes.push(node(`${name}-master`, ["master"], dockerHealthcheck(["tcp", String(MASTER_PORT)], 30), []));
     for (let i = 1; i <= workers; i++) {
-      // Healthy once registered: the worker's own JSON names the master it joined.
+      // Healthy once registered: the worker's own JSON then names the master it joined (its
+      // "masterurl" is empty until then). By the master's address, not the name it was given:
+      // the master advertises the address it binds.
       nodes.push(
-        node(`${name}-worker-${i}`, ["worker", master, "--memory", workerMemory], dockerHealthcheck(["http", String(WORKER_UI_PORT), "/json/", `"${master}"`], 30), [
+        node(`${name}-worker-${i}`, ["worker", master, "--memory", workerMemory], dockerHealthcheck(["http", String(WORKER_UI_PORT), "/json/", '"spark://'], 30), [
           `${name}-master`,
         ]),
       );

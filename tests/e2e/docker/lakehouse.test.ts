@@ -5,8 +5,11 @@
  * back is noticed by `refresh` and brought back by `up` with its data (named volumes); the
  * reconciler's example lands a Hudi and an Iceberg table that Trino JOINs, and a second source
  * upserts both; the API travels both formats back to their first commit and answers bad input
- * with a 4xx; `destroy` leaves no container, network or volume of the stack. One stack for all:
- * each test builds on the one before (the local suite covers the same features in depth).
+ * with a 4xx; `destroy` leaves no container, network or volume of the stack. The stack is scaled
+ * out (`spark.workers: 2`, `trino.workers: 1`): each node is a container of its own on the stack's
+ * network, the job server's and a spark-submit's executors run on the two workers (the master's
+ * and workers' own JSON), and a Trino query's tasks run on both nodes. One stack for all: each
+ * test builds on the one before (the local suite covers the same features in depth).
  *
  * Needs an engine and the base images (`bash scripts/docker-engine.sh`); skipped with a notice
  * when no engine answers, unless LAKEFORM_DOCKER_TESTS=1 demands it.
@@ -53,8 +56,11 @@ function dockerConfig(): Record<string, { value: string }> {
     // refuses to delete a bucket that holds data, as the real @pulumi/minio does).
     "lakeform:objectStore": { value: JSON.stringify({ engine: "seaweedfs", port: e2e["lakeform:objectStore"].port + 200, forceDestroy: true }) },
     "lakeform:metastore": { value: JSON.stringify({ port: e2e["lakeform:metastore"].port + 200, heap: "512m" }) },
-    "lakeform:spark": { value: JSON.stringify({ port: e2e["lakeform:spark"].port - 200, workers: 0, driverMemory: "1g" }) },
-    "lakeform:trino": { value: JSON.stringify({ port: e2e["lakeform:trino"].port + 200, workers: 0, heap: "1G" }) },
+    // Scaled out, as tests/e2e/08-scale-out.test.ts does on the local runtime: a standalone master
+    // with two workers (1g each: the job server's and a spark-submit's 512m executors side by
+    // side), a Trino coordinator and a worker; every test below runs on that cluster.
+    "lakeform:spark": { value: JSON.stringify({ port: e2e["lakeform:spark"].port - 200, workers: 2, driverMemory: "1g", workerMemory: "1g" }) },
+    "lakeform:trino": { value: JSON.stringify({ port: e2e["lakeform:trino"].port + 200, workers: 1, heap: "1G" }) },
   };
 }
 
@@ -69,6 +75,31 @@ async function dockerObjects(): Promise<string[]> {
 }
 
 const verbose = (o: string) => process.env.LAKEFORM_TEST_VERBOSE && process.stderr.write(o);
+
+/** A container's address on the stack's network (the host reaches it over the bridge). */
+async function containerIp(container: string): Promise<string> {
+  const ip = (await sh("docker", ["inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}", container])).stdout.trim().split(" ")[0];
+  if (!ip) throw new Error(`${container} has no address on a network`);
+  return ip;
+}
+
+async function json<T>(url: string): Promise<T> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+  if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status}`);
+  return (await res.json()) as T;
+}
+
+/** The standalone master's and a worker's own JSON (their web UIs, on the stack's network). */
+interface MasterState {
+  workers: { id: string; host: string; state: string }[];
+  activeapps: { id: string; name: string }[];
+  completedapps: { id: string; name: string }[];
+}
+interface WorkerState {
+  id: string;
+  executors: { appid: string }[];
+  finishedexecutors: { appid: string }[];
+}
 
 describeDocker("the docker runtime on a real engine", () => {
   let stack: Stack;
@@ -103,6 +134,78 @@ describeDocker("the docker runtime on a real engine", () => {
         expect(binding).toMatch(/^127\.0\.0\.1:\d+->/);
       }
     }
+  });
+
+  const name = (resource: string) => `${STACK}-lakehouse-${resource}`;
+  const SPARK_NODES = ["spark-master", "spark-worker-1", "spark-worker-2", "spark-job-server"].map(name);
+  const TRINO_NODES = ["trino-coordinator", "trino-worker-1"].map(name);
+
+  test("docker ps shows each node of the scaled-out engines as a container of its own, healthy", async () => {
+    const ps = (await sh("docker", ["ps", "--filter", `name=^${STACK}-`, "--format", "{{.Names}} {{.Status}}"])).stdout.trim().split("\n");
+    const running = new Map(ps.map((l) => [l.split(" ")[0], l]));
+    for (const c of [...SPARK_NODES, ...TRINO_NODES]) {
+      expect({ container: c, status: running.get(c) ?? "absent" }).toEqual({ container: c, status: expect.stringContaining("(healthy)") });
+    }
+    // Each its own host on the stack's network: distinct addresses.
+    const ips = await Promise.all([...SPARK_NODES, ...TRINO_NODES].map(containerIp));
+    expect(new Set(ips).size).toBe(ips.length);
+  });
+
+  const masterUi = async () => `http://${await containerIp(name("spark-master"))}:8080/json/`;
+  const workerUis = () => Promise.all(["spark-worker-1", "spark-worker-2"].map(async (w) => `http://${await containerIp(name(w))}:8081/json/`));
+
+  test("the standalone master has both workers, and the job server's executors run on them", async () => {
+    const master = await json<MasterState>(await masterUi());
+    const alive = master.workers.filter((w) => w.state === "ALIVE");
+    expect(alive).toHaveLength(2);
+    // Registered from the workers' own containers.
+    const workerIps = await Promise.all(["spark-worker-1", "spark-worker-2"].map((w) => containerIp(name(w))));
+    expect(alive.map((w) => w.host).sort()).toEqual(workerIps.sort());
+    // The job server's SparkSession names the app (jobs/lakeform_jobs/server.py: "lakeform-jobs").
+    const jobServer = master.activeapps.find((a) => a.name.startsWith("lakeform-job"));
+    expect(jobServer).toBeDefined();
+    for (const url of await workerUis()) {
+      expect((await json<WorkerState>(url)).executors.map((e) => e.appid)).toContain(jobServer!.id);
+    }
+  });
+
+  test("a Spark write runs its executors on the workers, and Trino reads what it wrote", async () => {
+    // spark-submit in the job server's container, with the spark-defaults the stack uploaded there
+    // (spark.master is the standalone master); its driver is reached by the container's name.
+    const js = name("spark-job-server");
+    const defaults = (await sh("docker", ["exec", js, "cat", "/opt/lakeform/conf/spark-defaults.conf"])).stdout;
+    expect(defaults).toMatch(new RegExp(`^spark\\.master spark://${name("spark-master")}:7077$`, "m"));
+    await sh("docker", ["cp", path.join(__dirname, "..", "fixtures", "smoke_write.py"), `${js}:/tmp/smoke_write.py`]);
+    await sh(
+      "docker",
+      ["exec", js, "spark-submit", "--properties-file", "/opt/lakeform/conf/spark-defaults.conf", "--conf", `spark.driver.host=${js}`, "/tmp/smoke_write.py", outs.warehouseBucket, suffix],
+      { maxBuffer: 64 * 1024 * 1024, timeout: 10 * 60_000 },
+    );
+    const master = await json<MasterState>(await masterUi());
+    const smoke = master.completedapps.find((a) => a.name === "lakeform-smoke");
+    expect(smoke).toBeDefined();
+    const ran = await Promise.all((await workerUis()).map(async (url) => (await json<WorkerState>(url)).finishedexecutors.some((e) => e.appid === smoke!.id)));
+    expect(ran).toEqual([true, true]);
+    expect(await new TrinoClient(outs.trinoEndpoint).scalar(`SELECT count(*) FROM iceberg.default.smoke_iceberg_${suffix}`)).toBe(3);
+  });
+
+  test("Trino has a coordinator and a worker, each its own container, and a query's tasks run on both", async () => {
+    const t = new TrinoClient(outs.trinoEndpoint);
+    const nodes = await t.query("SELECT node_id, coordinator, state FROM system.runtime.nodes ORDER BY coordinator DESC");
+    // The node ids are the containers' names (components/trino/dockerPlan.ts).
+    expect(nodes.rows).toEqual([
+      [TRINO_NODES[0], true, "active"],
+      [TRINO_NODES[1], false, "active"],
+    ]);
+    const marker = `scale_${suffix}`;
+    // GROUP BY: a hash-partitioned stage, which Trino spreads over every node.
+    const sql = `SELECT name, count(*) AS ${marker} FROM hudi.default.smoke_hudi_${suffix} GROUP BY name`;
+    expect((await t.query(sql)).rows).toHaveLength(3);
+    const { rows } = await t.query(
+      `SELECT DISTINCT t.node_id FROM system.runtime.tasks t JOIN system.runtime.queries q ON t.query_id = q.query_id
+       WHERE q.query = '${sql}'`,
+    );
+    expect(rows.map((r) => r[0]).sort()).toEqual([...TRINO_NODES].sort());
   });
 
   test("a second up changes nothing", async () => {
@@ -251,7 +354,7 @@ describeDocker("the docker runtime on a real engine", () => {
   });
 
   test("destroy leaves no container, network or volume of the stack", async () => {
-    expect((await dockerObjects()).length).toBeGreaterThan(0);
+    expect(await dockerObjects()).toEqual(expect.arrayContaining([...SPARK_NODES, ...TRINO_NODES, `${STACK}-lakehouse-net`]));
     await stack.destroy({ onOutput: verbose });
     expect(await dockerObjects()).toEqual([]);
   });

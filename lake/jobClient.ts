@@ -282,6 +282,14 @@ export class JobClient {
   }
 
   /**
+   * Syncs a metastore entry that lags the table's latest commit (columns, types, the commit last
+   * synced) again; nothing is rewritten. `drift`: how it lagged (empty: it didn't, nothing done).
+   */
+  resync(table: JobTable): Promise<{ resynced: boolean; drift: string[] }> {
+    return this.post("resync", { table }, 10 * 60_000);
+  }
+
+  /**
    * Changes after commit `since` (null: from the table's first commit) up to and including
    * `until` (null: the newest), one row per change with its commit.
    */

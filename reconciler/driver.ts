@@ -20,6 +20,8 @@ export interface LakeDriver {
   write(table: JobTable, source: { uri: string; hash: string; name: string }, generation: string): Promise<WriteResult>;
   /** Puts a table whose files are intact back into the metastore, with its history. */
   register(table: JobTable): Promise<void>;
+  /** Syncs the metastore entry of a table that is there again from its latest commit (catalog drift); nothing is rewritten. */
+  resync(table: JobTable): Promise<{ resynced: boolean; drift: string[] }>;
   /** Removes only the table's metastore entry (its files are gone), without loading the table. */
   forget(table: DropTable): Promise<void>;
   /** Moves files left at the table's location (where no table is) aside, so a new table can be made there. */
@@ -90,6 +92,7 @@ export function jobDriver(jobs: JobClient): LakeDriver {
     // A declared source is applied at most once, whoever else asked for it meanwhile.
     write: (table, source, generation) => wrap(() => jobs.write(table, { ...source, once: true }, generation)),
     register: (table) => wrap(async () => void (await jobs.register(table))),
+    resync: (table) => wrap(() => jobs.resync(table)),
     forget: (table) => wrap(() => unlessUnknownOp(() => jobs.forgetCatalog(table))),
     clearLeftovers: (table) => wrap(() => unlessUnknownOp(() => jobs.clearLeftovers(table))),
     drop: (table, purge) => wrap(async () => void (await jobs.drop(table, purge))),

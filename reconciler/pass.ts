@@ -63,10 +63,10 @@ export async function observe(deps: PassDeps, spec: TableSpec): Promise<Observed
 // ---------------------------------------------------------------------------------------- plan
 
 /** One driver call of an action. */
-export type Call = { op: "register" } | { op: "forget" } | { op: "clearLeftovers" } | { op: "write"; source: ResolvedSource };
+export type Call = { op: "register" } | { op: "resync" } | { op: "forget" } | { op: "clearLeftovers" } | { op: "write"; source: ResolvedSource };
 
 export interface Action {
-  kind: "register" | "apply";
+  kind: "register" | "resync" | "apply";
   /** The driver calls, in order. */
   calls: Call[];
   /** What the action repairs, for the status once the table is back in sync. */
@@ -208,7 +208,8 @@ function chooseAction(lake: Observation, sources: ResolvedSource[]): Action | un
     // rewritten. With writes pending, the write's own sync does it.
     const drift = lake.exists ? (lake.catalogDrift ?? []) : [];
     if (drift.length === 0) return undefined;
-    return { kind: "register", calls: [{ op: "register" }], repair: "resynced", drift, reason: `the metastore lags the table: ${drift.join("; ")}; syncing it again` };
+    // Register would leave an entry that exists alone: resync runs the format's sync on it.
+    return { kind: "resync", calls: [{ op: "resync" }], repair: "resynced", drift, reason: `the metastore lags the table: ${drift.join("; ")}; syncing it again` };
   }
   const calls: Call[] = [];
   if (!lake.filesExist) {
@@ -249,6 +250,12 @@ export async function act(deps: PassDeps, spec: TableSpec, action: Action, log: 
         log.warn({ location: table.location }, `Drift: ${action.reason}`);
         await deps.driver.register(table);
         break;
+      case "resync": {
+        log.warn({ location: table.location, drift: action.drift }, `Drift: ${action.reason}`);
+        const res = await deps.driver.resync(table);
+        log.info({ resynced: res.resynced, drift: res.drift }, res.resynced ? "Resynced the metastore from the table's latest commit" : "The metastore no longer lagged the table: nothing to resync");
+        break;
+      }
       case "forget":
         await deps.driver.forget(table);
         log.warn({ location: table.location }, "Forgot the catalog entry of a table whose files are gone");
@@ -560,7 +567,9 @@ export async function runPass(
     requeueAfterMs = 0;
   } else if (p?.kind === "upToDate") {
     nextMemory.terminal = undefined;
-    log[prev.inSync && !memory.lastAction ? "debug" : "info"]({ rows: observed?.lake.rowCount, durationMs: Date.now() - started }, "Table in sync");
+    // A repair's reason (Recreated, Resynced) and what it repaired are said once, with the line.
+    const repaired = p.synced.reason !== Reason.UpToDate ? { reason: p.synced.reason, message: p.synced.message } : {};
+    log[prev.inSync && !memory.lastAction ? "debug" : "info"]({ rows: observed?.lake.rowCount, durationMs: Date.now() - started, ...repaired }, "Table in sync");
   }
   const status = report({ prev, spec, declaredIn: ctx.declaredIn, observed, plan: p, outcome, retryAt });
   const standing = outcome.ok && !!outcome.standby;

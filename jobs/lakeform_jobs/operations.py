@@ -27,6 +27,7 @@ from .types import (
     MaintainResult,
     Observation,
     RegisterResult,
+    ResyncResult,
     Table,
     TableRequest,
     TravelRequest,
@@ -345,6 +346,29 @@ class Jobs:
             self.ctx.catalog.ensure_database(t.database)
             out = fmt.register(t)
             return RegisterResult(registered=bool(out["registered"]), metadata_file=out.get("metadataFile"))
+
+    def resync(self, req: TableRequest) -> ResyncResult:
+        """Syncs a metastore entry that lags the table (a commit whose hive sync didn't happen:
+        the metastore was down between the two) from the table's latest commit: columns, types,
+        the instant last synced. Nothing is rewritten. Under the table's write lock, so never
+        in the middle of a write's own sync. What still lags afterwards is an error."""
+        t = req.table
+        fmt = self.format(t)
+        with self.lock(t):
+            if not (self.ctx.catalog.has(t) and fmt.files_exist(t)):
+                raise JobFailure("TABLE_MISSING", f"table {t.name} is not in the lake (catalog and files) to resync")
+            commits = fmt.commits(t, True, True)
+            drift = fmt.catalog_drift(t, commits)
+            if not drift:
+                return ResyncResult(resynced=False, drift=[])
+            log.warning("table=%s: the metastore lags the table (%s): syncing it again", t.key, "; ".join(drift))
+            fmt.resync(t)
+            # Spark's session caches the relation (its schema) of the entry as it was.
+            self.spark.catalog.refreshTable(fmt.qualified(t))
+            left = fmt.catalog_drift(t, commits)
+            if left:
+                raise JobFailure("SPARK_ERROR", f"the metastore still lags table {t.name} after syncing it again: {'; '.join(left)}")
+            return ResyncResult(resynced=True, drift=drift)
 
     def drop(self, req: LocationRequest) -> DropResult:
         t = req.table

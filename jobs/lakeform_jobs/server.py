@@ -13,6 +13,7 @@ this program keeps a SparkSession and answers JSON requests over HTTP on 127.0.0
   POST /v1/maintain           retention (expire history), orphan files, compaction towards the target size
   POST /v1/drop               drop a table (and its files with purge)
   POST /v1/register           put a table whose files are intact back into the metastore
+  POST /v1/resync             sync a metastore entry that lags the table's latest commit again
   POST /v1/forget_catalog     forget a metastore entry whose table files are gone
   POST /v1/clear_leftovers    move aside files left where no table is, so a new one can be made
 
@@ -59,6 +60,7 @@ def operations(jobs: "Jobs") -> dict[str, Operation]:
             Operation("maintain", TableRequest.parse, jobs.maintain),
             Operation("drop", LocationRequest.parse, jobs.drop),
             Operation("register", TableRequest.parse, jobs.register),
+            Operation("resync", TableRequest.parse, jobs.resync),
             Operation("forget_catalog", LocationRequest.parse, jobs.forget_catalog),
             Operation("clear_leftovers", LocationRequest.parse, jobs.clear_leftovers),
         ]

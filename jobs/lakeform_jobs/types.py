@@ -183,7 +183,7 @@ class WriteRequest:
 
 @dataclass(frozen=True)
 class TableRequest:
-    """observe, register: the table alone."""
+    """observe, register, resync: the table alone."""
 
     table: Table
 
@@ -345,6 +345,14 @@ class RegisterResult(Response):
     OMIT_NONE = ("metadata_file",)
     registered: bool
     metadata_file: str | None = None
+
+
+@dataclass
+class ResyncResult(Response):
+    """resynced: whether the entry lagged and was synced again; drift: how it lagged."""
+
+    resynced: bool
+    drift: list[str]
 
 
 @dataclass

@@ -40,6 +40,7 @@ function lake(opts: { observe?: (table: string) => void } = {}) {
       return { commit: "c", rowsWritten: 1, renamed: {}, columns: [], addedColumns: [], durationMs: 1 };
     },
     register: async () => undefined,
+    resync: async () => ({ resynced: false, drift: [] }),
     forget: async () => undefined,
     clearLeftovers: async (t) => void calls.push(`clearLeftovers ${t.name}`),
     drop: async () => undefined,

@@ -43,6 +43,7 @@ function fakes(lake: Observation, f: Fake = {}) {
     observe: record("observe", f.driver?.observe ?? (async () => lake)),
     write: record("write", f.driver?.write ?? (async () => ({ commit: "c2", rowsWritten: 3, renamed: {}, columns: ["index"], addedColumns: [], durationMs: 1 }))),
     register: record("register", f.driver?.register ?? (async () => undefined)),
+    resync: record("resync", f.driver?.resync ?? (async () => ({ resynced: true, drift: ["column(s) city string missing from the metastore"] }))),
     forget: record("forget", f.driver?.forget ?? (async () => undefined)),
     clearLeftovers: record("clearLeftovers", f.driver?.clearLeftovers ?? (async () => undefined)),
     drop: record("drop", f.driver?.drop ?? (async () => undefined)),
@@ -193,6 +194,27 @@ test("a repair is reported as Recreated once the table is back in sync, with its
   // Said once: the pass after that is plain UpToDate.
   const third = await pass(applied("a"), {}, second.result.memory, second.result.status);
   expect(synced(third.result)?.reason).toBe("UpToDate");
+});
+
+test("a metastore behind the table (its hive sync missed) is resynced, then reported as Resynced with what lagged", async () => {
+  const drift = ["metastore synced at commit c0, table's newest commit is c1", "column(s) city string missing from the metastore"];
+  const first = await pass({ ...applied("a"), catalogDrift: drift });
+  expect(first.calls).toEqual(["observe", "resync"]);
+  expect(first.result).toMatchObject({ ok: true, acted: true, requeueAfterMs: 0 });
+  const second = await pass(applied("a"), {}, first.result.memory, first.result.status);
+  expect(second.calls).toEqual(["observe"]);
+  expect(synced(second.result)).toMatchObject({ status: "True", reason: "Resynced" });
+  expect(synced(second.result)?.message).toMatch(/synced again \(metastore synced at commit c0, table's newest commit is c1; column\(s\) city string missing from the metastore\)/);
+  expect(second.result.status.inSync).toBe(true);
+  const third = await pass(applied("a"), {}, second.result.memory, second.result.status);
+  expect(synced(third.result)?.reason).toBe("UpToDate");
+});
+
+test("a resync the job server can't complete is a failure retried with backoff", async () => {
+  const { result, calls } = await pass({ ...applied("a"), catalogDrift: ["column(s) city string missing from the metastore"] }, { driver: { resync: fail("SPARK_UNAVAILABLE") } });
+  expect(calls).toEqual(["observe", "resync"]);
+  expect(result).toMatchObject({ ok: false, requeueAfterMs: backoff(1) });
+  expect(synced(result)?.reason).toBe("SparkUnavailable");
 });
 
 test("a terminal failure is tried again once its input changes", async () => {

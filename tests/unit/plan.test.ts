@@ -41,17 +41,34 @@ const cases: Record<string, { sources: ResolvedSource[]; observed: Observation; 
     want: { kind: "upToDate", synced: { reason: "UpToDate", message: /all 2 source\(s\) applied/ } },
   },
   "a metastore that lags the table (a commit not hive-synced, a column missing) is synced again, nothing rewritten": {
-    sources: [src("a"), src("b")], observed: obs({ commits: [commit("a"), commit("b")], catalogDrift: ["metastore synced at commit c-a, table's newest commit is c-b", "column(s) city missing from the metastore"] }),
-    want: { kind: "act", calls: ["register"], repair: "resynced", synced: { reason: "Applying", message: /metastore lags the table: .*column\(s\) city missing/ } },
+    sources: [src("a"), src("b")], observed: obs({ commits: [commit("a"), commit("b")], catalogDrift: ["metastore synced at commit c-a, table's newest commit is c-b", "column(s) city string missing from the metastore"] }),
+    want: { kind: "act", calls: ["resync"], repair: "resynced", synced: { reason: "Applying", message: /metastore lags the table: metastore synced at commit c-a, table's newest commit is c-b; column\(s\) city string missing/ } },
+  },
+  "the metastore killed between a commit and its hive sync: only the last synced commit lags, and that alone is a resync": {
+    sources: [src("a"), src("b")], observed: obs({ commits: [commit("a"), commit("b")], catalogDrift: ["metastore synced at commit c-a, table's newest commit is c-b"] }),
+    want: { kind: "act", calls: ["resync"], repair: "resynced", synced: { reason: "Applying", message: /synced at commit c-a, table's newest commit is c-b; syncing it again/ } },
+  },
+  "a column whose type the metastore has behind the table's latest commit is resynced": {
+    sources: [src("a")], observed: obs({ commits: [commit("a")], catalogDrift: ["column type(s) behind the table: amount is int in the metastore, bigint in the table"] }),
+    want: { kind: "act", calls: ["resync"], repair: "resynced", synced: { reason: "Applying", message: /amount is int in the metastore, bigint in the table/ } },
   },
   "with a source pending, catalog drift is left to that write's own sync": {
-    sources: [src("a"), src("b")], observed: obs({ commits: [commit("a")], catalogDrift: ["column(s) city missing from the metastore"] }),
+    sources: [src("a"), src("b")], observed: obs({ commits: [commit("a")], catalogDrift: ["column(s) city string missing from the metastore"] }),
     want: { kind: "act", calls: ["write:b"] },
+  },
+  "a table missing from the metastore is re-registered, not resynced (drift is only looked at for a table that is there)": {
+    sources: [src("a")], observed: obs({ exists: false, inCatalog: false, filesExist: true, commits: [commit("a")], catalogDrift: ["column(s) city string missing from the metastore"] }),
+    want: { kind: "act", calls: ["register"], repair: "reregistered" },
   },
   "once the resync took, the table is up to date and says what was resynced": {
     sources: [src("a")], observed: obs({ commits: [commit("a")] }),
-    memory: { lastAction: { kind: "register", calls: [{ op: "register" }], repair: "resynced", drift: ["column(s) city missing from the metastore"], reason: "r" } },
-    want: { kind: "upToDate", synced: { reason: "Resynced", message: /synced again \(column\(s\) city missing from the metastore\)/ } },
+    memory: { lastAction: { kind: "resync", calls: [{ op: "resync" }], repair: "resynced", drift: ["column(s) city string missing from the metastore"], reason: "r" } },
+    want: { kind: "upToDate", synced: { reason: "Resynced", message: /synced again \(column\(s\) city string missing from the metastore\)/ } },
+  },
+  "a resync that didn't take (the same drift observed again) is a failure, retried with backoff, not a tight loop": {
+    sources: [src("a")], observed: obs({ commits: [commit("a")], catalogDrift: ["column(s) city string missing from the metastore"] }),
+    memory: { lastAction: { kind: "resync", calls: [{ op: "resync" }], repair: "resynced", drift: ["column(s) city string missing from the metastore"], reason: "r" } },
+    want: { kind: "fail", code: "SPARK_ERROR" },
   },
   "the same content twice is applied once": {
     sources: [src("a"), src("a")], observed: obs(gone),

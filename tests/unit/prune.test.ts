@@ -33,7 +33,7 @@ function setup(dropImpl: (t: { name: string; database: string; location: string 
     throw new Error("not used by a prune");
   };
   const driver: LakeDriver = {
-    observe: unused, write: unused, register: unused, forget: unused, clearLeftovers: unused, maintain: unused,
+    observe: unused, write: unused, register: unused, resync: unused, forget: unused, clearLeftovers: unused, maintain: unused,
     drop: async (t) => {
       drops.push(`${t.database}.${t.name} ${t.location}`);
       await dropImpl(t);

@@ -94,7 +94,7 @@ describe("InputWatcher on a real folder", () => {
     const never = async (): Promise<never> => {
       throw new Error("the loop is not started in this test");
     };
-    const driver: LakeDriver = { observe: never, write: never, register: never, forget: never, clearLeftovers: never, drop: never, maintain: never };
+    const driver: LakeDriver = { observe: never, write: never, register: never, resync: never, forget: never, clearLeftovers: never, drop: never, maintain: never };
     const sources: SourceStore = { resolve: never, land: never };
     r = new Reconciler({ tablesFile, statusFile: path.join(os.tmpdir(), `lakeform-watch-status-${process.pid}.json`), warehouseBucket: "w", driver, sources, log: pino({ level: "silent" }) });
     r.loadDesired();

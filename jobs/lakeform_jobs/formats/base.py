@@ -100,6 +100,11 @@ class Format(ABC):
         for a table that is in the catalog and has files. Empty: the catalog agrees."""
         return []
 
+    def resync(self, t: "Table") -> None:
+        """Brings a metastore entry that lags the table (catalog_drift) up to its latest state.
+        By default what register does, on an entry that exists."""
+        self.register(t)
+
     def data_files(self, t: "Table") -> dict[str, int] | None:
         """The table's data files against its target size, when the format can tell cheaply."""
         return None

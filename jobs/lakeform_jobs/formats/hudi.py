@@ -246,26 +246,64 @@ class Hudi(Format):
             out.append(commit_from_timeline(COMPLETED.match(n).group(1), body))  # type: ignore[union-attr]
         return out
 
+    def _sync_client(self, t: "Table"):
+        """Hudi's own hive sync client for the table (what its hive sync compares and alters
+        with): the table's schema as its latest commit has it, the metastore's columns and the
+        instant last synced. The caller closes it."""
+        jvm = self.spark._jvm
+        conf = self.spark._jsc.hadoopConfiguration()
+        props = jvm.java.util.Properties()
+        for k, v in {**self.hive_sync_options(t), "hoodie.datasource.meta.sync.base.path": t.location}.items():
+            props.setProperty(k, v)
+        config = jvm.org.apache.hudi.hive.HiveSyncConfig(props, conf)
+        meta = (
+            jvm.org.apache.hudi.common.table.HoodieTableMetaClient.builder()
+            .setConf(jvm.org.apache.hudi.hadoop.fs.HadoopFSUtils.getStorageConfWithCopy(conf))
+            .setBasePath(t.location)
+            .build()
+        )
+        return jvm.org.apache.hudi.hive.HoodieHiveSyncClient(config, meta)
+
     def catalog_drift(self, t: "Table", commits: list[Commit]) -> list[str]:
-        """Hudi's hive sync records the instant it synced (last_commit_time_sync): behind the
-        newest completed commit means a commit whose sync didn't happen (the metastore was down
-        between the two), and its schema change may be missing from the catalog; columns the
-        table's latest schema has and the metastore entry lacks say the same directly. Both are
-        fixed by running the hive sync again (register)."""
-        entry = self.ctx.catalog.entry(t)
-        if entry is None or not commits:
+        """How the metastore's entry lags the table's latest commit, compared the way Hudi's
+        hive sync compares them (so what is reported here is what a sync fixes): the instant
+        last synced (last_commit_time_sync) behind the newest completed commit means a commit
+        whose sync didn't happen (the metastore was down between the two); columns the latest
+        commit's schema has that the metastore lacks, or has with another type, say what it
+        left behind. Columns only the metastore has are not drift: a sync never drops them."""
+        if not commits or not self.ctx.catalog.has(t):
             return []
-        props, catalog_columns = entry
+        jvm = self.spark._jvm
+        client = self._sync_client(t)
+        try:
+            synced_opt = client.getLastCommitTimeSynced(t.name)
+            synced = str(synced_opt.get()) if synced_opt.isPresent() else ""
+            storage = client.getStorageSchema()
+            metastore = client.getMetastoreSchema(t.name)
+            partition_fields = jvm.java.util.ArrayList()
+            for f in t.partition_by:
+                partition_fields.add(f)
+            diff = jvm.org.apache.hudi.hive.util.HiveSchemaUtil.getSchemaDifference(storage, metastore, partition_fields, False)
+            # Hudi quotes the names it compares (`city`).
+            added = {str(k).strip("`"): str(v) for k, v in dict(diff.getAddColumnTypes()).items()}
+            changed = {str(k).strip("`"): str(v) for k, v in dict(diff.getUpdateColumnTypes()).items()}
+            had = {str(k).strip("`").lower(): str(v) for k, v in dict(metastore).items()}
+        finally:
+            client.close()
         drift = []
-        synced, newest = props.get("last_commit_time_sync", ""), commits[-1].commit
+        newest = commits[-1].commit
         if synced < newest:
             drift.append(f"metastore synced at commit {synced or 'none'}, table's newest commit is {newest}")
-        table_columns = [c for c in self.spark.read.format("hudi").load(t.location).schema.fieldNames() if not c.startswith("_hoodie_")]
-        have = {c.lower() for c in catalog_columns}
-        missing = [c for c in table_columns if c.lower() not in have]
-        if missing:
-            drift.append(f"column(s) {', '.join(missing)} missing from the metastore")
+        if added:
+            drift.append(f"column(s) {', '.join(f'{k} {v}' for k, v in added.items())} missing from the metastore")
+        if changed:
+            drift.append("column type(s) behind the table: " + ", ".join(f"{k} is {had.get(k.lower(), '?')} in the metastore, {v} in the table" for k, v in changed.items()))
         return drift
+
+    def resync(self, t: "Table") -> None:
+        """Hudi's hive sync again, on the table as it is: the metastore's columns, types and
+        last synced commit brought up to the latest commit. Nothing is rewritten."""
+        self.register(t)
 
     def register(self, t: "Table") -> dict[str, Any]:
         """Runs Hudi's hive sync on the existing timeline: nothing is rewritten."""

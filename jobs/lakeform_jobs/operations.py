@@ -169,6 +169,8 @@ class Jobs:
                     commit = fmt.write(t, df, plan)
                     break
                 except Exception as e:
+                    if exists and self._journal_if_committed(t, fmt, req, started):
+                        raise
                     if not exists:
                         self._undo_new_table(t)
                     progress.stage("diagnosing")
@@ -192,6 +194,27 @@ class Jobs:
             operation=("bulk" if bulk else "upsert") + (", deduplicated" if dedupe_needed else "") + (", multi-line" if multiline else ""),
             **(counts or {}),
         )
+
+    def _journal_if_committed(self, t: Table, fmt: Format, req: WriteRequest, started: float) -> bool:
+        """A write that failed after its commit completed (Hudi's hive sync runs after the
+        commit: the metastore went away between the two) still wrote its rows: it is journaled
+        like any write, so a rebuild replays it, and the failure is reported as it is (the
+        catalog's lag is repaired by a resync). Whether that was the case."""
+        from datetime import datetime
+
+        try:
+            landed = [
+                c for c in fmt.commits(t, True, True)
+                if c.source_hash == req.source.hash and datetime.fromisoformat(c.time.replace("Z", "+00:00")).timestamp() >= started - 1
+            ]
+            if not landed:
+                return False
+            log.warning("table=%s: commit %s of %s completed before the write failed: journaled", t.key, landed[-1].commit, req.source.name or req.source.uri)
+            self.journal.append(t, commit=landed[-1].commit, source=req.source.name, source_hash=req.source.hash, uri=req.source.uri, generation=req.generation)
+            return True
+        except Exception:
+            log.exception("table=%s: could not tell whether the failed write committed", t.key)
+            return False
 
     def _key_stats(self, r, keys: list[str], multiline: bool, current) -> dict[str, int]:
         """One aggregation over the batch's keys: records, records with an empty key, the most

@@ -1,7 +1,8 @@
 /**
  * A dynamic provider whose methods load their implementation by path in the provider process
- * (through tsx's CommonJS hook, so no build step), as components/local/providers.ts does: the
- * serialized closures stay tiny and the implementation is ordinary, testable TypeScript.
+ * (through tsx's CommonJS hook, so no build step): the serialized closures stay tiny and the
+ * implementation is ordinary, testable TypeScript. Every dynamic resource of Lakeform uses it
+ * (the local runtime's services, bucket and credentials; tables; the services' outputs file).
  */
 import * as pulumi from "@pulumi/pulumi";
 

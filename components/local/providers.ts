@@ -4,35 +4,20 @@
  *
  * Pulumi serializes a dynamic provider's functions into the state and runs them in a separate
  * provider process. Serializing our modules by value would drag their whole import graph along,
- * so each provider method only loads serviceImpl.ts by absolute path (through tsx's CommonJS
- * hook, so no build step is needed) and delegates to it.
+ * so each provider method only loads serviceImpl.ts by absolute path and delegates to it
+ * (components/dynamic.ts's implProvider, shared with the table and services resources).
  */
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { implProvider } from "../dynamic";
 import type { InstallTarget } from "./install";
 import type { ProcessSpec } from "./process";
 
 const IMPL = path.join(__dirname, "serviceImpl");
 
+/** The kinds serviceImpl.ts exports, one per resource class below. */
 type ImplName = "service" | "bucket" | "credentials";
-
-function providerFor(kind: ImplName): pulumi.dynamic.ResourceProvider {
-  const impl = IMPL;
-  // Each method is serialized on its own: keep every one self-contained.
-  const load = () => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    require("tsx/cjs");
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require(impl)[kind];
-  };
-  return {
-    create: (inputs) => load().create(inputs),
-    read: (id, props) => (load().read ? load().read(id, props) : Promise.resolve({ id, props })),
-    diff: (id, olds, news) => load().diff(id, olds, news),
-    update: (id, olds, news) => load().update(id, olds, news),
-    delete: (id, props) => (load().delete ? load().delete(id, props) : Promise.resolve()),
-  };
-}
+const providerFor = (kind: ImplName) => implProvider(IMPL, kind);
 
 /** Everything needed to run one local service: what to install, its files, and its process. */
 export interface ServicePlan {

@@ -2,7 +2,8 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { sanitizeColumn } from "../../lake/columns";
-import { parseTables, SpecError } from "../../lake/spec";
+import { parseTables } from "../../lake/spec";
+import { specProblems as problems } from "../helpers/spec";
 
 const good = `apiVersion: lakeform/v1
 tables:
@@ -18,16 +19,6 @@ tables:
     schemaPolicy: strict
     sources: [data/regions.csv]
 `;
-
-function problems(text: string) {
-  try {
-    parseTables(text, "tables.yaml");
-  } catch (err) {
-    if (err instanceof SpecError) return err.problems;
-    throw err;
-  }
-  throw new Error("expected a SpecError");
-}
 
 describe("parseTables", () => {
   test("normalises keys to sanitised column names and fills defaults", () => {

@@ -1,4 +1,5 @@
-import { parseTables, SpecError } from "../../lake/spec";
+import { parseTables } from "../../lake/spec";
+import { specProblems as problems } from "../helpers/spec";
 
 const table = (extra: string) => `apiVersion: lakeform/v1
 tables:
@@ -9,16 +10,6 @@ tables:
     partitionBy: [Region]
     sources: [data/leads.csv]
 ${extra}`;
-
-function problems(text: string) {
-  try {
-    parseTables(text, "tables.yaml");
-  } catch (err) {
-    if (err instanceof SpecError) return err.problems;
-    throw err;
-  }
-  throw new Error("expected a SpecError");
-}
 
 describe("deleteWhen, retain and targetFileSizeMB", () => {
   test("deleteWhen is sanitised like every column and its values become lower-case text", () => {

@@ -6,7 +6,9 @@
  * (lake/errorCodes.json), and a method a known path doesn't serve answers 405 with `Allow`.
  */
 import * as crypto from "node:crypto";
+import * as http from "node:http";
 import * as path from "node:path";
+import type { Duplex } from "node:stream";
 import fastifyMultipart from "@fastify/multipart";
 import fastifySwagger from "@fastify/swagger";
 import fastifySwaggerUi from "@fastify/swagger-ui";
@@ -29,8 +31,19 @@ const ErrorBody = z.object({
 });
 /** Error responses a route declares: the statuses its failures' codes map to. */
 const errors = (...statuses: number[]) => Object.fromEntries(statuses.map((s) => [s, ErrorBody.describe(`error (${s})`)]));
-/** Every route can fail inside (500) and be short of a backing service (503). */
-const ALWAYS = [500, 503];
+/**
+ * Every route can be sent a request head (URL and headers) over MAX_HEAD_BYTES (431), fail
+ * inside (500) and be short of a backing service (503).
+ */
+const ALWAYS = [431, 500, 503];
+
+/**
+ * The most a request's head (request line and headers) may take. Node's HTTP parser refuses more
+ * before any route runs; its default, 16 KiB, is less than a schema-valid URL can take: a `where`
+ * of 2,000 characters is up to 24,000 bytes percent-encoded (4 UTF-8 bytes each, 3 characters per
+ * byte), so every URL the document allows, plus the headers, fits in this.
+ */
+export const MAX_HEAD_BYTES = 64 * 1024;
 
 const Column = z.object({ name: z.string(), type: z.string() });
 const Condition = z.object({ type: z.string(), status: z.string(), reason: z.string(), message: z.string(), lastTransitionTime: z.string() });
@@ -201,8 +214,39 @@ function unrouted(req: FastifyRequest, reply: FastifyReply, allowed: string[]) {
   return reply.status(e.httpStatus).send({ error: e.toJSON() });
 }
 
+/**
+ * A request Node's HTTP parser refused before any route saw it, answered with the API's error
+ * body (fastify's own answer has another shape, and Node's none): a head over MAX_HEAD_BYTES is
+ * 431 REQUEST_HEAD_TOO_LARGE, declared on every operation; anything else that isn't HTTP is 400.
+ * A client that timed out or went away gets nothing more.
+ */
+export function answerClientError(err: Error & { code?: string }, socket: Duplex): void {
+  if (err.code === "ECONNRESET" || socket.destroyed) return;
+  if (err.code === "ERR_HTTP_REQUEST_TIMEOUT" || !socket.writable) {
+    socket.destroy(err);
+    return;
+  }
+  const e =
+    err.code === "HPE_HEADER_OVERFLOW"
+      ? new LakeformError("REQUEST_HEAD_TOO_LARGE", `the request's URL and headers take more than ${MAX_HEAD_BYTES} bytes (a shorter filter or table name fits)`, { limit: MAX_HEAD_BYTES })
+      : new LakeformError("BAD_REQUEST", `the request is not valid HTTP (${err.code ?? err.message})`);
+  const body = JSON.stringify({ error: e.toJSON() });
+  socket.end(
+    `HTTP/1.1 ${e.httpStatus} ${http.STATUS_CODES[e.httpStatus]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
 export async function buildApi(opts: ApiOptions) {
-  const app = Fastify({ loggerInstance: opts.logger, bodyLimit: 512 * 1024 * 1024 });
+  const app = Fastify({
+    loggerInstance: opts.logger,
+    bodyLimit: 512 * 1024 * 1024,
+    http: { maxHeaderSize: MAX_HEAD_BYTES },
+    // find-my-way refuses to route a path parameter over 100 characters (404, "no such path"),
+    // shorter than a table name may be (128): the head's limit bounds it instead, so any name
+    // reaches the schema and a bad one is 400 BAD_TABLE_NAME.
+    routerOptions: { maxParamLength: MAX_HEAD_BYTES },
+    clientErrorHandler: answerClientError,
+  });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.addContentTypeParser("text/csv", { parseAs: "buffer" }, (_req, body, done) => done(null, body));

@@ -31,6 +31,24 @@ export const LIGHT_PATH_MAX_ROWS = 10_000;
 
 // ---------------------------------------------------------------- request schemas (zod → OpenAPI)
 
+/**
+ * A string of min to max characters as the document counts them: JSON Schema's minLength and
+ * maxLength count code points, zod's .min/.max UTF-16 units, so a filter of 2,000 emoji the
+ * document allows would be refused as too long (4,000 units). Counted here as the document does.
+ */
+export function chars(min: number, max: number) {
+  return z
+    .string()
+    .refine(
+      (s) => {
+        const n = [...s].length;
+        return n >= min && n <= max;
+      },
+      { error: (iss) => `must be ${min} to ${max} characters (got ${[...String(iss.input)].length})` },
+    )
+    .meta({ minLength: min, maxLength: max });
+}
+
 export const TableName = z
   .string()
   .regex(TABLE_NAME, { error: (iss) => tableNameMessage(iss.input) })
@@ -54,23 +72,20 @@ export const AsOfParam = z
 export const RowsQuery = z.object({
   asOf: AsOfParam,
   limit: z.coerce.number().int().min(1).max(10000).default(1000).describe("rows to return at most"),
-  where: z
-    .string()
-    .min(1)
-    .max(2000)
+  where: chars(1, 2000)
     .optional()
     .describe("row filter: the table's columns, literals, comparisons, AND/OR/NOT, IN, LIKE, IS NULL, BETWEEN")
     .meta({ example: "id >= 2 AND name LIKE 'g%'" }),
 });
 
 export const DeleteQuery = z.object({
-  where: z.string().min(1).max(2000).optional().describe("row filter in the travel filter's grammar (or send a CSV of keys as the body)"),
+  where: chars(1, 2000).optional().describe("row filter in the travel filter's grammar (or send a CSV of keys as the body)"),
 });
 
 export const UpdateBody = z
   .object({
-    set: z.record(z.string().min(1).max(128), z.union([z.string(), z.number(), z.boolean(), z.null()])).describe("column → new value (null for NULL)"),
-    where: z.string().min(1).max(2000).describe("which rows: the travel filter's grammar"),
+    set: z.record(chars(1, 128), z.union([z.string(), z.number(), z.boolean(), z.null()])).describe("column → new value (null for NULL)"),
+    where: chars(1, 2000).describe("which rows: the travel filter's grammar"),
   })
   .strict();
 
@@ -81,7 +96,7 @@ export const ChangesQuery = z.object({
 });
 
 export const QueryBody = z.object({
-  sql: z.string().min(1).max(100_000).describe("one read statement"),
+  sql: chars(1, 100_000).describe("one read statement"),
   limit: z.number().int().min(1).max(10_000).default(1000),
   offset: z.number().int().min(0).default(0),
 });

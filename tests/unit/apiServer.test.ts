@@ -123,3 +123,43 @@ test.each([
   expect([res.statusCode, res.json().error.code]).toEqual([400, "BAD_REQUEST"]);
   expect(res.json().error.message).toMatch(/boundary/);
 });
+
+/** A GET over a real socket (inject skips Node's HTTP parser, where the head's limit is). */
+async function getOverSocket(url: string): Promise<{ status: number; type: string; body: { error?: { code: string; message: string } } }> {
+  if (!app.server.listening) await app.listen({ host: "127.0.0.1", port: 0 });
+  const port = (app.server.address() as AddressInfo).port;
+  return new Promise((resolve, reject) => {
+    http
+      .get({ host: "127.0.0.1", port, path: url }, (res) => {
+        let text = "";
+        res.on("data", (d) => (text += d));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, type: String(res.headers["content-type"]), body: JSON.parse(text) }));
+      })
+      .on("error", reject);
+  });
+}
+
+test("every URL the document allows fits the request head: the longest filter, 2,000 four-byte characters, reaches the route", async () => {
+  const where = encodeURIComponent("\u{1F600}".repeat(2000));
+  expect(where.length).toBe(24_000); // Node's default limit, 16 KiB, refused this as 431
+  const res = await getOverSocket(`/tables/people/rows?asOf=20261124194100791&where=${where}`);
+  // Past the schema (2,000 characters, as the document counts them) to the travel itself: Spark is down here.
+  expect([res.status, res.body.error?.code]).toEqual([503, "SPARK_UNAVAILABLE"]);
+});
+
+test("a longer request head is 431 REQUEST_HEAD_TOO_LARGE with the API's error body, as the document declares for every operation", async () => {
+  const res = await getOverSocket(`/tables/people/rows?asOf=20261124194100791&where=${"x".repeat(70 * 1024)}`);
+  expect([res.status, res.type, res.body.error?.code]).toEqual([431, "application/json; charset=utf-8", "REQUEST_HEAD_TOO_LARGE"]);
+  expect(res.body.error?.message).toMatch(/65536 bytes/);
+  const doc = (await app.inject({ method: "GET", url: "/openapi.json" })).json();
+  const operations = Object.values(doc.paths as Record<string, Record<string, { responses: Record<string, unknown> }>>).flatMap((p) => Object.values(p));
+  expect(operations.length).toBeGreaterThanOrEqual(11);
+  for (const op of operations) expect(Object.keys(op.responses)).toContain("431");
+});
+
+test("a table name as long as the pattern allows reaches the route; a longer one is BAD_TABLE_NAME, not an unknown path", async () => {
+  const longest = await app.inject({ method: "GET", url: `/tables/${"t".repeat(128)}/history` });
+  expect([longest.statusCode, longest.json().error.code]).toEqual([404, "UNKNOWN_TABLE"]);
+  const over = await app.inject({ method: "GET", url: `/tables/${"t".repeat(129)}/history` });
+  expect([over.statusCode, over.json().error.code]).toEqual([400, "BAD_TABLE_NAME"]);
+});

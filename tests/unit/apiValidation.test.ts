@@ -1,4 +1,4 @@
-import { checkAsOf, checkTableName, checkWhere } from "../../api/validation";
+import { checkAsOf, checkTableName, checkWhere, QueryBody, RowsQuery, UpdateBody } from "../../api/validation";
 import { hudiInstant, parseAsOf } from "../../lake/asOf";
 import { parseValues, splitStatements } from "../../cli/shell";
 import { inexactBigints } from "../../lake/trino";
@@ -71,4 +71,15 @@ test.each([
 
 test.each(["NOT (id = 1 OR name IS NULL)", "id NOT IN (1, 2) AND name NOT LIKE 'x%'", "id BETWEEN 1 AND 3", "TRUE", "flag AND id <> 2"])("a whole condition passes: %s", (where) => {
   expect(checkWhere(where, [...cols, "flag"], ["flag"])).toBe(where);
+});
+
+test("string bounds count characters as the OpenAPI document does (code points), not UTF-16 units", () => {
+  const emoji = (n: number) => "\u{1F600}".repeat(n);
+  const asOf = "2026-11-24";
+  expect(RowsQuery.safeParse({ asOf, where: emoji(2000) }).success).toBe(true);
+  expect(RowsQuery.safeParse({ asOf, where: emoji(2001) }).error?.issues[0].message).toBe("must be 1 to 2000 characters (got 2001)");
+  expect(RowsQuery.safeParse({ asOf, where: "" }).success).toBe(false);
+  expect(UpdateBody.safeParse({ set: { [emoji(128)]: 1 }, where: "TRUE" }).success).toBe(true);
+  expect(UpdateBody.safeParse({ set: { [emoji(129)]: 1 }, where: "TRUE" }).success).toBe(false);
+  expect(QueryBody.safeParse({ sql: emoji(100_000) }).success).toBe(true);
 });

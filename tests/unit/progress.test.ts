@@ -196,7 +196,7 @@ describe("GET /tables/{table}/progress", () => {
     expect([bad.statusCode, bad.json().error.code]).toEqual([400, "BAD_TABLE_NAME"]);
     const doc = (await app.inject({ method: "GET", url: "/openapi.json" })).json();
     const get = doc.paths["/tables/{table}/progress"].get;
-    expect(Object.keys(get.responses).sort()).toEqual(["200", "400", "404", "500", "503"]);
+    expect(Object.keys(get.responses).sort()).toEqual(["200", "400", "404", "431", "500", "503"]);
     expect(Object.keys(get.responses["200"].content["application/json"].schema.properties.writes.items.properties)).toEqual(
       expect.arrayContaining(["stage", "percent", "bytesRead", "bytesTotal", "rowsRead", "rowsTotal", "message"]),
     );

@@ -85,7 +85,8 @@ build_provider_plugin() {
     return 0
   fi
   local stamp
-  stamp="$( (cat "$src"/*.go "$src/go.mod" "$src/go.sum"; echo "$want") | sha256sum | cut -c1-16)"
+  # The plugins' shared code (tools/pulumi-provider-kit, a replace in go.mod) is part of each one.
+  stamp="$( (cat "$src"/*.go "$src/go.mod" "$src/go.sum" "$LAKEFORM_ROOT"/tools/pulumi-provider-kit/*.go "$LAKEFORM_ROOT"/tools/pulumi-provider-kit/go.mod; echo "$want") | sha256sum | cut -c1-16)"
   if [ -x "$BIN/pulumi-resource-$name" ] && [ "$(cat "$BIN/.resource-$name-stamp" 2>/dev/null)" = "$stamp" ]; then
     return 0
   fi

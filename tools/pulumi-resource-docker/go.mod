@@ -3,6 +3,7 @@ module lakeform.local/pulumi-resource-docker
 go 1.26.0
 
 require (
+	lakeform.local/pulumi-provider-kit v0.0.0
 	github.com/docker/docker v28.5.2+incompatible
 	github.com/docker/go-connections v0.8.2
 	github.com/moby/go-archive v0.3.3
@@ -141,3 +142,6 @@ require (
 	gopkg.in/yaml.v3 v3.0.1 // indirect
 	lukechampine.com/frand v1.4.2 // indirect
 )
+
+// The stand-in plugins' shared code, in this repository.
+replace lakeform.local/pulumi-provider-kit => ../pulumi-provider-kit

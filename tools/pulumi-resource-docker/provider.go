@@ -13,11 +13,10 @@ import (
 	"github.com/docker/docker/errdefs"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/diag"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
-	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/provider"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 	"google.golang.org/protobuf/types/known/emptypb"
-	"google.golang.org/protobuf/types/known/structpb"
+	providerkit "lakeform.local/pulumi-provider-kit"
 )
 
 const pluginName = "pulumi-resource-docker"
@@ -43,7 +42,7 @@ var specs = map[string]spec{
 var deleteFirst = map[string]bool{tContainer: true, tNetwork: true, tVolume: true}
 
 type dockerProvider struct {
-	pulumirpc.UnimplementedResourceProviderServer
+	providerkit.Base
 	host *provider.HostClient
 
 	mu     sync.Mutex
@@ -51,7 +50,9 @@ type dockerProvider struct {
 	docker *client.Client
 }
 
-func newProvider(host *provider.HostClient) *dockerProvider { return &dockerProvider{host: host} }
+func newProvider(host *provider.HostClient) *dockerProvider {
+	return &dockerProvider{Base: providerkit.Base{Package: "docker", Plugin: pluginName, Version: version, ConfigSpec: configSpec}, host: host}
+}
 
 // client connects to the Docker Engine on first use, negotiating the API version (Debian's
 // Engine 20.10 speaks an older API than this client's default).
@@ -85,33 +86,7 @@ func (p *dockerProvider) status(ctx context.Context, urn string, format string, 
 	}
 }
 
-func unmarshal(s *structpb.Struct) (resource.PropertyMap, error) {
-	return plugin.UnmarshalProperties(s, plugin.MarshalOptions{KeepUnknowns: true, SkipNulls: true})
-}
-
-func marshal(m resource.PropertyMap) (*structpb.Struct, error) {
-	return plugin.MarshalProperties(m, plugin.MarshalOptions{KeepUnknowns: true, SkipNulls: true})
-}
-
-func typeOf(urn string) string { return string(resource.URN(urn).Type()) }
 func nameOf(urn string) string { return resource.URN(urn).Name() }
-
-func (p *dockerProvider) GetPluginInfo(context.Context, *emptypb.Empty) (*pulumirpc.PluginInfo, error) {
-	return &pulumirpc.PluginInfo{Version: version}, nil
-}
-
-func (p *dockerProvider) GetSchema(context.Context, *pulumirpc.GetSchemaRequest) (*pulumirpc.GetSchemaResponse, error) {
-	return &pulumirpc.GetSchemaResponse{Schema: fmt.Sprintf(`{"name":"docker","version":%q}`, version)}, nil
-}
-
-func (p *dockerProvider) CheckConfig(_ context.Context, req *pulumirpc.CheckRequest) (*pulumirpc.CheckResponse, error) {
-	news, err := unmarshal(req.GetNews())
-	if err != nil {
-		return nil, err
-	}
-	failures := checkFields(pluginName, "docker provider config", "", news, configSpec)
-	return &pulumirpc.CheckResponse{Inputs: req.GetNews(), Failures: failures}, nil
-}
 
 func (p *dockerProvider) DiffConfig(_ context.Context, req *pulumirpc.DiffRequest) (*pulumirpc.DiffResponse, error) {
 	olds, err := unmarshal(req.GetOldInputs())
@@ -141,14 +116,6 @@ func (p *dockerProvider) Configure(_ context.Context, req *pulumirpc.ConfigureRe
 	p.docker = nil
 	p.mu.Unlock()
 	return &pulumirpc.ConfigureResponse{SupportsPreview: true}, nil
-}
-
-func (p *dockerProvider) Invoke(_ context.Context, req *pulumirpc.InvokeRequest) (*pulumirpc.InvokeResponse, error) {
-	return nil, fmt.Errorf("function %q is not implemented by Lakeform's stand-in %s (see tools/%s/SUPPORTED.md)", req.GetTok(), pluginName, pluginName)
-}
-
-func (p *dockerProvider) Cancel(context.Context, *emptypb.Empty) (*emptypb.Empty, error) {
-	return &emptypb.Empty{}, nil
 }
 
 // autoName keeps the name Check gave last time, or makes one from the resource's name plus a
@@ -414,20 +381,6 @@ func previewOutputs(typ string, inputs resource.PropertyMap) resource.PropertyMa
 }
 
 // Small accessors over property maps (absent or unknown values give the zero value).
-
-func getStr(m resource.PropertyMap, k string) string {
-	if v := m[resource.PropertyKey(k)]; v.IsString() {
-		return v.StringValue()
-	}
-	return ""
-}
-
-func getBool(m resource.PropertyMap, k string) bool {
-	if v := m[resource.PropertyKey(k)]; v.IsBool() {
-		return v.BoolValue()
-	}
-	return false
-}
 
 func getNum(m resource.PropertyMap, k string) (int64, bool) {
 	if v := m[resource.PropertyKey(k)]; v.IsNumber() {

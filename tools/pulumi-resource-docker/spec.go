@@ -5,144 +5,18 @@ package main
 // that silently ignored a field would make a program look like it worked when it didn't.
 
 import (
-	"fmt"
-	"sort"
-	"strings"
-
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
-	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 )
 
-// field describes one input property.
-type field struct {
-	// replace: a change to this field replaces the resource (upstream's ForceNew).
-	replace bool
-	// nested: the fields of an object, or of each object in a list of objects.
-	nested spec
-	// def: the default Check fills in when the field is absent (nil: none).
-	def *resource.PropertyValue
-	// required: Check fails when the field is absent.
-	required bool
-}
-
-type spec map[string]*field
-
-func str(s string) *resource.PropertyValue   { v := resource.NewStringProperty(s); return &v }
-func boolean(b bool) *resource.PropertyValue { v := resource.NewBoolProperty(b); return &v }
-func num(n float64) *resource.PropertyValue  { v := resource.NewNumberProperty(n); return &v }
-
-func (s spec) names() string {
-	keys := make([]string, 0, len(s))
-	for k := range s {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return strings.Join(keys, ", ")
-}
-
-// checkFields walks the inputs against the spec: unknown fields and missing required ones become
-// check failures; absent fields with a default get it. Values not yet known (preview) are left alone.
-func checkFields(plugin, typ, path string, m resource.PropertyMap, s spec) []*pulumirpc.CheckFailure {
-	var failures []*pulumirpc.CheckFailure
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, string(k))
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		v := m[resource.PropertyKey(k)]
-		f, ok := s[k]
-		if !ok {
-			if v.IsNull() {
-				delete(m, resource.PropertyKey(k))
-				continue
-			}
-			failures = append(failures, &pulumirpc.CheckFailure{
-				Property: path + k,
-				Reason: fmt.Sprintf("%s: field %q is not implemented by Lakeform's stand-in %s (it implements: %s; see tools/%s/SUPPORTED.md)",
-					typ, path+k, plugin, s.names(), plugin),
-			})
-			continue
-		}
-		if f.nested == nil || v.ContainsUnknowns() && !v.IsObject() && !v.IsArray() {
-			continue
-		}
-		switch {
-		case v.IsObject():
-			failures = append(failures, checkFields(plugin, typ, path+k+".", v.ObjectValue(), f.nested)...)
-		case v.IsArray():
-			for i, e := range v.ArrayValue() {
-				if e.IsObject() {
-					failures = append(failures, checkFields(plugin, typ, fmt.Sprintf("%s%s[%d].", path, k, i), e.ObjectValue(), f.nested)...)
-				}
-			}
-		}
-	}
-	for k, f := range s {
-		if _, ok := m[resource.PropertyKey(k)]; ok {
-			continue
-		}
-		if f.required {
-			failures = append(failures, &pulumirpc.CheckFailure{Property: path + k, Reason: fmt.Sprintf("%s: missing required field %q", typ, path+k)})
-		} else if f.def != nil {
-			m[resource.PropertyKey(k)] = *f.def
-		}
-	}
-	return failures
-}
-
-// diffFields compares old and new inputs on the spec's top-level fields. A field whose new value
-// isn't known yet counts as changed.
-func diffFields(olds, news resource.PropertyMap, s spec) (changed, replaces []string) {
-	for k, f := range s {
-		ov, nv := olds[resource.PropertyKey(k)], news[resource.PropertyKey(k)]
-		if ov.IsNull() && nv.IsNull() {
-			continue
-		}
-		if nv.ContainsUnknowns() || !ov.DeepEquals(nv) {
-			changed = append(changed, k)
-			if f.replace {
-				replaces = append(replaces, k)
-			}
-		}
-	}
-	sort.Strings(changed)
-	sort.Strings(replaces)
-	return changed, replaces
-}
-
-func diffResponse(changed, replaces []string, deleteBeforeReplace bool) *pulumirpc.DiffResponse {
-	if len(changed) == 0 {
-		return &pulumirpc.DiffResponse{Changes: pulumirpc.DiffResponse_DIFF_NONE}
-	}
-	detailed := map[string]*pulumirpc.PropertyDiff{}
-	for _, k := range changed {
-		kind := pulumirpc.PropertyDiff_UPDATE
-		for _, r := range replaces {
-			if r == k {
-				kind = pulumirpc.PropertyDiff_UPDATE_REPLACE
-			}
-		}
-		detailed[k] = &pulumirpc.PropertyDiff{Kind: kind, InputDiff: true}
-	}
-	return &pulumirpc.DiffResponse{
-		Changes:             pulumirpc.DiffResponse_DIFF_SOME,
-		Diffs:               changed,
-		Replaces:            replaces,
-		DeleteBeforeReplace: deleteBeforeReplace && len(replaces) > 0,
-		DetailedDiff:        detailed,
-		HasDetailedDiff:     true,
-	}
-}
-
-// Shorthands for building specs.
-func rep(nested spec) *field { return &field{replace: true, nested: nested} }
+// Shorthands for building specs (spec, field and the defaults str, boolean and num are
+// tools/pulumi-provider-kit's, through kit.go).
+func rep(nested spec) *field { return &field{Replace: true, Nested: nested} }
 func upd() *field            { return &field{} }
 func repDef(d *resource.PropertyValue) *field {
-	return &field{replace: true, def: d}
+	return &field{Replace: true, Def: d}
 }
-func updDef(d *resource.PropertyValue) *field { return &field{def: d} }
-func required(f *field) *field                { f.required = true; return f }
+func updDef(d *resource.PropertyValue) *field { return &field{Def: d} }
+func required(f *field) *field                { f.Required = true; return f }
 
 var labelSpec = spec{"label": required(rep(nil)), "value": required(rep(nil))}
 
@@ -185,7 +59,7 @@ var imageSpec = spec{
 	"imageName":      required(upd()),
 	"skipPush":       updDef(boolean(false)),
 	"buildOnPreview": updDef(boolean(false)),
-	"build": {nested: spec{
+	"build": {Nested: spec{
 		"context":       upd(),
 		"dockerfile":    upd(),
 		"args":          upd(),

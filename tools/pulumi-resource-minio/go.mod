@@ -3,6 +3,7 @@ module lakeform.local/pulumi-resource-minio
 go 1.25.11
 
 require (
+	lakeform.local/pulumi-provider-kit v0.0.0
 	github.com/minio/minio-go/v7 v7.0.91
 	github.com/pulumi/pulumi/sdk/v3 v3.259.0
 	google.golang.org/protobuf v1.36.11
@@ -124,3 +125,6 @@ require (
 	gopkg.in/yaml.v3 v3.0.1 // indirect
 	lukechampine.com/frand v1.4.2 // indirect
 )
+
+// The stand-in plugins' shared code, in this repository.
+replace lakeform.local/pulumi-provider-kit => ../pulumi-provider-kit

@@ -16,11 +16,11 @@ import (
 	"github.com/minio/minio-go/v7/pkg/s3utils"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/diag"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
-	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/provider"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 	"google.golang.org/protobuf/types/known/emptypb"
 	"google.golang.org/protobuf/types/known/structpb"
+	providerkit "lakeform.local/pulumi-provider-kit"
 )
 
 const pluginName = "pulumi-resource-minio"
@@ -35,7 +35,7 @@ type minioConfig struct {
 }
 
 type minioProvider struct {
-	pulumirpc.UnimplementedResourceProviderServer
+	providerkit.Base
 	host *provider.HostClient
 
 	mu     sync.Mutex
@@ -43,47 +43,8 @@ type minioProvider struct {
 	client *minio.Client
 }
 
-func newProvider(host *provider.HostClient) *minioProvider { return &minioProvider{host: host} }
-
-func unmarshal(s *structpb.Struct) (resource.PropertyMap, error) {
-	return plugin.UnmarshalProperties(s, plugin.MarshalOptions{KeepUnknowns: true, SkipNulls: true})
-}
-
-func marshal(m resource.PropertyMap) (*structpb.Struct, error) {
-	return plugin.MarshalProperties(m, plugin.MarshalOptions{KeepUnknowns: true, SkipNulls: true})
-}
-
-func typeOf(urn string) string { return string(resource.URN(urn).Type()) }
-
-func getStr(m resource.PropertyMap, k string) string {
-	if v := m[resource.PropertyKey(k)]; v.IsString() {
-		return v.StringValue()
-	}
-	return ""
-}
-
-func getBool(m resource.PropertyMap, k string) bool {
-	if v := m[resource.PropertyKey(k)]; v.IsBool() {
-		return v.BoolValue()
-	}
-	return false
-}
-
-func (p *minioProvider) GetPluginInfo(context.Context, *emptypb.Empty) (*pulumirpc.PluginInfo, error) {
-	return &pulumirpc.PluginInfo{Version: version}, nil
-}
-
-func (p *minioProvider) GetSchema(context.Context, *pulumirpc.GetSchemaRequest) (*pulumirpc.GetSchemaResponse, error) {
-	return &pulumirpc.GetSchemaResponse{Schema: fmt.Sprintf(`{"name":"minio","version":%q}`, version)}, nil
-}
-
-func (p *minioProvider) CheckConfig(_ context.Context, req *pulumirpc.CheckRequest) (*pulumirpc.CheckResponse, error) {
-	news, err := unmarshal(req.GetNews())
-	if err != nil {
-		return nil, err
-	}
-	failures := checkFields(pluginName, "minio provider config", "", news, configSpec)
-	return &pulumirpc.CheckResponse{Inputs: req.GetNews(), Failures: failures}, nil
+func newProvider(host *provider.HostClient) *minioProvider {
+	return &minioProvider{Base: providerkit.Base{Package: "minio", Plugin: pluginName, Version: version, ConfigSpec: configSpec}, host: host}
 }
 
 func (p *minioProvider) DiffConfig(_ context.Context, req *pulumirpc.DiffRequest) (*pulumirpc.DiffResponse, error) {
@@ -188,14 +149,6 @@ func (p *minioProvider) s3() (*minio.Client, minioConfig, error) {
 	}
 	p.client = c
 	return c, cfg, nil
-}
-
-func (p *minioProvider) Invoke(_ context.Context, req *pulumirpc.InvokeRequest) (*pulumirpc.InvokeResponse, error) {
-	return nil, fmt.Errorf("function %q is not implemented by Lakeform's stand-in %s (see tools/%s/SUPPORTED.md)", req.GetTok(), pluginName, pluginName)
-}
-
-func (p *minioProvider) Cancel(context.Context, *emptypb.Empty) (*emptypb.Empty, error) {
-	return &emptypb.Empty{}, nil
 }
 
 func randomSuffix(seed []byte) string {

@@ -4,8 +4,25 @@
  * as they are when piped; other lines (the engines' own logs) pass through unchanged.
  */
 import * as fs from "node:fs";
-import { serviceLogFile } from "../lake/stackData";
+import * as path from "node:path";
+import { projectDir, serviceLogFile, stackName, stackSetting } from "../lake/stackData";
 import { LakeformError } from "../lake/errors";
+
+function stackFile(stack: string): string {
+  try {
+    return fs.readFileSync(path.join(projectDir(), `Pulumi.${stack}.yaml`), "utf8");
+  } catch {
+    return "";
+  }
+}
+
+/** The docker runtime's container of each engine (components/<service>/dockerPlan.ts names them). */
+const DOCKER_ENGINE_CONTAINERS: Record<string, (stack: string) => string> = {
+  s3: (stack) => `${stack}-lakehouse-s3-${/engine:\s*["']?minio/.test(stackFile(stack)) ? "minio" : "seaweedfs"}`,
+  metastore: (stack) => `${stack}-lakehouse-metastore-hms`,
+  spark: (stack) => `${stack}-lakehouse-spark-job-server`,
+  trino: (stack) => `${stack}-lakehouse-trino-coordinator`,
+};
 
 /** `--since`: a duration back from now (`30s`, `10m`, `2h`, `1d`) or an ISO-8601 time. */
 export function parseSince(since: string, now = Date.now()): number {
@@ -40,7 +57,13 @@ export interface LogsOptions {
 export async function logsCommand(dataDir: string, service: string, opts: LogsOptions): Promise<number> {
   const file = serviceLogFile(dataDir, service);
   if (!fs.existsSync(file)) {
-    process.stderr.write(`lakeform: no log for ${service} at ${file} (services: s3, metastore, spark, trino, reconciler, api)\n`);
+    const container = DOCKER_ENGINE_CONTAINERS[service];
+    if (container && stackSetting("runtime") === "docker") {
+      // The engines' logs stay in their containers on the docker runtime.
+      process.stderr.write(`lakeform: on the docker runtime ${service} logs to its container: docker logs ${container(stackName())}\n`);
+    } else {
+      process.stderr.write(`lakeform: no log for ${service} at ${file} (services: s3, metastore, spark, trino, reconciler, api)\n`);
+    }
     return 1;
   }
   const since = opts.since ? parseSince(opts.since) : undefined;

@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { lineTime, parseSince } from "../../cli/logs";
+import { lineTime, logsCommand, parseSince } from "../../cli/logs";
 import { formatServices } from "../../cli/status";
 import { outputsCacheFile, readOutputsCache, stackDataDir, stackSetting, writeOutputsCache } from "../../lake/stackData";
 import { OUTPUT_KEYS, type LakeOutputs } from "../../lake/outputKeys";
@@ -61,5 +61,39 @@ describe("lakeform status: services", () => {
     expect(text.split("\n")[0]).toMatch(/^SERVICE\s+STATE\s+PID\s+RESTARTS\s+DETAIL$/);
     expect(text).toMatch(/trino\s+running\s+10/);
     expect(text).toMatch(/reconciler\s+DOWN\s+11\s+2 restarts\s+restarting/);
+  });
+});
+
+describe("lakeform logs on the docker runtime", () => {
+  const saved = { root: process.env.LAKEFORM_ROOT, stack: process.env.LAKEFORM_STACK };
+  afterEach(() => {
+    for (const [k, v] of [["LAKEFORM_ROOT", saved.root], ["LAKEFORM_STACK", saved.stack]] as const) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+    jest.restoreAllMocks();
+  });
+
+  async function logsOf(service: string, stackYaml: string): Promise<{ code: number; err: string }> {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "lakeform-logs-"));
+    fs.writeFileSync(path.join(root, "Pulumi.box.yaml"), stackYaml);
+    process.env.LAKEFORM_ROOT = root;
+    process.env.LAKEFORM_STACK = "box";
+    let err = "";
+    jest.spyOn(process.stderr, "write").mockImplementation((s) => ((err += String(s)), true));
+    const code = await logsCommand(path.join(root, ".lakeform", "box"), service, {});
+    return { code, err };
+  }
+
+  test("an engine's log is in its container: the message names it", async () => {
+    const docker = "config:\n  lakeform:runtime: docker\n  lakeform:objectStore:\n    engine: minio\n";
+    expect(await logsOf("trino", docker)).toEqual({ code: 1, err: expect.stringContaining("docker logs box-lakehouse-trino-coordinator") });
+    expect((await logsOf("s3", docker)).err).toContain("docker logs box-lakehouse-s3-minio");
+    expect((await logsOf("spark", "config:\n  lakeform:runtime: docker\n")).err).toContain("docker logs box-lakehouse-spark-job-server");
+  });
+
+  test("on the local runtime, and for the host's own services, it names the missing file", async () => {
+    expect((await logsOf("trino", "config:\n  lakeform:runtime: local\n")).err).toMatch(/no log for trino at .*trino\.log/);
+    expect((await logsOf("reconciler", "config:\n  lakeform:runtime: docker\n")).err).toMatch(/no log for reconciler at /);
   });
 });

@@ -34,7 +34,7 @@ export const StackConfigSchema = z
       .default({}),
     /** The tables.yaml the reconciler watches and the Table resources are read from (relative: to the project). */
     tablesFile: z.string().min(1).default("examples/tables.yaml"),
-    /** Run the reconciler and the API as services of the lakehouse (local runtime). */
+    /** Run the reconciler and the API as services of the lakehouse (host processes, on both runtimes). */
     services: z.boolean().default(true),
     api: z.object({ port: port.optional() }).strict().default({}),
     reconciler: z

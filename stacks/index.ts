@@ -26,7 +26,7 @@ function rawConfig(): Record<string, unknown> {
 export interface BuiltLakehouse {
   lake: Lakehouse;
   dataDir: string;
-  /** local runtime: the outputs file, the reconciler and the API, and one Table per entry of tables.yaml. */
+  /** The reconciler and the API (host processes on both runtimes), and one Table per entry of tables.yaml. */
   services?: LakeServices;
   tables: Table[];
 }
@@ -47,8 +47,9 @@ export function buildLakehouse(projectDir: string): BuiltLakehouse {
     trino: config.trino,
   });
   const built: BuiltLakehouse = { lake, dataDir: config.dataDir, tables: [] };
-  // TODO(docker runtime): the reconciler and the API as containers, once the engines' images exist.
-  if (config.runtime !== "local") return built;
+  // The reconciler and the API run on this machine on both runtimes, as supervised processes
+  // (`lakeform supervise`) talking to the engines' published ports on 127.0.0.1: on the docker
+  // runtime, the engines are containers and the loop beside them is the same host process.
   const outputs = stackOutputs(built);
   // Written once the engines are up: what it names must answer when the services start.
   const engines = [lake.objectStore, lake.metastore, lake.spark, lake.trino];

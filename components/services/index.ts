@@ -2,9 +2,9 @@
  * The lakehouse's own services: the reconciler (watches tables.yaml and keeps the lake in line
  * with it) and the REST API, plus the stack outputs file they and the command line read.
  *
- * local: supervised background processes (LocalService running `lakeform supervise`), logs in
- * `<dataDir>/<service>/logs/`. docker: not declared yet (the engines' containers come first; see
- * the README).
+ * On both runtimes: supervised background processes on this machine (LocalService running
+ * `lakeform supervise`), logs in `<dataDir>/<service>/logs/`. On the docker runtime they reach the
+ * engines' containers through the ports those publish on 127.0.0.1 (the stack outputs).
  */
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";

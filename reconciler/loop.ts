@@ -180,7 +180,7 @@ export class Reconciler {
     this.save();
   }
 
-  /** One pass over one table; its status is saved once (and once more when an apply starts). */
+  /** One pass over one table; its status is saved once (and while an apply runs: when it starts, then with its progress every few seconds). */
   private async pass(t: TableSpec): Promise<PassResult> {
     const id = tableId(t);
     const log = this.opts.log.child({ table: id, generation: t.generation });

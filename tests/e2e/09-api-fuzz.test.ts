@@ -2,8 +2,9 @@
  * The REST API fuzzed against its own OpenAPI document by schemathesis (PyPI; installed once into
  * the cache by scripts/install-schemathesis.sh), with every check on, on a running lakehouse: the
  * API listens on 127.0.0.1 on a free port over a throwaway tables.yaml, half the generated table
- * names are its real tables, and requests carry the bearer token, so reads, travel and writes
- * reach Trino and Spark. Bounded by examples per operation and by time; any check failure fails.
+ * names are its real tables, half the commit ids (asOf, since) its real commits, and requests
+ * carry the bearer token, so reads, travel, changes and writes reach Trino and Spark. Bounded by
+ * examples per operation and by time; any check failure fails.
  */
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
@@ -40,6 +41,8 @@ let dir: string;
 let app: Awaited<ReturnType<typeof buildApi>>;
 let base: string;
 let st: string;
+/** The seeding commits (one per written table): values for asOf, since and until that exist. */
+const commits: string[] = [];
 const logFile = () => path.join(dir, "api.log");
 
 beforeAll(async () => {
@@ -60,7 +63,7 @@ tables:
   app = await buildApi({ lake: createLakeService(outs, path.join(dir, "tables.yaml")), token: outs.apiToken, logger });
   await app.listen({ host: "127.0.0.1", port: 0 });
   base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-  // Real commits to read, travel to and write over.
+  // Real commits to read, travel to, count changes from and write over.
   for (const table of [HUDI, ICE]) {
     const res = await app.inject({
       method: "POST",
@@ -69,6 +72,7 @@ tables:
       payload: "id,name,active\n1,ada,true\n2,grace,false\n",
     });
     expect(res.statusCode).toBe(200);
+    commits.push(res.json().commit);
   }
 });
 
@@ -90,8 +94,14 @@ function config(): string {
 [dictionaries.tables]
 values = ${JSON.stringify([HUDI, ICE, UNWRITTEN])}
 
+[dictionaries.commits]
+values = ${JSON.stringify(commits)}
+
 [parameters]
 "path.table" = { dictionary = "tables", probability = 0.5 }
+"query.asOf" = { dictionary = "commits", probability = 0.5 }
+"query.since" = { dictionary = "commits", probability = 0.5 }
+"query.until" = { dictionary = "commits", probability = 0.3 }
 
 [[operations]]
 include-path = "/query"

@@ -5,6 +5,7 @@
  */
 import * as fs from "node:fs";
 import * as http from "node:http";
+import * as net from "node:net";
 import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -162,4 +163,19 @@ test("a table name as long as the pattern allows reaches the route; a longer one
   expect([longest.statusCode, longest.json().error.code]).toEqual([404, "UNKNOWN_TABLE"]);
   const over = await app.inject({ method: "GET", url: `/tables/${"t".repeat(129)}/history` });
   expect([over.statusCode, over.json().error.code]).toEqual([400, "BAD_TABLE_NAME"]);
+});
+
+test("a request that isn't HTTP at all is 400 BAD_REQUEST with the API's error body", async () => {
+  if (!app.server.listening) await app.listen({ host: "127.0.0.1", port: 0 });
+  const port = (app.server.address() as AddressInfo).port;
+  const answer = await new Promise<string>((resolve, reject) => {
+    const socket = net.connect(port, "127.0.0.1", () => socket.write("NOT HTTP\r\n\r\n"));
+    let text = "";
+    socket.on("data", (d) => (text += d));
+    socket.on("close", () => resolve(text));
+    socket.on("error", reject);
+  });
+  const [head, body] = answer.split("\r\n\r\n");
+  expect(head.split("\r\n")[0]).toBe("HTTP/1.1 400 Bad Request");
+  expect(JSON.parse(body).error.code).toBe("BAD_REQUEST");
 });

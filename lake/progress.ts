@@ -45,7 +45,8 @@ const count = (n: number) => n.toLocaleString("en-US");
 export function describeWrite(p: { stage: string; bytesRead?: number; bytesTotal?: number; rowsRead?: number; rowsTotal?: number | null }): string {
   const parts = [p.stage];
   if (p.bytesTotal) parts.push(p.bytesRead !== undefined ? `${formatBytes(p.bytesRead)} of ${formatBytes(p.bytesTotal)} read` : `${formatBytes(p.bytesTotal)} to read`);
-  if (p.rowsRead) parts.push(p.rowsTotal ? `${count(p.rowsRead)} of ${count(p.rowsTotal)} rows` : `${count(p.rowsRead)} rows`);
+  // Spark's input records count each file's header line too ("5 of 4 rows"): never more than the total.
+  if (p.rowsRead) parts.push(p.rowsTotal ? `${count(Math.min(p.rowsRead, p.rowsTotal))} of ${count(p.rowsTotal)} rows` : `${count(p.rowsRead)} rows`);
   else if (p.rowsTotal) parts.push(`${count(p.rowsTotal)} rows`);
   return parts.join(", ");
 }

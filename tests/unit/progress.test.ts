@@ -38,6 +38,8 @@ describe("formatting", () => {
     // Before Spark reported on the stage, and before the keys were counted.
     expect(describeWrite({ stage: "sampling", bytesTotal: 203_000_000, rowsTotal: null })).toBe("sampling, 203 MB to read");
     expect(describeWrite({ stage: "checking keys", bytesTotal: 0, rowsTotal: null, bytesRead: 0, rowsRead: 0 })).toBe("checking keys");
+    // Spark counts a CSV's header line among the records it read: a finished 4-row file reads 5.
+    expect(describeWrite({ stage: "writing", bytesTotal: 60, bytesRead: 60, rowsTotal: 4, rowsRead: 5 })).toBe("writing, 60 B of 60 B read, 4 of 4 rows");
   });
 
   test("an apply's progress: which source of how many, the stage's percentage, the figures", () => {

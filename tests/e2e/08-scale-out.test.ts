@@ -13,7 +13,7 @@ import { machineInstallPaths } from "../../components/local/install";
 import { sparkLocalPorts } from "../../components/spark";
 import { PROJECT_DIR, readOutputs, type LakeOutputs } from "../../stacks/automation";
 import { buildLakehouse, stackOutputs } from "../../stacks/index";
-import { run, trino } from "./lake";
+import { run, trino, waitFor } from "./lake";
 
 const STACK = "e2e-scale";
 const suffix = Date.now().toString(36);
@@ -97,8 +97,21 @@ test("a Spark write runs its executors on the workers, and Trino reads what it w
   const master = await json<MasterState>(`http://127.0.0.1:${ports.masterUi}/json/`);
   const smoke = master.completedapps.find((a) => a.name === "lakeform-smoke");
   expect(smoke).toBeDefined();
-  const ran = await Promise.all(
-    ports.workerUi.map(async (p) => (await json<WorkerState>(`http://127.0.0.1:${p}/json/`)).finishedexecutors.some((e) => e.appid === smoke!.id)),
+  // A worker lists an app's executor among its finished ones once the executor's process has
+  // exited, a moment after the app ends (CI once read one worker before that): wait, bounded.
+  const ran = await waitFor(
+    "both workers to list an executor of the smoke app",
+    async () => {
+      const seen = await Promise.all(
+        ports.workerUi.map(async (p) => {
+          const w = await json<WorkerState>(`http://127.0.0.1:${p}/json/`);
+          return [...w.executors, ...w.finishedexecutors].some((e) => e.appid === smoke!.id);
+        }),
+      );
+      if (seen.every(Boolean)) return seen;
+      throw new Error(`executors of ${smoke!.id} per worker: ${JSON.stringify(seen)}`);
+    },
+    { timeoutMs: 60_000, intervalMs: 1000 },
   );
   expect(ran).toEqual([true, true]);
   expect(await trino(outs).scalar(`SELECT count(*) FROM iceberg.default.smoke_iceberg_${suffix}`)).toBe(3);

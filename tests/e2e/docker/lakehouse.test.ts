@@ -26,6 +26,7 @@ import { buildApi } from "../../../api/server";
 import { TrinoClient } from "../../../lake/trino";
 import { PROJECT_DIR, readOutputs, type LakeOutputs } from "../../../stacks/automation";
 import { buildLakehouse, stackOutputs } from "../../../stacks/index";
+import { waitFor } from "../lake";
 
 const STACK = "e2e-docker";
 const sh = promisify(execFile);
@@ -184,7 +185,21 @@ describeDocker("the docker runtime on a real engine", () => {
     const master = await json<MasterState>(await masterUi());
     const smoke = master.completedapps.find((a) => a.name === "lakeform-smoke");
     expect(smoke).toBeDefined();
-    const ran = await Promise.all((await workerUis()).map(async (url) => (await json<WorkerState>(url)).finishedexecutors.some((e) => e.appid === smoke!.id)));
+    // A worker lists the app's executor among its finished ones once the executor has exited, a
+    // moment after the app ends: wait for both, bounded.
+    const urls = await workerUis();
+    const ran = await waitFor(
+      "both workers to list an executor of the smoke app",
+      async () => {
+        const seen = await Promise.all(urls.map(async (url) => {
+          const w = await json<WorkerState>(url);
+          return [...w.executors, ...w.finishedexecutors].some((e) => e.appid === smoke!.id);
+        }));
+        if (seen.every(Boolean)) return seen;
+        throw new Error(`executors of ${smoke!.id} per worker: ${JSON.stringify(seen)}`);
+      },
+      { timeoutMs: 60_000, intervalMs: 1000 },
+    );
     expect(ran).toEqual([true, true]);
     expect(await new TrinoClient(outs.trinoEndpoint).scalar(`SELECT count(*) FROM iceberg.default.smoke_iceberg_${suffix}`)).toBe(3);
   });

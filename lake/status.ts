@@ -70,8 +70,19 @@ function maintained(t: TableStatus): string {
   return "-";
 }
 
+/**
+ * A reconciler reports a write in flight every few seconds: a report older than a minute means
+ * it stopped reporting (killed mid-write, or its job server not answering), so say how old it is.
+ */
+function staleNote(at: string, now: Date): string {
+  const ageS = Math.floor((now.getTime() - Date.parse(at)) / 1000);
+  if (!(ageS > 60)) return "";
+  const ago = ageS < 3600 ? `${Math.floor(ageS / 60)} min` : `${Math.floor(ageS / 3600)} h ${Math.floor((ageS % 3600) / 60)} min`;
+  return ` (last report ${ago} ago: is the reconciler running?)`;
+}
+
 /** One line per table, for terminals: what a data engineer wants to know at a glance. */
-export function formatStatus(status: LakeStatus): string {
+export function formatStatus(status: LakeStatus, now = new Date()): string {
   const lines: string[] = [];
   if (status.specError) lines.push(`tables.yaml: INVALID (serving the last valid version)\n${status.specError}\n`);
   const rows = Object.values(status.tables).sort((a, b) => a.table.localeCompare(b.table));
@@ -91,7 +102,7 @@ export function formatStatus(status: LakeStatus): string {
       `${t.observedGeneration ?? "-"}${t.observedGeneration && t.observedGeneration !== t.generation ? ` (want ${t.generation})` : ""}`,
       maintained(t),
       // "UpToDate" says it all; anything else (including a repaired "Recreated") says why.
-      why?.reason === Reason.Applying && t.applying ? `Applying ${formatApplyProgress(t.applying)}` : why ? `${why.reason}${why.type === "Synced" && why.reason === "UpToDate" ? "" : `: ${why.message}`}` : "-",
+      why?.reason === Reason.Applying && t.applying ? `Applying ${formatApplyProgress(t.applying)}${staleNote(t.applying.at, now)}` : why ? `${why.reason}${why.type === "Synced" && why.reason === "UpToDate" ? "" : `: ${why.message}`}` : "-",
     ];
   });
   const last = header.length - 1;

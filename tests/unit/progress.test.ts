@@ -60,6 +60,20 @@ describe("formatting", () => {
     const line = formatStatus(st).split("\n").find((l) => l.startsWith("default.leads"));
     expect(line).toMatch(/\bNO\b.*1\/3.*Applying 2\/3 sources: 45 % \(leads\.csv: writing, 91 MB of 203 MB read/);
   });
+
+  test("a report older than a minute says how old it is (a reconciler killed mid-write stops reporting)", () => {
+    const st = emptyStatus("tables.yaml");
+    const conditions = [{ type: "Synced", status: "False", reason: "Applying", message: "applying …", lastTransitionTime: "2026-11-25T12:00:00Z" }] as TableStatus["conditions"];
+    const at = new Date("2026-11-25T12:00:00Z");
+    st.tables["default.leads"] = {
+      table: "default.leads", format: "hudi", generation: "g1", inSync: false, sources: { total: 3, applied: 1 }, conditions, failures: 0,
+      applying: applyProgress(2, 3, "leads.csv", writing(), at),
+    };
+    const line = (now: string) => formatStatus(st, new Date(now)).split("\n").find((l) => l.startsWith("default.leads"))!;
+    expect(line("2026-11-25T12:00:30Z")).not.toMatch(/last report/);
+    expect(line("2026-11-25T12:07:10Z")).toMatch(/Applying 2\/3 sources: 45 % .*\(last report 7 min ago: is the reconciler running\?\)$/);
+    expect(line("2026-11-25T14:05:00Z")).toMatch(/\(last report 2 h 5 min ago/);
+  });
 });
 
 describe("the reconciler reports a write in flight", () => {

@@ -19,7 +19,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
-import { readOutputs } from "../stacks/automation";
+import { GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
+import { readOutputs, type LakeOutputs } from "../stacks/automation";
+import { TrinoClient } from "../lake/trino";
 import { cacheDir, machineInstallPaths } from "../components/local/install";
 import { JobClient, type JobTable, type WriteResult } from "../lake/jobClient";
 import { s3Client } from "../lake/outputs";
@@ -152,6 +154,40 @@ function jobServerIndex(dataDir: string): string {
   }
 }
 
+/**
+ * What an upsert's commit rewrote, read from the table itself: Hudi's commit metadata on the
+ * timeline (each write stat is a file written; one with a previous commit is a rewritten file),
+ * Iceberg's snapshot summary through Trino. The profile behind an upsert's time.
+ */
+async function upsertProfile(outs: LakeOutputs, format: "iceberg" | "hudi", name: string): Promise<string> {
+  if (format === "iceberg") {
+    const r = await new TrinoClient(outs.trinoEndpoint).query(`SELECT summary FROM iceberg.default."${name}$snapshots" ORDER BY committed_at DESC LIMIT 1`);
+    const sum = (r.rows[0]?.[0] ?? {}) as Record<string, string>;
+    const n = (k: string) => Number(sum[k] ?? 0);
+    return `iceberg upsert snapshot: +${n("added-data-files")} / -${n("deleted-data-files")} data files, +${n("added-delete-files")} delete files, ${n("total-data-files")} data files in the table, ${(n("added-files-size") / 1e6).toFixed(1)} MB written`;
+  }
+  const s3 = s3Client(outs);
+  const prefix = `default/${name}/.hoodie/`;
+  const keys: string[] = [];
+  for (let token: string | undefined; ; ) {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: outs.warehouseBucket, Prefix: prefix, ContinuationToken: token }));
+    keys.push(...(page.Contents ?? []).map((o) => o.Key!).filter((k) => /\/\d+(_\d+)?\.commit$/.test(k)));
+    if (!page.IsTruncated) break;
+    token = page.NextContinuationToken;
+  }
+  keys.sort();
+  const stats = async (key: string) => {
+    const body = await (await s3.send(new GetObjectCommand({ Bucket: outs.warehouseBucket, Key: key }))).Body!.transformToString();
+    return Object.values((JSON.parse(body) as { partitionToWriteStats: Record<string, { fileId: string; prevCommit?: string; numWrites: number; numUpdateWrites: number; totalWriteBytes: number }[]> }).partitionToWriteStats).flat();
+  };
+  if (keys.length < 2) return `hudi upsert: ${keys.length} commit(s) on the timeline, nothing to compare`;
+  const [before, after] = [await stats(keys[keys.length - 2]), await stats(keys[keys.length - 1])];
+  const rewritten = after.filter((w) => w.prevCommit && w.prevCommit !== "null");
+  const files = new Set([...before.map((w) => w.fileId), ...after.map((w) => w.fileId)]).size;
+  const sum = (ws: typeof after, f: (w: (typeof after)[number]) => number) => ws.reduce((a, w) => a + f(w), 0);
+  return `hudi upsert commit: ${rewritten.length} of ${files} files rewritten, ${after.length - rewritten.length} new; ${sum(after, (w) => w.numWrites).toLocaleString()} rows written for ${sum(after, (w) => w.numUpdateWrites).toLocaleString()} updated; ${(sum(after, (w) => w.totalWriteBytes) / 1e6).toFixed(1)} MB written`;
+}
+
 /** Median wall seconds of a whole `bin/lakeform` process, after one warm-up run. */
 async function cliMedian(args: string[], runs = 5): Promise<number> {
   const cli = path.resolve(__dirname, "..", "bin", "lakeform");
@@ -193,6 +229,7 @@ async function main() {
     const plain = await plainSpark(landed.uri, `s3a://${outs.warehouseBucket}/_bench/plain-${sfx}`, defaults);
 
     const results: { what: string; s: number; res?: WriteResult }[] = [];
+    const profiles: string[] = [];
     const index = jobServerIndex(outs.dataDir);
     const other = index === "BLOOM" ? "SIMPLE" : "BLOOM";
     const loadAndUpsert = async (client: JobClient, format: "iceberg" | "hudi", label: string) => {
@@ -204,6 +241,7 @@ async function main() {
       t = Date.now();
       const up = await client.write(table, { uri: landedUpsert.uri, hash: landedUpsert.source.hash, name: "upsert.csv" }, "1");
       results.push({ what: `Lakeform ${UPSERT.toLocaleString()}-row upsert into ${ROWS.toLocaleString()} rows, ${format}${label}`, s: (Date.now() - t) / 1000, res: up });
+      profiles.push(`${label.trim() || format}: ${await upsertProfile(outs, format, name).catch((e: Error) => `no profile (${e.message})`)}`);
       await client.drop(table, true);
     };
     await loadAndUpsert(jobs, "iceberg", "");
@@ -232,6 +270,7 @@ async function main() {
     const w = Math.max(...rows.map((r) => r[0].length));
     console.log(`\n${"path".padEnd(w)}  ${"seconds".padStart(8)}  ${"vs plain Spark".padStart(14)}`);
     for (const [a, b, c] of rows) console.log(`${a.padEnd(w)}  ${b.padStart(8)}  ${c.padStart(14)}`);
+    console.log(`\nwhat each upsert rewrote:\n${profiles.map((p) => `  ${p}`).join("\n")}`);
     console.log(`\ntables.yaml edit → ${UPSERT.toLocaleString()} rows visible in Trino (hudi, lakeform reconcile running): ${edit.seconds.toFixed(1)} s`);
     console.log(`lakeform status: ${status.toFixed(2)} s; lakeform query "SELECT 1": ${query.toFixed(2)} s (whole processes, medians of 5)`);
     console.log(`\n(${ROWS.toLocaleString()} rows, ${(bytes / 1e6).toFixed(0)} MB; ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}; S3 on ${outs.s3Endpoint})`);

@@ -13,7 +13,8 @@ import { machineInstallPaths } from "../../components/local/install";
 import { sparkLocalPorts } from "../../components/spark";
 import { PROJECT_DIR, readOutputs, type LakeOutputs } from "../../stacks/automation";
 import { buildLakehouse, stackOutputs } from "../../stacks/index";
-import { run, trino, waitFor } from "./lake";
+import { run, trino } from "./lake";
+import { executorsOnEveryWorker, json, type MasterState, type WorkerState } from "./sparkUi";
 
 const STACK = "e2e-scale";
 const suffix = Date.now().toString(36);
@@ -35,23 +36,6 @@ function scaleConfig(): Record<string, { value: string }> {
     "lakeform:spark": { value: JSON.stringify({ port: sparkPort, workers: 2, driverMemory: "1g", workerMemory: "1g" }) },
     "lakeform:trino": { value: JSON.stringify({ port: e2e["lakeform:trino"].port + 100, workers: 1, heap: "1G" }) },
   };
-}
-
-async function json<T>(url: string): Promise<T> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
-  if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status}`);
-  return (await res.json()) as T;
-}
-
-interface MasterState {
-  workers: { id: string; state: string; coresused: number }[];
-  activeapps: { id: string; name: string }[];
-  completedapps: { id: string; name: string }[];
-}
-interface WorkerState {
-  id: string;
-  executors: { appid: string }[];
-  finishedexecutors: { appid: string }[];
 }
 
 beforeAll(async () => {
@@ -97,22 +81,7 @@ test("a Spark write runs its executors on the workers, and Trino reads what it w
   const master = await json<MasterState>(`http://127.0.0.1:${ports.masterUi}/json/`);
   const smoke = master.completedapps.find((a) => a.name === "lakeform-smoke");
   expect(smoke).toBeDefined();
-  // A worker lists an app's executor among its finished ones once the executor's process has
-  // exited, a moment after the app ends (CI once read one worker before that): wait, bounded.
-  const ran = await waitFor(
-    "both workers to list an executor of the smoke app",
-    async () => {
-      const seen = await Promise.all(
-        ports.workerUi.map(async (p) => {
-          const w = await json<WorkerState>(`http://127.0.0.1:${p}/json/`);
-          return [...w.executors, ...w.finishedexecutors].some((e) => e.appid === smoke!.id);
-        }),
-      );
-      if (seen.every(Boolean)) return seen;
-      throw new Error(`executors of ${smoke!.id} per worker: ${JSON.stringify(seen)}`);
-    },
-    { timeoutMs: 60_000, intervalMs: 1000 },
-  );
+  const ran = await executorsOnEveryWorker(ports.workerUi.map((p) => `http://127.0.0.1:${p}/json/`), smoke!.id);
   expect(ran).toEqual([true, true]);
   expect(await trino(outs).scalar(`SELECT count(*) FROM iceberg.default.smoke_iceberg_${suffix}`)).toBe(3);
 });

@@ -26,7 +26,7 @@ import { buildApi } from "../../../api/server";
 import { TrinoClient } from "../../../lake/trino";
 import { PROJECT_DIR, readOutputs, type LakeOutputs } from "../../../stacks/automation";
 import { buildLakehouse, stackOutputs } from "../../../stacks/index";
-import { waitFor } from "../lake";
+import { executorsOnEveryWorker, json, type MasterState, type WorkerState } from "../sparkUi";
 
 const STACK = "e2e-docker";
 const sh = promisify(execFile);
@@ -82,24 +82,6 @@ async function containerIp(container: string): Promise<string> {
   const ip = (await sh("docker", ["inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}", container])).stdout.trim().split(" ")[0];
   if (!ip) throw new Error(`${container} has no address on a network`);
   return ip;
-}
-
-async function json<T>(url: string): Promise<T> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
-  if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status}`);
-  return (await res.json()) as T;
-}
-
-/** The standalone master's and a worker's own JSON (their web UIs, on the stack's network). */
-interface MasterState {
-  workers: { id: string; host: string; state: string }[];
-  activeapps: { id: string; name: string }[];
-  completedapps: { id: string; name: string }[];
-}
-interface WorkerState {
-  id: string;
-  executors: { appid: string }[];
-  finishedexecutors: { appid: string }[];
 }
 
 describeDocker("the docker runtime on a real engine", () => {
@@ -185,21 +167,7 @@ describeDocker("the docker runtime on a real engine", () => {
     const master = await json<MasterState>(await masterUi());
     const smoke = master.completedapps.find((a) => a.name === "lakeform-smoke");
     expect(smoke).toBeDefined();
-    // A worker lists the app's executor among its finished ones once the executor has exited, a
-    // moment after the app ends: wait for both, bounded.
-    const urls = await workerUis();
-    const ran = await waitFor(
-      "both workers to list an executor of the smoke app",
-      async () => {
-        const seen = await Promise.all(urls.map(async (url) => {
-          const w = await json<WorkerState>(url);
-          return [...w.executors, ...w.finishedexecutors].some((e) => e.appid === smoke!.id);
-        }));
-        if (seen.every(Boolean)) return seen;
-        throw new Error(`executors of ${smoke!.id} per worker: ${JSON.stringify(seen)}`);
-      },
-      { timeoutMs: 60_000, intervalMs: 1000 },
-    );
+    const ran = await executorsOnEveryWorker(await workerUis(), smoke!.id);
     expect(ran).toEqual([true, true]);
     expect(await new TrinoClient(outs.trinoEndpoint).scalar(`SELECT count(*) FROM iceberg.default.smoke_iceberg_${suffix}`)).toBe(3);
   });

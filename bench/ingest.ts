@@ -23,7 +23,7 @@ import { GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { readOutputs, type LakeOutputs } from "../stacks/automation";
 import { TrinoClient } from "../lake/trino";
 import { cacheDir, machineInstallPaths } from "../components/local/install";
-import { JobClient, type JobTable, type WriteResult } from "../lake/jobClient";
+import { JobClient, type JobTable, type WriteResult, type WriteStageProfile } from "../lake/jobClient";
 import { s3Client } from "../lake/outputs";
 import { Sources } from "../lake/sources";
 import { editToVisible } from "./reconcile";
@@ -188,6 +188,18 @@ async function upsertProfile(outs: LakeOutputs, format: "iceberg" | "hudi", name
   return `hudi upsert commit: ${rewritten.length} of ${files} files rewritten, ${after.length - rewritten.length} new; ${sum(after, (w) => w.numWrites).toLocaleString()} rows written for ${sum(after, (w) => w.numUpdateWrites).toLocaleString()} updated; ${(sum(after, (w) => w.totalWriteBytes) / 1e6).toFixed(1)} MB written`;
 }
 
+/** A write's profile (WriteResult.profile), a line per stage. */
+function stageLines(profile: WriteStageProfile[] | undefined): string {
+  if (!profile?.length) return "    (no profile: a job server older than this bench)";
+  return profile
+    .map((st) => {
+      const jobs = st.sparkJobs.reduce((a, j) => a + j.ms, 0);
+      const top = st.sparkJobs.slice(0, 5).map((j) => `${j.what.slice(0, 70)} ${(j.ms / 1000).toFixed(1)}`).join(", ");
+      return `    ${st.stage.padEnd(14)} ${(st.ms / 1000).toFixed(1).padStart(6)} s  (Spark jobs ${(jobs / 1000).toFixed(1)} s${top ? `: ${top}` : ""})`;
+    })
+    .join("\n");
+}
+
 /** Median wall seconds of a whole `bin/lakeform` process, after one warm-up run. */
 async function cliMedian(args: string[], runs = 5): Promise<number> {
   const cli = path.resolve(__dirname, "..", "bin", "lakeform");
@@ -271,6 +283,8 @@ async function main() {
     console.log(`\n${"path".padEnd(w)}  ${"seconds".padStart(8)}  ${"vs plain Spark".padStart(14)}`);
     for (const [a, b, c] of rows) console.log(`${a.padEnd(w)}  ${b.padStart(8)}  ${c.padStart(14)}`);
     console.log(`\nwhat each upsert rewrote:\n${profiles.map((p) => `  ${p}`).join("\n")}`);
+    console.log(`\nwhere each write's time went (the job server's stages; in each, the Spark jobs it ran, summed by what they did; the rest is the driver's):`);
+    for (const r of results) console.log(`  ${r.what}: ${r.s.toFixed(1)} s\n${stageLines(r.res?.profile)}`);
     console.log(`\ntables.yaml edit → ${UPSERT.toLocaleString()} rows visible in Trino (hudi, lakeform reconcile running): ${edit.seconds.toFixed(1)} s`);
     console.log(`lakeform status: ${status.toFixed(2)} s; lakeform query "SELECT 1": ${query.toFixed(2)} s (whole processes, medians of 5)`);
     console.log(`\n(${ROWS.toLocaleString()} rows, ${(bytes / 1e6).toFixed(0)} MB; ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}; S3 on ${outs.s3Endpoint})`);

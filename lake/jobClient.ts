@@ -91,6 +91,14 @@ export interface WriteResult {
   rowsDeleted?: number;
   /** How the rows were written: "bulk" (a new table or only new keys) or "upsert", and whether the batch was deduplicated or read as multi-line CSV. */
   operation?: string;
+  /** Where the write's time went: per stage of the job server's its wall time and the Spark jobs run during it, summed by what they did; the rest of a stage is the driver's (planning, committing, hive sync). */
+  profile?: WriteStageProfile[];
+}
+
+export interface WriteStageProfile {
+  stage: string;
+  ms: number;
+  sparkJobs: { what: string; ms: number }[];
 }
 
 /**

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import crud
 from .csv_source import POSITION, CsvSource
-from .progress import Progress
+from .progress import Progress, profile_line
 from .asof import parse_as_of
 from .catalog import Catalog, Storage
 from .errors import BadCsv, BadRequest, JobFailure, SchemaRefused, spark_error_line
@@ -143,6 +143,12 @@ class Jobs:
                 stats = self._key_stats(r, keys, multiline, current)
                 progress.rows(stats["rows"])
                 if stats["nulls"]:
+                    # A line of a record that spans lines, read as a record of its own, can
+                    # lack its key: the file is read again as multi-line before anything is refused.
+                    if not multiline and self.csv.needs_multiline(r):
+                        log.info("table=%s: %s has records that span lines: reading it again as multi-line CSV", t.key, source.uri)
+                        multiline = True
+                        continue
                     raise self.csv.diagnose(r, keys, multiline) or BadCsv(f"{stats['nulls']} row(s) have an empty primary key ({', '.join(keys)})")
                 bulk = not exists or stats["overlap"] == 0
                 dedupe_needed = stats["maxPerKey"] > 1
@@ -184,6 +190,8 @@ class Jobs:
                     raise
             progress.stage("journaling")
             self.journal.append(t, commit=commit, source=source.name, source_hash=source.hash, uri=source.uri, generation=req.generation)
+            profile = progress.profile()
+        log.info("table=%s: %s written in %.1f s: %s", t.key, source.name or source.uri, time.time() - started, profile_line(profile))
         return WriteResult(
             commit=commit,
             rows_written=stats["rows"],
@@ -192,6 +200,7 @@ class Jobs:
             added_columns=new_cols,
             duration_ms=int((time.time() - started) * 1000),
             operation=("bulk" if bulk else "upsert") + (", deduplicated" if dedupe_needed else "") + (", multi-line" if multiline else ""),
+            profile=profile,
             **(counts or {}),
         )
 
@@ -226,7 +235,9 @@ class Jobs:
         for k in keys:
             null_key = null_key | F.col(f"`{k}`").isNull()
         if current is not None:
-            hits = current.select(*[F.col(f"`{k}`") for k in keys]).distinct().withColumn("__lf_hit", F.lit(1))
+            # The table holds one row per key: no distinct (a shuffle of every key of the table);
+            # Spark's adaptive planning broadcasts the batch's key counts when they are small.
+            hits = current.select(*[F.col(f"`{k}`") for k in keys]).withColumn("__lf_hit", F.lit(1))
             counts = counts.join(hits, keys, "left")
         else:
             counts = counts.withColumn("__lf_hit", F.lit(None).cast("int"))

@@ -275,10 +275,12 @@ class WriteResult(Response):
     added_columns: list[str]
     duration_ms: int
     operation: str = ""  # how it was written: bulk_insert / insert / upsert / append / merge
-    OMIT_NONE = ("rows_inserted", "rows_updated", "rows_deleted")
+    OMIT_NONE = ("rows_inserted", "rows_updated", "rows_deleted", "profile")
     rows_inserted: int | None = None
     rows_updated: int | None = None
     rows_deleted: int | None = None
+    # Where the time went: per stage its wall time and Spark jobs (progress.Tracker.profile).
+    profile: list[dict[str, Any]] | None = None
 
 
 @dataclass

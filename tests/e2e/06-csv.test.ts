@@ -93,6 +93,43 @@ describe.each([["hudi" as const], ["iceberg" as const]])("%s", (format) => {
     expect(await readBack(tbl)).toEqual(expected(merged));
   });
 
+  test("a record that spans lines past the sample is found by the guard: the file is read again as multi-line, every value exact", async () => {
+    // The sample (the first 8 MB) has no line break inside quotes, so the write starts on the
+    // splittable path; the guard finds the odd quotes of the later record and the file is read
+    // again as multi-line CSV. The record's first line alone would parse as a valid 2-field row.
+    const tbl = table(`${name}_late`, format);
+    const pad = "x".repeat(90);
+    const lines = ["id,note"];
+    for (let i = 1; i <= 100_000; i++) lines.push(`${i},${pad}`);
+    lines.push('100001,"first line', 'second, line"', '100002,"after ""it"""');
+    const csv = lines.join("\n") + "\n";
+    expect(csv.length).toBeGreaterThan(9 << 20);
+    const res = await write(tbl, csv, "late.csv");
+    expect(res.operation).toMatch(/multi-line/);
+    expect(res.rowsWritten).toBe(100_002);
+    const got = await t.query(`SELECT id, note FROM ${format}.default.${tbl.name} WHERE id > 99999 ORDER BY id`);
+    expect(got.rows).toEqual([
+      [100000, pad],
+      [100001, "first line\nsecond, line"],
+      [100002, 'after "it"'],
+    ]);
+    await jobs.drop(tbl, true);
+  });
+
+  test("a record that spans lines and is ragged is refused naming its line, even when each of its lines alone looks whole", async () => {
+    // `1,"a` and `b",c` each parse as two fields on their own; together they are one record of
+    // three fields in a file of two columns.
+    const tbl = table(`${name}_crafty`, format);
+    const err = await write(tbl, 'id,note\n0,fine\n1,"a\nb",c\n2,fine\n', "crafty.csv").then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(JobError);
+    expect((err as JobError).kind).toBe("BadCsv");
+    expect((err as JobError).message).toMatch(/line 3 has a different number of fields/);
+    expect(await jobs.observe(tbl)).toMatchObject({ exists: false, filesExist: false });
+  });
+
   test("a ragged record is refused naming its line, and the table is left as it was", async () => {
     const tbl = table(name, format);
     const before = await readBack(tbl);

@@ -155,6 +155,10 @@ class Hudi(Format):
             "hoodie.schema.on.read.enable": "false",
             **self.hive_sync_options(t),
             "hoodie.metadata.enable": "false",
+            # Hudi 1.0 writes gzip by default: zstd (Iceberg's default, and what Trino reads
+            # fastest of the two) takes a copy-on-write rewrite of 2M rows from 13.7 s to 10.5 s
+            # and a bulk insert from 11.7 s to 6.5 s (one run each on 2 cores, warm).
+            "hoodie.parquet.compression.codec": "zstd",
             # The embedded timeline server (Javalin) listens on every interface with no setting
             # for the address: off, so nothing of the job server's listens beyond loopback
             # (the writer reads the timeline from storage instead; e2e 08-sockets checks).

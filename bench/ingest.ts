@@ -6,7 +6,7 @@
  *   Lakeform's initial load into a new Hudi and a new Iceberg table (the job server's write),
  *   Lakeform's 10,000-row upsert (5,000 updated keys picked at random, 5,000 new) into each;
  *   the Hudi load and upsert again on a second job server (same settings) whose upserts use the
- *   other index (LAKEFORM_HUDI_INDEX: BLOOM when the stack's runs SIMPLE, and the reverse), so
+ *   other index (LAKEFORM_HUDI_INDEX: SIMPLE when the stack's runs BLOOM, and the reverse), so
  *   the two indexes are compared in one run (BENCH_OTHER_INDEX=0 skips it);
  *   a tables.yaml edit → 10,000 rows visible in Trino, with `lakeform reconcile` running;
  *   `lakeform status` and `lakeform query "SELECT 1"`, whole processes, medians of 5.
@@ -143,15 +143,10 @@ async function otherJobServer(defaults: string, index: string): Promise<{ jobs: 
   return { jobs, stop };
 }
 
-/** The Hudi upsert index the stack's job server runs with: LAKEFORM_HUDI_INDEX in its environment (local runtime), else the default. */
-function jobServerIndex(dataDir: string): string {
-  try {
-    const { pid } = JSON.parse(fs.readFileSync(path.join(dataDir, "spark", "spark.pid"), "utf8")) as { pid: number };
-    const env = fs.readFileSync(`/proc/${pid}/environ`, "utf8").split("\0");
-    return env.find((e) => e.startsWith("LAKEFORM_HUDI_INDEX="))?.split("=")[1] || "SIMPLE";
-  } catch {
-    return "SIMPLE";
-  }
+/** The Hudi upsert index a job server runs with, as its /healthz says. */
+async function jobServerIndex(baseUrl: string): Promise<string> {
+  const res = (await (await fetch(`${baseUrl}/healthz`)).json()) as { hudiUpsertIndex?: string };
+  return res.hudiUpsertIndex ?? "unknown";
 }
 
 /**
@@ -242,8 +237,8 @@ async function main() {
 
     const results: { what: string; s: number; res?: WriteResult }[] = [];
     const profiles: string[] = [];
-    const index = jobServerIndex(outs.dataDir);
-    const other = index === "BLOOM" ? "SIMPLE" : "BLOOM";
+    const index = await jobServerIndex(outs.sparkJobServer);
+    const other = index === "SIMPLE" ? "BLOOM" : "SIMPLE";
     const loadAndUpsert = async (client: JobClient, format: "iceberg" | "hudi", label: string) => {
       const name = `bench_ingest_${format}_${label.replace(/\W/g, "").toLowerCase()}_${sfx}`;
       const table: JobTable = { name, database: "default", format, primaryKey: ["id"], partitionBy: [], schemaPolicy: "addColumns", location: `s3a://${outs.warehouseBucket}/default/${name}` };

@@ -140,7 +140,7 @@ class Jobs:
             multiline = r.multiline
             while True:
                 progress.stage("checking keys")
-                stats = self._key_stats(r, keys, multiline, current)
+                stats = self._key_stats(r, keys, multiline, current if fmt.checks_new_keys else None)
                 progress.rows(stats["rows"])
                 if stats["nulls"]:
                     # A line of a record that spans lines, read as a record of its own, can
@@ -150,7 +150,7 @@ class Jobs:
                         multiline = True
                         continue
                     raise self.csv.diagnose(r, keys, multiline) or BadCsv(f"{stats['nulls']} row(s) have an empty primary key ({', '.join(keys)})")
-                bulk = not exists or stats["overlap"] == 0
+                bulk = not exists or (fmt.checks_new_keys and stats["overlap"] == 0)
                 dedupe_needed = stats["maxPerKey"] > 1
                 df = self.csv.rows(r, keys, multiline, position=dedupe_needed)
                 # deleteWhen: flag the rows that delete their key, before dedupe, so the ordering

@@ -3,7 +3,7 @@
 A JVM start costs tens of seconds on a small machine, so instead of one spark-submit per CSV,
 this program keeps a SparkSession and answers JSON requests over HTTP on 127.0.0.1:
 
-  GET  /healthz               the driver is up
+  GET  /healthz               the driver is up (and the index its Hudi upserts use)
   GET  /progress[?table=db.t] the writes in flight: stage, rows and bytes done (see progress.py)
   POST /v1/write              upsert one CSV source into a table (Hudi or Iceberg), or apply a
                               landed change document (a delete or an update made by hand)
@@ -108,7 +108,9 @@ def make_handler(jobs: "Jobs", table: dict[str, Operation]):
         def do_GET(self) -> None:
             url = urlsplit(self.path)
             if url.path == "/healthz":
-                self.reply(200, {"ok": True, "spark": jobs.spark.version})
+                from .formats.hudi import UPSERT_INDEX
+
+                self.reply(200, {"ok": True, "spark": jobs.spark.version, "hudiUpsertIndex": UPSERT_INDEX})
             elif url.path == "/progress":
                 table = parse_qs(url.query).get("table", [None])[0]
                 self.reply(200, {"ok": True, "writes": jobs.progress.snapshot(table)})

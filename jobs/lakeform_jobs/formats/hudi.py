@@ -112,6 +112,7 @@ def instant_millis(instant: str) -> int:
 class Hudi(Format):
     name = "hudi"
     exact_commit_counts = True
+    checks_new_keys = False
 
     def qualified(self, t: "Table") -> str:
         return f"spark_catalog.{t.database}.{t.name}"
@@ -141,10 +142,10 @@ class Hudi(Format):
         opts = {
             "hoodie.table.name": t.name,
             "hoodie.datasource.write.table.type": "COPY_ON_WRITE",
-            # New table: bulk_insert (row writer, no index, no sort). New keys into a table that
-            # exists: insert (no index lookup either, but it packs rows into the table's small
-            # files, so many small ingests don't leave a file each). Otherwise upsert.
-            "hoodie.datasource.write.operation": ("insert" if plan.exists else "bulk_insert") if plan.bulk else "upsert",
+            # New table: bulk_insert (row writer, no index, no sort). A table that exists: upsert
+            # (the index tells new keys from existing ones; new rows are packed into the table's
+            # small files, so many small ingests don't leave a file each).
+            "hoodie.datasource.write.operation": "bulk_insert" if plan.bulk and not plan.exists else "upsert",
             "hoodie.datasource.write.recordkey.field": ",".join(plan.keys),
             "hoodie.datasource.write.partitionpath.field": ",".join(t.partition_by),
             "hoodie.datasource.write.keygenerator.class": key_generator(plan.keys, t.partition_by),

@@ -160,6 +160,9 @@ class Hudi(Format):
             # fastest of the two) takes a copy-on-write rewrite of 2M rows from 13.7 s to 10.5 s
             # and a bulk insert from 11.7 s to 6.5 s (one run each on 2 cores, warm).
             "hoodie.parquet.compression.codec": "zstd",
+            # Each write task reads and writes its records in its own thread, instead of a
+            # reader thread feeding a writer through a queue: two cores, two tasks, no handoff.
+            "hoodie.write.executor.type": "SIMPLE",
             # The embedded timeline server (Javalin) listens on every interface with no setting
             # for the address: off, so nothing of the job server's listens beyond loopback
             # (the writer reads the timeline from storage instead; e2e 08-sockets checks).

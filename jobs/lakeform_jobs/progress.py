@@ -120,17 +120,22 @@ class Tracker:
         Iceberg describe theirs: "Doing partition and writing data", "Tagging", ...). A stage's
         time not spent in a Spark job is the driver's: planning, listing, committing, hive sync.
         Jobs are matched by time: a write to another table at the same moment would show too."""
-        now = time.time()
-        windows = [(name, start, self.p.stages[i + 1][1] if i + 1 < len(self.p.stages) else now) for i, (name, start) in enumerate(self.p.stages)]
-        jobs = spark_jobs(self.spark, self.p.started)
-        out = []
-        for name, start, end in windows:
-            mine: dict[str, int] = {}
-            for desc, submitted, ms in jobs:
-                if start <= submitted < end:
-                    mine[desc] = mine.get(desc, 0) + ms
-            out.append({"stage": name, "ms": int((end - start) * 1000), "sparkJobs": [{"what": k, "ms": v} for k, v in sorted(mine.items(), key=lambda kv: -kv[1])]})
-        return out
+        return stage_profile(self.p.stages, spark_jobs(self.spark, self.p.started), time.time())
+
+
+def stage_profile(stages: list[tuple[str, float]], jobs: list[tuple[str, float, int]], now: float) -> list[dict[str, Any]]:
+    """Stages (name, started) in order and Spark jobs (what, submitted, ms): per stage its wall
+    time up to the next one's start (the last one's up to now) and the jobs submitted in it,
+    summed by what they did, the longest first."""
+    windows = [(name, start, stages[i + 1][1] if i + 1 < len(stages) else now) for i, (name, start) in enumerate(stages)]
+    out = []
+    for name, start, end in windows:
+        mine: dict[str, int] = {}
+        for desc, submitted, ms in jobs:
+            if start <= submitted < end:
+                mine[desc] = mine.get(desc, 0) + ms
+        out.append({"stage": name, "ms": int((end - start) * 1000), "sparkJobs": [{"what": k, "ms": v} for k, v in sorted(mine.items(), key=lambda kv: -kv[1])]})
+    return out
 
 
 def spark_jobs(spark: "SparkSession", since: float) -> list[tuple[str, float, int]]:

@@ -94,9 +94,10 @@ class Jobs:
     def write(self, req: WriteRequest) -> WriteResult:
         """Upserts one CSV source into a table. The CSV is read once by the write itself (see
         csv_source); before it only a sample and the key columns are read, which decide the types,
-        whether the batch needs deduplicating and whether any key is already in the table: a new
-        table or a batch of new keys takes the bulk path (Hudi bulk_insert, Iceberg append), the
-        rest an upsert (Hudi upsert with a simple index, Iceberg MERGE, merge-on-read)."""
+        whether the batch needs deduplicating and (Iceberg) whether any key is already in the
+        table: a new table, or a batch of new keys into an Iceberg table, takes the bulk path
+        (Hudi bulk_insert, Iceberg append); the rest is an upsert (Hudi upsert with its BLOOM
+        index, Iceberg MERGE, merge-on-read)."""
         from pyspark.sql import functions as F
 
         t, source = req.table, req.source

@@ -274,7 +274,7 @@ class WriteResult(Response):
     columns: list[str]
     added_columns: list[str]
     duration_ms: int
-    operation: str = ""  # how it was written: bulk_insert / insert / upsert / append / merge
+    operation: str = ""  # how it was written: bulk or upsert, deduplicated, multi-line (or "already applied")
     OMIT_NONE = ("rows_inserted", "rows_updated", "rows_deleted", "profile")
     rows_inserted: int | None = None
     rows_updated: int | None = None

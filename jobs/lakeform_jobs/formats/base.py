@@ -28,7 +28,7 @@ class WritePlan:
     new_cols: list[str]
     # A boolean column of the rows marking keys to delete in this same commit (deleteWhen), or None.
     delete_flag: str | None = None
-    bulk: bool = False  # a new table, or no key of the batch is in the table: no index lookup, no merge
+    bulk: bool = False  # a new table, or (checks_new_keys) no key of the batch is in it: no index lookup, no merge
     deduped: bool = False  # the batch had duplicate keys and was reduced to one row per key
 
 

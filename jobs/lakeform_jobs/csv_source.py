@@ -126,9 +126,9 @@ def odd_quotes(record: str) -> bool:
     return record.count('"') % 2 == 1
 
 
-def odd_quote_count(line: "Column") -> "Column":
-    """Spark's odd_quotes: the line's quote characters counted by a plain replace (a regular
-    expression costs about twice as much per line)."""
+def odd_quotes_in(line: "Column") -> "Column":
+    """odd_quotes as a Spark column: the line's quote characters counted by a plain replace (a
+    regular expression costs about twice as much per line)."""
     from pyspark.sql import functions as F
 
     return (F.length(line) - F.length(F.call_function("replace", line, F.lit('"'), F.lit("")))) % 2 == 1
@@ -223,7 +223,7 @@ class CsvSource:
         for k in keys:
             cond = cond | F.col(f"`{k}`").isNull()
         if not multiline:
-            cond = cond | odd_quote_count(F.col("value"))
+            cond = cond | odd_quotes_in(F.col("value"))
         return cond
 
     def rows(self, r: CsvRead, keys: list[str], multiline: bool, position: bool = False) -> "DataFrame":
@@ -258,7 +258,7 @@ class CsvSource:
         a splittable read failed, or never when the sample already showed it."""
         from pyspark.sql import functions as F
 
-        return bool(self.lines(r).where(odd_quote_count(F.col("value"))).limit(1).count())
+        return bool(self.lines(r).where(odd_quotes_in(F.col("value"))).limit(1).count())
 
     # --------------------------------------------------------------------------- diagnosis
 

@@ -146,8 +146,7 @@ class Jobs:
                 if stats["nulls"]:
                     # A line of a record that spans lines, read as a record of its own, can
                     # lack its key: the file is read again as multi-line before anything is refused.
-                    if not multiline and self.csv.needs_multiline(r):
-                        log.info("table=%s: %s has records that span lines: reading it again as multi-line CSV", t.key, source.uri)
+                    if self._spans_lines(t, r, multiline):
                         multiline = True
                         continue
                     raise self.csv.diagnose(r, keys, multiline) or BadCsv(f"{stats['nulls']} row(s) have an empty primary key ({', '.join(keys)})")
@@ -181,8 +180,7 @@ class Jobs:
                     if not exists:
                         self._undo_new_table(t)
                     progress.stage("diagnosing")
-                    if not multiline and self.csv.needs_multiline(r):
-                        log.info("table=%s: %s has records that span lines: reading it again as multi-line CSV", t.key, source.uri)
+                    if self._spans_lines(t, r, multiline):
                         multiline = True
                         continue
                     failure = self.csv.diagnose(r, keys, multiline)
@@ -204,6 +202,14 @@ class Jobs:
             profile=profile,
             **(counts or {}),
         )
+
+    def _spans_lines(self, t: Table, r, multiline: bool) -> bool:
+        """Whether a source read line by line has records that span lines, so it must be read
+        again as multi-line CSV (never asked of a multi-line read)."""
+        if multiline or not self.csv.needs_multiline(r):
+            return False
+        log.info("table=%s: %s has records that span lines: reading it again as multi-line CSV", t.key, r.uri)
+        return True
 
     def _journal_if_committed(self, t: Table, fmt: Format, req: WriteRequest, started: float) -> bool:
         """A write that failed after its commit completed (Hudi's hive sync runs after the

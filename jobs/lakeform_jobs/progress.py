@@ -23,12 +23,18 @@ class WriteProgress:
     table: str
     source: str
     bytes_total: int = 0
-    stage: str = "starting"
     started: float = field(default_factory=time.time)
-    stage_started: float = field(default_factory=time.time)
     group: str = ""
     rows_total: int | None = None  # known once the keys were counted
     stages: list[tuple[str, float]] = field(default_factory=list)  # (name, started) in order
+
+    @property
+    def stage(self) -> str:
+        return self.stages[-1][0] if self.stages else "starting"
+
+    @property
+    def stage_started(self) -> float:
+        return self.stages[-1][1] if self.stages else self.started
 
     def to_json(self, spark_stats: dict[str, int]) -> dict[str, Any]:
         now = time.time()
@@ -103,9 +109,7 @@ class Tracker:
 
     def stage(self, name: str, bytes_total: int | None = None) -> None:
         """Enters a stage: its Spark jobs run in a job group of their own (this thread's)."""
-        self.p.stage = name
-        self.p.stage_started = time.time()
-        self.p.stages.append((name, self.p.stage_started))
+        self.p.stages.append((name, time.time()))
         if bytes_total is not None:
             self.p.bytes_total = bytes_total
         self.p.group = f"lakeform-{self.p.table}-{next(_ids)}"

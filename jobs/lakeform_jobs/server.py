@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from .errors import BadRequest, JobFailure, classify
+from .formats.hudi import UPSERT_INDEX
 from .types import ChangesRequest, LocationRequest, Operation, TableRequest, TravelRequest, WriteRequest
 
 if TYPE_CHECKING:
@@ -108,8 +109,6 @@ def make_handler(jobs: "Jobs", table: dict[str, Operation]):
         def do_GET(self) -> None:
             url = urlsplit(self.path)
             if url.path == "/healthz":
-                from .formats.hudi import UPSERT_INDEX
-
                 self.reply(200, {"ok": True, "spark": jobs.spark.version, "hudiUpsertIndex": UPSERT_INDEX})
             elif url.path == "/progress":
                 table = parse_qs(url.query).get("table", [None])[0]

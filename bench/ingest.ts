@@ -144,12 +144,6 @@ async function otherJobServer(defaults: string, index: string): Promise<{ jobs: 
   return { jobs, stop };
 }
 
-/** The Hudi upsert index a job server runs with, as its /healthz says. */
-async function jobServerIndex(baseUrl: string): Promise<string> {
-  const res = (await (await fetch(`${baseUrl}/healthz`)).json()) as { hudiUpsertIndex?: string };
-  return res.hudiUpsertIndex ?? "unknown";
-}
-
 /**
  * What an upsert's commit rewrote, read from the table itself: Hudi's commit metadata on the
  * timeline (each write stat is a file written; one with a previous commit is a rewritten file),
@@ -238,11 +232,12 @@ async function main() {
 
     const results: { what: string; s: number; res?: WriteResult }[] = [];
     const profiles: string[] = [];
-    const index = await jobServerIndex(outs.sparkJobServer);
+    const index = (await jobs.health())?.hudiUpsertIndex ?? "unknown";
     const other = index === "SIMPLE" ? "BLOOM" : "SIMPLE";
+    const benchTable = (name: string, format: "iceberg" | "hudi"): JobTable => ({ name, database: "default", format, primaryKey: ["id"], partitionBy: [], schemaPolicy: "addColumns", location: `s3a://${outs.warehouseBucket}/default/${name}` });
     const loadAndUpsert = async (client: JobClient, format: "iceberg" | "hudi", label: string) => {
       const name = `bench_ingest_${format}_${label.replace(/\W/g, "").toLowerCase()}_${sfx}`;
-      const table: JobTable = { name, database: "default", format, primaryKey: ["id"], partitionBy: [], schemaPolicy: "addColumns", location: `s3a://${outs.warehouseBucket}/default/${name}` };
+      const table = benchTable(name, format);
       t = Date.now();
       const res = await client.write(table, { uri: landed.uri, hash: landed.source.hash, name: "leads.csv" }, "1");
       results.push({ what: `Lakeform initial load, ${format}${label}`, s: (Date.now() - t) / 1000, res });
@@ -256,8 +251,7 @@ async function main() {
     // cold JVM and takes about twice as long): the 10,000-row CSV into a scratch table of each format.
     const warmUp = async (client: JobClient) => {
       for (const format of ["iceberg", "hudi"] as const) {
-        const name = `bench_warmup_${format}_${sfx}`;
-        const table: JobTable = { name, database: "default", format, primaryKey: ["id"], partitionBy: [], schemaPolicy: "addColumns", location: `s3a://${outs.warehouseBucket}/default/${name}` };
+        const table = benchTable(`bench_warmup_${format}_${sfx}`, format);
         await client.write(table, { uri: landedUpsert.uri, hash: landedUpsert.source.hash, name: "upsert.csv" }, "1");
         await client.drop(table, true);
       }

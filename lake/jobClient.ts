@@ -95,6 +95,12 @@ export interface WriteResult {
   profile?: WriteStageProfile[];
 }
 
+export interface JobServerHealth {
+  spark?: string;
+  /** LAKEFORM_HUDI_INDEX on the job server: BLOOM unless set. */
+  hudiUpsertIndex?: string;
+}
+
 export interface WriteStageProfile {
   stage: string;
   ms: number;
@@ -254,10 +260,16 @@ export class JobClient {
   }
 
   async healthy(): Promise<boolean> {
+    return (await this.health()) !== undefined;
+  }
+
+  /** What /healthz says (the Spark version, the index Hudi upserts use); undefined when the job server doesn't answer. */
+  async health(): Promise<JobServerHealth | undefined> {
     try {
-      return (await fetch(`${this.baseUrl}/healthz`, { signal: AbortSignal.timeout(3000) })).ok;
+      const res = await fetch(`${this.baseUrl}/healthz`, { signal: AbortSignal.timeout(3000) });
+      return res.ok ? ((await res.json().catch(() => ({}))) as JobServerHealth) : undefined;
     } catch {
-      return false;
+      return undefined;
     }
   }
 

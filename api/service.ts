@@ -20,7 +20,7 @@ import type { Sources } from "../lake/sources";
 import { loadTables, tableId, type TableSpec } from "../lake/spec";
 import { qualifiedTable, quoteIdent, upsertMerge } from "../lake/sql";
 import { readStatus, type LakeStatus, type TableStatus } from "../lake/status";
-import { TRINO_USERS, TrinoClient, TrinoQueryError, type QueryResult } from "../lake/trino";
+import { stackTrino, TrinoClient, TrinoQueryError, type QueryResult } from "../lake/trino";
 import { checkAsOf, checkAssignments, checkCsv, checkCsvFitsTable, checkTableName, checkWhere, LIGHT_PATH_MAX_ROWS } from "./validation";
 
 export type TableInfo = Pick<TableSpec, "name" | "database" | "format" | "primaryKey" | "orderingField" | "partitionBy" | "sources"> & {
@@ -56,8 +56,8 @@ export class LakeService {
     /** The tables' write leases (lake/lease.ts): a write waits its turn behind another writer of the table. */
     readonly leases?: TableLeases,
   ) {
-    this.trinoRead = new TrinoClient(endpoints.trinoEndpoint, TRINO_USERS.readOnly);
-    this.trinoWrite = new TrinoClient(endpoints.trinoEndpoint, TRINO_USERS.admin);
+    this.trinoRead = stackTrino(endpoints, "readOnly");
+    this.trinoWrite = stackTrino(endpoints, "admin");
   }
 
   status(): LakeStatus | undefined {

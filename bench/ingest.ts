@@ -22,7 +22,7 @@ import * as path from "node:path";
 import { promisify } from "node:util";
 import { GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { readOutputs, type LakeOutputs } from "../stacks/automation";
-import { TrinoClient } from "../lake/trino";
+import { stackTrino } from "../lake/trino";
 import { cacheDir, machineInstallPaths } from "../components/local/install";
 import { JobClient, type JobTable, type WriteResult, type WriteStageProfile } from "../lake/jobClient";
 import { s3Client } from "../lake/outputs";
@@ -151,7 +151,7 @@ async function otherJobServer(defaults: string, index: string): Promise<{ jobs: 
  */
 async function upsertProfile(outs: LakeOutputs, format: "iceberg" | "hudi", name: string): Promise<string> {
   if (format === "iceberg") {
-    const r = await new TrinoClient(outs.trinoEndpoint).query(`SELECT summary FROM iceberg.default."${name}$snapshots" ORDER BY committed_at DESC LIMIT 1`);
+    const r = await stackTrino(outs, "admin").query(`SELECT summary FROM iceberg.default."${name}$snapshots" ORDER BY committed_at DESC LIMIT 1`);
     const sum = (r.rows[0]?.[0] ?? {}) as Record<string, string>;
     const n = (k: string) => Number(sum[k] ?? 0);
     return `iceberg upsert snapshot: +${n("added-data-files")} / -${n("deleted-data-files")} data files, +${n("added-delete-files")} delete files, ${n("total-data-files")} data files in the table, ${(n("added-files-size") / 1e6).toFixed(1)} MB written`;

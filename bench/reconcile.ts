@@ -12,7 +12,7 @@ import * as path from "node:path";
 import pino from "pino";
 import { readOutputs, type LakeOutputs } from "../stacks/automation";
 import { createReconciler } from "../reconciler/runtime";
-import { TrinoClient } from "../lake/trino";
+import { stackTrino } from "../lake/trino";
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 10_000);
 
@@ -22,7 +22,7 @@ const ROWS = Number(process.env.BENCH_ROWS ?? 10_000);
  * for the no-op timing; returns it.
  */
 export async function editToVisible(outs: LakeOutputs, rows = ROWS): Promise<{ seconds: number; dir: string; name: string }> {
-  const trino = new TrinoClient(outs.trinoEndpoint);
+  const trino = stackTrino(outs, "admin");
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "lakeform-bench-"));
   const name = `bench_${Date.now().toString(36)}`;
   const header = "Index,Name,Amount,Updated At\n";

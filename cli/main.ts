@@ -109,8 +109,8 @@ program
   .option("--json", "rows as JSON")
   .action(async (sql, opts) => {
     const outs = await lakeOutputs();
-    const { TRINO_USERS, TrinoClient } = await import("../lake/trino");
-    const result = await new TrinoClient(outs.trinoEndpoint, TRINO_USERS.readOnly).query(sql);
+    const { stackTrino } = await import("../lake/trino");
+    const result = await stackTrino(outs, "readOnly").query(sql);
     if (opts.json) write(JSON.stringify(result, null, 2) + "\n");
     else write((await import("./render")).renderTable(result) + "\n");
   });

@@ -28,7 +28,23 @@ export interface LakehouseArgs {
    * so no default password ever exists.
    */
   credentials?: { accessKey: pulumi.Input<string>; secretKey: pulumi.Input<string> };
+  /**
+   * The stack's other secrets, each generated on the first `up` and kept in the state as a secret
+   * unless given here (stack config: `pulumi config set --secret lakeform:<name> …`, then `up`).
+   */
+  secrets?: Partial<Record<LakehouseSecret, pulumi.Input<string>>>;
 }
+
+/** The secrets a lakehouse holds besides its S3 keys. */
+export const LAKEHOUSE_SECRETS = ["apiToken", "apiReadToken", "trinoPassword", "trinoReadPassword", "jobServerSecret"] as const;
+export type LakehouseSecret = (typeof LAKEHOUSE_SECRETS)[number];
+const SECRET_PREFIX: Record<LakehouseSecret, string> = {
+  apiToken: "lakeform-api-",
+  apiReadToken: "lakeform-api-read-",
+  trinoPassword: "lakeform-trino-",
+  trinoReadPassword: "lakeform-trino-ro-",
+  jobServerSecret: "lakeform-jobs-",
+};
 
 /**
  * The whole lakehouse: S3 storage, the Hive Metastore, Spark and Trino, wired to one set of
@@ -40,8 +56,15 @@ export class Lakehouse extends pulumi.ComponentResource {
   readonly spark: Spark;
   readonly trino: Trino;
   readonly warehouseBucket: string;
-  /** Bearer token for the REST API's writes, generated on first `up` and kept secret. */
+  /** Bearer token of the REST API's write scope (and read), generated on first `up` and kept secret. */
   readonly apiToken: pulumi.Output<string>;
+  /** Bearer token of the REST API's read scope. */
+  readonly apiReadToken: pulumi.Output<string>;
+  /** Trino passwords of Lakeform's writer (TRINO_USERS.admin) and reader (TRINO_USERS.readOnly). */
+  readonly trinoPassword: pulumi.Output<string>;
+  readonly trinoReadPassword: pulumi.Output<string>;
+  /** The secret every request to the Spark job server must carry. */
+  readonly jobServerSecret: pulumi.Output<string>;
 
   constructor(name: string, args: LakehouseArgs, opts?: pulumi.ComponentResourceOptions) {
     super("lakeform:index:Lakehouse", name, {}, opts);
@@ -50,7 +73,15 @@ export class Lakehouse extends pulumi.ComponentResource {
     const creds =
       args.credentials ?? new GeneratedCredentials(`${name}-s3-credentials`, { prefix: "lakeform" }, { parent: this });
     const accessKey = pulumi.output(creds.accessKey);
-    this.apiToken = pulumi.secret(new GeneratedCredentials(`${name}-api-token`, { prefix: "lakeform-api-" }, { parent: this }).secretKey);
+    // Generated resources keep their names from before (the API token's), so an upgraded stack
+    // keeps its token; a secret given in config replaces the generated one.
+    const secret = (key: LakehouseSecret, resource: string) =>
+      pulumi.secret(args.secrets?.[key] ?? new GeneratedCredentials(`${name}-${resource}`, { prefix: SECRET_PREFIX[key] }, { parent: this }).secretKey);
+    this.apiToken = secret("apiToken", "api-token");
+    this.apiReadToken = secret("apiReadToken", "api-read-token");
+    this.trinoPassword = secret("trinoPassword", "trino-password");
+    this.trinoReadPassword = secret("trinoReadPassword", "trino-read-password");
+    this.jobServerSecret = secret("jobServerSecret", "job-server-secret");
     const secretKey = pulumi.secret(creds.secretKey);
 
     let network: pulumi.Input<string> | undefined;

@@ -14,6 +14,14 @@ export const OUTPUT_KEYS = [
   "sparkJobServer",
   "trinoEndpoint",
   "apiToken",
+  /** The API's read-scope token (query, rows, history, changes, status); apiToken is the write scope. */
+  "apiReadToken",
+  /** Trino's password for TRINO_USERS.admin (Lakeform's writes and maintenance). */
+  "trinoPassword",
+  /** Trino's password for TRINO_USERS.readOnly (the API's and LakeShell's reads). */
+  "trinoReadPassword",
+  /** The secret every request to the Spark job server carries. */
+  "jobServerSecret",
 ] as const;
 
 export type LakeOutputs = Record<(typeof OUTPUT_KEYS)[number], string>;
@@ -21,7 +29,7 @@ export type LakeOutputs = Record<(typeof OUTPUT_KEYS)[number], string>;
 /** What the reconciler and the API need to reach the engines: a subset of the outputs. */
 export type LakeEndpoints = Pick<
   LakeOutputs,
-  "s3Endpoint" | "s3Region" | "s3AccessKey" | "s3SecretKey" | "warehouseBucket" | "sparkJobServer" | "trinoEndpoint"
+  "s3Endpoint" | "s3Region" | "s3AccessKey" | "s3SecretKey" | "warehouseBucket" | "sparkJobServer" | "trinoEndpoint" | "trinoPassword" | "trinoReadPassword" | "jobServerSecret"
 >;
 
 /** Checks a plain record of stack outputs (from Pulumi or a cache) and names a missing key. */

@@ -3,6 +3,7 @@
  */
 import { BasicAuth, Trino } from "trino-client";
 import { isConnectionFailure, LakeformError, type ErrorCode } from "./errors";
+import type { LakeOutputs } from "./outputKeys";
 
 /** Trino users Lakeform configures: the admin writes (light path), the read-only one serves /query. */
 export const TRINO_USERS = { admin: "lakeform", readOnly: "lakeform_ro" } as const;
@@ -55,47 +56,106 @@ export class TrinoQueryError extends LakeformError {
   }
 }
 
-export class TrinoClient {
-  private readonly client: Trino;
+/** Who Lakeform is to Trino: a user of the password file (lake/trino's TRINO_USERS) and its password. */
+export interface TrinoCredentials {
+  user: string;
+  /** Left out only for a Trino without password authentication (a user's own cluster may have none). */
+  password?: string;
+}
 
+export interface TrinoQueryOptions {
+  /** Rows to keep at most: once they are in, the query is cancelled rather than paged to its end. */
+  maxRows?: number;
+  /** Session properties for this query alone (e.g. query_max_run_time). */
+  session?: Record<string, string>;
+  /** Cancels the query on Trino when it fires (the HTTP caller went away). */
+  signal?: AbortSignal;
+}
+
+/**
+ * One query per Trino client of the driver: trino-client keeps what a statement's response sets
+ * (X-Trino-Set-Session, prepared statements, USE) on its client object for the next request, so a
+ * client shared by callers would let one caller's `SET SESSION` change another's queries. A fresh
+ * one per query keeps no state between queries.
+ */
+export class TrinoClient {
   constructor(
     readonly endpoint: string,
-    readonly user = "lakeform",
-  ) {
-    this.client = Trino.create({ server: endpoint, catalog: "hive", schema: "default", auth: new BasicAuth(user) });
+    readonly credentials: TrinoCredentials = { user: TRINO_USERS.admin },
+  ) {}
+
+  get user(): string {
+    return this.credentials.user;
   }
 
-  async query(sql: string, opts: { maxRows?: number } = {}): Promise<QueryResult> {
+  async query(sql: string, opts: TrinoQueryOptions = {}): Promise<QueryResult> {
     try {
       return await this.run(sql, opts);
     } catch (err) {
       if (err instanceof TrinoQueryError) throw err;
       if (isConnectionFailure(err)) throw new TrinoQueryError("TRINO_UNAVAILABLE", `Trino at ${this.endpoint} unreachable: ${(err as Error).message}`, undefined, undefined, { cause: err });
+      const status = (err as { response?: { status?: number } }).response?.status;
+      if (status === 401) throw new TrinoQueryError("TRINO_ERROR", `Trino at ${this.endpoint} refused Lakeform's credentials for user ${this.user} (401)`, undefined, undefined, { cause: err });
       throw new TrinoQueryError("TRINO_ERROR", `Trino at ${this.endpoint}: ${(err as Error).message}`, undefined, undefined, { cause: err });
     }
   }
 
-  private async run(sql: string, opts: { maxRows?: number }): Promise<QueryResult> {
-    const iter = await this.client.query(sql);
+  private async run(sql: string, opts: TrinoQueryOptions): Promise<QueryResult> {
+    const client = Trino.create({
+      server: this.endpoint,
+      catalog: "hive",
+      schema: "default",
+      source: "lakeform",
+      auth: new BasicAuth(this.credentials.user, this.credentials.password),
+      session: opts.session,
+    });
+    if (opts.signal?.aborted) throw new LakeformError("BAD_REQUEST", "the caller went away before the query started");
+    const iter = await client.query(sql);
     const rows: unknown[][] = [];
     let columns: QueryResult["columns"] = [];
-    for await (const page of iter) {
-      if (page.error) throw TrinoQueryError.fromTrino(page.error);
-      if (page.columns && columns.length === 0) columns = page.columns.map((c) => ({ name: c.name, type: c.type }));
-      if (page.data) {
-        for (const r of page.data) {
+    let queryId: string | undefined;
+    let cancelled = false;
+    const cancel = () => {
+      if (queryId && !cancelled) {
+        cancelled = true;
+        client.cancel(queryId).catch(() => undefined);
+      }
+    };
+    opts.signal?.addEventListener("abort", cancel, { once: true });
+    try {
+      for await (const page of iter) {
+        queryId ??= page.id;
+        if (opts.signal?.aborted) {
+          cancel();
+          throw new LakeformError("BAD_REQUEST", "the caller went away; the query was cancelled");
+        }
+        if (page.error) throw TrinoQueryError.fromTrino(page.error);
+        if (page.columns && columns.length === 0) columns = page.columns.map((c) => ({ name: c.name, type: c.type }));
+        for (const r of page.data ?? []) {
           if (opts.maxRows !== undefined && rows.length >= opts.maxRows) break;
           rows.push(r);
         }
+        // Enough rows, and columns known: the rest of the result is never fetched.
+        if (opts.maxRows !== undefined && rows.length >= opts.maxRows && columns.length > 0) {
+          cancel();
+          break;
+        }
       }
+    } finally {
+      opts.signal?.removeEventListener("abort", cancel);
     }
     const warnings = inexactBigints(columns, rows);
     return warnings.length > 0 ? { columns, rows, warnings } : { columns, rows };
   }
 
   /** The single value of a one-row, one-column query. */
-  async scalar<T = unknown>(sql: string): Promise<T> {
-    const { rows } = await this.query(sql);
+  async scalar<T = unknown>(sql: string, opts: TrinoQueryOptions = {}): Promise<T> {
+    const { rows } = await this.query(sql, opts);
     return rows[0]?.[0] as T;
   }
+}
+
+/** A client of the stack's Trino as one of Lakeform's users, with the password the stack generated. */
+export function stackTrino(outs: Pick<LakeOutputs, "trinoEndpoint" | "trinoPassword" | "trinoReadPassword">, role: keyof typeof TRINO_USERS): TrinoClient {
+  return new TrinoClient(outs.trinoEndpoint, { user: TRINO_USERS[role], password: role === "admin" ? outs.trinoPassword : outs.trinoReadPassword });
 }

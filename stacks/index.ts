@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { Lakehouse } from "../components/lakehouse";
+import { LAKEHOUSE_SECRETS, Lakehouse, type LakehouseSecret } from "../components/lakehouse";
 import { readToolchain } from "../components/toolchain";
 import { LakeServices, outputsFilePath, StackOutputsFile } from "../components/services";
 import { tablesFromFile, type Table } from "../components/table";
@@ -21,6 +21,17 @@ function rawConfig(): Record<string, unknown> {
     }
   }
   return raw;
+}
+
+/** Secrets the stack's config sets (`pulumi config set --secret lakeform:apiToken …`): they replace the generated ones. */
+function configSecrets(): Partial<Record<LakehouseSecret, pulumi.Output<string>>> {
+  const cfg = new pulumi.Config("lakeform");
+  const out: Partial<Record<LakehouseSecret, pulumi.Output<string>>> = {};
+  for (const key of LAKEHOUSE_SECRETS) {
+    const value = cfg.getSecret(key);
+    if (value !== undefined) out[key] = value;
+  }
+  return out;
 }
 
 export interface BuiltLakehouse {
@@ -45,6 +56,7 @@ export function buildLakehouse(projectDir: string): BuiltLakehouse {
     metastore: config.metastore,
     spark: config.spark,
     trino: config.trino,
+    secrets: configSecrets(),
   });
   const built: BuiltLakehouse = { lake, dataDir: config.dataDir, tables: [] };
   // The reconciler and the API run on this machine on both runtimes, as supervised processes
@@ -89,5 +101,9 @@ export function stackOutputs({ lake, dataDir }: { lake: Lakehouse; dataDir: stri
     sparkJobServer: lake.spark.jobServerUrl,
     trinoEndpoint: lake.trino.endpoint,
     apiToken: lake.apiToken,
+    apiReadToken: lake.apiReadToken,
+    trinoPassword: lake.trinoPassword,
+    trinoReadPassword: lake.trinoReadPassword,
+    jobServerSecret: lake.jobServerSecret,
   };
 }

@@ -6,7 +6,7 @@ import { promisify } from "node:util";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { PROJECT_DIR, readOutputs, selectStack, type LakeOutputs } from "../../stacks/automation";
 import { s3Client } from "../../lake/outputs";
-import { TrinoClient } from "../../lake/trino";
+import { stackTrino, type TrinoClient } from "../../lake/trino";
 
 export const STACK = "e2e";
 process.env.LAKEFORM_STACK = STACK;
@@ -28,8 +28,9 @@ export async function ensureUp(): Promise<LakeOutputs> {
   return readOutputs(s);
 }
 
+/** Trino as Lakeform's writer (the admin user, with the stack's password). */
 export function trino(outs: LakeOutputs): TrinoClient {
-  return new TrinoClient(outs.trinoEndpoint);
+  return stackTrino(outs, "admin");
 }
 
 export function s3(outs: LakeOutputs) {

@@ -43,6 +43,9 @@ beforeAll(async () => {
     warehouseBucket: "warehouse",
     sparkJobServer: `http://127.0.0.1:${spark}`,
     trinoEndpoint: `http://127.0.0.1:${trino}`,
+    trinoPassword: "tp",
+    trinoReadPassword: "trp",
+    jobServerSecret: "js",
   };
   const lake = new LakeService(endpoints, new JobClient(endpoints.sparkJobServer), new Sources(s3Client({ ...endpoints, }), "warehouse"), path.join(dir, "tables.yaml"), path.join(dir, "status.json"));
   app = await buildApi({ lake, token: TOKEN });

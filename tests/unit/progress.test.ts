@@ -184,6 +184,7 @@ describe("GET /tables/{table}/progress", () => {
     const endpoints = {
       s3Endpoint: "http://127.0.0.1:9", s3Region: "us-east-1", s3AccessKey: "k", s3SecretKey: "s", warehouseBucket: "warehouse",
       sparkJobServer: `http://127.0.0.1:${(jobServer.address() as AddressInfo).port}`, trinoEndpoint: "http://127.0.0.1:9",
+      trinoPassword: "tp", trinoReadPassword: "trp", jobServerSecret: "js",
     };
     const lake = new LakeService(endpoints, new JobClient(endpoints.sparkJobServer), new Sources(s3Client(endpoints), "warehouse"), path.join(dir, "tables.yaml"), path.join(dir, "status.json"));
     app = await buildApi({ lake, token: "t" });

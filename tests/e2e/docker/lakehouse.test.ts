@@ -23,7 +23,7 @@ import { LocalWorkspace, type Stack } from "@pulumi/pulumi/automation";
 import { parse } from "yaml";
 import { createLakeService } from "../../../api/runtime";
 import { buildApi } from "../../../api/server";
-import { TrinoClient } from "../../../lake/trino";
+import { stackTrino } from "../../../lake/trino";
 import { PROJECT_DIR, readOutputs, type LakeOutputs } from "../../../stacks/automation";
 import { buildLakehouse, stackOutputs } from "../../../stacks/index";
 import { executorsOnEveryWorker, json, type MasterState, type WorkerState } from "../sparkUi";
@@ -108,7 +108,7 @@ describeDocker("the docker runtime on a real engine", () => {
     const health = await fetch(`${outs.sparkJobServer}/healthz`, { signal: AbortSignal.timeout(10_000) });
     // The job server listens on every interface inside its container: the published port reaches it.
     expect(health.ok).toBe(true);
-    const { rows } = await new TrinoClient(outs.trinoEndpoint).query("SHOW CATALOGS");
+    const { rows } = await stackTrino(outs, "admin").query("SHOW CATALOGS");
     expect(rows.map((r) => r[0])).toEqual(expect.arrayContaining(["hive", "hudi", "iceberg"]));
     const ps = (await sh("docker", ["ps", "--filter", `name=^${STACK}-`, "--format", "{{.Names}} {{.Ports}}"])).stdout.trim().split("\n");
     expect(ps.length).toBeGreaterThanOrEqual(4);
@@ -169,11 +169,11 @@ describeDocker("the docker runtime on a real engine", () => {
     expect(smoke).toBeDefined();
     const ran = await executorsOnEveryWorker(await workerUis(), smoke!.id);
     expect(ran).toEqual([true, true]);
-    expect(await new TrinoClient(outs.trinoEndpoint).scalar(`SELECT count(*) FROM iceberg.default.smoke_iceberg_${suffix}`)).toBe(3);
+    expect(await stackTrino(outs, "admin").scalar(`SELECT count(*) FROM iceberg.default.smoke_iceberg_${suffix}`)).toBe(3);
   });
 
   test("Trino has a coordinator and a worker, each its own container, and a query's tasks run on both", async () => {
-    const t = new TrinoClient(outs.trinoEndpoint);
+    const t = stackTrino(outs, "admin");
     const nodes = await t.query("SELECT node_id, coordinator, state FROM system.runtime.nodes ORDER BY coordinator DESC");
     // The node ids are the containers' names (components/trino/dockerPlan.ts).
     expect(nodes.rows).toEqual([
@@ -199,7 +199,7 @@ describeDocker("the docker runtime on a real engine", () => {
   test("a removed container is noticed by refresh and brought back by up, with its data", async () => {
     // The metastore: its catalog lives in a named volume. (The S3 container has a test of its own
     // below: refresh reads the bucket through it.)
-    const t = new TrinoClient(outs.trinoEndpoint);
+    const t = stackTrino(outs, "admin");
     const schema = `kept_${suffix}`;
     await t.query(`CREATE SCHEMA hive.${schema}`);
     const container = `${STACK}-lakehouse-metastore-hms`;
@@ -224,7 +224,7 @@ describeDocker("the docker runtime on a real engine", () => {
       timeout: 20 * 60_000,
       maxBuffer: 64 * 1024 * 1024,
     });
-  const count = async (fq: string) => Number(await new TrinoClient(outs.trinoEndpoint).scalar(`SELECT count(*) FROM ${fq}`));
+  const count = async (fq: string) => Number(await stackTrino(outs, "admin").scalar(`SELECT count(*) FROM ${fq}`));
 
   test("the reconciler's example lands a Hudi and an Iceberg table that Trino JOINs", async () => {
     fs.cpSync(path.join(PROJECT_DIR, "examples", "data"), path.join(dir, "data"), { recursive: true });
@@ -236,7 +236,7 @@ describeDocker("the docker runtime on a real engine", () => {
       .replace("- data/regions.csv", "- data/regions*.csv");
     fs.writeFileSync(path.join(dir, "tables.yaml"), yaml);
     await reconcile();
-    const t = new TrinoClient(outs.trinoEndpoint);
+    const t = stackTrino(outs, "admin");
     expect(await count(`hudi.default.${LEADS}`)).toBe(100);
     const regions = fs.readFileSync(path.join(dir, "data", "regions.csv"), "utf8").trim().split("\n").length - 1;
     expect(await count(`iceberg.default.${REGIONS}`)).toBe(regions);
@@ -264,7 +264,7 @@ describeDocker("the docker runtime on a real engine", () => {
     const regionsBefore = await count(`iceberg.default.${REGIONS}`);
     fs.writeFileSync(path.join(dir, "data", "regions-more.csv"), "Region Code,Region Name,HQ City,Timezone\nMEA,Middle East,Dubai,UTC+4\n");
     await reconcile();
-    const t = new TrinoClient(outs.trinoEndpoint);
+    const t = stackTrino(outs, "admin");
     expect(await count(`hudi.default.${LEADS}`)).toBe(105);
     const { rows } = await t.query(`SELECT "index", status, lead_score FROM hudi.default.${LEADS} WHERE "index" <= 10 ORDER BY "index"`);
     expect(rows).toEqual(Array.from({ length: 10 }, (_, i) => [i + 1, `Upgraded${i}`, 50 + i]));

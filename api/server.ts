@@ -403,7 +403,12 @@ export async function buildApi(opts: ApiOptions) {
         body: KeysBody as unknown as z.ZodType<Buffer | undefined>,
         security: [{ bearer: [] }],
         response: {
-          200: z.object({ table: z.string(), commit: z.string().nullable().describe("null when no row matched (nothing is written)"), rowsDeleted: z.number() }),
+          200: z.object({
+            table: z.string(),
+            commit: z.string().nullable().describe("null when no row matched, or on a dry run (nothing is written)"),
+            rowsDeleted: z.number().describe("rows deleted; on a dry run, rows the filter matches"),
+            dryRun: z.literal(true).optional(),
+          }),
           ...errors(400, 401, 404, 409, 422, ...ALWAYS),
         },
       },
@@ -411,7 +416,7 @@ export async function buildApi(opts: ApiOptions) {
     },
     async (req) => {
       const body = Buffer.isBuffer(req.body) && req.body.length > 0 ? req.body : undefined;
-      return lake.deleteRows(req.params.table, { keysCsv: body, where: req.query.where });
+      return lake.deleteRows(req.params.table, { keysCsv: body, where: req.query.where }, "api", { dryRun: req.query.dryRun });
     },
   );
 

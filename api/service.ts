@@ -21,7 +21,8 @@ import { loadTables, tableId, type TableSpec } from "../lake/spec";
 import { qualifiedTable, quoteIdent, upsertMerge } from "../lake/sql";
 import { readStatus, type LakeStatus, type TableStatus } from "../lake/status";
 import { stackTrino, TrinoClient, TrinoQueryError, type QueryResult } from "../lake/trino";
-import { checkAsOf, checkAssignments, checkCsv, checkCsvFitsTable, checkTableName, checkWhere, LIGHT_PATH_MAX_ROWS } from "./validation";
+import { parseFilter, renderTrino } from "../lake/filter";
+import { checkAsOf, checkAssignments, checkCsv, checkCsvFitsTable, checkTableName, LIGHT_PATH_MAX_ROWS } from "./validation";
 
 export type TableInfo = Pick<TableSpec, "name" | "database" | "format" | "primaryKey" | "orderingField" | "partitionBy" | "sources"> & {
   status?: TableStatus;
@@ -113,17 +114,19 @@ export class LakeService {
     const asOf = checkAsOf(asOfText);
     const observed = await this.commitsOf(t);
     const commit = resolveCommit(t.name, observed, asOf);
-    const booleans = observed.columns.filter((c) => c.type === "boolean").map((c) => c.name);
-    const filter = where ? checkWhere(where, observed.columns.map((c) => c.name), booleans) : undefined;
+    // Parsed once into a tree and type-checked against the table's columns (the newest schema:
+    // a column added later isn't in an older version, and the engines then say so).
+    const filter = where ? parseFilter(where, observed.columns) : undefined;
     if (commit === null) return { columns: observed.columns, rows: [] };
     // The version read is the commit the asOf resolved to, so travel and history always agree.
     const version: AsOf = { kind: "commit", input: asOfText, commit };
     if (t.format === "iceberg") {
-      return this.query(`SELECT * FROM ${qualifiedTable("iceberg", t.database, t.name)} ${trinoAsOfClause(version)}${filter ? ` WHERE ${filter}` : ""}`, limit);
+      const sql = `SELECT * FROM ${qualifiedTable("iceberg", t.database, t.name)} ${trinoAsOfClause(version)}${filter ? ` WHERE ${renderTrino(filter, observed.columns)}` : ""}`;
+      const res = await this.trinoRead.query(sql, { maxRows: limit });
+      return { columns: res.columns, rows: res.rows, ...(res.warnings ? { warnings: res.warnings } : {}) };
     }
     const res = await this.jobs.travel(jobTable(t, this.endpoints.warehouseBucket), hudiInstant(version), filter, limit);
-    const types = (res as { types?: string[] }).types ?? [];
-    return { columns: res.columns.map((c, i) => ({ name: c, type: types[i] ?? "unknown" })), rows: res.rows };
+    return { columns: res.columns.map((c, i) => ({ name: c, type: res.types?.[i] ?? "unknown" })), rows: res.rows };
   }
 
   /** Read-only SQL: Trino itself refuses anything else for this user (QUERY_REFUSED). */
@@ -213,6 +216,13 @@ export class LakeService {
     return observed;
   }
 
+  /** The table's columns with their types, for a filter's type check; a table not in the lake yet is TABLE_MISSING. */
+  private async columnTypesOf(t: TableSpec): Promise<{ name: string; type: string }[]> {
+    const observed = await this.jobs.observe(jobTable(t, this.endpoints.warehouseBucket));
+    if (!observed.exists || observed.columns.length === 0) throw new LakeformError("TABLE_MISSING", `table ${t.name} is declared but not in the lake yet`, { table: t.name });
+    return observed.columns;
+  }
+
   private async columnsOf(name: string): Promise<string[]> {
     const columns = (await this.describe(name)).columns.map((c) => c.name);
     if (columns.length === 0) throw new LakeformError("TABLE_MISSING", `table ${name} is declared but not in the lake yet`, { table: name });
@@ -227,12 +237,25 @@ export class LakeService {
   /**
    * Deletes rows by key (a CSV whose header names the key columns) or by a filter in the travel
    * filter's grammar, through the write path: the request is landed and journaled, and the
-   * commit carries Lakeform's metadata like an ingest's. Nothing matched: no commit.
+   * commit carries Lakeform's metadata like an ingest's. Nothing matched: no commit. A dry run
+   * (a filter only) counts the rows the delete would remove, with the delete's own selection, and
+   * writes nothing.
    */
-  async deleteRows(name: string, by: { keysCsv?: Buffer; where?: string }, origin = "api"): Promise<{ table: string; commit: string | null; rowsDeleted: number }> {
+  async deleteRows(
+    name: string,
+    by: { keysCsv?: Buffer; where?: string },
+    origin = "api",
+    opts: { dryRun?: boolean } = {},
+  ): Promise<{ table: string; commit: string | null; rowsDeleted: number; dryRun?: true }> {
     const t = this.spec(name);
     if ((by.keysCsv === undefined) === (by.where === undefined)) {
       throw new LakeformError("BAD_REQUEST", "send either a CSV of keys as the body or a where filter, not both and not neither");
+    }
+    if (opts.dryRun) {
+      if (by.where === undefined) throw new LakeformError("BAD_REQUEST", "a dry run counts the rows of a where filter: send where, not a CSV of keys");
+      const filter = parseFilter(by.where, await this.columnTypesOf(t));
+      const rows = await this.jobs.count(jobTable(t, this.endpoints.warehouseBucket), filter);
+      return { table: t.name, commit: null, rowsDeleted: rows, dryRun: true };
     }
     const doc: ChangeDocument = { lakeformChange: 1, op: "delete", requestedAt: new Date().toISOString() };
     let label: string;
@@ -244,7 +267,8 @@ export class LakeService {
       doc.keys = uri;
       label = `${origin}-delete (keys)`;
     } else {
-      doc.where = checkWhere(by.where ?? "", await this.columnsOf(name));
+      doc.where = (by.where ?? "").trim();
+      doc.filter = parseFilter(doc.where, await this.columnTypesOf(t));
       label = `${origin}-delete (where ${doc.where})`;
     }
     const { source, uri } = await this.sources.landChange(doc);
@@ -255,12 +279,13 @@ export class LakeService {
   /** `update t set c = v, … where …`: the matching rows upserted with new values, through the write path. */
   async updateRows(name: string, set: Record<string, string | null>, where: string, origin = "api"): Promise<{ table: string; commit: string | null; rowsUpdated: number }> {
     const t = this.spec(name);
-    const columns = await this.columnsOf(name);
+    const columns = await this.columnTypesOf(t);
     const doc: ChangeDocument = {
       lakeformChange: 1,
       op: "update",
-      set: checkAssignments(set, t, columns),
-      where: checkWhere(where, columns),
+      set: checkAssignments(set, t, columns.map((c) => c.name)),
+      filter: parseFilter(where, columns),
+      where: where.trim(),
       requestedAt: new Date().toISOString(),
     };
     const { source, uri } = await this.sources.landChange(doc);

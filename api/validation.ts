@@ -80,6 +80,11 @@ export const RowsQuery = z.object({
 
 export const DeleteQuery = z.object({
   where: chars(1, 2000).optional().describe("row filter in the travel filter's grammar (or send a CSV of keys as the body)"),
+  dryRun: z
+    .enum(["true", "false"])
+    .default("false")
+    .transform((v) => v === "true")
+    .describe("true: count the rows the where filter matches, delete nothing (commit is null)"),
 });
 
 export const UpdateBody = z
@@ -120,153 +125,7 @@ export function validationCode(context: string | undefined, instancePath: string
   return FIELD_CODES[`${context ?? ""}${instancePath}`] ?? "BAD_REQUEST";
 }
 
-// ---------------------------------------------------------------- the travel filter
-
-const WHERE_KEYWORDS = new Set(["and", "or", "not", "in", "like", "is", "null", "between", "true", "false"]);
-
-type WhereToken = { kind: "string" | "number" | "word" | "compare" | "punct"; text: string };
-
-function whereTokens(text: string, bad: (m: string) => Error): WhereToken[] {
-  const token = /\s*(?:('(?:[^']|'')*')|(\d+(?:\.\d+)?)|([A-Za-z_][A-Za-z0-9_]*)|(<=|>=|<>|!=|=|<|>)|([,()]))/y;
-  const out: WhereToken[] = [];
-  let pos = 0;
-  while (pos < text.length) {
-    token.lastIndex = pos;
-    const m = token.exec(text);
-    if (!m) {
-      if (/^\s*$/.test(text.slice(pos))) break;
-      throw bad(`can't read the filter at "${text.slice(pos).trimStart().slice(0, 20)}"`);
-    }
-    pos = token.lastIndex;
-    const kind = m[1] ? "string" : m[2] ? "number" : m[3] ? "word" : m[4] ? "compare" : "punct";
-    out.push({ kind, text: m[1] ?? m[2] ?? m[3] ?? m[4] ?? m[5] });
-  }
-  return out;
-}
-
-/**
- * A row filter for time travel, held to a small grammar and parsed in full, so only a condition
- * the engines can evaluate gets to them:
- *
- *   condition := disjunct (OR disjunct)* ;  disjunct := negation (AND negation)*
- *   negation  := NOT negation | ( condition ) | predicate
- *   predicate := operand (=|<>|!=|<|<=|>|>=) operand | operand [NOT] IN (operand, …)
- *              | operand [NOT] LIKE operand | operand [NOT] BETWEEN operand AND operand
- *              | operand IS [NOT] NULL | a boolean column | TRUE | FALSE
- *   operand   := a column of the table | 'string' | number | NULL | TRUE | FALSE
- *
- * No function calls and no subqueries: on Hudi the filter runs inside the Spark driver that
- * writes the lake. Returns the filter, trimmed.
- */
-export function checkWhere(where: string, columns: string[], booleanColumns: string[] = []): string {
-  const text = where.trim();
-  const bad = (message: string) => new LakeformError("BAD_WHERE", message, { where });
-  if (!text) throw bad("the filter is empty");
-  const cols = new Set(columns.map((c) => c.toLowerCase()));
-  const booleans = new Set(booleanColumns.map((c) => c.toLowerCase()));
-  const toks = whereTokens(text, bad);
-  let i = 0;
-  const peek = () => toks[i];
-  const isWord = (w: string) => peek()?.kind === "word" && peek().text.toLowerCase() === w;
-  const isPunct = (p: string) => peek()?.kind === "punct" && peek().text === p;
-  const where_ = () => (peek() ? `at "${toks.slice(i, i + 3).map((t) => t.text).join(" ")}"` : "at the end");
-  const expectPunct = (p: string) => {
-    if (!isPunct(p)) throw bad(`expected "${p}" ${where_()}`);
-    i++;
-  };
-  const expectWord = (w: string) => {
-    if (!isWord(w)) throw bad(`expected ${w.toUpperCase()} ${where_()}`);
-    i++;
-  };
-  /** One operand; true when it is boolean (a boolean column, TRUE or FALSE). */
-  const operand = (): boolean => {
-    const t = peek();
-    if (!t) throw bad("the filter ends where a value or column was expected");
-    if (t.kind === "string" || t.kind === "number") {
-      i++;
-      return false;
-    }
-    if (t.kind !== "word") throw bad(`expected a value or column ${where_()}`);
-    const w = t.text.toLowerCase();
-    if (w === "true" || w === "false" || w === "null") {
-      i++;
-      return w !== "null";
-    }
-    if (WHERE_KEYWORDS.has(w)) throw bad(`expected a value or column ${where_()}`);
-    if (!cols.has(w)) throw bad(`"${t.text}" is not a column of the table (columns: ${columns.join(", ")})`);
-    i++;
-    if (isPunct("(")) throw bad("function calls are not allowed in a travel filter");
-    return booleans.has(w);
-  };
-  const predicate = () => {
-    const boolean = operand();
-    const t = peek();
-    if (t?.kind === "compare") {
-      i++;
-      operand();
-      return;
-    }
-    const negated = isWord("not");
-    if (negated) i++;
-    if (isWord("in")) {
-      i++;
-      expectPunct("(");
-      operand();
-      while (isPunct(",")) {
-        i++;
-        operand();
-      }
-      expectPunct(")");
-    } else if (isWord("like")) {
-      i++;
-      operand();
-    } else if (isWord("between")) {
-      i++;
-      operand();
-      expectWord("and");
-      operand();
-    } else if (!negated && isWord("is")) {
-      i++;
-      if (isWord("not")) i++;
-      expectWord("null");
-    } else if (negated) {
-      throw bad(`expected IN, LIKE or BETWEEN after NOT ${where_()}`);
-    } else if (!boolean) {
-      throw bad(`expected a comparison (=, <, IN, LIKE, BETWEEN, IS NULL) ${where_()}`);
-    }
-  };
-  const negation = (): void => {
-    if (isWord("not")) {
-      i++;
-      return negation();
-    }
-    // A parenthesis opens a nested condition here (an operand never starts with one).
-    if (isPunct("(")) {
-      i++;
-      condition();
-      expectPunct(")");
-      return;
-    }
-    predicate();
-  };
-  const disjunct = () => {
-    negation();
-    while (isWord("and")) {
-      i++;
-      negation();
-    }
-  };
-  const condition = (): void => {
-    disjunct();
-    while (isWord("or")) {
-      i++;
-      disjunct();
-    }
-  };
-  condition();
-  if (i < toks.length) throw bad(`unexpected ${where_()}`);
-  return text;
-}
+// The row filter's grammar, its parse into a tree and its type check: lake/filter.ts.
 
 // ---------------------------------------------------------------- updates
 

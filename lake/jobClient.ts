@@ -3,6 +3,7 @@
  * performs every write and every observation of table state.
  */
 import { isConnectionFailure, isErrorCode, LakeformError, type ErrorCode } from "./errors";
+import type { FilterNode } from "./filter";
 import type { TableSpec } from "./spec";
 
 /** fetch's own message is "fetch failed"; the reason (ECONNREFUSED, …) is in its cause. */
@@ -110,11 +111,14 @@ export interface WriteStageProfile {
 /**
  * A change made by hand (DELETE /tables/{t}/rows, LakeShell delete/update), landed in the object
  * store as a small JSON document beside the landed CSVs and applied by the job server's write,
- * so it is journaled and replayed in order like any ingest.
+ * so it is journaled and replayed in order like any ingest. `filter` is the row filter as a tree
+ * (what the job server applies); `where` its text as the caller wrote it, kept for people reading
+ * the journal (documents from before trees carry only `where`: the job server parses it with the
+ * same grammar).
  */
 export type ChangeDocument =
-  | { lakeformChange: 1; op: "delete"; keys?: string; where?: string; requestedAt: string }
-  | { lakeformChange: 1; op: "update"; set: Record<string, string | null>; where: string; requestedAt: string };
+  | { lakeformChange: 1; op: "delete"; keys?: string; filter?: FilterNode; where?: string; requestedAt: string }
+  | { lakeformChange: 1; op: "update"; set: Record<string, string | null>; filter: FilterNode; where: string; requestedAt: string };
 
 /** Rows changed after one commit up to another, each with the commit that made the change. */
 export interface ChangesResult {
@@ -322,8 +326,18 @@ export class JobClient {
     return this.post("maintain", { table }, 30 * 60_000);
   }
 
-  /** Rows of a table as of a commit (Hudi: as.of.instant; Iceberg: snapshot or timestamp). */
-  travel(table: JobTable, asOf: string, where?: string, limit = 1000): Promise<{ columns: string[]; rows: unknown[][] }> {
-    return this.post("travel", { table, asOf, where, limit });
+  /**
+   * Rows of a table as of a commit (Hudi: as.of.instant; Iceberg: snapshot or timestamp), those a
+   * filter tree matches (lake/filter.ts): the job server builds Spark Columns from the tree, never
+   * SQL text. `types` are the columns' Spark types.
+   */
+  travel(table: JobTable, asOf: string, filter?: FilterNode, limit = 1000): Promise<{ columns: string[]; types: string[]; rows: unknown[][] }> {
+    return this.post("travel", { table, asOf, filter, limit });
+  }
+
+  /** How many of the table's current rows a filter tree matches: what a delete by it would remove, nothing written. */
+  async count(table: JobTable, filter: FilterNode): Promise<number> {
+    const res = await this.post<{ rows: number }>("count", { table, filter }, 10 * 60_000);
+    return res.rows;
   }
 }

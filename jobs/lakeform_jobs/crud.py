@@ -38,7 +38,10 @@ class ChangeDocument:
 
     op: str  # "delete" | "update"
     keys: str | None = None  # delete: s3a:// URI of a CSV of keys
-    where: str | None = None  # delete or update: a row filter (checked by the API's grammar)
+    # delete or update: the row filter as a tree (filter.py), or, in documents journaled before
+    # trees, its text in the API's grammar (parsed by filter.parse_text, never handed to Spark)
+    filter: dict[str, Any] | None = None
+    where: str | None = None
     set: dict[str, str | None] | None = None  # update: column -> new value as text (None: NULL)
 
     @staticmethod
@@ -50,18 +53,24 @@ class ChangeDocument:
         if not isinstance(body, dict) or body.get("lakeformChange") != 1:
             raise BadRequest("not a Lakeform change document (lakeformChange: 1)")
         op = body.get("op")
+        tree, where = body.get("filter"), body.get("where")
+        if tree is not None and not isinstance(tree, dict):
+            raise BadRequest("a change document's filter is a filter tree (an object)")
+        if where is not None and not isinstance(where, str):
+            raise BadRequest("a change document's where is the filter's text")
+        has_filter = tree is not None or bool(where)
         if op == "delete":
-            keys, where = body.get("keys"), body.get("where")
-            if (keys is None) == (where is None) or not isinstance(keys or where, str):
-                raise BadRequest("a delete names either keys (a CSV's URI) or where (a filter)")
-            return ChangeDocument("delete", keys=keys, where=where)
+            keys = body.get("keys")
+            if (keys is None) == (not has_filter) or (keys is not None and not isinstance(keys, str)):
+                raise BadRequest("a delete names either keys (a CSV's URI) or a filter")
+            return ChangeDocument("delete", keys=keys, filter=tree, where=where)
         if op == "update":
-            where, sets = body.get("where"), body.get("set")
-            if not isinstance(where, str) or not where or not isinstance(sets, dict) or not sets:
-                raise BadRequest("an update needs set (column -> value) and where")
+            sets = body.get("set")
+            if not has_filter or not isinstance(sets, dict) or not sets:
+                raise BadRequest("an update needs set (column -> value) and a filter")
             if not all(isinstance(k, str) and (v is None or isinstance(v, str)) for k, v in sets.items()):
                 raise BadRequest("an update's set maps column names to text values or null")
-            return ChangeDocument("update", where=where, set=dict(sets))
+            return ChangeDocument("update", filter=tree, where=where, set=dict(sets))
         raise BadRequest(f"unknown change {op!r}: delete or update")
 
 
@@ -100,9 +109,13 @@ def rows_to_delete(spark, fmt: "Format", t: "Table", current: "DataFrame", doc: 
 
     from . import csv_source
 
-    user = current.select(*[F.col(f"`{c}`") for c in fmt.user_columns(current)])
-    if doc.where is not None:
-        return user.where(doc.where)
+    from . import filter as filters
+
+    names = fmt.user_columns(current)
+    user = current.select(*[F.col(f"`{c}`") for c in names])
+    tree = filters.from_request(doc.filter, doc.where, filters.kinds_of(current.schema, names))
+    if tree is not None:
+        return user.where(filters.to_column(tree, filters.kinds_of(user.schema)))
     assert doc.keys is not None
     given, _ = csv_source.read_csv(spark, doc.keys)
     missing = [k for k in keys if k not in given.columns]
@@ -118,7 +131,9 @@ def updated_rows(fmt: "Format", current: "DataFrame", doc: ChangeDocument) -> "D
     that doesn't fit its column's type is refused, not turned into NULL."""
     from pyspark.sql import functions as F
 
-    assert doc.set is not None and doc.where is not None
+    from . import filter as filters
+
+    assert doc.set is not None
     cols = fmt.user_columns(current)
     types = {f.name: f.dataType for f in current.schema.fields}
     for c, v in doc.set.items():
@@ -126,7 +141,11 @@ def updated_rows(fmt: "Format", current: "DataFrame", doc: ChangeDocument) -> "D
             raise JobFailure("BAD_VALUES", f"{c!r} is not a column of the table (columns: {', '.join(cols)})")
         if v is not None and spark_cast_is_null(current, v, types[c]):
             raise JobFailure("BAD_VALUES", f"{c} = {v!r}: the value doesn't fit the column's type {types[c].simpleString()}")
-    matched = current.where(doc.where)
+    kinds = filters.kinds_of(current.schema, cols)
+    tree = filters.from_request(doc.filter, doc.where, kinds)
+    if tree is None:
+        raise BadRequest("an update needs a filter")
+    matched = current.where(filters.to_column(tree, kinds))
     return matched.select(
         *[(F.lit(doc.set[c]).cast(types[c]) if c in doc.set else F.col(f"`{c}`")).alias(c) for c in cols]
     )

@@ -9,6 +9,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from . import crud
+from . import filter as filters
 from .csv_source import POSITION, CsvSource
 from .progress import Progress, profile_line
 from .asof import parse_as_of
@@ -21,6 +22,8 @@ from .types import (
     ChangesRequest,
     ChangesResult,
     ClearResult,
+    CountRequest,
+    CountResult,
     DropResult,
     ForgetResult,
     LocationRequest,
@@ -368,11 +371,23 @@ class Jobs:
 
     def travel(self, req: TravelRequest) -> TravelResult:
         t = req.table
-        df = self.format(t).read_as_of(t, parse_as_of(req.as_of))
-        if req.where:
-            df = df.where(req.where)
+        fmt = self.format(t)
+        df = fmt.read_as_of(t, parse_as_of(req.as_of))
+        if req.filter is not None:
+            df = df.where(filters.to_column(req.filter, filters.kinds_of(df.schema, fmt.user_columns(df))))
         rows = df.limit(req.limit).collect()
         return TravelResult(columns=list(df.columns), types=[f.dataType.simpleString() for f in df.schema.fields], rows=[[jsonable(v) for v in r] for r in rows])
+
+    def count(self, req: CountRequest) -> CountResult:
+        """The table's current rows a filter matches (a delete's dry run): the same selection as
+        the delete itself, nothing written."""
+        t = req.table
+        fmt = self.format(t)
+        if not (self.ctx.catalog.has(t) and fmt.files_exist(t)):
+            raise JobFailure("TABLE_MISSING", f"table {t.name} is not in the lake yet")
+        current = self.spark.table(fmt.qualified(t))
+        doc = crud.ChangeDocument("delete", filter=req.filter)
+        return CountResult(rows=crud.rows_to_delete(self.spark, fmt, t, current, doc, []).count())
 
     def register(self, req: TableRequest) -> RegisterResult:
         """Puts a table whose files are intact back into the metastore, history and all: nothing

@@ -8,7 +8,8 @@ this program keeps a SparkSession and answers JSON requests over HTTP on 127.0.0
   POST /v1/write              upsert one CSV source into a table (Hudi or Iceberg), or apply a
                               landed change document (a delete or an update made by hand)
   POST /v1/observe            what the table holds: commits with their Lakeform metadata, rows, columns
-  POST /v1/travel             rows of a table as of a commit or a time
+  POST /v1/travel             rows of a table as of a commit or a time (filtered by a filter tree)
+  POST /v1/count              how many current rows a filter tree matches (a delete's dry run)
   POST /v1/changes            rows inserted/updated and keys deleted between two commits, each with its commit
   POST /v1/maintain           retention (expire history), orphan files, compaction towards the target size
   POST /v1/drop               drop a table (and its files with purge)
@@ -41,7 +42,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from .errors import BadRequest, JobFailure, classify
 from .formats.hudi import UPSERT_INDEX
-from .types import ChangesRequest, LocationRequest, Operation, TableRequest, TravelRequest, WriteRequest
+from .types import ChangesRequest, CountRequest, LocationRequest, Operation, TableRequest, TravelRequest, WriteRequest
 
 if TYPE_CHECKING:
     from .operations import Jobs
@@ -57,6 +58,7 @@ def operations(jobs: "Jobs") -> dict[str, Operation]:
             Operation("write", WriteRequest.parse, jobs.write),
             Operation("observe", TableRequest.parse, jobs.observe),
             Operation("travel", TravelRequest.parse, jobs.travel),
+            Operation("count", CountRequest.parse, jobs.count),
             Operation("changes", ChangesRequest.parse, jobs.changes),
             Operation("maintain", TableRequest.parse, jobs.maintain),
             Operation("drop", LocationRequest.parse, jobs.drop),

@@ -208,7 +208,8 @@ class LocationRequest:
 class TravelRequest:
     table: Table
     as_of: str
-    where: str | None = None
+    # A row filter as a tree (filter.py), checked against the table's columns when it is read.
+    filter: dict[str, Any] | None = None
     limit: int = 1000
 
     @staticmethod
@@ -217,7 +218,21 @@ class TravelRequest:
         limit = _field(body, "limit", int, "request", 1000)
         if limit < 0:
             raise BadRequest("field request.limit must not be negative")
-        return TravelRequest(Table.parse(_field(body, "table", dict, "request")), str(as_of), _field(body, "where", str, "request", None), limit)
+        if "where" in body:
+            raise BadRequest("field request.where is not taken: send the filter as a tree (request.filter)")
+        return TravelRequest(Table.parse(_field(body, "table", dict, "request")), str(as_of), _field(body, "filter", dict, "request", None), limit)
+
+
+@dataclass(frozen=True)
+class CountRequest:
+    """How many of a table's current rows a filter matches: what a delete by that filter would remove."""
+
+    table: Table
+    filter: dict[str, Any]
+
+    @staticmethod
+    def parse(body: dict[str, Any]) -> "CountRequest":
+        return CountRequest(Table.parse(_field(body, "table", dict, "request")), _field(body, "filter", dict, "request"))
 
 
 @dataclass(frozen=True)
@@ -340,6 +355,11 @@ class TravelResult(Response):
     columns: list[str]
     types: list[str]
     rows: list[list[Any]]
+
+
+@dataclass
+class CountResult(Response):
+    rows: int
 
 
 @dataclass

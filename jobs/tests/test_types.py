@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from lakeform_jobs.errors import JobFailure
+from lakeform_jobs.errors import BadRequest, JobFailure
 from lakeform_jobs.types import ClearResult, Commit, LocationRequest, RegisterResult, Table, TravelRequest, WriteRequest, WriteResult
 
 TABLE = {
@@ -66,8 +66,12 @@ def test_drop_needs_only_the_location():
 
 
 def test_travel_request():
-    req = TravelRequest.parse({"table": TABLE, "asOf": 20261124194100791, "where": "index > 3"})
-    assert (req.as_of, req.where, req.limit) == ("20261124194100791", "index > 3", 1000)
+    tree = {"op": "cmp", "cmp": ">", "left": {"col": "index"}, "right": {"num": "3"}}
+    req = TravelRequest.parse({"table": TABLE, "asOf": 20261124194100791, "filter": tree})
+    assert (req.as_of, req.filter, req.limit) == ("20261124194100791", tree, 1000)
+    # Filter text is never taken: Spark's parser would read it as SQL.
+    with pytest.raises(BadRequest, match="not taken"):
+        TravelRequest.parse({"table": TABLE, "asOf": "20261124194100791", "where": "index > 3"})
     with pytest.raises(JobFailure):
         TravelRequest.parse({"table": TABLE, "asOf": "x", "limit": -1})
 

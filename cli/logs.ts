@@ -4,25 +4,20 @@
  * as they are when piped; other lines (the engines' own logs) pass through unchanged.
  */
 import * as fs from "node:fs";
-import * as path from "node:path";
-import { projectDir, serviceLogFile, stackName, stackSetting } from "../lake/stackData";
+import { projectDir, stackName, stackSetting } from "../lake/stackData";
 import { LakeformError } from "../lake/errors";
+import { engineContainer, isEngineService, servicePaths, stackConfigFile } from "../lake/paths";
 
-function stackFile(stack: string): string {
+/** The object store's engine, as the stack's config names it (any `engine: minio` in it). */
+function s3Engine(stack: string): "minio" | "seaweedfs" {
+  let text = "";
   try {
-    return fs.readFileSync(path.join(projectDir(), `Pulumi.${stack}.yaml`), "utf8");
+    text = fs.readFileSync(stackConfigFile(projectDir(), stack), "utf8");
   } catch {
-    return "";
+    // no config file: the default engine
   }
+  return /engine:\s*["']?minio/.test(text) ? "minio" : "seaweedfs";
 }
-
-/** The docker runtime's container of each engine (components/<service>/dockerPlan.ts names them). */
-const DOCKER_ENGINE_CONTAINERS: Record<string, (stack: string) => string> = {
-  s3: (stack) => `${stack}-lakehouse-s3-${/engine:\s*["']?minio/.test(stackFile(stack)) ? "minio" : "seaweedfs"}`,
-  metastore: (stack) => `${stack}-lakehouse-metastore-hms`,
-  spark: (stack) => `${stack}-lakehouse-spark-job-server`,
-  trino: (stack) => `${stack}-lakehouse-trino-coordinator`,
-};
 
 /** `--since`: a duration back from now (`30s`, `10m`, `2h`, `1d`) or an ISO-8601 time. */
 export function parseSince(since: string, now = Date.now()): number {
@@ -55,12 +50,12 @@ export interface LogsOptions {
 }
 
 export async function logsCommand(dataDir: string, service: string, opts: LogsOptions): Promise<number> {
-  const file = serviceLogFile(dataDir, service);
+  const file = servicePaths(dataDir, service).logFile;
   if (!fs.existsSync(file)) {
-    const container = DOCKER_ENGINE_CONTAINERS[service];
-    if (container && stackSetting("runtime") === "docker") {
+    if (isEngineService(service) && stackSetting("runtime") === "docker") {
       // The engines' logs stay in their containers on the docker runtime.
-      process.stderr.write(`lakeform: on the docker runtime ${service} logs to its container: docker logs ${container(stackName())}\n`);
+      const stack = stackName();
+      process.stderr.write(`lakeform: on the docker runtime ${service} logs to its container: docker logs ${engineContainer(stack, service, s3Engine(stack))}\n`);
     } else {
       process.stderr.write(`lakeform: no log for ${service} at ${file} (services: s3, metastore, spark, trino, reconciler, api)\n`);
     }

@@ -3,10 +3,10 @@
  * (the status file, pid files, the API's /healthz), so it answers at once.
  */
 import * as fs from "node:fs";
-import * as path from "node:path";
+import { pidAlive, readJson } from "../lake/files";
 import type { LakeOutputs } from "../lake/outputKeys";
+import { apiEndpointFile, servicePaths, statusFile } from "../lake/paths";
 import { formatStatus, readStatus } from "../lake/status";
-import { statusFileFor } from "../lake/stackData";
 
 /** The local services, in the order they start. */
 export const SERVICES = ["s3", "metastore", "spark", "trino", "reconciler", "api"] as const;
@@ -21,26 +21,6 @@ export interface ServiceHealth {
   detail?: string;
 }
 
-function pidAlive(pid: number | undefined): boolean {
-  if (!pid) return false;
-  try {
-    process.kill(pid, 0);
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
-    return state !== "Z" && state !== "X";
-  } catch {
-    return false;
-  }
-}
-
-function readJson<T>(file: string): T | undefined {
-  try {
-    return JSON.parse(fs.readFileSync(file, "utf8")) as T;
-  } catch {
-    return undefined;
-  }
-}
-
 /** What the supervisor (cli/supervise.ts) reports about the process it keeps running. */
 export interface SupervisorState {
   service: string;
@@ -50,16 +30,12 @@ export interface SupervisorState {
   updatedAt: string;
 }
 
-export function supervisorStateFile(dataDir: string, service: string): string {
-  return path.join(dataDir, service, "supervisor.json");
-}
-
 export function serviceHealth(dataDir: string, service: string): ServiceHealth | undefined {
-  const pidFile = path.join(dataDir, service, `${service}.pid`);
+  const { pidFile, supervisorFile } = servicePaths(dataDir, service);
   if (!fs.existsSync(pidFile)) return undefined;
   const pid = readJson<{ pid: number }>(pidFile)?.pid;
   const h: ServiceHealth = { service, running: pidAlive(pid), pid };
-  const sup = readJson<SupervisorState>(supervisorStateFile(dataDir, service));
+  const sup = readJson<SupervisorState>(supervisorFile);
   if (sup) {
     h.childPid = sup.childPid;
     h.restarts = sup.restarts;
@@ -105,11 +81,11 @@ export function formatServices(services: ServiceHealth[]): string {
 
 /** The API's address, as the services component records it beside its pid file. */
 export function apiEndpointFor(dataDir: string): string | undefined {
-  return readJson<{ endpoint: string }>(path.join(dataDir, "api", "endpoint.json"))?.endpoint;
+  return readJson<{ endpoint: string }>(apiEndpointFile(dataDir))?.endpoint;
 }
 
 export async function statusCommand(outs: LakeOutputs, opts: { json?: boolean; watch?: boolean }): Promise<number> {
-  const file = statusFileFor(outs.dataDir);
+  const file = statusFile(outs.dataDir);
   const show = async () => {
     const services = await servicesHealth(outs.dataDir, apiEndpointFor(outs.dataDir));
     const status = readStatus(file);

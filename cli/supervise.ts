@@ -8,8 +8,7 @@
  * shows restarts among the service's own lines.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import * as fs from "node:fs";
-import * as path from "node:path";
+import { writeFileAtomic } from "../lake/files";
 import type { SupervisorState } from "./status";
 
 export interface SuperviseOptions {
@@ -35,10 +34,7 @@ export function supervise(opts: SuperviseOptions): Promise<number> {
   const state: SupervisorState = { service: opts.service, restarts: 0, updatedAt: new Date().toISOString() };
   const save = () => {
     state.updatedAt = new Date().toISOString();
-    fs.mkdirSync(path.dirname(opts.stateFile), { recursive: true });
-    const tmp = `${opts.stateFile}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, JSON.stringify(state) + "\n");
-    fs.renameSync(tmp, opts.stateFile);
+    writeFileAtomic(opts.stateFile, JSON.stringify(state) + "\n");
   };
   let child: ChildProcess | undefined;
   let stopping = false;

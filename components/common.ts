@@ -1,6 +1,7 @@
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { LakeformError } from "../lake/errors";
+import { servicePaths } from "../lake/paths";
 import type { LakeConnection } from "./connection";
 import type { ProcessSpec } from "./local/process";
 
@@ -41,17 +42,8 @@ export function requirePort(component: string, field: string, value: number): vo
   }
 }
 
-/** Paths of one local service's files: data, logs, config, pid file, all under the stack's data dir. */
-export function serviceDirs(dataDir: string, service: string) {
-  const root = path.join(dataDir, service);
-  return {
-    root,
-    data: path.join(root, "data"),
-    conf: path.join(root, "conf"),
-    logFile: path.join(root, "logs", `${service}.log`),
-    pidFile: path.join(root, `${service}.pid`),
-  };
-}
+/** Paths of one local service's files: data, logs, config, pid file, all under the stack's data dir (lake/paths.ts). */
+export const serviceDirs = servicePaths;
 
 /** The process part of a local service, with the bookkeeping paths filled in. */
 export function localProcess(

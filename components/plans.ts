@@ -3,6 +3,7 @@
  * Each component's dockerPlan.ts builds one from its args and the toolchain (pure, tested without
  * the engine); components/dockerResources.ts turns it into @pulumi/docker resources.
  */
+import { dockerObjectName } from "../lake/paths";
 import type { LakeConnection } from "./connection";
 import type { LakeformImageName, Toolchain } from "./toolchain";
 
@@ -87,7 +88,7 @@ export interface DockerSite {
 
 /** The Docker host's name for one of a stack's objects. */
 export function dockerName(site: DockerSite, resourceName: string): string {
-  return `${site.prefix}-${resourceName}`;
+  return dockerObjectName(site.prefix, resourceName);
 }
 
 /** The image plan of one of Lakeform's images, from the toolchain's staged contexts. */

@@ -8,6 +8,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import { LakeformError } from "../../lake/errors";
+import { pidAlive } from "../../lake/files";
 
 export interface HealthCheck {
   /** GET this URL; healthy on a 2xx (or on any status in `statuses`). */
@@ -47,22 +48,8 @@ export class ServiceStartError extends LakeformError {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export function isPidAlive(pid: number): boolean {
-  if (!pid || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  // A zombie still answers kill(0); it is not running.
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
-    return state !== "Z" && state !== "X";
-  } catch {
-    return true;
-  }
-}
+/** Whether the process runs (zombies don't): lake/files.ts's check, the one every caller uses. */
+export const isPidAlive = pidAlive;
 
 /** Every process we start carries this variable (inherited through exec and forks): it tells ours apart. */
 export const MARKER_VAR = "LAKEFORM_SERVICE";

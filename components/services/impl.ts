@@ -4,7 +4,7 @@
  * process (see providers.ts), like components/local/serviceImpl.ts.
  */
 import * as fs from "node:fs";
-import * as path from "node:path";
+import { writeJsonAtomic } from "../../lake/files";
 
 export interface OutputsFileInputs {
   file: string;
@@ -12,11 +12,7 @@ export interface OutputsFileInputs {
 }
 
 function write(inputs: OutputsFileInputs): OutputsFileInputs {
-  fs.mkdirSync(path.dirname(inputs.file), { recursive: true });
-  const tmp = `${inputs.file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify(inputs.outputs, null, 2) + "\n", { mode: 0o600 });
-  fs.chmodSync(tmp, 0o600);
-  fs.renameSync(tmp, inputs.file);
+  writeJsonAtomic(inputs.file, inputs.outputs, { mode: 0o600 });
   return inputs;
 }
 

@@ -11,6 +11,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import type { LakeOutputs } from "../../lake/outputKeys";
+import { outputsFile } from "../../lake/paths";
 import { implProvider } from "../dynamic";
 import { LocalService } from "../local/providers";
 import { servicesLocalPlans, SERVICES_DEFAULTS } from "./localPlan";
@@ -34,10 +35,8 @@ export class StackOutputsFile extends pulumi.dynamic.Resource {
   }
 }
 
-/** Where the stack outputs file lives: the command line looks there too (lake/stackData.ts). */
-export function outputsFilePath(dataDir: string): string {
-  return path.join(dataDir, "outputs.json");
-}
+/** Where the stack outputs file lives: the command line looks there too (lake/paths.ts). */
+export const outputsFilePath = outputsFile;
 
 /** Hash of the command line's sources: a change restarts the services on `up`, as jobs/ does the job server. */
 export function codeHash(projectDir: string): string {

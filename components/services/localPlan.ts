@@ -3,7 +3,8 @@
  * starts it again within a second or two whenever it dies. Pure: args in, plans out.
  */
 import * as path from "node:path";
-import { localProcess, serviceDirs } from "../common";
+import { apiEndpointFile, servicePaths } from "../../lake/paths";
+import { localProcess } from "../common";
 import type { ServicePlan } from "../local/providers";
 
 export interface ServicesArgs {
@@ -31,7 +32,7 @@ export const SERVICES_DEFAULTS = { apiPort: 8090, resyncSec: 60 };
 
 function supervised(args: ServicesArgs, service: string, command: string[]): string[] {
   const bin = path.join(args.projectDir, "bin", "lakeform");
-  const state = path.join(serviceDirs(args.dataDir, service).root, "supervisor.json");
+  const state = servicePaths(args.dataDir, service).supervisorFile;
   return [bin, "supervise", "--service", service, "--state", state, "--", bin, ...command];
 }
 
@@ -45,8 +46,8 @@ export function servicesLocalPlans(args: ServicesArgs): { reconciler: ServicePla
     LAKEFORM_CODE_SHA256: args.codeHash,
     NODE_NO_WARNINGS: "1",
   };
-  const rec = serviceDirs(args.dataDir, "reconciler");
-  const api = serviceDirs(args.dataDir, "api");
+  const rec = servicePaths(args.dataDir, "reconciler");
+  const api = servicePaths(args.dataDir, "api");
   const endpoint = `http://127.0.0.1:${args.apiPort}`;
   return {
     reconciler: {
@@ -68,7 +69,7 @@ export function servicesLocalPlans(args: ServicesArgs): { reconciler: ServicePla
       service: "api",
       install: [],
       // Where `lakeform status` finds the API to ask its /healthz.
-      files: { [path.join(api.root, "endpoint.json")]: JSON.stringify({ endpoint }) + "\n" },
+      files: { [apiEndpointFile(args.dataDir)]: JSON.stringify({ endpoint }) + "\n" },
       dirs: [path.dirname(api.logFile)],
       process: localProcess(args.dataDir, "api", {
         command: supervised(args, "api", ["api", "-f", args.tablesFile, "--port", String(args.apiPort), "--host", "127.0.0.1"]),

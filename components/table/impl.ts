@@ -8,6 +8,7 @@
 import * as fs from "node:fs";
 import { isMap, isSeq, parseDocument } from "yaml";
 import { getCondition } from "../../lake/conditions";
+import { writeFileAtomic } from "../../lake/files";
 import { tableLocation } from "../../lake/jobClient";
 import { readStatus, type TableStatus } from "../../lake/status";
 import { tableDiff, type TableSpecData, type TableState } from "./diff";
@@ -68,9 +69,7 @@ export function upsertEntry(file: string, name: string, entry: Record<string, un
     if (i >= 0) seq.items.splice(i, 1);
   } else if (i >= 0) seq.items[i] = doc.createNode(entry);
   else seq.items.push(doc.createNode(entry));
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, doc.toString());
-  fs.renameSync(tmp, file);
+  writeFileAtomic(file, doc.toString());
 }
 
 /** Waits until the reconciler reports the table Synced at this spec's generation. */

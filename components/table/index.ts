@@ -7,6 +7,7 @@
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { stringify } from "yaml";
+import { statusFile } from "../../lake/paths";
 import { loadTables, parseTables, tableId, type TableSpec, type TableSpecInput } from "../../lake/spec";
 import { implProvider } from "../dynamic";
 import type { TableSpecData } from "./diff";
@@ -90,7 +91,7 @@ export class Table extends pulumi.ComponentResource {
         tableId: tableId(parsed),
         spec: specData(parsed),
         tablesFile: args.target.tablesFile,
-        statusFile: path.join(args.target.dataDir, "reconciler", "status.json"),
+        statusFile: statusFile(args.target.dataDir),
         warehouseBucket: args.target.warehouseBucket,
         timeoutSec: args.timeoutSec ?? TABLE_TIMEOUT_SEC,
         declared,

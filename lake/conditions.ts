@@ -28,6 +28,11 @@ export const Reason = {
   Removed: "Removed",
   Pruning: "Pruning",
   PruneFailed: "PruneFailed",
+  /**
+   * Lifecycle: removed from tables.yaml with prune: true in a change that would drop more than one
+   * table, or every table: held (nothing dropped) until `lakeform prune --confirm` or `pulumi up`.
+   */
+  PrunePending: "PrunePending",
   Maintained: "Maintained",
   MaintenanceFailed: "MaintenanceFailed",
 } as const;

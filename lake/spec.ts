@@ -44,6 +44,12 @@ export const RetainSchema = z.union([
   z.object({ days: z.number().positive("must be more than 0") }).strict(),
 ], { error: "must be { commits: N } or { days: D }" });
 
+/**
+ * How long a pruned table stays in the trash (catalog entry gone, files and journal kept, `lakeform
+ * undrop` brings it back) before maintenance purges it. Unset: the stack's default (7 days).
+ */
+export const TrashSchema = z.object({ days: z.number().positive("must be more than 0") }).strict();
+
 export const TableSpecSchema = z
   .object({
     name: identifier,
@@ -66,6 +72,8 @@ export const TableSpecSchema = z
     retain: RetainSchema.optional(),
     /** Data files are compacted towards this size by maintenance. */
     targetFileSizeMB: z.number().int("must be a whole number").min(1, "must be at least 1").max(4096, "must be at most 4096").optional(),
+    /** With prune: true, how long the table's files and journal are kept after its prune (undroppable until then). */
+    trash: TrashSchema.optional(),
   })
   .strict()
   .superRefine((t, ctx) => {
@@ -83,10 +91,26 @@ export const TableSpecSchema = z
     }
   });
 
+/**
+ * Why a document without `tables:` is refused rather than read as no tables: an empty file, one
+ * of comments only, or one cut short before its `tables:` key is what a wrong `>` redirect or an
+ * editor's half-finished save leaves, and reading it as "no tables" would prune every table.
+ */
+export const NO_TABLES_KEY =
+  "no `tables:` key: an empty, comment-only or truncated tables.yaml is refused (the last valid version keeps being served, nothing is pruned); a file that means no tables says `tables: []`";
+
 export const TablesFileSchema = z
   .object({
     apiVersion: z.literal("lakeform/v1").default("lakeform/v1"),
-    tables: z.array(TableSpecSchema).default([]),
+    /** Required: a file that means "no tables" says `tables: []` (an empty or truncated file never prunes). */
+    tables: z.array(TableSpecSchema, {
+      error: (i) =>
+        i.input === undefined
+          ? NO_TABLES_KEY
+          : i.input === null
+            ? "is empty (a file cut short?): it must be a list of tables; a file that means no tables says `tables: []`"
+            : "must be a list of tables (`tables: []` for none)",
+    }),
   })
   .strict()
   .superRefine((file, ctx) => {
@@ -117,6 +141,7 @@ export interface TableSpec {
   deleteWhen?: { column: string; equals: string[] };
   retain?: { commits: number } | { days: number };
   targetFileSizeMB?: number;
+  trash?: { days: number };
   /** Hash of the table's spec (sorted keys): changes exactly when the spec's content does. */
   generation: string;
   /** Line of the table's entry in tables.yaml. */
@@ -179,7 +204,12 @@ export function parseTables(text: string, file: string): DesiredState {
     }
     return undefined;
   };
-  const result = TablesFileSchema.safeParse(doc.toJS() ?? {});
+  const content = doc.toJS() as unknown;
+  if (content === null || content === undefined) {
+    // No content at all: empty, whitespace or comments only.
+    throw new SpecError(file, [{ field: "tables", message: `the file is empty: ${NO_TABLES_KEY}` }]);
+  }
+  const result = TablesFileSchema.safeParse(content);
   if (!result.success) {
     throw new SpecError(
       file,
@@ -207,6 +237,7 @@ export function parseTables(text: string, file: string): DesiredState {
         : undefined,
       retain: t.retain,
       targetFileSizeMB: t.targetFileSizeMB,
+      trash: t.trash,
     };
     return { ...spec, generation: specGeneration(spec), line: lineOf(["tables", i]) ?? 0 };
   });

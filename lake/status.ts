@@ -7,6 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { getCondition, Reason, type Condition } from "./conditions";
 import { formatApplyProgress, type ApplyProgress } from "./progress";
+import type { TableSpec } from "./spec";
 
 export interface TableStatus {
   table: string;
@@ -29,6 +30,8 @@ export interface TableStatus {
   prune?: boolean;
   /** The tables.yaml that declared it: only that file's reconciler may prune it. */
   declaredIn?: string;
+  /** Its spec when it was last declared: a prune's tombstone records it (trash period, what to declare to undrop it). */
+  spec?: Omit<TableSpec, "line">;
   /** The last maintenance the job server did (retention, orphan files, compaction). */
   lastMaintenance?: { at: string; actions: string[]; commits: number; dataFiles: number | null; oldestCommit: string | null };
   /** While an apply runs: which source it writes and how far that write is (updated every few seconds). */

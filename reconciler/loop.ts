@@ -15,7 +15,7 @@ import { emptyStatus, readStatus, writeStatus, type LakeStatus } from "../lake/s
 import type { LakeDriver, SourceStore } from "./driver";
 import type { TableLeases } from "../lake/lease";
 import { initialStatus, runPass, type PassResult, type TableMemory } from "./pass";
-import { dropTables, planPrune, pruneFailedStatus, pruningStatus } from "./prune";
+import { guardTrash, MemoryTrash, Pruner, type Trash } from "./prune";
 
 export interface ReconcilerOptions {
   tablesFile: string;
@@ -38,6 +38,10 @@ export interface ReconcilerOptions {
   standbyMaxMs?: number;
   /** How often a write in flight reports its progress, in the log and the status file (5 s). */
   progressEveryMs?: number;
+  /** Pruned tables' tombstones (lake/trash.ts); without it, a process-lifetime trash (tests). */
+  trash?: Trash;
+  /** How long a pruned table stays undroppable when its spec doesn't say (7 days). */
+  trashDays?: number;
 }
 
 /** What `runOnce` reports per table: the last pass's verdict, and what all its passes wrote. */
@@ -64,7 +68,9 @@ export class Reconciler {
   private readonly memory = new Map<string, TableMemory>();
   private timer: NodeJS.Timeout | undefined;
   private stopping = false;
-  private pruneFailures = 0;
+  private readonly pruner: Pruner;
+  /** The passes' driver: its observations refuse a table of the name of one in the trash. */
+  private readonly passDriver: LakeDriver;
   private pruneDue = Number.POSITIVE_INFINITY;
   private sweeping = false;
   /** The prune sweep started last (by a load of tables.yaml, or a retry). */
@@ -74,8 +80,14 @@ export class Reconciler {
 
   constructor(opts: ReconcilerOptions) {
     const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as ReconcilerOptions;
-    this.opts = { resyncMs: 60_000, backoffBaseMs: 2_000, backoffMaxMs: 5 * 60_000, concurrency: 2, maxPassesPerRun: 5, standbyMaxMs: 30 * 60_000, progressEveryMs: 5_000, leases: undefined, ...given } as Required<ReconcilerOptions>;
+    this.opts = { resyncMs: 60_000, backoffBaseMs: 2_000, backoffMaxMs: 5 * 60_000, concurrency: 2, maxPassesPerRun: 5, standbyMaxMs: 30 * 60_000, progressEveryMs: 5_000, leases: undefined, trash: new MemoryTrash(), trashDays: undefined, ...given } as Required<ReconcilerOptions>;
     this.declaredIn = path.resolve(opts.tablesFile);
+    const { driver, trash, warehouseBucket, log, leases, trashDays, statusFile } = this.opts;
+    this.passDriver = guardTrash(driver, trash);
+    this.pruner = new Pruner({
+      driver, trash, warehouseBucket, log, leases, trashDays, statusFile, declaredIn: this.declaredIn,
+      backoff: (n) => backoffDelay(n, this.opts.backoffBaseMs, this.opts.backoffMaxMs),
+    });
     this.status = readStatus(opts.statusFile) ?? emptyStatus(opts.tablesFile);
     this.status.file = opts.tablesFile;
   }
@@ -152,32 +164,12 @@ export class Reconciler {
     });
   }
 
-  /** Tables no longer declared: left alone, or (prune: true) dropped; a failed drop is retried with backoff. */
+  /**
+   * Tables no longer declared: left alone, or (prune: true) pruned softly, or held until confirmed;
+   * the trash purged when due; a failed drop retried with backoff (reconciler/prune.ts).
+   */
   private async sweepUndeclared(): Promise<void> {
-    const declared = new Set(this.tables.map(tableId));
-    const { leave, drop } = planPrune(this.status, declared, this.declaredIn, this.inFlight);
-    for (const id of leave) {
-      this.opts.log.info({ table: id }, "Table removed from tables.yaml; its data is left alone (prune: false)");
-      delete this.status.tables[id];
-    }
-    if (drop.length === 0) {
-      this.save();
-      return;
-    }
-    for (const id of drop) {
-      this.inFlight.add(id);
-      this.status.tables[id] = pruningStatus(this.status.tables[id]);
-    }
-    this.save();
-    const { dropped, failed } = await dropTables({ driver: this.opts.driver, warehouseBucket: this.opts.warehouseBucket, log: this.opts.log }, this.status, drop);
-    for (const id of dropped) delete this.status.tables[id];
-    for (const { id, message } of failed) this.status.tables[id] = pruneFailedStatus(this.status.tables[id], message);
-    for (const id of drop) this.inFlight.delete(id);
-    if (failed.length > 0) {
-      this.pruneFailures++;
-      this.pruneDue = Date.now() + backoffDelay(this.pruneFailures, this.opts.backoffBaseMs, this.opts.backoffMaxMs);
-    } else this.pruneFailures = 0;
-    this.save();
+    this.pruneDue = await this.pruner.sweep(this.status, new Set(this.tables.map(tableId)), this.inFlight, () => this.save());
   }
 
   /** One pass over one table; its status is saved once (and while an apply runs: when it starts, then with its progress every few seconds). */
@@ -186,7 +178,7 @@ export class Reconciler {
     const log = this.opts.log.child({ table: id, generation: t.generation });
     const prev = this.status.tables[id] ?? initialStatus(t, this.declaredIn);
     const result = await runPass(
-      { driver: this.opts.driver, sources: this.opts.sources, warehouseBucket: this.opts.warehouseBucket, baseDir: path.dirname(this.declaredIn), leases: this.opts.leases, progressEveryMs: this.opts.progressEveryMs },
+      { driver: this.passDriver, sources: this.opts.sources, warehouseBucket: this.opts.warehouseBucket, baseDir: path.dirname(this.declaredIn), leases: this.opts.leases, progressEveryMs: this.opts.progressEveryMs },
       t,
       {
         prev,

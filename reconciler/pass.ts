@@ -391,7 +391,9 @@ export interface ReportInput {
 
 /** The table's status after a pass: built once, from what the pass saw, decided and did. */
 export function report({ prev, spec, declaredIn, observed, plan: p, outcome, retryAt, now = new Date() }: ReportInput): TableStatus {
-  const st: TableStatus = { ...prev, table: tableId(spec), format: spec.format, generation: spec.generation, prune: spec.prune, declaredIn, lastPassAt: now.toISOString() };
+  const { line: _line, ...declaredSpec } = spec;
+  // prune, declaredIn and the spec: what a prune after a restart decides and records by (reconciler/prune.ts).
+  const st: TableStatus = { ...prev, table: tableId(spec), format: spec.format, generation: spec.generation, prune: spec.prune, declaredIn, spec: declaredSpec, lastPassAt: now.toISOString() };
   delete st.applying; // only while an apply runs
   let conditions = st.conditions;
   if (observed) {

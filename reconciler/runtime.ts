@@ -8,12 +8,13 @@ import { JobClient } from "../lake/jobClient";
 import { TableLeases } from "../lake/lease";
 import { s3Client, type LakeEndpoints } from "../lake/outputs";
 import { Sources } from "../lake/sources";
+import { TrashStore } from "../lake/trash";
 import { jobDriver, sourceStore } from "./driver";
 import { Reconciler } from "./loop";
 
 export function createReconciler(
   lake: LakeEndpoints,
-  opts: { tablesFile: string; statusFile: string; log: Logger; resyncMs?: number; backoffBaseMs?: number; backoffMaxMs?: number; progressEveryMs?: number },
+  opts: { tablesFile: string; statusFile: string; log: Logger; resyncMs?: number; backoffBaseMs?: number; backoffMaxMs?: number; progressEveryMs?: number; trashDays?: number },
 ): Reconciler {
   return new Reconciler({
     tablesFile: path.resolve(opts.tablesFile),
@@ -27,5 +28,7 @@ export function createReconciler(
     backoffBaseMs: opts.backoffBaseMs,
     backoffMaxMs: opts.backoffMaxMs,
     progressEveryMs: opts.progressEveryMs,
+    trash: new TrashStore(s3Client(lake), lake.warehouseBucket),
+    trashDays: opts.trashDays,
   });
 }

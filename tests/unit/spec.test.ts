@@ -73,6 +73,34 @@ describe("parseTables", () => {
     });
   }
 
+  describe("a document that declares no tables is refused, never read as no tables (it would prune them all)", () => {
+    const empty: Record<string, string> = {
+      "an empty file": "",
+      "whitespace only": "  \n\n",
+      "comments only": "# my lake\n# tables: see below\n",
+      "no tables: key": "apiVersion: lakeform/v1\n",
+      "a file cut short after tables:": "apiVersion: lakeform/v1\ntables:\n",
+    };
+    for (const [name, text] of Object.entries(empty)) {
+      test(name, () => {
+        expect(() => parseTables(text, "/x/tables.yaml")).toThrow(/\/x\/tables.yaml is invalid[\s\S]*\/x\/tables.yaml(:\d+)?: tables: [\s\S]*says `tables: \[\]`/);
+      });
+    }
+    test("`tables: []` is the file that means no tables", () => {
+      expect(parseTables("apiVersion: lakeform/v1\ntables: []\n", "/x/tables.yaml").tables).toEqual([]);
+      expect(parseTables("# nothing yet\ntables: []\n", "/x/tables.yaml").tables).toEqual([]);
+    });
+  });
+
+  test("trash: { days } is a table's own trash period; absent, the table's generation is unchanged", () => {
+    const plain = parseTables(good, "t.yaml").tables[0];
+    expect(plain.trash).toBeUndefined();
+    const withTrash = parseTables(good.replace("    orderingField: Updated At\n", "    orderingField: Updated At\n    prune: true\n    trash: { days: 0.5 }\n"), "t.yaml").tables[0];
+    expect(withTrash.trash).toEqual({ days: 0.5 });
+    expect(problems(good.replace("    orderingField: Updated At\n", "    orderingField: Updated At\n    trash: { days: 0 }\n"))[0]).toMatchObject({ field: "tables.0.trash.days", message: expect.stringMatching(/more than 0/) });
+    expect(problems(good.replace("    orderingField: Updated At\n", "    orderingField: Updated At\n    trash: { weeks: 1 }\n"))[0]).toMatchObject({ field: expect.stringMatching(/^tables\.0\.trash/) });
+  });
+
   test("the error message names the file and line", () => {
     expect(() => parseTables(good.replace("format: iceberg", "format: delta"), "/x/tables.yaml")).toThrow(/\/x\/tables.yaml:10: tables.1.format/);
   });

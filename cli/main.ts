@@ -72,6 +72,7 @@ program
   .option("--until-synced", "run until every table is in sync, then exit")
   .option("--timeout <seconds>", "give up after this long (exit 2)")
   .option("--resync <seconds>", "re-check every table this often even without changes", "60")
+  .option("--trash-days <days>", "how long a pruned table's files stay undroppable when its spec doesn't say (default: lakeform:reconciler trashDays, else 7)")
   .action(async (opts) => {
     const { reconcileCommand } = await import("./reconcile");
     const code = await reconcileCommand(await lakeOutputs(), opts);
@@ -89,6 +90,45 @@ program
     process.exitCode = await statusCommand(await lakeOutputs(), opts);
   });
 
+program
+  .command("prune")
+  .description("the prunes held until confirmed (a tables.yaml change that removes more than one prune: true table, or every table); --confirm lets them go")
+  .argument("[tables...]", "only these tables (each must be held)")
+  .option("--confirm", "confirm the held prunes: all of them, or the tables named")
+  .option("--status <file>", "the reconciler's status file (default: the stack's)")
+  .option("--wait <seconds>", "how long to wait for the reconciler to prune them", "60")
+  .action(async (tables, opts) => {
+    const [{ pruneCommand }, { statusFile }] = await Promise.all([import("./trash"), import("../lake/paths")]);
+    const file = opts.status ?? statusFile((await lakeOutputs()).dataDir);
+    process.exitCode = await pruneCommand({ statusFile: file, confirm: opts.confirm, tables, waitSec: Number(opts.wait) }, write);
+  });
+
+program
+  .command("undrop")
+  .description("bring a pruned table back from the trash, with its rows, history and time travel (declare it in tables.yaml again first)")
+  .argument("<table>", "the table (name, or database.name)")
+  .option("-f, --file <path>", "the desired state", "tables.yaml")
+  .action(async (table, opts) => {
+    const [{ undropCommand }, { createTrashDeps }, { createLogger }] = await Promise.all([import("./trash"), import("../reconciler/runtime"), import("../lake/logger")]);
+    await undropCommand(createTrashDeps(await lakeOutputs(), { log: createLogger("lakeform-undrop"), role: "cli" }), { file: opts.file, table }, write);
+  });
+
+const trashCmd = program
+  .command("trash")
+  .description("pruned tables whose files are kept: what can be undropped, and until when")
+  .option("--json", "machine-readable")
+  .action(async (opts) => {
+    const [{ trashListCommand }, { createTrashDeps }, { createLogger }] = await Promise.all([import("./trash"), import("../reconciler/runtime"), import("../lake/logger")]);
+    process.exitCode = await trashListCommand(createTrashDeps(await lakeOutputs(), { log: createLogger("lakeform-trash"), role: "cli" }), opts, write);
+  });
+trashCmd
+  .command("purge")
+  .description("delete a trashed table's files and journal now (it can't be undropped after this)")
+  .argument("<table>", "the table (name, or database.name)")
+  .action(async (table) => {
+    const [{ trashPurgeCommand }, { createTrashDeps }, { createLogger }] = await Promise.all([import("./trash"), import("../reconciler/runtime"), import("../lake/logger")]);
+    process.exitCode = await trashPurgeCommand(createTrashDeps(await lakeOutputs(), { log: createLogger("lakeform-trash"), role: "cli" }), table, write);
+  });
 program
   .command("logs")
   .description("a service's log (s3, metastore, spark, trino, reconciler, api): pretty on a terminal, JSON lines when piped")

@@ -9,9 +9,18 @@ import { statusFileFor } from "../lake/outputs";
 import { createReconciler } from "../reconciler/runtime";
 import { InputWatcher } from "../reconciler/watch";
 import { formatStatus } from "../lake/status";
+import { stackTrashDays } from "../lake/trash";
 import type { LakeOutputs } from "../lake/outputKeys";
 
-export async function reconcileCommand(lake: LakeOutputs, opts: { file: string; once?: boolean; untilSynced?: boolean; timeout?: string; resync?: string }): Promise<number> {
+/** --trash-days, else the stack's lakeform:reconciler trashDays, else 7. */
+function trashDaysOption(raw: string | undefined): number {
+  if (raw === undefined) return stackTrashDays();
+  const days = Number(raw);
+  if (!(days > 0)) throw new LakeformError("BAD_REQUEST", `--trash-days must be a number of days above 0, not ${raw}`);
+  return days;
+}
+
+export async function reconcileCommand(lake: LakeOutputs, opts: { file: string; once?: boolean; untilSynced?: boolean; timeout?: string; resync?: string; trashDays?: string }): Promise<number> {
   const log = createLogger();
   const tablesFile = path.resolve(opts.file);
   if (!fs.existsSync(tablesFile)) throw new LakeformError("NO_FILE", `${opts.file}: no such file`);
@@ -20,6 +29,7 @@ export async function reconcileCommand(lake: LakeOutputs, opts: { file: string; 
     statusFile: statusFileFor(lake.dataDir),
     log,
     resyncMs: opts.resync ? Number(opts.resync) * 1000 : undefined,
+    trashDays: trashDaysOption(opts.trashDays),
   });
 
   if (opts.once) {

@@ -11,6 +11,7 @@ import { Sources } from "../lake/sources";
 import { TrashStore } from "../lake/trash";
 import { jobDriver, sourceStore } from "./driver";
 import { Reconciler } from "./loop";
+import type { TrashDeps } from "./prune";
 
 export function createReconciler(
   lake: LakeEndpoints,
@@ -31,4 +32,19 @@ export function createReconciler(
     trash: new TrashStore(s3Client(lake), lake.warehouseBucket),
     trashDays: opts.trashDays,
   });
+}
+
+/**
+ * What the trash's commands (`lakeform undrop`, `lakeform trash`, POST /tables/{t}/undrop) need
+ * of a running lakehouse: the job server (register, drop), the tombstones, the tables' leases.
+ */
+export function createTrashDeps(lake: LakeEndpoints, opts: { log: Logger; role: string; trashDays?: number }): TrashDeps {
+  return {
+    driver: jobDriver(new JobClient(lake.sparkJobServer)),
+    trash: new TrashStore(s3Client(lake), lake.warehouseBucket),
+    warehouseBucket: lake.warehouseBucket,
+    log: opts.log,
+    leases: new TableLeases(s3Client(lake), lake.warehouseBucket, { role: opts.role }),
+    trashDays: opts.trashDays,
+  };
 }

@@ -42,6 +42,11 @@ export const StackConfigSchema = z
         resyncSec: z.number().int().positive().optional(),
         /** How long `up` waits for a table to be in sync before failing its resource. */
         tableTimeoutSec: z.number().int().positive().optional(),
+        /**
+         * How long a pruned table's files and journal stay in the trash (undroppable) when its spec
+         * doesn't say `trash: { days }`: 7 unless set. The reconciler reads it from this file.
+         */
+        trashDays: z.number().positive().optional(),
       })
       .strict()
       .default({}),

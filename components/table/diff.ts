@@ -11,7 +11,7 @@ export type TableSpecData = Omit<TableSpec, "line">;
 /** Changing one of these means rewriting the table in a new layout (the reconciler refuses them too). */
 export const REBUILD_FIELDS = ["format", "primaryKey", "partitionBy"] as const;
 /** These the reconciler applies in place: new sources are written, policies take effect on the next write. */
-export const UPDATE_FIELDS = ["sources", "schemaPolicy", "prune", "orderingField", "deleteWhen", "retain", "targetFileSizeMB"] as const;
+export const UPDATE_FIELDS = ["sources", "schemaPolicy", "prune", "orderingField", "deleteWhen", "retain", "targetFileSizeMB", "trash"] as const;
 
 export interface TableState {
   tableId: string;

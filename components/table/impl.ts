@@ -10,6 +10,8 @@ import { isMap, isSeq, parseDocument } from "yaml";
 import { getCondition } from "../../lake/conditions";
 import { writeFileAtomic } from "../../lake/files";
 import { tableLocation } from "../../lake/jobClient";
+import { confirmPrune } from "../../lake/pruneConfirmations";
+import { loadTables } from "../../lake/spec";
 import { readStatus, type TableStatus } from "../../lake/status";
 import { tableDiff, type TableSpecData, type TableState } from "./diff";
 
@@ -133,8 +135,12 @@ export const table = {
     return { outs: await apply(news) };
   },
   /**
-   * The table left tables.yaml (or its code). With prune: true the reconciler drops it with its
-   * files: wait for that. Otherwise its data stays in the lake, as the reconciler leaves it.
+   * The table left the program. Removed from tables.yaml (or its code) with prune: true, the
+   * `pulumi up` that deletes it is the user's confirmation of its prune (its preview listed the
+   * drop): confirmed here, then the reconciler drops it softly (out of the catalog, its files and
+   * journal kept in the trash for `lakeform undrop`); this waits for that. prune: false leaves
+   * its data in the lake. A table tables.yaml still declares (`pulumi destroy`) is neither
+   * pruned nor confirmed: its data goes only with the bucket's forceDestroy.
    */
   async delete(_id: string, props: TableOutputs) {
     if (props.declared) upsertEntry(props.tablesFile, props.spec.name, undefined);
@@ -142,16 +148,34 @@ export const table = {
       progress(`${props.tableId}: no longer declared; prune is false, so its data stays in the lake`);
       return;
     }
+    if (stillDeclared(props.tablesFile, props.tableId)) {
+      progress(`${props.tableId}: still declared in ${props.tablesFile}: not pruned (its data stays in the lake; \`pulumi destroy\` removes data only with forceDestroy)`);
+      return;
+    }
+    confirmPrune(props.statusFile, [props.tableId], "pulumi up");
+    progress(`${props.tableId}: prune confirmed by this update; waiting for the reconciler to drop it (its files stay in the trash: lakeform trash, lakeform undrop ${props.tableId})`);
     const deadline = Date.now() + props.timeoutSec * 1000;
     for (;;) {
       const st = readStatus(props.statusFile)?.tables[props.tableId];
-      if (!st) return;
-      const degraded = st && getCondition(st.conditions, "Degraded");
+      if (!st) {
+        progress(`${props.tableId}: pruned: out of the catalog, its files and journal in the trash (lakeform undrop ${props.tableId} brings it back)`);
+        return;
+      }
+      const degraded = getCondition(st.conditions, "Degraded");
       if (degraded?.status === "True" && degraded.reason === "PruneFailed") throw new Error(`${props.tableId}: prune failed: ${degraded.message}`);
-      if (Date.now() > deadline) throw new Error(`${props.tableId}: still not pruned after ${props.timeoutSec}s; is the reconciler running?`);
+      if (Date.now() > deadline) throw new Error(`${props.tableId}: still not pruned after ${props.timeoutSec}s; is the reconciler running? (its prune is confirmed: the reconciler does it when it runs)`);
       await sleep(1000);
     }
   },
 };
+
+/** Whether tables.yaml declares the table now (an unreadable file counts as declaring it: never prune on doubt). */
+function stillDeclared(tablesFile: string, tableId: string): boolean {
+  try {
+    return loadTables(tablesFile).tables.some((t) => `${t.database}.${t.name}` === tableId);
+  } catch {
+    return true;
+  }
+}
 
 export type { TableSpecData };

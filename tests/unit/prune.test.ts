@@ -319,3 +319,36 @@ async function waitUntil(cond: () => boolean, timeoutMs = 10_000): Promise<void>
     await new Promise((res) => setTimeout(res, 50));
   }
 }
+
+describe("a Table resource's delete", () => {
+  // The dynamic provider's implementation, as the engine calls it.
+  const { table } = jest.requireActual<typeof import("../../components/table/impl")>("../../components/table/impl");
+  const props = (id: string) => {
+    const [spec] = parseTables(yamlOf([id.split(".")[1]]).replace("    primaryKey: id\n", "    primaryKey: id\n    prune: true\n"), tablesFile).tables;
+    const { line: _l, ...data } = spec;
+    return { tableId: id, spec: data, tablesFile, statusFile, warehouseBucket: "warehouse", timeoutSec: 5, format: "hudi", location: "x", rows: null, lastCommit: null, lastCommitTime: null, exists: true };
+  };
+  const quiet = jest.spyOn(process.stderr, "write");
+  beforeEach(() => quiet.mockImplementation(() => true));
+  afterAll(() => quiet.mockRestore());
+
+  test("after `pulumi up` removed it from tables.yaml, confirms its prune and waits for the reconciler to do it", async () => {
+    fs.writeFileSync(tablesFile, yamlOf(["kept"]));
+    const st = emptyStatus(tablesFile);
+    st.tables["default.gone"] = entry("default.gone", true);
+    writeStatus(statusFile, st);
+    const deleted = table.delete("default.gone", props("default.gone"));
+    await waitUntil(() => readConfirmations(statusFile).has("default.gone"));
+    expect(readConfirmations(statusFile).get("default.gone")).toMatchObject({ by: "pulumi up" });
+    // The reconciler prunes it: its status entry goes.
+    delete st.tables["default.gone"];
+    writeStatus(statusFile, st);
+    await expect(deleted).resolves.toBeUndefined();
+  });
+
+  test("under `pulumi destroy` (tables.yaml still declares it) neither prunes nor confirms anything", async () => {
+    fs.writeFileSync(tablesFile, yamlOf(["kept", "gone"]));
+    await table.delete("default.gone", props("default.gone"));
+    expect(readConfirmations(statusFile).size).toBe(0);
+  });
+});

@@ -454,6 +454,32 @@ export async function buildApi(opts: ApiOptions) {
     async (req) => lake.changes(req.params.table, req.query.since, req.query.until, req.query.limit),
   );
 
+  r.post(
+    "/tables/:table/undrop",
+    {
+      schema: {
+        description:
+          "Brings a pruned table back from the trash (`lakeform trash` lists what can be undropped, and until when): its files, kept since the prune, are " +
+          "registered in the metastore again, so its rows, history and time travel are as before; nothing is copied. The table must be declared in " +
+          "tables.yaml again first (400 otherwise: the reconciler would not manage it); 404 when it isn't in the trash.",
+        params: TableParams,
+        response: {
+          200: z.object({
+            table: z.string(),
+            format: z.enum(["hudi", "iceberg"]),
+            location: z.string(),
+            registered: z.boolean().describe("false: it was in the metastore already (a left-over tombstone was removed)"),
+            commits: z.number(),
+            lastCommit: z.string().optional(),
+          }),
+          ...errors(400, 404, 409, ...ALWAYS),
+        },
+      },
+      onRequest: [requireToken(opts.token)],
+    },
+    async (req) => lake.undrop(req.params.table, req.log),
+  );
+
   return app;
 }
 

@@ -7,6 +7,7 @@
  * edges (api/server.ts, cli/) turn the code into an HTTP status or an exit code.
  */
 import * as path from "node:path";
+import type { Logger } from "pino";
 import { hudiInstant, trinoAsOfClause, type AsOf } from "../lake/asOf";
 import { toCsv } from "../lake/csv";
 import { resolveChangeRange, resolveCommit } from "../lake/commits";
@@ -16,6 +17,10 @@ import { jobTable } from "../lake/jobClient";
 import type { TableLeases } from "../lake/lease";
 import type { LakeEndpoints } from "../lake/outputs";
 import { describeWrite } from "../lake/progress";
+import { s3Client } from "../lake/outputs";
+import { TrashStore } from "../lake/trash";
+import { jobDriver } from "../reconciler/driver";
+import { undropTable, type UndropResult } from "../reconciler/prune";
 import type { Sources } from "../lake/sources";
 import { loadTables, tableId, type TableSpec } from "../lake/spec";
 import { qualifiedTable, quoteIdent, upsertMerge } from "../lake/sql";
@@ -63,6 +68,30 @@ export class LakeService {
 
   status(): LakeStatus | undefined {
     return readStatus(this.statusFile);
+  }
+
+  /**
+   * POST /tables/{t}/undrop: a pruned table back from the trash, its intact files registered in
+   * the metastore again with their history (reconciler/prune.ts undropTable). It must be declared
+   * in tables.yaml again first (400 otherwise, saying so); 404 when it isn't in the trash.
+   */
+  async undrop(name: string, log: Pick<Logger, "info" | "warn" | "error">): Promise<UndropResult> {
+    const n = checkTableName(name);
+    let spec: TableSpec | undefined;
+    try {
+      spec = this.specs().find((t) => t.name === n);
+    } catch (err) {
+      // tables.yaml unreadable: undrop says what it needs (the table declared) rather than guess.
+      if (!(err instanceof LakeformError)) throw err;
+    }
+    const deps = {
+      driver: jobDriver(this.jobs),
+      trash: new TrashStore(s3Client(this.endpoints), this.endpoints.warehouseBucket),
+      warehouseBucket: this.endpoints.warehouseBucket,
+      log,
+      leases: this.leases,
+    };
+    return undropTable(deps, spec, { database: spec?.database ?? "default", name: n }, this.tablesFile);
   }
 
   /** The tables of tables.yaml; a SpecError (SPEC_INVALID) when the file can't be used. */

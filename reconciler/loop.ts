@@ -156,7 +156,11 @@ export class Reconciler {
   }
 
   private startSweep(): void {
-    if (this.sweeping) return;
+    // A change while a sweep runs: another sweep right after it (it may have read the old state).
+    if (this.sweeping) {
+      this.pruneDue = 0;
+      return;
+    }
     this.sweeping = true;
     this.pruneDue = Number.POSITIVE_INFINITY;
     this.sweep = this.sweepUndeclared().finally(() => {
@@ -169,7 +173,8 @@ export class Reconciler {
    * the trash purged when due; a failed drop retried with backoff (reconciler/prune.ts).
    */
   private async sweepUndeclared(): Promise<void> {
-    this.pruneDue = await this.pruner.sweep(this.status, new Set(this.tables.map(tableId)), this.inFlight, () => this.save());
+    const next = await this.pruner.sweep(this.status, new Set(this.tables.map(tableId)), this.inFlight, () => this.save());
+    this.pruneDue = Math.min(this.pruneDue, next);
   }
 
   /** One pass over one table; its status is saved once (and while an apply runs: when it starts, then with its progress every few seconds). */

@@ -139,7 +139,7 @@ export interface TrashDeps {
   driver: LakeDriver;
   trash: Trash;
   warehouseBucket: string;
-  log: Logger;
+  log: Pick<Logger, "info" | "warn" | "error">;
   /** The stack's trash period, for tables whose spec doesn't say (7 days). */
   trashDays?: number;
   /** The tables' write leases: a purge or an undrop holds the table's. */
@@ -172,8 +172,9 @@ export function tombstoneFor(id: string, st: TableStatus, warehouseBucket: strin
  * dropped, its files and journal left where they are. Returns the ids dropped and those whose
  * drop failed, with why.
  */
-export async function dropTables(deps: TrashDeps, status: LakeStatus, ids: string[]): Promise<{ dropped: string[]; failed: { id: string; message: string }[] }> {
+export async function dropTables(deps: TrashDeps, status: LakeStatus, ids: string[]): Promise<{ dropped: string[]; failed: { id: string; message: string }[]; purgeAfter: Record<string, string> }> {
   const dropped: string[] = [];
+  const purgeAfter: Record<string, string> = {};
   const failed: { id: string; message: string }[] = [];
   await Promise.all(
     ids.map(async (id) => {
@@ -192,6 +193,7 @@ export async function dropTables(deps: TrashDeps, status: LakeStatus, ids: strin
           `Pruned table removed from tables.yaml (prune: true): dropped from the catalog; its files and journal stay in the trash until ${tomb.purgeAfter} (lakeform undrop ${id})`,
         );
         dropped.push(id);
+        purgeAfter[id] = tomb.purgeAfter;
       } catch (err) {
         const e = toLakeformError(err);
         deps.log.error({ table: id, code: e.code, err: e.message }, "Failed to prune table; will retry");
@@ -199,7 +201,7 @@ export async function dropTables(deps: TrashDeps, status: LakeStatus, ids: strin
       }
     }),
   );
-  return { dropped, failed };
+  return { dropped, failed, purgeAfter };
 }
 
 /** A JobTable for a trashed table: its last declared spec where known, else the tombstone's facts. */
@@ -390,6 +392,8 @@ export class Pruner {
         for (const id of res.dropped) {
           delete status.tables[id];
           consumeConfirmation(statusFile, id);
+          // The trash is looked at again when this table's trash period ends, if that is sooner.
+          this.purgeCheckAt = Math.min(this.purgeCheckAt, Date.parse(res.purgeAfter[id]));
         }
         for (const { id, message } of res.failed) status.tables[id] = pruneFailedStatus(status.tables[id], message);
         failed += res.failed.length;

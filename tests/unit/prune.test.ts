@@ -274,6 +274,18 @@ test("maintenance purges a trashed table's files after its trash period, not bef
   expect((await trash.list()).map((t) => t.name).sort()).toEqual(["theirs", "young"]);
 });
 
+test("the running loop purges a table it pruned once its trash period ends, without waiting for its next look at the trash", async () => {
+  const { r, drops, files } = setup({ declared: ["kept"], reported: [entry("default.kept", true), entry("default.gone", true)], trashDays: 0.00001 });
+  r.start();
+  try {
+    await waitUntil(() => drops.includes("default.gone purge s3a://warehouse/default/gone"));
+  } finally {
+    await r.stop();
+  }
+  expect(drops).toEqual(["default.gone soft s3a://warehouse/default/gone", "default.gone purge s3a://warehouse/default/gone"]);
+  expect(files.has("gone")).toBe(false);
+});
+
 test("a trashed table found in the metastore again is never purged: its left-over tombstone goes instead", async () => {
   const { r, drops, trash, catalog, files } = setup({ declared: ["kept"], reported: [entry("default.kept", true)] });
   catalog.add("back");

@@ -10,7 +10,7 @@ import { LakeService } from "./service";
 export function createLakeService(outs: LakeOutputs, tablesFile: string): LakeService {
   return new LakeService(
     outs,
-    new JobClient(outs.sparkJobServer),
+    new JobClient(outs.sparkJobServer, { secret: outs.jobServerSecret }),
     new Sources(s3Client(outs), outs.warehouseBucket),
     path.resolve(tablesFile),
     statusFileFor(outs.dataDir),

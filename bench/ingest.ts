@@ -114,12 +114,14 @@ print(json.dumps({"known": t1 - t0, "inferred": t2 - t1}))
  * A second job server on the stack's settings (its spark-defaults.conf) with the given Hudi upsert
  * index, on a free port; stopped by the returned function.
  */
-async function otherJobServer(defaults: string, index: string): Promise<{ jobs: JobClient; stop: () => void }> {
+async function otherJobServer(defaults: string, index: string, outs: Pick<LakeOutputs, "jobServerSecret" | "warehouseBucket">): Promise<{ jobs: JobClient; stop: () => void }> {
   const p = machineInstallPaths();
   const port = 20_000 + Math.floor(Math.random() * 9_000);
   const entry = path.resolve(__dirname, "..", "jobs", "job_server.py");
   const child = spawn(p.sparkSubmit, ["--properties-file", defaults, "--name", "lakeform-bench-job-server", entry, "--serve", "--port", String(port)], {
-    env: { ...process.env, PYSPARK_PYTHON: p.python, PYSPARK_DRIVER_PYTHON: p.python, SPARK_LOCAL_IP: "127.0.0.1", SPARK_LOCAL_DIRS: fs.mkdtempSync(path.join(os.tmpdir(), "spark-")), LAKEFORM_HUDI_INDEX: index },
+    env: { ...process.env, PYSPARK_PYTHON: p.python, PYSPARK_DRIVER_PYTHON: p.python, SPARK_LOCAL_IP: "127.0.0.1", SPARK_LOCAL_DIRS: fs.mkdtempSync(path.join(os.tmpdir(), "spark-")), LAKEFORM_HUDI_INDEX: index,
+      // The stack's secret and bucket, in its environment as the Spark component's plan gives them.
+      LAKEFORM_JOB_SERVER_SECRET: outs.jobServerSecret, LAKEFORM_WAREHOUSE_BUCKET: outs.warehouseBucket },
     stdio: ["ignore", "ignore", "pipe"],
     detached: true,
   });
@@ -132,7 +134,7 @@ async function otherJobServer(defaults: string, index: string): Promise<{ jobs: 
       /* gone already */
     }
   };
-  const jobs = new JobClient(`http://127.0.0.1:${port}`);
+  const jobs = new JobClient(`http://127.0.0.1:${port}`, { secret: outs.jobServerSecret });
   const deadline = Date.now() + 10 * 60_000;
   while (!(await jobs.healthy())) {
     if (child.exitCode !== null || Date.now() > deadline) {
@@ -207,7 +209,7 @@ async function main() {
   process.env.LAKEFORM_STACK ??= "e2e";
   const outs = await readOutputs();
   const sources = new Sources(s3Client(outs), outs.warehouseBucket);
-  const jobs = new JobClient(outs.sparkJobServer);
+  const jobs = new JobClient(outs.sparkJobServer, { secret: outs.jobServerSecret });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "lakeform-bench-"));
   const sfx = Date.now().toString(36);
   try {
@@ -260,7 +262,7 @@ async function main() {
     await loadAndUpsert(jobs, "iceberg", "");
     await loadAndUpsert(jobs, "hudi", ` (${index} index)`);
     if (process.env.BENCH_OTHER_INDEX !== "0") {
-      const second = await otherJobServer(defaults, other);
+      const second = await otherJobServer(defaults, other, outs);
       try {
         await warmUp(second.jobs);
         await loadAndUpsert(second.jobs, "hudi", ` (${other} index, 2nd job server)`);

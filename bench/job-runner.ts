@@ -21,7 +21,7 @@ async function main() {
   process.env.LAKEFORM_STACK ??= "e2e";
   const outs = await readOutputs();
   const sources = new Sources(s3Client(outs), outs.warehouseBucket);
-  const jobs = new JobClient(outs.sparkJobServer);
+  const jobs = new JobClient(outs.sparkJobServer, { secret: outs.jobServerSecret });
   const name = `bench_jobs_${Date.now().toString(36)}`;
   const table = { name, database: "default", format: "hudi" as const, primaryKey: ["id"], orderingField: "ts", partitionBy: [], schemaPolicy: "addColumns" as const, location: `s3a://${outs.warehouseBucket}/default/${name}` };
   const csv = (round: number) => "id,value,ts\n" + Array.from({ length: 1000 }, (_, i) => `${i},${round * 1000 + i},${round}`).join("\n") + "\n";
@@ -39,7 +39,7 @@ async function main() {
   const defaults = path.join(outs.dataDir, "spark", "conf", "spark-defaults.conf");
   const t0 = Date.now();
   await run(machineInstallPaths().sparkSubmit, ["--properties-file", defaults, JOB_SERVER_SCRIPT, "--request", request], {
-    env: { ...process.env, PYSPARK_PYTHON: machineInstallPaths().python, SPARK_LOCAL_IP: "127.0.0.1", SPARK_LOCAL_DIRS: fs.mkdtempSync(path.join(os.tmpdir(), "spark-")) },
+    env: { ...process.env, PYSPARK_PYTHON: machineInstallPaths().python, SPARK_LOCAL_IP: "127.0.0.1", SPARK_LOCAL_DIRS: fs.mkdtempSync(path.join(os.tmpdir(), "spark-")), LAKEFORM_WAREHOUSE_BUCKET: outs.warehouseBucket },
     maxBuffer: 64 * 1024 * 1024,
   });
   const cold = (Date.now() - t0) / 1000;

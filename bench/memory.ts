@@ -77,7 +77,7 @@ async function main() {
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "lakeform-memory-"));
   const sources = new Sources(s3Client(outs), outs.warehouseBucket);
-  const jobs = new JobClient(outs.sparkJobServer);
+  const jobs = new JobClient(outs.sparkJobServer, { secret: outs.jobServerSecret });
   const sfx = Date.now().toString(36);
   try {
     const file = path.join(dir, "big.csv");

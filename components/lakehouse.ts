@@ -110,7 +110,7 @@ export class Lakehouse extends pulumi.ComponentResource {
       { parent: this },
     );
     const engines = { ...s3, metastoreUri: this.metastore.internalUri, dependsOn: [this.metastore.server, bucket] };
-    this.spark = new Spark(`${name}-spark`, { ...base, ...args.spark, ...engines }, { parent: this });
+    this.spark = new Spark(`${name}-spark`, { ...base, ...args.spark, ...engines, jobServerSecret: this.jobServerSecret }, { parent: this });
     this.trino = new Trino(`${name}-trino`, { ...base, ...args.trino, ...engines }, { parent: this });
 
     this.registerOutputs({

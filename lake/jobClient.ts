@@ -222,15 +222,29 @@ export interface WriteProgress {
   percent?: number;
 }
 
+export interface JobClientOptions {
+  /** The stack's jobServerSecret (outputs.jobServerSecret): sent as a bearer token on every request but /healthz. */
+  secret: string;
+}
+
 export class JobClient {
-  constructor(readonly baseUrl: string) {}
+  readonly #authorization: string;
+
+  constructor(
+    readonly baseUrl: string,
+    opts: JobClientOptions,
+  ) {
+    // The job server refuses every request without it: failing here says why at once.
+    if (!opts.secret) throw new LakeformError("BAD_REQUEST", "JobClient needs the stack's jobServerSecret (outputs.jobServerSecret)");
+    this.#authorization = `Bearer ${opts.secret}`;
+  }
 
   private async post<T>(op: string, body: unknown, timeoutMs = 30 * 60_000, headers: Record<string, string> = {}): Promise<T> {
     let res: Response;
     try {
       res = await fetch(`${this.baseUrl}/v1/${op}`, {
         method: "POST",
-        headers: { "content-type": "application/json", ...headers },
+        headers: { "content-type": "application/json", ...headers, authorization: this.#authorization },
         body: JSON.stringify(body),
         signal: AbortSignal.timeout(timeoutMs),
       });
@@ -254,7 +268,7 @@ export class JobClient {
     const q = table ? `?table=${encodeURIComponent(`${table.database}.${table.name}`)}` : "";
     let res: Response;
     try {
-      res = await fetch(`${this.baseUrl}/progress${q}`, { signal: AbortSignal.timeout(5000) });
+      res = await fetch(`${this.baseUrl}/progress${q}`, { headers: { authorization: this.#authorization }, signal: AbortSignal.timeout(5000) });
     } catch (err) {
       throw new JobError("SPARK_UNAVAILABLE", `Spark job server at ${this.baseUrl} unreachable: ${connectionMessage(err)}`, undefined, { cause: err });
     }

@@ -21,7 +21,7 @@ export function createReconciler(
     tablesFile: path.resolve(opts.tablesFile),
     statusFile: opts.statusFile,
     warehouseBucket: lake.warehouseBucket,
-    driver: jobDriver(new JobClient(lake.sparkJobServer)),
+    driver: jobDriver(new JobClient(lake.sparkJobServer, { secret: lake.jobServerSecret })),
     sources: sourceStore(new Sources(s3Client(lake), lake.warehouseBucket)),
     leases: new TableLeases(s3Client(lake), lake.warehouseBucket, { role: "reconciler" }),
     log: opts.log.child({ component: "reconciler" }),
@@ -40,7 +40,7 @@ export function createReconciler(
  */
 export function createTrashDeps(lake: LakeEndpoints, opts: { log: Logger; role: string; trashDays?: number }): TrashDeps {
   return {
-    driver: jobDriver(new JobClient(lake.sparkJobServer)),
+    driver: jobDriver(new JobClient(lake.sparkJobServer, { secret: lake.jobServerSecret })),
     trash: new TrashStore(s3Client(lake), lake.warehouseBucket),
     warehouseBucket: lake.warehouseBucket,
     log: opts.log,

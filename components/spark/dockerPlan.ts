@@ -9,7 +9,7 @@ import { jarFileName } from "../local/install";
 import { dockerHealthcheck, dockerName, lakeformImage, WAIT, type DockerContainerPlan, type DockerPlan, type DockerSite } from "../plans";
 import type { Toolchain } from "../toolchain";
 import { SPARK_JARS } from "../versions";
-import { executorMemory, sparkDefaultsFile } from "./types";
+import { executorMemory, JOB_SERVER_ENV, jobServerEnv, sparkDaemonFile, sparkDefaultsFile, sparkRpcSecret } from "./types";
 
 export interface SparkDockerArgs extends DockerSite {
   /** The component's name: every resource name starts with it. */
@@ -30,8 +30,16 @@ export function sparkDockerMaster(args: Pick<SparkDockerArgs, "name" | "workers"
   return args.workers > 0 ? `spark://${dockerName(args, `${args.name}-master`)}:${MASTER_PORT}` : "local[*]";
 }
 
-export function sparkDockerPlan(args: SparkDockerArgs, tc: Toolchain, conn: LakeConnection): DockerPlan {
+/** Where the image's roles read their Spark properties ($SPARK_CONF_DIR/spark-defaults.conf). */
+const DEFAULTS_FILE = "/opt/lakeform/conf/spark-defaults.conf";
+
+/**
+ * `jobServerSecret` (like the connection's keys, only in envs and uploads): the job server's in its
+ * environment, Spark's RPC secret derived from it in every container's spark-defaults.conf.
+ */
+export function sparkDockerPlan(args: SparkDockerArgs, tc: Toolchain, conn: LakeConnection, jobServerSecret: string): DockerPlan {
   const { name, port, workers, driverMemory, workerMemory } = args;
+  const rpcSecret = sparkRpcSecret(jobServerSecret);
   const image = `${name}-image`;
   const master = sparkDockerMaster(args);
   const containerJars = SPARK_JARS.map((coord) => path.posix.join("/opt/lakeform/jars", jarFileName(coord)));
@@ -41,7 +49,9 @@ export function sparkDockerPlan(args: SparkDockerArgs, tc: Toolchain, conn: Lake
     image,
     command,
     envs: [],
-    uploads: [],
+    // The master and the workers read it by default: Spark's RPC authentication, so an app or a
+    // worker without the secret can't join (the containers' addresses are reachable from the host).
+    uploads: [{ file: DEFAULTS_FILE, content: sparkDaemonFile(rpcSecret) }],
     ports: [],
     mounts: [],
     aliases: [],
@@ -70,11 +80,16 @@ export function sparkDockerPlan(args: SparkDockerArgs, tc: Toolchain, conn: Lake
     // The image's entrypoint reads it, and runs the job server on 0.0.0.0 inside the container.
     uploads: [
       {
-        file: "/opt/lakeform/conf/spark-defaults.conf",
-        content: sparkDefaultsFile(conn, master, driverMemory, containerJars, { workers, executorMemory: executorMemory(workerMemory) }),
+        file: DEFAULTS_FILE,
+        content: sparkDefaultsFile(conn, master, driverMemory, containerJars, rpcSecret, { workers, executorMemory: executorMemory(workerMemory) }),
       },
     ],
-    envs: [`LAKEFORM_JOB_SERVER_PORT=${JOB_SERVER_PORT}`],
+    envs: [
+      `LAKEFORM_JOB_SERVER_PORT=${JOB_SERVER_PORT}`,
+      ...Object.entries(jobServerEnv(jobServerSecret, conn.warehouseBucket)).map(([k, v]) => `${k}=${v}`),
+      // Its health check asks by the container's name (lakeform-healthcheck); the host's clients by 127.0.0.1.
+      `${JOB_SERVER_ENV.hosts}=${dockerName(args, `${name}-job-server`)}`,
+    ],
     ports: [{ internal: JOB_SERVER_PORT, external: port, ip: "127.0.0.1" }],
     afterDependencies: true,
   };

@@ -17,6 +17,9 @@ export * from "./types";
 export { sparkLocalMaster, sparkLocalPlans, sparkLocalPorts } from "./localPlan";
 export { sparkDockerPlan } from "./dockerPlan";
 
+/** Stands in for the job server's secret when only the docker plan's shape is wanted. */
+const PLACEHOLDER_SECRET = "placeholder-job-server-secret";
+
 export class Spark extends pulumi.ComponentResource {
   /** URL of the job server, for the reconciler. */
   readonly jobServerUrl: pulumi.Output<string>;
@@ -32,9 +35,12 @@ export class Spark extends pulumi.ComponentResource {
     const workerMemory = args.workerMemory ?? SPARK_DEFAULTS.workerMemory;
     this.jobServerUrl = pulumi.output(`http://127.0.0.1:${port}`);
     const conn = lakeConnection(args, args.metastoreUri);
+    const secret = pulumi.secret(args.jobServerSecret);
 
     if (args.runtime === "local") {
-      const plans = conn.apply((c) => sparkLocalPlans({ dataDir: args.dataDir, port, workers, driverMemory, workerMemory }, args.toolchain, c));
+      const plans = pulumi
+        .all([conn, secret])
+        .apply(([c, s]) => sparkLocalPlans({ dataDir: args.dataDir, port, workers, driverMemory, workerMemory }, args.toolchain, c, s));
       const clusterNodes: pulumi.Resource[] = [];
       for (let i = 0; i < (workers > 0 ? workers + 1 : 0); i++) {
         clusterNodes.push(
@@ -55,9 +61,9 @@ export class Spark extends pulumi.ComponentResource {
       const dockerArgs = { name, port, workers, driverMemory, workerMemory, prefix: dockerPrefix(args) };
       this.server = declareDockerPlan(
         this,
-        (c: LakeConnection) => sparkDockerPlan(dockerArgs, args.toolchain, c),
-        conn,
-        PLACEHOLDER_CONNECTION,
+        (v: { conn: LakeConnection; secret: string }) => sparkDockerPlan(dockerArgs, args.toolchain, v.conn, v.secret),
+        pulumi.all([conn, secret]).apply(([c, s]) => ({ conn: c, secret: s })),
+        { conn: PLACEHOLDER_CONNECTION, secret: PLACEHOLDER_SECRET },
         { network: args.network, dependsOn: args.dependsOn },
       ).server;
       this.master = pulumi.output(sparkDockerMaster(dockerArgs));

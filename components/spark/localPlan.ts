@@ -4,7 +4,7 @@ import { localProcess, serviceDirs } from "../common";
 import type { LakeConnection } from "../connection";
 import type { ServicePlan } from "../local/providers";
 import { requireLocal, type Toolchain } from "../toolchain";
-import { executorMemory, sparkDefaultsFile } from "./types";
+import { executorMemory, jobServerEnv, sparkDaemonFile, sparkDefaultsFile, sparkRpcSecret } from "./types";
 
 export interface SparkLocalArgs {
   dataDir: string;
@@ -32,13 +32,21 @@ export function sparkLocalMaster(port: number, workers: number): string {
   return workers > 0 ? `spark://127.0.0.1:${sparkLocalPorts(port, workers).master}` : "local[*]";
 }
 
-export function sparkLocalPlans(args: SparkLocalArgs, tc: Toolchain, conn: LakeConnection): { cluster: ServicePlan[]; server: ServicePlan } {
+/**
+ * `jobServerSecret`: the secret the job server asks of every request, in its environment (never
+ * its command line); Spark's RPC secret, derived from it, is in the 0600 properties files of the
+ * master, the workers and the job server's driver.
+ */
+export function sparkLocalPlans(args: SparkLocalArgs, tc: Toolchain, conn: LakeConnection, jobServerSecret: string): { cluster: ServicePlan[]; server: ServicePlan } {
   const local = requireLocal(tc, "Spark");
   const bin = local.paths;
   const dirs = serviceDirs(args.dataDir, "spark");
   const defaults = path.join(dirs.conf, "spark-defaults.conf");
   const ports = sparkLocalPorts(args.port, args.workers);
   const master = sparkLocalMaster(args.port, args.workers);
+  const rpcSecret = sparkRpcSecret(jobServerSecret);
+  // Each daemon's own properties file: the job server's spark-defaults.conf is written after them.
+  const daemonFile = (service: string) => path.join(serviceDirs(args.dataDir, service).conf, "spark-daemon.conf");
   const env = {
     JAVA_HOME: local.java17Home,
     PYSPARK_PYTHON: bin.python,
@@ -57,10 +65,13 @@ export function sparkLocalPlans(args: SparkLocalArgs, tc: Toolchain, conn: LakeC
         {
           service: "spark-master",
           install: ["python"],
-          files: {},
+          files: { [daemonFile("spark-master")]: sparkDaemonFile(rpcSecret) },
           dirs: [],
           process: localProcess(args.dataDir, "spark-master", {
-            command: [sparkClass, "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1", "--port", String(ports.master), "--webui-port", String(ports.masterUi)],
+            command: [
+              sparkClass, "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1", "--port", String(ports.master), "--webui-port", String(ports.masterUi),
+              "--properties-file", daemonFile("spark-master"),
+            ],
             env: daemonEnv,
             health: { tcpPort: ports.master, http: `http://127.0.0.1:${ports.masterUi}/json/` },
             ports: [ports.master, ports.masterUi],
@@ -72,12 +83,13 @@ export function sparkLocalPlans(args: SparkLocalArgs, tc: Toolchain, conn: LakeC
           return {
             service,
             install: ["python"],
-            files: {},
+            files: { [daemonFile(service)]: sparkDaemonFile(rpcSecret) },
             dirs: [work],
             process: localProcess(args.dataDir, service, {
               command: [
                 sparkClass, "org.apache.spark.deploy.worker.Worker", "--host", "127.0.0.1", "--memory", args.workerMemory,
-                "--webui-port", String(ports.workerUi[i]), "--work-dir", work, master,
+                "--webui-port", String(ports.workerUi[i]), "--work-dir", work,
+                "--properties-file", daemonFile(service), master,
               ],
               env: daemonEnv,
               // Healthy once registered with the master: its UI names the master it joined.
@@ -91,11 +103,11 @@ export function sparkLocalPlans(args: SparkLocalArgs, tc: Toolchain, conn: LakeC
   const server: ServicePlan = {
     service: "spark",
     install: ["python", "jars"],
-    files: { [defaults]: sparkDefaultsFile(conn, master, args.driverMemory, bin.jars, { workers: args.workers, executorMemory: executorMemory(args.workerMemory) }) },
+    files: { [defaults]: sparkDefaultsFile(conn, master, args.driverMemory, bin.jars, rpcSecret, { workers: args.workers, executorMemory: executorMemory(args.workerMemory) }) },
     dirs: [dirs.data, env.SPARK_LOCAL_DIRS],
     process: localProcess(args.dataDir, "spark", {
       command: [bin.sparkSubmit, "--properties-file", defaults, "--name", "lakeform-job-server", tc.jobs.entry, "--serve", "--port", String(args.port)],
-      env,
+      env: { ...env, ...jobServerEnv(jobServerSecret, conn.warehouseBucket) },
       health: { http: `http://127.0.0.1:${args.port}/healthz` },
       ports: [args.port],
       // An upper bound only: a JVM start on a busy 2-core machine can take minutes.

@@ -1,4 +1,6 @@
-import { requireAbsolute, requirePort, type EngineConnectionArgs, type RuntimeArgs } from "../common";
+import * as crypto from "node:crypto";
+import type * as pulumi from "@pulumi/pulumi";
+import { ArgsError, requireAbsolute, requirePort, type EngineConnectionArgs, type RuntimeArgs } from "../common";
 import { renderProperties, sparkDefaults, type LakeConnection } from "../connection";
 import type { Toolchain } from "../toolchain";
 
@@ -11,6 +13,50 @@ export interface SparkArgs extends RuntimeArgs, EngineConnectionArgs {
   workerMemory?: string;
   /** What the machine provides (read once at the edge: components/toolchain.ts). */
   toolchain: Toolchain;
+  /**
+   * The secret every request to the job server carries (the Lakehouse's jobServerSecret); Spark's
+   * own RPC secret (master, workers, driver) is derived from it (sparkRpcSecret).
+   */
+  jobServerSecret: pulumi.Input<string>;
+}
+
+/** What the job server reads from its environment (jobs/lakeform_jobs/server.py), never from its command line: ps shows that to every user. */
+export const JOB_SERVER_ENV = { secret: "LAKEFORM_JOB_SERVER_SECRET", bucket: "LAKEFORM_WAREHOUSE_BUCKET", hosts: "LAKEFORM_JOB_SERVER_HOSTS" } as const;
+
+/** The job server's own settings in its environment: the secret it asks of every request, the only bucket its tables may be in. */
+export function jobServerEnv(jobServerSecret: string, warehouseBucket: string): Record<string, string> {
+  if (!jobServerSecret) throw new ArgsError("Spark", "jobServerSecret", "must not be empty (the job server refuses to serve without one)");
+  return { [JOB_SERVER_ENV.secret]: jobServerSecret, [JOB_SERVER_ENV.bucket]: warehouseBucket };
+}
+
+/**
+ * Spark's shared RPC secret (spark.authenticate), derived from the job server's secret: one secret
+ * to keep, while neither can be read from the other's uses (the RPC one reaches every executor's
+ * environment; the job server's stays with the driver).
+ */
+export function sparkRpcSecret(jobServerSecret: string): string {
+  return crypto.createHmac("sha256", jobServerSecret).update("lakeform:spark-rpc-authentication").digest("hex");
+}
+
+/**
+ * Spark's RPC authentication, for the master, the workers and every driver: an application (or a
+ * worker) without the secret can't register with the master, nor reach a driver's or executor's
+ * RPC endpoints. Without it any process that reaches the master's port runs code as the stack's
+ * user. Only in 0600 properties files: a worker hands the secret to its executors in their
+ * environment (_SPARK_AUTH_SECRET), never on their command line.
+ */
+export function rpcAuthSettings(rpcSecret: string): Record<string, string> {
+  return { "spark.authenticate": "true", "spark.authenticate.secret": rpcSecret };
+}
+
+/**
+ * The properties file a standalone master or worker reads (--properties-file, or
+ * $SPARK_CONF_DIR/spark-defaults.conf): RPC authentication; and their web UIs (open to any local
+ * process: Spark authenticates RPC, not HTTP) can't kill an app (the job server) or a driver, and
+ * the master's REST submission server stays off (it takes no secret).
+ */
+export function sparkDaemonFile(rpcSecret: string): string {
+  return renderProperties({ ...rpcAuthSettings(rpcSecret), "spark.ui.killEnabled": "false", "spark.master.rest.enabled": "false" }, " ");
 }
 
 export const SPARK_DEFAULTS = { port: 8998, workers: 0, driverMemory: "2g", workerMemory: "2g", masterPort: 7077 };
@@ -38,11 +84,13 @@ export function sparkDefaultsFile(
   master: string,
   driverMemory: string,
   jars: string[],
+  rpcSecret: string,
   cluster?: { workers: number; executorMemory: string },
 ): string {
   return renderProperties(
     {
       ...sparkDefaults(conn, { driverMemory }),
+      ...rpcAuthSettings(rpcSecret),
       ...(cluster && cluster.workers > 0 ? clusterSettings(cluster.workers, cluster.executorMemory) : {}),
       "spark.master": master,
       "spark.jars": jars.join(","),

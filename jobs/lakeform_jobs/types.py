@@ -5,6 +5,7 @@ naming it. Responses turn back into the JSON the TypeScript client reads (lake/j
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Literal
@@ -12,14 +13,43 @@ from typing import Any, Callable, Literal
 from .errors import BadRequest, JobFailure
 
 IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
+# A column named in a table's layout (key, ordering, partitions, delete marker): lake/spec.ts's
+# identifier rule (the reconciler sends them sanitised; the job server sanitises them again).
+COLUMN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 FORMATS = ("hudi", "iceberg")
 SCHEMA_POLICIES = ("addColumns", "strict")
+# s3a://<bucket>/<key>: a bucket name as S3 spells one, then path segments of plain characters.
+# No empty, "." or ".." segment, no "%" (Hadoop's Path would resolve or decode them), no other
+# scheme: a request names objects in the object store, never a local file (file:, hdfs:, /…).
+S3A = re.compile(r"^s3a://([a-z0-9][a-z0-9.-]*)/(.+)$")
+SEGMENT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.=+,@-]*$")
+# The warehouse's prefix of Lakeform's own files (landed sources, the write journal): no table's.
+RESERVED = "_lakeform"
+# lake/spec.ts: targetFileSizeMB from 1 to 4096.
+MAX_TARGET_FILE_SIZE_MB = 4096
 
 
 def ident(name: Any, what: str) -> str:
     if not isinstance(name, str) or not IDENT.match(name):
         raise JobFailure("BAD_TABLE_NAME" if what == "table" else "BAD_REQUEST", f"{what} {name!r} is not a valid identifier")
     return name
+
+
+def column(name: str, where: str) -> str:
+    if not COLUMN.match(name):
+        raise BadRequest(f"field {where} {name!r} is not a valid column name (letters, digits, _; not starting with a digit)")
+    return name
+
+
+def s3a_uri(uri: str, where: str) -> tuple[str, str]:
+    """(bucket, key) of an s3a:// URI whose every path segment is plain; BAD_REQUEST naming the field otherwise."""
+    m = S3A.match(uri)
+    if not m:
+        raise BadRequest(f"field {where} {uri!r} is not s3a://bucket/...")
+    key = m.group(2).rstrip("/")
+    if not key or not all(SEGMENT.match(seg) for seg in key.split("/")):
+        raise BadRequest(f"field {where} {uri!r} has an empty, '.', '..' or unusual path segment")
+    return m.group(1), key
 
 
 def _field(body: dict[str, Any], name: str, kind: type | tuple[type, ...], where: str, default: Any = ...) -> Any:
@@ -55,11 +85,11 @@ class DeleteWhen:
     def parse(body: Any) -> "DeleteWhen | None":
         if body is None:
             return None
-        column = _field(body, "column", str, "table.deleteWhen")
+        marker = column(_field(body, "column", str, "table.deleteWhen"), "table.deleteWhen.column")
         equals = _str_list(body, "equals", "table.deleteWhen")
         if not equals:
             raise BadRequest("field table.deleteWhen.equals must name at least one value")
-        return DeleteWhen(column=column, equals=tuple(v.strip().lower() for v in equals))
+        return DeleteWhen(column=marker, equals=tuple(v.strip().lower() for v in equals))
 
 
 @dataclass(frozen=True)
@@ -78,7 +108,8 @@ class Retain:
         days = _field(body, "days", (int, float), "table.retain", None)
         if (commits is None) == (days is None):
             raise BadRequest("field table.retain must be {commits: N} or {days: D}")
-        if (commits is not None and commits < 1) or (days is not None and days <= 0):
+        # lake/spec.ts's RetainSchema: a whole number of commits from 1, a positive number of days.
+        if (commits is not None and commits < 1) or (days is not None and not (math.isfinite(days) and days > 0)):
             raise BadRequest("field table.retain must keep at least one commit")
         return Retain(commits=commits, days=float(days) if days is not None else None)
 
@@ -125,8 +156,11 @@ class Table:
         if fmt not in FORMATS:
             raise BadRequest(f"field table.format must be one of {', '.join(FORMATS)}, got {fmt!r}")
         location = _field(body, "location", str, w)
-        if not re.match(r"^s3a?://[^/]+/.+", location) and not location.startswith("file:/"):
-            raise BadRequest(f"table.location {location!r} is not s3a://bucket/...")
+        s3a_uri(location, "table.location")
+        size = _field(body, "targetFileSizeMB", int, w, None)
+        if size is not None and not 1 <= size <= MAX_TARGET_FILE_SIZE_MB:
+            raise BadRequest(f"field table.targetFileSizeMB must be from 1 to {MAX_TARGET_FILE_SIZE_MB}, got {size}")
+        ordering = _field(body, "orderingField", str, w, None)
         policy = _field(body, "schemaPolicy", str, w, "addColumns")
         if policy not in SCHEMA_POLICIES:
             raise BadRequest(f"field table.schemaPolicy must be one of {', '.join(SCHEMA_POLICIES)}, got {policy!r}")
@@ -135,13 +169,13 @@ class Table:
             database=ident(_field(body, "database", str, w, "default"), "database"),
             format=fmt,
             location=location.rstrip("/"),
-            primary_key=_str_list(body, "primaryKey", w) if layout else _str_list(body, "primaryKey", w, []),
-            ordering_field=_field(body, "orderingField", str, w, None),
-            partition_by=_str_list(body, "partitionBy", w, []),
+            primary_key=[column(c, "table.primaryKey") for c in (_str_list(body, "primaryKey", w) if layout else _str_list(body, "primaryKey", w, []))],
+            ordering_field=column(ordering, "table.orderingField") if ordering is not None else None,
+            partition_by=[column(c, "table.partitionBy") for c in _str_list(body, "partitionBy", w, [])],
             schema_policy=policy,
             delete_when=DeleteWhen.parse(body.get("deleteWhen")) if isinstance(body, dict) else None,
             retain=Retain.parse(body.get("retain")) if isinstance(body, dict) else None,
-            target_file_size_mb=_field(body, "targetFileSizeMB", int, w, None),
+            target_file_size_mb=size,
         )
 
     def spec_json(self) -> str:
@@ -161,9 +195,12 @@ class Source:
     @staticmethod
     def parse(body: Any) -> "Source":
         w = "source"
-        return Source(
+        src = Source(
             uri=_field(body, "uri", str, w), hash=_field(body, "hash", str, w), name=_field(body, "name", str, w, ""), once=bool(_field(body, "once", bool, w, False))
         )
+        # Any bucket (a table's declared s3:// sources are read where they are), never a local file.
+        s3a_uri(src.uri, "source.uri")
+        return src
 
 
 # -------------------------------------------------------------------------------- requests
@@ -397,6 +434,40 @@ class ClearResult(Response):
 
 
 # -------------------------------------------------------------------------------- the table
+
+
+@dataclass(frozen=True)
+class Warehouse:
+    """Where this job server's tables live: its warehouse bucket, from its configuration
+    (LAKEFORM_WAREHOUSE_BUCKET, set by the Spark component's plan). Every request's table must be
+    in it, and a purge removes nothing but one table's own directory, s3a://<bucket>/<db>/<name>:
+    never a database's, the bucket's or Lakeform's own files (_lakeform/)."""
+
+    bucket: str
+
+    def __post_init__(self) -> None:
+        if not S3A.match(f"s3a://{self.bucket}/x"):
+            raise ValueError(f"the warehouse bucket {self.bucket!r} is not a bucket name")
+
+    def admit(self, request: Any) -> Any:
+        """The request, if every table it names is in the warehouse bucket; BAD_REQUEST naming the field otherwise."""
+        table: Table | None = getattr(request, "table", None)
+        if table is None:
+            return request
+        bucket, key = s3a_uri(table.location, "table.location")
+        if bucket != self.bucket:
+            raise BadRequest(f"field table.location {table.location!r} is outside the warehouse bucket s3a://{self.bucket}/")
+        if key.split("/")[0] == RESERVED:
+            raise BadRequest(f"field table.location {table.location!r} is in s3a://{self.bucket}/{RESERVED}/, Lakeform's own files (landing, journal), not a table's")
+        if getattr(request, "purge", False) and key != f"{table.database}/{table.name}":
+            raise BadRequest(
+                f"field table.location {table.location!r}: a purge removes only a table's own location, s3a://{self.bucket}/{table.database}/{table.name}"
+            )
+        return request
+
+    def parser(self, parse: Callable[[dict[str, Any]], Any]) -> Callable[[dict[str, Any]], Any]:
+        """A request parser that admits only requests within this warehouse."""
+        return lambda body: self.admit(parse(body))
 
 
 @dataclass(frozen=True)

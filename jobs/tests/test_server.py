@@ -2,9 +2,10 @@
 
 from lakeform_jobs.errors import BadCsv
 from lakeform_jobs.server import operations, run
-from lakeform_jobs.types import ClearResult, DropResult, ForgetResult
+from lakeform_jobs.types import ClearResult, DropResult, ForgetResult, Warehouse
 
 TABLE = {"name": "leads", "database": "default", "format": "iceberg", "primaryKey": ["id"], "location": "s3a://w/default/leads"}
+WAREHOUSE = Warehouse("w")
 
 
 class Recorder:
@@ -24,12 +25,12 @@ class Recorder:
 
 
 def test_one_table_with_every_operation_for_both_modes():
-    assert sorted(operations(Recorder())) == sorted(["write", "observe", "travel", "count", "changes", "maintain", "drop", "register", "resync", "forget_catalog", "clear_leftovers"])
+    assert sorted(operations(Recorder(), WAREHOUSE)) == sorted(["write", "observe", "travel", "count", "changes", "maintain", "drop", "register", "resync", "forget_catalog", "clear_leftovers"])
 
 
 def test_a_repair_takes_the_drop_payload():
     rec = Recorder()
-    table = operations(rec)
+    table = operations(rec, WAREHOUSE)
     for op in ("forget_catalog", "clear_leftovers", "drop"):
         status, reply = run(table, op, {"table": TABLE, "purge": False})
         assert status == 200 and reply["ok"] is True, reply
@@ -38,8 +39,8 @@ def test_a_repair_takes_the_drop_payload():
 
 
 def test_failures_reply_with_code_and_its_http_status():
-    table = operations(Recorder())
-    status, reply = run(table, "write", {"table": TABLE, "source": {"uri": "u", "hash": "h"}, "generation": "1"})
+    table = operations(Recorder(), WAREHOUSE)
+    status, reply = run(table, "write", {"table": TABLE, "source": {"uri": "s3a://w/_lakeform/landing/u.csv", "hash": "h"}, "generation": "1"})
     assert status == 400 and reply["error"]["code"] == "BAD_CSV" and "line 3" in reply["error"]["message"]
     status, reply = run(table, "observe", {"table": TABLE})
     assert status == 500 and reply["error"]["code"] == "SPARK_ERROR" and reply["error"]["detail"]

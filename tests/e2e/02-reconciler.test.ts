@@ -176,7 +176,7 @@ test("a second source upserts: 5 more rows, 10 updated, and the new column is qu
 test("a restarted reconciler runs no Spark job and changes no data", async () => {
   const ws = workspace();
   await ws.synced(upserted());
-  const jobs = new JobClient(outs.sparkJobServer);
+  const jobs = new JobClient(outs.sparkJobServer, { secret: outs.jobServerSecret });
   const before = await jobs.observe(specOf(ws, UP_HUDI));
   const r = ws.reconciler();
   const results = await r.runOnce();
@@ -206,7 +206,7 @@ test("a malformed tables.yaml is reported with its line, and the last valid stat
 test("tables dropped from the metastore come back with their history, and nothing is rewritten", async () => {
   const ws = workspace();
   await ws.synced(upserted());
-  const jobs = new JobClient(outs.sparkJobServer);
+  const jobs = new JobClient(outs.sparkJobServer, { secret: outs.jobServerSecret });
   const tables = [specOf(ws, UP_HUDI), specOf(ws, UP_ICE)];
   expect(tables.map((x) => x.format)).toEqual(["hudi", "iceberg"]);
   const before = await Promise.all(tables.map((x) => jobs.observe(x)));

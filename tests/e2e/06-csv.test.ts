@@ -27,7 +27,7 @@ let t: TrinoClient;
 
 beforeAll(async () => {
   outs = await ensureUp();
-  jobs = new JobClient(outs.sparkJobServer);
+  jobs = new JobClient(outs.sparkJobServer, { secret: outs.jobServerSecret });
   sources = new Sources(s3(outs), outs.warehouseBucket);
   t = trino(outs);
 });

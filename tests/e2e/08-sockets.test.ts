@@ -21,7 +21,7 @@ beforeAll(async () => {
 }, 900_000);
 
 test("every listening socket of every service is on loopback, also after writes and a query", async () => {
-  const jobs = new JobClient(outs.sparkJobServer);
+  const jobs = new JobClient(outs.sparkJobServer, { secret: outs.jobServerSecret });
   const sources = new Sources(s3(outs), outs.warehouseBucket);
   for (const format of ["hudi", "iceberg"] as const) {
     const name = `sockets_${format}_${sfx}`;

@@ -34,7 +34,7 @@ const figures: Record<string, { injected: number; survived: number; rowsLost: nu
 
 beforeAll(async () => {
   outs = await ensureUp();
-  jobs = new JobClient(outs.sparkJobServer);
+  jobs = new JobClient(outs.sparkJobServer, { secret: outs.jobServerSecret });
 }, 900_000);
 
 afterAll(() => {

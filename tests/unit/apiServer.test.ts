@@ -47,7 +47,7 @@ beforeAll(async () => {
     trinoReadPassword: "trp",
     jobServerSecret: "js",
   };
-  const lake = new LakeService(endpoints, new JobClient(endpoints.sparkJobServer), new Sources(s3Client({ ...endpoints, }), "warehouse"), path.join(dir, "tables.yaml"), path.join(dir, "status.json"));
+  const lake = new LakeService(endpoints, new JobClient(endpoints.sparkJobServer, { secret: endpoints.jobServerSecret }), new Sources(s3Client({ ...endpoints, }), "warehouse"), path.join(dir, "tables.yaml"), path.join(dir, "status.json"));
   app = await buildApi({ lake, token: TOKEN });
 });
 

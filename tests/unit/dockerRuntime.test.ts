@@ -2,7 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { findCreated, recordResources, valueOf, type CreatedResource } from "../helpers/pulumiMocks";
 import { testToolchain } from "../helpers/toolchain";
 
-const created: CreatedResource[] = recordResources();
+// Generated secrets as the provider would make them (the job server's is checked to be non-empty).
+const created: CreatedResource[] = recordResources((type) => (type.endsWith(":Credentials") ? { accessKey: "lakeformab12cd34ef56", secretKey: "generated-secret-for-test" } : {}));
 // Import only after the mocks are set.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { Lakehouse } = require("../../components/lakehouse") as typeof import("../../components/lakehouse");

@@ -42,13 +42,14 @@ function sloppyServer(answer: (op: string) => { status: number; body: unknown })
   );
 }
 
+const SECRET = "unit-test-job-server-secret";
 const table = { name: "t", database: "default", format: "hudi" as const, primaryKey: ["id"], partitionBy: [], schemaPolicy: "addColumns" as const, location: "s3a://w/default/t" };
 const observation = { ok: true, exists: false, inCatalog: false, filesExist: false, commits: [], rowCount: null, columns: [] };
 
 test("a job server without forget_catalog and clear_leftovers: both are skipped, and the next request on the connection is answered", async () => {
   const srv = await sloppyServer(() => ({ status: 200, body: observation }));
   try {
-    const driver = jobDriver(new JobClient(srv.url));
+    const driver = jobDriver(new JobClient(srv.url, { secret: SECRET }));
     await expect(driver.forget(table)).resolves.toBeUndefined();
     await expect(driver.clearLeftovers(table)).resolves.toBeUndefined();
     await expect(driver.observe(table)).resolves.toMatchObject({ exists: false });
@@ -67,7 +68,7 @@ test.each([
 ])("the job server's %s (HTTP %i) comes out as %s", async (kind, status, code, retryable) => {
   const srv = await sloppyServer(() => ({ status, body: { ok: false, error: { kind, message: `it was ${kind}`, detail: "Traceback…" } } }));
   try {
-    const err = await jobDriver(new JobClient(srv.url)).write(table, { uri: "s3a://w/x.csv", hash: "h", name: "x.csv" }, "g").catch((e: unknown) => e);
+    const err = await jobDriver(new JobClient(srv.url, { secret: SECRET })).write(table, { uri: "s3a://w/x.csv", hash: "h", name: "x.csv" }, "g").catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LakeformError);
     expect(err).toMatchObject({ code, retryable, message: `it was ${kind}` });
   } finally {
@@ -78,6 +79,6 @@ test.each([
 test("a job server that doesn't answer is SPARK_UNAVAILABLE, retried", async () => {
   const srv = await sloppyServer(() => ({ status: 200, body: observation }));
   srv.close();
-  const err = await jobDriver(new JobClient(srv.url)).observe(table).catch((e: unknown) => e);
+  const err = await jobDriver(new JobClient(srv.url, { secret: SECRET })).observe(table).catch((e: unknown) => e);
   expect(err).toMatchObject({ code: "SPARK_UNAVAILABLE", retryable: true });
 });

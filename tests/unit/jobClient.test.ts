@@ -33,18 +33,19 @@ async function serve(handler: http.RequestListener): Promise<{ url: string; serv
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
 }
 
+const SECRET = "unit-test-job-server-secret";
 const table = { name: "t", database: "default", format: "hudi" as const, primaryKey: ["id"], partitionBy: [], schemaPolicy: "addColumns" as const, location: "s3a://w/default/t" };
 
 test("a job server that refuses connections is SPARK_UNAVAILABLE", async () => {
   const { url, server } = await serve(() => undefined);
   await new Promise((r) => server.close(r));
-  await expect(new JobClient(url).observe(table)).rejects.toMatchObject({ code: "SPARK_UNAVAILABLE", httpStatus: 503 });
+  await expect(new JobClient(url, { secret: SECRET }).observe(table)).rejects.toMatchObject({ code: "SPARK_UNAVAILABLE", httpStatus: 503 });
 });
 
 test("a job server that drops the connection mid-request is SPARK_UNAVAILABLE", async () => {
   const { url, server } = await serve((req) => req.socket.destroy());
   try {
-    await expect(new JobClient(url).observe(table)).rejects.toMatchObject({ code: "SPARK_UNAVAILABLE" });
+    await expect(new JobClient(url, { secret: SECRET }).observe(table)).rejects.toMatchObject({ code: "SPARK_UNAVAILABLE" });
   } finally {
     server.close();
   }
@@ -57,7 +58,7 @@ test("a job server error reply keeps its code; a non-JSON answer is SPARK_ERROR"
     } else res.writeHead(502).end("<html>bad gateway</html>");
   });
   try {
-    const jobs = new JobClient(url);
+    const jobs = new JobClient(url, { secret: SECRET });
     await expect(jobs.write(table, { uri: "s3a://w/x.csv", hash: "h", name: "x.csv" }, "g")).rejects.toMatchObject({ code: "SCHEMA_REFUSED", message: "strict" });
     await expect(jobs.observe(table)).rejects.toMatchObject({ code: "SPARK_ERROR" });
   } finally {
@@ -69,4 +70,28 @@ test("the older kind is still readable for callers that haven't moved to code", 
   expect(jobErrorFromReply(422, { ok: false, error: { code: "BAD_CSV", message: "m" } }).kind).toBe("BadCsv");
   expect(jobErrorFromReply(503, { ok: false, error: { code: "SPARK_UNAVAILABLE", message: "m" } }).kind).toBe("Unavailable");
   expect(jobErrorFromReply(400, { ok: false, error: { code: "BAD_AS_OF", message: "m" } }).kind).toBe("BadRequest");
+});
+
+test("every request but /healthz carries the stack's secret as a bearer token", async () => {
+  const seen: Record<string, string | undefined> = {};
+  const { url, server } = await serve((req, res) => {
+    seen[req.url!.split("?")[0]] = req.headers.authorization;
+    const body = req.url === "/healthz" ? { ok: true } : req.url!.startsWith("/progress") ? { ok: true, writes: [] } : { ok: true, dropped: true };
+    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(body));
+  });
+  try {
+    const jobs = new JobClient(url, { secret: SECRET });
+    await jobs.drop(table, true);
+    await jobs.progress(table);
+    await jobs.health();
+    expect(seen).toEqual({ "/v1/drop": `Bearer ${SECRET}`, "/progress": `Bearer ${SECRET}`, "/healthz": undefined });
+    // The secret is not a property a log line of the client would print.
+    expect(JSON.stringify(jobs)).not.toContain(SECRET);
+  } finally {
+    server.close();
+  }
+});
+
+test("a JobClient without a secret is refused at once (the job server would refuse its every request)", () => {
+  expect(() => new JobClient("http://127.0.0.1:9", { secret: "" })).toThrow(/jobServerSecret/);
 });

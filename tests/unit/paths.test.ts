@@ -26,7 +26,7 @@ test("the container `lakeform logs` names for each engine is the one its docker 
   expect(engineContainer(prefix, "s3", "seaweedfs")).toBe(server(objectStoreDockerPlan({ name: `${LAKEHOUSE}-s3`, engine: "seaweedfs", port: 8333, prefix }, tc, CONN)));
   expect(engineContainer(prefix, "s3", "minio")).toBe(server(objectStoreDockerPlan({ name: `${LAKEHOUSE}-s3`, engine: "minio", port: 9000, prefix }, tc, CONN)));
   expect(engineContainer(prefix, "metastore")).toBe(server(metastoreDockerPlan({ name: `${LAKEHOUSE}-metastore`, port: 9083, heap: "512m", prefix }, tc, CONN)));
-  expect(engineContainer(prefix, "spark")).toBe(server(sparkDockerPlan({ name: `${LAKEHOUSE}-spark`, port: 8998, workers: 2, driverMemory: "2g", workerMemory: "2g", prefix }, tc, CONN)));
+  expect(engineContainer(prefix, "spark")).toBe(server(sparkDockerPlan({ name: `${LAKEHOUSE}-spark`, port: 8998, workers: 2, driverMemory: "2g", workerMemory: "2g", prefix }, tc, CONN, "job-server-secret-for-plans")));
   expect(engineContainer(prefix, "trino")).toBe(server(trinoDockerPlan({ name: `${LAKEHOUSE}-trino`, port: 8080, workers: 1, heap: "2G", prefix }, tc, CONN)));
 });
 

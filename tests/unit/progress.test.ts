@@ -186,7 +186,7 @@ describe("GET /tables/{table}/progress", () => {
       sparkJobServer: `http://127.0.0.1:${(jobServer.address() as AddressInfo).port}`, trinoEndpoint: "http://127.0.0.1:9",
       trinoPassword: "tp", trinoReadPassword: "trp", jobServerSecret: "js",
     };
-    const lake = new LakeService(endpoints, new JobClient(endpoints.sparkJobServer), new Sources(s3Client(endpoints), "warehouse"), path.join(dir, "tables.yaml"), path.join(dir, "status.json"));
+    const lake = new LakeService(endpoints, new JobClient(endpoints.sparkJobServer, { secret: endpoints.jobServerSecret }), new Sources(s3Client(endpoints), "warehouse"), path.join(dir, "tables.yaml"), path.join(dir, "status.json"));
     app = await buildApi({ lake, token: "t" });
   });
 

@@ -201,6 +201,8 @@ describeEngine("Lakeform's images on a real Docker Engine", () => {
     runContainer(names.spark, built.get("spark")!.tag, {
       ports: [[PORTS.spark, 8998]],
       uploads: { "/opt/lakeform/conf/spark-defaults.conf": defaults },
+      // The job server serves only with a secret, and tables only in its warehouse bucket.
+      env: [`LAKEFORM_JOB_SERVER_SECRET=${keys.secretKey}-job-server`, "LAKEFORM_WAREHOUSE_BUCKET=warehouse"],
     });
     const catalogs = trinoCatalogs(conn);
     runContainer(names.trino, built.get("trino")!.tag, {

@@ -11,7 +11,7 @@ const tc = testToolchain({ local: undefined });
 const plans: Record<string, (prefix: string) => DockerPlan> = {
   objectStore: (prefix) => objectStoreDockerPlan({ name: "lakehouse-s3", engine: "seaweedfs", port: 8333, prefix }, tc, CONN),
   metastore: (prefix) => metastoreDockerPlan({ name: "lakehouse-metastore", port: 9083, heap: "512m", prefix }, tc, CONN),
-  spark: (prefix) => sparkDockerPlan({ name: "lakehouse-spark", port: 8998, workers: 2, driverMemory: "2g", workerMemory: "2g", prefix }, tc, CONN),
+  spark: (prefix) => sparkDockerPlan({ name: "lakehouse-spark", port: 8998, workers: 2, driverMemory: "2g", workerMemory: "2g", prefix }, tc, CONN, "job-server-secret-for-plans"),
   trino: (prefix) => trinoDockerPlan({ name: "lakehouse-trino", port: 8080, workers: 1, heap: "2G", prefix }, tc, CONN),
 };
 

@@ -1,14 +1,18 @@
 import { PLACEHOLDER_CONNECTION } from "../../../components/plans";
-import { sparkDockerPlan, sparkLocalPlans } from "../../../components/spark";
+import { sparkDockerPlan, sparkLocalPlans, sparkRpcSecret } from "../../../components/spark";
 import { testToolchain } from "../../helpers/toolchain";
 import { CONN, fieldsCarrying, shapeOf } from "./conn";
 
 const tc = testToolchain();
+/** The job server's secret as the lakehouse would pass it: easy to spot in a rendered plan. */
+const SECRET = "job-server-secret-for-plans-0123";
+/** A standalone daemon's properties: RPC authentication, no kill links in its UI, no REST submissions. */
+const DAEMON = (rpc: string) => `spark.authenticate true\nspark.authenticate.secret ${rpc}\nspark.master.rest.enabled false\nspark.ui.killEnabled false\n`;
 const local = { dataDir: "/d", port: 24998, driverMemory: "2g", workerMemory: "1g" };
 
 describe("local plan", () => {
   test("without workers: one job server in local mode, running the toolchain's job program", () => {
-    const { cluster, server } = sparkLocalPlans({ ...local, workers: 0 }, tc, CONN);
+    const { cluster, server } = sparkLocalPlans({ ...local, workers: 0 }, tc, CONN, SECRET);
     expect(cluster).toEqual([]);
     expect(server.files["/d/spark/conf/spark-defaults.conf"]).toContain("spark.master local[*]");
     expect(server.process.command).toEqual(expect.arrayContaining([tc.local!.paths.sparkSubmit, tc.jobs.entry, "--serve", "--port", "24998"]));
@@ -17,14 +21,14 @@ describe("local plan", () => {
   });
 
   test("a changed job program is a changed plan (the server restarts on up)", () => {
-    const a = sparkLocalPlans({ ...local, workers: 0 }, tc, CONN).server;
-    const b = sparkLocalPlans({ ...local, workers: 0 }, testToolchain({ jobs: { ...tc.jobs, sha256: "0".repeat(64) } }), CONN).server;
+    const a = sparkLocalPlans({ ...local, workers: 0 }, tc, CONN, SECRET).server;
+    const b = sparkLocalPlans({ ...local, workers: 0 }, testToolchain({ jobs: { ...tc.jobs, sha256: "0".repeat(64) } }), CONN, SECRET).server;
     expect(a.process.env.LAKEFORM_JOBS_SHA256).toBe(tc.jobs.sha256);
     expect(JSON.stringify(a.process)).not.toBe(JSON.stringify(b.process));
   });
 
   test("with workers: a standalone master, one process per worker, the job server submitting to the master", () => {
-    const { cluster, server } = sparkLocalPlans({ ...local, workers: 2 }, tc, CONN);
+    const { cluster, server } = sparkLocalPlans({ ...local, workers: 2 }, tc, CONN, SECRET);
     expect(cluster.map((p) => p.service)).toEqual(["spark-master", "spark-worker-1", "spark-worker-2"]);
     const master = /spark\.master (\S+)/.exec(server.files["/d/spark/conf/spark-defaults.conf"])![1];
     expect(master).toMatch(/^spark:\/\/127\.0\.0\.1:\d+$/);
@@ -37,25 +41,60 @@ describe("local plan", () => {
   });
 
   test("with workers: each app takes one single-core executor per worker, so a second app still gets cores", () => {
-    const defaults = sparkLocalPlans({ ...local, workers: 2 }, tc, CONN).server.files["/d/spark/conf/spark-defaults.conf"];
+    const defaults = sparkLocalPlans({ ...local, workers: 2 }, tc, CONN, SECRET).server.files["/d/spark/conf/spark-defaults.conf"];
     expect(defaults).toContain("spark.cores.max 2\n");
     expect(defaults).toContain("spark.executor.cores 1\n");
     // workerMemory 1g: two 512m executors fit on a worker.
     expect(defaults).toContain("spark.executor.memory 512m\n");
-    expect(sparkLocalPlans({ ...local, workers: 0 }, tc, CONN).server.files["/d/spark/conf/spark-defaults.conf"]).not.toContain("spark.cores.max");
+    expect(sparkLocalPlans({ ...local, workers: 0 }, tc, CONN, SECRET).server.files["/d/spark/conf/spark-defaults.conf"]).not.toContain("spark.cores.max");
   });
 
   test("two stacks with workers on different job server ports share no port", () => {
-    const a = sparkLocalPlans({ ...local, port: 8998, workers: 2 }, tc, CONN);
-    const b = sparkLocalPlans({ ...local, port: 18998, workers: 2 }, tc, CONN);
+    const a = sparkLocalPlans({ ...local, port: 8998, workers: 2 }, tc, CONN, SECRET);
+    const b = sparkLocalPlans({ ...local, port: 18998, workers: 2 }, tc, CONN, SECRET);
     const portsOf = (x: typeof a) => [...x.cluster, x.server].flatMap((p) => p.process.ports);
     expect(portsOf(a).filter((p) => portsOf(b).includes(p))).toEqual([]);
+  });
+
+  test("the job server's secret and the warehouse bucket are in its environment, on no command line", () => {
+    const { cluster, server } = sparkLocalPlans({ ...local, workers: 2 }, tc, CONN, SECRET);
+    expect(server.process.env).toMatchObject({ LAKEFORM_JOB_SERVER_SECRET: SECRET, LAKEFORM_WAREHOUSE_BUCKET: "warehouse" });
+    const rpc = sparkRpcSecret(SECRET);
+    for (const p of [...cluster, server]) {
+      // ps shows every process's command line to every user of the machine.
+      expect(JSON.stringify(p.process.command)).not.toContain(SECRET);
+      expect(JSON.stringify(p.process.command)).not.toContain(rpc);
+    }
+    // Only the job server has the job server's secret; the daemons don't need it.
+    for (const p of cluster) expect(JSON.stringify(p)).not.toContain(SECRET);
+  });
+
+  test("Spark's RPC authentication: master, workers and driver share a secret derived from the job server's, each from a properties file", () => {
+    const { cluster, server } = sparkLocalPlans({ ...local, workers: 2 }, tc, CONN, SECRET);
+    const rpc = sparkRpcSecret(SECRET);
+    expect(rpc).toMatch(/^[0-9a-f]{64}$/);
+    expect(rpc).not.toBe(SECRET);
+    expect(sparkRpcSecret("another-job-server-secret")).not.toBe(rpc);
+    expect(server.files["/d/spark/conf/spark-defaults.conf"]).toContain(`spark.authenticate true\nspark.authenticate.secret ${rpc}\n`);
+    for (const daemon of cluster) {
+      const file = `/d/${daemon.service}/conf/spark-daemon.conf`;
+      expect(daemon.files).toEqual({ [file]: DAEMON(rpc) });
+      // The daemon reads that file, not the job server's defaults (written after it starts).
+      const cmd = daemon.process.command;
+      expect(cmd[cmd.indexOf("--properties-file") + 1]).toBe(file);
+    }
+    // Without workers the driver authenticates its own RPC too (Spark generates the secret in local mode).
+    expect(sparkLocalPlans({ ...local, workers: 0 }, tc, CONN, SECRET).server.files["/d/spark/conf/spark-defaults.conf"]).toContain("spark.authenticate true\n");
+  });
+
+  test("an empty job server secret is refused when the plan is made", () => {
+    expect(() => sparkLocalPlans({ ...local, workers: 0 }, tc, CONN, "")).toThrow(/jobServerSecret/);
   });
 });
 
 describe("docker plan", () => {
   const args = { name: "lh-spark", port: 8998, workers: 2, driverMemory: "2g", workerMemory: "1g", prefix: "dev" };
-  const plan = sparkDockerPlan(args, tc, { ...CONN, metastoreUri: "thrift://dev-lh-metastore-hms:9083" });
+  const plan = sparkDockerPlan(args, tc, { ...CONN, metastoreUri: "thrift://dev-lh-metastore-hms:9083" }, SECRET);
   const byName = (n: string) => plan.containers.find((c) => c.name === n)!;
   const defaults = () => byName("lh-spark-job-server").uploads.find((u) => u.file === "/opt/lakeform/conf/spark-defaults.conf")!.content;
 
@@ -92,7 +131,7 @@ describe("docker plan", () => {
   });
 
   test("without workers: the job server alone, in local mode", () => {
-    const single = sparkDockerPlan({ ...args, workers: 0 }, tc, CONN);
+    const single = sparkDockerPlan({ ...args, workers: 0 }, tc, CONN, SECRET);
     expect(single.containers.map((c) => c.name)).toEqual(["lh-spark-job-server"]);
     expect(single.containers[0].uploads[0].content).toContain("spark.master local[*]");
     expect(single.containers[0].uploads[0].content).not.toContain("spark.cores.max");
@@ -100,6 +139,21 @@ describe("docker plan", () => {
 
   test("the S3 secret is only in the uploaded spark-defaults; the shape doesn't depend on it", () => {
     expect(fieldsCarrying(plan, CONN.secretKey)).toEqual(["lh-spark-job-server.uploads"]);
-    expect(shapeOf(sparkDockerPlan(args, tc, PLACEHOLDER_CONNECTION))).toEqual(shapeOf(plan));
+    expect(shapeOf(sparkDockerPlan(args, tc, PLACEHOLDER_CONNECTION, "placeholder-job-server-secret"))).toEqual(shapeOf(plan));
+  });
+
+  test("the job server's secret only in the job server's envs, the RPC secret only in uploads; neither in a command or the shape", () => {
+    const rpc = sparkRpcSecret(SECRET);
+    expect(fieldsCarrying(plan, SECRET)).toEqual(["lh-spark-job-server.envs"]);
+    expect(fieldsCarrying(plan, rpc)).toEqual(["lh-spark-master.uploads", "lh-spark-worker-1.uploads", "lh-spark-worker-2.uploads", "lh-spark-job-server.uploads"]);
+    expect(byName("lh-spark-job-server").envs).toEqual(
+      expect.arrayContaining([`LAKEFORM_JOB_SERVER_SECRET=${SECRET}`, "LAKEFORM_WAREHOUSE_BUCKET=warehouse", "LAKEFORM_JOB_SERVER_HOSTS=dev-lh-spark-job-server"]),
+    );
+    for (const c of plan.containers.filter((c) => c.name !== "lh-spark-job-server")) {
+      // The master and the workers read $SPARK_CONF_DIR/spark-defaults.conf: Spark's RPC authentication.
+      expect(c.uploads).toEqual([{ file: "/opt/lakeform/conf/spark-defaults.conf", content: DAEMON(rpc) }]);
+    }
+    expect(defaults()).toContain(`spark.authenticate.secret ${rpc}\n`);
+    expect(shapeOf(sparkDockerPlan(args, tc, CONN, "placeholder-job-server-secret"))).toEqual(shapeOf(plan));
   });
 });

@@ -50,6 +50,18 @@ export const RetainSchema = z.union([
  */
 export const TrashSchema = z.object({ days: z.number().positive("must be more than 0") }).strict();
 
+/**
+ * Spec fields that can't change on a table that holds data: its files are laid out by them. The
+ * reconciler refuses such a change (INCOMPATIBLE_SPEC_CHANGE) and `pulumi preview` shows it as a
+ * replace Lakeform refuses (components/table/diff.ts).
+ */
+export const IMMUTABLE_FIELDS = ["format", "primaryKey", "partitionBy"] as const;
+export type ImmutableField = (typeof IMMUTABLE_FIELDS)[number];
+
+/** What a table keeps when tables.yaml doesn't say: README, "Retention and maintenance". */
+export const DEFAULT_RETAIN = { days: 7 } as const;
+export const DEFAULT_TARGET_FILE_SIZE_MB = 128;
+
 export const TableSpecSchema = z
   .object({
     name: identifier,

@@ -3,9 +3,8 @@
  * stack's data dir after every pass; `lakeform status` reads it. It is a report, not state: the
  * reconciler never reads it back to decide what to write (the lake's commit metadata does that).
  */
-import * as fs from "node:fs";
-import * as path from "node:path";
 import { getCondition, Reason, type Condition } from "./conditions";
+import { readJson, writeJsonAtomic } from "./files";
 import { formatApplyProgress, type ApplyProgress } from "./progress";
 import type { TableSpec } from "./spec";
 
@@ -51,18 +50,11 @@ export function emptyStatus(file: string): LakeStatus {
 }
 
 export function readStatus(file: string): LakeStatus | undefined {
-  try {
-    return JSON.parse(fs.readFileSync(file, "utf8")) as LakeStatus;
-  } catch {
-    return undefined;
-  }
+  return readJson<LakeStatus>(file);
 }
 
 export function writeStatus(file: string, status: LakeStatus): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify({ ...status, updatedAt: new Date().toISOString() }, null, 2));
-  fs.renameSync(tmp, file);
+  writeJsonAtomic(file, { ...status, updatedAt: new Date().toISOString() });
 }
 
 /** The Maintained column: when the last maintenance ran, or why it failed. */

@@ -7,9 +7,9 @@
  * Failures come out as LakeformError (lake/errors.ts): its code decides the status reason and
  * whether retrying the same input can help.
  */
-import { asLakeformError, LakeformError, type ErrorCode } from "../lake/errors";
-import { JobError, type JobClient, type JobTable, type MaintainResult, type Observation, type WriteProgress, type WriteResult } from "../lake/jobClient";
-import { SourceError, type ResolvedSource, type Sources } from "../lake/sources";
+import { asLakeformError } from "../lake/errors";
+import type { JobClient, JobTable, MaintainResult, Observation, WriteProgress, WriteResult } from "../lake/jobClient";
+import type { ResolvedSource, Sources } from "../lake/sources";
 
 export type DropTable = Pick<JobTable, "name" | "database" | "format" | "location">;
 
@@ -42,34 +42,11 @@ export interface SourceStore {
   land(src: ResolvedSource): Promise<string>;
 }
 
-/** The job server's older error kinds, as codes. */
-const LEGACY_KINDS: Record<string, ErrorCode> = {
-  BadCsv: "BAD_CSV",
-  SchemaRefused: "SCHEMA_REFUSED",
-  BadRequest: "BAD_REQUEST",
-  Unavailable: "SPARK_UNAVAILABLE",
-  SparkError: "SPARK_ERROR",
-};
-
-/**
- * The error classes that predate lake/errors.ts, as LakeformErrors. Once every class is a
- * LakeformError subclass, the first line does it all and the two branches below go.
- */
-export function toLakeformError(err: unknown): LakeformError {
-  if (err instanceof LakeformError) return err;
-  if (err instanceof JobError) {
-    const { kind, detail } = err as { kind?: string; detail?: string };
-    return new LakeformError(LEGACY_KINDS[kind ?? ""] ?? "SPARK_ERROR", err.message, detail ? { detail } : {}, { cause: err });
-  }
-  if (err instanceof SourceError) return new LakeformError("SOURCE_UNREADABLE", err.message, { source: err.source }, { cause: err });
-  return asLakeformError(err);
-}
-
 const wrap = async <T>(call: () => Promise<T>): Promise<T> => {
   try {
     return await call();
   } catch (err) {
-    throw toLakeformError(err);
+    throw asLakeformError(err);
   }
 };
 

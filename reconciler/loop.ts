@@ -1,9 +1,11 @@
 /**
  * The reconcile loop: level-triggered, per table. A request names a table only; each pass
  * (reconciler/pass.ts) re-reads the desired state and the lake in full, plans one action, acts,
- * and reports. The loop keeps the queue: when each table is due, at most `concurrency` passes at
- * once and one per table, exponential backoff per table after failures (reset when the table is
- * back in sync), and a pass right away after one that carried out an action.
+ * and reports, and says what should happen next. The work queue (reconciler/queue.ts) decides
+ * when: at most `concurrency` passes at once and one per table, the table due earliest first,
+ * exponential backoff per table after failures (reset when the table is back in sync), a pass
+ * right away after one that carried out an action, the resync interval otherwise. The loop sleeps
+ * until the next table is due or something happens (a requeue, a pass done): it never polls.
  *
  * What makes a table due early: its own input changed (`requeue`, from the watcher), or its spec
  * in tables.yaml changed (`loadDesired`). Nothing else: a failing table keeps its backoff.
@@ -14,8 +16,11 @@ import { loadTables, SpecError, tableId, type DesiredState, type TableSpec } fro
 import { emptyStatus, readStatus, writeStatus, type LakeStatus } from "../lake/status";
 import type { LakeDriver, SourceStore } from "./driver";
 import type { TableLeases } from "../lake/lease";
-import { initialStatus, runPass, type PassResult, type TableMemory } from "./pass";
+import { initialStatus, runPass, withSchedule, type Next, type PassResult, type TableMemory } from "./pass";
 import { guardTrash, MemoryTrash, Pruner, type Trash } from "./prune";
+import { backoffDelay, systemClock, WorkQueue, type Clock } from "./queue";
+
+export { backoffDelay, systemClock, type Clock } from "./queue";
 
 export interface ReconcilerOptions {
   tablesFile: string;
@@ -36,22 +41,20 @@ export interface ReconcilerOptions {
   leases?: TableLeases;
   /** How long `runOnce` waits for a table another writer holds before reporting it as not in sync. */
   standbyMaxMs?: number;
+  /** How soon a table another writer holds is looked at again (2 s). */
+  standbyMs?: number;
   /** How often a write in flight reports its progress, in the log and the status file (5 s). */
   progressEveryMs?: number;
   /** Pruned tables' tombstones (lake/trash.ts); without it, a process-lifetime trash (tests). */
   trash?: Trash;
   /** How long a pruned table stays undroppable when its spec doesn't say (7 days). */
   trashDays?: number;
+  /** The loop's time: the system's, or a fake one in tests. */
+  clock?: Clock;
 }
 
-/** What `runOnce` reports per table: the last pass's verdict, and what all its passes wrote. */
-export type TableRunResult = Pick<PassResult, "table" | "ok" | "wrote" | "requeueAfterMs">;
-
-/** Per-item exponential backoff, capped, with a little jitter so tables don't retry in lockstep. */
-export function backoffDelay(failures: number, baseMs: number, maxMs: number, random = Math.random): number {
-  const raw = Math.min(maxMs, baseMs * 2 ** Math.max(0, failures - 1));
-  return Math.round(raw * (0.9 + 0.2 * random()));
-}
+/** What `runOnce` reports per table: the last pass's verdict and what it said to do next, and what all its passes wrote. */
+export type TableRunResult = Pick<PassResult, "table" | "ok" | "wrote" | "next">;
 
 /** What changed between two loads of tables.yaml, by table id. */
 export interface DesiredChange {
@@ -63,11 +66,14 @@ export interface DesiredChange {
 export class Reconciler {
   private desired: DesiredState | undefined;
   private status: LakeStatus;
-  private readonly inFlight = new Set<string>();
-  private readonly due = new Map<string, number>();
+  private readonly queue: WorkQueue;
+  private readonly clock: Clock;
+  /** Tables with a pass or a drop in flight: the prune sweep leaves them alone. */
+  private readonly busy = new Set<string>();
+  private readonly passes = new Set<Promise<void>>();
   private readonly memory = new Map<string, TableMemory>();
-  private timer: NodeJS.Timeout | undefined;
-  private stopping = false;
+  private stopper: AbortController | undefined;
+  private running: Promise<void> = Promise.resolve();
   private readonly pruner: Pruner;
   /** The passes' driver: its observations refuse a table of the name of one in the trash. */
   private readonly passDriver: LakeDriver;
@@ -80,8 +86,13 @@ export class Reconciler {
 
   constructor(opts: ReconcilerOptions) {
     const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as ReconcilerOptions;
-    this.opts = { resyncMs: 60_000, backoffBaseMs: 2_000, backoffMaxMs: 5 * 60_000, concurrency: 2, maxPassesPerRun: 5, standbyMaxMs: 30 * 60_000, progressEveryMs: 5_000, leases: undefined, trash: new MemoryTrash(), trashDays: undefined, ...given } as Required<ReconcilerOptions>;
+    this.opts = {
+      resyncMs: 60_000, backoffBaseMs: 2_000, backoffMaxMs: 5 * 60_000, concurrency: 2, maxPassesPerRun: 5, standbyMaxMs: 30 * 60_000, standbyMs: 2_000,
+      progressEveryMs: 5_000, leases: undefined, trash: new MemoryTrash(), trashDays: undefined, clock: systemClock, ...given,
+    } as Required<ReconcilerOptions>;
     this.declaredIn = path.resolve(opts.tablesFile);
+    this.clock = this.opts.clock;
+    this.queue = new WorkQueue({ clock: this.clock, resyncMs: this.opts.resyncMs, backoffBaseMs: this.opts.backoffBaseMs, backoffMaxMs: this.opts.backoffMaxMs });
     const { driver, trash, warehouseBucket, log, leases, trashDays, statusFile } = this.opts;
     this.passDriver = guardTrash(driver, trash);
     this.pruner = new Pruner({
@@ -100,9 +111,9 @@ export class Reconciler {
     return this.desired?.tables ?? [];
   }
 
-  /** When the table is due next (ms since the epoch; Infinity while a pass runs), for tests and `status`. */
+  /** When the table is due next (ms since the epoch on the loop's clock; Infinity while a pass runs), for tests and `status`. */
   dueAt(id: string): number | undefined {
-    return this.due.get(id);
+    return this.queue.due(id);
   }
 
   /**
@@ -126,9 +137,9 @@ export class Reconciler {
       const ids = new Set(next.tables.map(tableId));
       change.removed = [...before.keys()].filter((id) => !ids.has(id));
       this.desired = next;
-      this.makeDue([...change.added, ...change.changed]);
+      this.requeue([...change.added, ...change.changed]);
       for (const id of change.removed) {
-        this.due.delete(id);
+        this.queue.remove(id);
         this.memory.delete(id);
       }
       this.startSweep();
@@ -143,12 +154,7 @@ export class Reconciler {
 
   /** Asks for a pass over these tables now (their input changed). Other tables keep their due time. */
   requeue(ids: string[]): void {
-    this.makeDue(ids);
-  }
-
-  private makeDue(ids: string[]): void {
-    const now = Date.now();
-    for (const id of ids) if (this.tables.some((t) => tableId(t) === id)) this.due.set(id, now);
+    for (const id of ids) if (this.tables.some((t) => tableId(t) === id)) this.queue.add(id);
   }
 
   private save(): void {
@@ -165,6 +171,8 @@ export class Reconciler {
     this.pruneDue = Number.POSITIVE_INFINITY;
     this.sweep = this.sweepUndeclared().finally(() => {
       this.sweeping = false;
+      // The loop may sleep past the sweep's retry time otherwise.
+      this.queue.wake();
     });
   }
 
@@ -173,32 +181,49 @@ export class Reconciler {
    * the trash purged when due; a failed drop retried with backoff (reconciler/prune.ts).
    */
   private async sweepUndeclared(): Promise<void> {
-    const next = await this.pruner.sweep(this.status, new Set(this.tables.map(tableId)), this.inFlight, () => this.save());
+    const next = await this.pruner.sweep(this.status, new Set(this.tables.map(tableId)), this.busy, () => this.save());
     this.pruneDue = Math.min(this.pruneDue, next);
   }
 
-  /** One pass over one table; its status is saved once (and while an apply runs: when it starts, then with its progress every few seconds). */
+  /**
+   * One pass over one table, then the queue's decision: its status is saved once with the
+   * schedule in it (and while an apply runs: when it starts, then with its progress every few
+   * seconds). The table is the queue's (taken, or begun) until this returns.
+   */
   private async pass(t: TableSpec): Promise<PassResult> {
     const id = tableId(t);
     const log = this.opts.log.child({ table: id, generation: t.generation });
     const prev = this.status.tables[id] ?? initialStatus(t, this.declaredIn);
-    const result = await runPass(
-      { driver: this.passDriver, sources: this.opts.sources, warehouseBucket: this.opts.warehouseBucket, baseDir: path.dirname(this.declaredIn), leases: this.opts.leases, progressEveryMs: this.opts.progressEveryMs },
-      t,
-      {
-        prev,
-        declaredIn: this.declaredIn,
-        memory: this.memory.get(id) ?? {},
-        timing: { resyncMs: this.opts.resyncMs, backoff: (n) => backoffDelay(n, this.opts.backoffBaseMs, this.opts.backoffMaxMs) },
-        log,
-        onApplying: (st) => {
-          this.status.tables[id] = st;
-          this.save();
+    let result: PassResult;
+    this.busy.add(id);
+    try {
+      result = await runPass(
+        { driver: this.passDriver, sources: this.opts.sources, warehouseBucket: this.opts.warehouseBucket, baseDir: path.dirname(this.declaredIn), leases: this.opts.leases, progressEveryMs: this.opts.progressEveryMs },
+        t,
+        {
+          prev,
+          declaredIn: this.declaredIn,
+          memory: this.memory.get(id) ?? {},
+          log,
+          standbyMs: this.opts.standbyMs,
+          onApplying: (st) => {
+            this.status.tables[id] = st;
+            this.save();
+          },
         },
-      },
-    );
+      );
+    } catch (err) {
+      // runPass reports every failure itself; this is a bug, not a lake problem.
+      log.error({ err: (err as Error).message }, "Table pass crashed; will retry");
+      this.queue.crashed(id);
+      throw err;
+    } finally {
+      this.busy.delete(id);
+    }
+    const scheduled = this.queue.done(id, result.next);
+    if (scheduled.retryAt !== undefined) log.debug({ failures: scheduled.failures, retryInMs: scheduled.retryAt - this.clock.now() }, "Table requeued");
     this.memory.set(id, result.memory);
-    this.status.tables[id] = result.status;
+    this.status.tables[id] = result.status = withSchedule(result.status, scheduled);
     this.save();
     return result;
   }
@@ -217,58 +242,58 @@ export class Reconciler {
 
   /** Passes over one table until one carries out no action (at most maxPassesPerRun). */
   async reconcileTable(t: TableSpec): Promise<TableRunResult> {
+    const id = tableId(t);
     let wrote = 0;
     let last: PassResult | undefined;
-    const standbyUntil = Date.now() + this.opts.standbyMaxMs;
+    const standbyUntil = this.clock.now() + this.opts.standbyMaxMs;
     for (let n = 0; n < this.opts.maxPassesPerRun && (!last || last.acted || last.standby); n++) {
       if (last?.standby) {
         // Another writer holds the table: wait its turn (not a pass of ours), then look again.
-        if (Date.now() > standbyUntil) break;
+        if (this.clock.now() > standbyUntil) break;
         n--;
-        await new Promise((r) => setTimeout(r, last!.requeueAfterMs));
+        await this.clock.sleep(waitOf(last.next));
       }
+      this.queue.begin(id);
       last = await this.pass(t);
       wrote += last.wrote;
     }
-    if (last!.acted) this.opts.log.warn({ table: tableId(t), passes: this.opts.maxPassesPerRun }, "Table still had work after the last pass of this run");
-    return { table: last!.table, ok: last!.ok && !last!.acted, wrote, requeueAfterMs: last!.requeueAfterMs };
+    if (last!.acted) this.opts.log.warn({ table: id, passes: this.opts.maxPassesPerRun }, "Table still had work after the last pass of this run");
+    return { table: last!.table, ok: last!.ok && !last!.acted, wrote, next: last!.next };
   }
 
   /** Starts the loop: due tables are reconciled, each at most once at a time. */
   start(): void {
     this.loadDesired();
-    const tick = () => {
-      if (this.stopping) return;
-      const now = Date.now();
-      if (!this.sweeping && this.pruneDue <= now) this.startSweep();
-      for (const t of this.tables) {
-        const id = tableId(t);
-        if (this.inFlight.size >= this.opts.concurrency) break;
-        if (this.inFlight.has(id) || (this.due.get(id) ?? 0) > now) continue;
-        this.inFlight.add(id);
-        this.due.set(id, Number.POSITIVE_INFINITY);
-        this.pass(t)
-          .then((r) => {
-            // A requeue asked for while this pass ran (its input changed) wins over the pass's own.
-            if (this.due.get(id) === Number.POSITIVE_INFINITY) this.due.set(id, Date.now() + r.requeueAfterMs);
-          })
-          .catch((err: unknown) => {
-            // runPass reports every failure itself; this is a bug, not a lake problem.
-            this.opts.log.error({ table: id, err: (err as Error).message }, "Table pass crashed; will retry");
-            if (this.due.get(id) === Number.POSITIVE_INFINITY) this.due.set(id, Date.now() + this.opts.backoffMaxMs);
-          })
-          .finally(() => this.inFlight.delete(id));
+    this.stopper = new AbortController();
+    this.running = this.run(this.stopper.signal);
+  }
+
+  private async run(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      if (!this.sweeping && this.pruneDue <= Date.now()) this.startSweep();
+      const free = this.opts.concurrency - this.queue.inFlight;
+      for (const id of this.queue.take(free)) {
+        const t = this.tables.find((x) => tableId(x) === id);
+        if (!t) {
+          this.queue.remove(id);
+          continue;
+        }
+        const p: Promise<void> = this.pass(t)
+          .then(() => undefined, () => undefined)
+          .finally(() => this.passes.delete(p));
+        this.passes.add(p);
       }
-      this.timer = setTimeout(tick, 250);
-    };
-    tick();
+      // Until the next table is due (only when a slot is free to run it), the sweep's retry, or a wake.
+      const pruneIn = this.sweeping ? Number.POSITIVE_INFINITY : this.pruneDue - Date.now();
+      await this.queue.wait(signal, { capMs: pruneIn, untilDue: this.queue.inFlight < this.opts.concurrency });
+    }
   }
 
   /** Stops taking work and waits for passes in flight (a write is never cut in half by us). */
   async stop(): Promise<void> {
-    this.stopping = true;
-    if (this.timer) clearTimeout(this.timer);
-    while (this.inFlight.size > 0) await new Promise((r) => setTimeout(r, 200));
+    this.stopper?.abort();
+    await this.running;
+    while (this.passes.size > 0) await Promise.all([...this.passes]);
     await this.sweep;
     this.save();
   }
@@ -279,3 +304,6 @@ export class Reconciler {
     return tables.length > 0 && tables.every((t) => this.status.tables[tableId(t)]?.inSync);
   }
 }
+
+/** How long a pass asked to wait before the next (a standby's look again). */
+const waitOf = (next: Next): number => (next.kind === "requeue" ? (next.afterMs ?? 0) : 0);

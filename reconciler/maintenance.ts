@@ -8,11 +8,7 @@
  * what the writes did; Iceberg needs the separate pass.
  */
 import type { Observation } from "../lake/jobClient";
-import type { TableSpec } from "../lake/spec";
-
-/** What a table keeps when tables.yaml doesn't say: README, "Retention and maintenance". */
-export const DEFAULT_RETAIN = { days: 7 } as const;
-export const DEFAULT_TARGET_FILE_SIZE_MB = 128;
+import { DEFAULT_RETAIN, type TableSpec } from "../lake/spec";
 /** Compact once this many data files are under 3/4 of the target size (fewer isn't worth a commit). */
 export const SMALL_FILES_TO_COMPACT = 4;
 

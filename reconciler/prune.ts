@@ -20,14 +20,14 @@
  */
 import type { Logger } from "pino";
 import { Reason, setCondition } from "../lake/conditions";
-import { LakeformError } from "../lake/errors";
+import { asLakeformError, LakeformError } from "../lake/errors";
 import { jobTable, tableLocation, type JobTable } from "../lake/jobClient";
 import type { TableLeases } from "../lake/lease";
 import { consumeConfirmation, readConfirmations } from "../lake/pruneConfirmations";
 import type { TableSpec } from "../lake/spec";
 import type { LakeStatus, TableStatus } from "../lake/status";
 import { DEFAULT_TRASH_DAYS, purgeDue, type Tombstone, type TrashTable } from "../lake/trash";
-import { toLakeformError, type LakeDriver } from "./driver";
+import type { LakeDriver } from "./driver";
 
 /** The tombstones as the pruner needs them (lake/trash.ts's TrashStore; tests pass a Map). */
 export interface Trash {
@@ -195,7 +195,7 @@ export async function dropTables(deps: TrashDeps, status: LakeStatus, ids: strin
         dropped.push(id);
         purgeAfter[id] = tomb.purgeAfter;
       } catch (err) {
-        const e = toLakeformError(err);
+        const e = asLakeformError(err);
         deps.log.error({ table: id, code: e.code, err: e.message }, "Failed to prune table; will retry");
         failed.push({ id, message: e.message });
       }
@@ -426,7 +426,7 @@ export class Pruner {
     try {
       trashed = await this.opts.trash.list();
     } catch (err) {
-      const e = toLakeformError(err);
+      const e = asLakeformError(err);
       log.error({ code: e.code, err: e.message }, "Failed to look at the trash for tables to purge; will retry");
       return { next, failed: 1 };
     }
@@ -440,7 +440,7 @@ export class Pruner {
       try {
         await purgeTrashed(this.opts, t);
       } catch (err) {
-        const e = toLakeformError(err);
+        const e = asLakeformError(err);
         log.error({ table: t.table, code: e.code, err: e.message }, "Failed to purge a trashed table; will retry");
         failed++;
       }

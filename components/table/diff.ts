@@ -3,13 +3,13 @@
  * (an update: the reconciler writes what's new) and which would rebuild the table (a replace:
  * its data rewritten in a new layout), which Lakeform refuses. Pure, so it is tested without an engine.
  */
-import type { TableSpec } from "../../lake/spec";
+import { IMMUTABLE_FIELDS, type TableSpec } from "../../lake/spec";
 
 /** The spec as a Table resource carries it: tables.yaml's entry, sanitised, with its generation. */
 export type TableSpecData = Omit<TableSpec, "line">;
 
-/** Changing one of these means rewriting the table in a new layout (the reconciler refuses them too). */
-export const REBUILD_FIELDS = ["format", "primaryKey", "partitionBy"] as const;
+/** Changing one of these means rewriting the table in a new layout (the reconciler refuses them too): lake/spec.ts's. */
+export const REBUILD_FIELDS = IMMUTABLE_FIELDS;
 /** These the reconciler applies in place: new sources are written, policies take effect on the next write. */
 export const UPDATE_FIELDS = ["sources", "schemaPolicy", "prune", "orderingField", "deleteWhen", "retain", "targetFileSizeMB", "trash"] as const;
 

@@ -7,7 +7,7 @@
  */
 import * as fs from "node:fs";
 import { isMap, isSeq, parseDocument } from "yaml";
-import { getCondition } from "../../lake/conditions";
+import { getCondition, TERMINAL_REASONS } from "../../lake/conditions";
 import { writeFileAtomic } from "../../lake/files";
 import { tableLocation } from "../../lake/jobClient";
 import { confirmPrune } from "../../lake/pruneConfirmations";
@@ -33,8 +33,8 @@ export interface TableOutputs extends TableInputs {
   exists: boolean;
 }
 
-/** Reasons that won't go away by waiting: the write was refused for its input. */
-export const REFUSED = new Set(["BadCsv", "SchemaRefused", "IncompatibleSpecChange", "SourceUnreadable", "InvalidSpec"]);
+/** Reasons that won't go away by waiting: the write was refused for its input (the terminal codes' reasons, lake/conditions.ts). */
+export const REFUSED: ReadonlySet<string> = TERMINAL_REASONS;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -45,6 +45,7 @@ CODES: dict[str, int] = {
     "SPARK_UNAVAILABLE": 503,
     "TRINO_UNAVAILABLE": 503,
     "SPARK_ERROR": 500,
+    "ACTION_NOT_OBSERVED": 500,
     "TRINO_ERROR": 500,
     "INTERNAL": 500,
 }

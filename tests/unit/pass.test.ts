@@ -11,7 +11,7 @@ import { SourceError, type ResolvedSource } from "../../lake/sources";
 import type { TableSpec } from "../../lake/spec";
 import type { TableStatus } from "../../lake/status";
 import type { LakeDriver, SourceStore } from "../../reconciler/driver";
-import { initialStatus, runPass, type PassResult, type TableMemory } from "../../reconciler/pass";
+import { initialStatus, runPass, type Next, type PassResult, type TableMemory } from "../../reconciler/pass";
 
 const spec: TableSpec = {
   name: "leads", database: "default", format: "hudi", primaryKey: ["index"], partitionBy: [], sources: ["a.csv"],
@@ -24,8 +24,6 @@ const applied = (hash: string) => obs({ commits: [{ commit: "c1", time: "2026-11
 const fail = (code: ErrorCode, message = `${code} happened`) => async (): Promise<never> => {
   throw new LakeformError(code, message);
 };
-const RESYNC = 60_000;
-const backoff = (n: number) => 1000 * 2 ** (n - 1);
 
 interface Fake {
   driver?: Partial<LakeDriver>;
@@ -63,7 +61,6 @@ async function pass(lake: Observation, f: Fake = {}, memory: TableMemory = {}, p
     prev: { ...initialStatus(spec, "/d/tables.yaml"), ...prev },
     declaredIn: "/d/tables.yaml",
     memory,
-    timing: { resyncMs: RESYNC, backoff },
     log: pino({ level: "silent" }),
     onApplying: (st) => applying.push(st),
   });
@@ -76,78 +73,81 @@ const degraded = (r: PassResult) => getCondition(r.status.conditions, "Degraded"
 interface Want {
   ok: boolean;
   reason: string;
-  /** "now": the next pass observes an action's result; "backoff": retried after the backoff for the failure count; "resync": the next regular look. */
-  requeue: "now" | "backoff" | "resync";
+  /**
+   * What the loop is told: done (the next regular look), requeue at once (to observe an action's
+   * result), requeue with backoff (a failure retrying may fix), terminal (not retried until the
+   * input changes). When that is, and the failure count, are the queue's (queue.test.ts).
+   */
+  next: Next;
   /** Remembered as terminal: not tried again until the input changes. */
   terminal?: boolean;
   calls: string[];
-  failures?: number;
 }
+
+const retry: Next = { kind: "requeue" };
+const now: Next = { kind: "requeue", afterMs: 0 };
+const terminal = (reason: string): Next => ({ kind: "terminal", reason });
 
 const cases: Record<string, { lake: Observation; fake?: Fake; memory?: TableMemory; prev?: Partial<TableStatus>; want: Want }> = {
   "observe: an unreadable source is reported and waits for its input (no Spark call)": {
     lake: missing, fake: { sources: { resolve: async () => { throw new SourceError("a.csv", "file not found: /d/a.csv"); } } },
-    want: { ok: false, reason: "SourceUnreadable", requeue: "resync", calls: [], failures: 1 },
+    want: { ok: false, reason: "SourceUnreadable", next: terminal("SourceUnreadable"), calls: [] },
   },
   "observe: Spark unavailable is retried with backoff": {
     lake: missing, fake: { driver: { observe: fail("SPARK_UNAVAILABLE", "Spark job server at http://127.0.0.1:1 unreachable") } },
-    want: { ok: false, reason: "SparkUnavailable", requeue: "backoff", calls: ["observe"], failures: 1 },
-  },
-  "observe: the backoff grows with the failures before it": {
-    lake: missing, fake: { driver: { observe: fail("SPARK_UNAVAILABLE") } }, prev: { failures: 3 },
-    want: { ok: false, reason: "SparkUnavailable", requeue: "backoff", calls: ["observe"], failures: 4 },
+    want: { ok: false, reason: "SparkUnavailable", next: retry, calls: ["observe"] },
   },
   "plan: an incompatible spec change is refused and not retried": {
     lake: obs({ commits: [{ commit: "c1", time: "t", sourceHash: "a", spec: JSON.stringify({ primaryKey: ["id"] }) }] }),
-    want: { ok: false, reason: "IncompatibleSpecChange", requeue: "resync", terminal: true, calls: ["observe"] },
+    want: { ok: false, reason: "IncompatibleSpecChange", next: terminal("IncompatibleSpecChange"), terminal: true, calls: ["observe"] },
+  },
+  "plan: the last pass's action planned again (the lake doesn't show it) is its own failure, retried with backoff": {
+    lake: missing, memory: { lastAction: { kind: "apply", calls: [{ op: "clearLeftovers" }, { op: "write", source: src("a") }], reason: "new table: 1 source(s) to apply" } },
+    want: { ok: false, reason: "ActionNotObserved", next: retry, calls: ["observe"] },
   },
   "act: a failed re-registration is retried with backoff": {
     lake: obs({ exists: false, inCatalog: false, filesExist: true }), fake: { driver: { register: fail("SPARK_ERROR") } },
-    want: { ok: false, reason: "SparkError", requeue: "backoff", calls: ["observe", "register"] },
+    want: { ok: false, reason: "SparkError", next: retry, calls: ["observe", "register"] },
   },
   "act: forgetting a stale catalog entry fails: nothing is written": {
     lake: obs({ exists: false, inCatalog: true, filesExist: false }), fake: { driver: { forget: fail("SPARK_UNAVAILABLE") } },
-    want: { ok: false, reason: "SparkUnavailable", requeue: "backoff", calls: ["observe", "forget"] },
+    want: { ok: false, reason: "SparkUnavailable", next: retry, calls: ["observe", "forget"] },
   },
   "act: clearing leftovers fails: nothing is written": {
     lake: missing, fake: { driver: { clearLeftovers: fail("OBJECT_STORE_ERROR") } },
-    want: { ok: false, reason: "ObjectStoreError", requeue: "backoff", calls: ["observe", "clearLeftovers"] },
+    want: { ok: false, reason: "ObjectStoreError", next: retry, calls: ["observe", "clearLeftovers"] },
   },
   "act: landing a source in S3 fails: retried": {
     lake: missing, fake: { sources: { land: fail("OBJECT_STORE_ERROR") } },
-    want: { ok: false, reason: "ObjectStoreError", requeue: "backoff", calls: ["observe", "clearLeftovers", "land"] },
+    want: { ok: false, reason: "ObjectStoreError", next: retry, calls: ["observe", "clearLeftovers", "land"] },
   },
   "act: a bad CSV is terminal: remembered against its input": {
     lake: missing, fake: { driver: { write: fail("BAD_CSV", "line 3 has a different number of fields") } },
-    want: { ok: false, reason: "BadCsv", requeue: "resync", terminal: true, calls: ["observe", "clearLeftovers", "land", "write"] },
+    want: { ok: false, reason: "BadCsv", next: terminal("BadCsv"), terminal: true, calls: ["observe", "clearLeftovers", "land", "write"] },
   },
   "act: a refused schema change is terminal": {
     lake: applied("x"), fake: { driver: { write: fail("SCHEMA_REFUSED", "new column timezone") } },
-    want: { ok: false, reason: "SchemaRefused", requeue: "resync", terminal: true, calls: ["observe", "land", "write"] },
+    want: { ok: false, reason: "SchemaRefused", next: terminal("SchemaRefused"), terminal: true, calls: ["observe", "land", "write"] },
   },
   "act: an error of no known kind (a bug, say) is retried with backoff, as an internal error": {
     lake: applied("x"), fake: { driver: { write: async () => { throw new TypeError("cannot read properties of undefined"); } } },
-    want: { ok: false, reason: "InternalError", requeue: "backoff", calls: ["observe", "land", "write"] },
+    want: { ok: false, reason: "InternalError", next: retry, calls: ["observe", "land", "write"] },
   },
   "act: a Spark failure during a write is retried with backoff": {
     lake: applied("x"), fake: { driver: { write: fail("SPARK_ERROR", "java.lang.OutOfMemoryError") } },
-    want: { ok: false, reason: "SparkError", requeue: "backoff", calls: ["observe", "land", "write"] },
+    want: { ok: false, reason: "SparkError", next: retry, calls: ["observe", "land", "write"] },
   },
-  "the same terminal input again: nothing is tried, the reason stays, no new failure counted": {
+  "the same terminal input again: nothing is tried, the reason stays, and it is not a new failure": {
     lake: missing, memory: { terminal: { fingerprint: "g1:a", code: "BAD_CSV", message: "line 3 has a different number of fields" } }, prev: { failures: 1 },
-    want: { ok: false, reason: "BadCsv", requeue: "resync", terminal: true, calls: ["observe"], failures: 1 },
+    want: { ok: false, reason: "BadCsv", next: { kind: "terminal", reason: "BadCsv", again: true }, terminal: true, calls: ["observe"] },
   },
   "a successful action: the next pass comes at once, to observe what it did": {
     lake: missing,
-    want: { ok: true, reason: "Applying", requeue: "now", calls: ["observe", "clearLeftovers", "land", "write"] },
+    want: { ok: true, reason: "Applying", next: now, calls: ["observe", "clearLeftovers", "land", "write"] },
   },
-  "a successful action after failures keeps the count (backoff resets only in sync)": {
-    lake: missing, prev: { failures: 2 },
-    want: { ok: true, reason: "Applying", requeue: "now", calls: ["observe", "clearLeftovers", "land", "write"], failures: 2 },
-  },
-  "in sync after failures: the count resets": {
+  "in sync: done, looked at again at the next resync": {
     lake: applied("a"), prev: { failures: 4 },
-    want: { ok: true, reason: "UpToDate", requeue: "resync", calls: ["observe"], failures: 0 },
+    want: { ok: true, reason: "UpToDate", next: { kind: "done" }, calls: ["observe"] },
   },
 };
 
@@ -158,12 +158,7 @@ for (const [name, c] of Object.entries(cases)) {
     expect(result.ok).toBe(c.want.ok);
     expect(synced(result)?.reason).toBe(c.want.reason);
     expect(result.status.inSync).toBe(c.want.reason === "UpToDate");
-    const failures = c.want.failures ?? (c.want.ok ? 0 : 1);
-    expect(result.status.failures).toBe(failures);
-    const wantDelay = c.want.requeue === "now" ? 0 : c.want.requeue === "resync" ? RESYNC : backoff(failures);
-    expect(result.requeueAfterMs).toBe(wantDelay);
-    // Only a retry has a next attempt to announce.
-    expect(result.status.nextAttemptAt !== undefined).toBe(c.want.requeue === "backoff");
+    expect(result.next).toEqual(c.want.next);
     if (!c.want.ok) {
       expect(degraded(result)).toMatchObject({ status: "True", reason: c.want.reason });
       expect(result.memory.terminal !== undefined).toBe(c.want.terminal === true);
@@ -185,7 +180,7 @@ test("an apply is shown as Applying before it writes; the status is reported onc
 test("a repair is reported as Recreated once the table is back in sync, with its history", async () => {
   const first = await pass(obs({ exists: false, inCatalog: false, filesExist: true }));
   expect(first.calls).toEqual(["observe", "register"]);
-  expect(first.result).toMatchObject({ ok: true, acted: true, requeueAfterMs: 0 });
+  expect(first.result).toMatchObject({ ok: true, acted: true, next: { kind: "requeue", afterMs: 0 } });
   const second = await pass(applied("a"), {}, first.result.memory, first.result.status);
   expect(second.calls).toEqual(["observe"]);
   expect(synced(second.result)).toMatchObject({ status: "True", reason: "Recreated" });
@@ -200,7 +195,7 @@ test("a metastore behind the table (its hive sync missed) is resynced, then repo
   const drift = ["metastore synced at commit c0, table's newest commit is c1", "column(s) city string missing from the metastore"];
   const first = await pass({ ...applied("a"), catalogDrift: drift });
   expect(first.calls).toEqual(["observe", "resync"]);
-  expect(first.result).toMatchObject({ ok: true, acted: true, requeueAfterMs: 0 });
+  expect(first.result).toMatchObject({ ok: true, acted: true, next: { kind: "requeue", afterMs: 0 } });
   const second = await pass(applied("a"), {}, first.result.memory, first.result.status);
   expect(second.calls).toEqual(["observe"]);
   expect(synced(second.result)).toMatchObject({ status: "True", reason: "Resynced" });
@@ -213,7 +208,7 @@ test("a metastore behind the table (its hive sync missed) is resynced, then repo
 test("a resync the job server can't complete is a failure retried with backoff", async () => {
   const { result, calls } = await pass({ ...applied("a"), catalogDrift: ["column(s) city string missing from the metastore"] }, { driver: { resync: fail("SPARK_UNAVAILABLE") } });
   expect(calls).toEqual(["observe", "resync"]);
-  expect(result).toMatchObject({ ok: false, requeueAfterMs: backoff(1) });
+  expect(result).toMatchObject({ ok: false, next: { kind: "requeue" } });
   expect(synced(result)?.reason).toBe("SparkUnavailable");
 });
 
@@ -232,15 +227,15 @@ describe("maintenance of a table in sync", () => {
   test("due: done by the pass that finds the table in sync, and reported", async () => {
     const { result, calls } = await pass(fiveCommits, {}, {}, {}, iceberg);
     expect(calls).toEqual(["observe", "maintain", "observe"]);
-    expect(result).toMatchObject({ ok: true, acted: false, requeueAfterMs: RESYNC });
+    expect(result).toMatchObject({ ok: true, acted: false, next: { kind: "done" } });
     expect(getCondition(result.status.conditions, "Maintained")).toMatchObject({ status: "True", reason: "Maintained", message: "expired 3 snapshots" });
     expect(result.status.lastMaintenance).toMatchObject({ actions: ["expired 3 snapshots"], commits: 2, dataFiles: 1, oldestCommit: "c4" });
   });
 
   test("a failed maintenance is reported and retried on the next pass; the table stays in sync, no backoff", async () => {
     const { result } = await pass(fiveCommits, { driver: { maintain: fail("SPARK_ERROR", "rewrite_data_files failed") } }, {}, {}, iceberg);
-    expect(result).toMatchObject({ ok: true, requeueAfterMs: RESYNC });
-    expect(result.status).toMatchObject({ inSync: true, failures: 0 });
+    expect(result).toMatchObject({ ok: true, next: { kind: "done" } });
+    expect(result.status).toMatchObject({ inSync: true });
     expect(getCondition(result.status.conditions, "Maintained")).toMatchObject({ status: "False", reason: "MaintenanceFailed", message: expect.stringMatching(/rewrite_data_files failed/) });
     expect(synced(result)?.reason).toBe("UpToDate");
   });

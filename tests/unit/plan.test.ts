@@ -68,7 +68,7 @@ const cases: Record<string, { sources: ResolvedSource[]; observed: Observation; 
   "a resync that didn't take (the same drift observed again) is a failure, retried with backoff, not a tight loop": {
     sources: [src("a")], observed: obs({ commits: [commit("a")], catalogDrift: ["column(s) city string missing from the metastore"] }),
     memory: { lastAction: { kind: "resync", calls: [{ op: "resync" }], repair: "resynced", drift: ["column(s) city string missing from the metastore"], reason: "r" } },
-    want: { kind: "fail", code: "SPARK_ERROR" },
+    want: { kind: "fail", code: "ACTION_NOT_OBSERVED" },
   },
   "the same content twice is applied once": {
     sources: [src("a"), src("a")], observed: obs(gone),
@@ -130,11 +130,11 @@ const cases: Record<string, { sources: ResolvedSource[]; observed: Observation; 
   },
   "a re-registration the metastore doesn't show fails (retried with backoff), it isn't repeated at once": {
     sources: [src("a")], observed: obs({ exists: false, inCatalog: false, filesExist: true }), memory: { lastAction: { kind: "register", calls: [{ op: "register" }], repair: "reregistered", reason: "r" } },
-    want: { kind: "fail", code: "SPARK_ERROR" },
+    want: { kind: "fail", code: "ACTION_NOT_OBSERVED" },
   },
   "a write the table's commits don't show fails, it isn't repeated at once": {
     sources: [src("a"), src("b")], observed: obs({ commits: [commit("a")] }), memory: { lastAction: applyOf(["b"]) },
-    want: { kind: "fail", code: "SPARK_ERROR" },
+    want: { kind: "fail", code: "ACTION_NOT_OBSERVED" },
   },
   "a different action after the last one is carried out": {
     sources: [src("a"), src("b"), src("c")], observed: obs({ commits: [commit("a"), commit("b")] }), memory: { lastAction: applyOf(["b"]) },

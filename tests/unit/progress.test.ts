@@ -97,7 +97,7 @@ describe("the reconciler reports a write in flight", () => {
     };
     const deps = { driver: full, sources: { resolve: async () => [src("a.csv"), src("b.csv")], land: async (s: ResolvedSource) => `s3a://w/${s.hash}` }, warehouseBucket: "w", baseDir: "/d", progressEveryMs: everyMs };
     const result = await runPass(deps, spec, {
-      prev: initialStatus(spec, "/d/tables.yaml"), declaredIn: "/d/tables.yaml", memory: {}, timing: { resyncMs: 60_000, backoff: () => 1000 }, log, onApplying: (st) => applying.push(st),
+      prev: initialStatus(spec, "/d/tables.yaml"), declaredIn: "/d/tables.yaml", memory: {}, log, onApplying: (st) => applying.push(st),
     });
     return { result, applying, progressLines: lines.filter((l) => l.msg.startsWith("Write progress")) };
   }

@@ -1,0 +1,126 @@
+/**
+ * A pass's action: the one planned action's driver calls, in order (the loop then requeues the
+ * table at once and the next pass observes what the action did), the progress of a write in
+ * flight, and the maintenance of a table in sync (retention, orphan files, compaction).
+ */
+import * as path from "node:path";
+import type { Logger } from "pino";
+import { asLakeformError, type LakeformError } from "../lake/errors";
+import { jobTable, type JobTable, type MaintainResult } from "../lake/jobClient";
+import { applyProgress, formatApplyProgress, type ApplyProgress } from "../lake/progress";
+import type { TableSpec } from "../lake/spec";
+import type { MaintenancePlan } from "./maintenance";
+import type { PassDeps } from "./observe";
+import type { Action } from "./plan";
+
+export interface ActResult {
+  /** Sources written. */
+  wrote: number;
+}
+
+/**
+ * Carries out one action's calls in order; the first failure stops it (every call is
+ * idempotent, so the retry starts over from a fresh observation).
+ */
+export async function act(deps: PassDeps, spec: TableSpec, action: Action, log: Logger, onProgress?: (p: ApplyProgress) => void): Promise<ActResult> {
+  const table: JobTable = jobTable(spec, deps.warehouseBucket);
+  let wrote = 0;
+  const writes = action.calls.filter((c) => c.op === "write").length;
+  for (const call of action.calls) {
+    switch (call.op) {
+      case "register":
+        log.warn({ location: table.location }, `Drift: ${action.reason}`);
+        await deps.driver.register(table);
+        break;
+      case "resync": {
+        log.warn({ location: table.location, drift: action.drift }, `Drift: ${action.reason}`);
+        const res = await deps.driver.resync(table);
+        log.info({ resynced: res.resynced, drift: res.drift }, res.resynced ? "Resynced the metastore from the table's latest commit" : "The metastore no longer lagged the table: nothing to resync");
+        break;
+      }
+      case "forget":
+        await deps.driver.forget(table);
+        log.warn({ location: table.location }, "Forgot the catalog entry of a table whose files are gone");
+        break;
+      case "clearLeftovers":
+        await deps.driver.clearLeftovers(table);
+        break;
+      case "write": {
+        const src = call.source;
+        const uri = await deps.sources.land(src);
+        const t0 = Date.now();
+        const name = src.name ?? path.basename(src.location);
+        const watch = watchWrite(deps, table, { index: wrote + 1, total: writes, source: name }, log, onProgress);
+        const res = await deps.driver.write(table, { uri, hash: src.hash, name }, spec.generation).finally(() => watch.stop());
+        wrote++;
+        log.info(
+          { source: src.declared, file: src.location, commit: res.commit, rows: res.rowsWritten, renamed: res.renamed, addedColumns: res.addedColumns, durationMs: Date.now() - t0 },
+          "Applied source",
+        );
+        break;
+      }
+    }
+  }
+  return { wrote };
+}
+
+/**
+ * While a write runs, every `progressEveryMs` (5 s): the job server's progress of it, as a log
+ * line and through `onProgress` (the status file). Best effort: a job server that can't tell
+ * (an older one, or busy past the poll's timeout) leaves the write alone. `stop()` waits for a
+ * poll in flight, so nothing is reported after the write's result.
+ */
+export function watchWrite(
+  deps: Pick<PassDeps, "driver" | "progressEveryMs">,
+  table: JobTable,
+  where: { index: number; total: number; source: string },
+  log: Logger,
+  onProgress?: (p: ApplyProgress) => void,
+): { stop(): Promise<void> } {
+  const poll = deps.driver.progress?.bind(deps.driver);
+  if (!poll) return { stop: async () => {} };
+  let stopped = false;
+  let inFlight: Promise<void> = Promise.resolve();
+  const tick = async () => {
+    const writes = await poll(table).catch(() => undefined);
+    if (stopped || !writes) return;
+    const p = writes.find((w) => w.source === where.source) ?? writes[0];
+    const a = applyProgress(where.index, where.total, where.source, p);
+    log.info(
+      { source: a.source, stage: a.stage, percent: a.percent, bytesRead: a.bytesRead, bytesTotal: a.bytesTotal, rowsRead: a.rowsRead, rowsTotal: a.rowsTotal, elapsedMs: a.elapsedMs },
+      `Write progress: ${formatApplyProgress(a)}`,
+    );
+    onProgress?.(a);
+  };
+  const timer = setInterval(() => {
+    inFlight = inFlight.then(tick);
+  }, deps.progressEveryMs ?? 5000);
+  timer.unref?.();
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      stopped = true;
+      await inFlight;
+    },
+  };
+}
+
+/**
+ * Maintenance of a table in sync (retention, orphan files, compaction): done by the job server
+ * under the table's write lock, so never at the same time as a write to it.
+ */
+export async function maintain(deps: PassDeps, spec: TableSpec, due: MaintenancePlan, log: Logger): Promise<MaintenanceOutcome> {
+  try {
+    log.info({ reasons: due.reasons }, "Maintaining table");
+    const result = await deps.driver.maintain(jobTable(spec, deps.warehouseBucket));
+    log.info({ actions: result.actions, commits: result.commitsAfter, dataFiles: result.dataFilesAfter, durationMs: result.durationMs }, "Maintained table");
+    return { done: true, result, at: new Date() };
+  } catch (err) {
+    const error = asLakeformError(err);
+    log.error({ code: error.code, err: error.message }, "Failed to maintain table; will retry on the next pass");
+    return { done: false, error };
+  }
+}
+
+/** What became of a maintenance the plan found due: it never fails the pass (the data is in sync). */
+export type MaintenanceOutcome = { done: true; result: MaintainResult; at: Date } | { done: false; error: LakeformError };

@@ -1,0 +1,182 @@
+/**
+ * A pass's decision, pure: up to date, one action to carry out, or a refusal; the Synced reason;
+ * what a terminal failure is remembered by. Repairs are decided here too (a table missing from
+ * the metastore, its files gone, the metastore lagging the table).
+ *
+ * The lake is the source of truth: a source counts as applied when some commit of the table
+ * carries its content hash in the commit metadata, so a restart, or a second reconciler, plans
+ * nothing for what is already there. What a pass remembers for the next one (`TableMemory`) is
+ * only what no observation can tell: which input failed for good, and what the last pass did.
+ */
+import { Reason } from "../lake/conditions";
+import { appliedSourceHashes } from "../lake/commits";
+import { LakeformError, type ErrorCode } from "../lake/errors";
+import type { Observation } from "../lake/jobClient";
+import type { ResolvedSource } from "../lake/sources";
+import { IMMUTABLE_FIELDS, type TableSpec } from "../lake/spec";
+import { planMaintenance, type MaintenancePlan } from "./maintenance";
+import type { Observed } from "./observe";
+
+/** One driver call of an action. */
+export type Call = { op: "register" } | { op: "resync" } | { op: "forget" } | { op: "clearLeftovers" } | { op: "write"; source: ResolvedSource };
+
+export interface Action {
+  kind: "register" | "resync" | "apply";
+  /** The driver calls, in order. */
+  calls: Call[];
+  /** What the action repairs, for the status once the table is back in sync. */
+  repair?: "reregistered" | "rebuilt" | "resynced";
+  /** For a resync: what lagged. */
+  drift?: string[];
+  /** Human: why this action. */
+  reason: string;
+}
+
+/** What the loop keeps of a table between passes: what observing the lake can't tell. */
+export interface TableMemory {
+  /** The input (see `fingerprint`) a failure that retrying can't fix happened on, and that failure. */
+  terminal?: { fingerprint: string; code: ErrorCode; message: string };
+  /** The action the previous pass carried out without error. */
+  lastAction?: Action;
+}
+
+export interface SyncedVerdict {
+  status: "True" | "False";
+  reason: Reason;
+  message: string;
+}
+
+export type Plan =
+  | { kind: "upToDate"; fingerprint: string; synced: SyncedVerdict; maintenance: MaintenancePlan }
+  | { kind: "act"; fingerprint: string; action: Action; synced: SyncedVerdict }
+  /** The same input failed for good last time: nothing to try until it changes. */
+  | { kind: "wait"; fingerprint: string; error: LakeformError }
+  /** A refusal, or a repair that didn't take: reported like a failure of the pass. */
+  | { kind: "fail"; fingerprint: string; error: LakeformError };
+
+/** What a terminal failure is remembered by: the spec's generation and the sources' content. */
+export function fingerprint(spec: Pick<TableSpec, "generation">, sources: ResolvedSource[]): string {
+  return `${spec.generation}:${sources.map((s) => s.hash).join(",")}`;
+}
+
+/** The spec's immutable fields as the table's newest commit that recorded them says. */
+export function lastAppliedSpec(lake: Observation): Partial<TableSpec> | undefined {
+  const recorded = [...lake.commits].reverse().find((c) => c.spec)?.spec;
+  if (!recorded) return undefined;
+  try {
+    return JSON.parse(recorded) as Partial<TableSpec>;
+  } catch {
+    return undefined;
+  }
+}
+
+const sameCalls = (a: Action, b: Action): boolean =>
+  a.kind === b.kind &&
+  JSON.stringify(a.calls.map((c) => (c.op === "write" ? `write:${c.source.hash}` : c.op))) ===
+    JSON.stringify(b.calls.map((c) => (c.op === "write" ? `write:${c.source.hash}` : c.op)));
+
+export function plan(spec: TableSpec, observed: Observed, memory: TableMemory = {}, now = Date.now()): Plan {
+  const { sources, lake } = observed;
+  const fp = fingerprint(spec, sources);
+  if (memory.terminal?.fingerprint === fp) {
+    return { kind: "wait", fingerprint: fp, error: new LakeformError(memory.terminal.code, memory.terminal.message) };
+  }
+
+  if (lake.exists) {
+    const before = lastAppliedSpec(lake);
+    for (const field of IMMUTABLE_FIELDS) {
+      const was = before?.[field];
+      if (was !== undefined && JSON.stringify(was) !== JSON.stringify(spec[field])) {
+        const message = `${field} changed from ${JSON.stringify(was)} to ${JSON.stringify(spec[field])} on a table that holds data; create a new table instead`;
+        return { kind: "fail", fingerprint: fp, error: new LakeformError("INCOMPATIBLE_SPEC_CHANGE", message, { field, from: was, to: spec[field] }) };
+      }
+    }
+  }
+
+  const action = chooseAction(lake, sources);
+  if (action) {
+    // Level-triggered, with one guard: the action the last pass carried out, planned again,
+    // means the lake doesn't show what it did. Retried with backoff, not in a tight loop.
+    if (memory.lastAction && sameCalls(memory.lastAction, action)) {
+      const message = `the lake doesn't show the result of the last pass's action (${memory.lastAction.reason}); trying again`;
+      return { kind: "fail", fingerprint: fp, error: new LakeformError("ACTION_NOT_OBSERVED", message) };
+    }
+    return { kind: "act", fingerprint: fp, action, synced: { status: "False", reason: Reason.Applying, message: action.reason } };
+  }
+
+  const applied = appliedSourceHashes(lake);
+  const repair = memory.lastAction?.repair;
+  const message =
+    repair === "reregistered"
+      ? `table had disappeared from the metastore outside Lakeform; re-registered from its files with its ${lake.commits.length} commit(s) of history`
+      : repair === "rebuilt"
+        ? `table's files had disappeared outside Lakeform; rebuilt from its write journal and declared sources (${lake.commits.length} write(s) replayed, API ingests included)`
+        : repair === "resynced"
+          ? `the metastore lagged the table and was synced again (${(memory.lastAction?.drift ?? []).join("; ")}); all sources applied`
+          : `all ${new Set(sources.filter((s) => applied.has(s.hash)).map((s) => s.hash)).size} source(s) applied`;
+  return {
+    kind: "upToDate",
+    fingerprint: fp,
+    synced: { status: "True", reason: repair === "resynced" ? Reason.Resynced : repair ? Reason.Recreated : Reason.UpToDate, message },
+    maintenance: planMaintenance(spec, lake, now),
+  };
+}
+
+/** The one action that brings the table closer to its spec, or none when it is there. */
+function chooseAction(lake: Observation, sources: ResolvedSource[]): Action | undefined {
+  // Drift. A table that lost only its catalog entry still has its files and its history: it is
+  // put back as it was (nothing rewritten, so rows that came through the API survive too).
+  if (!lake.inCatalog && lake.filesExist) {
+    return {
+      kind: "register",
+      calls: [{ op: "register" }],
+      repair: "reregistered",
+      reason: `table is missing from the metastore but its files are intact: re-registering it with its ${lake.commits.length || "existing"} commit(s) of history`,
+    };
+  }
+  // A table without files that had writes before (its journal says which, API ingests included)
+  // is rebuilt by replaying them in their order, then whatever declared source is new. The whole
+  // rebuild is one action: once the first write lands, the journal is no longer read.
+  const journal = lake.filesExist ? [] : (lake.journal ?? []);
+  const rebuild = !lake.filesExist && (lake.inCatalog || journal.length > 0);
+  const replay: ResolvedSource[] = journal.map((e) => ({
+    declared: `journal:${e.source}`,
+    location: e.uri.replace(/^s3a:/, "s3:"),
+    hash: e.sourceHash,
+    bytes: 0,
+    name: e.source,
+  }));
+  // Writes whose commits retention expired still count as applied (expiredSourceHashes).
+  const applied = appliedSourceHashes(lake);
+  const seen = new Set<string>();
+  const pending = [...replay, ...sources].filter((s) => {
+    if (applied.has(s.hash) || seen.has(s.hash)) return false;
+    seen.add(s.hash);
+    return true;
+  });
+  if (pending.length === 0) {
+    // Catalog drift beyond existence: the metastore's entry lags the table's own latest state
+    // (a commit whose hive sync didn't happen, say). Synced again from the table; nothing is
+    // rewritten. With writes pending, the write's own sync does it.
+    const drift = lake.exists ? (lake.catalogDrift ?? []) : [];
+    if (drift.length === 0) return undefined;
+    // Register would leave an entry that exists alone: resync runs the format's sync on it.
+    return { kind: "resync", calls: [{ op: "resync" }], repair: "resynced", drift, reason: `the metastore lags the table: ${drift.join("; ")}; syncing it again` };
+  }
+  const calls: Call[] = [];
+  if (!lake.filesExist) {
+    // A table is about to be made at its location: a catalog entry left by a table whose files
+    // were deleted is forgotten (loading that table would fail), and files someone left there
+    // are moved aside.
+    if (lake.inCatalog) calls.push({ op: "forget" });
+    calls.push({ op: "clearLeftovers" });
+  }
+  calls.push(...pending.map((source) => ({ op: "write" as const, source })));
+  const replayed = pending.filter((s) => s.declared.startsWith("journal:")).length;
+  const reason = rebuild
+    ? `table files are missing from the object store: rebuilding from ${replayed} journaled write(s) and ${pending.length - replayed} other declared source(s)`
+    : !lake.exists
+      ? `new table: ${pending.length} source(s) to apply`
+      : `${pending.length} source(s) not applied yet`;
+  return { kind: "apply", calls, repair: rebuild ? "rebuilt" : undefined, reason };
+}

@@ -13,7 +13,7 @@
  * could remove a lease someone else just took).
  *
  * Both SeaweedFS 4.48 and MinIO honour these conditions (checked by hand against each; e2e
- * 09-faults runs the lease on SeaweedFS; tests/unit/lease.test.ts runs it on an in-memory store).
+ * 12-faults runs the lease on SeaweedFS; tests/unit/lease.test.ts runs it on an in-memory store).
  */
 import * as os from "node:os";
 import { GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";

@@ -6,7 +6,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 # The end-to-end tests also run the MinIO engine: build it too (once, cached).
 bash scripts/setup.sh python jars trino minio
-# The API fuzz (tests/e2e/09-api-fuzz.test.ts) runs schemathesis: installed once into the cache.
+# The API fuzz (tests/e2e/11-api-fuzz.test.ts) runs schemathesis: installed once into the cache.
 bash scripts/install-schemathesis.sh >/dev/null
 # shellcheck source=env.sh
 source scripts/env.sh

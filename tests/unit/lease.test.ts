@@ -2,7 +2,7 @@
  * The table lease (lake/lease.ts) over an in-memory object store that answers conditional PUTs as
  * S3 does (412 on a failed If-Match / If-None-Match): one winner of a race, expiry frees a dead
  * holder's lease, release and renewal are conditional. The same sequence against real SeaweedFS
- * and MinIO is in e2e 09-faults (two reconcilers) and was checked by hand on both (see the lease's
+ * and MinIO is in e2e 12-faults (two reconcilers) and was checked by hand on both (see the lease's
  * header). The pass's part: a loser reports Standby, not an error, and acts only under the lease
  * after observing again.
  */

@@ -137,7 +137,7 @@ export class Reconciler {
       const ids = new Set(next.tables.map(tableId));
       change.removed = [...before.keys()].filter((id) => !ids.has(id));
       this.desired = next;
-      this.requeue([...change.added, ...change.changed]);
+      this.makeDue([...change.added, ...change.changed]);
       for (const id of change.removed) {
         this.queue.remove(id);
         this.memory.delete(id);
@@ -154,6 +154,10 @@ export class Reconciler {
 
   /** Asks for a pass over these tables now (their input changed). Other tables keep their due time. */
   requeue(ids: string[]): void {
+    this.makeDue(ids);
+  }
+
+  private makeDue(ids: string[]): void {
     for (const id of ids) if (this.tables.some((t) => tableId(t) === id)) this.queue.add(id);
   }
 

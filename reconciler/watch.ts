@@ -11,7 +11,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { watch, type FSWatcher } from "chokidar";
+import { watch } from "chokidar";
 import type { Logger } from "pino";
 import { globToRegExp, isGlob, isS3Source } from "../lake/sources";
 import { tableId, type TableSpec } from "../lake/spec";
@@ -94,6 +94,26 @@ export class WatchScope {
   }
 }
 
+/** What the watcher needs of a file watcher (chokidar's FSWatcher; tests hand it a fake that reports what they say). */
+export interface FileWatcher {
+  on(event: "all", cb: (event: string, file: string) => void): unknown;
+  on(event: "error", cb: (err: unknown) => void): unknown;
+  once(event: "ready", cb: () => void): unknown;
+  add(dirs: string[]): unknown;
+  unwatch(dirs: string[]): unknown;
+  close(): Promise<void>;
+}
+
+export interface WatchOptions {
+  /** A path is looked at only when this says no (isDir undefined when not known yet). */
+  ignored: (p: string, stats?: { isDirectory(): boolean }) => boolean;
+  stabilityMs: number;
+}
+
+/** Watches folders with chokidar: a file is reported once its size has been stable for stabilityMs. */
+export const chokidarWatch = (dirs: string[], opts: WatchOptions): FileWatcher =>
+  watch(dirs, { ignoreInitial: true, ignored: opts.ignored, awaitWriteFinish: { stabilityThreshold: opts.stabilityMs, pollInterval: 100 } });
+
 /** The loop, as the watcher sees it. */
 export interface WatchedLoop {
   readonly tables: TableSpec[];
@@ -105,7 +125,7 @@ export class InputWatcher {
   private scope: WatchScope;
 
   private constructor(
-    private readonly watcher: FSWatcher,
+    private readonly watcher: FileWatcher,
     private readonly loop: WatchedLoop,
     private readonly tablesFile: string,
     private readonly log: Logger,
@@ -115,15 +135,14 @@ export class InputWatcher {
   }
 
   /** Starts watching; resolves once the first scan is done (until then changes would be missed). */
-  static async start(loop: WatchedLoop, opts: { tablesFile: string; log: Logger; stabilityMs?: number }): Promise<InputWatcher> {
+  static async start(loop: WatchedLoop, opts: { tablesFile: string; log: Logger; stabilityMs?: number; watch?: (dirs: string[], opts: WatchOptions) => FileWatcher }): Promise<InputWatcher> {
     const tablesFile = path.resolve(opts.tablesFile);
     const scope = new WatchScope(tablesFile, loop.tables);
     let self: InputWatcher | undefined;
     const current = () => self?.scope ?? scope;
-    const watcher = watch(scope.dirs, {
-      ignoreInitial: true,
+    const watcher = (opts.watch ?? chokidarWatch)(scope.dirs, {
       ignored: (p, stats) => !current().relevant(path.resolve(p), stats ? stats.isDirectory() : undefined),
-      awaitWriteFinish: { stabilityThreshold: opts.stabilityMs ?? 300, pollInterval: 100 },
+      stabilityMs: opts.stabilityMs ?? 300,
     });
     self = new InputWatcher(watcher, loop, tablesFile, opts.log, scope);
     watcher.on("all", (event, file) => self!.changed(event, path.resolve(file)));

@@ -1,8 +1,10 @@
 /**
- * The watcher, for real (chokidar on a temp folder), driving the real loop (not started, so
- * nothing is reconciled): only tables.yaml and the declared local sources count, and each change
- * requeues only the tables it concerns. The reconciler's own log written beside tables.yaml,
- * an editor's swap file, or an undeclared file beside the sources trigger nothing.
+ * The watcher driving the real loop (not started, so nothing is reconciled): only tables.yaml and
+ * the declared local sources count, and each change requeues only the tables it concerns. The
+ * reconciler's own log written beside tables.yaml, an editor's swap file, or an undeclared file
+ * beside the sources trigger nothing. The file watcher is a fake that reports a change the way
+ * chokidar does (only paths its `ignored` lets through, folder by folder): nothing waits for
+ * real file events, so the tests take milliseconds.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -10,7 +12,7 @@ import * as path from "node:path";
 import pino from "pino";
 import type { LakeDriver, SourceStore } from "../../reconciler/driver";
 import { Reconciler, type DesiredChange } from "../../reconciler/loop";
-import { InputWatcher, WatchScope } from "../../reconciler/watch";
+import { InputWatcher, WatchScope, type FileWatcher, type WatchOptions } from "../../reconciler/watch";
 
 const table = (name: string, sources: string[], extra = "") => `  - name: ${name}\n    format: hudi\n    primaryKey: id\n    sources: [${sources.join(", ")}]\n${extra}`;
 const header = "apiVersion: lakeform/v1\ntables:\n";
@@ -65,38 +67,75 @@ describe("WatchScope", () => {
   });
 });
 
-describe("InputWatcher on a real folder", () => {
+/** A file watcher that reports what the test says changed, filtered as chokidar filters: by `ignored`, from the watched folder down. */
+class FakeWatcher implements FileWatcher {
+  readonly dirs = new Set<string>();
+  private all: (event: string, file: string) => void = () => undefined;
+
+  constructor(dirs: string[], private readonly opts: WatchOptions) {
+    for (const d of dirs) this.dirs.add(d);
+  }
+
+  on(event: string, cb: (...a: never[]) => void): this {
+    if (event === "all") this.all = cb as unknown as (event: string, file: string) => void;
+    return this;
+  }
+  once(_event: "ready", cb: () => void): this {
+    setImmediate(cb);
+    return this;
+  }
+  add(dirs: string[]): void {
+    for (const d of dirs) this.dirs.add(d);
+  }
+  unwatch(dirs: string[]): void {
+    for (const d of dirs) this.dirs.delete(d);
+  }
+  async close(): Promise<void> {}
+
+  /** Something happened to `file` on disk: reported if chokidar would see it. */
+  change(event: "add" | "change" | "unlink", file: string): void {
+    const root = [...this.dirs].filter((d) => file.startsWith(d + path.sep)).sort((a, b) => b.length - a.length)[0];
+    if (!root) return;
+    // Descended folder by folder from the watched one, each folder looked at before its files.
+    const parts = path.relative(root, file).split(path.sep);
+    for (let i = 1; i < parts.length; i++) if (this.opts.ignored(path.join(root, ...parts.slice(0, i)), { isDirectory: () => true })) return;
+    if (this.opts.ignored(file, { isDirectory: () => false })) return;
+    this.all(event, file);
+  }
+}
+
+describe("InputWatcher", () => {
   let dir: string;
   let tablesFile: string;
   let r: Reconciler;
   let w: InputWatcher;
+  let fake: FakeWatcher;
   const events: string[] = [];
   /** Everything the watcher logged, debug included. */
   const logged: string[] = [];
 
-  const write = (rel: string, text: string) => fs.writeFileSync(path.join(dir, rel), text);
-  /** Waits (bounded) until the watcher has reported n events in all, naming what it waited for. */
-  const waitForEvents = async (n: number, what: string, ms = 10_000) => {
-    const deadline = Date.now() + ms;
-    while (events.length < n) {
-      if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}; events so far: ${JSON.stringify(events)}`);
-      await new Promise((res) => setTimeout(res, 25));
-    }
+  /** Writes a file and reports the change, as the file system and chokidar would. */
+  const write = (rel: string, text: string) => {
+    const file = path.join(dir, rel);
+    const existed = fs.existsSync(file);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, text);
+    fake.change(existed ? "change" : "add", file);
   };
 
   beforeAll(async () => {
     dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), "lakeform-watch-")));
     tablesFile = path.join(dir, "tables.yaml");
     fs.mkdirSync(path.join(dir, "data"));
-    write("data/a-1.csv", "id\n1\n");
-    write("b.csv", "id\n1\n");
-    write("tables.yaml", header + table("a", ["data/a-*.csv"]) + table("b", ["b.csv"]) + table("c", ["s3://bucket/c.csv"]));
+    fs.writeFileSync(path.join(dir, "data/a-1.csv"), "id\n1\n");
+    fs.writeFileSync(path.join(dir, "b.csv"), "id\n1\n");
+    fs.writeFileSync(tablesFile, header + table("a", ["data/a-*.csv"]) + table("b", ["b.csv"]) + table("c", ["s3://bucket/c.csv"]));
     const never = async (): Promise<never> => {
       throw new Error("the loop is not started in this test");
     };
     const driver: LakeDriver = { observe: never, write: never, register: never, resync: never, forget: never, clearLeftovers: never, drop: never, maintain: never };
     const sources: SourceStore = { resolve: never, land: never };
-    r = new Reconciler({ tablesFile, statusFile: path.join(os.tmpdir(), `lakeform-watch-status-${process.pid}.json`), warehouseBucket: "w", driver, sources, log: pino({ level: "silent" }) });
+    r = new Reconciler({ tablesFile, statusFile: path.join(dir, "status.json"), warehouseBucket: "w", driver, sources, log: pino({ level: "silent" }) });
     r.loadDesired();
     const requeue = r.requeue.bind(r);
     const load = r.loadDesired.bind(r);
@@ -110,71 +149,58 @@ describe("InputWatcher on a real folder", () => {
       return c;
     };
     const log = pino({ level: "debug" }, { write: (line: string) => void logged.push(line) });
-    w = await InputWatcher.start(r, { tablesFile, log, stabilityMs: 100 });
+    w = await InputWatcher.start(r, { tablesFile, log, watch: (dirs, opts) => (fake = new FakeWatcher(dirs, opts)) });
   });
 
   afterAll(async () => {
     await w?.close();
   });
 
-  test("the reconciler's own log written beside tables.yaml (and other undeclared files) trigger nothing", async () => {
-    const log = fs.openSync(path.join(dir, "reconcile.log"), "a");
-    for (let i = 0; i < 40; i++) {
-      fs.writeSync(log, `{"level":30,"msg":"Noticed a change; reconciling","n":${i}}\n`);
-      await new Promise((res) => setTimeout(res, 10));
-    }
-    fs.closeSync(log);
+  test("it watches the folders of tables.yaml and the declared local sources, nothing else", () => {
+    expect([...fake.dirs].sort()).toEqual([dir, path.join(dir, "data")]);
+  });
+
+  test("the reconciler's own log written beside tables.yaml (and other undeclared files) trigger nothing", () => {
+    for (let i = 0; i < 40; i++) write("reconcile.log", `{"level":30,"msg":"Noticed a change; reconciling","n":${i}}\n`);
     write(".tables.yaml.swp", "x");
     write("data/notes.txt", "not a source");
     write("data/a-1.csv.tmp", "id\n2\n");
-    fs.mkdirSync(path.join(dir, "data/sub"));
     write("data/sub/a-9.csv", "id\n9\n");
     // Then one declared source changes: its event is the first and only one.
     write("b.csv", "id\n1\n2\n");
-    await waitForEvents(1, "the change to b.csv");
-    await new Promise((res) => setTimeout(res, 400));
     expect(events).toEqual(["requeue default.b"]);
     // Not even reported by the watcher (it would log each change it sees, at debug level).
     expect(logged.filter((l) => /reconcile\.log|swp|notes\.txt|a-1\.csv\.tmp|a-9/.test(l))).toEqual([]);
     expect(logged.filter((l) => /b\.csv/.test(l))).toHaveLength(1);
   });
 
-  test("a source changed or added requeues only the tables that declare it", async () => {
+  test("a source changed, added or removed requeues only the tables that declare it", () => {
     events.length = 0;
     write("data/a-1.csv", "id\n1\n3\n");
-    await waitForEvents(1, "the change to data/a-1.csv");
     write("data/a-2.csv", "id\n4\n");
-    await waitForEvents(2, "the new data/a-2.csv");
     fs.unlinkSync(path.join(dir, "data/a-2.csv"));
-    await waitForEvents(3, "the removal of data/a-2.csv");
+    fake.change("unlink", path.join(dir, "data/a-2.csv"));
     expect(events).toEqual(["requeue default.a", "requeue default.a", "requeue default.a"]);
   });
 
-  test("tables.yaml: only changed, new and removed tables count; a save without a change requeues nothing", async () => {
+  test("tables.yaml: only changed, new and removed tables count; a save without a change requeues nothing", () => {
     events.length = 0;
     const aDue = r.dueAt("default.a");
     write("tables.yaml", header + table("a", ["data/a-*.csv"]) + table("b", ["b.csv"], "    prune: true\n") + table("c", ["s3://bucket/c.csv"]));
-    await waitForEvents(1, "the edit of table b");
     write("tables.yaml", "# a comment only\n" + header + table("a", ["data/a-*.csv"]) + table("b", ["b.csv"], "    prune: true\n") + table("c", ["s3://bucket/c.csv"]));
-    await waitForEvents(2, "the comment-only save");
     expect(events).toEqual(["tables.yaml added=[] changed=[default.b] removed=[]", "tables.yaml added=[] changed=[] removed=[]"]);
     expect(r.dueAt("default.a")).toBe(aDue); // the edits didn't touch it
   });
 
-  test("an editor's save by rename is seen; a new table's sources are watched from then on, even in a folder made later", async () => {
+  test("a new table's sources are watched from then on, even in a folder made later; a source no longer declared counts for nothing", () => {
     events.length = 0;
-    const next = header + table("a", ["data/a-*.csv"]) + table("d", ["later/in/*.csv"]);
-    write("tables.yaml.new", next);
-    fs.renameSync(path.join(dir, "tables.yaml.new"), tablesFile);
-    await waitForEvents(1, "tables.yaml replaced by rename");
+    // Keep b declared by no table but with prune: false, so nothing is pruned here.
+    write("tables.yaml", header + table("a", ["data/a-*.csv"]) + table("d", ["later/in/*.csv"]));
     expect(events[0]).toBe("tables.yaml added=[default.d] changed=[] removed=[default.b,default.c]");
-    // b.csv is no longer declared: its changes count for nothing now.
     write("b.csv", "id\n5\n");
-    fs.mkdirSync(path.join(dir, "later/in"), { recursive: true });
-    await new Promise((res) => setTimeout(res, 300));
     write("later/in/x.csv", "id\n1\n");
-    await waitForEvents(2, "the new later/in/x.csv");
-    await new Promise((res) => setTimeout(res, 300));
     expect(events.slice(1)).toEqual(["requeue default.d"]);
+    // The folder where later/ will be is watched already (the nearest existing one).
+    expect([...fake.dirs]).toContain(dir);
   });
 });

@@ -5,16 +5,23 @@
  * and commits (read through Trino and through observe with the secret). A web page's text/plain
  * body, an Origin header, a Host of another name are refused; a table outside the warehouse bucket
  * (file:, another bucket, `..`) is refused even with the secret; /healthz still answers anyone.
- * The secret is in the job server's environment, never on its command line.
+ * The secret is in the job server's environment, never on its command line. And a standalone
+ * master made by the Spark component's local plan takes no application without Spark's RPC
+ * secret (spark.authenticate), and takes one with it.
  */
 import * as fs from "node:fs";
 import * as http from "node:http";
+import * as os from "node:os";
 import * as path from "node:path";
+import type { LakeConnection } from "../../components/connection";
+import { startService, stopService } from "../../components/local/process";
+import { sparkLocalMaster, sparkLocalPlans, sparkRpcSecret } from "../../components/spark";
+import { readToolchain } from "../../components/toolchain";
 import { JobClient, type JobTable } from "../../lake/jobClient";
 import { Sources } from "../../lake/sources";
 import type { TrinoClient } from "../../lake/trino";
 import type { LakeOutputs } from "../../stacks/automation";
-import { ensureUp, s3, trino } from "./lake";
+import { ensureUp, run, s3, trino } from "./lake";
 
 const sfx = Date.now().toString(36);
 let outs: LakeOutputs;
@@ -157,3 +164,50 @@ test("the secret is in the job server's environment, not on its command line (wh
   expect(fs.statSync(defaults).mode & 0o077).toBe(0);
   expect(fs.readFileSync(defaults, "utf8")).toMatch(/^spark\.authenticate true$/m);
 });
+
+test("a standalone master of the local plan: an application without the RPC secret can't register, one with the plan's properties file can", async () => {
+  const tc = readToolchain("local");
+  const local = tc.local!;
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "lakeform-e2e-spark-auth-"));
+  // Only the job server's defaults (not started here) read the connection.
+  const conn: LakeConnection = { s3Endpoint: "http://127.0.0.1:1", s3Region: "us-east-1", accessKey: "unused", secretKey: "unused", warehouseBucket: outs.warehouseBucket, metastoreUri: "thrift://127.0.0.1:1" };
+  // Ports beside the e2e stack's (its job server's, less 77): the master's RPC and UI below it.
+  const port = Number(new URL(outs.sparkJobServer).port) - 77;
+  const [master] = sparkLocalPlans({ dataDir, port, workers: 1, driverMemory: "512m", workerMemory: "1g" }, tc, conn, outs.jobServerSecret).cluster;
+  for (const [file, content] of Object.entries(master.files)) {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, content, { mode: 0o600 });
+  }
+  const propertiesFile = Object.keys(master.files)[0];
+  const app = path.join(dataDir, "app.py");
+  fs.writeFileSync(
+    app,
+    'import sys\nfrom pyspark.sql import SparkSession\ns = SparkSession.builder.master(sys.argv[1]).appName(sys.argv[2]).getOrCreate()\nprint("APP", s.sparkContext.applicationId, flush=True)\ns.stop()\n',
+  );
+  const noDefaults = fs.mkdtempSync(path.join(dataDir, "conf-"));
+  const submit = async (name: string, extra: string[]) => {
+    const env = { ...process.env, JAVA_HOME: local.java17Home, PYSPARK_PYTHON: local.paths.python, SPARK_LOCAL_IP: "127.0.0.1", SPARK_CONF_DIR: noDefaults };
+    const args = [...extra, "--conf", "spark.driver.memory=512m", app, sparkLocalMaster(port, 1), name];
+    const out = await run(local.paths.sparkSubmit, args, { env, timeout: 240_000, maxBuffer: 64 << 20 }).catch((e: { stdout?: string }) => ({ stdout: e.stdout ?? "" }));
+    return /^APP (\S+)$/m.exec(out.stdout)?.[1];
+  };
+  await startService(master.process);
+  try {
+    const pid = Number(JSON.parse(fs.readFileSync(master.process.pidFile, "utf8")).pid);
+    expect(fs.readFileSync(`/proc/${pid}/cmdline`, "utf8")).not.toContain(sparkRpcSecret(outs.jobServerSecret));
+    // No secret: the master refuses its SASL-less connection; the app gives up ("All masters are
+    // unresponsive") with the id Spark makes up locally, never one the master assigned (app-…).
+    const stranger = await submit(`stranger_${sfx}`, []);
+    expect(stranger ?? "none").not.toMatch(/^app-/);
+    const friend = await submit(`friend_${sfx}`, ["--properties-file", propertiesFile]);
+    expect(friend).toMatch(/^app-/);
+    const ui = master.process.health.http!;
+    const state = (await (await fetch(ui)).json()) as { activeapps: { name: string }[]; completedapps: { name: string }[] };
+    const names = [...state.activeapps, ...state.completedapps].map((a) => a.name);
+    expect(names).toContain(`friend_${sfx}`);
+    expect(names).not.toContain(`stranger_${sfx}`);
+  } finally {
+    await stopService(master.process);
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}, 15 * 60_000);

@@ -52,7 +52,12 @@ export class LakeformError extends Error {
   }
 }
 
-/** Any thrown value as a LakeformError: unknown failures become INTERNAL, keeping the cause. */
+/**
+ * Any thrown value as a LakeformError, the one converter every layer calls: ours (and every
+ * subclass: JobError, SourceError, ArgsError…) as they are, unknown failures as `fallback`
+ * (INTERNAL), keeping the cause. An edge with failure kinds of its own (the API's framework and
+ * schema errors) maps those first and hands the rest to this.
+ */
 export function asLakeformError(err: unknown, fallback: ErrorCode = "INTERNAL"): LakeformError {
   if (err instanceof LakeformError) return err;
   const message = err instanceof Error ? err.message : String(err);

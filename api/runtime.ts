@@ -17,3 +17,11 @@ export function createLakeService(outs: LakeOutputs, tablesFile: string): LakeSe
     new TableLeases(s3Client(outs), outs.warehouseBucket, { role: "api" }),
   );
 }
+
+/**
+ * The API's bearer tokens from the stack outputs: apiReadToken reads, apiToken (the write
+ * scope) also writes. buildApi takes them as ApiOptions.tokens.
+ */
+export function apiTokens(outs: Pick<LakeOutputs, "apiToken" | "apiReadToken">): { read: string; write: string } {
+  return { read: outs.apiReadToken, write: outs.apiToken };
+}

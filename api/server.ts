@@ -4,11 +4,21 @@
  * at /docs), so the document says exactly what is accepted. The operations are LakeService's
  * (api/service.ts); the one error handler here turns every failure's code into its HTTP status
  * (lake/errorCodes.json), and a method a known path doesn't serve answers 405 with `Allow`.
+ *
+ * The trust boundary: every route but GET /healthz and the docs page's own files needs a bearer
+ * token, checked in the first onRequest hook, before any body is read. The read token (stack
+ * output apiReadToken) reads: queries, rows, history, changes, progress, status, tables and the
+ * OpenAPI document; the write token (apiToken) also ingests, deletes and updates. No or a wrong
+ * token is 401 with `WWW-Authenticate: Bearer`, the read token on a write 403. Bodies are
+ * bounded per route (api/limits.ts: JSON small, 413 past it; a media type a route doesn't take
+ * is 415); a CSV ingest is streamed to the object store, never held whole; POST /query runs one
+ * read statement (api/statements.ts) with a statement timeout, cancelled when its caller goes
+ * away; Spark-backed reads run a few at once, with a short queue, and 429 beyond it.
  */
 import * as crypto from "node:crypto";
 import * as http from "node:http";
 import * as path from "node:path";
-import type { Duplex } from "node:stream";
+import type { Duplex, Readable } from "node:stream";
 import fastifyMultipart from "@fastify/multipart";
 import fastifySwagger from "@fastify/swagger";
 import fastifySwaggerUi from "@fastify/swagger-ui";
@@ -23,8 +33,9 @@ import {
 import type { Logger } from "pino";
 import { z } from "zod";
 import { LakeformError, type ErrorCode } from "../lake/errors";
+import { API_LIMITS, type ApiLimits } from "./limits";
 import type { LakeService } from "./service";
-import { ChangesQuery, DeleteQuery, INGEST_MEDIA_TYPES, IngestQuery, QueryBody, RowsQuery, TableParams, UpdateBody, validationCode } from "./validation";
+import { ChangesQuery, DeleteQuery, INGEST_MEDIA_TYPES, IngestQuery, queryBody, RowsQuery, TableParams, UpdateBody, validationCode } from "./validation";
 
 const ErrorBody = z.object({
   error: z.object({ code: z.string().describe("a code of lake/errorCodes.json"), message: z.string(), details: z.record(z.string(), z.unknown()).optional() }),
@@ -132,37 +143,163 @@ const WriteProgress = z.object({
   message: z.string().describe("the figures as one line, e.g. \"writing, 92 MB of 203 MB read, 900,000 of 2,000,000 rows\""),
 });
 
-/** A CSV as the body: raw bytes (fastify hands them over as a Buffer). */
+/** A CSV of keys as DELETE's body: raw bytes (fastify hands them over as a Buffer). */
 const CsvBytes = z.custom<Buffer>((v) => Buffer.isBuffer(v), { error: "send the CSV as the body" }).meta({ type: "string", description: "CSV: a header line, then rows", example: "id,name\n1,ada\n" });
-const CsvFile = z.custom<Buffer>((v) => Buffer.isBuffer(v), { error: "the multipart upload needs a file part named `file`" }).meta({ type: "string", format: "binary" });
 /** DELETE /tables/{t}/rows: an optional CSV whose header names the key columns. */
 const KeysBody = { content: { "text/csv": { schema: CsvBytes.describe("CSV of keys: a header naming the key columns, then one key per row") } } };
+/**
+ * POST /ingest's bodies, for the document: the route reads them as streams (its body is not
+ * validated as a value; the stream's header is checked as it arrives, api/csvStream.ts).
+ */
+const CsvStream = z.custom<Readable>(() => true).meta({ type: "string", description: "CSV: a header line, then rows", example: "id,name\n1,ada\n" });
+const CsvFile = z.custom<Readable>(() => true).meta({ type: "string", format: "binary" });
 const IngestBody = {
   content: {
-    "text/csv": { schema: CsvBytes },
+    "text/csv": { schema: CsvStream },
     "multipart/form-data": { schema: z.object({ file: CsvFile.describe("the CSV file") }) },
   },
 };
 
+/** What a token lets its bearer do: read (every read route), or write (writes, and every read). */
+export type Scope = "read" | "write";
+
+declare module "fastify" {
+  interface FastifyContextConfig {
+    /** The scope a route needs (read when absent; the public routes are by path, isPublic). */
+    scope?: Scope;
+    /** A read the Spark job server serves: run through the API's SparkReads gate (429 past its queue). */
+    sparkRead?: boolean;
+  }
+}
+
 export interface ApiOptions {
   lake: LakeService;
-  /** Bearer token required for writes. */
-  token: string;
+  /** The bearer tokens (stack outputs apiReadToken and apiToken). An empty one never matches. */
+  tokens: { read: string; write: string };
+  /** Bounds per request; API_LIMITS where not given. */
+  limits?: Partial<ApiLimits>;
   logger?: Logger;
 }
 
-function tokenMatches(req: FastifyRequest, token: string): boolean {
-  const header = req.headers.authorization ?? "";
-  const given = header.startsWith("Bearer ") ? header.slice(7) : "";
-  const a = Buffer.from(given);
-  const b = Buffer.from(token);
-  return a.length === b.length && crypto.timingSafeEqual(a, b);
+/** Routes anyone may ask: health, and the docs page with its static files (the document itself needs a token). */
+export function isPublic(url: string): boolean {
+  return url === "/healthz" || url === "/docs" || url === "/docs/" || url.startsWith("/docs/static/");
+}
+
+/** The credentials of `Authorization: Bearer <token>`; the scheme is case-insensitive (RFC 7235), one or more spaces after it. */
+export function bearerToken(header: string | undefined): string | undefined {
+  return /^bearer +(\S+) *$/i.exec(header ?? "")?.[1];
+}
+
+const digest = (s: string) => crypto.createHash("sha256").update(s).digest();
+
+/** Constant-time: both sides hashed to one length first, so neither the content nor the length leaks. An empty expected token never matches. */
+export function tokenMatches(given: string, expected: string): boolean {
+  return crypto.timingSafeEqual(digest(given), digest(expected)) && expected.length > 0;
+}
+
+/** The scope a presented token has, if it is one of the API's: both are compared every time. */
+function scopeOf(given: string, tokens: ApiOptions["tokens"]): Scope | undefined {
+  const write = tokenMatches(given, tokens.write);
+  const read = tokenMatches(given, tokens.read);
+  return write ? "write" : read ? "read" : undefined;
+}
+
+/** A refusal at the edge that carries response headers (WWW-Authenticate, Retry-After) with its code. */
+export class EdgeError extends LakeformError {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    readonly headers: Record<string, string>,
+    details: Record<string, unknown> = {},
+  ) {
+    super(code, message, details);
+    this.name = "EdgeError";
+  }
+}
+
+const CHALLENGE = 'Bearer realm="lakeform"';
+const TOKEN_HINT = "lakeform outputs --show-secrets prints apiReadToken (reads) and apiToken (reads and writes)";
+
+/** Who is asking, before anything else about the request is looked at. */
+function authenticate(tokens: ApiOptions["tokens"]) {
+  return async (req: FastifyRequest) => {
+    const url = req.routeOptions.url;
+    // No route: the not-found handler answers (404, or 405 with Allow), as for anyone.
+    if (url === undefined || isPublic(url)) return;
+    const needs: Scope = req.routeOptions.config.scope ?? "read";
+    const given = bearerToken(req.headers.authorization);
+    if (given === undefined) throw new EdgeError("UNAUTHORIZED", `this route needs \`Authorization: Bearer <token>\` (${TOKEN_HINT})`, { "www-authenticate": CHALLENGE });
+    const has = scopeOf(given, tokens);
+    if (has === undefined) throw new EdgeError("UNAUTHORIZED", `the bearer token is not one of this API's (${TOKEN_HINT})`, { "www-authenticate": `${CHALLENGE}, error="invalid_token"` });
+    if (needs === "write" && has !== "write") {
+      throw new EdgeError("FORBIDDEN", "the read token can't write: ingest, delete and update need the write token (apiToken)", { "www-authenticate": `${CHALLENGE}, error="insufficient_scope", scope="write"` });
+    }
+  };
+}
+
+/**
+ * Spark-backed reads (describe, history, rows, changes): the job server is one Spark driver, so
+ * only a few run at once and a few more wait their turn; past that a read is refused at once,
+ * 429 with Retry-After, rather than queued without bound. A caller that goes away while
+ * waiting gives up its place.
+ */
+export class SparkReads {
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(
+    readonly concurrency: number,
+    readonly queue: number,
+  ) {}
+
+  async run<T>(signal: AbortSignal, work: () => Promise<T>): Promise<T> {
+    if (this.running < this.concurrency) this.running++;
+    else {
+      if (this.waiting.length >= this.queue) {
+        throw new EdgeError("TOO_MANY_REQUESTS", `the job server is busy: ${this.concurrency} Spark-backed reads run and ${this.queue} wait; try again shortly`, { "retry-after": "2" }, { running: this.concurrency, waiting: this.queue });
+      }
+      // A place is handed over by the read that finishes (running stays as it is).
+      await new Promise<void>((resolve, reject) => {
+        const go = () => {
+          signal.removeEventListener("abort", gone);
+          resolve();
+        };
+        const gone = () => {
+          this.waiting.splice(this.waiting.indexOf(go), 1);
+          reject(new LakeformError("BAD_REQUEST", "the caller went away while its read waited for the job server"));
+        };
+        this.waiting.push(go);
+        signal.addEventListener("abort", gone, { once: true });
+      });
+    }
+    try {
+      return await work();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.running--;
+    }
+  }
+}
+
+/** Aborts when the HTTP client goes away before its answer is written (the response closes unfinished). */
+function clientGone(reply: FastifyReply): AbortSignal {
+  const gone = new AbortController();
+  reply.raw.once("close", () => {
+    if (!reply.raw.writableFinished) gone.abort();
+  });
+  return gone.signal;
 }
 
 const mediaType = (req: FastifyRequest) => (req.headers["content-type"] ?? "").split(";")[0].trim().toLowerCase();
 
-/** Framework failures by their HTTP status: no route, a method not served; the rest (bad JSON, body too large, media type) is BAD_REQUEST. */
-const FRAMEWORK_CODES: Record<number, ErrorCode> = { 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED" };
+/**
+ * Framework failures by their HTTP status: no route, a method not served, a body over the
+ * route's limit (fastify's, or a multipart part's), a media type no parser takes; the rest (bad
+ * JSON, …) is BAD_REQUEST.
+ */
+const FRAMEWORK_CODES: Record<number, ErrorCode> = { 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE", 415: "UNSUPPORTED_MEDIA_TYPE" };
 
 /** Any failure as a LakeformError: ours as they are, schema failures and framework errors by code. */
 export function toLakeformError(err: unknown): LakeformError {
@@ -187,20 +324,13 @@ function allowedMethods(app: { findRoute(opts: { method: (typeof METHODS)[number
   return METHODS.filter((method) => app.findRoute({ method, url: pathname }) !== null);
 }
 
-/** Writes need the bearer token, checked before the body is read. */
-function requireToken(token: string) {
-  return async (req: FastifyRequest) => {
-    if (!tokenMatches(req, token)) throw new LakeformError("UNAUTHORIZED", "writes need `Authorization: Bearer <token>` (lakeform outputs --show-secrets prints it)");
-  };
-}
-
 /** A route's body must be one of these media types (or absent, where the body is optional). */
 function requireMediaType(types: readonly string[], optional = false) {
   return async (req: FastifyRequest) => {
     const type = mediaType(req);
     const hasBody = Number(req.headers["content-length"] ?? 0) > 0 || req.headers["transfer-encoding"] !== undefined;
     if (optional && !type && !hasBody) return;
-    if (!types.includes(type)) throw new LakeformError("BAD_REQUEST", `this route takes ${types.join(" or ")}${optional ? " (or no body)" : ""}, not ${type || "no Content-Type"}`);
+    if (!types.includes(type)) throw new LakeformError("UNSUPPORTED_MEDIA_TYPE", `this route takes ${types.join(" or ")}${optional ? " (or no body)" : ""}, not ${type || "no Content-Type"}`);
   };
 }
 
@@ -236,10 +366,44 @@ export function answerClientError(err: Error & { code?: string }, socket: Duplex
   );
 }
 
+/**
+ * The docs page (Swagger UI) is open, but the document it shows needs a token: before it asks
+ * for /docs/json it prompts for one (read or write) once per browser tab, keeps it in the tab's
+ * sessionStorage and sends it with that request and every "Try it out"; a 401 forgets it, so a
+ * reload asks again. Without a token the page shows that the definition failed to load (401).
+ * Built with new Function so its text, not compiled TypeScript, is what the page runs.
+ */
+const DOCS_REQUEST_INTERCEPTOR = new Function(
+  "request",
+  `var key = "lakeform-api-token";
+  var headers = request.headers || (request.headers = {});
+  if (headers.Authorization || headers.authorization) return request;
+  var token = window.sessionStorage.getItem(key);
+  if (!token && /\\/docs\\/json(\\?|$)/.test(request.url)) {
+    token = window.prompt("Lakeform API token (read or write; lakeform outputs --show-secrets prints apiReadToken and apiToken)");
+    if (token) window.sessionStorage.setItem(key, token.trim());
+  }
+  if (token) headers.Authorization = "Bearer " + token;
+  return request;`,
+);
+const DOCS_RESPONSE_INTERCEPTOR = new Function(
+  "response",
+  `if (response.status === 401) window.sessionStorage.removeItem("lakeform-api-token");
+  return response;`,
+);
+
+/** Error responses every route that needs a token declares, by what it needs and takes. */
+function edgeErrors(route: { url: string; config?: { scope?: Scope; sparkRead?: boolean }; schema?: { body?: unknown } }): number[] {
+  if (isPublic(route.url)) return [];
+  return [401, ...(route.config?.scope === "write" ? [403] : []), ...(route.schema?.body ? [413, 415] : []), ...(route.config?.sparkRead ? [429] : [])];
+}
+
 export async function buildApi(opts: ApiOptions) {
+  const limits: ApiLimits = { ...API_LIMITS, ...opts.limits };
   const app = Fastify({
     loggerInstance: opts.logger,
-    bodyLimit: 512 * 1024 * 1024,
+    // JSON bodies; DELETE's CSV of keys has its own limit, POST /ingest streams (and counts) its CSV.
+    bodyLimit: limits.jsonBodyBytes,
     http: { maxHeaderSize: MAX_HEAD_BYTES },
     // find-my-way refuses to route a path parameter over 100 characters (404, "no such path"),
     // shorter than a table name may be (128): the head's limit bounds it instead, so any name
@@ -250,17 +414,9 @@ export async function buildApi(opts: ApiOptions) {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.addContentTypeParser("text/csv", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
-  // The upload's file arrives as body.file (a Buffer), so the edge validates it like any body.
-  await app.register(fastifyMultipart, {
-    attachFieldsToBody: "keyValues",
-    limits: { fileSize: 512 * 1024 * 1024, files: 1 },
-    async onFile(part) {
-      uploadNames.set(this, part.filename);
-      await part.toBuffer();
-    },
-  });
 
-  // The one place an HTTP status is chosen: from the failure's code.
+  // First of all: who is asking (401/403 before any body is read or any other check answers).
+  app.addHook("onRequest", authenticate(opts.tokens));
   // A multipart body must say where its parts end: without a boundary the parser fails before any
   // route sees the request (found by the OpenAPI fuzz: it answered 500). Refused up front, as 400.
   app.addHook("onRequest", async (req) => {
@@ -269,6 +425,15 @@ export async function buildApi(opts: ApiOptions) {
       throw new LakeformError("BAD_REQUEST", "a multipart body needs a boundary in its Content-Type (multipart/form-data; boundary=…)");
     }
   });
+  // The document says for every operation what the edge may answer: the token it needs, 401,
+  // 403 for a write, 413/415 where there is a body, 429 for a Spark-backed read.
+  app.addHook("onRoute", (route) => {
+    const schema = route.schema as { hide?: boolean; body?: unknown; security?: unknown; response?: Record<string, unknown> } | undefined;
+    if (!schema || schema.hide || isPublic(route.url)) return;
+    schema.security = route.config?.scope === "write" ? [{ writeToken: [] }] : [{ readToken: [] }, { writeToken: [] }];
+    schema.response = { ...errors(...edgeErrors({ url: route.url, config: route.config, schema })), ...schema.response };
+  });
+  // The one place an HTTP status is chosen: from the failure's code.
   app.setErrorHandler((err, req, reply) => {
     // A request no route serves can still fail before the not-found handler (a QUERY without a
     // Content-Type): it is answered as unrouted, 405 or 404, whatever tripped first.
@@ -276,6 +441,9 @@ export async function buildApi(opts: ApiOptions) {
     if (!allowed.includes(req.method)) return unrouted(req, reply, allowed);
     const e = toLakeformError(err);
     if (e.httpStatus >= 500) req.log.error({ err, code: e.code }, "Request failed");
+    if (e instanceof EdgeError) reply.headers(e.headers);
+    // A body refused part-way is not read to its end: the connection closes after the answer.
+    if (e.code === "PAYLOAD_TOO_LARGE") reply.header("connection", "close");
     const body = e.code === "INTERNAL" ? { code: e.code, message: "internal error; see the API server's log" } : e.toJSON();
     return reply.status(e.httpStatus).send({ error: body });
   });
@@ -283,8 +451,19 @@ export async function buildApi(opts: ApiOptions) {
 
   await app.register(fastifySwagger, {
     openapi: {
-      info: { title: "Lakeform", description: "Ingest, query, history and time travel over the lake.", version: "0.1.0" },
-      components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
+      info: {
+        title: "Lakeform",
+        description:
+          "Ingest, query, history and time travel over the lake. Every operation needs a bearer token: the read token (stack output apiReadToken) " +
+          "for reads and this document, the write token (apiToken) for ingest, delete and update (and every read). `lakeform outputs --show-secrets` prints both.",
+        version: "0.1.0",
+      },
+      components: {
+        securitySchemes: {
+          readToken: { type: "http", scheme: "bearer", description: "read scope: query, rows, history, changes, progress, status, tables, describe, this document (stack output apiReadToken)" },
+          writeToken: { type: "http", scheme: "bearer", description: "write scope: ingest, delete, update, and every read (stack output apiToken)" },
+        },
+      },
     },
     transform: (input) => {
       // A body given per media type (POST /ingest): each one's zod schema to JSON Schema on its own.
@@ -298,10 +477,13 @@ export async function buildApi(opts: ApiOptions) {
       return { ...out, schema: { ...(out.schema as object), body: { content } } } as ReturnType<typeof jsonSchemaTransform>;
     },
   });
-  await app.register(fastifySwaggerUi, { routePrefix: "/docs" });
+  await app.register(fastifySwaggerUi, { routePrefix: "/docs", uiConfig: { requestInterceptor: DOCS_REQUEST_INTERCEPTOR, responseInterceptor: DOCS_RESPONSE_INTERCEPTOR } as Record<string, unknown> });
 
   const r = app.withTypeProvider<ZodTypeProvider>();
   const lake = opts.lake;
+  const sparkReads = new SparkReads(limits.sparkReads, limits.sparkReadQueue);
+  /** A Spark-backed read, through the gate; a caller gone while it waits gives up its place. */
+  const viaSpark = <T>(reply: FastifyReply, work: () => Promise<T>) => sparkReads.run(clientGone(reply), work);
 
   r.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
 
@@ -323,14 +505,17 @@ export async function buildApi(opts: ApiOptions) {
 
   r.get(
     "/tables/:table",
-    { schema: { params: TableParams, response: { 200: TableInfo.extend({ columns: z.array(Column), rowCount: z.number().nullable() }), ...errors(400, 404, ...ALWAYS) } } },
-    async (req) => lake.describe(req.params.table),
+    {
+      schema: { params: TableParams, response: { 200: TableInfo.extend({ columns: z.array(Column), rowCount: z.number().nullable() }), ...errors(400, 404, ...ALWAYS) } },
+      config: { sparkRead: true },
+    },
+    async (req, reply) => viaSpark(reply, () => lake.describe(req.params.table)),
   );
 
   r.get(
     "/tables/:table/history",
-    { schema: { params: TableParams, response: { 200: z.object({ commits: z.array(Commit) }), ...errors(400, 404, 409, ...ALWAYS) } } },
-    async (req) => ({ commits: await lake.history(req.params.table) }),
+    { schema: { params: TableParams, response: { 200: z.object({ commits: z.array(Commit) }), ...errors(400, 404, 409, ...ALWAYS) } }, config: { sparkRead: true } },
+    async (req, reply) => ({ commits: await viaSpark(reply, () => lake.history(req.params.table)) }),
   );
 
   r.get(
@@ -350,48 +535,90 @@ export async function buildApi(opts: ApiOptions) {
 
   r.get(
     "/tables/:table/rows",
-    { schema: { params: TableParams, querystring: RowsQuery, response: { 200: Rows, ...errors(400, 404, 409, 410, ...ALWAYS) } } },
-    async (req) => lake.travel(req.params.table, req.query.asOf, req.query.limit, req.query.where),
+    { schema: { params: TableParams, querystring: RowsQuery, response: { 200: Rows, ...errors(400, 404, 409, 410, ...ALWAYS) } }, config: { sparkRead: true } },
+    async (req, reply) => viaSpark(reply, () => lake.travel(req.params.table, req.query.asOf, req.query.limit, req.query.where)),
   );
 
   r.post(
     "/query",
-    { schema: { body: QueryBody, response: { 200: Rows.extend({ truncated: z.boolean(), offset: z.number(), nextOffset: z.number().nullable() }), ...errors(400, ...ALWAYS) } } },
-    async (req) => {
+    {
+      schema: {
+        description:
+          `One read statement (SELECT, WITH, VALUES, TABLE, SHOW, DESCRIBE, EXPLAIN; EXPLAIN ANALYZE of a read) as Trino's read-only user, in a session of its own; ` +
+          `anything else (SET SESSION, USE, PREPARE, a transaction, CALL, a write) is 400 QUERY_REFUSED, a second statement MULTIPLE_STATEMENTS. ` +
+          `It runs at most ${limits.queryTimeoutSec} s (QUERY_TIMEOUT past it) and is cancelled if the caller goes away. offset + limit rows are fetched.`,
+        body: queryBody(limits.queryMaxRows, limits.queryMaxOffset),
+        response: { 200: Rows.extend({ truncated: z.boolean(), offset: z.number(), nextOffset: z.number().nullable() }), ...errors(400, ...ALWAYS) },
+      },
+      onRequest: [requireMediaType(["application/json"])],
+    },
+    async (req, reply) => {
       const { sql, limit, offset } = req.body;
-      const res = await lake.query(sql, offset + limit);
+      const res = await lake.query(sql, offset + limit, { timeoutSec: limits.queryTimeoutSec, signal: clientGone(reply) });
       const rows = res.rows.slice(offset);
       return { columns: res.columns, rows, truncated: res.truncated, offset, nextOffset: res.truncated ? offset + limit : null, ...(res.warnings ? { warnings: res.warnings } : {}) };
     },
   );
 
-  r.post(
-    "/ingest/:table",
-    {
-      schema: {
-        description:
-          "Upserts a CSV into a table; answers when the write is committed. A long write's progress (stage, rows and bytes done) is at GET /tables/{table}/progress while it runs.",
-        params: TableParams,
-        querystring: IngestQuery,
-        body: IngestBody as unknown as z.ZodType<Buffer | { file: Buffer }>,
-        security: [{ bearer: [] }],
-        response: {
-          200: z.object({ table: z.string(), commit: z.string(), rowsWritten: z.number(), addedColumns: z.array(z.string()), renamed: z.record(z.string(), z.string()) }),
-          ...errors(400, 401, 404, 409, 422, ...ALWAYS),
+  // POST /ingest in a context of its own: its bodies are streams (the text/csv parser hands the
+  // request on unread, multipart is read part by part), not values parsed up front.
+  await app.register(async (ingest) => {
+    ingest.removeContentTypeParser("text/csv");
+    ingest.addContentTypeParser("text/csv", (_req, payload, done) => done(null, payload));
+    // busboy stops a file one byte past the limit; the stream check (api/csvStream.ts) refuses it first.
+    await ingest.register(fastifyMultipart, { limits: { fileSize: limits.csvBodyBytes + 1, files: 1, fields: 16, parts: 32 } });
+    const i = ingest.withTypeProvider<ZodTypeProvider>();
+    i.post(
+      "/ingest/:table",
+      {
+        schema: {
+          description:
+            "Upserts a CSV into a table; answers when the write is committed. The body is streamed to the object store (never held whole), up to " +
+            `${limits.csvBodyBytes} bytes (413 past it); its header line is checked against the table as it arrives, its rows by the job server before it commits. ` +
+            "A long write's progress (stage, rows and bytes done) is at GET /tables/{table}/progress while it runs.",
+          params: TableParams,
+          querystring: IngestQuery,
+          body: IngestBody as unknown as z.ZodType<Readable | undefined>,
+          response: {
+            200: z.object({ table: z.string(), commit: z.string(), rowsWritten: z.number(), addedColumns: z.array(z.string()), renamed: z.record(z.string(), z.string()) }),
+            ...errors(400, 404, 409, 422, ...ALWAYS),
+          },
         },
+        config: { scope: "write" },
+        // The body is a stream, checked as it is read: only the URL's parts are validated up front.
+        validatorCompiler: (route) => (route.httpPart === "body" ? (data: unknown) => ({ value: data }) : validatorCompiler(route as unknown as Parameters<typeof validatorCompiler>[0])),
+        // Before the body is read: whether it is one this route takes, and not longer than it allows.
+        onRequest: [requireMediaType(INGEST_MEDIA_TYPES), refuseDeclaredLength(limits.csvBodyBytes)],
       },
-      // Before the body is read: who is asking, and whether the body is one this route takes.
-      onRequest: [requireToken(opts.token), requireMediaType(INGEST_MEDIA_TYPES)],
-    },
-    async (req) => {
-      const body = req.body;
-      const multipart = !Buffer.isBuffer(body);
-      const csv = multipart ? body.file : body;
-      const name = multipart ? `api-${path.basename(uploadName(req) ?? "upload.csv")}` : `api-${new Date().toISOString().replace(/[:.]/g, "-")}.csv`;
-      const res = req.query.via === "trino" ? await lake.ingestCsvViaTrino(req.params.table, csv) : await lake.ingestCsv(req.params.table, csv, name);
-      return { table: req.params.table, commit: res.commit, rowsWritten: res.rowsWritten, addedColumns: res.addedColumns, renamed: res.renamed };
-    },
-  );
+      async (req, reply) => {
+        const multipart = req.isMultipart();
+        let body: Readable;
+        let name: string;
+        if (multipart) {
+          const part = await req.file().catch((err: unknown) => {
+            throw malformedMultipart(err);
+          });
+          if (!part || part.fieldname !== "file") {
+            part?.file.resume();
+            throw new LakeformError("BAD_REQUEST", "the multipart upload needs a file part named `file` (its first file)");
+          }
+          body = part.file;
+          name = `api-${path.basename(part.filename || "upload.csv")}`;
+        } else {
+          body = req.body as Readable;
+          name = `api-${new Date().toISOString().replace(/[:.]/g, "-")}.csv`;
+        }
+        // A client gone mid-body fails the stream, which aborts the landing.
+        void reply;
+        try {
+          const res = req.query.via === "trino" ? await lake.ingestCsvViaTrino(req.params.table, body) : await lake.ingestCsv(req.params.table, body, name, { maxBytes: limits.csvBodyBytes });
+          return { table: req.params.table, commit: res.commit, rowsWritten: res.rowsWritten, addedColumns: res.addedColumns, renamed: res.renamed };
+        } catch (err) {
+          throw multipart ? malformedMultipart(err) : err;
+        }
+      },
+    );
+  });
 
   r.delete(
     "/tables/:table/rows",
@@ -401,7 +628,6 @@ export async function buildApi(opts: ApiOptions) {
         params: TableParams,
         querystring: DeleteQuery,
         body: KeysBody as unknown as z.ZodType<Buffer | undefined>,
-        security: [{ bearer: [] }],
         response: {
           200: z.object({
             table: z.string(),
@@ -409,10 +635,12 @@ export async function buildApi(opts: ApiOptions) {
             rowsDeleted: z.number().describe("rows deleted; on a dry run, rows the filter matches"),
             dryRun: z.literal(true).optional(),
           }),
-          ...errors(400, 401, 404, 409, 422, ...ALWAYS),
+          ...errors(400, 404, 409, 422, ...ALWAYS),
         },
       },
-      onRequest: [requireToken(opts.token), requireMediaType(["text/csv"], true)],
+      config: { scope: "write" },
+      bodyLimit: limits.keysBodyBytes,
+      onRequest: [requireMediaType(["text/csv"], true)],
     },
     async (req) => {
       const body = Buffer.isBuffer(req.body) && req.body.length > 0 ? req.body : undefined;
@@ -427,13 +655,13 @@ export async function buildApi(opts: ApiOptions) {
         description: "Updates the rows matching `where`: `set` maps columns to new values (null for NULL). Key and partition columns can't be set.",
         params: TableParams,
         body: UpdateBody,
-        security: [{ bearer: [] }],
         response: {
           200: z.object({ table: z.string(), commit: z.string().nullable().describe("null when no row matched (nothing is written)"), rowsUpdated: z.number() }),
-          ...errors(400, 401, 404, 409, 422, ...ALWAYS),
+          ...errors(400, 404, 409, 422, ...ALWAYS),
         },
       },
-      onRequest: [requireToken(opts.token), requireMediaType(["application/json"])],
+      config: { scope: "write" },
+      onRequest: [requireMediaType(["application/json"])],
     },
     async (req) => {
       const set = Object.fromEntries(Object.entries(req.body.set).map(([k, v]) => [k, v === null ? null : String(v)]));
@@ -450,8 +678,9 @@ export async function buildApi(opts: ApiOptions) {
         querystring: ChangesQuery,
         response: { 200: Changes, ...errors(400, 404, 409, 410, ...ALWAYS) },
       },
+      config: { sparkRead: true },
     },
-    async (req) => lake.changes(req.params.table, req.query.since, req.query.until, req.query.limit),
+    async (req, reply) => viaSpark(reply, () => lake.changes(req.params.table, req.query.since, req.query.until, req.query.limit)),
   );
 
   r.post(
@@ -475,7 +704,7 @@ export async function buildApi(opts: ApiOptions) {
           ...errors(400, 404, 409, ...ALWAYS),
         },
       },
-      onRequest: [requireToken(opts.token)],
+      config: { scope: "write" },
     },
     async (req) => lake.undrop(req.params.table, req.log),
   );
@@ -483,6 +712,16 @@ export async function buildApi(opts: ApiOptions) {
   return app;
 }
 
-/** The file name each multipart upload gave its file, kept for the commit's source record. */
-const uploadNames = new WeakMap<FastifyRequest, string>();
-const uploadName = (req: FastifyRequest) => uploadNames.get(req) || undefined;
+/** A body whose declared length is over the route's limit is refused before a byte of it is read. */
+function refuseDeclaredLength(maxBytes: number) {
+  return async (req: FastifyRequest) => {
+    const declared = Number(req.headers["content-length"] ?? 0);
+    if (declared > maxBytes) throw new LakeformError("PAYLOAD_TOO_LARGE", `the body takes ${declared} bytes; this route takes up to ${maxBytes} (lakeform:api.csvLimitBytes)`, { limit: maxBytes });
+  };
+}
+
+/** A multipart body busboy couldn't read (no statusCode of its own) is the caller's: 400, not 500. */
+function malformedMultipart(err: unknown): unknown {
+  if (err instanceof LakeformError || typeof (err as { statusCode?: unknown }).statusCode === "number") return err;
+  return new LakeformError("BAD_REQUEST", `the multipart body is malformed: ${(err as Error).message}`, {}, { cause: err });
+}

@@ -8,6 +8,7 @@
  */
 import * as path from "node:path";
 import type { Logger } from "pino";
+import type { Readable } from "node:stream";
 import { hudiInstant, trinoAsOfClause, type AsOf } from "../lake/asOf";
 import { toCsv } from "../lake/csv";
 import { resolveChangeRange, resolveCommit } from "../lake/commits";
@@ -21,7 +22,10 @@ import { s3Client } from "../lake/outputs";
 import { TrashStore } from "../lake/trash";
 import { jobDriver } from "../reconciler/driver";
 import { undropTable, type UndropResult } from "../reconciler/prune";
+import { MAX_STREAMED_LANDING_BYTES } from "../lake/sources";
 import type { Sources } from "../lake/sources";
+import { checked, csvStreamFor, LIGHT_PATH_MAX_BYTES, readBounded } from "./csvStream";
+import { readStatement } from "./statements";
 import { loadTables, tableId, type TableSpec } from "../lake/spec";
 import { qualifiedTable, quoteIdent, upsertMerge } from "../lake/sql";
 import { readStatus, type LakeStatus, type TableStatus } from "../lake/status";
@@ -158,12 +162,21 @@ export class LakeService {
     return { columns: res.columns.map((c, i) => ({ name: c, type: res.types?.[i] ?? "unknown" })), rows: res.rows };
   }
 
-  /** Read-only SQL: Trino itself refuses anything else for this user (QUERY_REFUSED). */
-  async query(sql: string, limit = 1000): Promise<QueryResult & { truncated: boolean }> {
-    const text = sql.trim().replace(/;\s*$/, "");
-    if (text.length === 0) throw new LakeformError("EMPTY_QUERY", "the query is empty");
-    if (text.includes(";")) throw new LakeformError("MULTIPLE_STATEMENTS", "one statement at a time");
-    const res = await this.trinoRead.query(text, { maxRows: limit + 1 });
+  /**
+   * One read statement (api/statements.ts says what a read is: anything else is QUERY_REFUSED
+   * before Trino sees it; the read-only Trino user's grants are the second line). Each query has
+   * a session of its own: timeoutSec becomes its query_max_run_time (over it: QUERY_TIMEOUT),
+   * and signal cancels it on Trino (the caller went away). Fetches limit + 1 rows at most.
+   */
+  async query(sql: string, limit = 1000, opts: { timeoutSec?: number; signal?: AbortSignal } = {}): Promise<QueryResult & { truncated: boolean }> {
+    const text = readStatement(sql);
+    const session = opts.timeoutSec ? { query_max_run_time: `${opts.timeoutSec}s` } : undefined;
+    const res = await this.trinoRead.query(text, { maxRows: limit + 1, session, signal: opts.signal }).catch((err: unknown) => {
+      if (err instanceof TrinoQueryError && err.errorName === "EXCEEDED_TIME_LIMIT") {
+        throw new LakeformError("QUERY_TIMEOUT", `the query ran over ${opts.timeoutSec ?? "Trino's"} s statement timeout (lakeform:api.queryTimeoutSec) and was cancelled`, { timeoutSec: opts.timeoutSec }, { cause: err });
+      }
+      throw err;
+    });
     return { columns: res.columns, rows: res.rows.slice(0, limit), truncated: res.rows.length > limit, ...(res.warnings ? { warnings: res.warnings } : {}) };
   }
 
@@ -171,11 +184,23 @@ export class LakeService {
    * Upserts CSV content into a table through the reconciler's path: landed in the object store
    * by content hash, applied by the job server, recorded in the commit's metadata. A failed
    * landing is OBJECT_STORE_ERROR; a failed write keeps the job server's code.
+   *
+   * A Buffer is checked whole before it is landed (rectangular, the named columns there, no
+   * empty key). A stream (an API upload, up to maxBytes) is never held whole: it is landed as it
+   * arrives, its header checked against the table from its first bytes (a missing named column
+   * aborts the upload); its rows are the job server's to check, which refuses a bad one (ragged,
+   * mistyped, an empty key) before it commits.
    */
-  async ingestCsv(name: string, csv: Buffer, sourceName = "upload.csv"): Promise<IngestResult> {
+  async ingestCsv(name: string, csv: Buffer | Readable, sourceName = "upload.csv", opts: { maxBytes?: number } = {}): Promise<IngestResult> {
     const t = this.spec(name);
-    checkCsvFitsTable(checkCsv(csv), t);
-    const { source, uri } = await this.sources.landContent(sourceName, csv);
+    let landed: Awaited<ReturnType<Sources["landContent"]>>;
+    if (Buffer.isBuffer(csv)) {
+      checkCsvFitsTable(checkCsv(csv), t);
+      landed = await this.sources.landContent(sourceName, csv);
+    } else {
+      landed = await this.sources.landStream(sourceName, checked(csv, csvStreamFor(t, opts.maxBytes ?? MAX_STREAMED_LANDING_BYTES)));
+    }
+    const { source, uri } = landed;
     return this.underLease(t, `api: ingest ${sourceName}`, () => this.jobs.write(jobTable(t, this.endpoints.warehouseBucket), { uri, hash: source.hash, name: sourceName }, t.generation));
   }
 
@@ -183,11 +208,13 @@ export class LakeService {
    * The light path for Iceberg tables: one Trino MERGE, no Spark. For small batches; it can't add
    * columns, and Trino can't put Lakeform's keys into the snapshot summary, so the commit shows
    * in history without its source (the Spark path records it). Its CSV is landed and journaled,
-   * so a table rebuilt after its files were deleted gets these rows back too.
+   * so a table rebuilt after its files were deleted gets these rows back too. A stream is read
+   * whole first, up to LIGHT_PATH_MAX_BYTES (more is PAYLOAD_TOO_LARGE: the Spark path takes it).
    */
-  async ingestCsvViaTrino(name: string, csv: Buffer): Promise<IngestResult> {
+  async ingestCsvViaTrino(name: string, input: Buffer | Readable): Promise<IngestResult> {
     const t = this.spec(name);
     if (t.format !== "iceberg") throw new LakeformError("TRINO_PATH_ICEBERG_ONLY", "the Trino path writes Iceberg tables only; Hudi writes go through Spark");
+    const csv = Buffer.isBuffer(input) ? input : await readBounded(input, LIGHT_PATH_MAX_BYTES, "a CSV for the Trino path (the Spark path takes larger ones)");
     const body = checkCsv(csv);
     if (body.records.length > LIGHT_PATH_MAX_ROWS) {
       throw new LakeformError("TOO_MANY_ROWS", `the Trino path takes up to ${LIGHT_PATH_MAX_ROWS} rows; use the Spark path for ${body.records.length}`);

@@ -100,11 +100,15 @@ export const ChangesQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100_000).default(10_000),
 });
 
-export const QueryBody = z.object({
-  sql: chars(1, 100_000).describe("one read statement"),
-  limit: z.number().int().min(1).max(10_000).default(1000),
-  offset: z.number().int().min(0).default(0),
-});
+/** POST /query's body, its bounds the API's (api/limits.ts): offset + limit rows are fetched from Trino. */
+export function queryBody(maxRows: number, maxOffset: number) {
+  return z.object({
+    sql: chars(1, 100_000).describe("one read statement: SELECT, WITH, VALUES, TABLE, SHOW, DESCRIBE or EXPLAIN (EXPLAIN ANALYZE of a read); comments allowed, one trailing `;`"),
+    limit: z.number().int().min(1).max(maxRows).default(Math.min(1000, maxRows)).describe("rows to return at most"),
+    offset: z.number().int().min(0).max(maxOffset).default(0).describe("rows to skip first (the rows before it are fetched and dropped)"),
+  });
+}
+export const QueryBody = queryBody(10_000, 100_000);
 
 export const IngestQuery = z.object({
   via: z.enum(["spark", "trino"]).default("spark").describe("trino: the light path for small Iceberg batches (one MERGE, no Spark)"),

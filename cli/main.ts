@@ -6,13 +6,30 @@
  */
 import { Command, CommanderError } from "@commander-js/extra-typings";
 // Small and free of heavy imports: every failure's exit code comes from its code.
-import { asLakeformError, ERROR_CODES } from "../lake/errors";
+import { asLakeformError, ERROR_CODES, LakeformError } from "../lake/errors";
 import { lakeOutputs, outputsFile } from "./outputs";
 
 // exitOverride: a usage error throws instead of exiting, so its exit code comes from the table too.
 const program = new Command("lakeform").description("A data lakehouse from code").showHelpAfterError().exitOverride();
 
 const write = (s: string) => process.stdout.write(s);
+
+/** The outputs `lakeform outputs` prints as [secret] unless --show-secrets. */
+const SECRET_OUTPUTS = ["s3SecretKey", "apiToken", "apiReadToken", "trinoPassword", "trinoReadPassword", "jobServerSecret"] as const;
+
+/** `lakeform api`'s limit flags (the services component passes lakeform:api.* as these) as ApiLimits; absent ones keep the defaults. */
+function apiLimitFlags(opts: { queryTimeout?: string; queryMaxRows?: string; queryMaxOffset?: string; jsonLimit?: string; csvLimit?: string }) {
+  const flags = { queryTimeoutSec: opts.queryTimeout, queryMaxRows: opts.queryMaxRows, queryMaxOffset: opts.queryMaxOffset, jsonBodyBytes: opts.jsonLimit, csvBodyBytes: opts.csvLimit };
+  const out: Record<string, number> = {};
+  for (const [key, raw] of Object.entries(flags)) {
+    if (raw === undefined) continue;
+    const n = Number(raw);
+    const least = key === "queryMaxOffset" ? 0 : 1;
+    if (!Number.isSafeInteger(n) || n < least) throw new LakeformError("BAD_REQUEST", `lakeform api: ${key} must be a whole number of at least ${least}, not ${raw}`);
+    out[key] = n;
+  }
+  return out;
+}
 
 program
   .command("up")
@@ -57,11 +74,12 @@ program
 
 program
   .command("outputs")
-  .description("print the lakehouse's endpoints (add --show-secrets for the S3 keys)")
-  .option("--show-secrets", "include the S3 secret key")
+  .description("print the lakehouse's endpoints (add --show-secrets for the S3 keys, the API tokens and the services' passwords)")
+  .option("--show-secrets", "include the secrets: S3 secret key, API tokens (apiReadToken reads, apiToken writes), Trino passwords, the job server's secret")
   .action(async (opts) => {
     const outs = await lakeOutputs();
-    write(JSON.stringify(opts.showSecrets ? outs : { ...outs, s3SecretKey: "[secret]", apiToken: "[secret]" }, null, 2) + "\n");
+    const hidden = Object.fromEntries(SECRET_OUTPUTS.map((k) => [k, "[secret]"]));
+    write(JSON.stringify(opts.showSecrets ? outs : { ...outs, ...hidden }, null, 2) + "\n");
   });
 
 program
@@ -129,6 +147,7 @@ trashCmd
     const [{ trashPurgeCommand }, { createTrashDeps }, { createLogger }] = await Promise.all([import("./trash"), import("../reconciler/runtime"), import("../lake/logger")]);
     process.exitCode = await trashPurgeCommand(createTrashDeps(await lakeOutputs(), { log: createLogger("lakeform-trash"), role: "cli" }), table, write);
   });
+
 program
   .command("logs")
   .description("a service's log (s3, metastore, spark, trino, reconciler, api): pretty on a terminal, JSON lines when piped")
@@ -161,15 +180,21 @@ program
   .option("-f, --file <path>", "the desired state", "tables.yaml")
   .option("-p, --port <port>", "port to listen on", "8090")
   .option("--host <host>", "address to bind", "127.0.0.1")
+  .option("--query-timeout <seconds>", "POST /query's statement timeout (lakeform:api.queryTimeoutSec)")
+  .option("--query-max-rows <n>", "POST /query's largest limit (lakeform:api.queryMaxRows)")
+  .option("--query-max-offset <n>", "POST /query's largest offset (lakeform:api.queryMaxOffset)")
+  .option("--json-limit <bytes>", "the largest JSON body (lakeform:api.jsonLimitBytes)")
+  .option("--csv-limit <bytes>", "the largest CSV ingest, streamed to the object store (lakeform:api.csvLimitBytes)")
   .action(async (opts) => {
     const outs = await lakeOutputs();
-    const [{ createLogger }, { createLakeService }, { buildApi }] = await Promise.all([
+    const [{ createLogger }, { apiTokens, createLakeService }, { buildApi }] = await Promise.all([
       import("../lake/logger"),
       import("../api/runtime"),
       import("../api/server"),
     ]);
     const log = createLogger("lakeform-api");
-    const app = await buildApi({ lake: createLakeService(outs, opts.file), token: outs.apiToken, logger: log });
+    const limits = apiLimitFlags(opts);
+    const app = await buildApi({ lake: createLakeService(outs, opts.file), tokens: apiTokens(outs), limits, logger: log });
     await app.listen({ port: Number(opts.port), host: opts.host });
     const stop = async () => {
       await app.close();

@@ -129,7 +129,8 @@ export async function execute(lake: LakeService, statement: string, baseDir = pr
       if ((m = /^insert\s+into\s+(\w+)\s+from\s+'([^']+)'$/i.exec(s))) {
         const file = path.resolve(baseDir, m[2]);
         if (!fs.existsSync(file)) throw new LakeformError("NO_FILE", `no such file: ${file}`);
-        const res = await lake.ingestCsv(m[1], fs.readFileSync(file), path.basename(file));
+        // Streamed to the object store as it is read: a file of any size, never held whole.
+        const res = await lake.ingestCsv(m[1], fs.createReadStream(file), path.basename(file));
         return { kind: "text", text: `upserted ${res.rowsWritten} row(s) into ${m[1]}: commit ${res.commit}` };
       }
       if ((m = /^insert\s+into\s+(\w+)\s+values\s+([\s\S]+)$/i.exec(s))) {

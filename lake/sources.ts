@@ -7,7 +7,9 @@
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { Transform, type Readable } from "node:stream";
+import { CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { Upload } from "@aws-sdk/lib-storage";
 import { LakeformError } from "./errors";
 
 export interface ResolvedSource {
@@ -52,6 +54,14 @@ async function objectStore<T>(what: string, call: () => Promise<T>): Promise<T> 
     throw new ObjectStoreError(what, { cause: err });
   }
 }
+
+/**
+ * The part size of a streamed landing: what the upload holds per part (two in flight). A single
+ * CopyObject then moves the whole object to its content-addressed key, which S3 allows up to
+ * 5 GiB: the most an API ingest may take (stacks/config.ts).
+ */
+export const LANDING_PART_BYTES = 8 * 1024 * 1024;
+export const MAX_STREAMED_LANDING_BYTES = 5 * 1024 ** 3;
 
 export function sha256(data: Buffer | string): string {
   return crypto.createHash("sha256").update(data).digest("hex");
@@ -191,6 +201,55 @@ export class Sources {
     const source: ResolvedSource = { declared: "change", location: "change:", hash, bytes: data.length };
     const key = `_lakeform/landing/${hash.slice(0, 2)}/${hash}.change.json`;
     await objectStore(`landing a change at s3://${this.bucket}/${key}`, () => this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: data, ContentType: "application/json" })));
+    return { source, uri: `s3a://${this.bucket}/${key}` };
+  }
+
+  /**
+   * Lands CSV content as it streams in (an API upload of any size), hashed on the way: it is
+   * uploaded in parts (a few MiB held at a time) under _lakeform/landing/incoming/, then copied
+   * to its content-addressed key (landingKey) once its hash is known, and the incoming object
+   * removed. The body failing (refused by a check it was piped through, the client gone) aborts
+   * the upload and is the error thrown, as it is; the store failing is OBJECT_STORE_ERROR.
+   */
+  async landStream(name: string, body: Readable): Promise<{ source: ResolvedSource; uri: string }> {
+    const hash = crypto.createHash("sha256");
+    let bytes = 0;
+    let bodyError: unknown;
+    const incoming = `_lakeform/landing/incoming/${crypto.randomUUID()}.csv`;
+    const hashed = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        hash.update(chunk);
+        bytes += chunk.length;
+        done(null, chunk);
+      },
+    });
+    body.once("error", (err) => {
+      bodyError = err;
+      hashed.destroy(err);
+    });
+    body.pipe(hashed);
+    const upload = new Upload({ client: this.s3, params: { Bucket: this.bucket, Key: incoming, Body: hashed }, partSize: LANDING_PART_BYTES, queueSize: 2, leavePartsOnError: false });
+    try {
+      await upload.done();
+    } catch (err) {
+      if (bodyError !== undefined) throw bodyError;
+      body.destroy();
+      throw new ObjectStoreError(`landing ${name} at s3://${this.bucket}/${incoming}`, { cause: err });
+    }
+    if (bodyError !== undefined) throw bodyError;
+    const source: ResolvedSource = { declared: name, location: `upload:${name}`, hash: hash.digest("hex"), bytes };
+    const key = this.landingKey(source);
+    try {
+      const exists = await this.s3
+        .send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }))
+        .then(() => true)
+        .catch(() => false);
+      if (!exists) {
+        await objectStore(`landing ${name} at s3://${this.bucket}/${key}`, () => this.s3.send(new CopyObjectCommand({ Bucket: this.bucket, Key: key, CopySource: `${this.bucket}/${incoming}` })));
+      }
+    } finally {
+      await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: incoming })).catch(() => undefined);
+    }
     return { source, uri: `s3a://${this.bucket}/${key}` };
   }
 

@@ -36,7 +36,23 @@ export const StackConfigSchema = z
     tablesFile: z.string().min(1).default("examples/tables.yaml"),
     /** Run the reconciler and the API as services of the lakehouse (host processes, on both runtimes). */
     services: z.boolean().default(true),
-    api: z.object({ port: port.optional() }).strict().default({}),
+    /** The REST API's bounds (api/limits.ts has the defaults): a statement timeout, page sizes, body sizes. */
+    api: z
+      .object({
+        port: port.optional(),
+        /** POST /query's statement timeout (Trino's query_max_run_time for each query); default 60. */
+        queryTimeoutSec: z.number().int().positive().max(24 * 3600).optional(),
+        /** POST /query's largest `limit`; default 10,000. */
+        queryMaxRows: z.number().int().positive().max(1_000_000).optional(),
+        /** POST /query's largest `offset` (offset + limit rows are fetched); default 100,000. */
+        queryMaxOffset: z.number().int().nonnegative().max(10_000_000).optional(),
+        /** The largest JSON body; default 1 MiB. */
+        jsonLimitBytes: z.number().int().positive().max(64 * 1024 * 1024).optional(),
+        /** The largest CSV ingest, streamed to the object store; default and most 5 GiB (one CopyObject lands it). */
+        csvLimitBytes: z.number().int().positive().max(5 * 1024 ** 3).optional(),
+      })
+      .strict()
+      .default({}),
     reconciler: z
       .object({
         resyncSec: z.number().int().positive().optional(),

@@ -14,7 +14,7 @@ import type { LakeOutputs } from "../../lake/outputKeys";
 import { outputsFile } from "../../lake/paths";
 import { implProvider } from "../dynamic";
 import { LocalService } from "../local/providers";
-import { servicesLocalPlans, SERVICES_DEFAULTS } from "./localPlan";
+import { servicesLocalPlans, SERVICES_DEFAULTS, type ApiServiceLimits } from "./localPlan";
 
 const IMPL = path.join(__dirname, "impl");
 
@@ -58,6 +58,8 @@ export interface LakeServicesArgs {
   stack: string;
   tablesFile: string;
   apiPort?: number;
+  /** The API's bounds (lakeform:api.*), passed to `lakeform api` as flags. */
+  apiLimits?: ApiServiceLimits;
   resyncSec?: number;
   outputs: { [K in keyof LakeOutputs]: pulumi.Input<string> };
   /** The file the outputs are written to (a StackOutputsFile the services wait for). */
@@ -85,6 +87,7 @@ export class LakeServices extends pulumi.ComponentResource {
         stack: args.stack,
         tablesFile: args.tablesFile,
         apiPort,
+        apiLimits: args.apiLimits,
         resyncSec: args.resyncSec,
         outputsFile: file,
         outputsHash: h,

@@ -16,6 +16,8 @@ export interface ServicesArgs {
   /** The tables.yaml the reconciler watches and the API serves (absolute). */
   tablesFile: string;
   apiPort: number;
+  /** The API's bounds (lakeform:api.*); absent ones keep the API's defaults (api/limits.ts). */
+  apiLimits?: ApiServiceLimits;
   /** The stack outputs file the services read their connection from (written by StackOutputsFile). */
   outputsFile: string;
   /**
@@ -29,6 +31,27 @@ export interface ServicesArgs {
 }
 
 export const SERVICES_DEFAULTS = { apiPort: 8090, resyncSec: 60 };
+
+/** lakeform:api's bounds, as stacks/config.ts reads them. */
+export interface ApiServiceLimits {
+  queryTimeoutSec?: number;
+  queryMaxRows?: number;
+  queryMaxOffset?: number;
+  jsonLimitBytes?: number;
+  csvLimitBytes?: number;
+}
+
+/** `lakeform api`'s flags for the bounds a stack sets. */
+export function apiLimitArgs(limits: ApiServiceLimits = {}): string[] {
+  const flags: [string, number | undefined][] = [
+    ["--query-timeout", limits.queryTimeoutSec],
+    ["--query-max-rows", limits.queryMaxRows],
+    ["--query-max-offset", limits.queryMaxOffset],
+    ["--json-limit", limits.jsonLimitBytes],
+    ["--csv-limit", limits.csvLimitBytes],
+  ];
+  return flags.flatMap(([flag, value]) => (value === undefined ? [] : [flag, String(value)]));
+}
 
 function supervised(args: ServicesArgs, service: string, command: string[]): string[] {
   const bin = path.join(args.projectDir, "bin", "lakeform");
@@ -72,7 +95,7 @@ export function servicesLocalPlans(args: ServicesArgs): { reconciler: ServicePla
       files: { [apiEndpointFile(args.dataDir)]: JSON.stringify({ endpoint }) + "\n" },
       dirs: [path.dirname(api.logFile)],
       process: localProcess(args.dataDir, "api", {
-        command: supervised(args, "api", ["api", "-f", args.tablesFile, "--port", String(args.apiPort), "--host", "127.0.0.1"]),
+        command: supervised(args, "api", ["api", "-f", args.tablesFile, "--port", String(args.apiPort), "--host", "127.0.0.1", ...apiLimitArgs(args.apiLimits)]),
         env,
         health: { http: `${endpoint}/healthz` },
         ports: [args.apiPort],

@@ -11,7 +11,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { LakeOutputs } from "../../stacks/automation";
-import { createLakeService } from "../../api/runtime";
+import { apiTokens, createLakeService } from "../../api/runtime";
 import { buildApi } from "../../api/server";
 import type { TrinoClient } from "../../lake/trino";
 import { ensureUp, run, trino } from "./lake";
@@ -30,6 +30,8 @@ const cli = path.resolve(__dirname, "../../bin/lakeform");
 
 const csv = (rows: (string | number)[][]) => rows.map((r) => r.join(",")).join("\n") + "\n";
 const auth = () => ({ authorization: `Bearer ${outs.apiToken}` });
+/** The read token: every read here carries it. */
+const reader = () => ({ authorization: `Bearer ${outs.apiReadToken}` });
 const ingest = (table: string, body: string, headers: Record<string, string> = auth()) =>
   app.inject({ method: "POST", url: `/ingest/${table}`, headers: { "content-type": "text/csv", ...headers }, payload: body });
 const sorted = (rows: unknown[][]) => rows.map((r) => JSON.stringify(r)).sort();
@@ -49,7 +51,7 @@ tables:
 `,
   );
   fs.writeFileSync(path.join(dir, "seed.csv"), "id,name,version\n");
-  app = await buildApi({ lake: createLakeService(outs, path.join(dir, "tables.yaml")), token: outs.apiToken });
+  app = await buildApi({ lake: createLakeService(outs, path.join(dir, "tables.yaml")), tokens: apiTokens(outs) });
 });
 
 afterAll(async () => {
@@ -99,7 +101,7 @@ describe.each([
     expect(commits.map((c) => c.rows.length)).toEqual([3, 4, 5]);
     expect(commits[2].rows).toContainEqual([2, "grace hopper", 2]);
 
-    const history = await app.inject({ method: "GET", url: `/tables/${table}/history` });
+    const history = await app.inject({ method: "GET", url: `/tables/${table}/history`, headers: reader() });
     expect(history.statusCode).toBe(200);
     const listed = history.json().commits as { commit: string; source: string; sourceHash: string }[];
     expect(listed.map((c) => c.commit)).toEqual(commits.map((c) => c.commit));
@@ -113,17 +115,17 @@ describe.each([
     const commits = await threeCommits(table, catalog);
     expect(commits).toHaveLength(3);
     for (const { commit, rows } of commits) {
-      const res = await app.inject({ method: "GET", url: `/tables/${table}/rows?asOf=${commit}` });
+      const res = await app.inject({ method: "GET", url: `/tables/${table}/rows?asOf=${commit}`, headers: reader() });
       expect(res.statusCode).toBe(200);
       const body = res.json() as { columns: { name: string }[]; rows: unknown[][] };
       const idx = ["id", "name", "version"].map((c) => body.columns.findIndex((x) => x.name === c));
       expect(sorted(body.rows.map((r) => idx.map((i) => r[i])))).toEqual(sorted(rows));
     }
     // By timestamp: each commit's own time, as history reports it, selects that commit.
-    const history = (await app.inject({ method: "GET", url: `/tables/${table}/history` })).json().commits as { commit: string; time: string }[];
+    const history = (await app.inject({ method: "GET", url: `/tables/${table}/history`, headers: reader() })).json().commits as { commit: string; time: string }[];
     for (const [i, { time }] of history.entries()) {
       expect(time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
-      const res = await app.inject({ method: "GET", url: `/tables/${table}/rows?asOf=${encodeURIComponent(time)}` });
+      const res = await app.inject({ method: "GET", url: `/tables/${table}/rows?asOf=${encodeURIComponent(time)}`, headers: reader() });
       expect(res.statusCode).toBe(200);
       const body = res.json() as { columns: { name: string }[]; rows: unknown[][] };
       const idx = ["id", "name", "version"].map((c) => body.columns.findIndex((x) => x.name === c));
@@ -131,7 +133,7 @@ describe.each([
     }
     // With a filter, evaluated as of that commit.
     const { commit, rows } = commits[1];
-    const res = await app.inject({ method: "GET", url: `/tables/${table}/rows?asOf=${commit}&where=${encodeURIComponent("id >= 2 AND name LIKE 'g%'")}` });
+    const res = await app.inject({ method: "GET", url: `/tables/${table}/rows?asOf=${commit}&where=${encodeURIComponent("id >= 2 AND name LIKE 'g%'")}`, headers: reader() });
     expect(res.statusCode).toBe(200);
     const body = res.json() as { columns: { name: string }[]; rows: unknown[][] };
     const nameAt = body.columns.findIndex((x) => x.name === "name");
@@ -140,12 +142,12 @@ describe.each([
 });
 
 test("/query names BIGINT columns whose values JSON numbers can't carry exactly", async () => {
-  const res = await app.inject({ method: "POST", url: "/query", payload: { sql: "SELECT BIGINT '9007199254740993' AS big, BIGINT '42' AS small" } });
+  const res = await app.inject({ method: "POST", url: "/query", headers: reader(), payload: { sql: "SELECT BIGINT '9007199254740993' AS big, BIGINT '42' AS small" } });
   expect(res.statusCode).toBe(200);
   const body = res.json() as { rows: unknown[][]; warnings?: string[] };
   expect(body.rows[0][1]).toBe(42);
   expect(body.warnings).toEqual([expect.stringMatching(/^column big: .*CAST\(big AS varchar\)/)]);
-  const exact = await app.inject({ method: "POST", url: "/query", payload: { sql: "SELECT CAST(BIGINT '9007199254740993' AS varchar) AS big" } });
+  const exact = await app.inject({ method: "POST", url: "/query", headers: reader(), payload: { sql: "SELECT CAST(BIGINT '9007199254740993' AS varchar) AS big" } });
   expect(exact.json()).toMatchObject({ rows: [["9007199254740993"]] });
   expect(exact.json().warnings).toBeUndefined();
 });
@@ -157,7 +159,7 @@ test("the API round trip: ingest a CSV, query it back, travel to before it", asy
   const before = seeded.json().commit;
   const res = await ingest(ICE, csv([["id", "name", "version"], [6, "margaret", 1]]));
   expect(res.statusCode).toBe(200);
-  const q = await app.inject({ method: "POST", url: "/query", payload: { sql: `SELECT name FROM iceberg.default.${ICE} WHERE id = 6` } });
+  const q = await app.inject({ method: "POST", url: "/query", headers: reader(), payload: { sql: `SELECT name FROM iceberg.default.${ICE} WHERE id = 6` } });
   expect(q.json().rows).toEqual([["margaret"]]);
   // The same as a multipart file upload, as a browser form or `curl -F file=@x.csv` sends it.
   const boundary = "lakeformboundary";
@@ -165,15 +167,15 @@ test("the API round trip: ingest a CSV, query it back, travel to before it", asy
   const up = await app.inject({ method: "POST", url: `/ingest/${ICE}`, headers: { ...auth(), "content-type": `multipart/form-data; boundary=${boundary}` }, payload: multipart });
   expect(up.statusCode).toBe(200);
   expect(await t.scalar(`SELECT name FROM iceberg.default.${ICE} WHERE id = 7`)).toBe("katherine");
-  const once = await app.inject({ method: "POST", url: "/query", payload: { sql: `SELECT count(*) FROM iceberg.default.${ICE} WHERE id = 7` } });
+  const once = await app.inject({ method: "POST", url: "/query", headers: reader(), payload: { sql: `SELECT count(*) FROM iceberg.default.${ICE} WHERE id = 7` } });
   expect(once.json().rows).toEqual([[1]]);
   expect(q.json().columns).toEqual([{ name: "name", type: "varchar" }]);
-  const old = await app.inject({ method: "GET", url: `/tables/${ICE}/rows?asOf=${before}` });
+  const old = await app.inject({ method: "GET", url: `/tables/${ICE}/rows?asOf=${before}`, headers: reader() });
   expect(old.json().rows).toHaveLength(5);
   // Paging: limit and offset over one query.
-  const page = await app.inject({ method: "POST", url: "/query", payload: { sql: `SELECT id FROM iceberg.default.${ICE} ORDER BY id`, limit: 4, offset: 4 } });
+  const page = await app.inject({ method: "POST", url: "/query", headers: reader(), payload: { sql: `SELECT id FROM iceberg.default.${ICE} ORDER BY id`, limit: 4, offset: 4 } });
   expect(page.json()).toMatchObject({ rows: [[5], [6], [7]], offset: 4, nextOffset: null });
-  const docs = await app.inject({ method: "GET", url: "/openapi.json" });
+  const docs = await app.inject({ method: "GET", url: "/openapi.json", headers: reader() });
   expect(Object.keys(docs.json().paths)).toEqual(expect.arrayContaining(["/ingest/{table}", "/query", "/tables/{table}/rows"]));
 });
 
@@ -182,17 +184,19 @@ test("bad input gets a 4xx with a reason, and the lake is unchanged", async () =
   const count = async () => t.scalar<number>(`SELECT count(*) FROM iceberg.default.${ICE}`);
   const before = await count();
   const cases: { name: string; res: () => Promise<{ statusCode: number; json: () => any }>; status: number; message: RegExp }[] = [
-    { name: "a write through /query", res: () => app.inject({ method: "POST", url: "/query", payload: { sql: `DELETE FROM iceberg.default.${ICE}` } }), status: 400, message: /Access Denied/ },
-    { name: "DDL through /query", res: () => app.inject({ method: "POST", url: "/query", payload: { sql: `DROP TABLE iceberg.default.${ICE}` } }), status: 400, message: /Access Denied/ },
-    { name: "two statements", res: () => app.inject({ method: "POST", url: "/query", payload: { sql: `SELECT 1; DROP TABLE iceberg.default.${ICE}` } }), status: 400, message: /one statement/ },
-    { name: "bad SQL", res: () => app.inject({ method: "POST", url: "/query", payload: { sql: "SELEC 1" } }), status: 400, message: /mismatched input|syntax/i },
-    { name: "injection in a table name", res: () => app.inject({ method: "GET", url: `/tables/${encodeURIComponent(`${ICE}; DROP TABLE x`)}/history` }), status: 400, message: /not a table name/ },
-    { name: "injection in asOf", res: () => app.inject({ method: "GET", url: `/tables/${ICE}/rows?asOf=${encodeURIComponent("1 OR 1=1; DROP TABLE x")}` }), status: 400, message: /neither a commit id/ },
-    { name: "a function call in a travel filter", res: () => app.inject({ method: "GET", url: `/tables/${ICE}/rows?asOf=${first.commit}&where=${encodeURIComponent("reflect('java.lang.System','exit',0) = 1")}` }), status: 400, message: /not a column/ },
-    { name: "an unknown table", res: () => app.inject({ method: "GET", url: "/tables/nope/history" }), status: 404, message: /no table "nope"/ },
-    { name: "a ragged CSV", res: () => ingest(ICE, "id,name,version\n7,x\n"), status: 400, message: /malformed at line 2/ },
+    { name: "a write through /query", res: () => app.inject({ method: "POST", url: "/query", headers: reader(), payload: { sql: `DELETE FROM iceberg.default.${ICE}` } }), status: 400, message: /DELETE is refused/ },
+    { name: "DDL through /query", res: () => app.inject({ method: "POST", url: "/query", headers: reader(), payload: { sql: `DROP TABLE iceberg.default.${ICE}` } }), status: 400, message: /DROP is refused/ },
+    { name: "a write through /query with the write token (the statement decides, not the token)", res: () => app.inject({ method: "POST", url: "/query", headers: auth(), payload: { sql: `INSERT INTO iceberg.default.${ICE} VALUES (99, 'x', 1)` } }), status: 400, message: /INSERT is refused/ },
+    { name: "two statements", res: () => app.inject({ method: "POST", url: "/query", headers: reader(), payload: { sql: `SELECT 1; DROP TABLE iceberg.default.${ICE}` } }), status: 400, message: /one statement/ },
+    { name: "bad SQL", res: () => app.inject({ method: "POST", url: "/query", headers: reader(), payload: { sql: "SELEC 1" } }), status: 400, message: /mismatched input|syntax/i },
+    { name: "injection in a table name", res: () => app.inject({ method: "GET", url: `/tables/${encodeURIComponent(`${ICE}; DROP TABLE x`)}/history`, headers: reader() }), status: 400, message: /not a table name/ },
+    { name: "injection in asOf", res: () => app.inject({ method: "GET", url: `/tables/${ICE}/rows?asOf=${encodeURIComponent("1 OR 1=1; DROP TABLE x")}`, headers: reader() }), status: 400, message: /neither a commit id/ },
+    { name: "a function call in a travel filter", res: () => app.inject({ method: "GET", url: `/tables/${ICE}/rows?asOf=${first.commit}&where=${encodeURIComponent("reflect('java.lang.System','exit',0) = 1")}`, headers: reader() }), status: 400, message: /not a column/ },
+    { name: "an unknown table", res: () => app.inject({ method: "GET", url: "/tables/nope/history", headers: reader() }), status: 404, message: /no table "nope"/ },
+    { name: "a ragged CSV (streamed: the job server refuses it before it commits)", res: () => ingest(ICE, "id,name,version\n7,x\n"), status: 400, message: /line 2 has a different number of fields/ },
     { name: "no token", res: () => ingest(ICE, "id,name,version\n8,x,1\n", {}), status: 401, message: /Bearer/ },
     { name: "a wrong token", res: () => ingest(ICE, "id,name,version\n8,x,1\n", { authorization: "Bearer nope" }), status: 401, message: /Bearer/ },
+    { name: "the read token on a write", res: () => ingest(ICE, "id,name,version\n8,x,1\n", reader()), status: 403, message: /read token can't write/ },
     { name: "a missing key column", res: () => ingest(ICE, "name,version\nx,1\n"), status: 422, message: /not in the CSV header/ },
   ];
   for (const c of cases) {
@@ -205,7 +209,7 @@ test("bad input gets a 4xx with a reason, and the lake is unchanged", async () =
 
 test("the light path: a small Iceberg batch through one Trino MERGE, without Spark", async () => {
   await threeCommits(ICE, "iceberg");
-  const before = (await app.inject({ method: "GET", url: `/tables/${ICE}/history` })).json().commits.length;
+  const before = (await app.inject({ method: "GET", url: `/tables/${ICE}/history`, headers: reader() })).json().commits.length;
   const res = await app.inject({
     method: "POST", url: `/ingest/${ICE}?via=trino`, headers: { ...auth(), "content-type": "text/csv" },
     payload: "ID,Name,Version\n1,ada lovelace,2\n20,hedy,1\n20,hedy lamarr,2\n",
@@ -214,7 +218,7 @@ test("the light path: a small Iceberg batch through one Trino MERGE, without Spa
   expect(res.json()).toMatchObject({ rowsWritten: 2, renamed: { ID: "id", Name: "name", Version: "version" } });
   const { rows } = await t.query(`SELECT id, name, version FROM iceberg.default.${ICE} WHERE id IN (1, 20) ORDER BY id`);
   expect(rows).toEqual([[1, "ada lovelace", 2], [20, "hedy lamarr", 2]]);
-  const history = (await app.inject({ method: "GET", url: `/tables/${ICE}/history` })).json().commits;
+  const history = (await app.inject({ method: "GET", url: `/tables/${ICE}/history`, headers: reader() })).json().commits;
   expect(history).toHaveLength(before + 1);
   expect(history[history.length - 1].commit).toBe(res.json().commit);
   // Hudi tables and new columns stay on the Spark path.

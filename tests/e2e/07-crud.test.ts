@@ -8,7 +8,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import pino from "pino";
 import type { LakeOutputs } from "../../stacks/automation";
-import { createLakeService } from "../../api/runtime";
+import { apiTokens, createLakeService } from "../../api/runtime";
 import { buildApi } from "../../api/server";
 import type { LakeService } from "../../api/service";
 import { execute } from "../../cli/shell";
@@ -45,7 +45,7 @@ async function rows(f: Fmt, table: string): Promise<unknown[][]> {
 }
 
 async function history(table: string): Promise<{ commit: string; rowsInserted?: number; rowsUpdated?: number; rowsDeleted?: number; source?: string }[]> {
-  const res = await app.inject({ method: "GET", url: `/tables/${table}/history` });
+  const res = await app.inject({ method: "GET", url: `/tables/${table}/history`, headers: auth() });
   expect(res.statusCode).toBe(200);
   return res.json().commits;
 }
@@ -77,7 +77,7 @@ beforeAll(async () => {
     csv([[2, "grace", 2, "true"], [4, "edsger", 2, "TRUE"], [3, "alan t", 2, "false"], [3, "alan", 3, "true"], [6, "donald", 2, "true"], [6, "don", 3, "false"], [5, "barbara l", 2, "false"], [7, "john", 1, "false"]], "id,name,version,Deleted"),
   );
   lake = createLakeService(outs, path.join(dir, "tables.yaml"));
-  app = await buildApi({ lake, token: outs.apiToken });
+  app = await buildApi({ lake, tokens: apiTokens(outs) });
 });
 
 afterAll(async () => {
@@ -126,7 +126,7 @@ describe.each(FORMATS)("%s", (f) => {
     expect(h[2]).toMatchObject({ rowsDeleted: 2 });
     expect(h[1].source).toMatch(/delete/);
 
-    const travel = await app.inject({ method: "GET", url: `/tables/${table}/rows?asOf=${before}` });
+    const travel = await app.inject({ method: "GET", url: `/tables/${table}/rows?asOf=${before}`, headers: auth() });
     expect(travel.statusCode).toBe(200);
     const idAt = travel.json().columns.findIndex((c: { name: string }) => c.name === "id");
     expect(travel.json().rows.map((r: unknown[]) => r[idAt]).sort()).toEqual([1, 2, 3, 4, 5, 6]);
@@ -155,7 +155,7 @@ describe.each(FORMATS)("%s", (f) => {
     const del = await app.inject({ method: "DELETE", url: `/tables/${table}/rows`, headers: { "content-type": "text/csv", ...auth() }, payload: "id\n3\n" });
     const c3 = del.json().commit as string;
 
-    const res = await app.inject({ method: "GET", url: `/tables/${table}/changes?since=${c1}` });
+    const res = await app.inject({ method: "GET", url: `/tables/${table}/changes?since=${c1}`, headers: auth() });
     expect(res.statusCode).toBe(200);
     const body = res.json();
     expect(body).toMatchObject({ table, since: c1, until: c3, truncated: false });
@@ -174,7 +174,7 @@ describe.each(FORMATS)("%s", (f) => {
     const shell = await execute(lake, `changes ${table} since ${c2}`);
     expect(shell.kind === "rows" && shell.result.rows.map((r) => r[1])).toEqual(["delete"]);
 
-    const unknown = await app.inject({ method: "GET", url: `/tables/${table}/changes?since=123456789` });
+    const unknown = await app.inject({ method: "GET", url: `/tables/${table}/changes?since=123456789`, headers: auth() });
     expect(unknown.statusCode).toBe(404);
     expect(unknown.json().error.code).toBe("UNKNOWN_COMMIT");
   });
@@ -194,17 +194,17 @@ describe.each(FORMATS)("%s", (f) => {
     expect(h).toHaveLength(RETAIN);
     expect(h.map((c) => c.commit)).not.toContain(first);
     const oldest = h[0].commit;
-    const travel = await app.inject({ method: "GET", url: `/tables/${table}/rows?asOf=${first}` });
+    const travel = await app.inject({ method: "GET", url: `/tables/${table}/rows?asOf=${first}`, headers: auth() });
     expect(travel.statusCode).toBe(410);
     expect(travel.json().error).toMatchObject({ code: "COMMIT_EXPIRED", message: expect.stringContaining(oldest) });
-    const changes = await app.inject({ method: "GET", url: `/tables/${table}/changes?since=${first}` });
+    const changes = await app.inject({ method: "GET", url: `/tables/${table}/changes?since=${first}`, headers: auth() });
     expect(changes.statusCode).toBe(410);
     expect(changes.json().error.message).toContain(oldest);
     // Still readable, every row there, and the declared source is not applied again.
     expect(await t.scalar(`SELECT count(*) FROM ${f}.default.${table}`)).toBe(RETAIN + 3);
     await r.reconcileTable(lake.spec(table));
     expect((await history(table)).map((c) => c.commit)).toEqual(h.map((c) => c.commit));
-    const ok = await app.inject({ method: "GET", url: `/tables/${table}/rows?asOf=${oldest}` });
+    const ok = await app.inject({ method: "GET", url: `/tables/${table}/rows?asOf=${oldest}`, headers: auth() });
     expect(ok.statusCode).toBe(200);
   });
 

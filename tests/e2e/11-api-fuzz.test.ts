@@ -3,8 +3,11 @@
  * the cache by scripts/install-schemathesis.sh), with every check on, on a running lakehouse: the
  * API listens on 127.0.0.1 on a free port over a throwaway tables.yaml, half the generated table
  * names are its real tables, half the commit ids (asOf, since) its real commits, and requests
- * carry the bearer token, so reads, travel, changes and writes reach Trino and Spark. Bounded by
- * examples per operation and by time; any check failure fails.
+ * carry the write token, so reads, travel, changes and writes reach Trino and Spark (the
+ * document itself needs a token too: it is fetched with the read token and handed to
+ * schemathesis as a file). Its ignored_auth check sends each operation without the token and
+ * with a wrong one, and expects them refused. Bounded by examples per operation and by time; any
+ * check failure fails.
  */
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
@@ -12,7 +15,7 @@ import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import pino from "pino";
-import { createLakeService } from "../../api/runtime";
+import { apiTokens, createLakeService } from "../../api/runtime";
 import { buildApi } from "../../api/server";
 import type { LakeOutputs } from "../../stacks/automation";
 import { ensureUp, run } from "./lake";
@@ -60,7 +63,7 @@ tables:
   );
   fs.writeFileSync(path.join(dir, "seed.csv"), "id,name\n");
   const logger = pino({ level: "info" }, pino.destination({ dest: logFile(), sync: true }));
-  app = await buildApi({ lake: createLakeService(outs, path.join(dir, "tables.yaml")), token: outs.apiToken, logger });
+  app = await buildApi({ lake: createLakeService(outs, path.join(dir, "tables.yaml")), tokens: apiTokens(outs), logger });
   await app.listen({ host: "127.0.0.1", port: 0 });
   base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   // Real commits to read, travel to, count changes from and write over.
@@ -138,12 +141,15 @@ function schemathesis(args: string[], timeoutMs: number): Promise<{ code: number
 
 test("schemathesis finds no failure of any check against the API's own OpenAPI document", async () => {
   fs.writeFileSync(path.join(dir, "schemathesis.toml"), config());
+  const doc = await fetch(`${base}/openapi.json`, { headers: { authorization: `Bearer ${outs.apiReadToken}` } });
+  expect(doc.status).toBe(200);
+  fs.writeFileSync(path.join(dir, "openapi.json"), await doc.text());
   const seed = SEED_ENV === "random" ? Math.floor(Math.random() * 2 ** 31) : Number(SEED_ENV);
   const started = Date.now();
   const { code, output } = await schemathesis(
     [
       "--config-file", path.join(dir, "schemathesis.toml"),
-      "run", `${base}/openapi.json`,
+      "run", path.join(dir, "openapi.json"), "--url", base,
       "--checks", "all",
       "--max-examples", String(MAX_EXAMPLES),
       "--max-time", String(MAX_TIME_S),

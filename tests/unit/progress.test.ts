@@ -171,6 +171,7 @@ describe("GET /tables/{table}/progress", () => {
   let dir: string;
   let inFlight: WriteProgress[] = [];
   const asked: string[] = [];
+  const reader = { authorization: "Bearer r" };
 
   beforeAll(async () => {
     jobServer = http.createServer((req, res) => {
@@ -187,7 +188,7 @@ describe("GET /tables/{table}/progress", () => {
       trinoPassword: "tp", trinoReadPassword: "trp", jobServerSecret: "js",
     };
     const lake = new LakeService(endpoints, new JobClient(endpoints.sparkJobServer, { secret: endpoints.jobServerSecret }), new Sources(s3Client(endpoints), "warehouse"), path.join(dir, "tables.yaml"), path.join(dir, "status.json"));
-    app = await buildApi({ lake, token: "t" });
+    app = await buildApi({ lake, tokens: { read: "r", write: "w" } });
   });
 
   afterAll(async () => {
@@ -198,22 +199,22 @@ describe("GET /tables/{table}/progress", () => {
 
   test("the table's writes in flight with the job server's figures and a line for people; none: an empty list", async () => {
     inFlight = [writing({ source: "api-2026-11-25T12-00-00-000Z.csv" })];
-    const res = await app.inject({ method: "GET", url: "/tables/LEADS/progress" });
+    const res = await app.inject({ method: "GET", url: "/tables/LEADS/progress", headers: reader });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual({ table: "leads", writes: [{ ...inFlight[0], message: "writing, 91 MB of 203 MB read, 900,000 of 2,000,000 rows" }] });
     expect(asked.at(-1)).toBe("/progress?table=default.leads");
     inFlight = [];
-    expect((await app.inject({ method: "GET", url: "/tables/leads/progress" })).json()).toEqual({ table: "leads", writes: [] });
+    expect((await app.inject({ method: "GET", url: "/tables/leads/progress", headers: reader })).json()).toEqual({ table: "leads", writes: [] });
   });
 
   test("an unknown table is 404, a bad name 400; the document declares the route and points /ingest to it", async () => {
-    const unknown = await app.inject({ method: "GET", url: "/tables/nope/progress" });
+    const unknown = await app.inject({ method: "GET", url: "/tables/nope/progress", headers: reader });
     expect([unknown.statusCode, unknown.json().error.code]).toEqual([404, "UNKNOWN_TABLE"]);
-    const bad = await app.inject({ method: "GET", url: "/tables/a.b/progress" });
+    const bad = await app.inject({ method: "GET", url: "/tables/a.b/progress", headers: reader });
     expect([bad.statusCode, bad.json().error.code]).toEqual([400, "BAD_TABLE_NAME"]);
-    const doc = (await app.inject({ method: "GET", url: "/openapi.json" })).json();
+    const doc = (await app.inject({ method: "GET", url: "/openapi.json", headers: reader })).json();
     const get = doc.paths["/tables/{table}/progress"].get;
-    expect(Object.keys(get.responses).sort()).toEqual(["200", "400", "404", "431", "500", "503"]);
+    expect(Object.keys(get.responses).sort()).toEqual(["200", "400", "401", "404", "431", "500", "503"]);
     expect(Object.keys(get.responses["200"].content["application/json"].schema.properties.writes.items.properties)).toEqual(
       expect.arrayContaining(["stage", "percent", "bytesRead", "bytesTotal", "rowsRead", "rowsTotal", "message"]),
     );

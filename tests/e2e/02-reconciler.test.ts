@@ -17,7 +17,9 @@ import { createLakeService } from "../../api/runtime";
 import { getCondition } from "../../lake/conditions";
 import { JobClient, jobTable } from "../../lake/jobClient";
 import type { Reconciler } from "../../reconciler/loop";
-import { createReconciler } from "../../reconciler/runtime";
+import { createReconciler, createTrashDeps } from "../../reconciler/runtime";
+import { purgeTrashed } from "../../reconciler/prune";
+import { confirmPrune } from "../../lake/pruneConfirmations";
 import { parseTables } from "../../lake/spec";
 import type { TrinoClient } from "../../lake/trino";
 import { DeleteObjectsCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
@@ -291,7 +293,7 @@ test("a ragged CSV fails that table's write with the line, and the table is unto
   expect(await t.scalar(`SELECT count(*) FROM hudi.default.${UP_HUDI}`)).toBe(105);
 });
 
-test("removing tables from tables.yaml: prune: true drops one with its files (even across a restart), the other keeps its data", async () => {
+test("removing tables from tables.yaml: prune: true prunes one into the trash once confirmed (even across a restart), purged with its files and journal; the other keeps its data", async () => {
   const PRUNED = `pruned_${sfx}`;
   const ORPHAN = `orphan_${sfx}`;
   const ws = workspace();
@@ -302,11 +304,19 @@ test("removing tables from tables.yaml: prune: true drops one with its files (ev
     (await s3(outs).send(new ListObjectsV2Command({ Bucket: outs.warehouseBucket, Prefix: `default/${name}/` }))).KeyCount ?? 0;
   expect(await files(PRUNED)).toBeGreaterThan(0);
 
-  // The edit is made while no reconciler runs; the next one to start acts on it.
+  // The edit is made while no reconciler runs; the next one to start acts on it. Every table
+  // removed: the prune waits for its confirmation (tests/e2e/13-safe-prune.test.ts covers the hold).
   ws.declare([]);
+  confirmPrune(path.join(ws.dir, "status.json"), [`default.${PRUNED}`], "test");
   const r = ws.reconciler();
   await r.runOnce();
   await expect(t.query(`SELECT count(*) FROM hudi.default.${PRUNED}`)).rejects.toThrow(/does not exist/);
+  // A soft drop: the files stay in the trash until purged.
+  const deps = createTrashDeps(outs, { log, role: "test" });
+  const tomb = await deps.trash.get({ database: "default", name: PRUNED });
+  expect(tomb).toMatchObject({ table: `default.${PRUNED}`, format: "hudi" });
+  expect(await files(PRUNED)).toBeGreaterThan(0);
+  expect(await purgeTrashed(deps, tomb!)).toBe("purged");
   expect(await files(PRUNED)).toBe(0);
   // Its write journal went with it (files() lists under default/; the journal lives beside).
   const journal = await s3(outs).send(new ListObjectsV2Command({ Bucket: outs.warehouseBucket, Prefix: `_lakeform/journal/default/${PRUNED}/` }));

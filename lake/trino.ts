@@ -113,7 +113,9 @@ export class TrinoClient {
     const iter = await client.query(sql);
     const rows: unknown[][] = [];
     let columns: QueryResult["columns"] = [];
-    let queryId: string | undefined;
+    // The statement's id is in Trino's first answer: trino-client's iterator yields no page until
+    // rows arrive, so a long query (a count over a big join) would not be cancellable until then.
+    let queryId: string | undefined = (iter as unknown as { iter?: { queryResult?: { id?: string } } }).iter?.queryResult?.id;
     let cancelled = false;
     const cancel = () => {
       if (queryId && !cancelled) {

@@ -301,7 +301,8 @@ test("a 200 MB CSV is streamed to the object store and written, while the API's 
   expect(JSON.parse(res.body)).toMatchObject({ table: BIG, rowsWritten: ROWS });
   const grew = peak - rssBefore;
   process.stderr.write(`API RSS: ${Math.round(rssBefore / 2 ** 20)} MiB before, ${Math.round(peak / 2 ** 20)} MiB at most during a ${Math.round(bytes / 2 ** 20)} MiB ingest\n`);
-  expect(grew).toBeLessThan(bytes / 4);
+  // A body held whole would take more than its size (and twice that while concatenated); streamed, the parts in flight and the heap's slack.
+  expect(grew).toBeLessThan(bytes / 2);
   expect(await count(BIG)).toBe(ROWS);
   // Landed by its content's hash: the commit records the hash of exactly what was sent.
   const history = await call("GET", `/tables/${BIG}/history`, { headers: reader() });

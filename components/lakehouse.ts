@@ -111,7 +111,11 @@ export class Lakehouse extends pulumi.ComponentResource {
     );
     const engines = { ...s3, metastoreUri: this.metastore.internalUri, dependsOn: [this.metastore.server, bucket] };
     this.spark = new Spark(`${name}-spark`, { ...base, ...args.spark, ...engines, jobServerSecret: this.jobServerSecret }, { parent: this });
-    this.trino = new Trino(`${name}-trino`, { ...base, ...args.trino, ...engines }, { parent: this });
+    this.trino = new Trino(
+      `${name}-trino`,
+      { ...base, ...args.trino, ...engines, password: this.trinoPassword, readPassword: this.trinoReadPassword },
+      { parent: this },
+    );
 
     this.registerOutputs({
       s3Endpoint: this.objectStore.endpoint,

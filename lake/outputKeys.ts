@@ -20,6 +20,8 @@ export const OUTPUT_KEYS = [
   "trinoPassword",
   /** Trino's password for TRINO_USERS.readOnly (the API's and LakeShell's reads). */
   "trinoReadPassword",
+  /** The Trino coordinator's self-signed certificate (PEM): clients of trinoEndpoint (https) pin it. */
+  "trinoCertificate",
   /** The secret every request to the Spark job server carries. */
   "jobServerSecret",
 ] as const;
@@ -30,7 +32,8 @@ export type LakeOutputs = Record<(typeof OUTPUT_KEYS)[number], string>;
 export type LakeEndpoints = Pick<
   LakeOutputs,
   "s3Endpoint" | "s3Region" | "s3AccessKey" | "s3SecretKey" | "warehouseBucket" | "sparkJobServer" | "trinoEndpoint" | "trinoPassword" | "trinoReadPassword" | "jobServerSecret"
->;
+> &
+  Partial<Pick<LakeOutputs, "trinoCertificate">>;
 
 /** Checks a plain record of stack outputs (from Pulumi or a cache) and names a missing key. */
 export function toLakeOutputs(raw: Record<string, unknown>): LakeOutputs {

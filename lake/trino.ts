@@ -61,6 +61,8 @@ export interface TrinoCredentials {
   user: string;
   /** Left out only for a Trino without password authentication (a user's own cluster may have none). */
   password?: string;
+  /** PEM certificate(s) to trust for an https:// endpoint: Lakeform's Trino has a self-signed one (the stack output trinoCertificate). */
+  ca?: string;
 }
 
 export interface TrinoQueryOptions {
@@ -108,6 +110,7 @@ export class TrinoClient {
       source: "lakeform",
       auth: new BasicAuth(this.credentials.user, this.credentials.password),
       session: opts.session,
+      ...(this.credentials.ca ? { ssl: { ca: this.credentials.ca } } : {}),
     });
     if (opts.signal?.aborted) throw new LakeformError("BAD_REQUEST", "the caller went away before the query started");
     const iter = await client.query(sql);
@@ -158,6 +161,13 @@ export class TrinoClient {
 }
 
 /** A client of the stack's Trino as one of Lakeform's users, with the password the stack generated. */
-export function stackTrino(outs: Pick<LakeOutputs, "trinoEndpoint" | "trinoPassword" | "trinoReadPassword">, role: keyof typeof TRINO_USERS): TrinoClient {
-  return new TrinoClient(outs.trinoEndpoint, { user: TRINO_USERS[role], password: role === "admin" ? outs.trinoPassword : outs.trinoReadPassword });
+export function stackTrino(
+  outs: Pick<LakeOutputs, "trinoEndpoint" | "trinoPassword" | "trinoReadPassword"> & Partial<Pick<LakeOutputs, "trinoCertificate">>,
+  role: keyof typeof TRINO_USERS,
+): TrinoClient {
+  return new TrinoClient(outs.trinoEndpoint, {
+    user: TRINO_USERS[role],
+    password: role === "admin" ? outs.trinoPassword : outs.trinoReadPassword,
+    ...(outs.trinoCertificate ? { ca: outs.trinoCertificate } : {}),
+  });
 }

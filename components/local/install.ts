@@ -78,8 +78,11 @@ export function jarFileName(coord: string): string {
   return `${artifact}-${version}.jar`;
 }
 
-/** Trino plugins Lakeform uses; the others are never unpacked (the full server is ~800 MB). */
-export const TRINO_PLUGINS = ["hive", "hudi", "iceberg"] as const;
+/**
+ * Trino plugins Lakeform uses; the others are dropped after unpacking (the full server is ~800 MB).
+ * password-authenticators holds the file authenticator Lakeform's Trino users log in through.
+ */
+export const TRINO_PLUGINS = ["hive", "hudi", "iceberg", "password-authenticators"] as const;
 
 /**
  * Java 17 for Spark and the metastore. Resolved to a fixed path (not "whatever java is first on
@@ -172,7 +175,10 @@ const installers: Record<InstallTarget, () => Promise<void>> = {
   },
   async trino() {
     const p = machineInstallPaths();
-    if (fs.existsSync(path.join(p.trinoHome, "bin", "launcher"))) return;
+    const installed = fs.existsSync(path.join(p.trinoHome, "bin", "launcher"));
+    // A server unpacked before a plugin joined TRINO_PLUGINS gets that plugin from the same tarball.
+    const missing = TRINO_PLUGINS.filter((plugin) => !fs.existsSync(path.join(p.trinoHome, "plugin", plugin)));
+    if (installed && missing.length === 0) return;
     const dl = path.join(p.cache, "dl");
     const tarball = path.join(dl, `trino-server-${VERSIONS.trino}.tar.gz`);
     if (!fs.existsSync(tarball)) {
@@ -190,7 +196,12 @@ const installers: Record<InstallTarget, () => Promise<void>> = {
     for (const plugin of fs.readdirSync(pluginDir)) {
       if (!(TRINO_PLUGINS as readonly string[]).includes(plugin)) fs.rmSync(path.join(pluginDir, plugin), { recursive: true, force: true });
     }
-    fs.renameSync(tmp, p.trinoHome);
+    if (!installed) fs.renameSync(tmp, p.trinoHome);
+    else {
+      log(`adding Trino plugin(s) ${missing.join(", ")}`);
+      for (const plugin of missing) fs.renameSync(path.join(pluginDir, plugin), path.join(p.trinoHome, "plugin", plugin));
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
     // The unpacked server is what we keep; the tarball would double the cache for nothing.
     fs.rmSync(tarball, { force: true });
   },

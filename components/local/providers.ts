@@ -16,7 +16,7 @@ import type { ProcessSpec } from "./process";
 const IMPL = path.join(__dirname, "serviceImpl");
 
 /** The kinds serviceImpl.ts exports, one per resource class below. */
-type ImplName = "service" | "bucket" | "credentials";
+type ImplName = "service" | "bucket" | "credentials" | "certificate";
 const providerFor = (kind: ImplName) => implProvider(IMPL, kind);
 
 /** Everything needed to run one local service: what to install, its files, and its process. */
@@ -100,6 +100,27 @@ export class GeneratedCredentials extends pulumi.dynamic.Resource {
       pulumi.mergeOptions(opts, { additionalSecretOutputs: ["secretKey"] }),
       "lakeform",
       "Credentials",
+    );
+  }
+}
+
+/**
+ * A self-signed TLS certificate and its private key (EC P-256), generated once at first `up` with
+ * the machine's openssl and kept in the state (the key as a secret): Trino checks passwords only
+ * over HTTPS, and its clients pin this certificate. Changing the names it covers makes a new one.
+ */
+export class GeneratedCertificate extends pulumi.dynamic.Resource {
+  declare readonly certPem: pulumi.Output<string>;
+  declare readonly keyPem: pulumi.Output<string>;
+
+  constructor(name: string, args: { commonName: pulumi.Input<string>; dnsNames: pulumi.Input<string[]>; ipAddresses: pulumi.Input<string[]> }, opts?: pulumi.CustomResourceOptions) {
+    super(
+      providerFor("certificate"),
+      name,
+      { ...args, certPem: undefined, keyPem: undefined },
+      pulumi.mergeOptions(opts, { additionalSecretOutputs: ["keyPem"] }),
+      "lakeform",
+      "Certificate",
     );
   }
 }

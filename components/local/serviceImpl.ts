@@ -3,7 +3,9 @@
  * the provider process (see providers.ts), so the providers' serialized closures stay tiny and
  * this code is ordinary, testable TypeScript.
  */
+import { execFileSync } from "node:child_process";
 import * as crypto from "node:crypto";
+import * as os from "node:os";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import {
@@ -40,6 +42,9 @@ function writeFiles(files: Record<string, string>, dirs: string[]): void {
   for (const [file, content] of Object.entries(files)) {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(file, content, { mode: 0o600 });
+    // writeFileSync's mode applies only to a file it creates: one left by an older Lakeform (or
+    // an editor) keeps its mode unless set here. Plan files carry keys and passwords.
+    fs.chmodSync(file, 0o600);
   }
 }
 
@@ -180,5 +185,40 @@ export const credentials = {
   },
   async diff(_id: string, olds: CredentialsInputs, news: CredentialsInputs) {
     return { changes: olds.prefix !== news.prefix, replaces: olds.prefix !== news.prefix ? ["prefix"] : [] };
+  },
+};
+
+// ---------------------------------------------------------------- certificates
+
+export interface CertificateInputs {
+  commonName: string;
+  dnsNames: string[];
+  ipAddresses: string[];
+}
+
+/** A self-signed EC P-256 certificate for these names, valid ten years, made by openssl. */
+export function makeCertificate(inputs: CertificateInputs): { certPem: string; keyPem: string } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "lakeform-cert-"));
+  try {
+    const san = [...inputs.dnsNames.map((d) => `DNS:${d}`), ...inputs.ipAddresses.map((ip) => `IP:${ip}`)].join(",");
+    execFileSync("openssl", [
+      "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "3650",
+      "-subj", `/CN=${inputs.commonName}`, "-addext", `subjectAltName=${san}`,
+      "-keyout", path.join(dir, "key.pem"), "-out", path.join(dir, "cert.pem"),
+    ], { stdio: ["ignore", "ignore", "pipe"] });
+    return { certPem: fs.readFileSync(path.join(dir, "cert.pem"), "utf8"), keyPem: fs.readFileSync(path.join(dir, "key.pem"), "utf8") };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export const certificate = {
+  async create(inputs: CertificateInputs) {
+    const made = makeCertificate(inputs);
+    return { id: crypto.createHash("sha256").update(made.certPem).digest("hex").slice(0, 16), outs: { ...inputs, ...made } };
+  },
+  async diff(_id: string, olds: CertificateInputs, news: CertificateInputs) {
+    const changed = (["commonName", "dnsNames", "ipAddresses"] as const).filter((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]));
+    return { changes: changed.length > 0, replaces: changed };
   },
 };

@@ -11,6 +11,7 @@ import type { Toolchain } from "../toolchain";
 export interface MetastoreDockerArgs extends DockerSite {
   /** The component's name: every resource name starts with it. */
   name: string;
+  /** Unused on docker (the Thrift port is not published); kept so both runtimes take the same args. */
   port: number;
   heap: string;
 }
@@ -24,7 +25,7 @@ export function metastoreDockerUri(args: Pick<MetastoreDockerArgs, "name" | "pre
 export const METASTORE_DATA = "/var/lib/metastore";
 
 export function metastoreDockerPlan(args: MetastoreDockerArgs, tc: Toolchain, conn: LakeConnection): DockerPlan {
-  const { name, port, heap } = args;
+  const { name, heap } = args;
   const resource = `${name}-hms`;
   const volume = { key: `${name}-data`, name: dockerName(args, `${name}-data`) };
   return {
@@ -40,7 +41,10 @@ export function metastoreDockerPlan(args: MetastoreDockerArgs, tc: Toolchain, co
           { file: "/opt/lakeform/conf/hive-site.xml", content: renderHadoopXml(metastoreSiteSettings(conn, `${METASTORE_DATA}/metastore_db`)) },
           { file: "/opt/lakeform/conf/core-site.xml", content: renderHadoopXml(s3aSettings(conn)) },
         ],
-        ports: [{ internal: 9083, external: port, ip: "127.0.0.1" }],
+        // Not published: Hive 2.3.9's metastore authenticates no one (Kerberos/SASL only), and
+        // nothing on the host talks to it (the reconciler and the API go through Trino and the
+        // job server). Spark and Trino reach it on the stack's network.
+        ports: [],
         mounts: [{ volume: volume.key, containerPath: METASTORE_DATA }],
         aliases: [],
         healthcheck: dockerHealthcheck(["tcp", "9083"], 60),

@@ -17,7 +17,10 @@ export { metastoreLocalPlan } from "./localPlan";
 export { metastoreDockerPlan } from "./dockerPlan";
 
 export class Metastore extends pulumi.ComponentResource {
-  /** thrift:// URI for clients on the host. */
+  /**
+   * thrift:// URI for clients on the host (local). On docker the port is not published: this is
+   * the URI on the stack's network, the same as internalUri.
+   */
   readonly uri: pulumi.Output<string>;
   /** thrift:// URI as the engines reach it. */
   readonly internalUri: pulumi.Output<string>;
@@ -27,9 +30,8 @@ export class Metastore extends pulumi.ComponentResource {
     super("lakeform:index:Metastore", name, {}, opts);
     validateMetastoreArgs(args);
     const { port = METASTORE_DEFAULTS.port, heap = METASTORE_DEFAULTS.heap } = args;
-    this.uri = pulumi.output(`thrift://127.0.0.1:${port}`);
-
     if (args.runtime === "local") {
+      this.uri = pulumi.output(`thrift://127.0.0.1:${port}`);
       const plan = lakeConnection(args, this.uri).apply((conn) => metastoreLocalPlan({ dataDir: args.dataDir, port, heap }, args.toolchain, conn));
       this.server = new LocalService(`${name}-server`, plan, { parent: this, dependsOn: args.dependsOn });
       this.internalUri = this.uri;
@@ -44,6 +46,7 @@ export class Metastore extends pulumi.ComponentResource {
         { network: args.network, dependsOn: args.dependsOn },
       ).server;
       this.internalUri = pulumi.output(uri);
+      this.uri = this.internalUri;
     }
     this.registerOutputs({ uri: this.uri, internalUri: this.internalUri });
   }

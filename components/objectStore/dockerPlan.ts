@@ -1,7 +1,7 @@
 /** The object store as a container (SeaweedFS or MinIO, Lakeform's images): pure, args + toolchain → plan. */
 import { dockerHealthcheck, dockerName, lakeformImage, WAIT, type DockerPlan, type DockerSite } from "../plans";
 import type { Toolchain } from "../toolchain";
-import { seaweedS3Config } from "./localPlan";
+import { seaweedS3Config, seaweedSecurityToml } from "./localPlan";
 import type { ObjectStoreEngine } from "./types";
 
 export interface ObjectStoreDockerArgs extends DockerSite {
@@ -37,7 +37,16 @@ export function objectStoreDockerPlan(
         // The images' own entrypoints run the server on /data (SeaweedFS: master, volume, filer and
         // S3 in one process, its identities from the uploaded s3.json).
         envs: minio ? [`MINIO_ROOT_USER=${creds.accessKey}`, `MINIO_ROOT_PASSWORD=${creds.secretKey}`, "MINIO_UPDATE=off", "MINIO_BROWSER=off"] : [],
-        uploads: minio ? [] : [{ file: "/etc/seaweedfs/s3.json", content: seaweedS3Config(creds.accessKey, creds.secretKey) }],
+        // SeaweedFS: the identities, and the JWT keys that close the volume and filer APIs (the
+        // image's entrypoint runs `weed -config_dir=/etc/seaweedfs server -disableHttp`).
+        uploads: minio
+          ? []
+          : [
+              { file: "/etc/seaweedfs/s3.json", content: seaweedS3Config(creds.accessKey, creds.secretKey) },
+              { file: "/etc/seaweedfs/security.toml", content: seaweedSecurityToml(creds.secretKey) },
+            ],
+        // S3 only: MinIO's console is off (MINIO_BROWSER=off) and SeaweedFS's master, volume and
+        // filer ports stay on the stack's network.
         ports: [{ internal: internalPort, external: port, ip: "127.0.0.1" }],
         mounts: [{ volume: volume.key, containerPath: "/data" }],
         aliases: [],

@@ -13,7 +13,7 @@ import { objectStoreLocalPlan } from "./localPlan";
 import { OBJECT_STORE_DEFAULTS, validateObjectStoreArgs, type ObjectStoreArgs } from "./types";
 
 export * from "./types";
-export { seaweedPorts, seaweedS3Config, objectStoreLocalPlan } from "./localPlan";
+export { seaweedPorts, seaweedS3Config, seaweedSecurityToml, SEAWEED_JWT_SECTIONS, objectStoreLocalPlan } from "./localPlan";
 export { objectStoreDockerPlan } from "./dockerPlan";
 
 export class ObjectStore extends pulumi.ComponentResource {

@@ -2,7 +2,7 @@
 import type { LakeConnection } from "../connection";
 import { dockerHealthcheck, dockerName, lakeformImage, WAIT, type DockerContainerPlan, type DockerPlan, type DockerSite } from "../plans";
 import type { Toolchain } from "../toolchain";
-import { trinoEtcFiles } from "./types";
+import { trinoEtcFiles, type TrinoSecrets } from "./types";
 
 export interface TrinoDockerArgs extends DockerSite {
   /** The component's name: every resource name starts with it. */
@@ -12,9 +12,15 @@ export interface TrinoDockerArgs extends DockerSite {
   heap: string;
 }
 
+/** Inside the containers: plain HTTP for the cluster and the health checks; HTTPS, the coordinator's published port, for clients. */
 const HTTP_PORT = 8080;
+const HTTPS_PORT = 8443;
 
-export function trinoDockerPlan(args: TrinoDockerArgs, tc: Toolchain, conn: LakeConnection): DockerPlan {
+/**
+ * The coordinator is published on the host's 127.0.0.1 (the reconciler, the API and the CLI run on
+ * the host) and asks for a password; workers are reached on the stack's network only.
+ */
+export function trinoDockerPlan(args: TrinoDockerArgs, tc: Toolchain, conn: LakeConnection, secrets: TrinoSecrets): DockerPlan {
   const { name, port, workers, heap } = args;
   const image = `${name}-image`;
   const coordinator = `${name}-coordinator`;
@@ -26,12 +32,21 @@ export function trinoDockerPlan(args: TrinoDockerArgs, tc: Toolchain, conn: Lake
     envs: [],
     uploads: Object.entries(
       trinoEtcFiles(
-        { coordinator: isCoordinator, port: HTTP_PORT, discoveryUri, nodeId: dockerName(args, resource), dataDir: "/var/lib/trino/data", heap },
+        {
+          coordinator: isCoordinator,
+          port: HTTP_PORT,
+          discoveryUri,
+          nodeId: dockerName(args, resource),
+          dataDir: "/var/lib/trino/data",
+          heap,
+          ...(isCoordinator ? { httpsPort: HTTPS_PORT } : {}),
+        },
         conn,
         "/etc/trino",
+        secrets,
       ),
     ).map(([file, content]) => ({ file: `/etc/trino/${file}`, content })),
-    ports: isCoordinator ? [{ internal: HTTP_PORT, external: port, ip: "127.0.0.1" }] : [],
+    ports: isCoordinator ? [{ internal: HTTPS_PORT, external: port, ip: "127.0.0.1" }] : [],
     mounts: [],
     aliases: [],
     healthcheck: isCoordinator

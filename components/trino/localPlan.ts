@@ -4,7 +4,7 @@ import { localProcess, serviceDirs } from "../common";
 import type { LakeConnection } from "../connection";
 import type { ServicePlan } from "../local/providers";
 import { requireLocal, type Toolchain } from "../toolchain";
-import { trinoEtcFiles } from "./types";
+import { trinoEtcFiles, trinoInternalPort, type TrinoSecrets } from "./types";
 
 export interface TrinoLocalArgs {
   dataDir: string;
@@ -13,20 +13,36 @@ export interface TrinoLocalArgs {
   heap: string;
 }
 
-/** The coordinator (first) and its workers, each a local process on loopback. */
-export function trinoLocalPlans(args: TrinoLocalArgs, tc: Toolchain, conn: LakeConnection): ServicePlan[] {
+/**
+ * The coordinator (first) and its workers, each a local process on loopback. Their config files
+ * carry the S3 keys, the password file and the shared secret: the local runtime writes every plan
+ * file 0600 (components/local/serviceImpl.ts), and none of it goes on a command line.
+ */
+export function trinoLocalPlans(args: TrinoLocalArgs, tc: Toolchain, conn: LakeConnection, secrets: TrinoSecrets): ServicePlan[] {
   const local = requireLocal(tc, "Trino");
   const bin = local.paths;
   const javaHome = local.trinoJavaHome;
   return Array.from({ length: args.workers + 1 }, (_, i): ServicePlan => {
     const service = i === 0 ? "trino" : `trino-worker-${i}`;
     const dirs = serviceDirs(args.dataDir, service);
-    const port = args.port + (i === 0 ? 0 : 10 + i);
+    // The coordinator: HTTPS on the stack's port for clients, HTTP beside it for the cluster.
+    const internal = trinoInternalPort(args.port);
+    const port = i === 0 ? internal : args.port + 10 + i;
     const etc = dirs.conf;
     const rel = trinoEtcFiles(
-      { coordinator: i === 0, port, discoveryUri: `http://127.0.0.1:${args.port}`, nodeId: `lakeform-${service}`, dataDir: dirs.data, heap: args.heap, bindIp: "127.0.0.1" },
+      {
+        coordinator: i === 0,
+        port,
+        discoveryUri: `http://127.0.0.1:${internal}`,
+        nodeId: `lakeform-${service}`,
+        dataDir: dirs.data,
+        heap: args.heap,
+        bindIp: "127.0.0.1",
+        ...(i === 0 ? { httpsPort: args.port } : {}),
+      },
       conn,
       etc,
+      secrets,
     );
     const files = Object.fromEntries(Object.entries(rel).map(([f, c]) => [path.join(etc, f), c]));
     return {
@@ -43,7 +59,7 @@ export function trinoLocalPlans(args: TrinoLocalArgs, tc: Toolchain, conn: LakeC
         // from another shell would see a change and restart Trino.
         env: { JAVA_HOME: javaHome, PATH: `${path.join(javaHome, "bin")}:/usr/local/bin:/usr/bin:/bin` },
         health: i === 0 ? { http: `http://127.0.0.1:${port}/v1/info`, bodyIncludes: '"starting":false' } : { http: `http://127.0.0.1:${port}/v1/info` },
-        ports: [port],
+        ports: i === 0 ? [args.port, internal] : [port],
         // An upper bound only: a JVM start on a busy 2-core machine can take minutes.
         startTimeoutSec: 600,
       }),

@@ -1,6 +1,7 @@
 /**
  * The other S3 engine: MinIO (built from the Go module proxy), behind the same ObjectStore
- * component, on a stack of its own. Up, a real S3 round trip, a no-op second up, destroy.
+ * component, on a stack of its own. Up, a real S3 round trip (and none without keys, no console),
+ * a no-op second up, destroy.
  */
 import * as os from "node:os";
 import * as path from "node:path";
@@ -49,6 +50,11 @@ test("MinIO serves S3 with the generated credentials, and a second up changes no
   await s3.send(new PutObjectCommand({ Bucket: "warehouse", Key: "probe.txt", Body: "minio works" }));
   const got = await s3.send(new GetObjectCommand({ Bucket: "warehouse", Key: "probe.txt" }));
   expect(await got.Body?.transformToString()).toBe("minio works");
+  // S3 only: without keys the object is refused, and the console (MINIO_BROWSER=off) doesn't listen.
+  const anonymous = await fetch(`${outs.endpoint.value}/warehouse/probe.txt`);
+  expect(anonymous.status).toBe(403);
+  expect(await anonymous.text()).not.toContain("minio works");
+  expect(await portOpen(PORT + 1)).toBe(false);
   const again = await stack.up();
   expect(Object.keys(again.summary.resourceChanges ?? {}).filter((k) => k !== "same")).toEqual([]);
 });

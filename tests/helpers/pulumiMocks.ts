@@ -36,6 +36,17 @@ function unwrap(v: any): { value: any; secret: boolean } {
 }
 
 /**
+ * What Lakeform's generating resources output at create time, as the provider would (a test's own
+ * outputsFor overrides it): a certificate's PEMs are read by the Trino plan.
+ */
+function generatedOutputs(type: string): Record<string, unknown> {
+  if (type.endsWith(":Certificate")) {
+    return { certPem: "-----BEGIN CERTIFICATE-----\nTEST\n-----END CERTIFICATE-----\n", keyPem: "-----BEGIN PRIVATE KEY-----\nTEST\n-----END PRIVATE KEY-----\n" };
+  }
+  return {};
+}
+
+/**
  * Pulumi's unit-test mocks, recording every resource the program declares. `call` throws for
  * anything not mocked, so a program that starts calling a provider function shows up here.
  */
@@ -56,7 +67,7 @@ export function recordResources(
         }
         const meta = pending.get(args.name);
         created.push({ type: args.type, name: args.name, inputs, secretInputs, dependsOn: meta?.dependsOn ?? [], parent: meta?.parent });
-        return { id: `${args.name}-id`, state: { ...args.inputs, name: args.inputs.name ?? args.name, ...outputsFor(args.type, args.name) } };
+        return { id: `${args.name}-id`, state: { ...args.inputs, name: args.inputs.name ?? args.name, ...generatedOutputs(args.type), ...outputsFor(args.type, args.name) } };
       },
       call(args: pulumi.runtime.MockCallArgs) {
         throw new Error(`unexpected provider call ${args.token}`);

@@ -6,6 +6,8 @@ const created: CreatedResource[] = recordResources((type) =>
   type.endsWith(":Credentials") ? { accessKey: "lakeformab12cd34ef56", secretKey: "generated-secret-for-test" } : {},
 );
 // eslint-disable-next-line @typescript-eslint/no-require-imports
+const { SERVICES_DEFAULTS } = require("../../components/services/localPlan") as typeof import("../../components/services/localPlan");
+// eslint-disable-next-line @typescript-eslint/no-require-imports
 const { Lakehouse } = require("../../components/lakehouse") as typeof import("../../components/lakehouse");
 
 const DATA = "/tmp/lakeform-unit/dev";
@@ -14,7 +16,10 @@ const toolchain = testToolchain();
 
 beforeAll(async () => {
   const lake = new Lakehouse("lh", { runtime: "local", dataDir: DATA, toolchain });
+  // The defaults with workers on both engines: every port they take must be free of the others'.
+  const scaled = new Lakehouse("wide", { runtime: "local", dataDir: `${DATA}-wide`, toolchain, spark: { workers: 2 }, trino: { workers: 2 } });
   await valueOf(lake.trino.endpoint);
+  await valueOf(scaled.trino.endpoint);
   await new Promise((r) => setTimeout(r, 300));
 });
 
@@ -70,6 +75,25 @@ test("Spark and Trino agree with the metastore on every connection setting", () 
   expect(defaults).toContain("spark.master local[*]");
   expect(trino.inputs.process.env.JAVA_HOME).toBe(toolchain.local!.trinoJavaHome);
   expect(spark.inputs.process.env.JAVA_HOME).toBe(toolchain.local!.java17Home);
-  expect(trino.inputs.process.health.http).toBe("http://127.0.0.1:8080/v1/info");
+  // Health is read on the coordinator's internal plain-HTTP port; clients use HTTPS on 8080.
+  expect(trino.inputs.process.health.http).toBe("http://127.0.0.1:8081/v1/info");
+  expect(trino.inputs.files[`${DATA}/trino/conf/config.properties`]).toContain("http-server.https.port=8080");
   expect(trino.inputs.files[`${DATA}/trino/conf/node.properties`]).toContain("node.bind-ip=127.0.0.1");
+});
+
+test("no two processes (SeaweedFS's eight ports, Trino's two, each worker's) of a lakehouse with workers share a port, nor take the API's default port", () => {
+  const ports = created
+    .filter((c) => c.type === "pulumi-nodejs:dynamic/lakeform:LocalService" && c.name.startsWith("wide-"))
+    .flatMap((c) => (c.inputs.process.ports as number[]).map((port) => ({ port, service: c.name })));
+  ports.push({ port: SERVICES_DEFAULTS.apiPort, service: "the API (default port)" });
+  const seen = new Map<number, string>();
+  const clashes: string[] = [];
+  for (const { port, service: svc } of ports) {
+    const other = seen.get(port);
+    if (other && other !== svc) clashes.push(`${port}: ${other} and ${svc}`);
+    seen.set(port, svc);
+  }
+  expect(clashes).toEqual([]);
+  // Trino's coordinator takes two (HTTPS for clients, HTTP for its workers) and each worker one.
+  expect(ports.filter((p) => p.service.startsWith("wide-trino")).length).toBe(4);
 });

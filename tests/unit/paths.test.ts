@@ -16,7 +16,7 @@ import { trinoDockerPlan } from "../../components/trino";
 import { pidAlive, readJson, writeFileAtomic, writeJsonAtomic } from "../../lake/files";
 import { engineContainer, LAKEHOUSE, outputsFile, servicePaths, statusFile } from "../../lake/paths";
 import { testToolchain } from "../helpers/toolchain";
-import { CONN } from "./components/conn";
+import { CONN, TRINO_SECRETS } from "./components/conn";
 
 const tc = testToolchain({ local: undefined });
 const server = (plan: DockerPlan) => plan.containers.find((c) => c.name === plan.server)!.hostname;
@@ -27,7 +27,7 @@ test("the container `lakeform logs` names for each engine is the one its docker 
   expect(engineContainer(prefix, "s3", "minio")).toBe(server(objectStoreDockerPlan({ name: `${LAKEHOUSE}-s3`, engine: "minio", port: 9000, prefix }, tc, CONN)));
   expect(engineContainer(prefix, "metastore")).toBe(server(metastoreDockerPlan({ name: `${LAKEHOUSE}-metastore`, port: 9083, heap: "512m", prefix }, tc, CONN)));
   expect(engineContainer(prefix, "spark")).toBe(server(sparkDockerPlan({ name: `${LAKEHOUSE}-spark`, port: 8998, workers: 2, driverMemory: "2g", workerMemory: "2g", prefix }, tc, CONN, "job-server-secret-for-plans")));
-  expect(engineContainer(prefix, "trino")).toBe(server(trinoDockerPlan({ name: `${LAKEHOUSE}-trino`, port: 8080, workers: 1, heap: "2G", prefix }, tc, CONN)));
+  expect(engineContainer(prefix, "trino")).toBe(server(trinoDockerPlan({ name: `${LAKEHOUSE}-trino`, port: 8080, workers: 1, heap: "2G", prefix }, tc, CONN, TRINO_SECRETS)));
 });
 
 test("a stack's files are under its data directory, one folder per service", () => {

@@ -21,17 +21,18 @@ import {
   renderProperties,
   s3aSettings,
   sparkDefaults,
-  trinoCatalogs,
   type LakeConnection,
 } from "../../../components/connection";
-import { seaweedS3Config } from "../../../components/objectStore";
-import { TrinoClient } from "../../../lake/trino";
+import { makeCertificate } from "../../../components/local/serviceImpl";
+import { seaweedS3Config, seaweedSecurityToml } from "../../../components/objectStore";
+import { trinoEtcFiles } from "../../../components/trino";
+import { TRINO_USERS, TrinoClient } from "../../../lake/trino";
 import { buildImage, type BuiltImage } from "../../../images/build";
 import { IMAGE_NAMES, type ImageName } from "../../../images/context";
 
-/** Host ports for this suite (published on 127.0.0.1 only): LAKEFORM_IMAGES_TEST_PORTS=28 gives 28333, 28083, … */
+/** Host ports for this suite (published on 127.0.0.1 only): LAKEFORM_IMAGES_TEST_PORTS=28 gives 28333, 28080, … */
 const P = Number(process.env.LAKEFORM_IMAGES_TEST_PORTS ?? 28) * 1000;
-const PORTS = { s3: P + 333, minio: P + 400, metastore: P + 83, spark: P + 998, trino: P + 80 };
+const PORTS = { s3: P + 333, minio: P + 400, spark: P + 998, trino: P + 80 };
 
 function engineAnswers(): boolean {
   try {
@@ -62,6 +63,11 @@ const names = {
 };
 const volumes = { s3: `${run}-s3-data`, hms: `${run}-hms-data`, trino: `${run}-trino-data` };
 const keys = { accessKey: "lakeformtest", secretKey: "lakeform-test-secret-0123456789" };
+const trinoSecrets = {
+  password: "lakeform-trino-test-0123456789",
+  readPassword: "lakeform-trino-ro-test-0123456789",
+  ...makeCertificate({ commonName: "lakeform-trino", dnsNames: ["localhost"], ipAddresses: ["127.0.0.1"] }),
+};
 const conn: LakeConnection = {
   s3Endpoint: `http://${names.s3}:8333`,
   s3Region: "us-east-1",
@@ -168,13 +174,23 @@ describeEngine("Lakeform's images on a real Docker Engine", () => {
     runContainer(names.s3, built.get("seaweedfs")!.tag, {
       ports: [[PORTS.s3, 8333]],
       volumes: [[volumes.s3, "/data"]],
-      uploads: { "/etc/seaweedfs/s3.json": seaweedS3Config(keys.accessKey, keys.secretKey) },
+      uploads: {
+        "/etc/seaweedfs/s3.json": seaweedS3Config(keys.accessKey, keys.secretKey),
+        "/etc/seaweedfs/security.toml": seaweedSecurityToml(keys.secretKey),
+      },
     });
     await healthy(names.s3, ["http", "8333", "/healthz"], 120);
     expect(publishedOn(names.s3)).toEqual([`127.0.0.1:${PORTS.s3}`]);
     await s3RoundTrip(`http://127.0.0.1:${PORTS.s3}`, keys.accessKey, keys.secretKey);
     // Wrong keys are refused: the uploaded identity file is in force.
     await expect(s3RoundTrip(`http://127.0.0.1:${PORTS.s3}`, keys.accessKey, "not-the-secret")).rejects.toThrow();
+    // S3 works with the JWT keys in force, while the volume server refuses an unsigned read and
+    // the master's and filer's HTTP APIs are off (probed from inside: they aren't published).
+    const statusLine = (port: number, p: string) =>
+      docker("exec", names.s3, "bash", "-c", `exec 3<>/dev/tcp/$(hostname -i | cut -d' ' -f1)/${port}; printf 'GET ${p} HTTP/1.0\\r\\n\\r\\n' >&3; head -1 <&3`);
+    expect(statusLine(8080, "/1,0123456789")).toMatch(/^HTTP\/1\.[01] 401/);
+    expect(statusLine(9333, "/dir/assign")).toMatch(/^HTTP\/1\.[01] 404/);
+    expect(statusLine(8888, "/buckets/warehouse/probe/hello.txt")).toMatch(/^HTTP\/1\.[01] 404/);
   });
 
   test("MinIO (built from source): S3 round trip", async () => {
@@ -189,8 +205,8 @@ describeEngine("Lakeform's images on a real Docker Engine", () => {
   });
 
   test("metastore + Spark + Trino: a table made by Spark through the metastore, on S3, read by Trino, kept across a metastore restart", async () => {
+    // Not published, as the docker runtime runs it: Spark and Trino reach it on the network.
     runContainer(names.hms, built.get("metastore")!.tag, {
-      ports: [[PORTS.metastore, 9083]],
       volumes: [[volumes.hms, "/var/lib/metastore"]],
       uploads: {
         "/opt/lakeform/conf/hive-site.xml": renderHadoopXml(metastoreSiteSettings(conn, "/var/lib/metastore/metastore_db")),
@@ -204,18 +220,22 @@ describeEngine("Lakeform's images on a real Docker Engine", () => {
       // The job server serves only with a secret, and tables only in its warehouse bucket.
       env: [`LAKEFORM_JOB_SERVER_SECRET=${keys.secretKey}-job-server`, "LAKEFORM_WAREHOUSE_BUCKET=warehouse"],
     });
-    const catalogs = trinoCatalogs(conn);
+    // The coordinator's config as the docker runtime renders it: catalogs, access rules, the
+    // password file and its authenticator.
+    const etc = trinoEtcFiles(
+      { coordinator: true, port: 8080, httpsPort: 8443, discoveryUri: "http://localhost:8080", nodeId: names.trino, dataDir: "/var/lib/trino/data", heap: "1G" },
+      conn,
+      "/etc/trino",
+      trinoSecrets,
+    );
     runContainer(names.trino, built.get("trino")!.tag, {
-      ports: [[PORTS.trino, 8080]],
+      ports: [[PORTS.trino, 8443]],
       volumes: [[volumes.trino, "/var/lib/trino/data"]],
-      uploads: {
-        "/etc/trino/jvm.config": ["-server", "-Xmx1G", "-XX:+UseG1GC", "-XX:+ExitOnOutOfMemoryError", "-Djdk.attach.allowAttachSelf=true", "-Duser.timezone=UTC", ""].join("\n"),
-        ...Object.fromEntries(Object.entries(catalogs).map(([c, props]) => [`/etc/trino/catalog/${c}.properties`, renderProperties(props)])),
-      },
+      uploads: Object.fromEntries(Object.entries(etc).map(([f, content]) => [`/etc/trino/${f}`, content])),
     });
 
     await healthy(names.hms, ["tcp", "9083"], 600);
-    expect(publishedOn(names.hms)).toEqual([`127.0.0.1:${PORTS.metastore}`]);
+    expect(publishedOn(names.hms)).toEqual([]);
 
     // Spark creates a database and a table on S3 through the metastore, writes and reads it.
     const sql = [
@@ -239,7 +259,11 @@ describeEngine("Lakeform's images on a real Docker Engine", () => {
     // Trino answers, and reads the table through its hive catalog (metastore + native S3).
     await healthy(names.trino, ["http", "8080", "/v1/info", '"starting":false'], 600);
     expect(publishedOn(names.trino)).toEqual([`127.0.0.1:${PORTS.trino}`]);
-    const trino = new TrinoClient(`http://127.0.0.1:${PORTS.trino}`);
+    // Without a password (or with a wrong one) Trino answers 401; with the configured one, rows.
+    const endpoint = `https://127.0.0.1:${PORTS.trino}`;
+    await expect(new TrinoClient(endpoint, { user: TRINO_USERS.admin, ca: trinoSecrets.certPem }).query("SELECT 1")).rejects.toThrow(/401/);
+    await expect(new TrinoClient(endpoint, { user: TRINO_USERS.admin, password: "wrong-password-0123456789", ca: trinoSecrets.certPem }).query("SELECT 1")).rejects.toThrow(/401/);
+    const trino = new TrinoClient(endpoint, { user: TRINO_USERS.admin, password: trinoSecrets.password, ca: trinoSecrets.certPem });
     expect(await trino.scalar("SELECT 1")).toBe(1);
     const plugins = (await trino.query("SHOW CATALOGS")).rows.map((r) => r[0]).sort();
     expect(plugins).toEqual(["hive", "hudi", "iceberg", "system"]);

@@ -23,7 +23,7 @@ import { LocalWorkspace, type Stack } from "@pulumi/pulumi/automation";
 import { parse } from "yaml";
 import { apiTokens, createLakeService } from "../../../api/runtime";
 import { buildApi } from "../../../api/server";
-import { stackTrino } from "../../../lake/trino";
+import { stackTrino, TRINO_USERS } from "../../../lake/trino";
 import { PROJECT_DIR, readOutputs, type LakeOutputs } from "../../../stacks/automation";
 import { buildLakehouse, stackOutputs } from "../../../stacks/index";
 import { executorsOnEveryWorker, json, type MasterState, type WorkerState } from "../sparkUi";
@@ -120,6 +120,40 @@ describeDocker("the docker runtime on a real engine", () => {
   });
 
   const name = (resource: string) => `${STACK}-lakehouse-${resource}`;
+
+  test("only S3, Trino's coordinator and the job server are published; Trino asks for a password; SeaweedFS's other APIs are closed inside the network too", async () => {
+    const published = async (c: string) => (await sh("docker", ["port", c])).stdout.trim().split("\n").filter(Boolean);
+    // The metastore authenticates no one: not published, reached by name on the stack's network.
+    expect(await published(name("metastore-hms"))).toEqual([]);
+    expect(outs.metastoreUri).toBe(`thrift://${name("metastore-hms")}:9083`);
+    expect(await published(name("trino-worker-1"))).toEqual([]);
+    // S3 only: no master, volume or filer port.
+    expect(await published(name("s3-seaweedfs"))).toEqual([`8333/tcp -> 127.0.0.1:${new URL(outs.s3Endpoint).port}`]);
+    expect(await published(name("trino-coordinator"))).toEqual([`8080/tcp -> 127.0.0.1:${new URL(outs.trinoEndpoint).port}`]);
+
+    const statement = (headers: Record<string, string>) =>
+      fetch(`${outs.trinoEndpoint}/v1/statement`, { method: "POST", headers: { "X-Trino-User": TRINO_USERS.admin, ...headers }, body: "SELECT 1" });
+    const basic = (user: string, password: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}` });
+    expect((await statement({})).status).toBe(401);
+    expect((await statement(basic(TRINO_USERS.admin, `${outs.trinoPassword}x`))).status).toBe(401);
+    expect((await statement(basic(TRINO_USERS.admin, outs.trinoPassword))).status).toBe(200);
+    await expect(stackTrino(outs, "readOnly").query("CREATE SCHEMA hive.refused_ro")).rejects.toMatchObject({ code: "QUERY_REFUSED" });
+
+    // From inside the SeaweedFS container (the image has bash, no curl): the master's and the
+    // filer's HTTP APIs are off, the volume server asks for a JWT.
+    const statusLine = async (port: number, p: string, method = "GET") =>
+      (
+        await sh("docker", [
+          "exec", name("s3-seaweedfs"), "bash", "-c",
+          `exec 3<>/dev/tcp/$(hostname -i | cut -d' ' -f1)/${port}; printf '${method} ${p} HTTP/1.0\\r\\n\\r\\n' >&3; head -1 <&3`,
+        ])
+      ).stdout.trim();
+    expect(await statusLine(9333, "/dir/assign")).toMatch(/^HTTP\/1\.[01] 404/);
+    expect(await statusLine(9333, `/col/delete?collection=${outs.warehouseBucket}`)).toMatch(/^HTTP\/1\.[01] 404/);
+    expect(await statusLine(8888, `/buckets/${outs.warehouseBucket}/`)).toMatch(/^HTTP\/1\.[01] 404/);
+    expect(await statusLine(8888, `/buckets/${outs.warehouseBucket}/x`, "DELETE")).toMatch(/^HTTP\/1\.[01] 404/);
+    expect(await statusLine(8080, "/1,0123456789")).toMatch(/^HTTP\/1\.[01] 401/);
+  });
   const SPARK_NODES = ["spark-master", "spark-worker-1", "spark-worker-2", "spark-job-server"].map(name);
   const TRINO_NODES = ["trino-coordinator", "trino-worker-1"].map(name);
 

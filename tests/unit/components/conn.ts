@@ -11,6 +11,14 @@ export const CONN: LakeConnection = {
   metastoreUri: "thrift://127.0.0.1:9083",
 };
 
+/** Trino's passwords as the lakehouse would pass them; as easy to spot in rendered files. */
+export const TRINO_SECRETS = {
+  password: "trino-writer-pass-0123456789",
+  readPassword: "trino-reader-pass-0123456789",
+  certPem: "-----BEGIN CERTIFICATE-----\nTEST-CERT\n-----END CERTIFICATE-----\n",
+  keyPem: "-----BEGIN PRIVATE KEY-----\nTEST-KEY-0123456789\n-----END PRIVATE KEY-----\n",
+};
+
 /** A plan with its secret-carrying fields left out: what must not depend on the connection. */
 export function shapeOf(plan: DockerPlan): unknown {
   return {

@@ -48,8 +48,8 @@ describe("docker plan", () => {
     expect(hms.uploads.find((u) => u.file === "/opt/lakeform/conf/core-site.xml")!.content).toContain("<name>fs.s3a.endpoint</name>");
   });
 
-  test("Thrift published on loopback only, a health check on the port, waits long enough for a JVM on 2 cores", () => {
-    expect(hms.ports).toEqual([{ internal: 9083, external: 9083, ip: "127.0.0.1" }]);
+  test("Thrift not published on the host (it authenticates no one; only the stack's network reaches it), a health check on the port, waits long enough for a JVM on 2 cores", () => {
+    expect(hms.ports).toEqual([]);
     expect(hms.healthcheck.tests).toEqual(["CMD", "lakeform-healthcheck", "tcp", "9083"]);
     expect(hms.waitTimeout).toBeGreaterThanOrEqual(300);
     expect(hms.afterDependencies).toBe(true);

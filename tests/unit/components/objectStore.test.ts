@@ -1,4 +1,5 @@
-import { objectStoreDockerPlan, objectStoreLocalPlan, seaweedPorts } from "../../../components/objectStore";
+import * as crypto from "node:crypto";
+import { objectStoreDockerPlan, objectStoreLocalPlan, SEAWEED_JWT_SECTIONS, seaweedPorts, seaweedSecurityToml } from "../../../components/objectStore";
 import { PLACEHOLDER_CONNECTION } from "../../../components/plans";
 import { testToolchain } from "../../helpers/toolchain";
 import { fieldsCarrying, shapeOf } from "./conn";
@@ -19,6 +20,17 @@ describe("local plan", () => {
     expect(plan.install).toEqual(["python"]);
   });
 
+  test("SeaweedFS: security.toml in the directory -config_dir names (a global flag, before `server`), the master and filer HTTP APIs off", () => {
+    const plan = objectStoreLocalPlan({ engine: "seaweedfs", dataDir: "/d", port: 24333 }, tc, creds);
+    expect(plan.process.command.slice(0, 3)).toEqual([tc.local!.paths.weed, "-config_dir=/d/s3/conf", "server"]);
+    expect(plan.files["/d/s3/conf/security.toml"]).toBe(seaweedSecurityToml(creds.secretKey));
+    expect(plan.process.command).toContain("-disableHttp");
+    // The keys live in files (written 0600), never on the command line or in the environment.
+    const exposed = JSON.stringify([plan.process.command, plan.process.env]);
+    expect(exposed).not.toContain(creds.secretKey);
+    for (const key of tomlKeys(seaweedSecurityToml(creds.secretKey))) expect(exposed).not.toContain(key);
+  });
+
   test("MinIO: S3 and console on loopback, keys in its environment, built MinIO from the toolchain", () => {
     const plan = objectStoreLocalPlan({ engine: "minio", dataDir: "/d", port: 24400 }, tc, creds);
     expect(plan.process.command).toEqual([tc.local!.paths.minio, "server", "/d/s3/data", "--address", "127.0.0.1:24400", "--console-address", "127.0.0.1:24401"]);
@@ -31,6 +43,34 @@ describe("local plan", () => {
     expect(() => objectStoreLocalPlan({ engine: "seaweedfs", dataDir: "/d", port: 8333 }, testToolchain({ local: undefined }), creds)).toThrow(
       /ObjectStore: the local runtime needs the toolchain/,
     );
+  });
+});
+
+/** section → key of a rendered security.toml (a TOML subset: [section] then key = "…"). */
+function tomlKeys(toml: string): string[] {
+  return [...toml.matchAll(/^key = "([^"]*)"$/gm)].map((m) => m[1]);
+}
+
+describe("SeaweedFS security.toml", () => {
+  const toml = seaweedSecurityToml(creds.secretKey);
+
+  test("a key for each JWT section SeaweedFS 4.x reads: volume writes and reads, filer writes and reads", () => {
+    const sections = [...toml.matchAll(/^\[([a-z_.]+)\]$/gm)].map((m) => m[1]);
+    expect(sections).toEqual([...SEAWEED_JWT_SECTIONS, "access"]);
+    const keys = tomlKeys(toml);
+    expect(keys).toHaveLength(4);
+    expect(new Set(keys).size).toBe(4);
+    for (const k of keys) expect(k).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(toml).toContain("[access]\nui = false");
+  });
+
+  test("the keys come from the stack's S3 secret: stable across renders, other for another stack, and the secret itself isn't in them", () => {
+    expect(seaweedSecurityToml(creds.secretKey)).toBe(toml);
+    const other = tomlKeys(seaweedSecurityToml("another-stack-secret"));
+    expect(other.filter((k) => tomlKeys(toml).includes(k))).toEqual([]);
+    expect(toml).not.toContain(creds.secretKey);
+    const want = crypto.createHmac("sha256", creds.secretKey).update("lakeform seaweedfs jwt.signing").digest("base64url");
+    expect(tomlKeys(toml)[0]).toBe(want);
   });
 });
 
@@ -49,6 +89,10 @@ describe("docker plan", () => {
       expect(c.healthcheck.tests.slice(0, 2)).toEqual(["CMD", "lakeform-healthcheck"]);
       expect(c.hostname).toBe(`dev-lh-s3-${engine}`);
       expect(fieldsCarrying(plan, creds.secretKey)).toEqual([engine === "minio" ? `${c.name}.envs` : `${c.name}.uploads`]);
+      // S3 only is published: no console, no master, volume or filer port.
+      expect(c.ports).toHaveLength(1);
+      if (engine === "minio") expect(c.envs).toContain("MINIO_BROWSER=off");
+      else expect(c.uploads.find((u) => u.file === "/etc/seaweedfs/security.toml")?.content).toBe(seaweedSecurityToml(creds.secretKey));
       const shape = objectStoreDockerPlan(args, tc, { accessKey: PLACEHOLDER_CONNECTION.accessKey, secretKey: PLACEHOLDER_CONNECTION.secretKey });
       expect(shapeOf(shape)).toEqual(shapeOf(plan));
     });

@@ -73,7 +73,7 @@ def _operand(o: Any, kinds: dict[str, str]) -> dict[str, Any]:
         if not isinstance(value, str):
             raise bad("a str operand holds text")
     elif key == "num":
-        if not isinstance(value, str) or not NUMBER.match(value) or len(value.replace("-", "").replace(".", "")) > MAX_DIGITS:
+        if not isinstance(value, str) or not NUMBER.fullmatch(value) or len(value.replace("-", "").replace(".", "")) > MAX_DIGITS:
             raise bad(f"{str(value)[:80]!r} is not a number of up to {MAX_DIGITS} digits")
     elif key == "bool":
         if not isinstance(value, bool):
@@ -164,7 +164,7 @@ def check(node: Any, kinds: dict[str, str]) -> dict[str, Any]:
 
 
 def _temporal(value: str, kind: str) -> dt.date | dt.datetime:
-    m = (DATE if kind == "date" else TIMESTAMP).match(value)
+    m = (DATE if kind == "date" else TIMESTAMP).fullmatch(value)
     try:
         if not m:
             raise ValueError

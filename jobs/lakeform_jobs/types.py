@@ -12,6 +12,7 @@ from typing import Any, Callable, Literal
 
 from .errors import BadRequest, JobFailure
 
+# Matched with fullmatch: `$` alone would let a trailing newline through ("t\n").
 IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 # A column named in a table's layout (key, ordering, partitions, delete marker): lake/spec.ts's
 # identifier rule (the reconciler sends them sanitised; the job server sanitises them again).
@@ -30,24 +31,24 @@ MAX_TARGET_FILE_SIZE_MB = 4096
 
 
 def ident(name: Any, what: str) -> str:
-    if not isinstance(name, str) or not IDENT.match(name):
+    if not isinstance(name, str) or not IDENT.fullmatch(name):
         raise JobFailure("BAD_TABLE_NAME" if what == "table" else "BAD_REQUEST", f"{what} {name!r} is not a valid identifier")
     return name
 
 
 def column(name: str, where: str) -> str:
-    if not COLUMN.match(name):
+    if not COLUMN.fullmatch(name):
         raise BadRequest(f"field {where} {name!r} is not a valid column name (letters, digits, _; not starting with a digit)")
     return name
 
 
 def s3a_uri(uri: str, where: str) -> tuple[str, str]:
     """(bucket, key) of an s3a:// URI whose every path segment is plain; BAD_REQUEST naming the field otherwise."""
-    m = S3A.match(uri)
+    m = S3A.fullmatch(uri)
     if not m:
         raise BadRequest(f"field {where} {uri!r} is not s3a://bucket/...")
     key = m.group(2).rstrip("/")
-    if not key or not all(SEGMENT.match(seg) for seg in key.split("/")):
+    if not key or not all(SEGMENT.fullmatch(seg) for seg in key.split("/")):
         raise BadRequest(f"field {where} {uri!r} has an empty, '.', '..' or unusual path segment")
     return m.group(1), key
 
@@ -446,7 +447,7 @@ class Warehouse:
     bucket: str
 
     def __post_init__(self) -> None:
-        if not S3A.match(f"s3a://{self.bucket}/x"):
+        if not S3A.fullmatch(f"s3a://{self.bucket}/x"):
             raise ValueError(f"the warehouse bucket {self.bucket!r} is not a bucket name")
 
     def admit(self, request: Any) -> Any:

@@ -47,6 +47,9 @@ def test_a_filter_typescript_refuses_is_refused_here_too(v):
         {"op": "isNull", "negated": "yes", "value": {"col": "id"}},
         {"op": "bool", "value": {"col": "name"}},
         {"op": "cmp", "cmp": "=", "left": {"col": "day"}, "right": {"str": "2026-13-01"}},
+        # Matched whole: a final newline is not part of a number or a date.
+        {"op": "cmp", "cmp": "=", "left": {"col": "id"}, "right": {"num": "1\n"}},
+        {"op": "cmp", "cmp": "=", "left": {"col": "day"}, "right": {"str": "2026-01-01\n"}},
         "id = 1",
     ],
 )

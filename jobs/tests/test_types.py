@@ -45,6 +45,11 @@ def test_optional_fields_take_their_defaults():
         ({"source": {"uri": "u", "hash": "h"}, "generation": "1"}, "BAD_REQUEST", "missing field request.table"),
         (write_body(table={"format": "delta"}), "BAD_REQUEST", "table.format"),
         (write_body(table={"name": "Leads; DROP"}), "BAD_TABLE_NAME", "not a valid identifier"),
+        # A pattern's `$` matches before a final newline: names and paths are matched whole.
+        (write_body(table={"name": "leads\n"}), "BAD_TABLE_NAME", "not a valid identifier"),
+        (write_body(table={"database": "default\n"}), "BAD_REQUEST", "database"),
+        (write_body(table={"primaryKey": ["Index\n"]}), "BAD_REQUEST", "column name"),
+        (write_body(table={"location": "s3a://warehouse/default/leads\n"}), "BAD_REQUEST", "table.location"),
         (write_body(table={"database": "a.b"}), "BAD_REQUEST", "database"),
         (write_body(table={"primaryKey": [1]}), "BAD_REQUEST", "list of strings"),
         (write_body(table={"location": "/tmp/x"}), "BAD_REQUEST", "s3a://"),

@@ -179,6 +179,45 @@ export interface ApiOptions {
   /** Bounds per request; API_LIMITS where not given. */
   limits?: Partial<ApiLimits>;
   logger?: Logger;
+  /** Host names requests may be addressed to besides the loopback ones (LOOPBACK_HOSTS). */
+  allowedHosts?: string[];
+}
+
+/** The names a request to an API on loopback carries in its Host header (any port). */
+export const LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "[::1]"] as const;
+
+/** The host name of a Host header or of an Origin's URL, lower-cased, without its port. */
+function hostName(hostOrOrigin: string, isOrigin: boolean): string | undefined {
+  try {
+    const url = new URL(isOrigin ? hostOrOrigin : `http://${hostOrOrigin}`);
+    return url.hostname.toLowerCase();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A page on another site can rebind its own name to 127.0.0.1 (DNS rebinding) and so talk to the
+ * API as same-origin: its requests still name that site in Host. And a page's cross-origin request
+ * names its site in Origin. Either is refused (403) before anything else, on every route: the
+ * tokens are the boundary, this keeps foreign pages from even reaching it.
+ */
+function refuseForeignHosts(extra: string[] = []) {
+  const allowed = new Set<string>([...LOOPBACK_HOSTS, ...extra.map((h) => h.toLowerCase())]);
+  return async (req: FastifyRequest) => {
+    const host = req.headers.host;
+    const name = host === undefined ? undefined : hostName(host, false);
+    if (name === undefined || !allowed.has(name)) {
+      throw new LakeformError("FORBIDDEN", `requests to this API must be addressed to ${[...allowed].join(", ")} (Host ${JSON.stringify(host ?? "")} is not; lakeform api --allowed-host adds a name)`);
+    }
+    const origin = req.headers.origin;
+    if (origin !== undefined && origin !== "null") {
+      const from = hostName(origin, true);
+      if (from === undefined || !allowed.has(from)) throw new LakeformError("FORBIDDEN", `a request from a page of ${JSON.stringify(origin)} is refused: only this API's own pages may call it from a browser`);
+    } else if (origin === "null") {
+      throw new LakeformError("FORBIDDEN", "a request from an opaque origin (Origin: null) is refused");
+    }
+  };
 }
 
 /** Routes anyone may ask: health, and the docs page with its static files (the document itself needs a token). */
@@ -415,7 +454,9 @@ export async function buildApi(opts: ApiOptions) {
   app.setSerializerCompiler(serializerCompiler);
   app.addContentTypeParser("text/csv", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
 
-  // First of all: who is asking (401/403 before any body is read or any other check answers).
+  // First of all: is it addressed to this API, not from a foreign page (403), then who is asking
+  // (401/403), before any body is read or any other check answers.
+  app.addHook("onRequest", refuseForeignHosts(opts.allowedHosts));
   app.addHook("onRequest", authenticate(opts.tokens));
   // A multipart body must say where its parts end: without a boundary the parser fails before any
   // route sees the request (found by the OpenAPI fuzz: it answered 500). Refused up front, as 400.

@@ -180,6 +180,7 @@ program
   .option("-f, --file <path>", "the desired state", "tables.yaml")
   .option("-p, --port <port>", "port to listen on", "8090")
   .option("--host <host>", "address to bind", "127.0.0.1")
+  .option("--allowed-host <names...>", "host names requests may be addressed to besides 127.0.0.1, localhost and [::1] (and --host's address); others are 403")
   .option("--query-timeout <seconds>", "POST /query's statement timeout (lakeform:api.queryTimeoutSec)")
   .option("--query-max-rows <n>", "POST /query's largest limit (lakeform:api.queryMaxRows)")
   .option("--query-max-offset <n>", "POST /query's largest offset (lakeform:api.queryMaxOffset)")
@@ -194,7 +195,10 @@ program
     ]);
     const log = createLogger("lakeform-api");
     const limits = apiLimitFlags(opts);
-    const app = await buildApi({ lake: createLakeService(outs, opts.file), tokens: apiTokens(outs), limits, logger: log });
+    // A specific address to bind is a name requests may carry; a wildcard one (0.0.0.0, ::) is not.
+    const bound = ["0.0.0.0", "::", "[::]"].includes(opts.host) ? [] : [opts.host.includes(":") && !opts.host.startsWith("[") ? `[${opts.host}]` : opts.host];
+    const allowedHosts = [...bound, ...((opts.allowedHost as string[] | undefined) ?? [])];
+    const app = await buildApi({ lake: createLakeService(outs, opts.file), tokens: apiTokens(outs), limits, logger: log, allowedHosts });
     await app.listen({ port: Number(opts.port), host: opts.host });
     const stop = async () => {
       await app.close();

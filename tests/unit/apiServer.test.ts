@@ -311,7 +311,7 @@ test("the token is checked before the body: a write without one is 401 while its
   const answer = await new Promise<string>((resolve, reject) => {
     // Announces a body of 100 MB and sends none of it: only an answer before the body can come back.
     const socket = net.connect(port, "127.0.0.1", () =>
-      socket.write(`POST /ingest/people HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nContent-Length: ${100 * 1024 * 1024}\r\n\r\n`),
+      socket.write(`POST /ingest/people HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/csv\r\nContent-Length: ${100 * 1024 * 1024}\r\n\r\n`),
     );
     let text = "";
     const timer = setTimeout(() => reject(new Error(`no answer before the body; got: ${text}`)), 5000);
@@ -493,3 +493,39 @@ async function waitUntil(cond: () => boolean, timeoutMs = 5000): Promise<void> {
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+describe("requests addressed elsewhere, or from another site's page (DNS rebinding, cross-site posts)", () => {
+  const status = "/status";
+  test.each(["127.0.0.1:8090", "localhost:8090", "LOCALHOST", "[::1]:8090", "127.0.0.1"])("Host %p reaches the route", async (host) => {
+    const res = await app.inject({ method: "GET", url: status, headers: { host, authorization: `Bearer ${READ_TOKEN}` } });
+    expect(res.statusCode).not.toBe(403);
+  });
+
+  test.each(["attacker.example:8090", "127.0.0.1.attacker.example", "localhost.", "0.0.0.0:8090"])("Host %p is 403 FORBIDDEN with the token, on a read, a write and /healthz", async (host) => {
+    for (const [method, url] of [["GET", status], ["POST", "/ingest/people"], ["GET", "/healthz"]] as const) {
+      const res = await app.inject({ method, url, headers: { host, authorization: `Bearer ${TOKEN}`, "content-type": "text/csv" }, payload: method === "POST" ? "id,name\n1,x\n" : undefined });
+      expect([res.statusCode, res.json().error.code]).toEqual([403, "FORBIDDEN"]);
+      expect(res.json().error.message).toMatch(/must be addressed to 127\.0\.0\.1/);
+    }
+  });
+
+  test.each(["https://attacker.example", "http://127.0.0.1.attacker.example:8090", "null"])("a page of Origin %p is refused, token or not", async (origin) => {
+    const res = await app.inject({ method: "POST", url: "/ingest/people", headers: { origin, authorization: `Bearer ${TOKEN}`, "content-type": "text/plain" }, payload: "id,name\n1,x\n" });
+    expect([res.statusCode, res.json().error.code]).toEqual([403, "FORBIDDEN"]);
+  });
+
+  test("the API's own page (Origin on loopback, the /docs page) gets through to the token check", async () => {
+    const res = await app.inject({ method: "GET", url: status, headers: { origin: "http://127.0.0.1:8090" } });
+    expect([res.statusCode, res.json().error.code]).toEqual([401, "UNAUTHORIZED"]);
+  });
+
+  test("a name given to the API (lakeform api --allowed-host) is accepted besides loopback", async () => {
+    const named = await buildApi({ lake: lakeForApp(), tokens: { read: READ_TOKEN, write: TOKEN }, allowedHosts: ["lake.internal"] });
+    try {
+      expect((await named.inject({ method: "GET", url: status, headers: { host: "lake.internal:8090", authorization: `Bearer ${READ_TOKEN}` } })).statusCode).not.toBe(403);
+      expect((await named.inject({ method: "GET", url: status, headers: { host: "other.internal", authorization: `Bearer ${READ_TOKEN}` } })).statusCode).toBe(403);
+    } finally {
+      await named.close();
+    }
+  });
+});

@@ -72,7 +72,12 @@ export function trinoJvmConfig(heap: string): string {
   ].join("\n") + "\n";
 }
 
-/** File-based access control: the admin user may write, the read-only user may only read. */
+/**
+ * File-based access control: the admin user may write, the read-only user may only read. Without
+ * query rules Trino lets every user view and kill every query: the reader (whose statements come
+ * from API callers) would see the writer's statements, values included, in system.runtime.queries
+ * and could kill them. With these, the reader runs, views and kills only its own queries.
+ */
 export function trinoAccessRules(): string {
   return JSON.stringify(
     {
@@ -80,6 +85,10 @@ export function trinoAccessRules(): string {
         { user: TRINO_USERS.admin, allow: "all" },
         { user: TRINO_USERS.readOnly, allow: "read-only" },
         { allow: "none" },
+      ],
+      queries: [
+        { user: TRINO_USERS.admin, allow: ["execute", "kill", "view"] },
+        { user: TRINO_USERS.readOnly, allow: ["execute"] },
       ],
     },
     null,

@@ -89,6 +89,22 @@ describe("Trino", () => {
     expect(rows).toEqual([]);
   });
 
+  test("the reader sees and kills only its own queries: the writer's statements are not in its system.runtime.queries, and killing one is refused", async () => {
+    const admin = stackTrino(outs, "admin");
+    const reader = stackTrino(outs, "readOnly");
+    const marker = `sec_marker_${suffix}`;
+    await admin.query(`SELECT '${marker}' AS m`);
+    const writers = `SELECT query_id FROM system.runtime.queries WHERE "user" = '${TRINO_USERS.admin}' AND query LIKE '%${marker}%' AND query NOT LIKE '%system.runtime%'`;
+    // The writer sees its own statement: the query the reader runs below can find one.
+    const own = await admin.query(writers);
+    expect(own.rows.length).toBeGreaterThan(0);
+    expect((await reader.query(writers)).rows).toEqual([]);
+    await expect(reader.query(`CALL system.runtime.kill_query(query_id => '${own.rows[0][0]}', message => 'x')`)).rejects.toMatchObject({ code: "QUERY_REFUSED" });
+    // Its own queries it still sees.
+    const mine = await reader.query(`SELECT count(*) FROM system.runtime.queries WHERE "user" = '${TRINO_USERS.readOnly}'`);
+    expect(Number(mine.rows[0][0])).toBeGreaterThan(0);
+  });
+
   test("the endpoint is HTTPS with the stack's certificate: a client that doesn't trust it is refused", async () => {
     expect(outs.trinoEndpoint).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
     expect(outs.trinoCertificate).toMatch(/^-----BEGIN CERTIFICATE-----/);

@@ -129,7 +129,7 @@ describeDocker("the docker runtime on a real engine", () => {
     expect(await published(name("trino-worker-1"))).toEqual([]);
     // S3 only: no master, volume or filer port.
     expect(await published(name("s3-seaweedfs"))).toEqual([`8333/tcp -> 127.0.0.1:${new URL(outs.s3Endpoint).port}`]);
-    expect(await published(name("trino-coordinator"))).toEqual([`8080/tcp -> 127.0.0.1:${new URL(outs.trinoEndpoint).port}`]);
+    expect(await published(name("trino-coordinator"))).toEqual([`8443/tcp -> 127.0.0.1:${new URL(outs.trinoEndpoint).port}`]);
 
     const statement = (headers: Record<string, string>) =>
       fetch(`${outs.trinoEndpoint}/v1/statement`, { method: "POST", headers: { "X-Trino-User": TRINO_USERS.admin, ...headers }, body: "SELECT 1" });

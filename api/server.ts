@@ -616,7 +616,8 @@ export async function buildApi(opts: ApiOptions) {
           description:
             "Upserts a CSV into a table; answers when the write is committed. The body is streamed to the object store (never held whole), up to " +
             `${limits.csvBodyBytes} bytes (413 past it); its header line is checked against the table as it arrives, its rows by the job server before it commits. ` +
-            "A long write's progress (stage, rows and bytes done) is at GET /tables/{table}/progress while it runs.",
+            "A long write's progress (stage, rows and bytes done) is at GET /tables/{table}/progress while it runs." +
+            " A table the reconciler must repair first (its files gone, its metastore entry gone, or the metastore lagging it) is not written: 409 REPAIR_PENDING, retryable, naming the repair.",
           params: TableParams,
           querystring: IngestQuery,
           body: IngestBody as unknown as z.ZodType<Readable | undefined>,
@@ -665,7 +666,9 @@ export async function buildApi(opts: ApiOptions) {
     "/tables/:table/rows",
     {
       schema: {
-        description: "Deletes rows by key (a CSV whose header names the key columns, as the body) or by `where` (the travel filter's grammar): one commit, landed and journaled like an ingest.",
+        description:
+          "Deletes rows by key (a CSV whose header names the key columns, as the body) or by `where` (the travel filter's grammar): one commit, landed and journaled like an ingest." +
+          " A table the reconciler must repair first (its files gone, its metastore entry gone, or the metastore lagging it) is not written: 409 REPAIR_PENDING, retryable, naming the repair.",
         params: TableParams,
         querystring: DeleteQuery,
         body: KeysBody as unknown as z.ZodType<Buffer | undefined>,
@@ -693,7 +696,7 @@ export async function buildApi(opts: ApiOptions) {
     "/tables/:table/rows",
     {
       schema: {
-        description: "Updates the rows matching `where`: `set` maps columns to new values (null for NULL). Key and partition columns can't be set.",
+        description: "Updates the rows matching `where`: `set` maps columns to new values (null for NULL). Key and partition columns can't be set." + " A table the reconciler must repair first (its files gone, its metastore entry gone, or the metastore lagging it) is not written: 409 REPAIR_PENDING, retryable, naming the repair.",
         params: TableParams,
         body: UpdateBody,
         response: {

@@ -13,7 +13,7 @@ import { hudiInstant, trinoAsOfClause, type AsOf } from "../lake/asOf";
 import { toCsv } from "../lake/csv";
 import { resolveChangeRange, resolveCommit } from "../lake/commits";
 import { LakeformError } from "../lake/errors";
-import type { ChangeDocument, CommitInfo, JobClient, WriteProgress, WriteResult } from "../lake/jobClient";
+import type { ChangeDocument, CommitInfo, JobClient, Observation, WriteProgress, WriteResult } from "../lake/jobClient";
 import { jobTable } from "../lake/jobClient";
 import type { TableLeases } from "../lake/lease";
 import type { LakeEndpoints } from "../lake/outputs";
@@ -21,6 +21,8 @@ import { describeWrite } from "../lake/progress";
 import { s3Client } from "../lake/outputs";
 import { TrashStore } from "../lake/trash";
 import { jobDriver } from "../reconciler/driver";
+import { observeLake } from "../reconciler/observe";
+import { repairOf, type Repair } from "../reconciler/plan";
 import { undropTable, type UndropResult } from "../reconciler/prune";
 import { MAX_STREAMED_LANDING_BYTES } from "../lake/sources";
 import type { Sources } from "../lake/sources";
@@ -201,7 +203,9 @@ export class LakeService {
       landed = await this.sources.landStream(sourceName, checked(csv, csvStreamFor(t, opts.maxBytes ?? MAX_STREAMED_LANDING_BYTES)));
     }
     const { source, uri } = landed;
-    return this.underLease(t, `api: ingest ${sourceName}`, () => this.jobs.write(jobTable(t, this.endpoints.warehouseBucket), { uri, hash: source.hash, name: sourceName }, t.generation));
+    return this.underLease(t, `api: ingest ${sourceName}`, (lake) =>
+      this.jobs.write(jobTable(t, this.endpoints.warehouseBucket), { uri, hash: source.hash, name: sourceName }, t.generation, { mustExist: lake.exists }),
+    );
   }
 
   /**
@@ -254,15 +258,26 @@ export class LakeService {
   /**
    * Runs a write holding the table's lease: behind another writer (the reconciler, another API
    * process) it queues, up to API_LEASE_WAIT_MS, then fails with TABLE_BUSY (409, retryable).
+   * Under the lease the table is observed as the reconciler's pass observes it, and one that
+   * needs a repair first (rebuilding, re-registering, resyncing: plan.ts repairOf) is not written
+   * (REPAIR_PENDING, 409, retryable). The write is handed that observation.
    */
-  private async underLease<T>(t: Pick<TableSpec, "database" | "name">, purpose: string, write: () => Promise<T>): Promise<T> {
-    if (!this.leases) return write();
+  private async underLease<T>(t: TableSpec, purpose: string, write: (lake: Observation) => Promise<T>): Promise<T> {
+    if (!this.leases) return write(await this.observeForWrite(t));
     const lease = await this.leases.acquire({ database: t.database, name: t.name }, purpose, API_LEASE_WAIT_MS);
     try {
-      return await write();
+      return await write(await this.observeForWrite(t));
     } finally {
       await lease.release();
     }
+  }
+
+  /** The table as a write finds it; REPAIR_PENDING when the reconciler must repair it first. */
+  private async observeForWrite(t: TableSpec): Promise<Observation> {
+    const lake = await observeLake({ driver: jobDriver(this.jobs), warehouseBucket: this.endpoints.warehouseBucket }, t);
+    const refusal = repairPending(t, lake);
+    if (refusal) throw refusal;
+    return lake;
   }
 
   /** The table's commits as the format keeps them; a table not in the lake yet is TABLE_MISSING. */
@@ -275,6 +290,9 @@ export class LakeService {
   /** The table's columns with their types, for a filter's type check; a table not in the lake yet is TABLE_MISSING. */
   private async columnTypesOf(t: TableSpec): Promise<{ name: string; type: string }[]> {
     const observed = await this.jobs.observe(jobTable(t, this.endpoints.warehouseBucket));
+    // A delete or update of a table the reconciler must repair first says so, not "missing".
+    const refusal = repairPending(t, observed);
+    if (refusal) throw refusal;
     if (!observed.exists || observed.columns.length === 0) throw new LakeformError("TABLE_MISSING", `table ${t.name} is declared but not in the lake yet`, { table: t.name });
     return observed.columns;
   }
@@ -287,7 +305,7 @@ export class LakeService {
 
   /** Applies a landed change document through the job server; its failures keep their codes. */
   private applyWrite(t: TableSpec, source: { uri: string; hash: string; name: string }): Promise<WriteResult> {
-    return this.underLease(t, `api: ${source.name}`, () => this.jobs.write(jobTable(t, this.endpoints.warehouseBucket), source, t.generation));
+    return this.underLease(t, `api: ${source.name}`, (lake) => this.jobs.write(jobTable(t, this.endpoints.warehouseBucket), source, t.generation, { mustExist: lake.exists }));
   }
 
   /**
@@ -385,6 +403,27 @@ export class LakeService {
     }
     return this.ingestCsv(name, Buffer.from(toCsv(cols, rows)), "insert.csv");
   }
+}
+
+/** What the reconciler does for each repair, as a refusal names it. */
+const REPAIR_VERB: Record<Repair["repair"], string> = { reregistered: "re-register", rebuilt: "rebuild", resynced: "resync" };
+
+/**
+ * The refusal of a write into a table that needs a repair first (plan.ts repairOf), or none. Pure.
+ * Writing first would make a new table over the lost one (its files gone: the journal never
+ * replayed), over its live files (its catalog entry gone: Iceberg's old snapshots orphaned, Hudi
+ * keys duplicated), or beside a catalog entry that lags it. Retryable: the reconciler's next pass
+ * over the table (at most its resync interval away) carries the repair out.
+ */
+export function repairPending(t: Pick<TableSpec, "database" | "name">, lake: Observation): LakeformError | undefined {
+  const needed = repairOf(lake);
+  if (!needed) return undefined;
+  const action = REPAIR_VERB[needed.repair];
+  return new LakeformError(
+    "REPAIR_PENDING",
+    `table ${t.database}.${t.name} is not written until the reconciler has repaired it (${action}): ${needed.reason}; retry once its next pass has`,
+    { table: `${t.database}.${t.name}`, repair: action, ...(needed.drift ? { drift: needed.drift } : {}) },
+  );
 }
 
 function info(t: TableSpec, status?: LakeStatus): TableInfo {

@@ -295,9 +295,12 @@ export class JobClient {
     return this.post("observe", { table }, 10 * 60_000);
   }
 
-  /** `source.once`: not written again when a commit of the table already carries its hash (checked under the job server's table lock). */
-  write(table: JobTable, source: { uri: string; hash: string; name: string; once?: boolean }, generation: string): Promise<WriteResult> {
-    return this.post("write", { table, source, generation });
+  /**
+   * `source.once`: not written again when a commit of the table already carries its hash (checked under the job server's table lock).
+   * `mustExist`: the caller saw the table (catalog entry and files); the job server refuses (REPAIR_PENDING) rather than create one.
+   */
+  write(table: JobTable, source: { uri: string; hash: string; name: string; once?: boolean }, generation: string, opts: { mustExist?: boolean } = {}): Promise<WriteResult> {
+    return this.post("write", { table, source, generation, ...(opts.mustExist ? { mustExist: true } : {}) });
   }
 
   drop(table: Pick<JobTable, "name" | "database" | "format" | "location">, purge: boolean): Promise<{ dropped: boolean }> {

@@ -33,6 +33,10 @@ export interface PassDeps {
 export async function observe(deps: PassDeps, spec: TableSpec): Promise<Observed> {
   const sources: ResolvedSource[] = [];
   for (const declared of spec.sources) sources.push(...(await deps.sources.resolve(declared, deps.baseDir)));
-  const lake = await deps.driver.observe(jobTable(spec, deps.warehouseBucket));
-  return { sources, lake };
+  return { sources, lake: await observeLake(deps, spec) };
+}
+
+/** The table as the lake has it (catalog entry, files, commits, journal), without the declared sources: what a write's repair check needs (plan.ts repairOf). */
+export function observeLake(deps: Pick<PassDeps, "driver" | "warehouseBucket">, spec: TableSpec): Promise<Observation> {
+  return deps.driver.observe(jobTable(spec, deps.warehouseBucket));
 }

@@ -27,8 +27,8 @@ import type { Next } from "./queue";
 import { report, reportApplying, type Outcome, type Step } from "./report";
 
 export { act, maintain, watchWrite, type ActResult, type MaintenanceOutcome } from "./act";
-export { observe, type Observed, type PassDeps } from "./observe";
-export { fingerprint, lastAppliedSpec, plan, type Action, type Call, type Plan, type SyncedVerdict, type TableMemory } from "./plan";
+export { observe, observeLake, type Observed, type PassDeps } from "./observe";
+export { fingerprint, lastAppliedSpec, plan, repairOf, type Action, type Call, type Plan, type Repair, type SyncedVerdict, type TableMemory } from "./plan";
 export type { Next } from "./queue";
 export { initialStatus, report, reportApplying, withSchedule, type Outcome, type ReportInput, type Step } from "./report";
 

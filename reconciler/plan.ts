@@ -122,23 +122,54 @@ export function plan(spec: TableSpec, observed: Observed, memory: TableMemory = 
   };
 }
 
-/** The one action that brings the table closer to its spec, or none when it is there. */
-function chooseAction(lake: Observation, sources: ResolvedSource[]): Action | undefined {
-  // Drift. A table that lost only its catalog entry still has its files and its history: it is
-  // put back as it was (nothing rewritten, so rows that came through the API survive too).
+/** A repair the table needs before anything else is written to it (repairOf). */
+export interface Repair {
+  repair: NonNullable<Action["repair"]>;
+  /** Human: what is wrong and what the repair does. */
+  reason: string;
+  /** For a resync: what lagged. */
+  drift?: string[];
+}
+
+/**
+ * The repair the table needs before anything else is written to it, or none: pure, from the
+ * observation alone (no declared source). The pass carries it out first (chooseAction); the API's
+ * writes refuse a table that needs one (REPAIR_PENDING), since writing it first would make a new
+ * table over the lost one (files gone), over its live files (catalog entry gone), or next to a
+ * catalog entry that lags it.
+ */
+export function repairOf(lake: Observation): Repair | undefined {
+  // A table that lost only its catalog entry still has its files and its history: it is put back
+  // as it was (nothing rewritten, so rows that came through the API survive too).
   if (!lake.inCatalog && lake.filesExist) {
     return {
-      kind: "register",
-      calls: [{ op: "register" }],
       repair: "reregistered",
       reason: `table is missing from the metastore but its files are intact: re-registering it with its ${lake.commits.length || "existing"} commit(s) of history`,
     };
   }
-  // A table without files that had writes before (its journal says which, API ingests included)
-  // is rebuilt by replaying them in their order, then whatever declared source is new. The whole
-  // rebuild is one action: once the first write lands, the journal is no longer read.
+  // A table without files that had writes before (its journal says which, API ingests included),
+  // or that the metastore still has, is rebuilt from its journal and its declared sources.
   const journal = lake.filesExist ? [] : (lake.journal ?? []);
-  const rebuild = !lake.filesExist && (lake.inCatalog || journal.length > 0);
+  if (!lake.filesExist && (lake.inCatalog || journal.length > 0)) {
+    return { repair: "rebuilt", reason: `table files are missing from the object store: rebuilding it from its ${journal.length} journaled write(s) and its declared sources` };
+  }
+  // Catalog drift beyond existence: the metastore's entry lags the table's own latest state (a
+  // commit whose hive sync didn't happen, say): synced again from the table, nothing rewritten.
+  const drift = lake.exists ? (lake.catalogDrift ?? []) : [];
+  if (drift.length > 0) return { repair: "resynced", drift, reason: `the metastore lags the table: ${drift.join("; ")}; syncing it again` };
+  return undefined;
+}
+
+/** The one action that brings the table closer to its spec, or none when it is there. */
+function chooseAction(lake: Observation, sources: ResolvedSource[]): Action | undefined {
+  const needed = repairOf(lake);
+  // Drift: the catalog entry alone is gone.
+  if (needed?.repair === "reregistered") return { kind: "register", calls: [{ op: "register" }], repair: needed.repair, reason: needed.reason };
+  // A table without files is rebuilt by replaying its journal in its order, then whatever declared
+  // source is new. The whole rebuild is one action: once the first write lands, the journal is no
+  // longer read.
+  const journal = lake.filesExist ? [] : (lake.journal ?? []);
+  const rebuild = needed?.repair === "rebuilt";
   const replay: ResolvedSource[] = journal.map((e) => ({
     declared: `journal:${e.source}`,
     location: e.uri.replace(/^s3a:/, "s3:"),
@@ -155,13 +186,10 @@ function chooseAction(lake: Observation, sources: ResolvedSource[]): Action | un
     return true;
   });
   if (pending.length === 0) {
-    // Catalog drift beyond existence: the metastore's entry lags the table's own latest state
-    // (a commit whose hive sync didn't happen, say). Synced again from the table; nothing is
-    // rewritten. With writes pending, the write's own sync does it.
-    const drift = lake.exists ? (lake.catalogDrift ?? []) : [];
-    if (drift.length === 0) return undefined;
-    // Register would leave an entry that exists alone: resync runs the format's sync on it.
-    return { kind: "resync", calls: [{ op: "resync" }], repair: "resynced", drift, reason: `the metastore lags the table: ${drift.join("; ")}; syncing it again` };
+    // Catalog drift: with writes pending, the write's own sync does it. Register would leave an
+    // entry that exists alone: resync runs the format's sync on it.
+    if (needed?.repair !== "resynced") return undefined;
+    return { kind: "resync", calls: [{ op: "resync" }], repair: needed.repair, drift: needed.drift, reason: needed.reason };
   }
   const calls: Call[] = [];
   if (!lake.filesExist) {

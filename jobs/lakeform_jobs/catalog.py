@@ -95,6 +95,17 @@ class Storage:
             if not is_java_exception(e, "java.io.FileNotFoundException"):
                 raise
 
+    def file_paths(self, uri: str) -> set[str]:
+        """Every file under a directory, recursively, as full paths; none when it doesn't exist."""
+        path, fs = self.path(uri)
+        if not fs.exists(path):
+            return set()
+        out: set[str] = set()
+        it = fs.listFiles(path, True)
+        while it.hasNext():
+            out.add(str(it.next().getPath().toString()))
+        return out
+
     def delete(self, uri: str, recursive: bool) -> bool:
         path, fs = self.path(uri)
         return bool(fs.exists(path)) and bool(fs.delete(path, recursive))

@@ -84,10 +84,27 @@ class Jobs:
             where = self.ctx.storage.clear_leftovers(t.location)
             return ClearResult(cleared=where is not None, moved_to=where if where and where != t.location else None)
 
-    def _repair_before_write(self, t: Table, fmt: Format) -> None:
-        # The reconciler's planner will ask for these explicitly; until then every write repairs
-        # a location whose table files were removed outside Lakeform, as it always has.
-        if not fmt.files_exist(t):
+    def _repair_before_write(self, t: Table, fmt: Format, must_exist: bool) -> None:
+        """A write never makes a new table over one that is there, or was: a table whose files
+        are there without its catalog entry must be re-registered first (written as a new table,
+        Iceberg would create a table over its snapshots, orphaning them, and Hudi bulk-insert into
+        its live timeline, duplicating keys); one the caller saw (must_exist) whose files are gone
+        must be rebuilt from its journal first. Both are refused (REPAIR_PENDING, retryable: the
+        reconciler repairs them). Otherwise a location whose table files were removed outside
+        Lakeform is made ready for a new table, as it always was (the reconciler's rebuild asks
+        for forget and clear_leftovers itself first)."""
+        files = fmt.files_exist(t)
+        if files and not self.ctx.catalog.has(t):
+            raise JobFailure(
+                "REPAIR_PENDING",
+                f"table {t.key} has its files at {t.location} but no metastore entry: it must be re-registered (the reconciler's register) before it is written, not written as a new table over them",
+            )
+        if not files and must_exist:
+            raise JobFailure(
+                "REPAIR_PENDING",
+                f"table {t.key}'s files are gone from {t.location}: it must be rebuilt from its write journal (the reconciler's rebuild) before it is written, not made a new table",
+            )
+        if not files:
             if self.ctx.catalog.has(t):
                 self.ctx.catalog.forget(t)
             self.ctx.storage.clear_leftovers(t.location)
@@ -108,7 +125,8 @@ class Jobs:
         started = time.time()
         with self.lock(t), self.progress.track(t.key, source.name or source.uri) as progress:
             progress.stage("preparing")
-            self._repair_before_write(t, fmt)
+            # A delete or an update is of rows that are there: the table must exist.
+            self._repair_before_write(t, fmt, req.must_exist or crud.is_change_document(source.uri))
             if not self.ctx.storage.exists(source.uri):
                 raise JobFailure("SOURCE_UNREADABLE", f"the source {source.name or source.uri} is not at {source.uri}")
             if crud.is_change_document(source.uri):
@@ -173,6 +191,8 @@ class Jobs:
                         "rows_inserted": stats["keys"] - stats["overlap"], "rows_updated": stats["overlap"], "rows_deleted": 0}
                     meta.update({k: str(v) for k, v in counts.items()})
                 plan = WritePlan(keys=keys, meta=meta, exists=exists, existing_cols=visible, new_cols=new_cols, delete_flag=flag, bulk=bulk, deduped=dedupe_needed)
+                # What a failed first write may remove is only what it made (_undo_new_table).
+                before = None if exists else self._before_new_table(t)
                 progress.stage("writing", r.bytes_total)
                 try:
                     commit = fmt.write(t, df, plan)
@@ -181,7 +201,7 @@ class Jobs:
                     if exists and self._journal_if_committed(t, fmt, req, started):
                         raise
                     if not exists:
-                        self._undo_new_table(t)
+                        self._undo_new_table(t, before)
                     progress.stage("diagnosing")
                     if self._spans_lines(t, r, multiline):
                         multiline = True
@@ -260,13 +280,34 @@ class Jobs:
         ).first()
         return {k: int(row[k]) for k in ("rows", "nulls", "maxPerKey", "overlap", "keys")}
 
-    def _undo_new_table(self, t: Table) -> None:
-        """A failed first write leaves nothing behind: what it wrote at the location (cleared of
-        leftovers before it started) is removed, and a catalog entry it made is forgotten."""
+    def _before_new_table(self, t: Table) -> dict[str, Any] | None:
+        """What is at a new table's location before its first write: the files there (none, once
+        cleared of leftovers) and whether the metastore has an entry; None when it can't be told."""
         try:
-            if self.ctx.catalog.has(t):
+            return {"files": self.ctx.storage.file_paths(t.location), "in_catalog": self.ctx.catalog.has(t)}
+        except Exception:
+            log.exception("table=%s: could not list %s before a first write", t.key, t.location)
+            return None
+
+    def _undo_new_table(self, t: Table, before: dict[str, Any] | None) -> None:
+        """A failed first write leaves nothing behind but never takes what was there before it:
+        the files it wrote are removed (the whole location only when it held none before), and a
+        catalog entry it made is forgotten. When what was there can't be told, nothing is
+        removed (a failed write's files are harmless, another commit's are not)."""
+        if before is None:
+            log.warning("table=%s: a failed first write's files at %s are left: what was there before it is not known", t.key, t.location)
+            return
+        try:
+            if self.ctx.catalog.has(t) and not before["in_catalog"]:
                 self.ctx.catalog.forget(t)
-            self.ctx.storage.delete(t.location, recursive=True)
+            kept: set[str] = before["files"]
+            if not kept:
+                self.ctx.storage.delete(t.location, recursive=True)
+                return
+            made = self.ctx.storage.file_paths(t.location) - kept
+            log.warning("table=%s: %d file(s) were at %s before a failed first write: only its %d own file(s) are removed", t.key, len(kept), t.location, len(made))
+            for f in sorted(made):
+                self.ctx.storage.delete(f, recursive=False)
         except Exception:
             log.exception("table=%s: could not remove what a failed first write left at %s", t.key, t.location)
 

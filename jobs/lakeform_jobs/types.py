@@ -212,11 +212,17 @@ class WriteRequest:
     table: Table
     source: Source
     generation: str
+    # The caller saw the table (catalog entry and files): a write that finds it otherwise is
+    # refused (REPAIR_PENDING), never made into a new table.
+    must_exist: bool = False
 
     @staticmethod
     def parse(body: dict[str, Any]) -> "WriteRequest":
         gen = _field(body, "generation", (str, int), "request")
-        return WriteRequest(Table.parse(_field(body, "table", dict, "request")), Source.parse(_field(body, "source", dict, "request")), str(gen))
+        return WriteRequest(
+            Table.parse(_field(body, "table", dict, "request")), Source.parse(_field(body, "source", dict, "request")), str(gen),
+            bool(_field(body, "mustExist", bool, "request", False)),
+        )
 
 
 @dataclass(frozen=True)

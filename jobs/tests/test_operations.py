@@ -2,6 +2,9 @@
 
 import time
 
+import pytest
+
+from lakeform_jobs.errors import JobFailure
 from lakeform_jobs.operations import Jobs
 from lakeform_jobs.types import Commit, Source, Table, WriteRequest
 
@@ -64,3 +67,128 @@ def test_when_the_timeline_cant_be_read_the_failure_is_left_as_it_was():
     j = jobs()
     assert j._journal_if_committed(TABLE, Broken(), REQ, time.time()) is False
     assert j.journal.entries == []
+
+
+# ------------------------------------------------------------------ repair first, undo only its own
+
+
+class Storage:
+    """A location's files as a set of paths; records what is deleted and cleared."""
+
+    def __init__(self, files=()):
+        self.files = set(files)
+        self.deleted = []
+        self.cleared = []
+
+    def file_paths(self, uri):
+        return {f for f in self.files if f.startswith(uri + "/")}
+
+    def delete(self, uri, recursive):
+        self.deleted.append(uri)
+        gone = {f for f in self.files if f == uri or (recursive and f.startswith(uri + "/"))}
+        self.files -= gone
+        return bool(gone)
+
+    def clear_leftovers(self, location):
+        self.cleared.append(location)
+        return location
+
+
+class Catalog:
+    def __init__(self, has):
+        self._has = has
+        self.forgotten = 0
+
+    def has(self, t):
+        return self._has
+
+    def forget(self, t):
+        self.forgotten += 1
+        self._has = False
+        return True
+
+
+class Files:
+    def __init__(self, exist):
+        self.exist = exist
+
+    def files_exist(self, t):
+        return self.exist
+
+
+def jobs_over(storage, catalog):
+    from types import SimpleNamespace
+
+    j = Jobs.__new__(Jobs)
+    j.ctx = SimpleNamespace(storage=storage, catalog=catalog)
+    return j
+
+
+LOC = TABLE.location
+OLD = {f"{LOC}/.hoodie/hoodie.properties", f"{LOC}/.hoodie/20261201.commit", f"{LOC}/p/old-1.parquet"}
+
+
+@pytest.mark.parametrize("must_exist", [False, True])
+def test_a_table_whose_files_are_there_without_its_catalog_entry_is_never_written_as_a_new_table(must_exist):
+    storage, catalog = Storage(OLD), Catalog(has=False)
+    with pytest.raises(JobFailure) as e:
+        jobs_over(storage, catalog)._repair_before_write(TABLE, Files(True), must_exist)
+    assert e.value.code == "REPAIR_PENDING" and "re-registered" in e.value.message
+    # Nothing moved aside, nothing forgotten: the files are the table's history.
+    assert (storage.files, storage.cleared, storage.deleted, catalog.forgotten) == (OLD, [], [], 0)
+
+
+def test_a_write_that_must_find_the_table_is_refused_when_its_files_are_gone_and_its_catalog_entry_is_kept():
+    storage, catalog = Storage(), Catalog(has=True)
+    with pytest.raises(JobFailure) as e:
+        jobs_over(storage, catalog)._repair_before_write(TABLE, Files(False), True)
+    assert e.value.code == "REPAIR_PENDING" and "rebuilt from its write journal" in e.value.message
+    assert (storage.cleared, catalog.forgotten) == ([], 0)
+
+
+def test_a_first_write_where_no_table_is_still_makes_room_for_it():
+    storage, catalog = Storage(), Catalog(has=True)
+    jobs_over(storage, catalog)._repair_before_write(TABLE, Files(False), False)
+    assert (storage.cleared, catalog.forgotten) == ([LOC], 1)
+
+
+def test_a_table_that_is_there_is_written_without_any_repair():
+    storage, catalog = Storage(OLD), Catalog(has=True)
+    jobs_over(storage, catalog)._repair_before_write(TABLE, Files(True), True)
+    assert (storage.files, storage.cleared, catalog.forgotten) == (OLD, [], 0)
+
+
+def test_a_failed_first_write_into_an_empty_location_removes_the_location_and_the_entry_it_made():
+    storage, catalog = Storage(), Catalog(has=False)
+    j = jobs_over(storage, catalog)
+    before = j._before_new_table(TABLE)
+    storage.files |= {f"{LOC}/.hoodie/hoodie.properties", f"{LOC}/p/new.parquet"}
+    catalog._has = True
+    j._undo_new_table(TABLE, before)
+    assert (storage.files, storage.deleted, catalog.forgotten) == (set(), [LOC], 1)
+
+
+def test_a_failed_first_write_never_deletes_files_that_were_at_the_location_before_it():
+    storage, catalog = Storage(OLD), Catalog(has=True)
+    j = jobs_over(storage, catalog)
+    before = j._before_new_table(TABLE)
+    storage.files |= {f"{LOC}/p/new-1.parquet", f"{LOC}/p/new-2.parquet"}
+    j._undo_new_table(TABLE, before)
+    assert storage.files == OLD
+    assert LOC not in storage.deleted and sorted(storage.deleted) == [f"{LOC}/p/new-1.parquet", f"{LOC}/p/new-2.parquet"]
+    # The entry was there before the write: not its to forget.
+    assert catalog.forgotten == 0
+
+
+def test_a_failed_first_write_removes_nothing_when_what_was_there_before_it_is_not_known():
+    storage, catalog = Storage(OLD | {f"{LOC}/p/new.parquet"}), Catalog(has=True)
+    jobs_over(storage, catalog)._undo_new_table(TABLE, None)
+    assert (storage.deleted, catalog.forgotten) == ([], 0)
+
+
+def test_a_write_request_says_whether_the_table_must_exist():
+    body = {"table": {"name": "leads", "database": "default", "format": "hudi", "location": LOC, "primaryKey": ["id"]}, "source": {"uri": "s3a://w/_lakeform/landing/b.csv", "hash": "hb"}, "generation": "g1"}
+    assert WriteRequest.parse(body).must_exist is False
+    assert WriteRequest.parse({**body, "mustExist": True}).must_exist is True
+    with pytest.raises(JobFailure):
+        WriteRequest.parse({**body, "mustExist": "yes"})

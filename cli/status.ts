@@ -7,6 +7,8 @@ import { pidAlive, readJson } from "../lake/files";
 import type { LakeOutputs } from "../lake/outputKeys";
 import { apiEndpointFile, servicePaths, statusFile } from "../lake/paths";
 import { formatStatus, readStatus } from "../lake/status";
+import { formatTables } from "./get";
+import { serialize, type OutputFormat } from "./output";
 
 /** The local services, in the order they start. */
 export const SERVICES = ["s3", "metastore", "spark", "trino", "reconciler", "api"] as const;
@@ -84,13 +86,18 @@ export function apiEndpointFor(dataDir: string): string | undefined {
   return readJson<{ endpoint: string }>(apiEndpointFile(dataDir))?.endpoint;
 }
 
-export async function statusCommand(outs: LakeOutputs, opts: { json?: boolean; watch?: boolean }): Promise<number> {
+export async function statusCommand(outs: LakeOutputs, opts: { format?: OutputFormat; watch?: boolean }): Promise<number> {
   const file = statusFile(outs.dataDir);
+  const format = opts.format ?? "table";
   const show = async () => {
     const services = await servicesHealth(outs.dataDir, apiEndpointFor(outs.dataDir));
     const status = readStatus(file);
-    if (opts.json) {
-      process.stdout.write(JSON.stringify({ services, ...(status ?? { tables: {} }) }, null, 2) + "\n");
+    if (format === "json" || format === "yaml") {
+      process.stdout.write(serialize({ services, ...(status ?? { tables: {} }) }, format));
+    } else if (format === "wide") {
+      process.stdout.write(formatServices(services) + "\n\n");
+      if (status?.specError) process.stdout.write(`tables.yaml: INVALID (serving the last valid version)\n${status.specError}\n\n`);
+      process.stdout.write((status ? formatTables(Object.values(status.tables).sort((a, b) => a.table.localeCompare(b.table)), true) : "no status yet: the reconciler has not finished a pass") + "\n");
     } else {
       process.stdout.write(formatServices(services) + "\n\n");
       process.stdout.write((status ? formatStatus(status) : "no status yet: the reconciler has not finished a pass") + "\n");

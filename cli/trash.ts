@@ -19,17 +19,12 @@ import { loadTables, tableId } from "../lake/spec";
 import { readStatus } from "../lake/status";
 import { timeLeft, type Tombstone } from "../lake/trash";
 import { purgeTrashed, undropTable, type TrashDeps, type UndropResult } from "../reconciler/prune";
+import { parseTableArg } from "./get";
+import { serialize, type OutputFormat } from "./output";
 
 type Out = (s: string) => void;
 
-/** "leads" → default.leads; "sales.leads" as it is. */
-export function parseTableArg(arg: string): { database: string; name: string; id: string } {
-  const m = /^(?:([A-Za-z_][A-Za-z0-9_]*)\.)?([A-Za-z_][A-Za-z0-9_]*)$/.exec(arg.trim());
-  if (!m) throw new LakeformError("BAD_TABLE_NAME", `"${arg}" is not a table name (name, or database.name)`);
-  const database = (m[1] ?? "default").toLowerCase();
-  const name = m[2].toLowerCase();
-  return { database, name, id: `${database}.${name}` };
-}
+export { parseTableArg } from "./get";
 
 /** The tables whose prune is held, with why, from the reconciler's status file. */
 export function heldPrunes(statusFile: string): { table: string; message: string }[] {
@@ -95,9 +90,10 @@ export function formatTrash(items: Tombstone[], now = Date.now()): string {
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join("  ")).join("\n");
 }
 
-export async function trashListCommand(deps: Pick<TrashDeps, "trash">, opts: { json?: boolean }, out: Out): Promise<number> {
+export async function trashListCommand(deps: Pick<TrashDeps, "trash">, opts: { json?: boolean; format?: OutputFormat }, out: Out): Promise<number> {
   const items = await deps.trash.list();
-  out(opts.json ? JSON.stringify(items, null, 2) + "\n" : formatTrash(items) + "\n");
+  const format = opts.format ?? (opts.json ? "json" : "table");
+  out(format === "json" || format === "yaml" ? serialize(items, format) : formatTrash(items) + "\n");
   return 0;
 }
 

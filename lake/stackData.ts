@@ -39,6 +39,17 @@ export function stackSetting(key: string, stack = stackName(), root = projectDir
   return m[1].replace(/^(['"])(.*)\1$/, "$2");
 }
 
+/** The same default as stacks/config.ts's `tablesFile`. */
+export const DEFAULT_TABLES_FILE = "examples/tables.yaml";
+
+/**
+ * The tables.yaml of the stack (`lakeform:tablesFile`, relative to the project), the one its
+ * reconciler watches: what `-f` means when a command isn't given one.
+ */
+export function stackTablesFile(stack = stackName(), root = projectDir()): string {
+  return path.resolve(root, stackSetting("tablesFile", stack, root) ?? DEFAULT_TABLES_FILE);
+}
+
 export function stackDataDir(stack = stackName(), root = projectDir()): string {
   return path.resolve(root, stackSetting("dataDir", stack, root) ?? DEFAULT_DATA_DIR);
 }

@@ -45,7 +45,7 @@ else
 fi
 if [ "${LAKEFORM_KEEP_E2E:-}" != "1" ]; then
   # Leave no process and no open port behind, whatever the tests did.
-  bin/lakeform destroy >/dev/null 2>&1 || true
+  bin/lakeform destroy --yes >/dev/null 2>&1 || true
 fi
 node -e '
   let passed = 0, failed = 0;

@@ -29,8 +29,11 @@ const cellValue = z.union([z.string(), z.number(), z.boolean()]).transform((v) =
  */
 export const DeleteWhenSchema = z
   .object({
-    column,
-    equals: z.union([cellValue, z.array(cellValue).min(1, "needs at least one value")]).transform((v) => (Array.isArray(v) ? v : [v])),
+    column: column.describe("A column of the CSV (matched after sanitising); not written to the table"),
+    equals: z
+      .union([cellValue, z.array(cellValue).min(1, "needs at least one value")])
+      .transform((v) => (Array.isArray(v) ? v : [v]))
+      .describe("A value or a list: compared as trimmed text, case-insensitively"),
   })
   .strict();
 
@@ -64,28 +67,32 @@ export const DEFAULT_TARGET_FILE_SIZE_MB = 128;
 
 export const TableSpecSchema = z
   .object({
-    name: identifier,
-    format: z.enum(["hudi", "iceberg"]),
-    database: identifier.default("default"),
-    /** One or more columns (CSV header names; matched after sanitising, so "Index" is `index`). */
-    primaryKey: z.union([column, z.array(column).min(1)]).transform((k) => (Array.isArray(k) ? k : [k])),
-    /** Hudi's precombine field: when two rows share a key, the one with the larger value wins. */
-    orderingField: column.optional(),
-    partitionBy: z.array(column).default([]),
-    /** Local paths or globs (relative to tables.yaml) or s3:// URIs of CSV files, applied in order. */
-    sources: z.array(z.string().min(1)).min(1, "needs at least one source"),
-    /** addColumns: new CSV columns become table columns; strict: a CSV with new columns is refused. */
-    schemaPolicy: z.enum(["addColumns", "strict"]).default("addColumns"),
-    /** Drop the table's data when it is removed from tables.yaml (default: leave it alone). */
-    prune: z.boolean().default(false),
-    /** A source row matching this deletes its key (in the same commit as the batch's upserts). */
-    deleteWhen: DeleteWhenSchema.optional(),
-    /** History kept for time travel and changes; older commits are expired by maintenance. */
-    retain: RetainSchema.optional(),
-    /** Data files are compacted towards this size by maintenance. */
-    targetFileSizeMB: z.number().int("must be a whole number").min(1, "must be at least 1").max(4096, "must be at most 4096").optional(),
-    /** With prune: true, how long the table's files and journal are kept after its prune (undroppable until then). */
-    trash: TrashSchema.optional(),
+    // Each field's description is also the JSON Schema's (schemas/tables.schema.json, `npm run schema`): what an editor shows.
+    name: identifier.describe("The table's name (an identifier); with database, its name in the metastore and in Trino"),
+    format: z.enum(["hudi", "iceberg"]).describe("hudi: copy-on-write, upserts by key; iceberg: format v2, MERGE INTO"),
+    database: identifier.default("default").describe("The metastore database (default: default)"),
+    primaryKey: z
+      .union([column, z.array(column).min(1)])
+      .transform((k) => (Array.isArray(k) ? k : [k]))
+      .describe('One column or a list: CSV header names, matched after sanitising ("Index" is index)'),
+    orderingField: column.optional().describe("When a key appears twice, the row with the larger value of this column wins (Hudi's precombine field)"),
+    partitionBy: z.array(column).default([]).describe("Partition columns (CSV header names)"),
+    sources: z
+      .array(z.string().min(1))
+      .min(1, "needs at least one source")
+      .describe("CSV files applied in order: local paths or globs (relative to tables.yaml) or s3:// URIs"),
+    schemaPolicy: z.enum(["addColumns", "strict"]).default("addColumns").describe("addColumns: new CSV columns become table columns; strict: a CSV with new columns is refused"),
+    prune: z.boolean().default(false).describe("true: removing the table from tables.yaml drops it (kept in the trash, undroppable); false: its data is left alone"),
+    deleteWhen: DeleteWhenSchema.optional().describe("A source row matching this deletes its key, in the same commit as the batch's upserts"),
+    retain: RetainSchema.optional().describe("History kept for time travel and changes: { commits: N } or { days: D } (default { days: 7 }); older commits are expired by maintenance"),
+    targetFileSizeMB: z
+      .number()
+      .int("must be a whole number")
+      .min(1, "must be at least 1")
+      .max(4096, "must be at most 4096")
+      .optional()
+      .describe("Data files are written and compacted towards this size (default 128)"),
+    trash: TrashSchema.optional().describe("With prune: true, how long the table's files and journal are kept after its prune (default: the stack's, 7 days)"),
   })
   .strict()
   .superRefine((t, ctx) => {
@@ -113,9 +120,9 @@ export const NO_TABLES_KEY =
 
 export const TablesFileSchema = z
   .object({
-    apiVersion: z.literal("lakeform/v1").default("lakeform/v1"),
+    apiVersion: z.literal("lakeform/v1").default("lakeform/v1").describe("The version of this file's format: lakeform/v1"),
     /** Required: a file that means "no tables" says `tables: []` (an empty or truncated file never prunes). */
-    tables: z.array(TableSpecSchema, {
+    tables: z.array(TableSpecSchema.describe("A table of the lake, kept in line with its sources by the reconciler"), {
       error: (i) =>
         i.input === undefined
           ? NO_TABLES_KEY

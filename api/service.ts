@@ -226,7 +226,9 @@ export class LakeService {
     const cols = body.columns;
     const renamed = Object.fromEntries(body.header.map((h, i) => [h, cols[i]]).filter(([h, c]) => h !== c));
     const fq = qualifiedTable("iceberg", t.database, t.name);
-    const described = await this.trinoWrite.query(`DESCRIBE ${fq}`).catch((err: unknown) => {
+    const described = await this.trinoWrite.query(`DESCRIBE ${fq}`).catch(async (err: unknown) => {
+      // Trino can't describe a table whose files or metastore entry are gone: a repair pending says so.
+      if (err instanceof TrinoQueryError) await this.observeForWrite(t);
       if (err instanceof TrinoQueryError && err.errorName === "TABLE_NOT_FOUND") {
         throw new LakeformError("TABLE_MISSING", `table ${t.name} is declared but not in the lake yet`, { table: t.name }, { cause: err });
       }

@@ -12,6 +12,7 @@ import { buildApi } from "../../api/server";
 import { LakeService, repairPending } from "../../api/service";
 import type { JobClient, Observation } from "../../lake/jobClient";
 import type { Sources } from "../../lake/sources";
+import { TrinoQueryError } from "../../lake/trino";
 import { repairOf } from "../../reconciler/pass";
 
 const obs = (o: Partial<Observation>): Observation => ({ exists: true, inCatalog: true, filesExist: true, commits: [], rowCount: 3, columns: [{ name: "id", type: "string" }, { name: "city", type: "string" }], ...o });
@@ -48,7 +49,10 @@ describe("the API's writes into a table that needs a repair", () => {
 
   beforeAll(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "lakeform-repair-first-"));
-    fs.writeFileSync(path.join(dir, "tables.yaml"), "apiVersion: lakeform/v1\ntables:\n  - { name: people, format: hudi, primaryKey: id, sources: [seed.csv] }\n");
+    fs.writeFileSync(
+      path.join(dir, "tables.yaml"),
+      "apiVersion: lakeform/v1\ntables:\n  - { name: people, format: hudi, primaryKey: id, sources: [seed.csv] }\n  - { name: places, format: iceberg, primaryKey: id, sources: [seed.csv] }\n",
+    );
     const jobs = {
       observe: async () => lake,
       write: async (_t: unknown, _s: unknown, _g: string, opts: { mustExist?: boolean } = {}) => {
@@ -93,6 +97,23 @@ describe("the API's writes into a table that needs a repair", () => {
     lake = states["new (no catalog entry, no files, no journal)"].lake;
     await expect(service.ingestCsv("people", Buffer.from("id,city\n4,Oslo\n"))).resolves.toMatchObject({ commit: "c9" });
     expect(writes).toEqual([{ mustExist: false }]);
+  });
+
+  test("an ingest through Trino (Iceberg's light path) that Trino can't describe the table for says REPAIR_PENDING when a repair is what it waits for", async () => {
+    const trino = {
+      queries: [] as string[],
+      query: async (sql: string) => {
+        trino.queries.push(sql);
+        throw new TrinoQueryError("TRINO_ERROR", "Table 'iceberg.default.places' does not exist", "TABLE_NOT_FOUND", "USER_ERROR");
+      },
+    };
+    (service as unknown as { trinoWrite: typeof trino }).trinoWrite = trino;
+    lake = states["dropped from the metastore, files kept"].lake;
+    await expect(service.ingestCsvViaTrino("places", Buffer.from("id,city\n4,Oslo\n"))).rejects.toMatchObject({ code: "REPAIR_PENDING", details: { repair: "re-register" } });
+    // A table that is simply not there yet stays TABLE_MISSING; only DESCRIBE was sent, never a MERGE.
+    lake = states["new (no catalog entry, no files, no journal)"].lake;
+    await expect(service.ingestCsvViaTrino("places", Buffer.from("id,city\n4,Oslo\n"))).rejects.toMatchObject({ code: "TABLE_MISSING" });
+    expect(trino.queries.every((q) => q.startsWith("DESCRIBE"))).toBe(true);
   });
 
   test("over HTTP: POST /ingest, DELETE and PATCH /tables/{t}/rows answer 409 REPAIR_PENDING, and the document says so", async () => {

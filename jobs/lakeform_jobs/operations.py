@@ -84,15 +84,16 @@ class Jobs:
             where = self.ctx.storage.clear_leftovers(t.location)
             return ClearResult(cleared=where is not None, moved_to=where if where and where != t.location else None)
 
-    def _repair_before_write(self, t: Table, fmt: Format, must_exist: bool) -> None:
+    def _repair_before_write(self, t: Table, fmt: Format, must_exist: bool, change: bool = False) -> None:
         """A write never makes a new table over one that is there, or was: a table whose files
         are there without its catalog entry must be re-registered first (written as a new table,
         Iceberg would create a table over its snapshots, orphaning them, and Hudi bulk-insert into
         its live timeline, duplicating keys); one the caller saw (must_exist) whose files are gone
         must be rebuilt from its journal first. Both are refused (REPAIR_PENDING, retryable: the
-        reconciler repairs them). Otherwise a location whose table files were removed outside
-        Lakeform is made ready for a new table, as it always was (the reconciler's rebuild asks
-        for forget and clear_leftovers itself first)."""
+        reconciler repairs them). A delete or an update (change) makes no table, nor room for one:
+        without files it is TABLE_MISSING. Otherwise a location whose table files were removed
+        outside Lakeform is made ready for a new table, as it always was (the reconciler's rebuild
+        asks for forget and clear_leftovers itself first)."""
         files = fmt.files_exist(t)
         if files and not self.ctx.catalog.has(t):
             raise JobFailure(
@@ -104,6 +105,8 @@ class Jobs:
                 "REPAIR_PENDING",
                 f"table {t.key}'s files are gone from {t.location}: it must be rebuilt from its write journal (the reconciler's rebuild) before it is written, not made a new table",
             )
+        if not files and change:
+            raise JobFailure("TABLE_MISSING", f"table {t.name} is not in the lake yet")
         if not files:
             if self.ctx.catalog.has(t):
                 self.ctx.catalog.forget(t)
@@ -125,8 +128,7 @@ class Jobs:
         started = time.time()
         with self.lock(t), self.progress.track(t.key, source.name or source.uri) as progress:
             progress.stage("preparing")
-            # A delete or an update is of rows that are there: the table must exist.
-            self._repair_before_write(t, fmt, req.must_exist or crud.is_change_document(source.uri))
+            self._repair_before_write(t, fmt, req.must_exist, crud.is_change_document(source.uri))
             if not self.ctx.storage.exists(source.uri):
                 raise JobFailure("SOURCE_UNREADABLE", f"the source {source.name or source.uri} is not at {source.uri}")
             if crud.is_change_document(source.uri):

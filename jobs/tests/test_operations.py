@@ -146,6 +146,14 @@ def test_a_write_that_must_find_the_table_is_refused_when_its_files_are_gone_and
     assert (storage.cleared, catalog.forgotten) == ([], 0)
 
 
+def test_a_delete_or_update_of_a_table_that_is_not_there_is_table_missing_and_makes_no_room_for_a_new_one():
+    storage, catalog = Storage(), Catalog(has=True)
+    with pytest.raises(JobFailure) as e:
+        jobs_over(storage, catalog)._repair_before_write(TABLE, Files(False), False, change=True)
+    assert e.value.code == "TABLE_MISSING"
+    assert (storage.cleared, catalog.forgotten) == ([], 0)
+
+
 def test_a_first_write_where_no_table_is_still_makes_room_for_it():
     storage, catalog = Storage(), Catalog(has=True)
     jobs_over(storage, catalog)._repair_before_write(TABLE, Files(False), False)

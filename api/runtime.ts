@@ -1,16 +1,17 @@
 import * as path from "node:path";
 import type { LakeOutputs } from "../lake/outputs";
-import { JobClient } from "../lake/jobClient";
+import { Registry } from "prom-client";
+import { MeteredJobClient, WriteMetrics } from "../lake/metrics";
 import { s3Client, statusFileFor } from "../lake/outputs";
 import { TableLeases } from "../lake/lease";
 import { Sources } from "../lake/sources";
 import { LakeService } from "./service";
 
-/** A LakeService over a running lakehouse's outputs and a tables.yaml. */
+/** A LakeService over a running lakehouse's outputs and a tables.yaml; its writes are counted for GET /metrics (api/metrics.ts). */
 export function createLakeService(outs: LakeOutputs, tablesFile: string): LakeService {
   return new LakeService(
     outs,
-    new JobClient(outs.sparkJobServer, { secret: outs.jobServerSecret }),
+    new MeteredJobClient(outs.sparkJobServer, { secret: outs.jobServerSecret }, new WriteMetrics(new Registry(), "api")),
     new Sources(s3Client(outs), outs.warehouseBucket),
     path.resolve(tablesFile),
     statusFileFor(outs.dataDir),

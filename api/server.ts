@@ -34,6 +34,7 @@ import type { Logger } from "pino";
 import { z } from "zod";
 import { LakeformError, type ErrorCode } from "../lake/errors";
 import { API_LIMITS, type ApiLimits } from "./limits";
+import { scrapeMetrics } from "./metrics";
 import type { LakeService } from "./service";
 import { ChangesQuery, DeleteQuery, INGEST_MEDIA_TYPES, IngestQuery, queryBody, RowsQuery, TableParams, UpdateBody, validationCode } from "./validation";
 
@@ -539,6 +540,21 @@ export async function buildApi(opts: ApiOptions) {
     async () => {
       const s = lake.status();
       return { specError: s?.specError, updatedAt: s?.updatedAt, tables: s?.tables ?? {} };
+    },
+  );
+
+  r.get(
+    "/metrics",
+    {
+      schema: {
+        description: "Prometheus metrics (text format): per table its sync state, last commit and writes, the reconciler's failures and queue, the job server's writes in flight (api/metrics.ts).",
+        produces: ["text/plain", "application/json"],
+        response: { 200: z.string().describe("Prometheus text exposition format 0.0.4"), ...errors(...ALWAYS) },
+      },
+    },
+    async (_req, reply) => {
+      const m = await scrapeMetrics(lake);
+      return reply.type(m.contentType).send(m.text);
     },
   );
 

@@ -17,6 +17,8 @@ import { emptyStatus, readStatus, writeStatus, type LakeStatus } from "../lake/s
 import type { LakeDriver, SourceStore } from "./driver";
 import type { TableLeases } from "../lake/lease";
 import { initialStatus, runPass, withSchedule, type Next, type PassResult, type TableMemory } from "./pass";
+import type { ReconcilerMetrics } from "./metrics";
+import { METRICS_REPORT_EVERY_MS } from "./metrics";
 import { guardTrash, MemoryTrash, Pruner, type Trash } from "./prune";
 import { backoffDelay, systemClock, WorkQueue, type Clock } from "./queue";
 
@@ -51,6 +53,8 @@ export interface ReconcilerOptions {
   trashDays?: number;
   /** The loop's time: the system's, or a fake one in tests. */
   clock?: Clock;
+  /** Its metrics (failed passes, the queue), reported beside the status file for the API's /metrics; none in tests that don't ask. */
+  metrics?: ReconcilerMetrics;
 }
 
 /** What `runOnce` reports per table: the last pass's verdict and what it said to do next, and what all its passes wrote. */
@@ -79,6 +83,7 @@ export class Reconciler {
   private readonly passDriver: LakeDriver;
   private pruneDue = Number.POSITIVE_INFINITY;
   private sweeping = false;
+  private metricsTimer: ReturnType<typeof setInterval> | undefined;
   /** The prune sweep started last (by a load of tables.yaml, or a retry). */
   sweep: Promise<void> = Promise.resolve();
   private readonly opts: Required<ReconcilerOptions>;
@@ -88,7 +93,7 @@ export class Reconciler {
     const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as ReconcilerOptions;
     this.opts = {
       resyncMs: 60_000, backoffBaseMs: 2_000, backoffMaxMs: 5 * 60_000, concurrency: 2, maxPassesPerRun: 5, standbyMaxMs: 30 * 60_000, standbyMs: 2_000,
-      progressEveryMs: 5_000, leases: undefined, trash: new MemoryTrash(), trashDays: undefined, clock: systemClock, ...given,
+      progressEveryMs: 5_000, leases: undefined, trash: new MemoryTrash(), trashDays: undefined, clock: systemClock, metrics: undefined, ...given,
     } as Required<ReconcilerOptions>;
     this.declaredIn = path.resolve(opts.tablesFile);
     this.clock = this.opts.clock;
@@ -163,6 +168,7 @@ export class Reconciler {
 
   private save(): void {
     writeStatus(this.opts.statusFile, this.status);
+    void this.opts.metrics?.report({ depth: this.queue.depth, inFlight: this.queue.inFlight });
   }
 
   private startSweep(): void {
@@ -225,6 +231,7 @@ export class Reconciler {
       this.busy.delete(id);
     }
     const scheduled = this.queue.done(id, result.next);
+    this.opts.metrics?.passDone(result);
     if (scheduled.retryAt !== undefined) log.debug({ failures: scheduled.failures, retryInMs: scheduled.retryAt - this.clock.now() }, "Table requeued");
     this.memory.set(id, result.memory);
     this.status.tables[id] = result.status = withSchedule(result.status, scheduled);
@@ -270,6 +277,11 @@ export class Reconciler {
     this.loadDesired();
     this.stopper = new AbortController();
     this.running = this.run(this.stopper.signal);
+    const metrics = this.opts.metrics;
+    if (metrics) {
+      this.metricsTimer = setInterval(() => void metrics.report({ depth: this.queue.depth, inFlight: this.queue.inFlight }), METRICS_REPORT_EVERY_MS);
+      this.metricsTimer.unref?.();
+    }
   }
 
   private async run(signal: AbortSignal): Promise<void> {
@@ -296,6 +308,7 @@ export class Reconciler {
   /** Stops taking work and waits for passes in flight (a write is never cut in half by us). */
   async stop(): Promise<void> {
     this.stopper?.abort();
+    clearInterval(this.metricsTimer);
     await this.running;
     while (this.passes.size > 0) await Promise.all([...this.passes]);
     await this.sweep;

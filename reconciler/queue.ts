@@ -135,6 +135,14 @@ export class WorkQueue {
     return this.processing.size;
   }
 
+  /** Keys due now and not being processed: the work waiting for a free slot. */
+  get depth(): number {
+    const now = this.opts.clock.now();
+    let n = 0;
+    for (const at of this.dueAt.values()) if (at <= now) n++;
+    return n;
+  }
+
   /** Up to `max` keys that are due, the earliest due first; each is processed until `done`. */
   take(max: number): string[] {
     const now = this.opts.clock.now();

@@ -6,24 +6,29 @@ import * as path from "node:path";
 import type { Logger } from "pino";
 import { JobClient } from "../lake/jobClient";
 import { TableLeases } from "../lake/lease";
+import { MeteredJobClient } from "../lake/metrics";
 import { s3Client, type LakeEndpoints } from "../lake/outputs";
 import { Sources } from "../lake/sources";
 import { TrashStore } from "../lake/trash";
 import { jobDriver, sourceStore } from "./driver";
 import { Reconciler } from "./loop";
+import { ReconcilerMetrics } from "./metrics";
 import type { TrashDeps } from "./prune";
 
 export function createReconciler(
   lake: LakeEndpoints,
   opts: { tablesFile: string; statusFile: string; log: Logger; resyncMs?: number; backoffBaseMs?: number; backoffMaxMs?: number; progressEveryMs?: number; trashDays?: number },
 ): Reconciler {
+  // Its writes counted and its metrics reported beside the status file (the API serves them at /metrics).
+  const metrics = new ReconcilerMetrics(opts.statusFile);
   return new Reconciler({
     tablesFile: path.resolve(opts.tablesFile),
     statusFile: opts.statusFile,
     warehouseBucket: lake.warehouseBucket,
-    driver: jobDriver(new JobClient(lake.sparkJobServer, { secret: lake.jobServerSecret })),
+    driver: jobDriver(new MeteredJobClient(lake.sparkJobServer, { secret: lake.jobServerSecret }, metrics.writes)),
     sources: sourceStore(new Sources(s3Client(lake), lake.warehouseBucket)),
     leases: new TableLeases(s3Client(lake), lake.warehouseBucket, { role: "reconciler" }),
+    metrics,
     log: opts.log.child({ component: "reconciler" }),
     resyncMs: opts.resyncMs,
     backoffBaseMs: opts.backoffBaseMs,

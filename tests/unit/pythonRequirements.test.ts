@@ -22,8 +22,8 @@ test.each(PYTHON_REQUIREMENTS)("%s pins every package to one version", (file) =>
   for (const l of lines) expect(l).toMatch(/^[A-Za-z0-9][A-Za-z0-9._-]*==[0-9][0-9A-Za-z.]*$/);
 });
 
-test("the job server's pyspark is VERSIONS.spark; pytest is the tests'", () => {
+test("the job server's pyspark is VERSIONS.spark; pytest and prometheus-client are the tests'", () => {
   expect(pins("jobs/requirements.txt")).toContain(`pyspark==${VERSIONS.spark}`);
   const test = pins("jobs/requirements-test.txt").map((l) => l.split("==")[0].toLowerCase());
-  expect(test).toEqual(expect.arrayContaining(["pytest"]));
+  expect(test).toEqual(expect.arrayContaining(["pytest", "prometheus-client"]));
 });

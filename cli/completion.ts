@@ -16,9 +16,23 @@ export interface CompletionNode {
   options: { short?: string; long?: string; description: string; takesValue: boolean; choices?: string[]; file: boolean }[];
   /** The choices its arguments take (`logs <service>`), when they are a fixed list. */
   argChoices: string[];
+  /** Whether an argument names a table (`<table>`, `[names...]`): completed from the stack's tables, asked when completing. */
+  tableArg: boolean;
+  /** Its arguments in order: what each completes to (a fixed list, the stack's tables, or nothing), and whether it takes the rest. */
+  args: { choices?: string[]; tables: boolean; variadic: boolean }[];
+}
+
+/** The hidden command completion asks for the stack's table names (cli/main.ts). */
+export const TABLE_NAMES_COMMAND = "__table-names";
+
+/** Table names as people type them: `leads` for default.leads, `sales.orders` otherwise. */
+export function tableNames(ids: string[]): string[] {
+  return ids.map((id) => id.replace(/^default\./, "")).sort();
 }
 
 type AnyCommand = Command<unknown[], Record<string, unknown>, Record<string, unknown>>;
+
+const isTableArg = (name: string) => /^(table|tables|names)$/.test(name);
 
 /** Walks the tree: what `--help` shows (hidden commands and options left out), the help command too. */
 export function completionTree(program: AnyCommand): CompletionNode[] {
@@ -40,6 +54,8 @@ export function completionTree(program: AnyCommand): CompletionNode[] {
         file: /<(path|file|dir)[^>]*>/.test(o.flags),
       })),
       argChoices: cmd.registeredArguments.flatMap((a) => a.argChoices ?? []),
+      tableArg: cmd.registeredArguments.some((a) => isTableArg(a.name())),
+      args: cmd.registeredArguments.map((a) => ({ choices: a.argChoices, tables: isTableArg(a.name()), variadic: a.variadic })),
     });
     for (const c of subs) if (c.name() !== "help") walk(c, [...path, c.name()]);
   };
@@ -56,7 +72,7 @@ export function bashCompletion(program: AnyCommand, name = program.name()): stri
   const fn = `_${name.replace(/[^A-Za-z0-9_]/g, "_")}_completion`;
   const key = (path: string[]) => path.join("/");
   // Word by word: a subcommand moves down the tree; a value-taking option skips its value.
-  const moves = nodes.flatMap((n) => n.subcommands.filter((s) => s.name !== "help").map((s) => `      ${sq(`${key(n.path)}:${s.name}`)}) path=${sq(key([...n.path, s.name]))} ;;`));
+  const moves = nodes.flatMap((n) => n.subcommands.filter((s) => s.name !== "help").map((s) => `      ${sq(`${key(n.path)}:${s.name}`)}) path=${sq(key([...n.path, s.name]))}; npos=0 ;;`));
   const valued = nodes.flatMap((n) => n.options.filter((o) => o.takesValue).flatMap((o) => [o.short, o.long].filter(Boolean).map((f) => `${key(n.path)}:${f}`)));
   // The root's own options (--stack) go after a subcommand too; its --help and --version don't.
   const inherited = nodes[0].options.filter((o) => o.long !== "--help" && o.long !== "--version");
@@ -71,11 +87,21 @@ export function bashCompletion(program: AnyCommand, name = program.name()): stri
       }),
   );
   const optionCases = nodes.map((n) => `    ${sq(key(n.path))}) opts=${sq(words([...n.options.flatMap((o) => [o.long, o.short]), ...(n.path.length ? inherited.map((o) => o.long) : [])]))} ;;`);
-  const wordCases = nodes.map((n) => `    ${sq(key(n.path))}) cmds=${sq(words([...n.subcommands.map((s) => s.name), ...n.argChoices]))} ;;`);
+  // A word that is neither an option nor a subcommand is the next argument: what it completes to goes by its position.
+  const wordCases = nodes.map((n) => {
+    const subs = n.subcommands.map((s) => s.name);
+    const at = (a: CompletionNode["args"][number] | undefined, i: number) => {
+      const w = words([...(i === 0 ? subs : []), ...(a?.choices ?? [])]);
+      return `cmds=${sq(w)}${a?.tables ? " tables=1" : ""}`;
+    };
+    const cases = n.args.map((a, i) => `${a.variadic ? "*" : i}) ${at(a, i)} ;;`);
+    if (n.args.length === 0) cases.push(`0) ${at(undefined, 0)} ;;`);
+    return `    ${sq(key(n.path))}) case "$npos" in ${cases.join(" ")} esac ;;`;
+  });
   return `# ${name} completion for bash, generated from its command tree (${name} completion bash).
 # Load it with: source <(${name} completion bash)   or save it under ~/.local/share/bash-completion/completions/${name}
 ${fn}() {
-  local cur prev path="" i w skip=""
+  local cur prev path="" i w skip="" npos=0
   cur="\${COMP_WORDS[COMP_CWORD]}"
   prev=""
   [ "$COMP_CWORD" -gt 0 ] && prev="\${COMP_WORDS[COMP_CWORD-1]}"
@@ -91,6 +117,7 @@ ${moves.join("\n")}
         case " ${global.join(" ")} " in
           *" $w "*) skip=1 ;;
         esac
+        [[ "$w" != -* ]] && npos=$((npos + 1))
         ;;
     esac
   done
@@ -110,13 +137,15 @@ ${nodes[0].options
     COMPREPLY=()
     return
   fi
-  local opts="" cmds=""
+  local opts="" cmds="" tables=""
   case "$path" in
 ${optionCases.join("\n")}
   esac
   case "$path" in
 ${wordCases.join("\n")}
   esac
+  # The stack's tables, from the reconciler's report (the same command, so the same stack).
+  [ -n "$tables" ] && cmds="$cmds $("\${COMP_WORDS[0]}" ${TABLE_NAMES_COMMAND} 2>/dev/null)"
   if [[ "$cur" == -* ]]; then
     COMPREPLY=($(compgen -W "$opts" -- "$cur"))
   else
@@ -145,6 +174,7 @@ export function fishCompletion(program: AnyCommand, name = program.name()): stri
     const cond = n.path.length === 0 ? here : `${here}${notBelow}`;
     for (const s of n.subcommands) lines.push(`complete -c ${name} -n ${sq(cond)} -a ${sq(s.name)} -d ${sq(firstSentence(s.description))}`);
     if (n.argChoices.length) lines.push(`complete -c ${name} -n ${sq(cond)} -a ${sq(n.argChoices.join(" "))}`);
+    if (n.tableArg) lines.push(`complete -c ${name} -n ${sq(cond)} -a ${sq(`(${name} ${TABLE_NAMES_COMMAND} 2>/dev/null)`)}`);
     for (const o of n.options) {
       // Every command's --help is completed once, from the root's.
       if (n.path.length && o.long === "--help") continue;

@@ -330,6 +330,22 @@ program
     write(completionScript(program as never, shell));
   });
 
+program
+  .command("__table-names", { hidden: true })
+  .description("the stack's table names, one a line, for shell completion (from the reconciler's status file; nothing when there is none)")
+  .action(async () => {
+    const [{ tableNames }, { readStatus }, { statusFile }, { readOutputsCache, stackDataDir }] = await Promise.all([
+      import("./completion"),
+      import("../lake/status"),
+      import("../lake/paths"),
+      import("../lake/stackData"),
+    ]);
+    // Completion must answer at once and never ask Pulumi: the stack's files only.
+    const dataDir = readOutputsCache(outputsFile())?.dataDir ?? stackDataDir();
+    const ids = Object.keys(readStatus(statusFile(dataDir))?.tables ?? {});
+    if (ids.length) write(tableNames(ids).join("\n") + "\n");
+  });
+
 program.addHelpText(
   "after",
   `

@@ -9,7 +9,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { PassThrough } from "node:stream";
 import { parse as parseYaml } from "yaml";
-import { bashCompletion, completionTree, fishCompletion, zshCompletion } from "../../cli/completion";
+import { bashCompletion, completionTree, fishCompletion, TABLE_NAMES_COMMAND, tableNames, zshCompletion } from "../../cli/completion";
 import { confirm } from "../../cli/confirm";
 import { findSpec, formatDescription, formatHistory, formatTables, getTablesCommand, selectTables, type TableDescription } from "../../cli/get";
 import { engineLineTime, interleave, logsCommand, tailLines } from "../../cli/logs";
@@ -146,8 +146,9 @@ describe("history and describe", () => {
     schemaPolicy: "addColumns",
     prune: false,
     retain: { commits: 20 },
+    generation: "3",
     line: 4,
-  } as TableSpec;
+  };
 
   it("lists commits oldest first with their rows; wide adds the generation and source hash", () => {
     const lines = formatHistory(commits, false, NOW).split("\n");
@@ -393,6 +394,27 @@ describe("completion, generated from the command tree", () => {
     // --stack's value is skipped on the way to the command.
     expect(complete("--stack", "e2e", "trash", "")).toEqual(["purge"]);
     expect(complete("completion", "")).toEqual(["bash", "zsh", "fish"]);
+  });
+
+  it("completes table names from the stack, by asking the command itself", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "lakeform-names-"));
+    const fake = path.join(dir, "lakeform");
+    // A stand-in for the command: answers the hidden table-names request as cli/main.ts does.
+    fs.writeFileSync(fake, `#!/usr/bin/env bash\n[ "$1" = "${TABLE_NAMES_COMMAND}" ] && printf 'leads\\nregions\\nsales.orders\\n'\n`, { mode: 0o755 });
+    const file = path.join(dir, "c.bash");
+    fs.writeFileSync(file, script);
+    const cmd = (words: string) => `source ${file}; COMP_WORDS=(${fake} ${words}); COMP_CWORD=$(( \${#COMP_WORDS[@]} - 1 )); _lakeform_completion; printf '%s\\n' "\${COMPREPLY[@]}"`;
+    const run = (words: string) => execFileSync("bash", ["-c", cmd(words)], { encoding: "utf8" }).split("\n").filter(Boolean);
+    expect(run("history ''")).toEqual(["leads", "regions", "sales.orders"]);
+    expect(run("describe table r")).toEqual(["regions"]);
+    // By position: describe's first argument is the kind, its second the table.
+    expect(run("describe ''")).toEqual(["table", "tables"]);
+    expect(run("describe table leads ''")).toEqual([]);
+    expect(run("history -f x.yaml ''")).toEqual(["leads", "regions", "sales.orders"]);
+    expect(run("get tables ''")).toEqual(["leads", "regions", "sales.orders"]);
+    expect(run("get tables leads ''")).toEqual(["leads", "regions", "sales.orders"]);
+    fs.rmSync(dir, { recursive: true, force: true });
+    expect(tableNames(["sales.orders", "default.leads"])).toEqual(["leads", "sales.orders"]);
   });
 
   it("gives zsh the bash function through bashcompinit, and fish a complete line per word", () => {

@@ -51,12 +51,16 @@ const pad2 = (n: number) => String(n).padStart(2, "0");
  * The time an engine's line starts with, in the formats the services write (local time unless
  * the line says): Trino `2026-12-03T05:48:22.032Z`, Python and log4j `2026-12-03 05:47:59,145`,
  * Spark `26/12/03 05:47:58`, SeaweedFS (glog) `I1203 05:49:12.067222`, the metastore `05:37:37.668`
- * (today, or yesterday if that would be ahead of now). Pino's JSON lines first. Undefined for a
+ * (today, or yesterday if that would be ahead of now), the local runtime's "==== lakeform: starting
+ * s3 at <ISO time> ====". Pino's JSON lines first. Undefined for a
  * line without one (a stack trace's continuation).
  */
 export function engineLineTime(line: string, now = Date.now()): number | undefined {
   const pino = lineTime(line);
   if (pino !== undefined) return pino;
+  // The local runtime's own marker when it starts a service: "==== lakeform: starting s3 at <ISO> ====".
+  const marker = /^==== lakeform: .* at (\d{4}-\d{2}-\d{2}T[\d:.]+Z) ====$/.exec(line);
+  if (marker) return Date.parse(marker[1]);
   const frac = (f: string | undefined) => (f ? `.${f.slice(1, 4).padEnd(3, "0")}` : "");
   let m = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})([.,]\d+)?(Z|[+-]\d{2}:?\d{2})?/.exec(line);
   if (m) return Date.parse(`${m[1]}T${m[2]}${frac(m[3])}${m[4] ?? ""}`);

@@ -310,6 +310,7 @@ describe("logs: every service interleaved by time, --tail", () => {
     expect(engineLineTime("05:37:37.668 [pool-8-thread-1] ERROR org.apache.thrift", now)).toBe(Date.parse("2026-12-03T05:37:37.668"));
     // Past midnight, a metastore line of 23:59 is yesterday's.
     expect(engineLineTime("23:59:00.000 [main] INFO x", Date.parse("2026-12-03T00:01:00"))).toBe(Date.parse("2026-12-02T23:59:00"));
+    expect(engineLineTime("==== lakeform: starting s3 at 2026-12-03T05:37:03.127Z ====")).toBe(Date.parse("2026-12-03T05:37:03.127Z"));
     expect(engineLineTime("\tat java.lang.Thread.run(Thread.java:840)")).toBeUndefined();
   });
 

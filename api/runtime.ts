@@ -4,6 +4,7 @@ import { Registry } from "prom-client";
 import { MeteredJobClient, WriteMetrics } from "../lake/metrics";
 import { s3Client, statusFileFor } from "../lake/outputs";
 import { TableLeases } from "../lake/lease";
+import { createLogger } from "../lake/logger";
 import { Sources } from "../lake/sources";
 import { LakeService } from "./service";
 
@@ -15,7 +16,8 @@ export function createLakeService(outs: LakeOutputs, tablesFile: string): LakeSe
     new Sources(s3Client(outs), outs.warehouseBucket),
     path.resolve(tablesFile),
     statusFileFor(outs.dataDir),
-    new TableLeases(s3Client(outs), outs.warehouseBucket, { role: "api" }),
+    // A lost lease is logged (the write it cancels fails with LEASE_LOST) as the API's own lines are.
+    new TableLeases(s3Client(outs), outs.warehouseBucket, { role: "api", log: createLogger("lakeform-api").child({ component: "lease" }) }),
   );
 }
 

@@ -15,7 +15,7 @@ import { resolveChangeRange, resolveCommit } from "../lake/commits";
 import { LakeformError } from "../lake/errors";
 import type { ChangeDocument, CommitInfo, JobClient, Observation, WriteProgress, WriteResult } from "../lake/jobClient";
 import { jobTable } from "../lake/jobClient";
-import type { TableLeases } from "../lake/lease";
+import { fencedBy, type TableLeases } from "../lake/lease";
 import type { LakeEndpoints } from "../lake/outputs";
 import { describeWrite } from "../lake/progress";
 import { s3Client } from "../lake/outputs";
@@ -268,7 +268,8 @@ export class LakeService {
     if (!this.leases) return write(await this.observeForWrite(t));
     const lease = await this.leases.acquire({ database: t.database, name: t.name }, purpose, API_LEASE_WAIT_MS);
     try {
-      return await write(await this.observeForWrite(t));
+      // Fenced: the job server commits nothing once the lease changed hands or expired (LEASE_LOST).
+      return await fencedBy(lease, async () => write(await this.observeForWrite(t)));
     } finally {
       await lease.release();
     }

@@ -4,6 +4,7 @@
  */
 import { isConnectionFailure, isErrorCode, LakeformError, type ErrorCode } from "./errors";
 import type { FilterNode } from "./filter";
+import { currentLease } from "./lease";
 import type { TableSpec } from "./spec";
 
 /** fetch's own message is "fetch failed"; the reason (ECONNREFUSED, …) is in its cause. */
@@ -239,22 +240,32 @@ export class JobClient {
     this.#authorization = `Bearer ${opts.secret}`;
   }
 
+  /**
+   * A request made under a table's lease (lake/lease.ts: fencedBy) carries the lease's key and
+   * generation (`lease` in the body), which the job server checks against the lease object right
+   * before it commits (LEASE_LOST when it changed hands or expired), and is aborted when the lease
+   * is lost.
+   */
   private async post<T>(op: string, body: unknown, timeoutMs = 30 * 60_000, headers: Record<string, string> = {}): Promise<T> {
+    const lease = currentLease();
+    if (lease?.signal.aborted) throw lease.signal.reason;
     let res: Response;
     try {
       res = await fetch(`${this.baseUrl}/v1/${op}`, {
         method: "POST",
         headers: { "content-type": "application/json", ...headers, authorization: this.#authorization },
-        body: JSON.stringify(body),
-        signal: AbortSignal.timeout(timeoutMs),
+        body: JSON.stringify(lease ? { ...(body as object), lease: lease.fence } : body),
+        signal: lease ? AbortSignal.any([AbortSignal.timeout(timeoutMs), lease.signal]) : AbortSignal.timeout(timeoutMs),
       });
     } catch (err) {
+      if (lease?.signal.aborted) throw lease.signal.reason;
       throw new JobError("SPARK_UNAVAILABLE", `Spark job server at ${this.baseUrl} unreachable: ${connectionMessage(err)}`, undefined, { cause: err });
     }
     let json: { ok?: boolean } & T;
     try {
       json = (await res.json()) as { ok?: boolean } & T;
     } catch (err) {
+      if (lease?.signal.aborted) throw lease.signal.reason;
       // The connection dropped mid-reply (the driver died), or the reply isn't JSON.
       if (isConnectionFailure(err)) throw new JobError("SPARK_UNAVAILABLE", `Spark job server at ${this.baseUrl} went away mid-reply: ${connectionMessage(err)}`, undefined, { cause: err });
       throw new JobError("SPARK_ERROR", `job server answered HTTP ${res.status} with no JSON body`, undefined, { cause: err });

@@ -12,11 +12,21 @@
  * blocked forever. Releasing writes an already expired record (never a plain delete, which
  * could remove a lease someone else just took).
  *
+ * Fencing: the record carries a generation (a fencing token), one more than the record it replaced
+ * each time the lease changes hands (renewals keep it). Every committing request to the job server
+ * carries the lease's key and generation (JobClient.fenced), and the job server reads the lease
+ * object again right before it commits (jobs/lakeform_jobs/lease.py): a generation that differs, or
+ * a lease expired, aborts the write without a commit (LEASE_LOST). A holder whose renewal finds the
+ * lease taken, or fails until the lease has expired, logs it and aborts its requests in flight
+ * (`signal`); the job server's check holds even when that abort arrives late, or never.
+ *
  * Both SeaweedFS 4.48 and MinIO honour these conditions (checked by hand against each; e2e
  * 12-faults runs the lease on SeaweedFS; tests/unit/lease.test.ts runs it on an in-memory store).
  */
+import { AsyncLocalStorage } from "node:async_hooks";
 import * as os from "node:os";
 import { GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import type { Logger } from "pino";
 import { LakeformError } from "./errors";
 
 export interface LeaseRecord {
@@ -25,6 +35,14 @@ export interface LeaseRecord {
   acquiredAt: string;
   /** Epoch milliseconds; 0 once released. */
   expiresAt: number;
+  /** The fencing token: one more each time the lease changes hands (absent in records from before it: 0). */
+  generation?: number;
+}
+
+/** What a committing request carries: the lease object's key and the generation its sender holds. */
+export interface LeaseFence {
+  key: string;
+  generation: number;
 }
 
 export interface LeaseTable {
@@ -39,6 +57,8 @@ export interface LeaseOptions {
   ttlMs?: number;
   /** Clock, for tests. */
   now?: () => number;
+  /** Where a lost lease is logged. */
+  log?: Logger;
 }
 
 export const DEFAULT_LEASE_TTL_MS = 30_000;
@@ -47,10 +67,15 @@ export function leaseKey(t: LeaseTable): string {
   return `_lakeform/leases/${t.database}/${t.name}.json`;
 }
 
-/** A held lease: renewed in the background until released. `lost` says whether a renewal found it taken. */
+/**
+ * A held lease: renewed in the background until released. `lost` says whether it was lost (a
+ * renewal found it taken, or renewals failed until it expired); `signal` aborts then, with a
+ * LEASE_LOST error as its reason, cancelling the requests made under it.
+ */
 export class Lease {
   lost = false;
   private timer?: NodeJS.Timeout;
+  private readonly aborter = new AbortController();
   constructor(
     private readonly leases: TableLeases,
     readonly table: LeaseTable,
@@ -58,25 +83,60 @@ export class Lease {
     readonly record: LeaseRecord,
   ) {}
 
+  /** What the job server checks before it commits: this lease's key and generation. */
+  get fence(): LeaseFence {
+    return { key: leaseKey(this.table), generation: this.record.generation ?? 0 };
+  }
+
+  /** Aborted (reason: a LEASE_LOST LakeformError) once the lease is lost. */
+  get signal(): AbortSignal {
+    return this.aborter.signal;
+  }
+
   /** Renews every ttl/3 until release(). */
   keepAlive(ttlMs: number): this {
-    this.timer = setInterval(() => {
-      void this.renew().catch(() => undefined);
-    }, Math.max(1000, Math.floor(ttlMs / 3)));
+    this.timer = setInterval(() => void this.keep(), Math.max(1000, Math.floor(ttlMs / 3)));
     this.timer.unref();
     return this;
   }
 
+  /**
+   * One renewal as keepAlive makes it: a renewal that fails is logged; the lease is lost (logged,
+   * `signal` aborted) when another writer took it over, or when renewals failed until it expired.
+   */
+  async keep(): Promise<void> {
+    try {
+      await this.renew();
+    } catch (err) {
+      // Not lost yet: the lease is ours until it expires, and the next renewal may get through.
+      const expired = this.leases.now() >= this.record.expiresAt;
+      this.leases.log?.warn({ table: `${this.table.database}.${this.table.name}`, generation: this.fence.generation, expired, err: (err as Error).message }, "Lease renewal failed");
+      if (expired) this.lose("its renewals failed until it expired");
+    }
+  }
+
   async renew(): Promise<boolean> {
     if (this.lost) return false;
-    const rec = { ...this.record, expiresAt: this.leases.now() + this.leases.ttlMs };
-    const etag = await this.leases.put(this.table, rec, { ifMatch: this.etag });
+    const expiresAt = this.leases.now() + this.leases.ttlMs;
+    const etag = await this.leases.put(this.table, { ...this.record, expiresAt }, { ifMatch: this.etag });
     if (etag === undefined) {
-      this.lost = true;
+      this.lose("another writer took it over");
       return false;
     }
     this.etag = etag;
+    this.record.expiresAt = expiresAt;
     return true;
+  }
+
+  /** Marks the lease lost: logged, and the requests under it aborted. */
+  private lose(why: string): void {
+    if (this.lost) return;
+    this.lost = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    const table = `${this.table.database}.${this.table.name}`;
+    this.leases.log?.error({ table, generation: this.fence.generation, holder: this.record.holder, purpose: this.record.purpose }, `Lease lost: ${why}; cancelling the write in flight`);
+    this.aborter.abort(new LakeformError("LEASE_LOST", `the lease of table ${table} was lost (${why}): the write was cancelled`, { table, generation: this.fence.generation }));
   }
 
   async release(): Promise<void> {
@@ -94,6 +154,7 @@ export class TableLeases {
   readonly holder: string;
   readonly ttlMs: number;
   readonly now: () => number;
+  readonly log?: Logger;
 
   constructor(
     private readonly s3: S3Client,
@@ -103,6 +164,7 @@ export class TableLeases {
     this.holder = opts.holder ?? `${opts.role ?? "lakeform"}@${os.hostname()}:${process.pid}`;
     this.ttlMs = opts.ttlMs ?? DEFAULT_LEASE_TTL_MS;
     this.now = opts.now ?? Date.now;
+    this.log = opts.log;
   }
 
   /** The lease record and its ETag, or undefined when the table never had one. */
@@ -147,9 +209,11 @@ export class TableLeases {
   /** Takes the table's lease if it is free or expired; otherwise says who holds it. */
   async tryAcquire(t: LeaseTable, purpose: string): Promise<TryAcquire> {
     const now = this.now();
-    const record: LeaseRecord = { holder: this.holder, purpose, acquiredAt: new Date(now).toISOString(), expiresAt: now + this.ttlMs };
     const current = await this.read(t);
     if (current && current.record.expiresAt > now) return { ok: false, heldBy: current.record };
+    // A new generation each time the lease changes hands: a writer holding an older one is fenced off.
+    const generation = (current?.record.generation ?? 0) + 1;
+    const record: LeaseRecord = { holder: this.holder, purpose, acquiredAt: new Date(now).toISOString(), expiresAt: now + this.ttlMs, generation };
     const etag = await this.put(t, record, current ? { ifMatch: current.etag } : { ifNoneMatch: "*" });
     if (etag === undefined) {
       const winner = await this.read(t);
@@ -169,15 +233,30 @@ export class TableLeases {
     }
   }
 
-  /** Runs fn holding the table's lease (waiting at most waitMs for it), released afterwards. */
+  /** Runs fn holding the table's lease (waiting at most waitMs for it), fenced by it (fencedBy), released afterwards. */
   async with<T>(t: LeaseTable, purpose: string, waitMs: number, fn: (lease: Lease) => Promise<T>): Promise<T> {
     const lease = await this.acquire(t, purpose, waitMs);
     try {
-      return await fn(lease);
+      return await fencedBy(lease, () => fn(lease));
     } finally {
       await lease.release();
     }
   }
+}
+
+const fencing = new AsyncLocalStorage<Pick<Lease, "fence" | "signal">>();
+
+/**
+ * Runs fn fenced by a held lease: the job server requests it makes (lake/jobClient.ts) carry the
+ * lease's key and generation, and are aborted when the lease is lost.
+ */
+export function fencedBy<T>(lease: Pick<Lease, "fence" | "signal">, fn: () => Promise<T>): Promise<T> {
+  return fencing.run(lease, fn);
+}
+
+/** The lease the current call runs fenced by, if any. */
+export function currentLease(): Pick<Lease, "fence" | "signal"> | undefined {
+  return fencing.getStore();
 }
 
 export function describeHolder(r: LeaseRecord): string {

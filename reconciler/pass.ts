@@ -17,7 +17,7 @@ import type { Logger } from "pino";
 import { isTerminal, Reason } from "../lake/conditions";
 import { asLakeformError, type LakeformError } from "../lake/errors";
 import { jobTable } from "../lake/jobClient";
-import type { Lease, LeaseRecord } from "../lake/lease";
+import { fencedBy, type Lease, type LeaseRecord } from "../lake/lease";
 import { tableId, type TableSpec } from "../lake/spec";
 import type { TableStatus } from "../lake/status";
 import { act, maintain, type MaintenanceOutcome } from "./act";
@@ -106,7 +106,8 @@ export async function runPass(deps: PassDeps, spec: TableSpec, ctx: PassContext)
       const applying = action.kind === "apply" ? ctx.onApplying : undefined;
       const seen = observed;
       applying?.(reportApplying(prev, action, new Date(), undefined, seen));
-      wrote = (await act(deps, spec, action, log, applying && ((progress) => applying(reportApplying(prev, action, new Date(), progress, seen))))).wrote;
+      const acting = () => act(deps, spec, action, log, applying && ((progress) => applying(reportApplying(prev, action, new Date(), progress, seen))));
+      wrote = (await (lease ? fencedBy(lease, acting) : acting())).wrote;
     }
     let maintenance: MaintenanceOutcome | undefined;
     if (p.kind === "upToDate" && p.maintenance.due && deps.leases && !lease) {
@@ -116,7 +117,9 @@ export async function runPass(deps: PassDeps, spec: TableSpec, ctx: PassContext)
       else standby = got.heldBy;
     }
     if (p.kind === "upToDate" && p.maintenance.due && !standby) {
-      maintenance = await maintain(deps, spec, p.maintenance, log);
+      const due = p.maintenance;
+      const maintaining = () => maintain(deps, spec, due, log);
+      maintenance = await (lease ? fencedBy(lease, maintaining) : maintaining());
       // What maintenance changed (the newest commit, the rows): observed again, nothing decided on it.
       if (maintenance.done) observed = { ...observed, lake: await deps.driver.observe(jobTable(spec, deps.warehouseBucket)).catch(() => observed!.lake) };
     }

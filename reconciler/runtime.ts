@@ -27,7 +27,7 @@ export function createReconciler(
     warehouseBucket: lake.warehouseBucket,
     driver: jobDriver(new MeteredJobClient(lake.sparkJobServer, { secret: lake.jobServerSecret }, metrics.writes)),
     sources: sourceStore(new Sources(s3Client(lake), lake.warehouseBucket)),
-    leases: new TableLeases(s3Client(lake), lake.warehouseBucket, { role: "reconciler" }),
+    leases: new TableLeases(s3Client(lake), lake.warehouseBucket, { role: "reconciler", log: opts.log.child({ component: "lease" }) }),
     metrics,
     log: opts.log.child({ component: "reconciler" }),
     resyncMs: opts.resyncMs,
@@ -49,7 +49,7 @@ export function createTrashDeps(lake: LakeEndpoints, opts: { log: Logger; role: 
     trash: new TrashStore(s3Client(lake), lake.warehouseBucket),
     warehouseBucket: lake.warehouseBucket,
     log: opts.log,
-    leases: new TableLeases(s3Client(lake), lake.warehouseBucket, { role: opts.role }),
+    leases: new TableLeases(s3Client(lake), lake.warehouseBucket, { role: opts.role, log: opts.log.child({ component: "lease" }) }),
     trashDays: opts.trashDays,
   };
 }

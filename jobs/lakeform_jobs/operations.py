@@ -6,17 +6,19 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Iterator
 
 from . import crud
 from . import filter as filters
 from .csv_source import POSITION, CsvSource
-from .progress import Progress, profile_line
+from .progress import Progress, Tracker, profile_line
 from .asof import parse_as_of
 from .catalog import Catalog, Storage
 from .errors import BadCsv, BadRequest, JobFailure, SchemaRefused, spark_error_line
 from .formats import Context, Format, WritePlan, format_for
 from .journal import Journal
+from .lease import LeaseGuard
 from .names import sanitize_column
 from .types import (
     ChangesRequest,
@@ -37,6 +39,7 @@ from .types import (
     TravelResult,
     WriteRequest,
     WriteResult,
+    s3a_uri,
 )
 
 if TYPE_CHECKING:
@@ -63,6 +66,46 @@ class Jobs:
     def format(self, t: Table) -> Format:
         return format_for(t, self.ctx)
 
+    def guard(self, req: Any) -> LeaseGuard:
+        """The request's lease check (lease.py), reading the lease object from the table's bucket."""
+        t = req.table
+        storage = self.ctx.storage
+        # A lease object is a few hundred bytes (lake/lease.ts's record): more is not one.
+        read = lambda uri: storage.read_head(uri, 64 * 1024).decode("utf-8", "replace") if storage.exists(uri) else None  # noqa: E731
+        return LeaseGuard(req.lease, s3a_uri(t.location, "table.location")[0], t.key, read)
+
+    @contextmanager
+    def _fenced(self, req: WriteRequest, progress: Tracker) -> Iterator[LeaseGuard]:
+        """A write's lease: checked before it starts, watched while it runs (a lost lease cancels
+        its Spark jobs, the current stage's job group), and checked again by the write right
+        before its Spark write action."""
+        guard = self.guard(req)
+        guard.check()
+        with guard.watch(lambda: progress.p.group and self.spark.sparkContext.cancelJobGroup(progress.p.group)):
+            yield guard
+
+    def _lost(self, guard: LeaseGuard, err: Exception, what: str) -> None:
+        """A write that failed without committing: LEASE_LOST when its lease was lost (the watchdog
+        cancelled it, or the lease is gone now), else the failure is what it was."""
+        why = guard.lost
+        if why is None:
+            try:
+                why = guard.why_lost()
+            except Exception:
+                why = None
+        if why:
+            raise guard.failure(why, what) from err
+
+    def _committed_after_loss(self, guard: LeaseGuard, commit: str) -> None:
+        """The window lease.py describes: the lease was lost after the last check, while the format
+        committed. The commit is whole and is journaled like any; it is said loudly."""
+        try:
+            why = guard.lost or guard.why_lost()
+        except Exception:
+            return
+        if why:
+            log.error("table=%s: commit %s landed after the writer's lease was lost (%s): kept and journaled", guard.table_key, commit, why)
+
     # ---------------------------------------------------------------------------- repairs
 
     def forget_catalog(self, req: LocationRequest) -> ForgetResult:
@@ -70,6 +113,7 @@ class Jobs:
         which would fail). Idempotent; a table whose files are there is left alone."""
         t = req.table
         with self.lock(t):
+            self.guard(req).check()
             if self.format(t).files_exist(t):
                 return ForgetResult(forgotten=False)
             return ForgetResult(forgotten=self.ctx.catalog.forget(t))
@@ -79,6 +123,7 @@ class Jobs:
         directories removed. Idempotent; a location holding a table is left alone."""
         t = req.table
         with self.lock(t):
+            self.guard(req).check()
             if self.format(t).files_exist(t):
                 return ClearResult(cleared=False)
             where = self.ctx.storage.clear_leftovers(t.location)
@@ -126,13 +171,13 @@ class Jobs:
         t, source = req.table, req.source
         fmt = self.format(t)
         started = time.time()
-        with self.lock(t), self.progress.track(t.key, source.name or source.uri) as progress:
+        with self.lock(t), self.progress.track(t.key, source.name or source.uri) as progress, self._fenced(req, progress) as guard:
             progress.stage("preparing")
             self._repair_before_write(t, fmt, req.must_exist, crud.is_change_document(source.uri))
             if not self.ctx.storage.exists(source.uri):
                 raise JobFailure("SOURCE_UNREADABLE", f"the source {source.name or source.uri} is not at {source.uri}")
             if crud.is_change_document(source.uri):
-                return self._apply_change(req, fmt, started)
+                return self._apply_change(req, fmt, started, guard)
             exists = self.ctx.catalog.has(t) and fmt.files_exist(t)
             current = self.spark.table(fmt.qualified(t)) if exists else None
             visible = fmt.user_columns(current) if current is not None else []
@@ -196,14 +241,18 @@ class Jobs:
                 # What a failed first write may remove is only what it made (_undo_new_table).
                 before = None if exists else self._before_new_table(t)
                 progress.stage("writing", r.bytes_total)
+                # The last check before the format's write action, which commits as it ends (lease.py).
+                guard.check()
                 try:
                     commit = fmt.write(t, df, plan)
+                    self._committed_after_loss(guard, commit)
                     break
                 except Exception as e:
                     if exists and self._journal_if_committed(t, fmt, req, started):
                         raise
                     if not exists:
                         self._undo_new_table(t, before)
+                    self._lost(guard, e, "the write was cancelled before it committed; nothing was written")
                     progress.stage("diagnosing")
                     if self._spans_lines(t, r, multiline):
                         multiline = True
@@ -313,7 +362,7 @@ class Jobs:
         except Exception:
             log.exception("table=%s: could not remove what a failed first write left at %s", t.key, t.location)
 
-    def _apply_change(self, req: WriteRequest, fmt: Format, started: float) -> WriteResult:
+    def _apply_change(self, req: WriteRequest, fmt: Format, started: float, guard: LeaseGuard) -> WriteResult:
         """A delete or an update made by hand (the table's write lock is held): one commit with
         Lakeform's metadata, journaled like an ingest. Nothing matched: no commit."""
         t, source = req.table, req.source
@@ -335,7 +384,14 @@ class Jobs:
             return WriteResult(commit="", rows_written=0, renamed={}, columns=cols, added_columns=[], duration_ms=int((time.time() - started) * 1000), operation=doc.op, **counts)
         meta = {"source_hash": source.hash, "source": source.name, "generation": req.generation, "spec": t.spec_json(), **{k: str(v) for k, v in counts.items()}}
         plan = WritePlan(keys=keys, meta=meta, exists=True, existing_cols=cols, new_cols=[])
-        commit = fmt.delete(t, rows, plan) if doc.op == "delete" else fmt.write(t, rows, plan)
+        guard.check()
+        try:
+            commit = fmt.delete(t, rows, plan) if doc.op == "delete" else fmt.write(t, rows, plan)
+        except Exception as e:
+            if not self._journal_if_committed(t, fmt, req, started):
+                self._lost(guard, e, f"the {doc.op} was cancelled before it committed; nothing was changed")
+            raise
+        self._committed_after_loss(guard, commit)
         self.journal.append(t, commit=commit, source=source.name, source_hash=source.hash, uri=source.uri, generation=req.generation)
         return WriteResult(
             commit=commit, rows_written=affected, renamed={}, columns=cols, added_columns=[],
@@ -393,6 +449,7 @@ class Jobs:
         fmt = self.format(t)
         started = time.time()
         with self.lock(t):
+            self.guard(req).check()
             if not (self.ctx.catalog.has(t) and fmt.files_exist(t)):
                 raise JobFailure("TABLE_MISSING", f"table {t.name} is not in the lake yet")
             before = fmt.retained(t, fmt.commits(t, True, True))
@@ -438,6 +495,7 @@ class Jobs:
         t = req.table
         fmt = self.format(t)
         with self.lock(t):
+            self.guard(req).check()
             if self.ctx.catalog.has(t):
                 return RegisterResult(registered=False)
             if not fmt.files_exist(t):
@@ -454,6 +512,7 @@ class Jobs:
         t = req.table
         fmt = self.format(t)
         with self.lock(t):
+            self.guard(req).check()
             if not (self.ctx.catalog.has(t) and fmt.files_exist(t)):
                 raise JobFailure("TABLE_MISSING", f"table {t.name} is not in the lake (catalog and files) to resync")
             commits = fmt.commits(t, True, True)
@@ -473,6 +532,7 @@ class Jobs:
         t = req.table
         fmt = self.format(t)
         with self.lock(t):
+            self.guard(req).check()
             self.spark.sql(fmt.drop_statement(t, req.purge))
             if req.purge:
                 self.ctx.storage.delete(t.location, recursive=True)

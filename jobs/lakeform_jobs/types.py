@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Literal
 
 from .errors import BadRequest, JobFailure
+from .lease import Fence
 
 # Matched with fullmatch: `$` alone would let a trailing newline through ("t\n").
 IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -215,13 +216,16 @@ class WriteRequest:
     # The caller saw the table (catalog entry and files): a write that finds it otherwise is
     # refused (REPAIR_PENDING), never made into a new table.
     must_exist: bool = False
+    # The table's lease the request was sent under (lease.py): checked before anything commits.
+    lease: Fence | None = None
 
     @staticmethod
     def parse(body: dict[str, Any]) -> "WriteRequest":
         gen = _field(body, "generation", (str, int), "request")
+        t = Table.parse(_field(body, "table", dict, "request"))
         return WriteRequest(
-            Table.parse(_field(body, "table", dict, "request")), Source.parse(_field(body, "source", dict, "request")), str(gen),
-            bool(_field(body, "mustExist", bool, "request", False)),
+            t, Source.parse(_field(body, "source", dict, "request")), str(gen),
+            bool(_field(body, "mustExist", bool, "request", False)), Fence.parse(body, t.database, t.name),
         )
 
 
@@ -230,10 +234,12 @@ class TableRequest:
     """observe, register, resync: the table alone."""
 
     table: Table
+    lease: Fence | None = None
 
     @staticmethod
     def parse(body: dict[str, Any]) -> "TableRequest":
-        return TableRequest(Table.parse(_field(body, "table", dict, "request")))
+        t = Table.parse(_field(body, "table", dict, "request"))
+        return TableRequest(t, Fence.parse(body, t.database, t.name))
 
 
 @dataclass(frozen=True)
@@ -242,10 +248,12 @@ class LocationRequest:
 
     table: Table
     purge: bool = False
+    lease: Fence | None = None
 
     @staticmethod
     def parse(body: dict[str, Any]) -> "LocationRequest":
-        return LocationRequest(Table.parse(_field(body, "table", dict, "request"), layout=False), bool(_field(body, "purge", bool, "request", False)))
+        t = Table.parse(_field(body, "table", dict, "request"), layout=False)
+        return LocationRequest(t, bool(_field(body, "purge", bool, "request", False)), Fence.parse(body, t.database, t.name))
 
 
 @dataclass(frozen=True)

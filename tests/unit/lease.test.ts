@@ -6,10 +6,12 @@
  * header). The pass's part: a loser reports Standby, not an error, and acts only under the lease
  * after observing again.
  */
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
 import pino from "pino";
 import { getCondition } from "../../lake/conditions";
-import type { Observation } from "../../lake/jobClient";
-import { TableLeases, leaseKey } from "../../lake/lease";
+import { JobClient, type Observation } from "../../lake/jobClient";
+import { TableLeases, fencedBy, leaseKey } from "../../lake/lease";
 import type { TableSpec } from "../../lake/spec";
 import type { LakeDriver } from "../../reconciler/driver";
 import { initialStatus, runPass } from "../../reconciler/pass";
@@ -39,8 +41,10 @@ function pair(ttlMs = 1000) {
   const store = new ConditionalStore();
   let clock = 1_000_000;
   const now = () => clock;
-  const mk = (holder: string) => new TableLeases(store as never, "w", { holder, ttlMs, now });
-  return { store, a: mk("A"), b: mk("B"), tick: (ms: number) => (clock += ms) };
+  const lines: Record<string, unknown>[] = [];
+  const log = pino({ level: "info" }, { write: (l: string) => void lines.push(JSON.parse(l)) });
+  const mk = (holder: string) => new TableLeases(store as never, "w", { holder, ttlMs, now, log });
+  return { store, a: mk("A"), b: mk("B"), tick: (ms: number) => (clock += ms), lines };
 }
 
 test("of two racing writers exactly one takes the lease; the other sees who holds it", async () => {
@@ -141,4 +145,114 @@ test("the holder applies the source once and releases the lease", async () => {
   expect(writes).toEqual(["a"]);
   expect(r.acted).toBe(true);
   expect((await a.tryAcquire(t, "next")).ok).toBe(true);
+});
+
+// ------------------------------------------------------------------ fencing
+
+test("the generation goes up each time the lease changes hands, and renewals keep it", async () => {
+  const { store, a, b, tick } = pair(1000);
+  const gen = () => JSON.parse(store.objects.get(leaseKey(t))!.body).generation;
+  const first = await a.tryAcquire(t, "w");
+  if (!first.ok) throw new Error("not taken");
+  expect([first.lease.fence, gen()]).toEqual([{ key: "_lakeform/leases/default/leads.json", generation: 1 }, 1]);
+  expect(await first.lease.renew()).toBe(true);
+  expect(gen()).toBe(1);
+  await first.lease.release();
+  const second = await b.tryAcquire(t, "w");
+  if (!second.ok) throw new Error("not taken");
+  expect(second.lease.fence.generation).toBe(2);
+  second.lease.release = async () => undefined; // killed
+  tick(1001);
+  const third = await a.tryAcquire(t, "w");
+  if (!third.ok) throw new Error("not taken");
+  expect([third.lease.fence.generation, gen()]).toEqual([3, 3]);
+  await third.lease.release();
+});
+
+test("a renewal that finds the lease taken over logs it and aborts the lease's signal with LEASE_LOST", async () => {
+  const { a, b, tick, lines } = pair(1000);
+  const held = await a.tryAcquire(t, "write x");
+  if (!held.ok) throw new Error("not taken");
+  tick(1001);
+  const taken = await b.tryAcquire(t, "write y");
+  expect(taken.ok).toBe(true);
+  expect(held.lease.signal.aborted).toBe(false);
+  await held.lease.keep();
+  expect(held.lease.lost).toBe(true);
+  expect(held.lease.signal.aborted).toBe(true);
+  expect(held.lease.signal.reason).toMatchObject({ code: "LEASE_LOST", retryable: true, httpStatus: 409 });
+  expect(lines.find((l) => String(l.msg).startsWith("Lease lost"))).toMatchObject({ level: 50, table: "default.leads", generation: 1, holder: "A" });
+});
+
+test("a renewal the object store fails is logged; the lease is lost only once it has expired", async () => {
+  const { store, a, tick, lines } = pair(3000);
+  const held = await a.tryAcquire(t, "w");
+  if (!held.ok) throw new Error("not taken");
+  const send = store.send.bind(store);
+  store.send = async () => {
+    throw Object.assign(new Error("connect ECONNREFUSED"), { $metadata: { httpStatusCode: 503 } });
+  };
+  tick(1000);
+  await held.lease.keep();
+  expect([held.lease.lost, held.lease.signal.aborted]).toEqual([false, false]);
+  expect(lines.find((l) => l.msg === "Lease renewal failed")).toMatchObject({ level: 40, expired: false });
+  tick(2001);
+  await held.lease.keep();
+  expect([held.lease.lost, held.lease.signal.aborted]).toEqual([true, true]);
+  store.send = send;
+});
+
+/** A job server stand-in: answers each request's body back, or never (hang), so an abort can be seen. */
+async function echoServer(hang: boolean) {
+  const bodies: Record<string, unknown>[] = [];
+  const server = http.createServer((req, res) => {
+    let body = "";
+    req.on("data", (d) => (body += d));
+    req.on("end", () => {
+      bodies.push(JSON.parse(body));
+      if (!hang) res.end(JSON.stringify({ ok: true, dropped: true }));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { bodies, url, close: () => new Promise((r) => server.close(r)).then(() => server.closeAllConnections()) };
+}
+
+const table = { name: "leads", database: "default", format: "hudi" as const, location: "s3a://w/default/leads" };
+
+test("requests made fenced by a lease carry its key and generation; others carry none", async () => {
+  const srv = await echoServer(false);
+  const { a } = pair(60_000);
+  const jobs = new JobClient(srv.url, { secret: "s".repeat(32) });
+  try {
+    await a.with(t, "w", 0, () => jobs.drop(table, false));
+    await jobs.drop(table, false);
+    expect(srv.bodies.map((b) => b.lease)).toEqual([{ key: "_lakeform/leases/default/leads.json", generation: 1 }, undefined]);
+  } finally {
+    await srv.close();
+  }
+});
+
+test("a lost lease aborts the job server request in flight under it: it fails with LEASE_LOST", async () => {
+  const srv = await echoServer(true);
+  const { a, b, tick } = pair(1000);
+  const jobs = new JobClient(srv.url, { secret: "s".repeat(32) });
+  try {
+    const held = await a.tryAcquire(t, "write x");
+    if (!held.ok) throw new Error("not taken");
+    const inFlight = fencedBy(held.lease, () => jobs.drop(table, true));
+    // The request reached the job server, which doesn't answer (a long write).
+    for (let i = 0; i < 200 && srv.bodies.length === 0; i++) await new Promise((r) => setTimeout(r, 25));
+    expect(srv.bodies).toHaveLength(1);
+    tick(1001);
+    expect((await b.tryAcquire(t, "write y")).ok).toBe(true);
+    await held.lease.keep();
+    await expect(inFlight).rejects.toMatchObject({ code: "LEASE_LOST" });
+    // Nothing more is sent under a lost lease.
+    await expect(fencedBy(held.lease, () => jobs.drop(table, true))).rejects.toMatchObject({ code: "LEASE_LOST" });
+    expect(srv.bodies).toHaveLength(1);
+    await held.lease.release();
+  } finally {
+    await srv.close();
+  }
 });

@@ -67,19 +67,21 @@ export function selectTables(status: LakeStatus | undefined, names: string[] = [
 
 /**
  * `get tables`, for people. NAME FORMAT SYNCED REASON ROWS LAST COMMIT AGE (AGE: since the last
- * commit, how fresh the data is); wide adds SOURCES, GENERATION, FAILURES, LAST PASS and the
- * reason's MESSAGE.
+ * commit, how fresh the data is); wide adds SOURCES, GENERATION, FAILURES, LAST PASS, MAINTAINED
+ * (how long ago, or why it failed) and the reason's MESSAGE.
  */
 export function formatTables(tables: TableStatus[], wide = false, now = Date.now()): string {
   if (tables.length === 0) return "no tables (the reconciler has not reported any: lakeform status)";
   const header = ["NAME", "FORMAT", "SYNCED", "REASON", "ROWS", "LAST COMMIT", "AGE"];
-  if (wide) header.push("SOURCES", "GENERATION", "FAILURES", "LAST PASS", "MESSAGE");
+  if (wide) header.push("SOURCES", "GENERATION", "FAILURES", "LAST PASS", "MAINTAINED", "MESSAGE");
   const body = tables.map((t) => {
     const r = [t.table, t.format, t.inSync ? "yes" : "NO", reasonText(t), rows(t), t.lastCommit?.id ?? "-", age(t.lastCommit?.time, now)];
     if (wide) {
       const c = why(t);
       const generation = `${t.observedGeneration ?? "-"}${t.observedGeneration && t.observedGeneration !== t.generation ? ` (want ${t.generation})` : ""}`;
-      r.push(`${t.sources.applied}/${t.sources.total}`, generation, String(t.failures ?? 0), age(t.lastPassAt, now), c && !(c.type === "Synced" && c.reason === Reason.UpToDate) ? c.message : "");
+      const maintenance = getCondition(t.conditions, "Maintained");
+      const maintained = maintenance?.status === "False" ? maintenance.reason : t.lastMaintenance ? `${age(t.lastMaintenance.at, now)} ago` : "-";
+      r.push(`${t.sources.applied}/${t.sources.total}`, generation, String(t.failures ?? 0), age(t.lastPassAt, now), maintained, c && !(c.type === "Synced" && c.reason === Reason.UpToDate) ? c.message : "");
     }
     return r;
   });

@@ -105,11 +105,12 @@ describe("get tables", () => {
     expect(lines[2]).toMatch(/^default\.orders\s+iceberg\s+NO\s+BadCsv\s+-\s+-\s+-$/);
   });
 
-  it("-o wide adds sources, generation, failures, the last pass and the reason's message", () => {
-    const lines = formatTables([table("leads", { observedGeneration: "2" }), failing], true, NOW).split("\n");
-    expect(lines[0]).toMatch(/AGE\s+SOURCES\s+GENERATION\s+FAILURES\s+LAST PASS\s+MESSAGE$/);
-    expect(lines[1]).toMatch(/\s2\/2\s+2 \(want 3\)\s+0\s+30s$/);
-    expect(lines[2]).toMatch(/\s3\s+30s\s+line 3 has a different number of fields$/);
+  it("-o wide adds sources, generation, failures, the last pass, the last maintenance and the reason's message", () => {
+    const maintained = { at: ago(300), actions: [], commits: 3, dataFiles: 1, oldestCommit: null };
+    const lines = formatTables([table("leads", { observedGeneration: "2", lastMaintenance: maintained }), failing], true, NOW).split("\n");
+    expect(lines[0]).toMatch(/AGE\s+SOURCES\s+GENERATION\s+FAILURES\s+LAST PASS\s+MAINTAINED\s+MESSAGE$/);
+    expect(lines[1]).toMatch(/\s2\/2\s+2 \(want 3\)\s+0\s+30s\s+5m ago$/);
+    expect(lines[2]).toMatch(/\s3\s+30s\s+-\s+line 3 has a different number of fields$/);
   });
 
   it("selects tables by name or database.name, and names the one it doesn't have", () => {

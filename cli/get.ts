@@ -291,7 +291,7 @@ export async function describeTableCommand(outs: LakeOutputs, opts: { table: str
   const failure = observed.status === "rejected" ? asLakeformError(observed.reason) : undefined;
   if (storage.status === "fulfilled") d.storage = storage.value;
   else d.storageError = (storage.reason as Error).message;
-  out(opts.format === "json" || opts.format === "yaml" ? serialize(d, opts.format) : formatDescription(d, opts.format === "wide" ? 50 : (opts.recent ?? 10)) + "\n");
+  out(opts.format === "json" || opts.format === "yaml" ? serialize(d, opts.format) : formatDescription(d, opts.format === "wide" ? Math.max(50, opts.recent ?? 10) : (opts.recent ?? 10)) + "\n");
   // The spec and the report are shown either way; the exit code says the lake couldn't be asked.
   return failure ? failure.exitCode : 0;
 }

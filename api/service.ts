@@ -18,6 +18,7 @@ import { jobTable } from "../lake/jobClient";
 import { fencedBy, type TableLeases } from "../lake/lease";
 import type { LakeEndpoints } from "../lake/outputs";
 import { describeWrite } from "../lake/progress";
+import { requestRepair } from "../lake/repairRequests";
 import { s3Client } from "../lake/outputs";
 import { TrashStore } from "../lake/trash";
 import { jobDriver } from "../reconciler/driver";
@@ -227,8 +228,12 @@ export class LakeService {
     const renamed = Object.fromEntries(body.header.map((h, i) => [h, cols[i]]).filter(([h, c]) => h !== c));
     const fq = qualifiedTable("iceberg", t.database, t.name);
     const described = await this.trinoWrite.query(`DESCRIBE ${fq}`).catch(async (err: unknown) => {
-      // Trino can't describe a table whose files or metastore entry are gone: a repair pending says so.
-      if (err instanceof TrinoQueryError) await this.observeForWrite(t);
+      // Trino can't describe a table whose files or metastore entry are gone: a repair pending
+      // says so. Trino out of reach (no error of its own), or the job server too, stays as it is.
+      if (err instanceof TrinoQueryError && err.errorName) {
+        const refusal = await this.jobs.observe(jobTable(t, this.endpoints.warehouseBucket)).then((lake) => repairPending(t, lake), () => undefined);
+        if (refusal) throw this.nudged(t, refusal);
+      }
       if (err instanceof TrinoQueryError && err.errorName === "TABLE_NOT_FOUND") {
         throw new LakeformError("TABLE_MISSING", `table ${t.name} is declared but not in the lake yet`, { table: t.name }, { cause: err });
       }
@@ -279,8 +284,22 @@ export class LakeService {
   private async observeForWrite(t: TableSpec): Promise<Observation> {
     const lake = await observeLake({ driver: jobDriver(this.jobs), warehouseBucket: this.endpoints.warehouseBucket }, t);
     const refusal = repairPending(t, lake);
-    if (refusal) throw refusal;
+    if (refusal) throw this.nudged(t, refusal);
     return lake;
+  }
+
+  /**
+   * Asks the reconciler (`lakeform reconcile` beside the same status file) for a pass over the
+   * table now (lake/repairRequests.ts) rather than at its next resync. Best effort: the refusal
+   * stands either way.
+   */
+  private nudged(t: TableSpec, refusal: LakeformError): LakeformError {
+    try {
+      requestRepair(this.statusFile, tableId(t), refusal.message);
+    } catch {
+      // No status folder to write to: the reconciler's resync finds the table all the same.
+    }
+    return refusal;
   }
 
   /** The table's commits as the format keeps them; a table not in the lake yet is TABLE_MISSING. */
@@ -295,7 +314,7 @@ export class LakeService {
     const observed = await this.jobs.observe(jobTable(t, this.endpoints.warehouseBucket));
     // A delete or update of a table the reconciler must repair first says so, not "missing".
     const refusal = repairPending(t, observed);
-    if (refusal) throw refusal;
+    if (refusal) throw this.nudged(t, refusal);
     if (!observed.exists || observed.columns.length === 0) throw new LakeformError("TABLE_MISSING", `table ${t.name} is declared but not in the lake yet`, { table: t.name });
     return observed.columns;
   }
@@ -424,7 +443,7 @@ export function repairPending(t: Pick<TableSpec, "database" | "name">, lake: Obs
   const action = REPAIR_VERB[needed.repair];
   return new LakeformError(
     "REPAIR_PENDING",
-    `table ${t.database}.${t.name} is not written until the reconciler has repaired it (${action}): ${needed.reason}; retry once its next pass has`,
+    `table ${t.database}.${t.name} is not written until the reconciler has repaired it (${action}): ${needed.reason}; the reconciler is asked to do it now: retry once it has`,
     { table: `${t.database}.${t.name}`, repair: action, ...(needed.drift ? { drift: needed.drift } : {}) },
   );
 }

@@ -6,6 +6,7 @@ import * as path from "node:path";
 import { LakeformError } from "../lake/errors";
 import { createLogger } from "../lake/logger";
 import { statusFileFor } from "../lake/outputs";
+import { repairRequestsDir } from "../lake/repairRequests";
 import { createReconciler } from "../reconciler/runtime";
 import { InputWatcher } from "../reconciler/watch";
 import { formatStatus } from "../lake/status";
@@ -40,9 +41,10 @@ export async function reconcileCommand(lake: LakeOutputs, opts: { file: string; 
 
   // Only tables.yaml and the declared local sources are watched, and a change requeues only the
   // tables it concerns. Until its first scan is done the watcher misses changes: start the loop
-  // (which reads tables.yaml afresh) only once it is watching.
+  // (which reads tables.yaml afresh) only once it is watching. A writer that found a table
+  // needing a repair (the API's REPAIR_PENDING) asks for a pass over it through a request file.
   reconciler.loadDesired();
-  const watcher = await InputWatcher.start(reconciler, { tablesFile, log });
+  const watcher = await InputWatcher.start(reconciler, { tablesFile, log, repairRequests: repairRequestsDir(statusFileFor(lake.dataDir)) });
   reconciler.start();
   log.info({ file: tablesFile, jobServer: lake.sparkJobServer }, "Reconciler started (Ctrl-C stops it)");
 

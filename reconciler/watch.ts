@@ -12,6 +12,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { watch } from "chokidar";
+import { consumeRepairRequest, requestedTable } from "../lake/repairRequests";
 import type { Logger } from "pino";
 import { globToRegExp, isGlob, isS3Source } from "../lake/sources";
 import { tableId, type TableSpec } from "../lake/spec";
@@ -130,21 +131,44 @@ export class InputWatcher {
     private readonly tablesFile: string,
     private readonly log: Logger,
     initial: WatchScope,
+    /** The folder of repair requests (lake/repairRequests.ts), when this watcher serves them. */
+    private readonly requests?: string,
   ) {
     this.scope = initial;
   }
 
   /** Starts watching; resolves once the first scan is done (until then changes would be missed). */
-  static async start(loop: WatchedLoop, opts: { tablesFile: string; log: Logger; stabilityMs?: number; watch?: (dirs: string[], opts: WatchOptions) => FileWatcher }): Promise<InputWatcher> {
+  static async start(
+    loop: WatchedLoop,
+    opts: {
+      tablesFile: string;
+      log: Logger;
+      stabilityMs?: number;
+      watch?: (dirs: string[], opts: WatchOptions) => FileWatcher;
+      /** Also watch this folder of repair requests (lake/repairRequests.ts): each requeues its table. */
+      repairRequests?: string;
+    },
+  ): Promise<InputWatcher> {
     const tablesFile = path.resolve(opts.tablesFile);
     const scope = new WatchScope(tablesFile, loop.tables);
+    const requests = opts.repairRequests ? path.resolve(opts.repairRequests) : undefined;
+    if (requests) {
+      // Requests made while no reconciler ran are served by the loop's first pass over every table.
+      fs.mkdirSync(requests, { recursive: true });
+      for (const n of fs.readdirSync(requests)) fs.rmSync(path.join(requests, n), { force: true });
+    }
     let self: InputWatcher | undefined;
     const current = () => self?.scope ?? scope;
-    const watcher = (opts.watch ?? chokidarWatch)(scope.dirs, {
-      ignored: (p, stats) => !current().relevant(path.resolve(p), stats ? stats.isDirectory() : undefined),
+    const isRequest = (p: string, isDir?: boolean) => !!requests && (p === requests ? isDir !== false : path.dirname(p) === requests && isDir !== true);
+    const watcher = (opts.watch ?? chokidarWatch)(requests ? [...new Set([...scope.dirs, requests])] : scope.dirs, {
+      ignored: (p, stats) => {
+        const abs = path.resolve(p);
+        const isDir = stats ? stats.isDirectory() : undefined;
+        return !(isRequest(abs, isDir) || current().relevant(abs, isDir));
+      },
       stabilityMs: opts.stabilityMs ?? 300,
     });
-    self = new InputWatcher(watcher, loop, tablesFile, opts.log, scope);
+    self = new InputWatcher(watcher, loop, tablesFile, opts.log, scope, requests);
     watcher.on("all", (event, file) => self!.changed(event, path.resolve(file)));
     watcher.on("error", (err) => opts.log.warn({ err: (err as Error).message }, "File watcher error"));
     await new Promise<void>((resolve) => watcher.once("ready", () => resolve()));
@@ -153,6 +177,15 @@ export class InputWatcher {
 
   private changed(event: string, file: string): void {
     if (event === "addDir" || event === "unlinkDir") return;
+    const requested = this.requests && event !== "unlink" ? requestedTable(this.requests, file) : undefined;
+    if (requested) {
+      // A writer found the table needing a repair (REPAIR_PENDING): a pass over it now.
+      this.log.info({ table: requested }, "A writer asked for a repair of the table; reconciling it now");
+      consumeRepairRequest(this.requests!, requested);
+      this.loop.requeue([requested]);
+      return;
+    }
+    if (this.requests && path.dirname(file) === this.requests) return;
     if (file === this.tablesFile) {
       const change = this.loop.loadDesired();
       const any = change.added.length + change.changed.length + change.removed.length > 0;
@@ -176,8 +209,8 @@ export class InputWatcher {
     const before = new Set(this.scope.dirs);
     const after = new Set(next.dirs);
     this.scope = next;
-    const add = next.dirs.filter((d) => !before.has(d));
-    const drop = [...before].filter((d) => !after.has(d));
+    const add = next.dirs.filter((d) => !before.has(d) && d !== this.requests);
+    const drop = [...before].filter((d) => !after.has(d) && d !== this.requests);
     if (add.length > 0) this.watcher.add(add);
     if (drop.length > 0) this.watcher.unwatch(drop);
   }

@@ -11,7 +11,10 @@ import type { Readable } from "node:stream";
 import { buildApi } from "../../api/server";
 import { LakeService, repairPending } from "../../api/service";
 import type { JobClient, Observation } from "../../lake/jobClient";
+import pino from "pino";
+import { repairRequestsDir, requestRepair } from "../../lake/repairRequests";
 import type { Sources } from "../../lake/sources";
+import { InputWatcher, type FileWatcher, type WatchOptions } from "../../reconciler/watch";
 import { TrinoQueryError } from "../../lake/trino";
 import { repairOf } from "../../reconciler/pass";
 
@@ -87,6 +90,15 @@ describe("the API's writes into a table that needs a repair", () => {
     expect(writes).toEqual([]);
   });
 
+  test("a refused write asks the reconciler for a pass over the table now: a request file beside the status file", async () => {
+    const requests = repairRequestsDir(path.join(dir, "status.json"));
+    fs.rmSync(requests, { recursive: true, force: true });
+    lake = states["files deleted, catalog entry kept"].lake;
+    await expect(writesOf.ingest()).rejects.toMatchObject({ code: "REPAIR_PENDING", message: expect.stringMatching(/the reconciler is asked to do it now/) });
+    expect(fs.readdirSync(requests)).toEqual(["default.people.json"]);
+    expect(JSON.parse(fs.readFileSync(path.join(requests, "default.people.json"), "utf8"))).toMatchObject({ table: "default.people", reason: expect.stringMatching(/rebuild/) });
+  });
+
   test.each(Object.keys(writesOf))("%s: a table in sync is written, the job server told it must exist (it refuses rather than create one)", async (op) => {
     lake = states["in sync"].lake;
     await writesOf[op]();
@@ -135,6 +147,54 @@ describe("the API's writes into a table that needs a repair", () => {
       }
     } finally {
       await app.close();
+    }
+  });
+});
+
+describe("the reconciler's watcher and repair requests", () => {
+  test("a request file requeues its table at once and is removed; other files in the folder trigger nothing", async () => {
+    const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), "lakeform-repair-requests-")));
+    const tablesFile = path.join(dir, "tables.yaml");
+    fs.writeFileSync(tablesFile, "apiVersion: lakeform/v1\ntables: []\n");
+    const requests = repairRequestsDir(path.join(dir, "data", "status.json"));
+    const requeued: string[][] = [];
+    let watched: string[] = [];
+    let opts: WatchOptions | undefined;
+    let all: ((event: string, file: string) => void) | undefined;
+    const fake: FileWatcher = {
+      on: (event: string, cb: (...a: never[]) => void) => {
+        if (event === "all") all = cb as unknown as typeof all;
+        return fake;
+      },
+      once: (_e: string, cb: () => void) => (setImmediate(cb), fake),
+      add: () => fake,
+      unwatch: () => fake,
+      close: async () => undefined,
+    } as FileWatcher;
+    const loop = { tables: [], loadDesired: () => ({ added: [], changed: [], removed: [] }), requeue: (ids: string[]) => void requeued.push(ids) };
+    const w = await InputWatcher.start(loop, {
+      tablesFile,
+      log: pino({ level: "silent" }),
+      repairRequests: requests,
+      watch: (dirs, o) => ((watched = dirs), (opts = o), fake),
+    });
+    try {
+      expect(watched).toContain(requests);
+      /** A file written and reported, as chokidar would unless its ignored says so. */
+      const report = (file: string) => {
+        if (!opts!.ignored(file, { isDirectory: () => false })) all!("add", file);
+      };
+      fs.writeFileSync(path.join(requests, "notes.txt"), "x");
+      report(path.join(requests, "notes.txt"));
+      report(path.join(requests, "default.people.json.123.tmp"));
+      expect(requeued).toEqual([]);
+      requestRepair(path.join(dir, "data", "status.json"), "default.people", "files gone");
+      report(path.join(requests, "default.people.json"));
+      expect(requeued).toEqual([["default.people"]]);
+      expect(fs.existsSync(path.join(requests, "default.people.json"))).toBe(false);
+    } finally {
+      await w.close();
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });

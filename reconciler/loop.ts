@@ -17,8 +17,7 @@ import { emptyStatus, readStatus, writeStatus, type LakeStatus } from "../lake/s
 import type { LakeDriver, SourceStore } from "./driver";
 import type { TableLeases } from "../lake/lease";
 import { initialStatus, runPass, withSchedule, type Next, type PassResult, type TableMemory } from "./pass";
-import type { ReconcilerMetrics } from "./metrics";
-import { METRICS_REPORT_EVERY_MS } from "./metrics";
+import { METRICS_REPORT_EVERY_MS, type ReconcilerMetrics } from "./metrics";
 import { guardTrash, MemoryTrash, Pruner, type Trash } from "./prune";
 import { backoffDelay, systemClock, WorkQueue, type Clock } from "./queue";
 

@@ -16,6 +16,7 @@
  */
 import { execFile, execFileSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as https from "node:https";
 import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
@@ -131,8 +132,16 @@ describeDocker("the docker runtime on a real engine", () => {
     expect(await published(name("s3-seaweedfs"))).toEqual([`8333/tcp -> 127.0.0.1:${new URL(outs.s3Endpoint).port}`]);
     expect(await published(name("trino-coordinator"))).toEqual([`8443/tcp -> 127.0.0.1:${new URL(outs.trinoEndpoint).port}`]);
 
+    // HTTPS trusting the stack's certificate (fetch would refuse it as self-signed).
     const statement = (headers: Record<string, string>) =>
-      fetch(`${outs.trinoEndpoint}/v1/statement`, { method: "POST", headers: { "X-Trino-User": TRINO_USERS.admin, ...headers }, body: "SELECT 1" });
+      new Promise<{ status: number }>((resolve, reject) => {
+        const req = https.request(`${outs.trinoEndpoint}/v1/statement`, { method: "POST", headers: { "X-Trino-User": TRINO_USERS.admin, ...headers }, ca: outs.trinoCertificate, timeout: 30_000 }, (res) => {
+          res.resume();
+          res.on("end", () => resolve({ status: res.statusCode ?? 0 }));
+        });
+        req.on("error", reject);
+        req.end("SELECT 1");
+      });
     const basic = (user: string, password: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}` });
     expect((await statement({})).status).toBe(401);
     expect((await statement(basic(TRINO_USERS.admin, `${outs.trinoPassword}x`))).status).toBe(401);

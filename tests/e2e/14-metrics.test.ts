@@ -8,8 +8,6 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
-import * as http from "node:http";
-import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { LakeOutputs } from "../../stacks/automation";
@@ -17,6 +15,7 @@ import { readStatus } from "../../lake/status";
 import { reconcilerMetricsFile } from "../../lake/metrics";
 import { parseMetrics, typeOf, value, type Family } from "../helpers/prometheus";
 import { ensureUp, trino, waitFor } from "./lake";
+import { unusedPort } from "../helpers/ports";
 
 const ROOT = path.resolve(__dirname, "../..");
 const sfx = Date.now().toString(36);
@@ -30,13 +29,6 @@ let dir: string;
 let base: string;
 const children: { name: string; child: ChildProcess; log: string }[] = [];
 
-async function freePort(): Promise<number> {
-  const s = http.createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 /** A `lakeform` command from the sources, as its own process, on the test's outputs file (its own data dir: status and metrics reports). */
 function lakeform(name: string, args: string[], outputsFile: string) {
@@ -77,7 +69,7 @@ tables:
   // The stack's connection, with a data dir of the test's own: the status and metrics reports are this test's alone.
   const outputsFile = path.join(dir, "outputs.json");
   fs.writeFileSync(outputsFile, JSON.stringify({ ...outs, dataDir: dir }), { mode: 0o600 });
-  const port = await freePort();
+  const port = await unusedPort();
   base = `http://127.0.0.1:${port}`;
   lakeform("reconciler", ["reconcile", "-f", path.join(dir, "tables.yaml"), "--resync", "600"], outputsFile);
   lakeform("api", ["api", "-f", path.join(dir, "tables.yaml"), "--port", String(port)], outputsFile);

@@ -14,6 +14,7 @@ import { LakeService } from "../../api/service";
 import { JobClient } from "../../lake/jobClient";
 import { s3Client } from "../../lake/outputs";
 import { Sources } from "../../lake/sources";
+import { unusedPort } from "../helpers/ports";
 
 let app: Awaited<ReturnType<typeof buildApi>>;
 let dir: string;
@@ -26,14 +27,6 @@ const lakeForApp = (sparkJobServer = endpoints.sparkJobServer) => {
 const TOKEN = "test-token";
 const READ_TOKEN = "test-read-token";
 
-/** A port nothing listens on: bound once, then closed. */
-async function deadPort(): Promise<number> {
-  const s = http.createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "lakeform-api-unit-"));
@@ -41,7 +34,7 @@ beforeAll(async () => {
     path.join(dir, "tables.yaml"),
     "apiVersion: lakeform/v1\ntables:\n  - { name: people, format: hudi, primaryKey: id, sources: [seed.csv] }\n  - { name: accounts, format: iceberg, primaryKey: id, sources: [seed.csv] }\n",
   );
-  const [spark, trino, s3] = await Promise.all([deadPort(), deadPort(), deadPort()]);
+  const [spark, trino, s3] = await Promise.all([unusedPort(), unusedPort(), unusedPort()]);
   endpoints = {
     s3Endpoint: `http://127.0.0.1:${s3}`,
     s3Region: "us-east-1",

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Builds the pinned Pulumi CLI from the Go module proxy, and Lakeform's own nodejs language
+# With a standard Pulumi install (LAKEFORM_PULUMI=standard, see scripts/env.sh): installs the real
+# provider plugins with `pulumi plugin install`, and builds a stand-in only for one that can't be.
+# Offline: builds the pinned Pulumi CLI from the Go module proxy, and Lakeform's own nodejs language
 # host (tools/pulumi-language-nodejs) from this repository, into the Lakeform cache, unless
 # they are already there. No vendor download is reachable
 # from our machines, so this is the only way to get a CLI: a tiny wrapper module that
@@ -79,7 +81,13 @@ build_provider_plugin() {
   local want
   want="$(node -p "require('$pkg').version" 2>/dev/null || sed -n 's/.*"@pulumi\/'"$name"'": "[^0-9]*\([0-9.]*\)".*/\1/p' "$LAKEFORM_ROOT/package.json")"
   [ -n "$want" ] || { log "no @pulumi/$name version found: skipping its plugin"; return 0; }
-  local real="${PULUMI_HOME:-$CACHE/pulumi-home}/plugins/resource-$name-v$want/pulumi-resource-$name"
+  local home="${PULUMI_HOME:-$CACHE/pulumi-home}"
+  [ "${LAKEFORM_PULUMI:-offline}" = standard ] && home="${PULUMI_HOME:-$HOME/.pulumi}"
+  local real="$home/plugins/resource-$name-v$want/pulumi-resource-$name"
+  if [ "${LAKEFORM_PULUMI:-offline}" = standard ] && [ ! -x "$real" ]; then
+    # A standard install downloads the real plugin, as `pulumi up` would on its own.
+    pulumi plugin install resource "$name" "$want" >&2 || log "the real $name plugin couldn't be installed: building the stand-in"
+  fi
   if [ -x "$real" ]; then
     rm -f "$BIN/pulumi-resource-$name"   # the real plugin is installed: never shadow it
     return 0
@@ -96,9 +104,14 @@ build_provider_plugin() {
   echo "$stamp" > "$BIN/.resource-$name-stamp"
 }
 
-build_cli
-build_language_host
-write_dynamic_provider_shim
+if [ "${LAKEFORM_PULUMI:-offline}" = standard ]; then
+  # Pulumi's own CLI and language host (scripts/env.sh found them on PATH): nothing to build.
+  log "using the installed $(command -v pulumi) ($(pulumi version))"
+else
+  build_cli
+  build_language_host
+  write_dynamic_provider_shim
+fi
 for plugin in docker minio; do
   [ -f "$LAKEFORM_ROOT/tools/pulumi-resource-$plugin/go.mod" ] && build_provider_plugin "$plugin"
 done

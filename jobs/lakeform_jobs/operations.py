@@ -7,6 +7,7 @@ import logging
 import threading
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterator
 
 from . import crud
@@ -165,9 +166,13 @@ class Jobs:
         whether the batch needs deduplicating and (Iceberg) whether any key is already in the
         table: a new table, or a batch of new keys into an Iceberg table, takes the bulk path
         (Hudi bulk_insert, Iceberg append); the rest is an upsert (Hudi upsert with its BLOOM
-        index, Iceberg MERGE, merge-on-read)."""
-        from pyspark.sql import functions as F
+        index, Iceberg MERGE, merge-on-read).
 
+        The steps, each a method below: the repair-first check; the table as it is (_target);
+        a source already applied answers at once (_already_applied); the batch opened and its
+        columns checked against the spec (_open_batch); the batch written (_write_batch: its keys
+        checked, the write planned and sent, read again as multi-line when its records span
+        lines); the commit journaled."""
         t, source = req.table, req.source
         fmt = self.format(t)
         started = time.time()
@@ -178,104 +183,146 @@ class Jobs:
                 raise JobFailure("SOURCE_UNREADABLE", f"the source {source.name or source.uri} is not at {source.uri}")
             if crud.is_change_document(source.uri):
                 return self._apply_change(req, fmt, started, guard)
-            exists = self.ctx.catalog.has(t) and fmt.files_exist(t)
-            current = self.spark.table(fmt.qualified(t)) if exists else None
-            visible = fmt.user_columns(current) if current is not None else []
-            if source.once and exists:
-                # Checked under the table's write lock: a second request for the same source
-                # (a reconciler restarted while its first request still ran here) finds it applied.
-                done = [c for c in fmt.commits(t, True, True) if c.source_hash == source.hash]
-                if done:
-                    log.info("source %s already applied to %s in commit %s: not written again", source.name or source.uri, t.key, done[-1].commit)
-                    return WriteResult(commit=done[-1].commit, rows_written=0, renamed={}, columns=visible, added_columns=[], duration_ms=int((time.time() - started) * 1000), operation="already applied")
-            table_types = {f.name: f.dataType for f in current.schema.fields if f.name in visible} if current is not None else {}
-            progress.stage("sampling")
-            r = self.csv.open(source.uri, table_types)
-            progress.p.bytes_total = r.bytes_total
-            keys = [sanitize_column(k) for k in t.primary_key]
-            named = keys + t.partition_by + ([t.ordering_field] if t.ordering_field else [])
-            missing = [k for k in named if k not in r.names]
-            if missing:
-                # A bad record is named first (as a line-by-line check always did): a ragged
-                # file's header may be what lacks the column.
-                progress.stage("diagnosing")
-                bad = self.csv.diagnose(r, [k for k in keys if k in r.names], r.multiline)
-                raise bad or BadCsv(f"column(s) {', '.join(missing)} named in tables.yaml are not in the CSV header (columns: {', '.join(r.names)})")
-            marker = t.delete_when.column if t.delete_when and t.delete_when.column in r.names else None
-            new_cols = [c for c in r.names if exists and c not in visible and c != marker]
-            if new_cols and t.schema_policy == "strict":
-                raise SchemaRefused(f"schemaPolicy is strict and the CSV has new column(s): {', '.join(new_cols)}; the table was left as it was")
-            meta = {"source_hash": source.hash, "source": source.name, "generation": req.generation, "spec": t.spec_json()}
-            multiline = r.multiline
-            while True:
-                progress.stage("checking keys")
-                stats = self._key_stats(r, keys, multiline, current if fmt.checks_new_keys else None)
-                progress.rows(stats["rows"])
-                if stats["nulls"]:
-                    # A line of a record that spans lines, read as a record of its own, can
-                    # lack its key: the file is read again as multi-line before anything is refused.
-                    if self._spans_lines(t, r, multiline):
-                        multiline = True
-                        continue
-                    raise self.csv.diagnose(r, keys, multiline) or BadCsv(f"{stats['nulls']} row(s) have an empty primary key ({', '.join(keys)})")
-                bulk = not exists or (fmt.checks_new_keys and stats["overlap"] == 0)
-                dedupe_needed = stats["maxPerKey"] > 1
-                df = self.csv.rows(r, keys, multiline, position=dedupe_needed)
-                # deleteWhen: flag the rows that delete their key, before dedupe, so the ordering
-                # field chooses between a delete and an update of the same key.
-                df, any_deletes = crud.delete_flag(df, t)
-                if dedupe_needed:
-                    df = dedupe(df, keys, t.ordering_field)
-                flag = crud.DELETE_FLAG if crud.DELETE_FLAG in df.columns else None
-                if flag and not (exists and any_deletes and not bulk):
-                    # Nothing to delete: no table yet, no row marked, or none of the keys is in it.
-                    df = df.where(~df[flag]).drop(flag)
-                    flag = None
-                counts = None
-                if exists and (flag or not fmt.exact_commit_counts):
-                    # From the key count when nothing is deleted: no pass over the rows.
-                    counts = crud.count_changes(current, df, keys, flag) if flag else {
-                        "rows_inserted": stats["keys"] - stats["overlap"], "rows_updated": stats["overlap"], "rows_deleted": 0}
-                    meta.update({k: str(v) for k, v in counts.items()})
-                plan = WritePlan(keys=keys, meta=meta, exists=exists, existing_cols=visible, new_cols=new_cols, delete_flag=flag, bulk=bulk, deduped=dedupe_needed)
-                # What a failed first write may remove is only what it made (_undo_new_table).
-                before = None if exists else self._before_new_table(t)
-                progress.stage("writing", r.bytes_total)
-                # The last check before the format's write action, which commits as it ends (lease.py).
-                guard.check()
-                try:
-                    commit = fmt.write(t, df, plan)
-                    self._committed_after_loss(guard, commit)
-                    break
-                except Exception as e:
-                    if exists and self._journal_if_committed(t, fmt, req, started):
-                        raise
-                    if not exists:
-                        self._undo_new_table(t, before)
-                    self._lost(guard, e, "the write was cancelled before it committed; nothing was written")
-                    progress.stage("diagnosing")
-                    if self._spans_lines(t, r, multiline):
-                        multiline = True
-                        continue
-                    failure = self.csv.diagnose(r, keys, multiline)
-                    if failure is not None:
-                        raise failure from e
-                    raise
+            target = self._target(t, fmt)
+            done = self._already_applied(req, fmt, target, started)
+            if done is not None:
+                return done
+            batch = self._open_batch(req, target, progress)
+            written = self._write_batch(req, fmt, target, batch, progress, guard, started)
             progress.stage("journaling")
-            self.journal.append(t, commit=commit, source=source.name, source_hash=source.hash, uri=source.uri, generation=req.generation)
+            self.journal.append(t, commit=written.commit, source=source.name, source_hash=source.hash, uri=source.uri, generation=req.generation)
             profile = progress.profile()
         log.info("table=%s: %s written in %.1f s: %s", t.key, source.name or source.uri, time.time() - started, profile_line(profile))
         return WriteResult(
-            commit=commit,
-            rows_written=stats["rows"],
-            renamed=r.renamed,
-            columns=[c for c in r.names if c != marker],
-            added_columns=new_cols,
+            commit=written.commit,
+            rows_written=written.rows,
+            renamed=batch.r.renamed,
+            columns=[c for c in batch.r.names if c != batch.marker],
+            added_columns=batch.new_cols,
             duration_ms=int((time.time() - started) * 1000),
-            operation=("bulk" if bulk else "upsert") + (", deduplicated" if dedupe_needed else "") + (", multi-line" if multiline else ""),
+            operation=("bulk" if written.plan.bulk else "upsert") + (", deduplicated" if written.plan.deduped else "") + (", multi-line" if written.multiline else ""),
             profile=profile,
-            **(counts or {}),
+            **(written.counts or {}),
         )
+
+    def _target(self, t: Table, fmt: Format) -> "_Target":
+        """The table the batch goes into: whether it is there (catalog entry and files), its rows and its visible columns."""
+        exists = self.ctx.catalog.has(t) and fmt.files_exist(t)
+        current = self.spark.table(fmt.qualified(t)) if exists else None
+        return _Target(exists=exists, current=current, visible=fmt.user_columns(current) if current is not None else [])
+
+    def _already_applied(self, req: WriteRequest, fmt: Format, target: "_Target", started: float) -> WriteResult | None:
+        """A source asked for once (`once`) that a commit of the table already carries: its answer, nothing written.
+        Checked under the table's write lock: a second request for the same source (a reconciler
+        restarted while its first request still ran here) finds it applied."""
+        t, source = req.table, req.source
+        if not (source.once and target.exists):
+            return None
+        done = [c for c in fmt.commits(t, True, True) if c.source_hash == source.hash]
+        if not done:
+            return None
+        log.info("source %s already applied to %s in commit %s: not written again", source.name or source.uri, t.key, done[-1].commit)
+        return WriteResult(commit=done[-1].commit, rows_written=0, renamed={}, columns=target.visible, added_columns=[], duration_ms=int((time.time() - started) * 1000), operation="already applied")
+
+    def _open_batch(self, req: WriteRequest, target: "_Target", progress: Tracker) -> "_Batch":
+        """The CSV sampled (types from the table's columns it has), and its header checked against
+        the spec: every key, partition and ordering column there (else BAD_CSV, a bad record named
+        first: a ragged file's header may be what lacks the column), and no new column under a
+        strict schemaPolicy (SCHEMA_REFUSED)."""
+        t, source = req.table, req.source
+        current, visible = target.current, target.visible
+        table_types = {f.name: f.dataType for f in current.schema.fields if f.name in visible} if current is not None else {}
+        progress.stage("sampling")
+        r = self.csv.open(source.uri, table_types)
+        progress.p.bytes_total = r.bytes_total
+        keys = [sanitize_column(k) for k in t.primary_key]
+        named = keys + t.partition_by + ([t.ordering_field] if t.ordering_field else [])
+        missing = [k for k in named if k not in r.names]
+        if missing:
+            progress.stage("diagnosing")
+            bad = self.csv.diagnose(r, [k for k in keys if k in r.names], r.multiline)
+            raise bad or BadCsv(f"column(s) {', '.join(missing)} named in tables.yaml are not in the CSV header (columns: {', '.join(r.names)})")
+        marker = t.delete_when.column if t.delete_when and t.delete_when.column in r.names else None
+        new_cols = [c for c in r.names if target.exists and c not in visible and c != marker]
+        if new_cols and t.schema_policy == "strict":
+            raise SchemaRefused(f"schemaPolicy is strict and the CSV has new column(s): {', '.join(new_cols)}; the table was left as it was")
+        return _Batch(r=r, keys=keys, marker=marker, new_cols=new_cols)
+
+    def _write_batch(self, req: WriteRequest, fmt: Format, target: "_Target", batch: "_Batch", progress: Tracker, guard: LeaseGuard, started: float) -> "_Written":
+        """The batch written as it was opened; a source read line by line whose records span
+        lines (a key found empty, or a write failing) is read again as multi-line CSV and
+        written from the start, once (a multi-line read is never read again)."""
+        written = self._write_attempt(req, fmt, target, batch, progress, guard, started, batch.r.multiline)
+        if written is None:
+            written = self._write_attempt(req, fmt, target, batch, progress, guard, started, True)
+        assert written is not None  # a multi-line read is never asked to read again (_spans_lines)
+        return written
+
+    def _write_attempt(self, req: WriteRequest, fmt: Format, target: "_Target", batch: "_Batch", progress: Tracker, guard: LeaseGuard, started: float, multiline: bool) -> "_Written | None":
+        """One read of the batch: its keys checked, its write planned and sent to the format.
+        None when the source must be read again as multi-line (_spans_lines) before anything is refused."""
+        t, r, keys = req.table, batch.r, batch.keys
+        progress.stage("checking keys")
+        stats = self._key_stats(r, keys, multiline, target.current if fmt.checks_new_keys else None)
+        progress.rows(stats["rows"])
+        if stats["nulls"]:
+            # A line of a record that spans lines, read as a record of its own, can lack its key.
+            if self._spans_lines(t, r, multiline):
+                return None
+            raise self.csv.diagnose(r, keys, multiline) or BadCsv(f"{stats['nulls']} row(s) have an empty primary key ({', '.join(keys)})")
+        df, plan, counts = self._plan_write(req, fmt, target, batch, stats, multiline)
+        # What a failed first write may remove is only what it made (_undo_new_table).
+        before = None if target.exists else self._before_new_table(t)
+        progress.stage("writing", r.bytes_total)
+        # The last check before the format's write action, which commits as it ends (lease.py).
+        guard.check()
+        try:
+            commit = fmt.write(t, df, plan)
+        except Exception as e:
+            if target.exists and self._journal_if_committed(t, fmt, req, started):
+                raise
+            if not target.exists:
+                self._undo_new_table(t, before)
+            self._lost(guard, e, "the write was cancelled before it committed; nothing was written")
+            progress.stage("diagnosing")
+            if self._spans_lines(t, r, multiline):
+                return None
+            failure = self.csv.diagnose(r, keys, multiline)
+            if failure is not None:
+                raise failure from e
+            raise
+        self._committed_after_loss(guard, commit)
+        return _Written(commit=commit, rows=stats["rows"], plan=plan, counts=counts, multiline=multiline)
+
+    def _plan_write(self, req: WriteRequest, fmt: Format, target: "_Target", batch: "_Batch", stats: dict[str, int], multiline: bool) -> tuple["DataFrame", WritePlan, dict[str, int] | None]:
+        """The rows to write and how (WritePlan): the bulk path for a new table or a batch of new
+        keys (formats that check them), deduplicated when a key has more than one record (the
+        ordering field choosing), deleteWhen's rows flagged, and the rows inserted, updated and
+        deleted counted for the commit's metadata when the format can't tell them itself."""
+        t, source, keys = req.table, req.source, batch.keys
+        exists, current = target.exists, target.current
+        bulk = not exists or (fmt.checks_new_keys and stats["overlap"] == 0)
+        dedupe_needed = stats["maxPerKey"] > 1
+        df = self.csv.rows(batch.r, keys, multiline, position=dedupe_needed)
+        # deleteWhen: flag the rows that delete their key, before dedupe, so the ordering
+        # field chooses between a delete and an update of the same key.
+        df, any_deletes = crud.delete_flag(df, t)
+        if dedupe_needed:
+            df = dedupe(df, keys, t.ordering_field)
+        flag = crud.DELETE_FLAG if crud.DELETE_FLAG in df.columns else None
+        if flag and not (exists and any_deletes and not bulk):
+            # Nothing to delete: no table yet, no row marked, or none of the keys is in it.
+            df = df.where(~df[flag]).drop(flag)
+            flag = None
+        meta = {"source_hash": source.hash, "source": source.name, "generation": req.generation, "spec": t.spec_json()}
+        counts = None
+        if exists and (flag or not fmt.exact_commit_counts):
+            # From the key count when nothing is deleted: no pass over the rows.
+            counts = crud.count_changes(current, df, keys, flag) if flag else {
+                "rows_inserted": stats["keys"] - stats["overlap"], "rows_updated": stats["overlap"], "rows_deleted": 0}
+            meta.update({k: str(v) for k, v in counts.items()})
+        plan = WritePlan(keys=keys, meta=meta, exists=exists, existing_cols=target.visible, new_cols=batch.new_cols, delete_flag=flag, bulk=bulk, deduped=dedupe_needed)
+        return df, plan, counts
 
     def _spans_lines(self, t: Table, r, multiline: bool) -> bool:
         """Whether a source read line by line has records that span lines, so it must be read
@@ -555,3 +602,33 @@ def jsonable(v: Any) -> Any:
     if v is None or isinstance(v, (bool, int, float, str)):
         return v
     return str(v)
+
+
+@dataclass(frozen=True)
+class _Target:
+    """The table a write goes into, as it is before the write (Jobs._target)."""
+
+    exists: bool  # in the catalog with its files
+    current: Any  # its rows (a DataFrame) when it exists
+    visible: list[str]  # its user columns
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """A CSV source opened for a write, its header checked against the spec (Jobs._open_batch)."""
+
+    r: Any  # the csv_source reader
+    keys: list[str]  # the primary key's column names as the table has them
+    marker: str | None  # deleteWhen's column when the CSV has it (not written)
+    new_cols: list[str]  # columns the table doesn't have yet
+
+
+@dataclass(frozen=True)
+class _Written:
+    """A batch's committed write (Jobs._write_attempt)."""
+
+    commit: str
+    rows: int
+    plan: WritePlan
+    counts: dict[str, int] | None
+    multiline: bool

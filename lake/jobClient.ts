@@ -129,15 +129,6 @@ export interface ChangesResult {
   truncated: boolean;
 }
 
-/** The job server's error kinds before it spoke the shared codes; still read, so either side can be upgraded first. */
-export const LEGACY_JOB_ERROR_KINDS: Readonly<Record<string, ErrorCode>> = {
-  BadCsv: "BAD_CSV",
-  SchemaRefused: "SCHEMA_REFUSED",
-  BadRequest: "BAD_REQUEST",
-  SparkError: "SPARK_ERROR",
-  Unavailable: "SPARK_UNAVAILABLE",
-};
-
 /** A failure the job server reported (its code, from lake/errorCodes.json), or failing to reach it. */
 export class JobError extends LakeformError {
   constructor(
@@ -150,25 +141,18 @@ export class JobError extends LakeformError {
     super(code, message, {}, options);
     this.name = "JobError";
   }
-
-  /** @deprecated The job server's older name for this failure (BadCsv, SchemaRefused, …): read `code`. */
-  get kind(): string {
-    const legacy = Object.entries(LEGACY_JOB_ERROR_KINDS).find(([, code]) => code === this.code)?.[0];
-    return legacy ?? (this.httpStatus < 500 ? "BadRequest" : "SparkError");
-  }
 }
 
 /**
- * The error of a job server reply: `{"ok": false, "error": {"code", "message", "detail"}}`, or the
- * older `{"error": {"kind": "BadCsv", …}}`. A reply without a readable error is a SPARK_ERROR.
+ * The error of a job server reply: `{"ok": false, "error": {"code", "message", "detail"}}`.
+ * A reply without a known code is a SPARK_ERROR (naming the code it had, if any).
  */
 export function jobErrorFromReply(httpStatus: number, body: unknown): JobError {
-  const e = (body as { error?: { code?: unknown; kind?: unknown; message?: unknown; detail?: unknown } } | undefined)?.error;
+  const e = (body as { error?: { code?: unknown; message?: unknown; detail?: unknown } } | undefined)?.error;
   const message = typeof e?.message === "string" && e.message ? e.message : `job server answered HTTP ${httpStatus}`;
   const detail = typeof e?.detail === "string" ? e.detail : undefined;
   if (isErrorCode(e?.code)) return new JobError(e.code, message, detail);
-  if (typeof e?.kind === "string" && Object.hasOwn(LEGACY_JOB_ERROR_KINDS, e.kind)) return new JobError(LEGACY_JOB_ERROR_KINDS[e.kind], message, detail);
-  const unknown = typeof e?.code === "string" ? e.code : typeof e?.kind === "string" ? e.kind : undefined;
+  const unknown = typeof e?.code === "string" ? e.code : undefined;
   return new JobError("SPARK_ERROR", unknown ? `${message} (job server error code ${unknown})` : message, detail);
 }
 
@@ -192,13 +176,6 @@ export function jobTable(t: TableSpec, warehouseBucket: string): JobTable {
     location: tableLocation(warehouseBucket, t.database, t.name),
   };
 }
-
-/**
- * For operations a job server from before them doesn't know: it answers "no such operation"
- * without reading the request body, which the next request on a kept-alive connection would then
- * be parsed after (an HTTP 501). A connection of their own costs nothing on loopback.
- */
-const NEWER_OP = { connection: "close" };
 
 /** A write in flight, as the job server reports it (GET /progress). */
 export interface WriteProgress {
@@ -320,12 +297,12 @@ export class JobClient {
 
   /** Removes a table's metastore entry only (its files are gone), without loading the table. Idempotent. */
   forgetCatalog(table: Pick<JobTable, "name" | "database" | "format" | "location">): Promise<unknown> {
-    return this.post("forget_catalog", { table }, undefined, NEWER_OP);
+    return this.post("forget_catalog", { table });
   }
 
   /** Moves files left at a location that holds no table aside (not deleted), so a table can be made there. Idempotent. */
   clearLeftovers(table: Pick<JobTable, "name" | "database" | "format" | "location">): Promise<unknown> {
-    return this.post("clear_leftovers", { table }, undefined, NEWER_OP);
+    return this.post("clear_leftovers", { table });
   }
 
   /** Puts a table whose files are intact back into the metastore, with its history. */

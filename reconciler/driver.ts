@@ -50,19 +50,6 @@ const wrap = async <T>(call: () => Promise<T>): Promise<T> => {
   }
 };
 
-/**
- * A job server that predates the separate forget/clear operations answers "no such operation";
- * its `write` still does both itself when the table's files are missing, so skipping is safe.
- */
-const unlessUnknownOp = async (call: () => Promise<unknown>): Promise<void> => {
-  try {
-    await call();
-  } catch (err) {
-    if (err instanceof Error && /no such operation/.test(err.message)) return;
-    throw err;
-  }
-};
-
 export function jobDriver(jobs: JobClient): LakeDriver {
   return {
     observe: (table) => wrap(() => jobs.observe(table)),
@@ -70,8 +57,8 @@ export function jobDriver(jobs: JobClient): LakeDriver {
     write: (table, source, generation) => wrap(() => jobs.write(table, { ...source, once: true }, generation)),
     register: (table) => wrap(async () => void (await jobs.register(table))),
     resync: (table) => wrap(() => jobs.resync(table)),
-    forget: (table) => wrap(() => unlessUnknownOp(() => jobs.forgetCatalog(table))),
-    clearLeftovers: (table) => wrap(() => unlessUnknownOp(() => jobs.clearLeftovers(table))),
+    forget: (table) => wrap(async () => void (await jobs.forgetCatalog(table))),
+    clearLeftovers: (table) => wrap(async () => void (await jobs.clearLeftovers(table))),
     drop: (table, purge) => wrap(async () => void (await jobs.drop(table, purge))),
     maintain: (table) => wrap(() => jobs.maintain(table)),
     progress: (table) => wrap(() => jobs.progress(table)),

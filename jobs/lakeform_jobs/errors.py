@@ -57,22 +57,6 @@ CODES: dict[str, int] = {
     "INTERNAL": 500,
 }
 
-# The error kinds clients before the shared codes read (lake/jobClient.ts's JobErrorKind). The
-# reply carries both until every client reads `code`.
-LEGACY_KIND: dict[str, str] = {
-    "BAD_CSV": "BadCsv",
-    "SCHEMA_REFUSED": "SchemaRefused",
-    "SPARK_ERROR": "SparkError",
-    "INTERNAL": "SparkError",
-    "OBJECT_STORE_ERROR": "SparkError",
-    "SPARK_UNAVAILABLE": "Unavailable",
-}
-
-
-def legacy_kind(code: str) -> str:
-    return LEGACY_KIND.get(code, "BadRequest" if CODES.get(code, 500) < 500 else "SparkError")
-
-
 class JobFailure(Exception):
     """A failure with a stable code (one of CODES), a human message and an optional detail."""
 
@@ -89,7 +73,7 @@ class JobFailure(Exception):
         return CODES[self.code]
 
     def reply(self) -> dict[str, Any]:
-        error: dict[str, Any] = {"code": self.code, "kind": legacy_kind(self.code), "message": self.message}
+        error: dict[str, Any] = {"code": self.code, "message": self.message}
         if self.detail is not None:
             error["detail"] = self.detail
         return {"ok": False, "error": error}

@@ -1,4 +1,4 @@
-"""Column-name sanitising, the same rule as reconciler/columns.ts (both are checked against
+"""Column-name sanitising, the same rule as lake/columns.ts (both are checked against
 tests/fixtures/column-names.json): "First Name" -> first_name, "2024 Sales" -> _2024_sales."""
 
 import re

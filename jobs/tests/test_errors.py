@@ -9,7 +9,6 @@ from lakeform_jobs.errors import (
     SchemaRefused,
     classify,
     code_for_java_classes,
-    legacy_kind,
     spark_error_line,
 )
 
@@ -30,22 +29,14 @@ def test_an_unknown_code_is_a_programming_error():
         JobFailure("NO_SUCH_CODE", "x")
 
 
-def test_the_reply_carries_code_message_detail_and_the_old_kind():
+def test_the_reply_carries_code_message_and_detail_only():
     reply = BadCsv("line 3 has a different number of fields than the header (4)", "detail").reply()
     assert reply == {
         "ok": False,
-        "error": {"code": "BAD_CSV", "kind": "BadCsv", "message": "line 3 has a different number of fields than the header (4)", "detail": "detail"},
+        "error": {"code": "BAD_CSV", "message": "line 3 has a different number of fields than the header (4)", "detail": "detail"},
     }
     assert BadCsv("x").http_status == 400
     assert SchemaRefused("x").http_status == 422
-
-
-@pytest.mark.parametrize(
-    "code,kind",
-    [("BAD_CSV", "BadCsv"), ("SCHEMA_REFUSED", "SchemaRefused"), ("SPARK_ERROR", "SparkError"), ("BAD_REQUEST", "BadRequest"), ("BAD_AS_OF", "BadRequest"), ("INTERNAL", "SparkError")],
-)
-def test_legacy_kinds(code, kind):
-    assert legacy_kind(code) == kind
 
 
 class FakeJavaException:

@@ -125,7 +125,7 @@ describe.each([["hudi" as const], ["iceberg" as const]])("%s", (format) => {
       (e: unknown) => e,
     );
     expect(err).toBeInstanceOf(JobError);
-    expect((err as JobError).kind).toBe("BadCsv");
+    expect((err as JobError).code).toBe("BAD_CSV");
     expect((err as JobError).message).toMatch(/line 3 has a different number of fields/);
     expect(await jobs.observe(tbl)).toMatchObject({ exists: false, filesExist: false });
   });
@@ -139,7 +139,7 @@ describe.each([["hudi" as const], ["iceberg" as const]])("%s", (format) => {
       (e: unknown) => e,
     );
     expect(err).toBeInstanceOf(JobError);
-    expect((err as JobError).kind).toBe("BadCsv");
+    expect((err as JobError).code).toBe("BAD_CSV");
     expect((err as JobError).message).toMatch(/line 3 has a different number of fields/);
     expect(await readBack(tbl)).toEqual(before);
 

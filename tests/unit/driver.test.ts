@@ -1,18 +1,13 @@
 /**
  * The job driver over the real job client, against a small HTTP server on loopback that answers
- * as the job server does: failures come out as LakeformErrors with their codes, and a job server
- * from before forget_catalog/clear_leftovers (which answers "no such operation" without reading
- * the request body, as Python's BaseHTTPRequestHandler lets it) leaves the next request intact.
+ * as the job server does: failures come out as LakeformErrors with their codes.
  */
 import * as net from "node:net";
 import { LakeformError } from "../../lake/errors";
 import { JobClient } from "../../lake/jobClient";
 import { jobDriver } from "../../reconciler/driver";
 
-/**
- * An HTTP/1.1 server that reads only the request line and headers, never the body, then answers
- * from `answer(op)`: what a keep-alive client sends next is read after that unread body.
- */
+/** An HTTP/1.1 server on a raw socket answering each POST /v1/<op> from `answer(op)`. */
 function sloppyServer(answer: (op: string) => { status: number; body: unknown }): Promise<{ url: string; close: () => void; requests: string[] }> {
   const requests: string[] = [];
   const server = net.createServer((socket) => {
@@ -25,10 +20,8 @@ function sloppyServer(answer: (op: string) => { status: number; body: unknown })
         const length = Number(/content-length: *(\d+)/i.exec(head)?.[1] ?? 0);
         const op = /^POST \/v1\/(\w+) /.exec(line)?.[1];
         requests.push(op ?? line.slice(0, 40));
-        const known = op !== undefined && op !== "forget_catalog" && op !== "clear_leftovers";
-        // A known operation reads its body; an unknown one (or garbage) doesn't.
-        buffered = buffered.slice(end + 4 + (known ? length : 0));
-        const { status, body } = op === undefined ? { status: 501, body: "Unsupported method" } : known ? answer(op) : { status: 404, body: { ok: false, error: { kind: "BadRequest", message: `no such operation /v1/${op}` } } };
+        buffered = buffered.slice(end + 4 + (op !== undefined ? length : 0));
+        const { status, body } = op === undefined ? { status: 501, body: "Unsupported method" } : answer(op);
         const text = typeof body === "string" ? body : JSON.stringify(body);
         socket.write(`HTTP/1.1 ${status} X\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(text)}\r\n\r\n${text}`);
       }
@@ -46,31 +39,29 @@ const SECRET = "unit-test-job-server-secret";
 const table = { name: "t", database: "default", format: "hudi" as const, primaryKey: ["id"], partitionBy: [], schemaPolicy: "addColumns" as const, location: "s3a://w/default/t" };
 const observation = { ok: true, exists: false, inCatalog: false, filesExist: false, commits: [], rowCount: null, columns: [] };
 
-test("a job server without forget_catalog and clear_leftovers: both are skipped, and the next request on the connection is answered", async () => {
-  const srv = await sloppyServer(() => ({ status: 200, body: observation }));
+test("forget and clearLeftovers are the job server's forget_catalog and clear_leftovers; a failure of either is not skipped", async () => {
+  const srv = await sloppyServer((op) => (op === "clear_leftovers" ? { status: 500, body: { ok: false, error: { code: "OBJECT_STORE_ERROR", message: "store down" } } } : { status: 200, body: { ok: true, forgotten: true } }));
   try {
     const driver = jobDriver(new JobClient(srv.url, { secret: SECRET }));
     await expect(driver.forget(table)).resolves.toBeUndefined();
-    await expect(driver.clearLeftovers(table)).resolves.toBeUndefined();
-    await expect(driver.observe(table)).resolves.toMatchObject({ exists: false });
-    await expect(driver.observe(table)).resolves.toMatchObject({ exists: false });
-    expect(srv.requests).toEqual(["forget_catalog", "clear_leftovers", "observe", "observe"]);
+    await expect(driver.clearLeftovers(table)).rejects.toMatchObject({ code: "OBJECT_STORE_ERROR", retryable: true });
+    expect(srv.requests).toEqual(["forget_catalog", "clear_leftovers"]);
   } finally {
     srv.close();
   }
 });
 
 test.each([
-  ["BadCsv", 422, "BAD_CSV", false],
-  ["SchemaRefused", 422, "SCHEMA_REFUSED", false],
-  ["BadRequest", 400, "BAD_REQUEST", false],
-  ["SparkError", 500, "SPARK_ERROR", true],
-])("the job server's %s (HTTP %i) comes out as %s", async (kind, status, code, retryable) => {
-  const srv = await sloppyServer(() => ({ status, body: { ok: false, error: { kind, message: `it was ${kind}`, detail: "Traceback…" } } }));
+  [400, "BAD_CSV", false],
+  [422, "SCHEMA_REFUSED", false],
+  [400, "BAD_REQUEST", false],
+  [500, "SPARK_ERROR", true],
+])("the job server's HTTP %i with code %s comes out as that LakeformError", async (status, code, retryable) => {
+  const srv = await sloppyServer(() => ({ status, body: { ok: false, error: { code, message: `it was ${code}`, detail: "Traceback…" } } }));
   try {
     const err = await jobDriver(new JobClient(srv.url, { secret: SECRET })).write(table, { uri: "s3a://w/x.csv", hash: "h", name: "x.csv" }, "g").catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LakeformError);
-    expect(err).toMatchObject({ code, retryable, message: `it was ${kind}` });
+    expect(err).toMatchObject({ code, retryable, message: `it was ${code}` });
   } finally {
     srv.close();
   }

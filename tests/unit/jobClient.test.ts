@@ -1,5 +1,5 @@
 /**
- * The job server's error replies, old and new, and the job server out of reach.
+ * The job server's error replies (their code, from lake/errorCodes.json), and the job server out of reach.
  */
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -7,12 +7,8 @@ import { JobClient, JobError, jobErrorFromReply } from "../../lake/jobClient";
 
 test.each([
   [{ ok: false, error: { code: "BAD_CSV", message: "line 3 is ragged", detail: "trace" } }, "BAD_CSV", 400],
-  [{ ok: false, error: { code: "SCHEMA_REFUSED", kind: "SchemaRefused", message: "m" } }, "SCHEMA_REFUSED", 422],
-  [{ ok: false, error: { kind: "BadCsv", message: "m" } }, "BAD_CSV", 400],
-  [{ ok: false, error: { kind: "SchemaRefused", message: "m" } }, "SCHEMA_REFUSED", 422],
-  [{ ok: false, error: { kind: "BadRequest", message: "m" } }, "BAD_REQUEST", 400],
-  [{ ok: false, error: { kind: "SparkError", message: "m" } }, "SPARK_ERROR", 500],
-  [{ ok: false, error: { kind: "Unavailable", message: "m" } }, "SPARK_UNAVAILABLE", 503],
+  [{ ok: false, error: { code: "SCHEMA_REFUSED", message: "m" } }, "SCHEMA_REFUSED", 422],
+  [{ ok: false, error: { code: "SPARK_UNAVAILABLE", message: "m" } }, "SPARK_UNAVAILABLE", 503],
   [{ ok: false, error: { code: "NO_SUCH_CODE", message: "m" } }, "SPARK_ERROR", 500],
   [{}, "SPARK_ERROR", 500],
 ])("job server reply %j is %s (HTTP %d)", (body, code, status) => {
@@ -66,10 +62,10 @@ test("a job server error reply keeps its code; a non-JSON answer is SPARK_ERROR"
   }
 });
 
-test("the older kind is still readable for callers that haven't moved to code", () => {
-  expect(jobErrorFromReply(422, { ok: false, error: { code: "BAD_CSV", message: "m" } }).kind).toBe("BadCsv");
-  expect(jobErrorFromReply(503, { ok: false, error: { code: "SPARK_UNAVAILABLE", message: "m" } }).kind).toBe("Unavailable");
-  expect(jobErrorFromReply(400, { ok: false, error: { code: "BAD_AS_OF", message: "m" } }).kind).toBe("BadRequest");
+test("a reply's code is the error's; an older reply's `kind` alone, or a code Lakeform doesn't know, is a SPARK_ERROR naming it", () => {
+  expect(jobErrorFromReply(422, { ok: false, error: { code: "BAD_CSV", message: "m" } })).toMatchObject({ code: "BAD_CSV", message: "m" });
+  expect(jobErrorFromReply(400, { ok: false, error: { kind: "BadCsv", message: "m" } })).toMatchObject({ code: "SPARK_ERROR", message: "m" });
+  expect(jobErrorFromReply(400, { ok: false, error: { code: "NO_SUCH", message: "m" } })).toMatchObject({ code: "SPARK_ERROR", message: "m (job server error code NO_SUCH)" });
 });
 
 test("every request but /healthz carries the stack's secret as a bearer token", async () => {

@@ -22,3 +22,6 @@ export const apiReadToken = outputs.apiReadToken;
 export const trinoPassword = outputs.trinoPassword;
 export const trinoReadPassword = outputs.trinoReadPassword;
 export const jobServerSecret = outputs.jobServerSecret;
+export const s3PathStyle = outputs.s3PathStyle;
+export const trinoUser = outputs.trinoUser;
+export const trinoReadUser = outputs.trinoReadUser;

@@ -73,6 +73,8 @@ export interface ObjectStoreConnectionArgs {
   accessKey: pulumi.Input<string>;
   secretKey: pulumi.Input<string>;
   warehouseBucket: string;
+  /** Path-style S3 requests (default true; an external AWS S3 bucket says false). */
+  s3PathStyle?: boolean;
   /** Resources that must be up before this service starts. */
   dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
@@ -93,5 +95,6 @@ export function lakeConnection(args: ObjectStoreConnectionArgs, metastoreUri: pu
       secretKey,
       metastoreUri: uri,
       warehouseBucket: args.warehouseBucket,
+      ...(args.s3PathStyle === false ? { pathStyle: false } : {}),
     }));
 }

@@ -16,6 +16,8 @@ export interface LakeConnection {
   warehouseBucket: string;
   /** thrift://host:port of the Hive Metastore. */
   metastoreUri: string;
+  /** Path-style requests (endpoint/bucket/key); false is AWS S3's virtual-hosted style (bucket.endpoint/key). Default true. */
+  pathStyle?: boolean;
 }
 
 export const DEFAULT_REGION = "us-east-1";
@@ -29,7 +31,7 @@ export function s3aSettings(conn: LakeConnection): Record<string, string> {
   return {
     "fs.s3a.endpoint": conn.s3Endpoint,
     "fs.s3a.endpoint.region": conn.s3Region,
-    "fs.s3a.path.style.access": "true",
+    "fs.s3a.path.style.access": String(conn.pathStyle ?? true),
     "fs.s3a.connection.ssl.enabled": String(conn.s3Endpoint.startsWith("https:")),
     "fs.s3a.aws.credentials.provider": "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider",
     "fs.s3a.access.key": conn.accessKey,
@@ -108,7 +110,7 @@ export function trinoS3Settings(conn: LakeConnection): Record<string, string> {
     "fs.native-s3.enabled": "true",
     "s3.endpoint": conn.s3Endpoint,
     "s3.region": conn.s3Region,
-    "s3.path-style-access": "true",
+    "s3.path-style-access": String(conn.pathStyle ?? true),
     "s3.aws-access-key": conn.accessKey,
     "s3.aws-secret-key": conn.secretKey,
   };

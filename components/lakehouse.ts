@@ -2,12 +2,14 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { dockerPrefix, type Runtime } from "./common";
 import { dockerName } from "./plans";
+import { ExternalServices, type ExternalObjectStoreCheck, type ExternalServicesSpec, type ExternalTrinoCheck } from "./external";
 import { GeneratedCredentials } from "./local/providers";
 import { Metastore } from "./metastore";
 import { ObjectStore, type ObjectStoreEngine } from "./objectStore";
-import { Spark } from "./spark";
+import { Spark, type ExternalSparkCluster } from "./spark";
 import type { Toolchain } from "./toolchain";
 import { Trino } from "./trino";
+import { TRINO_USERS } from "../lake/trino";
 
 export interface LakehouseArgs {
   runtime: Runtime;
@@ -17,10 +19,11 @@ export interface LakehouseArgs {
   stack?: string;
   /** What the machine provides: read once at the edge (readToolchain in components/toolchain.ts), a plain object in tests. */
   toolchain: Toolchain;
-  objectStore?: { engine?: ObjectStoreEngine; port?: number; forceDestroy?: boolean };
-  metastore?: { port?: number; heap?: string };
-  spark?: { port?: number; workers?: number; driverMemory?: string; workerMemory?: string };
-  trino?: { port?: number; workers?: number; heap?: string };
+  /** Each service's `external` (stacks/config.ts): connected to, checked on every `up`, never provisioned nor destroyed. */
+  objectStore?: { engine?: ObjectStoreEngine; port?: number; forceDestroy?: boolean; external?: ExternalObjectStoreCheck };
+  metastore?: { port?: number; heap?: string; external?: { uri: string } };
+  spark?: { port?: number; workers?: number; driverMemory?: string; workerMemory?: string; external?: ExternalSparkCluster };
+  trino?: { port?: number; workers?: number; heap?: string; external?: Omit<ExternalTrinoCheck, "catalogs"> & { catalogs?: string[] } };
   /** Bucket the tables live in. */
   warehouseBucket?: string;
   /**
@@ -56,6 +59,11 @@ export class Lakehouse extends pulumi.ComponentResource {
   readonly spark: Spark;
   readonly trino: Trino;
   readonly warehouseBucket: string;
+  /** The one resource standing for the external services (their checks), if any is external. */
+  readonly external?: ExternalServices;
+  /** Trino users of Lakeform's writer and reader: TRINO_USERS unless Trino is external. */
+  readonly trinoUser: string;
+  readonly trinoReadUser: string;
   /** Bearer token of the REST API's write scope (and read), generated on first `up` and kept secret. */
   readonly apiToken: pulumi.Output<string>;
   /** Bearer token of the REST API's read scope. */
@@ -68,10 +76,25 @@ export class Lakehouse extends pulumi.ComponentResource {
 
   constructor(name: string, args: LakehouseArgs, opts?: pulumi.ComponentResourceOptions) {
     super("lakeform:index:Lakehouse", name, {}, opts);
-    const warehouseBucket = args.warehouseBucket ?? "warehouse";
+    const xs3 = args.objectStore?.external;
+    const xtrino = args.trino?.external;
+    const warehouseBucket = xs3?.bucket ?? args.warehouseBucket ?? "warehouse";
     this.warehouseBucket = warehouseBucket;
+    const spec: ExternalServicesSpec = {
+      ...(xs3 ? { objectStore: xs3 } : {}),
+      ...(args.metastore?.external ? { metastore: args.metastore.external } : {}),
+      ...(args.spark?.external ? { spark: { master: args.spark.external.master } } : {}),
+      ...(xtrino ? { trino: { ...xtrino, catalogs: xtrino.catalogs ?? ["hive", "hudi", "iceberg"] } } : {}),
+    };
+    // Checked before anything else: every engine of the lakehouse waits for it.
+    const checks = Object.keys(spec).length ? new ExternalServices(`${name}-external-services`, spec, { parent: this }) : undefined;
+    this.external = checks;
+    const first = checks ? [checks] : [];
+    this.trinoUser = xtrino?.user ?? TRINO_USERS.admin;
+    this.trinoReadUser = xtrino ? (xtrino.readUser ?? xtrino.user) : TRINO_USERS.readOnly;
     const creds =
-      args.credentials ?? new GeneratedCredentials(`${name}-s3-credentials`, { prefix: "lakeform" }, { parent: this });
+      args.credentials ??
+      (xs3 ? { accessKey: xs3.accessKey, secretKey: xs3.secretKey } : new GeneratedCredentials(`${name}-s3-credentials`, { prefix: "lakeform" }, { parent: this }));
     const accessKey = pulumi.output(creds.accessKey);
     // Generated resources keep their names from before (the API token's), so an upgraded stack
     // keeps its token; a secret given in config replaces the generated one.
@@ -79,10 +102,12 @@ export class Lakehouse extends pulumi.ComponentResource {
       pulumi.secret(args.secrets?.[key] ?? new GeneratedCredentials(`${name}-${resource}`, { prefix: SECRET_PREFIX[key] }, { parent: this }).secretKey);
     this.apiToken = secret("apiToken", "api-token");
     this.apiReadToken = secret("apiReadToken", "api-read-token");
-    this.trinoPassword = secret("trinoPassword", "trino-password");
-    this.trinoReadPassword = secret("trinoReadPassword", "trino-read-password");
+    // An external Trino's users have their own passwords: nothing generated for it.
+    this.trinoPassword = xtrino ? pulumi.secret(xtrino.password) : secret("trinoPassword", "trino-password");
+    this.trinoReadPassword = xtrino ? pulumi.secret(xtrino.readPassword ?? xtrino.password) : secret("trinoReadPassword", "trino-read-password");
     this.jobServerSecret = secret("jobServerSecret", "job-server-secret");
     const secretKey = pulumi.secret(creds.secretKey);
+    const accessKeyOut = xs3 ? pulumi.secret(accessKey) : accessKey;
 
     let network: pulumi.Input<string> | undefined;
     if (args.runtime === "docker") {
@@ -93,27 +118,53 @@ export class Lakehouse extends pulumi.ComponentResource {
 
     this.objectStore = new ObjectStore(
       `${name}-s3`,
-      { ...base, ...args.objectStore, accessKey, secretKey, buckets: [warehouseBucket] },
-      { parent: this },
+      {
+        ...base,
+        engine: args.objectStore?.engine,
+        port: args.objectStore?.port,
+        forceDestroy: args.objectStore?.forceDestroy,
+        accessKey: accessKeyOut,
+        secretKey,
+        buckets: [warehouseBucket],
+        ...(xs3 ? { external: { endpoint: xs3.endpoint, region: xs3.region, pathStyle: xs3.pathStyle, checks: checks! } } : {}),
+      },
+      { parent: this, dependsOn: first },
     );
     const s3 = {
       s3Endpoint: this.objectStore.internalEndpoint,
       s3Region: this.objectStore.region,
-      accessKey,
+      s3PathStyle: this.objectStore.pathStyle,
+      accessKey: accessKeyOut,
       secretKey,
       warehouseBucket,
     };
     const bucket = this.objectStore.buckets[warehouseBucket];
     this.metastore = new Metastore(
       `${name}-metastore`,
-      { ...base, ...args.metastore, ...s3, dependsOn: [this.objectStore.server, bucket] },
+      {
+        ...base,
+        port: args.metastore?.port,
+        heap: args.metastore?.heap,
+        ...s3,
+        dependsOn: [...first, this.objectStore.server, bucket],
+        ...(args.metastore?.external ? { external: { uri: args.metastore.external.uri, checks: checks! } } : {}),
+      },
       { parent: this },
     );
-    const engines = { ...s3, metastoreUri: this.metastore.internalUri, dependsOn: [this.metastore.server, bucket] };
+    const engines = { ...s3, metastoreUri: this.metastore.internalUri, dependsOn: [...first, this.metastore.server, bucket] };
     this.spark = new Spark(`${name}-spark`, { ...base, ...args.spark, ...engines, jobServerSecret: this.jobServerSecret }, { parent: this });
     this.trino = new Trino(
       `${name}-trino`,
-      { ...base, ...args.trino, ...engines, password: this.trinoPassword, readPassword: this.trinoReadPassword },
+      {
+        ...base,
+        port: args.trino?.port,
+        workers: args.trino?.workers,
+        heap: args.trino?.heap,
+        ...engines,
+        password: this.trinoPassword,
+        readPassword: this.trinoReadPassword,
+        ...(xtrino ? { external: { endpoint: xtrino.endpoint, caCertificate: xtrino.caCertificate, checks: checks! } } : {}),
+      },
       { parent: this },
     );
 

@@ -26,14 +26,26 @@ export const OUTPUT_KEYS = [
   "jobServerSecret",
 ] as const;
 
-export type LakeOutputs = Record<(typeof OUTPUT_KEYS)[number], string>;
+/**
+ * Outputs a stack may leave out (stacks from before them, or with everything provisioned): each
+ * reader has the default. Set for external services (issue 24).
+ */
+export const OPTIONAL_OUTPUT_KEYS = [
+  /** "false": AWS S3's virtual-hosted style (bucket.endpoint/key); else path-style. */
+  "s3PathStyle",
+  /** Trino user of Lakeform's writer (default TRINO_USERS.admin) and of its reader (TRINO_USERS.readOnly). */
+  "trinoUser",
+  "trinoReadUser",
+] as const;
+
+export type LakeOutputs = Record<(typeof OUTPUT_KEYS)[number], string> & Partial<Record<(typeof OPTIONAL_OUTPUT_KEYS)[number], string>>;
 
 /** What the reconciler and the API need to reach the engines: a subset of the outputs. */
 export type LakeEndpoints = Pick<
   LakeOutputs,
   "s3Endpoint" | "s3Region" | "s3AccessKey" | "s3SecretKey" | "warehouseBucket" | "sparkJobServer" | "trinoEndpoint" | "trinoPassword" | "trinoReadPassword" | "jobServerSecret"
 > &
-  Partial<Pick<LakeOutputs, "trinoCertificate">>;
+  Partial<Pick<LakeOutputs, "trinoCertificate" | (typeof OPTIONAL_OUTPUT_KEYS)[number]>>;
 
 /** Checks a plain record of stack outputs (from Pulumi or a cache) and names a missing key. */
 export function toLakeOutputs(raw: Record<string, unknown>): LakeOutputs {
@@ -42,6 +54,10 @@ export function toLakeOutputs(raw: Record<string, unknown>): LakeOutputs {
     const v = raw[k];
     if (typeof v !== "string") throw new Error(`stack output ${k} is missing: is the lakehouse up? (run: lakeform up)`);
     out[k] = v;
+  }
+  for (const k of OPTIONAL_OUTPUT_KEYS) {
+    const v = raw[k];
+    if (typeof v === "string" && v !== "") out[k] = v;
   }
   return out;
 }

@@ -162,11 +162,12 @@ export class TrinoClient {
 
 /** A client of the stack's Trino as one of Lakeform's users, with the password the stack generated. */
 export function stackTrino(
-  outs: Pick<LakeOutputs, "trinoEndpoint" | "trinoPassword" | "trinoReadPassword"> & Partial<Pick<LakeOutputs, "trinoCertificate">>,
+  outs: Pick<LakeOutputs, "trinoEndpoint" | "trinoPassword" | "trinoReadPassword"> & Partial<Pick<LakeOutputs, "trinoCertificate" | "trinoUser" | "trinoReadUser">>,
   role: keyof typeof TRINO_USERS,
 ): TrinoClient {
   return new TrinoClient(outs.trinoEndpoint, {
-    user: TRINO_USERS[role],
+    // An external Trino's users (stack outputs trinoUser, trinoReadUser), else Lakeform's own.
+    user: (role === "admin" ? outs.trinoUser : outs.trinoReadUser) ?? TRINO_USERS[role],
     password: role === "admin" ? outs.trinoPassword : outs.trinoReadPassword,
     ...(outs.trinoCertificate ? { ca: outs.trinoCertificate } : {}),
   });

@@ -55,7 +55,12 @@ export function buildLakehouse(projectDir: string): BuiltLakehouse {
     objectStore: config.objectStore,
     metastore: config.metastore,
     spark: config.spark,
-    trino: config.trino,
+    trino: {
+      port: config.trino.port,
+      workers: config.trino.workers,
+      heap: config.trino.heap,
+      external: config.trino.external && { ...config.trino.external, catalogs: Object.values(config.trino.external.catalogs) },
+    },
     secrets: configSecrets(),
   });
   const built: BuiltLakehouse = { lake, dataDir: config.dataDir, tables: [] };
@@ -107,5 +112,9 @@ export function stackOutputs({ lake, dataDir }: { lake: Lakehouse; dataDir: stri
     trinoPassword: lake.trinoPassword,
     trinoReadPassword: lake.trinoReadPassword,
     jobServerSecret: lake.jobServerSecret,
+    // Only where they aren't the defaults (external services): a provisioned stack's outputs, and
+    // so its services' plans, stay as they were.
+    ...(lake.objectStore.pathStyle ? {} : { s3PathStyle: "false" }),
+    ...(lake.external && lake.trino.external ? { trinoUser: lake.trinoUser, trinoReadUser: lake.trinoReadUser } : {}),
   };
 }

@@ -30,7 +30,11 @@ export class Metastore extends pulumi.ComponentResource {
     super("lakeform:index:Metastore", name, {}, opts);
     validateMetastoreArgs(args);
     const { port = METASTORE_DEFAULTS.port, heap = METASTORE_DEFAULTS.heap } = args;
-    if (args.runtime === "local") {
+    if (args.external) {
+      this.uri = pulumi.output(args.external.uri);
+      this.internalUri = this.uri;
+      this.server = args.external.checks;
+    } else if (args.runtime === "local") {
       this.uri = pulumi.output(`thrift://127.0.0.1:${port}`);
       const plan = lakeConnection(args, this.uri).apply((conn) => metastoreLocalPlan({ dataDir: args.dataDir, port, heap }, args.toolchain, conn));
       this.server = new LocalService(`${name}-server`, plan, { parent: this, dependsOn: args.dependsOn });

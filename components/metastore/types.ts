@@ -1,3 +1,4 @@
+import type * as pulumi from "@pulumi/pulumi";
 import { requireAbsolute, requirePort, type ObjectStoreConnectionArgs, type RuntimeArgs } from "../common";
 import type { Toolchain } from "../toolchain";
 
@@ -8,6 +9,8 @@ export interface MetastoreArgs extends RuntimeArgs, ObjectStoreConnectionArgs {
   heap?: string;
   /** What the machine provides (read once at the edge: components/toolchain.ts). */
   toolchain: Toolchain;
+  /** A metastore Lakeform connects to instead of running one (`checks`, components/external, has tried it). */
+  external?: { uri: string; checks: pulumi.Resource };
 }
 
 export const METASTORE_DEFAULTS = { port: 9083, heap: "512m" };

@@ -25,6 +25,8 @@ export class ObjectStore extends pulumi.ComponentResource {
   readonly accessKey: pulumi.Output<string>;
   readonly secretKey: pulumi.Output<string>;
   readonly buckets: Record<string, pulumi.Resource>;
+  /** Path-style requests (endpoint/bucket/key); false for AWS S3's virtual-hosted style. */
+  readonly pathStyle: boolean;
   /** The resource that is the running server: depend on it to wait for S3. */
   readonly server: pulumi.Resource;
 
@@ -33,6 +35,21 @@ export class ObjectStore extends pulumi.ComponentResource {
     validateObjectStoreArgs(args);
     const { engine = OBJECT_STORE_DEFAULTS.engine, port = OBJECT_STORE_DEFAULTS.port, buckets = OBJECT_STORE_DEFAULTS.buckets } = args;
     const forceDestroy = args.forceDestroy ?? false;
+    this.pathStyle = args.external?.pathStyle ?? true;
+    if (args.external) {
+      // Someone else's S3: no server, no bucket resources. The checks stand for both, so what
+      // waits for the server or a bucket waits for them.
+      const x = args.external;
+      this.region = pulumi.output(x.region);
+      this.accessKey = pulumi.secret(args.accessKey);
+      this.secretKey = pulumi.secret(args.secretKey);
+      this.endpoint = pulumi.output(x.endpoint);
+      this.internalEndpoint = this.endpoint;
+      this.server = x.checks;
+      this.buckets = Object.fromEntries(buckets.map((b) => [b, x.checks]));
+      this.registerOutputs({ endpoint: this.endpoint, region: this.region });
+      return;
+    }
     this.region = pulumi.output(DEFAULT_REGION);
     this.accessKey = pulumi.output(args.accessKey);
     this.secretKey = pulumi.secret(args.secretKey);

@@ -17,6 +17,11 @@ export interface ObjectStoreArgs extends RuntimeArgs {
   forceDestroy?: boolean;
   /** What the machine provides (read once at the edge: components/toolchain.ts). */
   toolchain: Toolchain;
+  /**
+   * An S3 service Lakeform connects to instead of running one: nothing is provisioned, `buckets`
+   * (the warehouse bucket) must exist, and `checks` (components/external) has tried it.
+   */
+  external?: { endpoint: string; region: string; pathStyle: boolean; checks: pulumi.Resource };
 }
 
 export const OBJECT_STORE_DEFAULTS = { engine: "seaweedfs" as ObjectStoreEngine, port: 8333, buckets: ["warehouse"] };

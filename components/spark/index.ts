@@ -37,7 +37,14 @@ export class Spark extends pulumi.ComponentResource {
     const conn = lakeConnection(args, args.metastoreUri);
     const secret = pulumi.secret(args.jobServerSecret);
 
-    if (args.runtime === "local") {
+    if (args.external) {
+      // Someone else's cluster: only Lakeform's job server runs here, as the cluster's driver.
+      const plan = pulumi
+        .all([conn, secret, pulumi.secret(args.external)])
+        .apply(([c, s, external]) => sparkLocalPlans({ dataDir: args.dataDir, port, workers: 0, driverMemory, workerMemory, external }, args.toolchain, c, s).server);
+      this.server = new LocalService(`${name}-job-server`, plan, { parent: this, dependsOn: args.dependsOn });
+      this.master = pulumi.output(args.external).apply((x) => x.master);
+    } else if (args.runtime === "local") {
       const plans = pulumi
         .all([conn, secret])
         .apply(([c, s]) => sparkLocalPlans({ dataDir: args.dataDir, port, workers, driverMemory, workerMemory }, args.toolchain, c, s));

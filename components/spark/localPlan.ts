@@ -4,7 +4,7 @@ import { localProcess, serviceDirs } from "../common";
 import type { LakeConnection } from "../connection";
 import type { ServicePlan } from "../local/providers";
 import { requireLocal, type Toolchain } from "../toolchain";
-import { executorMemory, jobServerEnv, sparkDaemonFile, sparkDefaultsFile, sparkRpcSecret } from "./types";
+import { executorMemory, jobServerEnv, sparkDaemonFile, sparkDefaultsFile, sparkRpcSecret, type ExternalSparkCluster } from "./types";
 
 export interface SparkLocalArgs {
   dataDir: string;
@@ -12,6 +12,8 @@ export interface SparkLocalArgs {
   workers: number;
   driverMemory: string;
   workerMemory: string;
+  /** An existing cluster: the job server is its driver, no master nor workers here. */
+  external?: ExternalSparkCluster;
 }
 
 /**
@@ -42,9 +44,12 @@ export function sparkLocalPlans(args: SparkLocalArgs, tc: Toolchain, conn: LakeC
   const bin = local.paths;
   const dirs = serviceDirs(args.dataDir, "spark");
   const defaults = path.join(dirs.conf, "spark-defaults.conf");
-  const ports = sparkLocalPorts(args.port, args.workers);
-  const master = sparkLocalMaster(args.port, args.workers);
-  const rpcSecret = sparkRpcSecret(jobServerSecret);
+  const ext = args.external;
+  const workers = ext ? 0 : args.workers;
+  const ports = sparkLocalPorts(args.port, workers);
+  const master = ext ? ext.master : sparkLocalMaster(args.port, workers);
+  // An external cluster's own secret (or none); ours is derived from the job server's.
+  const rpcSecret = ext ? ext.authSecret : sparkRpcSecret(jobServerSecret);
   // Each daemon's own properties file: the job server's spark-defaults.conf is written after them.
   const daemonFile = (service: string) => path.join(serviceDirs(args.dataDir, service).conf, "spark-daemon.conf");
   const env = {
@@ -52,7 +57,7 @@ export function sparkLocalPlans(args: SparkLocalArgs, tc: Toolchain, conn: LakeC
     PYSPARK_PYTHON: bin.python,
     PYSPARK_DRIVER_PYTHON: bin.python,
     SPARK_CONF_DIR: dirs.conf,
-    SPARK_LOCAL_IP: "127.0.0.1",
+    SPARK_LOCAL_IP: ext?.driverHost ?? "127.0.0.1",
     SPARK_LOCAL_DIRS: path.join(dirs.data, "tmp"),
     // A changed job program is a changed plan: `up` restarts the server with it.
     LAKEFORM_JOBS_SHA256: tc.jobs.sha256,
@@ -60,7 +65,7 @@ export function sparkLocalPlans(args: SparkLocalArgs, tc: Toolchain, conn: LakeC
   // The master and workers are small daemons; the memory goes to the executors the workers start.
   const daemonEnv = { ...env, SPARK_DAEMON_MEMORY: "512m" };
   const sparkClass = path.join(bin.sparkHome, "bin", "spark-class");
-  const cluster: ServicePlan[] = args.workers > 0
+  const cluster: ServicePlan[] = workers > 0 && rpcSecret
     ? [
         {
           service: "spark-master",
@@ -77,7 +82,7 @@ export function sparkLocalPlans(args: SparkLocalArgs, tc: Toolchain, conn: LakeC
             ports: [ports.master, ports.masterUi],
           }),
         },
-        ...Array.from({ length: args.workers }, (_, i): ServicePlan => {
+        ...Array.from({ length: workers }, (_, i): ServicePlan => {
           const service = `spark-worker-${i + 1}`;
           const work = path.join(serviceDirs(args.dataDir, service).data, "work");
           return {
@@ -103,7 +108,9 @@ export function sparkLocalPlans(args: SparkLocalArgs, tc: Toolchain, conn: LakeC
   const server: ServicePlan = {
     service: "spark",
     install: ["python", "jars"],
-    files: { [defaults]: sparkDefaultsFile(conn, master, args.driverMemory, bin.jars, rpcSecret, { workers: args.workers, executorMemory: executorMemory(args.workerMemory) }) },
+    files: {
+      [defaults]: sparkDefaultsFile(conn, master, args.driverMemory, bin.jars, rpcSecret, ext ? { external: ext } : { workers, executorMemory: executorMemory(args.workerMemory) }),
+    },
     dirs: [dirs.data, env.SPARK_LOCAL_DIRS],
     process: localProcess(args.dataDir, "spark", {
       command: [bin.sparkSubmit, "--properties-file", defaults, "--name", "lakeform-job-server", tc.jobs.entry, "--serve", "--port", String(args.port)],

@@ -18,6 +18,33 @@ export interface SparkArgs extends RuntimeArgs, EngineConnectionArgs {
    * own RPC secret (master, workers, driver) is derived from it (sparkRpcSecret).
    */
   jobServerSecret: pulumi.Input<string>;
+  /** A Spark cluster Lakeform connects to: no master nor workers provisioned; the job server runs here as its client-mode driver. */
+  external?: pulumi.Input<ExternalSparkCluster>;
+}
+
+/**
+ * An existing standalone cluster. Its executors run Lakeform's writes; the job server (the driver)
+ * ships them its jars (spark.jars, served by the driver) and must be reachable from them at
+ * driverHost.
+ */
+export interface ExternalSparkCluster {
+  master: string;
+  /** The cluster's spark.authenticate secret; none: RPC authentication off, as the cluster has it. */
+  authSecret?: string;
+  executorMemory: string;
+  executorCores: number;
+  maxCores?: number;
+  driverHost: string;
+}
+
+/** The job server's executor settings on an external cluster, and where its executors reach it. */
+export function externalClusterSettings(x: ExternalSparkCluster): Record<string, string> {
+  return {
+    "spark.executor.memory": x.executorMemory,
+    "spark.executor.cores": String(x.executorCores),
+    ...(x.maxCores ? { "spark.cores.max": String(x.maxCores) } : {}),
+    "spark.driver.host": x.driverHost,
+  };
 }
 
 /** What the job server reads from its environment (jobs/lakeform_jobs/server.py), never from its command line: ps shows that to every user. */
@@ -84,14 +111,15 @@ export function sparkDefaultsFile(
   master: string,
   driverMemory: string,
   jars: string[],
-  rpcSecret: string,
-  cluster?: { workers: number; executorMemory: string },
+  rpcSecret: string | undefined,
+  cluster?: { workers: number; executorMemory: string } | { external: ExternalSparkCluster },
 ): string {
   return renderProperties(
     {
       ...sparkDefaults(conn, { driverMemory }),
-      ...rpcAuthSettings(rpcSecret),
-      ...(cluster && cluster.workers > 0 ? clusterSettings(cluster.workers, cluster.executorMemory) : {}),
+      ...(rpcSecret ? rpcAuthSettings(rpcSecret) : {}),
+      ...(cluster && "external" in cluster ? externalClusterSettings(cluster.external) : {}),
+      ...(cluster && "workers" in cluster && cluster.workers > 0 ? clusterSettings(cluster.workers, cluster.executorMemory) : {}),
       "spark.master": master,
       "spark.jars": jars.join(","),
     },

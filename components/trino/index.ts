@@ -22,14 +22,24 @@ const PLACEHOLDER_TRINO_SECRETS: TrinoSecrets = { password: "placeholder-passwor
 export class Trino extends pulumi.ComponentResource {
   /** https://127.0.0.1:<port>: the coordinator, asking for a password of its password file. */
   readonly endpoint: pulumi.Output<string>;
-  /** The coordinator's self-signed certificate (PEM), which its clients pin. */
+  /** The coordinator's self-signed certificate (PEM), which its clients pin; an external cluster's CA, or empty. */
   readonly certificate: pulumi.Output<string>;
   readonly server: pulumi.Resource;
+  /** Whether this is someone else's cluster (args.external). */
+  readonly external: boolean;
 
   constructor(name: string, args: TrinoArgs, opts?: pulumi.ComponentResourceOptions) {
     super("lakeform:index:Trino", name, {}, opts);
     validateTrinoArgs(args);
     const { port = TRINO_DEFAULTS.port, workers = TRINO_DEFAULTS.workers, heap = TRINO_DEFAULTS.heap } = args;
+    this.external = !!args.external;
+    if (args.external) {
+      this.endpoint = pulumi.output(args.external.endpoint);
+      this.certificate = pulumi.output(args.external.caCertificate ?? "");
+      this.server = args.external.checks;
+      this.registerOutputs({ endpoint: this.endpoint, certificate: this.certificate });
+      return;
+    }
     this.endpoint = pulumi.output(`https://127.0.0.1:${port}`);
     const conn = lakeConnection(args, args.metastoreUri);
     // Clients on the host reach the coordinator as 127.0.0.1 on both runtimes.

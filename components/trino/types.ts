@@ -18,6 +18,12 @@ export interface TrinoArgs extends RuntimeArgs, EngineConnectionArgs {
   password: pulumi.Input<string>;
   /** Password of TRINO_USERS.readOnly, the API's and LakeShell's reader. */
   readPassword: pulumi.Input<string>;
+  /**
+   * A Trino cluster Lakeform connects to instead of running one (`checks`, components/external,
+   * has tried it): nothing provisioned, no certificate generated; `caCertificate` is what its
+   * clients trust for an https endpoint (empty: the system's CAs).
+   */
+  external?: { endpoint: string; caCertificate?: pulumi.Input<string>; checks: pulumi.Resource };
 }
 
 /**

@@ -13,7 +13,7 @@ import { hudiInstant, trinoAsOfClause, type AsOf } from "../lake/asOf";
 import { toCsv } from "../lake/csv";
 import { resolveChangeRange, resolveCommit } from "../lake/commits";
 import { LakeformError } from "../lake/errors";
-import type { ChangeDocument, CommitInfo, JobClient, Observation, WriteProgress, WriteResult } from "../lake/jobClient";
+import type { ChangeDocument, CommitInfo, JobClient, Observation, ObserveOptions, WriteProgress, WriteResult } from "../lake/jobClient";
 import { jobTable } from "../lake/jobClient";
 import { fencedBy, type TableLeases } from "../lake/lease";
 import type { LakeEndpoints } from "../lake/outputs";
@@ -54,6 +54,12 @@ export interface IngestResult {
 
 /** How long an API write waits for a table another writer holds. */
 export const API_LEASE_WAIT_MS = 10 * 60_000;
+
+/**
+ * Observing for a write's check, the history or the columns: no row count (nor data files), so
+ * the job server answers from the table's metadata and never counts it with Spark.
+ */
+const NO_ROWS: ObserveOptions = { rows: false };
 
 export class LakeService {
   readonly trinoRead: TrinoClient;
@@ -126,7 +132,7 @@ export class LakeService {
 
   async history(name: string): Promise<CommitInfo[]> {
     const t = this.spec(name);
-    const observed = await this.jobs.observe(jobTable(t, this.endpoints.warehouseBucket));
+    const observed = await this.jobs.observe(jobTable(t, this.endpoints.warehouseBucket), NO_ROWS);
     if (!observed.exists) throw new LakeformError("TABLE_MISSING", `table ${t.name} is declared but not in the lake yet`, { table: t.name });
     return observed.commits;
   }
@@ -162,7 +168,7 @@ export class LakeService {
       return { columns: res.columns, rows: res.rows, ...(res.warnings ? { warnings: res.warnings } : {}) };
     }
     const res = await this.jobs.travel(jobTable(t, this.endpoints.warehouseBucket), hudiInstant(version), filter, limit);
-    return { columns: res.columns.map((c, i) => ({ name: c, type: res.types?.[i] ?? "unknown" })), rows: res.rows };
+    return { columns: res.columns.map((c, i) => ({ name: c, type: res.types[i] })), rows: res.rows };
   }
 
   /**
@@ -231,7 +237,7 @@ export class LakeService {
       // Trino can't describe a table whose files or metastore entry are gone: a repair pending
       // says so. Trino out of reach (no error of its own), or the job server too, stays as it is.
       if (err instanceof TrinoQueryError && err.errorName) {
-        const refusal = await this.jobs.observe(jobTable(t, this.endpoints.warehouseBucket)).then((lake) => repairPending(t, lake), () => undefined);
+        const refusal = await this.jobs.observe(jobTable(t, this.endpoints.warehouseBucket), NO_ROWS).then((lake) => repairPending(t, lake), () => undefined);
         if (refusal) throw this.nudged(t, refusal);
       }
       if (err instanceof TrinoQueryError && err.errorName === "TABLE_NOT_FOUND") {
@@ -282,7 +288,7 @@ export class LakeService {
 
   /** The table as a write finds it; REPAIR_PENDING when the reconciler must repair it first. */
   private async observeForWrite(t: TableSpec): Promise<Observation> {
-    const lake = await observeLake({ driver: jobDriver(this.jobs), warehouseBucket: this.endpoints.warehouseBucket }, t);
+    const lake = await observeLake({ driver: jobDriver(this.jobs), warehouseBucket: this.endpoints.warehouseBucket }, t, NO_ROWS);
     const refusal = repairPending(t, lake);
     if (refusal) throw this.nudged(t, refusal);
     return lake;
@@ -304,14 +310,14 @@ export class LakeService {
 
   /** The table's commits as the format keeps them; a table not in the lake yet is TABLE_MISSING. */
   private async commitsOf(t: TableSpec) {
-    const observed = await this.jobs.observe(jobTable(t, this.endpoints.warehouseBucket));
+    const observed = await this.jobs.observe(jobTable(t, this.endpoints.warehouseBucket), NO_ROWS);
     if (!observed.exists) throw new LakeformError("TABLE_MISSING", `table ${t.name} is declared but not in the lake yet`, { table: t.name });
     return observed;
   }
 
   /** The table's columns with their types, for a filter's type check; a table not in the lake yet is TABLE_MISSING. */
   private async columnTypesOf(t: TableSpec): Promise<{ name: string; type: string }[]> {
-    const observed = await this.jobs.observe(jobTable(t, this.endpoints.warehouseBucket));
+    const observed = await this.jobs.observe(jobTable(t, this.endpoints.warehouseBucket), NO_ROWS);
     // A delete or update of a table the reconciler must repair first says so, not "missing".
     const refusal = repairPending(t, observed);
     if (refusal) throw this.nudged(t, refusal);

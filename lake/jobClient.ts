@@ -4,6 +4,7 @@
  */
 import { isConnectionFailure, isErrorCode, LakeformError, type ErrorCode } from "./errors";
 import type { FilterNode } from "./filter";
+import type { JobOperation, JobRequest, TravelResult } from "./jobServerContract";
 import { currentLease } from "./lease";
 import type { TableSpec } from "./spec";
 
@@ -58,6 +59,13 @@ export interface Observation {
   dataFiles?: { count: number; small: number; bytes: number; targetBytes: number } | null;
   /** How the metastore's entry lags the table's own latest state (Hudi: a commit not hive-synced, columns missing); empty when it agrees. */
   catalogDrift?: string[];
+  /** What this observe asked Spark for ("columns", "data_files", "rows"); empty when the table's metadata answered it all (its head unchanged since Spark last told). */
+  sparkAsked?: string[];
+}
+
+export interface ObserveOptions {
+  /** false: the row count and data files aren't wanted (rowCount null, dataFiles absent unless known). */
+  rows?: boolean;
 }
 
 export interface MaintainResult {
@@ -99,6 +107,8 @@ export interface WriteResult {
 
 export interface JobServerHealth {
   spark?: string;
+  /** Spark jobs the driver ran since it started. */
+  sparkJobs?: number | null;
   /** LAKEFORM_HUDI_INDEX on the job server: BLOOM unless set. */
   hudiUpsertIndex?: string;
 }
@@ -223,14 +233,14 @@ export class JobClient {
    * before it commits (LEASE_LOST when it changed hands or expired), and is aborted when the lease
    * is lost.
    */
-  private async post<T>(op: string, body: unknown, timeoutMs = 30 * 60_000, headers: Record<string, string> = {}): Promise<T> {
+  private async post<T, Op extends JobOperation = JobOperation>(op: Op, body: Omit<JobRequest<Op>, "lease">, timeoutMs = 30 * 60_000): Promise<T> {
     const lease = currentLease();
     if (lease?.signal.aborted) throw lease.signal.reason;
     let res: Response;
     try {
       res = await fetch(`${this.baseUrl}/v1/${op}`, {
         method: "POST",
-        headers: { "content-type": "application/json", ...headers, authorization: this.#authorization },
+        headers: { "content-type": "application/json", authorization: this.#authorization },
         body: JSON.stringify(lease ? { ...(body as object), lease: lease.fence } : body),
         signal: lease ? AbortSignal.any([AbortSignal.timeout(timeoutMs), lease.signal]) : AbortSignal.timeout(timeoutMs),
       });
@@ -279,8 +289,13 @@ export class JobClient {
     }
   }
 
-  observe(table: JobTable): Promise<Observation> {
-    return this.post("observe", { table }, 10 * 60_000);
+  /**
+   * What the table holds. The job server answers from the table's metadata (no Spark job) what
+   * hasn't changed since it last asked Spark; `rows: false` when neither the row count nor the
+   * data files are needed (a write's check), so a changed table isn't counted either.
+   */
+  observe(table: JobTable, opts: ObserveOptions = {}): Promise<Observation> {
+    return this.post("observe", { table, ...(opts.rows === false ? { rows: false } : {}) }, 10 * 60_000);
   }
 
   /**
@@ -336,13 +351,13 @@ export class JobClient {
    * filter tree matches (lake/filter.ts): the job server builds Spark Columns from the tree, never
    * SQL text. `types` are the columns' Spark types.
    */
-  travel(table: JobTable, asOf: string, filter?: FilterNode, limit = 1000): Promise<{ columns: string[]; types: string[]; rows: unknown[][] }> {
+  travel(table: JobTable, asOf: string, filter?: FilterNode, limit = 1000): Promise<TravelResult> {
     return this.post("travel", { table, asOf, filter, limit });
   }
 
   /** How many of the table's current rows a filter tree matches: what a delete by it would remove, nothing written. */
   async count(table: JobTable, filter: FilterNode): Promise<number> {
-    const res = await this.post<{ rows: number }>("count", { table, filter }, 10 * 60_000);
+    const res = await this.post<{ rows: number }, "count">("count", { table, filter }, 10 * 60_000);
     return res.rows;
   }
 }

@@ -11,6 +11,7 @@ import { Transform, type Readable } from "node:stream";
 import { CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { LakeformError } from "./errors";
+import { journalKey } from "./jobServerContract";
 
 export interface ResolvedSource {
   /** As written in tables.yaml. */
@@ -179,12 +180,13 @@ export class Sources {
 
   /**
    * Adds a write that didn't go through the job server (the Iceberg light path) to the table's
-   * write journal, in the job server's format (jobs/lakeform_jobs/journal.py; both checked against tests/fixtures/journal-entry.json): one JSON
+   * write journal, in the job server's format (the layout is lake/jobServerContract.ts's JOURNAL, which
+   * jobs/lakeform_jobs/journal.py reads; both checked against tests/fixtures/journal-entry.json): one JSON
    * object per write at _lakeform/journal/<db>/<table>/<UTC yyyyMMddHHmmssSSS>-<commit>.json.
    */
   async journal(database: string, table: string, entry: { commit: string; source: string; sourceHash: string; uri: string; generation: string }): Promise<void> {
     const stamp = new Date().toISOString().replace(/[-:TZ.]/g, "");
-    const key = `_lakeform/journal/${database}/${table}/${stamp}-${entry.commit}.json`;
+    const key = journalKey(database, table, stamp, entry.commit);
     await objectStore(`journaling commit ${entry.commit} at s3://${this.bucket}/${key}`, () =>
       this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: JSON.stringify({ ...entry, time: stamp }), ContentType: "application/json" })),
     );

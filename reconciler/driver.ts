@@ -8,14 +8,14 @@
  * whether retrying the same input can help.
  */
 import { asLakeformError } from "../lake/errors";
-import type { JobClient, JobTable, MaintainResult, Observation, WriteProgress, WriteResult } from "../lake/jobClient";
+import type { JobClient, JobTable, MaintainResult, Observation, ObserveOptions, WriteProgress, WriteResult } from "../lake/jobClient";
 import type { ResolvedSource, Sources } from "../lake/sources";
 
 export type DropTable = Pick<JobTable, "name" | "database" | "format" | "location">;
 
 export interface LakeDriver {
-  /** The table as the lake has it: catalog entry, files, commits (with their source records), rows. Never writes. */
-  observe(table: JobTable): Promise<Observation>;
+  /** The table as the lake has it: catalog entry, files, commits (with their source records), rows. Never writes. From its metadata alone when it hasn't changed. */
+  observe(table: JobTable, opts?: ObserveOptions): Promise<Observation>;
   /** Upserts one landed CSV into the table, recording its source hash and the spec generation in the commit. */
   write(table: JobTable, source: { uri: string; hash: string; name: string }, generation: string): Promise<WriteResult>;
   /** Puts a table whose files are intact back into the metastore, with its history. */
@@ -52,7 +52,7 @@ const wrap = async <T>(call: () => Promise<T>): Promise<T> => {
 
 export function jobDriver(jobs: JobClient): LakeDriver {
   return {
-    observe: (table) => wrap(() => jobs.observe(table)),
+    observe: (table, opts) => wrap(() => jobs.observe(table, opts)),
     // A declared source is applied at most once, whoever else asked for it meanwhile.
     write: (table, source, generation) => wrap(() => jobs.write(table, { ...source, once: true }, generation)),
     register: (table) => wrap(async () => void (await jobs.register(table))),

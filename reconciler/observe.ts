@@ -2,7 +2,7 @@
  * A pass's first step: the declared sources (expanded and hashed) and the table as the lake has
  * it. Never writes.
  */
-import { jobTable, type Observation } from "../lake/jobClient";
+import { jobTable, type Observation, type ObserveOptions } from "../lake/jobClient";
 import type { TableLeases } from "../lake/lease";
 import type { ResolvedSource } from "../lake/sources";
 import type { TableSpec } from "../lake/spec";
@@ -36,7 +36,10 @@ export async function observe(deps: PassDeps, spec: TableSpec): Promise<Observed
   return { sources, lake: await observeLake(deps, spec) };
 }
 
-/** The table as the lake has it (catalog entry, files, commits, journal), without the declared sources: what a write's repair check needs (plan.ts repairOf). */
-export function observeLake(deps: Pick<PassDeps, "driver" | "warehouseBucket">, spec: TableSpec): Promise<Observation> {
-  return deps.driver.observe(jobTable(spec, deps.warehouseBucket));
+/**
+ * The table as the lake has it (catalog entry, files, commits, journal), without the declared sources: what a write's repair check needs (plan.ts repairOf).
+ * `rows: false` when the row count and data files aren't needed (a write's check: never a Spark count).
+ */
+export function observeLake(deps: Pick<PassDeps, "driver" | "warehouseBucket">, spec: TableSpec, opts?: ObserveOptions): Promise<Observation> {
+  return opts ? deps.driver.observe(jobTable(spec, deps.warehouseBucket), opts) : deps.driver.observe(jobTable(spec, deps.warehouseBucket));
 }

@@ -312,7 +312,7 @@ function describeSpec(t: Tombstone): string {
 export function guardTrash(driver: LakeDriver, trash: Pick<Trash, "get">): LakeDriver {
   return {
     ...driver,
-    observe: async (table) => {
+    observe: async (table, opts) => {
       const tomb = await trash.get(table);
       if (tomb) {
         const id = `${table.database}.${table.name}`;
@@ -323,7 +323,7 @@ export function guardTrash(driver: LakeDriver, trash: Pick<Trash, "get">): LakeD
           { table: id, droppedAt: tomb.droppedAt, purgeAfter: tomb.purgeAfter },
         );
       }
-      return driver.observe(table);
+      return opts ? driver.observe(table, opts) : driver.observe(table);
     },
   };
 }

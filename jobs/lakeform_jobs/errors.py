@@ -1,5 +1,5 @@
-"""The error codes the job server answers with: the same list as lake/errorCodes.json (the
-TypeScript side), with the same HTTP statuses. jobs/tests/test_errors.py checks both agree.
+"""The error codes the job server answers with: lake/errorCodes.json's (the TypeScript side), with
+their HTTP statuses, read from the generated contract (contract/constants.json).
 
 A failure is classified by what it is (a JobFailure raised here on purpose, a missing request
 field, or a JVM exception's class in its cause chain), not by matching words in its message.
@@ -10,52 +10,11 @@ from __future__ import annotations
 import re
 from typing import Any, Iterable
 
-# code -> HTTP status (lake/errorCodes.json; the exit code, reason and retryability live on the
-# TypeScript side, which is where they are used).
-CODES: dict[str, int] = {
-    "BAD_REQUEST": 400,
-    "BAD_TABLE_NAME": 400,
-    "BAD_AS_OF": 400,
-    "BAD_WHERE": 400,
-    "BAD_VALUES": 400,
-    "BAD_STATEMENT": 400,
-    "UNKNOWN_STATEMENT": 400,
-    "EMPTY_QUERY": 400,
-    "MULTIPLE_STATEMENTS": 400,
-    "NO_FILE": 400,
-    "TOO_MANY_ROWS": 400,
-    "TRINO_PATH_ICEBERG_ONLY": 400,
-    "QUERY_REFUSED": 400,
-    "QUERY_TIMEOUT": 400,
-    "UNAUTHORIZED": 401,
-    "FORBIDDEN": 403,
-    "UNKNOWN_TABLE": 404,
-    "NOT_FOUND": 404,
-    "UNKNOWN_COMMIT": 404,
-    "COMMIT_EXPIRED": 410,
-    "METHOD_NOT_ALLOWED": 405,
-    "PAYLOAD_TOO_LARGE": 413,
-    "UNSUPPORTED_MEDIA_TYPE": 415,
-    "TOO_MANY_REQUESTS": 429,
-    "REQUEST_HEAD_TOO_LARGE": 431,
-    "TABLE_MISSING": 409,
-    "TABLE_BUSY": 409,
-    "LEASE_LOST": 409,
-    "INCOMPATIBLE_SPEC_CHANGE": 409,
-    "TRASH_CONFLICT": 409,
-    "REPAIR_PENDING": 409,
-    "BAD_CSV": 400,
-    "SCHEMA_REFUSED": 422,
-    "SOURCE_UNREADABLE": 422,
-    "SPEC_INVALID": 503,
-    "OBJECT_STORE_ERROR": 503,
-    "SPARK_UNAVAILABLE": 503,
-    "TRINO_UNAVAILABLE": 503,
-    "SPARK_ERROR": 500,
-    "ACTION_NOT_OBSERVED": 500,
-    "TRINO_ERROR": 500,
-    "INTERNAL": 500,
-}
+from .contract import CONSTANTS
+
+# code -> HTTP status, generated from lake/errorCodes.json (contract/constants.json; the exit code,
+# reason and retryability live on the TypeScript side, which is where they are used).
+CODES: dict[str, int] = dict(CONSTANTS["errorCodes"])
 
 class JobFailure(Exception):
     """A failure with a stable code (one of CODES), a human message and an optional detail."""

@@ -15,13 +15,16 @@ import time
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
+from .contract import CONSTANTS
 from .errors import BadRequest
 
 if TYPE_CHECKING:
     from .catalog import Storage
     from .types import Table
 
-FIELDS = ("commit", "source", "sourceHash", "uri", "generation", "time")
+# The layout both sides write (lake/jobServerContract.ts JOURNAL, via contract/constants.json).
+FIELDS: tuple[str, ...] = tuple(CONSTANTS["journal"]["fields"])
+PREFIX: str = CONSTANTS["journal"]["prefix"]
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,7 @@ def journal_dir(t: "Table") -> str:
     m = re.match(r"^(s3a://[^/]+)/", t.location)
     if not m:
         raise BadRequest(f"table location {t.location!r} is not s3a://bucket/...")
-    return f"{m.group(1)}/_lakeform/journal/{t.database}/{t.name}"
+    return f"{m.group(1)}/{PREFIX}/{t.database}/{t.name}"
 
 
 class Journal:

@@ -21,6 +21,7 @@ from .formats import Context, Format, WritePlan, format_for
 from .journal import Journal
 from .lease import LeaseGuard
 from .names import sanitize_column
+from .observed import COLUMNS, DATA_FILES, ROWS, KnownTables, decide
 from .types import (
     ChangesRequest,
     ChangesResult,
@@ -56,6 +57,8 @@ class Jobs:
         self.journal = Journal(self.ctx.storage)
         self.csv = CsvSource(spark, self.ctx.storage)
         self.progress = Progress(spark)
+        # What Spark last told of each table (rows, columns, data files), by the table's head.
+        self.known = KnownTables()
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
 
@@ -459,24 +462,41 @@ class Jobs:
     # ---------------------------------------------------------------------------- observe
 
     def observe(self, req: TableRequest) -> Observation:
+        """What the table holds. Its catalog entry, files and commits are read from the metastore
+        and the object store on every observe (no Spark job); the rows, columns and data files
+        only when the table's head moved since Spark last told them (observed.py)."""
         t = req.table
         fmt = self.format(t)
-        in_catalog = self.ctx.catalog.has(t)
-        files = fmt.files_exist(t)
-        listed = fmt.commits(t, in_catalog, files)
-        exists = in_catalog and files
-        # Commits beyond the table's retention are not listed: travel and changes can't reach them.
-        commits = fmt.retained(t, listed) if exists else listed
-        row_count, columns, data_files = None, [], None
-        expired, expired_hashes = False, []
-        if exists:
-            df = self.spark.table(fmt.qualified(t))
-            row_count = df.count()
-            keep = set(fmt.user_columns(df))
-            columns = [{"name": f.name, "type": f.dataType.simpleString()} for f in df.schema.fields if f.name in keep]
-            expired = len(commits) < len(listed) or fmt.history_expired(t, commits)
-            data_files = fmt.data_files(t)
-        drift = fmt.catalog_drift(t, listed) if exists else []
+        with fmt.observing(t):
+            in_catalog = self.ctx.catalog.has(t)
+            files = fmt.files_exist(t)
+            listed = fmt.commits(t, in_catalog, files)
+            exists = in_catalog and files
+            # Commits beyond the table's retention are not listed: travel and changes can't reach them.
+            commits = fmt.retained(t, listed) if exists else listed
+            row_count, columns, data_files = None, [], None
+            expired, expired_hashes = False, []
+            asked: list[str] = []
+            if exists:
+                key = (t.key, t.location, t.format, str(t.target_bytes))
+                head = fmt.head(t, listed)
+                decision = decide(self.known.get(key), head, want_rows=req.rows, has_data_files=fmt.has_data_files, metadata_rows=lambda: fmt.rows_from_metadata(t))
+                told: dict[str, Any] = {}
+                if decision.ask_spark & {ROWS, COLUMNS}:
+                    df = self.spark.table(fmt.qualified(t))
+                    if COLUMNS in decision.ask_spark:
+                        keep = set(fmt.user_columns(df))
+                        told[COLUMNS] = [{"name": f.name, "type": f.dataType.simpleString()} for f in df.schema.fields if f.name in keep]
+                    if ROWS in decision.ask_spark:
+                        told[ROWS] = df.count()
+                if DATA_FILES in decision.ask_spark:
+                    told[DATA_FILES] = fmt.data_files(t)
+                self.known.told(key, head, told)
+                facts = {**decision.known, **told}
+                row_count, columns, data_files = facts.get(ROWS), facts.get(COLUMNS, []), facts.get(DATA_FILES)
+                asked = sorted(decision.ask_spark)
+                expired = len(commits) < len(listed) or fmt.history_expired(t, commits)
+            drift = fmt.catalog_drift(t, listed) if exists else []
         if expired:
             # Writes whose commits were expired are still in the table: the journal remembers
             # their sources, so the reconciler doesn't apply them again.
@@ -487,7 +507,7 @@ class Jobs:
         journal = [] if files else self.journal.read(t)
         return Observation(
             exists=exists, in_catalog=in_catalog, files_exist=files, commits=[c.to_json() for c in commits], row_count=row_count, columns=columns, journal=journal,
-            history_expired=expired, expired_source_hashes=expired_hashes, data_files=data_files, catalog_drift=drift,
+            history_expired=expired, expired_source_hashes=expired_hashes, data_files=data_files, catalog_drift=drift, spark_asked=asked,
         )
 
     def maintain(self, req: TableRequest) -> MaintainResult:

@@ -3,7 +3,7 @@
 A JVM start costs tens of seconds on a small machine, so instead of one spark-submit per CSV,
 this program keeps a SparkSession and answers JSON requests over HTTP on 127.0.0.1:
 
-  GET  /healthz               the driver is up (and the index its Hudi upserts use)
+  GET  /healthz               the driver is up (the index its Hudi upserts use, how many Spark jobs it ran)
   GET  /progress[?table=db.t] the writes in flight: stage, rows and bytes done (see progress.py)
   POST /v1/write              upsert one CSV source into a table (Hudi or Iceberg), or apply a
                               landed change document (a delete or an update made by hand)
@@ -55,9 +55,10 @@ import time
 import traceback
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 from urllib.parse import parse_qs, urlsplit
 
+from .contract import checked
 from .errors import BadRequest, JobFailure, classify
 from .formats.hudi import UPSERT_INDEX
 from .types import ChangesRequest, CountRequest, LocationRequest, Operation, TableRequest, TravelRequest, Warehouse, WriteRequest
@@ -80,24 +81,38 @@ MIN_SECRET_CHARS = 16
 
 def operations(jobs: "Jobs", warehouse: Warehouse) -> dict[str, Operation]:
     """The one operation table: name -> (request parser, handler). HTTP and one-shot mode both use
-    it; every parser admits only tables in the warehouse bucket."""
-    admit = warehouse.parser
+    it; every parser checks the request against the contract (contract/) and admits only tables
+    in the warehouse bucket."""
+
+    def admit(op: str, parse: Callable[[dict[str, Any]], Any]) -> Callable[[dict[str, Any]], Any]:
+        return warehouse.parser(checked(op, parse))
+
     return {
         op.name: op
         for op in [
-            Operation("write", admit(WriteRequest.parse), jobs.write),
-            Operation("observe", admit(TableRequest.parse), jobs.observe),
-            Operation("travel", admit(TravelRequest.parse), jobs.travel),
-            Operation("count", admit(CountRequest.parse), jobs.count),
-            Operation("changes", admit(ChangesRequest.parse), jobs.changes),
-            Operation("maintain", admit(TableRequest.parse), jobs.maintain),
-            Operation("drop", admit(LocationRequest.parse), jobs.drop),
-            Operation("register", admit(TableRequest.parse), jobs.register),
-            Operation("resync", admit(TableRequest.parse), jobs.resync),
-            Operation("forget_catalog", admit(LocationRequest.parse), jobs.forget_catalog),
-            Operation("clear_leftovers", admit(LocationRequest.parse), jobs.clear_leftovers),
+            Operation("write", admit("write", WriteRequest.parse), jobs.write),
+            Operation("observe", admit("observe", TableRequest.parse), jobs.observe),
+            Operation("travel", admit("travel", TravelRequest.parse), jobs.travel),
+            Operation("count", admit("count", CountRequest.parse), jobs.count),
+            Operation("changes", admit("changes", ChangesRequest.parse), jobs.changes),
+            Operation("maintain", admit("maintain", TableRequest.parse), jobs.maintain),
+            Operation("drop", admit("drop", LocationRequest.parse), jobs.drop),
+            Operation("register", admit("register", TableRequest.parse), jobs.register),
+            Operation("resync", admit("resync", TableRequest.parse), jobs.resync),
+            Operation("forget_catalog", admit("forget_catalog", LocationRequest.parse), jobs.forget_catalog),
+            Operation("clear_leftovers", admit("clear_leftovers", LocationRequest.parse), jobs.clear_leftovers),
         ]
     }
+
+
+def spark_jobs_run(spark: Any) -> int | None:
+    """How many Spark jobs the driver has run since it started (job ids count up from 0; the
+    status store lists the newest first): what shows an observe ran none. None if unreadable."""
+    try:
+        it = spark.sparkContext._jsc.sc().statusStore().jobsList(None).iterator()
+        return int(it.next().jobId()) + 1 if it.hasNext() else 0
+    except Exception:
+        return None
 
 
 class ConfigError(Exception):
@@ -237,7 +252,7 @@ def make_handler(jobs: "Jobs", table: dict[str, Operation], guard: Guard):
                 self.refuse(refusal)
             elif url.path == "/healthz":
                 # The process health check: nothing in it is a secret or a table's.
-                self.reply(200, {"ok": True, "spark": jobs.spark.version, "hudiUpsertIndex": UPSERT_INDEX})
+                self.reply(200, {"ok": True, "spark": jobs.spark.version, "hudiUpsertIndex": UPSERT_INDEX, "sparkJobs": spark_jobs_run(jobs.spark)})
             elif url.path == "/progress":
                 name = parse_qs(url.query).get("table", [None])[0]
                 self.reply(200, {"ok": True, "writes": jobs.progress.snapshot(name)})

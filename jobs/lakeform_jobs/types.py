@@ -10,6 +10,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Literal
 
+from .contract import CONSTANTS
 from .errors import BadRequest, JobFailure
 from .lease import Fence
 
@@ -116,8 +117,11 @@ class Retain:
         return Retain(commits=commits, days=float(days) if days is not None else None)
 
 
-DEFAULT_RETAIN = Retain(days=7.0)
-DEFAULT_TARGET_FILE_SIZE_MB = 128
+# lake/spec.ts's defaults, from the contract (contract/constants.json).
+DEFAULT_RETAIN = Retain(commits=CONSTANTS["defaultRetain"].get("commits"), days=float(CONSTANTS["defaultRetain"]["days"]) if "days" in CONSTANTS["defaultRetain"] else None)
+DEFAULT_TARGET_FILE_SIZE_MB: int = CONSTANTS["defaultTargetFileSizeMB"]
+# The spec fields a table can't change (lake/spec.ts IMMUTABLE_FIELDS), recorded in every commit.
+IMMUTABLE_FIELDS: tuple[str, ...] = tuple(CONSTANTS["immutableFields"])
 
 
 @dataclass(frozen=True)
@@ -182,7 +186,7 @@ class Table:
 
     def spec_json(self) -> str:
         """The spec's immutable fields as recorded in every commit (lakeform.spec)."""
-        return json.dumps({"format": self.format, "primaryKey": self.primary_key, "partitionBy": self.partition_by})
+        return json.dumps({f: getattr(self, snake(f)) for f in IMMUTABLE_FIELDS})
 
 
 @dataclass(frozen=True)
@@ -235,11 +239,13 @@ class TableRequest:
 
     table: Table
     lease: Fence | None = None
+    # observe: whether the row count and data files are wanted (a write's check needs neither).
+    rows: bool = True
 
     @staticmethod
     def parse(body: dict[str, Any]) -> "TableRequest":
         t = Table.parse(_field(body, "table", dict, "request"))
-        return TableRequest(t, Fence.parse(body, t.database, t.name))
+        return TableRequest(t, Fence.parse(body, t.database, t.name), bool(_field(body, "rows", bool, "request", True)))
 
 
 @dataclass(frozen=True)
@@ -328,6 +334,11 @@ class Response:
         return out
 
 
+def snake(name: str) -> str:
+    """primaryKey -> primary_key: a JSON field's attribute."""
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", lambda m: "_" + m.group(1).lower(), name)
+
+
 def camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(p.title() for p in rest)
@@ -380,6 +391,9 @@ class Observation(Response):
     data_files: dict[str, int] | None = None
     # How the metastore's entry lags the table's own latest state (Format.catalog_drift).
     catalog_drift: list[str] = field(default_factory=list)
+    # What this observe asked Spark for ("columns", "data_files", "rows"): empty when the
+    # metadata and what Spark told at the same head answered it all (observed.py).
+    spark_asked: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -101,7 +101,7 @@ def test_progress_needs_the_secret_too(srv):
 def test_healthz_answers_without_the_secret_and_tells_no_secret(srv):
     _, port = srv
     status, reply, _ = call(port, "GET", "/healthz", secret=None)
-    assert status == 200 and reply == {"ok": True, "spark": "3.5.5", "hudiUpsertIndex": reply["hudiUpsertIndex"]}
+    assert status == 200 and reply == {"ok": True, "spark": "3.5.5", "hudiUpsertIndex": reply["hudiUpsertIndex"], "sparkJobs": reply["sparkJobs"]}
     assert SECRET not in json.dumps(reply) and BUCKET not in json.dumps(reply)
 
 

@@ -34,6 +34,9 @@ const STRICT = `strict_${sfx}`;
 /** Tables that get a second source (an upsert). */
 const UP_HUDI = `up_hudi_${sfx}`;
 const UP_ICE = `up_ice_${sfx}`;
+/** Tables the no-Spark pass test observes, then commits to through Trino. */
+const NS_HUDI = `ns_hudi_${sfx}`;
+const NS_ICE = `ns_ice_${sfx}`;
 /** Tables whose files the rebuild test deletes. */
 const RB_ICE = `rb_ice_${sfx}`;
 const RB_HUDI = `rb_hudi_${sfx}`;
@@ -187,6 +190,44 @@ test("a restarted reconciler runs no Spark job and changes no data", async () =>
   const after = await jobs.observe(specOf(ws, UP_HUDI));
   expect(after.commits.map((c) => c.commit)).toEqual(before.commits.map((c) => c.commit));
   expect(after.commits.map((c) => c.sourceHash).filter(Boolean)).toHaveLength(2);
+});
+
+test("a pass over unchanged tables of both formats runs no Spark job and reports them synced; a commit made through Trino is noticed", async () => {
+  const ws = workspace();
+  const tables = [regions(NS_HUDI, "hudi"), regions(NS_ICE, "iceberg")];
+  await ws.synced(tables);
+  const jobs = new JobClient(outs.sparkJobServer, { secret: outs.jobServerSecret });
+  const sparkJobs = async () => {
+    const n = (await jobs.health())?.sparkJobs;
+    if (typeof n !== "number") throw new Error(`the job server's /healthz says no Spark job count: ${JSON.stringify(await jobs.health())}`);
+    return n;
+  };
+  const regionRows = csvRows("regions.csv").length;
+  // A new reconciler (nothing in its memory): the job server answers from the tables' metadata.
+  const before = await sparkJobs();
+  const r = ws.reconciler();
+  const results = await r.runOnce();
+  expect({ sparkJobsRun: (await sparkJobs()) - before }).toEqual({ sparkJobsRun: 0 });
+  expect(results.map((x) => [x.table, x.ok, x.wrote]).sort()).toEqual([
+    [`default.${NS_HUDI}`, true, 0],
+    [`default.${NS_ICE}`, true, 0],
+  ]);
+  for (const name of [NS_HUDI, NS_ICE]) {
+    expect(getCondition(tableStatus(r, name).conditions, "Synced")).toMatchObject({ status: "True", reason: "UpToDate" });
+    expect(tableStatus(r, name).rowCount).toBe(regionRows);
+  }
+  // A commit behind Lakeform's back: the next pass sees the new snapshot and its row.
+  await t.query(`INSERT INTO iceberg.default.${NS_ICE} (region_code, region_name, hq_city) VALUES ('LATAM', 'Latin America', 'Sao Paulo')`);
+  const trinoSnapshot = String(await t.scalar(`SELECT CAST(snapshot_id AS varchar) FROM iceberg.default."${NS_ICE}$snapshots" ORDER BY committed_at DESC LIMIT 1`));
+  const again = ws.reconciler();
+  await again.runOnce();
+  expect(again.allInSync()).toBe(true);
+  expect(tableStatus(again, NS_ICE).rowCount).toBe(regionRows + 1);
+  expect(tableStatus(again, NS_ICE).lastCommit?.id).toBe(trinoSnapshot);
+  expect(tableStatus(again, NS_HUDI).rowCount).toBe(regionRows);
+  const seen = await jobs.observe(specOf(ws, NS_ICE));
+  expect(seen.commits.map((c) => c.commit)).toContain(trinoSnapshot);
+  expect(seen.sparkAsked).toEqual([]);
 });
 
 test("a malformed tables.yaml is reported with its line, and the last valid state keeps being served", async () => {

@@ -4,8 +4,9 @@ table has: they ask its Format, which the factory (formats/__init__.py) picks on
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterator
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -57,6 +58,8 @@ class Format(ABC):
     # whole table; Hudi's upsert finds new keys through its index about as cheaply as the join
     # would (bench/ingest.ts profile: the join took 1.8 s, the BLOOM lookup under 1 s).
     checks_new_keys: bool = True
+    # Whether data_files tells the table's files against the target size (Iceberg's files table).
+    has_data_files: bool = False
 
     def __init__(self, ctx: Context):
         self.ctx = ctx
@@ -109,6 +112,23 @@ class Format(ABC):
         """Brings a metastore entry that lags the table (catalog_drift) up to its latest state.
         By default what register does, on an entry that exists."""
         self.register(t)
+
+    @contextmanager
+    def observing(self, t: "Table") -> Iterator[None]:
+        """One observe: a format may read what every step of it needs (Iceberg: where the
+        metastore says the metadata file is) once, instead of once per step."""
+        yield
+
+    def head(self, t: "Table", commits: list["Commit"]) -> str | None:
+        """What changes whenever the table's rows or columns do, read without a Spark job: by
+        default its newest commit. What Spark last told of the table (rows, columns, data
+        files) is kept while its head stays the same (observed.py)."""
+        return commits[-1].commit if commits else None
+
+    def rows_from_metadata(self, t: "Table") -> int | None:
+        """The table's row count as its own metadata tells it exactly, without a Spark job; None
+        when it can't (Spark counts)."""
+        return None
 
     def data_files(self, t: "Table") -> dict[str, int] | None:
         """The table's data files against its target size, when the format can tell cheaply."""

@@ -6,6 +6,7 @@ import json
 import math
 import os
 import re
+import threading
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,12 @@ HUDI_TABLE_VERSION = "6"
 UPSERT_INDEX = os.environ.get("LAKEFORM_HUDI_INDEX", "BLOOM")
 
 COMPLETED = re.compile(r"^(\d+)(?:_\d+)?\.(commit|replacecommit)$")
+
+# A completed instant's file is written once: its parsed body is kept by its path, so an observe
+# reads only the instants it hasn't seen (one listing of .hoodie/ for an unchanged table).
+_BODIES: dict[str, dict[str, Any]] = {}
+_BODIES_LIMIT = 20_000
+_BODIES_GUARD = threading.Lock()
 
 
 def key_generator(keys: list[str], partition_by: list[str]) -> str:
@@ -249,10 +256,19 @@ class Hudi(Format):
         names = sorted(n for n in storage.list_names(timeline) if COMPLETED.match(n))
         out = []
         for n in names:
-            try:
-                body = json.loads(storage.read_text(f"{timeline}/{n}"))
-            except ValueError:
-                body = {}
+            path = f"{timeline}/{n}"
+            with _BODIES_GUARD:
+                body = _BODIES.get(path)
+            if body is None:
+                try:
+                    body = json.loads(storage.read_text(path))
+                except ValueError:
+                    body = {}
+                else:
+                    with _BODIES_GUARD:
+                        if len(_BODIES) >= _BODIES_LIMIT:
+                            _BODIES.clear()
+                        _BODIES[path] = body
             out.append(commit_from_timeline(COMPLETED.match(n).group(1), body))  # type: ignore[union-attr]
         return out
 

@@ -3,8 +3,12 @@ MERGE INTO, registered by register_table on the newest metadata file."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import threading
+from contextlib import contextmanager
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Iterator
 
 from ..errors import BadRequest
@@ -22,6 +26,53 @@ if TYPE_CHECKING:
 ICEBERG_ROW_MODE = os.environ.get("LAKEFORM_ICEBERG_ROW_MODE", "merge-on-read")
 
 METADATA_FILE = re.compile(r"^(\d+)-.*\.metadata\.json$")
+
+# Metadata files never change once written (each commit writes a new one): what was read of one
+# is kept, by its location, so an unchanged table's observe reads nothing of it again.
+_METADATA: dict[str, dict[str, Any]] = {}
+_METADATA_LIMIT = 4096
+_METADATA_GUARD = threading.Lock()
+
+
+def millis_iso(ms: int) -> str:
+    """Epoch milliseconds as Spark's snapshots table prints committed_at (UTC, milliseconds)."""
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+
+
+def commits_from_metadata(meta: dict[str, Any]) -> list[Commit]:
+    """Every snapshot of a metadata file, oldest first: what `<table>.snapshots` lists."""
+    snaps = sorted(meta.get("snapshots") or [], key=lambda s: int(s.get("timestamp-ms", 0)))
+    out = []
+    for s in snaps:
+        summary = dict(s.get("summary") or {})
+        operation = summary.pop("operation", None)
+        out.append(commit_from_snapshot(int(s["snapshot-id"]), millis_iso(int(s["timestamp-ms"])), operation, summary))
+    return out
+
+
+def oldest_has_parent(meta: dict[str, Any], oldest: str) -> bool:
+    """Whether the snapshot has a parent: older snapshots existed and were expired."""
+    for s in meta.get("snapshots") or []:
+        if str(s.get("snapshot-id")) == oldest:
+            return s.get("parent-snapshot-id") is not None
+    return False
+
+
+def rows_from_metadata(meta: dict[str, Any]) -> int | None:
+    """The current snapshot's row count from its summary, when the summary tells it exactly:
+    total-records counts the rows of the data files, so it is the table's rows only when no
+    delete file (position or equality) hides some of them. None otherwise (Spark counts)."""
+    current = meta.get("current-snapshot-id")
+    if current is None or int(current) == -1:
+        return 0 if not meta.get("snapshots") else None
+    snap = next((s for s in meta.get("snapshots") or [] if int(s.get("snapshot-id", -2)) == int(current)), None)
+    summary = (snap or {}).get("summary") or {}
+    try:
+        deletes = int(summary.get("total-position-deletes", "")) + int(summary.get("total-equality-deletes", ""))
+        records = int(summary["total-records"])
+    except (KeyError, ValueError):
+        return None
+    return records if deletes == 0 else None
 
 
 def commit_from_snapshot(snapshot_id: int, committed_at_iso: str, operation: str | None, summary: dict[str, str] | None) -> Commit:
@@ -47,6 +98,7 @@ def commit_from_snapshot(snapshot_id: int, committed_at_iso: str, operation: str
 
 class Iceberg(Format):
     name = "iceberg"
+    has_data_files = True
 
     def qualified(self, t: "Table") -> str:
         return f"iceberg.{t.database}.{t.name}"
@@ -69,9 +121,61 @@ class Iceberg(Format):
         # Runs on every observe: stop at the first metadata file rather than list them all.
         return next(self.metadata_files(t), None) is not None
 
+    _pinned: tuple[str, str | None] | None = None
+
+    @contextmanager
+    def observing(self, t: "Table") -> Iterator[None]:
+        # One observe asks the metastore where the metadata file is once (commits, expiry, head
+        # and rows all read that file): nothing in it writes.
+        self._pinned = (t.key, self._metadata_location(t))
+        try:
+            yield
+        finally:
+            self._pinned = None
+
+    def metadata_location(self, t: "Table") -> str | None:
+        """Where the metastore's entry says the table's current metadata file is (its
+        metadata_location parameter, which every commit swaps), or None when it says nothing."""
+        if self._pinned is not None and self._pinned[0] == t.key:
+            return self._pinned[1]
+        return self._metadata_location(t)
+
+    def _metadata_location(self, t: "Table") -> str | None:
+        entry = self.ctx.catalog.entry(t)
+        return entry[0].get("metadata_location") if entry else None
+
+    def metadata(self, t: "Table") -> dict[str, Any] | None:
+        """The table's current metadata file, parsed: snapshots with their summaries, schemas.
+        Read from the object store once per metadata file. None when the metastore doesn't say
+        where it is."""
+        location = self.metadata_location(t)
+        if not location:
+            return None
+        with _METADATA_GUARD:
+            meta = _METADATA.get(location)
+        if meta is None:
+            meta = json.loads(self.ctx.storage.read_text(location))
+            with _METADATA_GUARD:
+                if len(_METADATA) >= _METADATA_LIMIT:
+                    _METADATA.clear()
+                _METADATA[location] = meta
+        return meta
+
+    def head(self, t: "Table", commits: list[Commit]) -> str | None:
+        # Every change (a snapshot, a schema change, a property) writes a new metadata file.
+        return self.metadata_location(t) or super().head(t, commits)
+
+    def rows_from_metadata(self, t: "Table") -> int | None:
+        meta = self.metadata(t)
+        return rows_from_metadata(meta) if meta is not None else None
+
     def commits(self, t: "Table", in_catalog: bool, files: bool) -> list[Commit]:
         if not (in_catalog and files):
             return []
+        # The metadata file the metastore points at lists every snapshot: no Spark job.
+        meta = self.metadata(t)
+        if meta is not None:
+            return commits_from_metadata(meta)
         rows = self.spark.sql(f"SELECT snapshot_id, committed_at, operation, summary FROM {self.qualified(t)}.snapshots ORDER BY committed_at").collect()
         # The session time zone is UTC.
         return [commit_from_snapshot(r["snapshot_id"], r["committed_at"].isoformat(timespec="milliseconds") + "Z", r["operation"], r["summary"]) for r in rows]
@@ -162,6 +266,9 @@ class Iceberg(Format):
         """The oldest snapshot still there has a parent: older ones were expired."""
         if not commits:
             return False
+        meta = self.metadata(t)
+        if meta is not None:
+            return oldest_has_parent(meta, commits[0].commit)
         row = self.spark.sql(f"SELECT parent_id FROM {self.qualified(t)}.snapshots WHERE snapshot_id = {int(commits[0].commit)}").first()
         return bool(row is not None and row["parent_id"] is not None)
 

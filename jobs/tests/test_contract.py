@@ -1,0 +1,114 @@
+"""The job server's side of the contract (lake/jobServerContract.ts, generated into
+lakeform_jobs/contract/ by `npm run schema`): Python's request types read exactly the fields the
+schema declares, requests are validated against it naming the field, and the constants Python
+acts on are the contract's."""
+
+import dataclasses
+
+import pytest
+
+from lakeform_jobs import contract, errors, journal, types
+from lakeform_jobs.contract import CONSTANTS, check, request_schema
+from lakeform_jobs.errors import BadRequest
+from lakeform_jobs.lease import Fence
+from lakeform_jobs.server import operations
+from lakeform_jobs.types import Warehouse
+
+# A JSON field's name where camelCase of the attribute isn't it.
+JSON_NAMES = {"target_file_size_mb": "targetFileSizeMB"}
+
+# Which request type parses each operation's body (server.py's operation table).
+REQUEST_TYPES = {
+    "write": types.WriteRequest,
+    "observe": types.TableRequest,
+    "maintain": types.TableRequest,
+    "register": types.TableRequest,
+    "resync": types.TableRequest,
+    "drop": types.LocationRequest,
+    "forget_catalog": types.LocationRequest,
+    "clear_leftovers": types.LocationRequest,
+    "travel": types.TravelRequest,
+    "count": types.CountRequest,
+    "changes": types.ChangesRequest,
+}
+
+
+def json_fields(cls) -> set[str]:
+    return {JSON_NAMES.get(f.name, types.camel(f.name)) for f in dataclasses.fields(cls)}
+
+
+def properties(schema) -> set[str]:
+    if "anyOf" in schema:
+        return set().union(*(properties(s) for s in schema["anyOf"]))
+    return set(schema["properties"])
+
+
+class FakeJobs:
+    """What operations() reads of Jobs: one handler per operation."""
+
+    def __getattr__(self, name):
+        return lambda req: req
+
+
+def test_every_operation_of_the_server_has_a_request_in_the_contract_and_its_type_is_the_one_listed():
+    table = operations(FakeJobs(), Warehouse("lakeform-warehouse"))
+    assert set(table) == set(contract.SCHEMA["definitions"]) == set(REQUEST_TYPES)
+
+
+@pytest.mark.parametrize("cls", sorted(set(REQUEST_TYPES.values()), key=lambda c: c.__name__), ids=lambda c: c.__name__)
+def test_a_request_type_reads_exactly_the_fields_of_the_operations_it_parses(cls):
+    ops = [op for op, c in REQUEST_TYPES.items() if c is cls]
+    declared = set().union(*(properties(request_schema(op)) for op in ops))
+    assert json_fields(cls) == declared
+
+
+@pytest.mark.parametrize("op", sorted(REQUEST_TYPES))
+def test_the_nested_types_read_exactly_the_contracts_fields(op):
+    props = request_schema(op)["properties"]
+    assert json_fields(types.Table) == properties(props["table"])
+    table = props["table"]["properties"]
+    assert json_fields(types.DeleteWhen) == properties(table["deleteWhen"])
+    assert json_fields(types.Retain) == properties(table["retain"])
+    if "source" in props:
+        assert json_fields(types.Source) == properties(props["source"])
+    if "lease" in props:
+        assert json_fields(Fence) == properties(props["lease"])
+
+
+TABLE = {"name": "leads", "database": "default", "format": "hudi", "primaryKey": ["id"], "partitionBy": [], "schemaPolicy": "addColumns", "location": "s3a://lakeform-warehouse/default/leads"}
+
+
+def test_requests_as_the_client_sends_them_are_in_the_contract():
+    check("write", {"table": TABLE, "source": {"uri": "s3a://b/x.csv", "hash": "h", "name": "x.csv", "once": True}, "generation": "3", "mustExist": True, "lease": {"key": "_lakeform/leases/default/leads.json", "generation": 2}})
+    check("observe", {"table": TABLE, "rows": False})
+    check("drop", {"table": {k: TABLE[k] for k in ("name", "database", "format", "location")}, "purge": True})
+    check("travel", {"table": TABLE, "asOf": "20261124194100791", "filter": {"op": "cmp", "cmp": "=", "left": {"column": "id"}, "right": {"value": 1}}, "limit": 10})
+    check("changes", {"table": TABLE, "since": None, "until": None, "limit": 100})
+
+
+@pytest.mark.parametrize(
+    "op,body,field",
+    [
+        ("travel", {"table": TABLE, "asOf": "1", "filter": {"column": "id"}}, "request.filter"),
+        ("write", {"table": {**TABLE, "format": "delta"}, "source": {"uri": "s3a://b/x", "hash": "h"}, "generation": "1"}, "request.table.format"),
+        ("observe", {"table": {**TABLE, "targetFileSizeMB": 0}}, "request.table.targetFileSizeMB"),
+        ("count", {"table": TABLE}, "request"),
+    ],
+)
+def test_a_request_outside_the_contract_is_a_bad_request_naming_the_field(op, body, field):
+    with pytest.raises(BadRequest, match=rf"^field {field}: "):
+        check(op, body)
+
+
+def test_the_server_checks_what_its_parser_lets_through():
+    table = operations(FakeJobs(), Warehouse("lakeform-warehouse"))
+    with pytest.raises(BadRequest, match=r"field request.filter: 'op' is a required property"):
+        table["travel"].parse({"table": TABLE, "asOf": "1", "filter": {"column": "id"}})
+
+
+def test_the_constants_python_acts_on_are_the_contracts():
+    assert types.IMMUTABLE_FIELDS == ("format", "primaryKey", "partitionBy") == tuple(CONSTANTS["immutableFields"])
+    assert types.DEFAULT_RETAIN == types.Retain(days=float(CONSTANTS["defaultRetain"]["days"]))
+    assert types.DEFAULT_TARGET_FILE_SIZE_MB == CONSTANTS["defaultTargetFileSizeMB"]
+    assert journal.FIELDS == tuple(CONSTANTS["journal"]["fields"]) and journal.PREFIX == "_lakeform/journal"
+    assert errors.CODES == CONSTANTS["errorCodes"]

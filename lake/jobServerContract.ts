@@ -1,0 +1,143 @@
+/**
+ * The one contract between the TypeScript side and the Spark job server (jobs/lakeform_jobs/):
+ * every operation's request as a zod schema, the spec constants both sides act on (the fields a
+ * table can't change, retention and file-size defaults, the write journal's layout) and every
+ * error code's HTTP status. lake/jobClient.ts infers its request types from these schemas.
+ *
+ * `npm run schema` writes them for the job server (JOB_SERVER_SCHEMA_FILE, JSON Schema draft-07,
+ * and JOB_SERVER_CONSTANTS_FILE), inside jobs/ because that directory is all the job server has
+ * (the Spark image copies jobs/, and its tree hash restarts the local one when it changes). The
+ * job server validates each request against the schema (jobs/lakeform_jobs/contract.py) and reads
+ * the constants from the file; tests/unit/jobServerContract.test.ts fails when a committed file is
+ * stale, and jobs/tests/test_contract.py when Python's request types read other fields than the
+ * schema's.
+ */
+import * as path from "node:path";
+import { z } from "zod";
+import codesFile from "./errorCodes.json";
+import { DEFAULT_RETAIN, DEFAULT_TARGET_FILE_SIZE_MB, IMMUTABLE_FIELDS } from "./spec";
+
+/** Where the generated files are committed, relative to the project directory. */
+export const JOB_SERVER_SCHEMA_FILE = path.join("jobs", "lakeform_jobs", "contract", "job-server.schema.json");
+export const JOB_SERVER_CONSTANTS_FILE = path.join("jobs", "lakeform_jobs", "contract", "constants.json");
+
+/**
+ * The write journal's layout: one JSON record per write (these fields) at
+ * <bucket>/<prefix>/<db>/<table>/<UTC yyyyMMddHHmmssSSS>-<commit>.json (lake/sources.ts journal(),
+ * jobs/lakeform_jobs/journal.py).
+ */
+export const JOURNAL = {
+  prefix: "_lakeform/journal",
+  fields: ["commit", "source", "sourceHash", "uri", "generation", "time"],
+} as const;
+
+/** The object key of one journal record, relative to the warehouse bucket. */
+export function journalKey(database: string, table: string, stamp: string, commit: string): string {
+  return `${JOURNAL.prefix}/${database}/${table}/${stamp}-${commit}.json`;
+}
+
+const column = z.string().min(1);
+
+/** The lease a request is sent under (lake/lease.ts: LeaseFence). */
+export const FenceSchema = z.object({
+  key: z.string().describe("The table's lease object, _lakeform/leases/<db>/<table>.json"),
+  generation: z.number().int().min(0),
+});
+
+/** Where a table is: what drop, forget_catalog and clear_leftovers need. */
+const TableWhere = {
+  name: z.string(),
+  database: z.string().optional(),
+  format: z.enum(["hudi", "iceberg"]),
+  location: z.string().describe("s3a://<warehouse bucket>/<db>/<table>"),
+};
+
+/** What the job server needs to know of a table: its spec's layout fields and where it lives. */
+export const JobTableSchema = z.object({
+  ...TableWhere,
+  primaryKey: z.array(column),
+  orderingField: column.optional(),
+  partitionBy: z.array(column).optional(),
+  schemaPolicy: z.enum(["addColumns", "strict"]).optional(),
+  deleteWhen: z.object({ column: column, equals: z.array(z.string()).min(1) }).optional(),
+  retain: z.union([z.object({ commits: z.number().int().min(1) }), z.object({ days: z.number().positive() })]).optional(),
+  targetFileSizeMB: z.number().int().min(1).max(4096).optional(),
+});
+
+/** drop, forget_catalog, clear_leftovers: the layout fields may be left out (the job server reads them when there). */
+export const LocationTableSchema = JobTableSchema.extend({ primaryKey: z.array(column).optional() });
+
+/** A filter tree (lake/filter.ts FilterNode): its grammar is checked by filter.py against the table's columns. */
+const FilterTree = z.object({ op: z.string() }).loose();
+
+const fenced = { lease: FenceSchema.optional() };
+
+export const SourceSchema = z.object({
+  uri: z.string().describe("s3a://bucket/key of the landed CSV or change document"),
+  hash: z.string(),
+  name: z.string().optional(),
+  once: z.boolean().optional().describe("Not written again when a commit of the table already carries its hash"),
+});
+
+/** Every operation's request (POST /v1/<op>). */
+export const JOB_REQUESTS = {
+  write: z.object({
+    table: JobTableSchema,
+    source: SourceSchema,
+    generation: z.union([z.string(), z.number().int()]),
+    mustExist: z.boolean().optional().describe("The caller saw the table: refused (REPAIR_PENDING) rather than made a new table"),
+    ...fenced,
+  }),
+  observe: z.object({ table: JobTableSchema, rows: z.boolean().optional().describe("false: the row count and data files aren't wanted"), ...fenced }),
+  maintain: z.object({ table: JobTableSchema, ...fenced }),
+  register: z.object({ table: JobTableSchema, ...fenced }),
+  resync: z.object({ table: JobTableSchema, ...fenced }),
+  drop: z.object({ table: LocationTableSchema, purge: z.boolean().optional(), ...fenced }),
+  forget_catalog: z.object({ table: LocationTableSchema, ...fenced }),
+  clear_leftovers: z.object({ table: LocationTableSchema, ...fenced }),
+  travel: z.object({ table: JobTableSchema, asOf: z.union([z.string(), z.number().int()]), filter: FilterTree.optional(), limit: z.number().int().min(0).optional() }),
+  count: z.object({ table: JobTableSchema, filter: FilterTree }),
+  changes: z.object({
+    table: JobTableSchema,
+    since: z.union([z.string(), z.number().int()]).nullable().optional(),
+    until: z.union([z.string(), z.number().int()]).nullable().optional(),
+    limit: z.number().int().min(1).optional(),
+  }),
+} as const;
+
+export type JobOperation = keyof typeof JOB_REQUESTS;
+export type JobRequest<Op extends JobOperation> = z.input<(typeof JOB_REQUESTS)[Op]>;
+
+/** travel's reply: the columns, their Spark types, the rows. */
+export const TravelResultSchema = z.object({ columns: z.array(z.string()), types: z.array(z.string()), rows: z.array(z.array(z.unknown())) });
+export type TravelResult = z.infer<typeof TravelResultSchema>;
+
+/** The job server's JSON Schema document: each operation's request under definitions, by operation. */
+export function jobServerJsonSchema(): Record<string, unknown> {
+  const definitions: Record<string, unknown> = {};
+  for (const [op, schema] of Object.entries(JOB_REQUESTS)) {
+    const { $schema: _, ...rest } = z.toJSONSchema(schema, { target: "draft-7", io: "input" }) as Record<string, unknown>;
+    definitions[op] = rest;
+  }
+  return {
+    $schema: "http://json-schema.org/draft-07/schema#",
+    title: "Lakeform job server requests",
+    description: "Generated from lake/jobServerContract.ts by `npm run schema`: the body of POST /v1/<operation>, by operation. Do not edit.",
+    definitions,
+  };
+}
+
+/** The spec constants and error codes as the job server reads them. */
+export function jobServerConstants(): Record<string, unknown> {
+  return {
+    $comment: "Generated from lake/jobServerContract.ts, lake/spec.ts and lake/errorCodes.json by `npm run schema`. Do not edit.",
+    immutableFields: IMMUTABLE_FIELDS,
+    defaultRetain: DEFAULT_RETAIN,
+    defaultTargetFileSizeMB: DEFAULT_TARGET_FILE_SIZE_MB,
+    journal: JOURNAL,
+    errorCodes: Object.fromEntries(Object.entries(codesFile.codes).map(([code, c]) => [code, c.http])),
+  };
+}
+
+export const jobServerSchemaText = (): string => JSON.stringify(jobServerJsonSchema(), null, 2) + "\n";
+export const jobServerConstantsText = (): string => JSON.stringify(jobServerConstants(), null, 2) + "\n";

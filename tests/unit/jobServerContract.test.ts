@@ -1,0 +1,64 @@
+/**
+ * The contract with the job server (lake/jobServerContract.ts): the files the job server reads
+ * (jobs/lakeform_jobs/contract/) are the ones generated from it (`npm run schema` after changing
+ * it, lake/spec.ts or lake/errorCodes.json), a JSON Schema validator (ajv, draft-07 as the job
+ * server's jsonschema uses it) accepts what the client sends and refuses what it must not, and the
+ * journal's layout is the fixture both sides are checked against.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import Ajv from "ajv";
+import codesFile from "../../lake/errorCodes.json";
+import { jobTable } from "../../lake/jobClient";
+import { JOB_REQUESTS, JOB_SERVER_CONSTANTS_FILE, JOB_SERVER_SCHEMA_FILE, JOURNAL, journalKey, jobServerConstantsText, jobServerSchemaText } from "../../lake/jobServerContract";
+import { DEFAULT_RETAIN, DEFAULT_TARGET_FILE_SIZE_MB, IMMUTABLE_FIELDS, parseTables } from "../../lake/spec";
+
+const ROOT = path.resolve(__dirname, "../..");
+const read = (rel: string) => fs.readFileSync(path.join(ROOT, rel), "utf8");
+const schema = JSON.parse(read(JOB_SERVER_SCHEMA_FILE)) as { definitions: Record<string, object> };
+const ajv = new Ajv({ allErrors: true, strict: false });
+const errorsOf = (op: string, body: unknown) => {
+  const validate = ajv.compile(schema.definitions[op]);
+  return validate(body) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message}`);
+};
+
+test("the committed schema and constants are the ones generated from the contract (run `npm run schema` after changing it)", () => {
+  expect(read(JOB_SERVER_SCHEMA_FILE)).toBe(jobServerSchemaText());
+  expect(read(JOB_SERVER_CONSTANTS_FILE)).toBe(jobServerConstantsText());
+  expect(Object.keys(schema.definitions).sort()).toEqual(Object.keys(JOB_REQUESTS).sort());
+});
+
+test("the constants are lake/spec.ts's and lake/errorCodes.json's", () => {
+  const constants = JSON.parse(read(JOB_SERVER_CONSTANTS_FILE));
+  expect(constants.immutableFields).toEqual([...IMMUTABLE_FIELDS]);
+  expect(constants.defaultRetain).toEqual(DEFAULT_RETAIN);
+  expect(constants.defaultTargetFileSizeMB).toBe(DEFAULT_TARGET_FILE_SIZE_MB);
+  expect(Object.keys(constants.errorCodes)).toEqual(Object.keys(codesFile.codes));
+  expect(constants.errorCodes.SCHEMA_REFUSED).toBe(422);
+});
+
+const spec = parseTables(
+  "apiVersion: lakeform/v1\ntables:\n  - name: leads\n    format: iceberg\n    primaryKey: Index\n    sources: [a.csv]\n    deleteWhen: { column: op, equals: D }\n    retain: { commits: 3 }\n    targetFileSizeMB: 64\n",
+  "tables.yaml",
+).tables[0];
+const table = jobTable(spec, "lakeform-warehouse");
+
+test("a request as the client builds it is in the contract", () => {
+  expect(errorsOf("write", { table, source: { uri: "s3a://b/x.csv", hash: "h", name: "x.csv", once: true }, generation: "3", mustExist: true, lease: { key: "_lakeform/leases/default/leads.json", generation: 1 } })).toEqual([]);
+  expect(errorsOf("observe", { table, rows: false })).toEqual([]);
+  expect(errorsOf("travel", { table, asOf: "20261124194100791", filter: { op: "cmp", cmp: "=", left: { column: "id" }, right: { value: 1 } }, limit: 5 })).toEqual([]);
+  expect(errorsOf("drop", { table: { name: "t", database: "default", format: "hudi", location: "s3a://w/default/t" }, purge: true })).toEqual([]);
+});
+
+test("a request outside the contract is refused naming the field", () => {
+  expect(errorsOf("write", { table: { ...table, format: "delta" }, source: { uri: "s3a://b/x", hash: "h" }, generation: "1" })).toContain("/table/format must be equal to one of the allowed values");
+  expect(errorsOf("observe", { table: { ...table, targetFileSizeMB: 0 } })).toContain("/table/targetFileSizeMB must be >= 1");
+  expect(errorsOf("count", { table })).toContain(" must have required property 'filter'");
+  expect(errorsOf("write", { table, source: { uri: "s3a://b/x", hash: "h" }, generation: "1", lease: { key: "k", generation: -1 } })).toContain("/lease/generation must be >= 0");
+});
+
+test("the journal's layout is the shared fixture's", () => {
+  const shared = JSON.parse(read("tests/fixtures/journal-entry.json"));
+  expect(journalKey(shared.database, shared.table, shared.entry.time, shared.entry.commit)).toBe(shared.key);
+  expect(Object.keys(shared.entry).sort()).toEqual([...JOURNAL.fields].sort());
+});

@@ -4,9 +4,11 @@
  */
 import { isConnectionFailure, isErrorCode, LakeformError, type ErrorCode } from "./errors";
 import type { FilterNode } from "./filter";
-import type { JobOperation, JobRequest, TravelResult } from "./jobServerContract";
+import type { ChangesResult, JobOperation, JobReply, JobRequest, MaintainResult, Observation, TravelResult, WriteResult } from "./jobServerContract";
 import { currentLease } from "./lease";
 import type { TableSpec } from "./spec";
+
+export type { ChangesResult, CommitInfo, JournalEntry, MaintainResult, Observation, TravelResult, WriteResult, WriteStageProfile } from "./jobServerContract";
 
 /** fetch's own message is "fetch failed"; the reason (ECONNREFUSED, …) is in its cause. */
 function connectionMessage(err: unknown): string {
@@ -26,83 +28,9 @@ export type JobTable = Pick<
   location: string;
 };
 
-export interface CommitInfo {
-  commit: string;
-  time: string;
-  operation?: string;
-  sourceHash?: string;
-  generation?: string;
-  /** JSON of the spec's immutable fields (format, primaryKey, partitionBy) at that write. */
-  spec?: string;
-  source?: string;
-  rowsInserted?: number;
-  rowsUpdated?: number;
-  rowsDeleted?: number;
-}
-
-export interface Observation {
-  exists: boolean;
-  /** Registered in the metastore. */
-  inCatalog: boolean;
-  /** Table files present in the object store. */
-  filesExist: boolean;
-  commits: CommitInfo[];
-  rowCount: number | null;
-  columns: { name: string; type: string }[];
-  /** When the table has no files: the writes it had, oldest first (see the job server's journal). */
-  journal?: JournalEntry[];
-  /** True when older commits than the first in `commits` existed and were expired by retention. */
-  historyExpired?: boolean;
-  /** Source hashes of writes whose commits were expired: still applied (from the write journal). */
-  expiredSourceHashes?: string[];
-  /** Data files against the target size, when the format tells (Iceberg); Hudi sizes files as it writes. */
-  dataFiles?: { count: number; small: number; bytes: number; targetBytes: number } | null;
-  /** How the metastore's entry lags the table's own latest state (Hudi: a commit not hive-synced, columns missing); empty when it agrees. */
-  catalogDrift?: string[];
-  /** What this observe asked Spark for ("columns", "data_files", "rows"); empty when the table's metadata answered it all (its head unchanged since Spark last told). */
-  sparkAsked?: string[];
-}
-
 export interface ObserveOptions {
   /** false: the row count and data files aren't wanted (rowCount null, dataFiles absent unless known). */
   rows?: boolean;
-}
-
-export interface MaintainResult {
-  actions: string[];
-  commitsBefore: number;
-  commitsAfter: number;
-  dataFilesBefore: number | null;
-  dataFilesAfter: number | null;
-  oldestCommit: string | null;
-  durationMs: number;
-}
-
-export interface JournalEntry {
-  commit: string;
-  time: string;
-  source: string;
-  sourceHash: string;
-  /** Where the applied CSV was landed: s3a://bucket/_lakeform/landing/… */
-  uri: string;
-  generation: string;
-}
-
-export interface WriteResult {
-  commit: string;
-  rowsWritten: number;
-  renamed: Record<string, string>;
-  columns: string[];
-  addedColumns: string[];
-  durationMs: number;
-  /** What the commit did, counted by the job server (a delete or update counts only its own rows). */
-  rowsInserted?: number;
-  rowsUpdated?: number;
-  rowsDeleted?: number;
-  /** How the rows were written: "bulk" (a new table or only new keys) or "upsert", and whether the batch was deduplicated or read as multi-line CSV. */
-  operation?: string;
-  /** Where the write's time went: per stage of the job server's its wall time and the Spark jobs run during it, summed by what they did; the rest of a stage is the driver's (planning, committing, hive sync). */
-  profile?: WriteStageProfile[];
 }
 
 export interface JobServerHealth {
@@ -111,12 +39,6 @@ export interface JobServerHealth {
   sparkJobs?: number | null;
   /** LAKEFORM_HUDI_INDEX on the job server: BLOOM unless set. */
   hudiUpsertIndex?: string;
-}
-
-export interface WriteStageProfile {
-  stage: string;
-  ms: number;
-  sparkJobs: { what: string; ms: number }[];
 }
 
 /**
@@ -130,14 +52,6 @@ export interface WriteStageProfile {
 export type ChangeDocument =
   | { lakeformChange: 1; op: "delete"; keys?: string; filter?: FilterNode; where?: string; requestedAt: string }
   | { lakeformChange: 1; op: "update"; set: Record<string, string | null>; filter: FilterNode; where: string; requestedAt: string };
-
-/** Rows changed after one commit up to another, each with the commit that made the change. */
-export interface ChangesResult {
-  /** `_commit`, `_change` (insert | update | delete), then the table's columns. */
-  columns: { name: string; type: string }[];
-  rows: unknown[][];
-  truncated: boolean;
-}
 
 /** A failure the job server reported (its code, from lake/errorCodes.json), or failing to reach it. */
 export class JobError extends LakeformError {
@@ -306,22 +220,22 @@ export class JobClient {
     return this.post("write", { table, source, generation, ...(opts.mustExist ? { mustExist: true } : {}) });
   }
 
-  drop(table: Pick<JobTable, "name" | "database" | "format" | "location">, purge: boolean): Promise<{ dropped: boolean }> {
+  drop(table: Pick<JobTable, "name" | "database" | "format" | "location">, purge: boolean): Promise<JobReply<"drop">> {
     return this.post("drop", { table, purge });
   }
 
   /** Removes a table's metastore entry only (its files are gone), without loading the table. Idempotent. */
-  forgetCatalog(table: Pick<JobTable, "name" | "database" | "format" | "location">): Promise<unknown> {
+  forgetCatalog(table: Pick<JobTable, "name" | "database" | "format" | "location">): Promise<JobReply<"forget_catalog">> {
     return this.post("forget_catalog", { table });
   }
 
   /** Moves files left at a location that holds no table aside (not deleted), so a table can be made there. Idempotent. */
-  clearLeftovers(table: Pick<JobTable, "name" | "database" | "format" | "location">): Promise<unknown> {
+  clearLeftovers(table: Pick<JobTable, "name" | "database" | "format" | "location">): Promise<JobReply<"clear_leftovers">> {
     return this.post("clear_leftovers", { table });
   }
 
   /** Puts a table whose files are intact back into the metastore, with its history. */
-  register(table: JobTable): Promise<{ registered: boolean; metadataFile?: string }> {
+  register(table: JobTable): Promise<JobReply<"register">> {
     return this.post("register", { table }, 10 * 60_000);
   }
 
@@ -329,7 +243,7 @@ export class JobClient {
    * Syncs a metastore entry that lags the table's latest commit (columns, types, the commit last
    * synced) again; nothing is rewritten. `drift`: how it lagged (empty: it didn't, nothing done).
    */
-  resync(table: JobTable): Promise<{ resynced: boolean; drift: string[] }> {
+  resync(table: JobTable): Promise<JobReply<"resync">> {
     return this.post("resync", { table }, 10 * 60_000);
   }
 
@@ -357,7 +271,7 @@ export class JobClient {
 
   /** How many of the table's current rows a filter tree matches: what a delete by it would remove, nothing written. */
   async count(table: JobTable, filter: FilterNode): Promise<number> {
-    const res = await this.post<{ rows: number }, "count">("count", { table, filter }, 10 * 60_000);
+    const res = await this.post<JobReply<"count">, "count">("count", { table, filter }, 10 * 60_000);
     return res.rows;
   }
 }

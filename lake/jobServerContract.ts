@@ -1,16 +1,16 @@
 /**
  * The one contract between the TypeScript side and the Spark job server (jobs/lakeform_jobs/):
- * every operation's request as a zod schema, the spec constants both sides act on (the fields a
+ * every operation's request and reply as a zod schema, the spec constants both sides act on (the fields a
  * table can't change, retention and file-size defaults, the write journal's layout) and every
- * error code's HTTP status. lake/jobClient.ts infers its request types from these schemas.
+ * error code's HTTP status. lake/jobClient.ts's request and reply types are inferred from them.
  *
  * `npm run schema` writes them for the job server (JOB_SERVER_SCHEMA_FILE, JSON Schema draft-07,
  * and JOB_SERVER_CONSTANTS_FILE), inside jobs/ because that directory is all the job server has
  * (the Spark image copies jobs/, and its tree hash restarts the local one when it changes). The
  * job server validates each request against the schema (jobs/lakeform_jobs/contract.py) and reads
  * the constants from the file; tests/unit/jobServerContract.test.ts fails when a committed file is
- * stale, and jobs/tests/test_contract.py when Python's request types read other fields than the
- * schema's.
+ * stale, and jobs/tests/test_contract.py when Python's request types read, or its replies carry,
+ * other fields than the schema's.
  */
 import * as path from "node:path";
 import { z } from "zod";
@@ -108,9 +108,120 @@ export const JOB_REQUESTS = {
 export type JobOperation = keyof typeof JOB_REQUESTS;
 export type JobRequest<Op extends JobOperation> = z.input<(typeof JOB_REQUESTS)[Op]>;
 
+const columnTypes = z.array(z.object({ name: z.string(), type: z.string() }));
+
+export const CommitInfoSchema = z.object({
+  commit: z.string(),
+  time: z.string(),
+  operation: z.string().optional(),
+  sourceHash: z.string().optional(),
+  generation: z.string().optional(),
+  /** JSON of the spec's immutable fields (format, primaryKey, partitionBy) at that write. */
+  spec: z.string().optional(),
+  source: z.string().optional(),
+  rowsInserted: z.number().optional(),
+  rowsUpdated: z.number().optional(),
+  rowsDeleted: z.number().optional(),
+});
+
+/** One write-journal record (JOURNAL's fields). */
+export const JournalEntrySchema = z.object({
+  commit: z.string(),
+  time: z.string(),
+  source: z.string(),
+  sourceHash: z.string(),
+  /** Where the applied CSV was landed: s3a://bucket/_lakeform/landing/… */
+  uri: z.string(),
+  generation: z.string(),
+});
+
+export const ObservationSchema = z.object({
+  exists: z.boolean(),
+  /** Registered in the metastore. */
+  inCatalog: z.boolean(),
+  /** Table files present in the object store. */
+  filesExist: z.boolean(),
+  commits: z.array(CommitInfoSchema),
+  rowCount: z.number().nullable(),
+  columns: columnTypes,
+  /** When the table has no files: the writes it had, oldest first (see the job server's journal). */
+  journal: z.array(JournalEntrySchema).optional(),
+  /** True when older commits than the first in `commits` existed and were expired by retention. */
+  historyExpired: z.boolean().optional(),
+  /** Source hashes of writes whose commits were expired: still applied (from the write journal). */
+  expiredSourceHashes: z.array(z.string()).optional(),
+  /** Data files against the target size, when the format tells (Iceberg); Hudi sizes files as it writes. */
+  dataFiles: z.object({ count: z.number(), small: z.number(), bytes: z.number(), targetBytes: z.number() }).nullable().optional(),
+  /** How the metastore's entry lags the table's own latest state (Hudi: a commit not hive-synced, columns missing); empty when it agrees. */
+  catalogDrift: z.array(z.string()).optional(),
+  /** What this observe asked Spark for ("columns", "data_files", "rows"); empty when the table's metadata answered it all (its head unchanged since Spark last told). */
+  sparkAsked: z.array(z.string()).optional(),
+});
+
+export const WriteStageProfileSchema = z.object({ stage: z.string(), ms: z.number(), sparkJobs: z.array(z.object({ what: z.string(), ms: z.number() })) });
+
+export const WriteResultSchema = z.object({
+  commit: z.string(),
+  rowsWritten: z.number(),
+  renamed: z.record(z.string(), z.string()),
+  columns: z.array(z.string()),
+  addedColumns: z.array(z.string()),
+  durationMs: z.number(),
+  /** What the commit did, counted by the job server (a delete or update counts only its own rows). */
+  rowsInserted: z.number().optional(),
+  rowsUpdated: z.number().optional(),
+  rowsDeleted: z.number().optional(),
+  /** How the rows were written: "bulk" (a new table or only new keys) or "upsert", and whether the batch was deduplicated or read as multi-line CSV. */
+  operation: z.string().optional(),
+  /** Where the write's time went: per stage of the job server's its wall time and the Spark jobs run during it, summed by what they did; the rest of a stage is the driver's (planning, committing, hive sync). */
+  profile: z.array(WriteStageProfileSchema).optional(),
+});
+
+export const MaintainResultSchema = z.object({
+  actions: z.array(z.string()),
+  commitsBefore: z.number(),
+  commitsAfter: z.number(),
+  dataFilesBefore: z.number().nullable(),
+  dataFilesAfter: z.number().nullable(),
+  oldestCommit: z.string().nullable(),
+  durationMs: z.number(),
+});
+
+/** Rows changed after one commit up to another, each with the commit that made the change. */
+export const ChangesResultSchema = z.object({
+  /** `_commit`, `_change` (insert | update | delete), then the table's columns. */
+  columns: columnTypes,
+  rows: z.array(z.array(z.unknown())),
+  truncated: z.boolean(),
+});
+
 /** travel's reply: the columns, their Spark types, the rows. */
 export const TravelResultSchema = z.object({ columns: z.array(z.string()), types: z.array(z.string()), rows: z.array(z.array(z.unknown())) });
-export type TravelResult = z.infer<typeof TravelResultSchema>;
+
+/** Every operation's reply (besides `ok: true`). */
+export const JOB_REPLIES = {
+  write: WriteResultSchema,
+  observe: ObservationSchema,
+  maintain: MaintainResultSchema,
+  register: z.object({ registered: z.boolean(), metadataFile: z.string().optional() }),
+  resync: z.object({ resynced: z.boolean(), drift: z.array(z.string()) }),
+  drop: z.object({ dropped: z.boolean() }),
+  forget_catalog: z.object({ forgotten: z.boolean() }),
+  clear_leftovers: z.object({ cleared: z.boolean(), movedTo: z.string().optional() }),
+  travel: TravelResultSchema,
+  count: z.object({ rows: z.number() }),
+  changes: ChangesResultSchema,
+} as const satisfies Record<JobOperation, z.ZodType>;
+
+export type JobReply<Op extends JobOperation> = z.output<(typeof JOB_REPLIES)[Op]>;
+export type CommitInfo = z.output<typeof CommitInfoSchema>;
+export type JournalEntry = z.output<typeof JournalEntrySchema>;
+export type Observation = z.output<typeof ObservationSchema>;
+export type WriteStageProfile = z.output<typeof WriteStageProfileSchema>;
+export type WriteResult = z.output<typeof WriteResultSchema>;
+export type MaintainResult = z.output<typeof MaintainResultSchema>;
+export type ChangesResult = z.output<typeof ChangesResultSchema>;
+export type TravelResult = z.output<typeof TravelResultSchema>;
 
 /** The job server's JSON Schema document: each operation's request under definitions, by operation. */
 export function jobServerJsonSchema(): Record<string, unknown> {
@@ -119,11 +230,17 @@ export function jobServerJsonSchema(): Record<string, unknown> {
     const { $schema: _, ...rest } = z.toJSONSchema(schema, { target: "draft-7", io: "input" }) as Record<string, unknown>;
     definitions[op] = rest;
   }
+  const replies: Record<string, unknown> = {};
+  for (const [op, schema] of Object.entries(JOB_REPLIES)) {
+    const { $schema: _, ...rest } = z.toJSONSchema(schema, { target: "draft-7", io: "output" }) as Record<string, unknown>;
+    replies[op] = rest;
+  }
   return {
     $schema: "http://json-schema.org/draft-07/schema#",
     title: "Lakeform job server requests",
-    description: "Generated from lake/jobServerContract.ts by `npm run schema`: the body of POST /v1/<operation>, by operation. Do not edit.",
+    description: "Generated from lake/jobServerContract.ts by `npm run schema`: the body of POST /v1/<operation> (definitions) and its reply besides ok: true (replies), by operation. Do not edit.",
     definitions,
+    replies,
   };
 }
 

@@ -1,7 +1,7 @@
 """The job server's side of the contract (lake/jobServerContract.ts, generated into
 lakeform_jobs/contract/ by `npm run schema`): Python's request types read exactly the fields the
-schema declares, requests are validated against it naming the field, and the constants Python
-acts on are the contract's."""
+schema declares and its replies carry exactly the reply's, requests are validated against it
+naming the field, and the constants Python acts on are the contract's."""
 
 import dataclasses
 
@@ -73,6 +73,32 @@ def test_the_nested_types_read_exactly_the_contracts_fields(op):
         assert json_fields(types.Source) == properties(props["source"])
     if "lease" in props:
         assert json_fields(Fence) == properties(props["lease"])
+
+
+# Which response type answers each operation (operations.py).
+REPLY_TYPES = {
+    "write": types.WriteResult,
+    "observe": types.Observation,
+    "maintain": types.MaintainResult,
+    "register": types.RegisterResult,
+    "resync": types.ResyncResult,
+    "drop": types.DropResult,
+    "forget_catalog": types.ForgetResult,
+    "clear_leftovers": types.ClearResult,
+    "travel": types.TravelResult,
+    "count": types.CountResult,
+    "changes": types.ChangesResult,
+}
+
+
+@pytest.mark.parametrize("op", sorted(REPLY_TYPES))
+def test_a_reply_carries_exactly_the_contracts_fields(op):
+    reply = contract.SCHEMA["replies"][op]
+    assert json_fields(REPLY_TYPES[op]) == properties(reply)
+    if op == "observe":
+        commit = reply["properties"]["commits"]["items"]
+        assert json_fields(types.Commit) == properties(commit)
+        assert set(journal.FIELDS) == properties(reply["properties"]["journal"]["items"])
 
 
 TABLE = {"name": "leads", "database": "default", "format": "hudi", "primaryKey": ["id"], "partitionBy": [], "schemaPolicy": "addColumns", "location": "s3a://lakeform-warehouse/default/leads"}

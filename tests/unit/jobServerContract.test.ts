@@ -15,10 +15,10 @@ import { DEFAULT_RETAIN, DEFAULT_TARGET_FILE_SIZE_MB, IMMUTABLE_FIELDS, parseTab
 
 const ROOT = path.resolve(__dirname, "../..");
 const read = (rel: string) => fs.readFileSync(path.join(ROOT, rel), "utf8");
-const schema = JSON.parse(read(JOB_SERVER_SCHEMA_FILE)) as { definitions: Record<string, object> };
+const schema = JSON.parse(read(JOB_SERVER_SCHEMA_FILE)) as { definitions: Record<string, object>; replies: Record<string, object> };
 const ajv = new Ajv({ allErrors: true, strict: false });
-const errorsOf = (op: string, body: unknown) => {
-  const validate = ajv.compile(schema.definitions[op]);
+const errorsOf = (op: string, body: unknown, part: "definitions" | "replies" = "definitions") => {
+  const validate = ajv.compile(schema[part][op]);
   return validate(body) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message}`);
 };
 
@@ -26,6 +26,7 @@ test("the committed schema and constants are the ones generated from the contrac
   expect(read(JOB_SERVER_SCHEMA_FILE)).toBe(jobServerSchemaText());
   expect(read(JOB_SERVER_CONSTANTS_FILE)).toBe(jobServerConstantsText());
   expect(Object.keys(schema.definitions).sort()).toEqual(Object.keys(JOB_REQUESTS).sort());
+  expect(Object.keys(schema.replies).sort()).toEqual(Object.keys(JOB_REQUESTS).sort());
 });
 
 test("the constants are lake/spec.ts's and lake/errorCodes.json's", () => {
@@ -61,4 +62,11 @@ test("the journal's layout is the shared fixture's", () => {
   const shared = JSON.parse(read("tests/fixtures/journal-entry.json"));
   expect(journalKey(shared.database, shared.table, shared.entry.time, shared.entry.commit)).toBe(shared.key);
   expect(Object.keys(shared.entry).sort()).toEqual([...JOURNAL.fields].sort());
+});
+
+test("a reply as the job server sends it is the contract's, and one without a field it must carry is not", () => {
+  const observation = { exists: true, inCatalog: true, filesExist: true, commits: [{ commit: "1", time: "2026-12-03T10:00:00Z", sourceHash: "h", rowsInserted: 2, rowsUpdated: 0, rowsDeleted: 0 }], rowCount: 2, columns: [{ name: "id", type: "bigint" }], journal: [], dataFiles: null, sparkAsked: [] };
+  expect(errorsOf("observe", observation, "replies")).toEqual([]);
+  expect(errorsOf("travel", { columns: ["id"], types: ["bigint"], rows: [[1]] }, "replies")).toEqual([]);
+  expect(errorsOf("travel", { columns: ["id"], rows: [[1]] }, "replies")).toContain(" must have required property 'types'");
 });

@@ -60,11 +60,14 @@ function apiLimitFlags(opts: { queryTimeout?: string; queryMaxRows?: string; que
 
 program
   .command("up")
-  .description("provision the lakehouse (S3, Hive Metastore, Spark, Trino, the reconciler and the API) and wait until every service is healthy")
-  .action(async () => {
+  .description("provision the lakehouse (S3, Hive Metastore, Spark, Trino, the reconciler and the API) and wait until every service is healthy; refreshes first, so a service found dead is started again")
+  .option("--no-refresh", "don't compare the state with the running services first")
+  .action(async (opts: { refresh: boolean }) => {
     const { selectStack } = await import("../stacks/automation");
     const stack = await selectStack();
-    const res = await stack.up({ onOutput: write, color: "auto" });
+    // Refresh first (pulumi up --refresh): a dead or unhealthy service reads as running=false,
+    // which its provider's diff turns into an update that starts it again.
+    const res = await stack.up({ onOutput: write, color: "auto", refresh: opts.refresh });
     // The command line reads these from now on instead of asking Pulumi (cli/outputs.ts).
     const [{ toLakeOutputs }, { writeOutputsCache }] = await Promise.all([import("../lake/outputKeys"), import("../lake/stackData")]);
     writeOutputsCache(outputsFile(), toLakeOutputs(Object.fromEntries(Object.entries(res.outputs).map(([k, v]) => [k, v.value]))));
@@ -287,7 +290,7 @@ program
     // A specific address to bind is a name requests may carry; a wildcard one (0.0.0.0, ::) is not.
     const bound = ["0.0.0.0", "::", "[::]"].includes(opts.host) ? [] : [opts.host.includes(":") && !opts.host.startsWith("[") ? `[${opts.host}]` : opts.host];
     const allowedHosts = [...bound, ...((opts.allowedHost as string[] | undefined) ?? [])];
-    const app = await buildApi({ lake: createLakeService(outs, tablesFileOf(opts)), tokens: apiTokens(outs), limits, logger: log, allowedHosts });
+    const app = await buildApi({ lake: createLakeService(outs, tablesFileOf(opts)), tokens: apiTokens(outs), limits, logger: log, allowedHosts, metastoreUri: outs.metastoreUri });
     await app.listen({ port: Number(opts.port), host: opts.host });
     const stop = async () => {
       await app.close();
@@ -314,10 +317,14 @@ program
   .description("run a command and start it again whenever it exits (the local runtime's reconciler and API run under it)")
   .requiredOption("--service <name>", "the service's name, for its log lines")
   .requiredOption("--state <file>", "where to report the supervised pid and restarts")
+  .option("--log <file>", "write the command's output and the supervisor's lines to this log, rotated by size")
+  .option("--log-max-bytes <n>", "rotate the log before it passes this size", (v) => Number(v))
+  .option("--log-keep <n>", "rotated logs kept (<log>.1 …)", (v) => Number(v))
   .argument("<command...>", "the command, after --")
   .action(async (command, opts) => {
-    const { supervise } = await import("./supervise");
-    process.exit(await supervise({ service: opts.service, stateFile: opts.state, command }));
+    const [{ supervise }, { LOG_ROTATION_DEFAULTS }] = await Promise.all([import("./supervise"), import("../lake/rotatingLog")]);
+    const log = opts.log ? { file: opts.log, maxBytes: opts.logMaxBytes ?? LOG_ROTATION_DEFAULTS.maxBytes, keep: opts.logKeep ?? LOG_ROTATION_DEFAULTS.keep } : undefined;
+    process.exit(await supervise({ service: opts.service, stateFile: opts.state, command, log }));
   });
 
 program

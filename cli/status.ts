@@ -81,6 +81,29 @@ export function formatServices(services: ServiceHealth[]): string {
   return [fmt(header), ...rows.map(fmt)].join("\n");
 }
 
+/** Services a table line's truth rests on: the engines, and the reconciler that checks them. */
+const CHECKED_BY = ["s3", "metastore", "spark", "trino", "reconciler"];
+
+/** Why the table lines can't be checked now (which of those services is down), if they can't. */
+export function unverifiedBecause(services: ServiceHealth[]): string | undefined {
+  const down = services.filter((s) => CHECKED_BY.includes(s.service) && !s.running).map((s) => s.service);
+  return down.length === 0 ? undefined : `${down.join(", ")} ${down.length === 1 ? "is" : "are"} down`;
+}
+
+/**
+ * The web UIs on this machine: the status page the API serves at `/` (its read token asked for
+ * there) and Trino's own UI (its users' passwords: lakeform outputs trinoPassword). Only for
+ * addresses on 127.0.0.1; Spark's UI is off in the job server.
+ */
+export function uiLinks(outs: Pick<LakeOutputs, "trinoEndpoint" | "dataDir">): string[] {
+  const local = (u: string | undefined) => u !== undefined && /^https?:\/\/(127\.0\.0\.1|localhost)(:\d+)?(\/|$)/.test(u);
+  const api = apiEndpointFor(outs.dataDir);
+  const links: string[] = [];
+  if (local(api)) links.push(`status page: ${api}/ (the API's read token: lakeform outputs apiReadToken --show-secrets)`);
+  if (local(outs.trinoEndpoint)) links.push(`trino UI:    ${outs.trinoEndpoint.replace(/\/+$/, "")}/ui/ (user admin, password: lakeform outputs trinoPassword --show-secrets)`);
+  return links;
+}
+
 /** The API's address, as the services component records it beside its pid file. */
 export function apiEndpointFor(dataDir: string): string | undefined {
   return readJson<{ endpoint: string }>(apiEndpointFile(dataDir))?.endpoint;
@@ -99,8 +122,10 @@ export async function statusCommand(outs: LakeOutputs, opts: { format?: OutputFo
       if (status?.specError) process.stdout.write(`tables.yaml: INVALID (serving the last valid version)\n${status.specError}\n\n`);
       process.stdout.write((status ? formatTables(Object.values(status.tables).sort((a, b) => a.table.localeCompare(b.table)), true) : "no status yet: the reconciler has not finished a pass") + "\n");
     } else {
-      process.stdout.write(formatServices(services) + "\n\n");
-      process.stdout.write((status ? formatStatus(status) : "no status yet: the reconciler has not finished a pass") + "\n");
+      process.stdout.write(formatServices(services) + "\n");
+      for (const l of uiLinks(outs)) process.stdout.write(l + "\n");
+      process.stdout.write("\n");
+      process.stdout.write((status ? formatStatus(status, new Date(), { unverified: unverifiedBecause(services) }) : "no status yet: the reconciler has not finished a pass") + "\n");
     }
     if (!status) return 1;
     return Object.values(status.tables).every((t) => t.inSync) && !status.specError ? 0 : 2;

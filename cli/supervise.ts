@@ -4,11 +4,18 @@
  * reason (a crash, `kill -9`), it is started again within a second or two, backing off when it
  * keeps dying right after start. SIGTERM/SIGINT stop the process and then the supervisor.
  *
+ * A process left behind by the one that died (a JVM its launcher started, the Python driver of a
+ * spark-submit) would keep its ports and block the next start: before each restart, every
+ * process carrying this service's marker (LAKEFORM_SERVICE, which the local runtime gives the
+ * supervisor and so everything it starts) but the supervisor itself is killed.
+ *
  * Its own lines go to the same log as the service's, as pino-shaped JSON, so `lakeform logs`
  * shows restarts among the service's own lines.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { writeFileAtomic } from "../lake/files";
+import * as fs from "node:fs";
+import { pidAlive, writeFileAtomic } from "../lake/files";
+import { RotatingLog, type RotationOptions } from "../lake/rotatingLog";
 import type { SupervisorState } from "./status";
 
 export interface SuperviseOptions {
@@ -19,12 +26,71 @@ export interface SuperviseOptions {
   minDelayMs?: number;
   maxDelayMs?: number;
   stableMs?: number;
+  /**
+   * The service's log, rotated by size (lake/rotatingLog.ts): the process's output and the
+   * supervisor's own lines go there through the supervisor. Without it both go to the
+   * supervisor's stdout and stderr, as for the reconciler and the API.
+   */
+  log?: { file: string } & RotationOptions;
 }
 
 const LEVELS = { info: 30, warn: 40, error: 50 } as const;
 
+/** Where the supervisor's own lines go: the rotated log when it keeps one, else stderr. */
+let out: { write(chunk: string): unknown } = process.stderr;
+
 function logLine(service: string, level: keyof typeof LEVELS, msg: string, extra: Record<string, unknown> = {}): void {
-  process.stderr.write(JSON.stringify({ level: LEVELS[level], time: Date.now(), pid: process.pid, name: "supervisor", service, ...extra, msg }) + "\n");
+  out.write(JSON.stringify({ level: LEVELS[level], time: Date.now(), pid: process.pid, name: "supervisor", service, ...extra, msg }) + "\n");
+}
+
+/** This process and its ancestors (which carry the marker too: whatever started the supervisor). */
+function selfAndAncestors(): Set<number> {
+  const seen = new Set<number>();
+  for (let pid = process.pid; pid > 1 && !seen.has(pid); ) {
+    seen.add(pid);
+    try {
+      // The fields after the command's closing parenthesis: state, then the parent's pid.
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+      pid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    } catch {
+      break;
+    }
+  }
+  return seen;
+}
+
+/** Pids of the processes whose environment has `marker` (`NAME=value`), but this one and its ancestors. */
+export function processesMarked(marker: string): number[] {
+  const found: number[] = [];
+  const mine = selfAndAncestors();
+  for (const entry of fs.readdirSync("/proc")) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || mine.has(pid)) continue;
+    try {
+      if (fs.readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").includes(marker)) found.push(pid);
+    } catch {
+      /* gone, or not ours */
+    }
+  }
+  return found;
+}
+
+/** Kills what the dead process left behind (SIGKILL) and waits up to 10 s for it to be gone. */
+async function reapLeftovers(service: string): Promise<void> {
+  const value = process.env.LAKEFORM_SERVICE;
+  if (!value) return;
+  const left = processesMarked(`LAKEFORM_SERVICE=${value}`);
+  if (left.length === 0) return;
+  logLine(service, "warn", `Killing what ${service} left running`, { pids: left });
+  for (const pid of left) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      /* already gone */
+    }
+  }
+  const deadline = Date.now() + 10_000;
+  while (left.some((p) => pidAlive(p)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
 }
 
 export function supervise(opts: SuperviseOptions): Promise<number> {
@@ -36,6 +102,8 @@ export function supervise(opts: SuperviseOptions): Promise<number> {
     state.updatedAt = new Date().toISOString();
     writeFileAtomic(opts.stateFile, JSON.stringify(state) + "\n");
   };
+  const log = opts.log ? new RotatingLog(opts.log.file, opts.log) : undefined;
+  if (log) out = log;
   let child: ChildProcess | undefined;
   let stopping = false;
   let delay = minDelay;
@@ -47,7 +115,11 @@ export function supervise(opts: SuperviseOptions): Promise<number> {
       const startedAt = Date.now();
       const [cmd, ...args] = opts.command;
       // Same process group as the supervisor: stopping the service's group stops both.
-      const c = spawn(cmd, args, { stdio: ["ignore", "inherit", "inherit"], env: process.env });
+      const c = spawn(cmd, args, { stdio: ["ignore", log ? "pipe" : "inherit", log ? "pipe" : "inherit"], env: process.env });
+      if (log) {
+        c.stdout!.on("data", (d: Buffer) => log.write(d));
+        c.stderr!.on("data", (d: Buffer) => log.write(d));
+      }
       child = c;
       state.childPid = c.pid;
       save();
@@ -59,7 +131,7 @@ export function supervise(opts: SuperviseOptions): Promise<number> {
         state.lastExit = { code, signal, at: new Date().toISOString() };
         save();
         if (stopping) {
-          resolve(0);
+          void reapLeftovers(opts.service).finally(() => resolve(0));
           return;
         }
         // A process that ran a while is restarted at once; one that keeps dying backs off.
@@ -68,7 +140,7 @@ export function supervise(opts: SuperviseOptions): Promise<number> {
         delay = Math.min(delay * 2, maxDelay);
         state.restarts += 1;
         logLine(opts.service, "warn", `${opts.service} exited (${signal ?? `code ${code}`}); restarting in ${wait / 1000}s`, { code, signal });
-        timer = setTimeout(start, wait);
+        timer = setTimeout(() => void reapLeftovers(opts.service).finally(() => (stopping ? resolve(0) : start())), wait);
       });
     };
     const stop = (sig: NodeJS.Signals) => {

@@ -77,7 +77,11 @@ function staleNote(at: string, now: Date): string {
 }
 
 /** One line per table, for terminals: what a data engineer wants to know at a glance. */
-export function formatStatus(status: LakeStatus, now = new Date()): string {
+/**
+ * `unverified`: why no line can be checked now (an engine or the reconciler down): every line
+ * then says it is the last one the reconciler wrote, and a synced one shows SYNCED as "unknown".
+ */
+export function formatStatus(status: LakeStatus, now = new Date(), opts: { unverified?: string } = {}): string {
   const lines: string[] = [];
   if (status.specError) lines.push(`tables.yaml: INVALID (serving the last valid version)\n${status.specError}\n`);
   const rows = Object.values(status.tables).sort((a, b) => a.table.localeCompare(b.table));
@@ -90,14 +94,15 @@ export function formatStatus(status: LakeStatus, now = new Date()): string {
     return [
       t.table,
       t.format,
-      t.inSync ? "yes" : "NO",
+      t.inSync ? (opts.unverified ? "unknown" : "yes") : "NO",
       `${t.sources.applied}/${t.sources.total}`,
       t.rowCount === undefined || t.rowCount === null ? "-" : String(t.rowCount),
       t.lastCommit ? `${t.lastCommit.id} (${t.lastCommit.time})` : "-",
       `${t.observedGeneration ?? "-"}${t.observedGeneration && t.observedGeneration !== t.generation ? ` (want ${t.generation})` : ""}`,
       maintained(t),
       // "UpToDate" says it all; anything else (including a repaired "Recreated") says why.
-      why?.reason === Reason.Applying && t.applying ? `Applying ${formatApplyProgress(t.applying)}${staleNote(t.applying.at, now)}` : why ? `${why.reason}${why.type === "Synced" && why.reason === "UpToDate" ? "" : `: ${why.message}`}` : "-",
+      (opts.unverified ? `Unverified (${opts.unverified}; as last reported) ` : "") +
+      (why?.reason === Reason.Applying && t.applying ? `Applying ${formatApplyProgress(t.applying)}${staleNote(t.applying.at, now)}` : why ? `${why.reason}${why.type === "Synced" && why.reason === "UpToDate" ? "" : `: ${why.message}`}` : "-"),
     ];
   });
   const last = header.length - 1;

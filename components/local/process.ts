@@ -7,8 +7,10 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
+import { pathToFileURL } from "node:url";
 import { LakeformError } from "../../lake/errors";
 import { pidAlive } from "../../lake/files";
+import { LOG_ROTATION_DEFAULTS, type RotationOptions } from "../../lake/rotatingLog";
 
 export interface HealthCheck {
   /** GET this URL; healthy on a 2xx (or on any status in `statuses`). */
@@ -71,6 +73,43 @@ export function runningPid(spec: Pick<ProcessSpec, "pidFile">): number | undefin
     return undefined;
   }
   return pid;
+}
+
+/**
+ * The service's process under the supervisor (cli/supervise.ts, as the reconciler and the API run
+ * under `lakeform supervise`): killed or crashed, it is started again (backing off while it keeps
+ * dying), its leftovers (a launcher's JVM, the driver a spark-submit started) killed first, and
+ * its restarts counted in `supervisor.json` beside the pid file, which `lakeform status` shows.
+ * The pid file then holds the supervisor, whose process group holds them all: stopping it stops
+ * everything. The supervised command sees the PATH the plan gave it. A command that already is a
+ * supervisor is left as it is. `supervisor`: the command that runs the loop (supervisorCommand).
+ */
+export function supervisedProcess(spec: ProcessSpec, supervisor: string[], rotation: RotationOptions = LOG_ROTATION_DEFAULTS): ProcessSpec {
+  if (spec.command[1] === "supervise" || spec.command.some((c) => c.endsWith(SUPERVISE_MAIN))) return spec;
+  const state = path.join(path.dirname(spec.pidFile), "supervisor.json");
+  const envPath = spec.env.PATH ? ["/usr/bin/env", `PATH=${spec.env.PATH}`] : [];
+  // The engine's output reaches its log through the supervisor, which rotates it by size.
+  const log = ["--log", spec.logFile, "--log-max-bytes", String(rotation.maxBytes), "--log-keep", String(rotation.keep)];
+  return { ...spec, command: [...supervisor, "--service", spec.service, "--state", state, ...log, "--", ...envPath, ...spec.command] };
+}
+
+const SUPERVISE_MAIN = path.join("cli", "superviseMain.ts");
+
+/** The project this module is part of (run from its sources or from dist/): where bin/lakeform is. */
+export function projectRoot(from = __dirname): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, "bin", "lakeform"))) return dir;
+    if (path.dirname(dir) === dir) throw new Error(`bin/lakeform not found above ${from}`);
+  }
+}
+
+/**
+ * The engines' supervisor: cli/superviseMain.ts run from the sources by this Node with tsx's
+ * loader (one process: the pid file's is the supervisor's), not through bin/lakeform, so an
+ * engine never waits for (or fails with) a build of the command line.
+ */
+export function supervisorCommand(root = projectRoot(), node = process.execPath): string[] {
+  return [node, "--import", pathToFileURL(path.join(root, "node_modules", "tsx", "dist", "loader.mjs")).href, path.join(root, SUPERVISE_MAIN)];
 }
 
 export function portOpen(port: number, host = "127.0.0.1", timeoutMs = 1000): Promise<boolean> {

@@ -11,7 +11,8 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { implProvider } from "../dynamic";
 import type { InstallTarget } from "./install";
-import type { ProcessSpec } from "./process";
+import { LOG_ROTATION_DEFAULTS, type RotationOptions } from "../../lake/rotatingLog";
+import { supervisedProcess, supervisorCommand, type ProcessSpec } from "./process";
 
 const IMPL = path.join(__dirname, "serviceImpl");
 
@@ -32,6 +33,20 @@ export interface ServicePlan {
   process: ProcessSpec;
 }
 
+/**
+ * lakeform:logs (optional): `maxBytes` (a service's log is rotated before it passes this size)
+ * and `keep` (rotated files kept, <log>.1 … <log>.<keep>); LOG_ROTATION_DEFAULTS where not set.
+ */
+export function logRotation(raw: unknown): RotationOptions {
+  const r = (raw ?? {}) as Record<string, unknown>;
+  if (typeof r !== "object" || Array.isArray(r)) throw new Error("lakeform:logs must be an object with maxBytes and keep");
+  const maxBytes = r.maxBytes ?? LOG_ROTATION_DEFAULTS.maxBytes;
+  const keep = r.keep ?? LOG_ROTATION_DEFAULTS.keep;
+  if (typeof maxBytes !== "number" || !Number.isInteger(maxBytes) || maxBytes < 1024) throw new Error(`lakeform:logs.maxBytes must be a whole number of bytes, at least 1024 (got ${JSON.stringify(maxBytes)})`);
+  if (typeof keep !== "number" || !Number.isInteger(keep) || keep < 0) throw new Error(`lakeform:logs.keep must be a whole number >= 0 (got ${JSON.stringify(keep)})`);
+  return { maxBytes, keep };
+}
+
 /** A server running as a local background process, installed from registries on first create. */
 export class LocalService extends pulumi.dynamic.Resource {
   declare readonly pid: pulumi.Output<number>;
@@ -49,7 +64,8 @@ export class LocalService extends pulumi.dynamic.Resource {
         files: p.apply((x) => x.files),
         dirs: p.apply((x) => x.dirs),
         removeBeforeStart: p.apply((x) => x.removeBeforeStart ?? []),
-        process: p.apply((x) => x.process),
+        // Every local service runs supervised: killed, it comes back without a command.
+        process: p.apply((x) => supervisedProcess(x.process, supervisorCommand(), logRotation(new pulumi.Config("lakeform").getObject("logs")))),
         pid: undefined,
         running: undefined,
       },

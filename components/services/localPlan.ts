@@ -4,6 +4,7 @@
  */
 import * as path from "node:path";
 import { apiEndpointFile, servicePaths } from "../../lake/paths";
+import { LOG_ROTATION_DEFAULTS } from "../../lake/rotatingLog";
 import { localProcess } from "../common";
 import type { ServicePlan } from "../local/providers";
 
@@ -55,8 +56,10 @@ export function apiLimitArgs(limits: ApiServiceLimits = {}): string[] {
 
 function supervised(args: ServicesArgs, service: string, command: string[]): string[] {
   const bin = path.join(args.projectDir, "bin", "lakeform");
-  const state = servicePaths(args.dataDir, service).supervisorFile;
-  return [bin, "supervise", "--service", service, "--state", state, "--", bin, ...command];
+  const { supervisorFile, logFile } = servicePaths(args.dataDir, service);
+  // The log rotated by size (lake/rotatingLog.ts), as the engines' are.
+  const log = ["--log", logFile, "--log-max-bytes", String(LOG_ROTATION_DEFAULTS.maxBytes), "--log-keep", String(LOG_ROTATION_DEFAULTS.keep)];
+  return [bin, "supervise", "--service", service, "--state", supervisorFile, ...log, "--", bin, ...command];
 }
 
 export function servicesLocalPlans(args: ServicesArgs): { reconciler: ServicePlan; api: ServicePlan } {
@@ -97,7 +100,8 @@ export function servicesLocalPlans(args: ServicesArgs): { reconciler: ServicePla
       process: localProcess(args.dataDir, "api", {
         command: supervised(args, "api", ["api", "-f", args.tablesFile, "--port", String(args.apiPort), "--host", "127.0.0.1", ...apiLimitArgs(args.apiLimits)]),
         env,
-        health: { http: `${endpoint}/healthz` },
+        // 503 is the API answering that an engine is down: the API itself is up.
+        health: { http: `${endpoint}/healthz`, statuses: [200, 503] },
         ports: [args.apiPort],
         cwd: args.projectDir,
         startTimeoutSec: 180,

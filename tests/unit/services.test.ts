@@ -36,14 +36,14 @@ test("the reconciler and the API run under the supervisor, on the stack's tables
   const rec = findCreated(created, LOCAL, "lakehouse-services-reconciler");
   const cmd: string[] = rec.inputs.process.command;
   expect(cmd.slice(0, 6)).toEqual([path.join(ROOT, "bin/lakeform"), "supervise", "--service", "reconciler", "--state", `${DATA}/reconciler/supervisor.json`]);
-  expect(cmd.slice(6)).toEqual(["--", path.join(ROOT, "bin/lakeform"), "reconcile", "-f", path.join(ROOT, "examples/tables.yaml"), "--resync", "60"]);
+  expect(cmd.slice(6)).toEqual(["--log", `${DATA}/reconciler/logs/reconciler.log`, "--log-max-bytes", "52428800", "--log-keep", "5", "--", path.join(ROOT, "bin/lakeform"), "reconcile", "-f", path.join(ROOT, "examples/tables.yaml"), "--resync", "60"]);
   expect(rec.inputs.process.logFile).toBe(`${DATA}/reconciler/logs/reconciler.log`);
   expect(rec.inputs.process.env.LAKEFORM_OUTPUTS_FILE).toBe(`${DATA}/outputs.json`);
   expect(rec.dependsOn).toContain("lakehouse-outputs");
 
   const api = findCreated(created, LOCAL, "lakehouse-services-api");
   expect(api.inputs.process.command).toEqual(expect.arrayContaining(["api", "--port", "25090", "--host", "127.0.0.1"]));
-  expect(api.inputs.process.health).toEqual({ http: "http://127.0.0.1:25090/healthz" });
+  expect(api.inputs.process.health).toEqual({ http: "http://127.0.0.1:25090/healthz", statuses: [200, 503] });
   expect(api.inputs.process.ports).toEqual([25090]);
   // Its env carries a hash of the outputs, which hold the keys: the whole process spec stays secret.
   expect(api.secretInputs).toEqual(expect.arrayContaining(["process"]));

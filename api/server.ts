@@ -33,8 +33,10 @@ import {
 import type { Logger } from "pino";
 import { z } from "zod";
 import { LakeformError, type ErrorCode } from "../lake/errors";
+import { DEPENDENCIES, dependencyHealth } from "./health";
 import { API_LIMITS, type ApiLimits } from "./limits";
 import { scrapeMetrics } from "./metrics";
+import { PAGE_HEADERS, PAGE_PATHS, STATUS_CSS, STATUS_HTML, STATUS_JS } from "./statusPage";
 import type { LakeService } from "./service";
 import { ChangesQuery, DeleteQuery, INGEST_MEDIA_TYPES, IngestQuery, queryBody, RowsQuery, TableParams, UpdateBody, validationCode } from "./validation";
 
@@ -182,6 +184,8 @@ export interface ApiOptions {
   logger?: Logger;
   /** Host names requests may be addressed to besides the loopback ones (LOOPBACK_HOSTS). */
   allowedHosts?: string[];
+  /** The metastore's thrift:// URI (stack output metastoreUri), which /healthz asks; unasked without it. */
+  metastoreUri?: string;
 }
 
 /** The names a request to an API on loopback carries in its Host header (any port). */
@@ -221,8 +225,10 @@ function refuseForeignHosts(extra: string[] = []) {
   };
 }
 
-/** Routes anyone may ask: health, and the docs page with its static files (the document itself needs a token). */
+/** Routes anyone may ask: health, the status page's files and the docs page's (the data and the document need a token). */
 export function isPublic(url: string): boolean {
+  // The status page and its two files hold no data: its script asks the read routes with a token (api/statusPage.ts).
+  if (url === PAGE_PATHS.html || url === PAGE_PATHS.script || url === PAGE_PATHS.style) return true;
   return url === "/healthz" || url === "/docs" || url === "/docs/" || url.startsWith("/docs/static/");
 }
 
@@ -529,10 +535,30 @@ export async function buildApi(opts: ApiOptions) {
 
   r.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
 
-  r.get("/healthz", { schema: { response: { 200: z.object({ ok: z.boolean(), spark: z.boolean(), trino: z.boolean() }), ...errors(...ALWAYS) } } }, async () => {
-    const [spark, trino] = await Promise.all([lake.jobs.healthy(), lake.trinoRead.scalar("SELECT 1").then(() => true, () => false)]);
-    return { ok: spark && trino, spark, trino };
+  // The status page (api/statusPage.ts): public files without data, under a CSP allowing only these.
+  const page = (type: string, body: string) => async (_req: FastifyRequest, reply: FastifyReply) => reply.headers(PAGE_HEADERS).type(type).send(body);
+  r.get(PAGE_PATHS.html, { schema: { hide: true } }, page("text/html; charset=utf-8", STATUS_HTML));
+  r.get(PAGE_PATHS.script, { schema: { hide: true } }, page("text/javascript; charset=utf-8", STATUS_JS));
+  r.get(PAGE_PATHS.style, { schema: { hide: true } }, page("text/css; charset=utf-8", STATUS_CSS));
+
+  const HealthBody = z.object({
+    ok: z.boolean(),
+    s3: z.boolean(),
+    metastore: z.boolean(),
+    spark: z.boolean(),
+    trino: z.boolean(),
+    down: z.array(z.enum(DEPENDENCIES)).describe("the dependencies that didn't answer"),
+    message: z.string().optional(),
   });
+  r.get(
+    "/healthz",
+    { schema: { response: { 200: HealthBody.describe("every dependency answers"), 503: HealthBody.describe("the ones in down don't answer"), ...errors(...ALWAYS.filter((s) => s !== 503)) } } },
+    async (_req, reply) => {
+      const h = await dependencyHealth(lake, opts.metastoreUri);
+      if (h.ok) return h;
+      return reply.code(503).send({ ...h, message: `down: ${h.down.join(", ")}` });
+    },
+  );
 
   r.get(
     "/status",

@@ -261,7 +261,9 @@ describe.each(ROUTES)("$method $url ($scope)", (r) => {
 });
 
 test("health and the docs page's own files answer without a token; the document they show needs one", async () => {
-  expect((await app.inject({ method: "GET", url: "/healthz" })).statusCode).toBe(200);
+  // Without a token, and here every engine is a dead port: 503 naming each one (no metastore URI given, none asked).
+  const health = await app.inject({ method: "GET", url: "/healthz" });
+  expect([health.statusCode, health.json()]).toEqual([503, { ok: false, s3: false, metastore: true, spark: false, trino: false, down: ["s3", "spark", "trino"], message: "down: s3, spark, trino" }]);
   const page = await app.inject({ method: "GET", url: "/docs" });
   expect([page.statusCode, page.headers["content-type"]]).toEqual([200, "text/html; charset=utf-8"]);
   const init = await app.inject({ method: "GET", url: "/docs/static/swagger-initializer.js" });
@@ -521,4 +523,25 @@ describe("requests addressed elsewhere, or from another site's page (DNS rebindi
       await named.close();
     }
   });
+});
+
+test("the status page at / and its two files answer without a token, hold no data, and allow nothing from elsewhere (CSP); its data routes need the token", async () => {
+  const html = await app.inject({ method: "GET", url: "/" });
+  expect([html.statusCode, html.headers["content-type"], html.headers["x-frame-options"], html.headers["referrer-policy"]]).toEqual([200, "text/html; charset=utf-8", "DENY", "no-referrer"]);
+  expect(html.headers["content-security-policy"]).toBe(
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  );
+  // Only this API's own files, by path: no other origin.
+  expect(html.body.match(/(?:src|href)="[^"]*"/g)).toEqual(['href="/ui/status.css"', 'src="/ui/status.js"']);
+  expect(html.body).not.toMatch(/people|accounts/);
+  const js = await app.inject({ method: "GET", url: "/ui/status.js" });
+  expect([js.statusCode, js.headers["content-type"]]).toEqual([200, "text/javascript; charset=utf-8"]);
+  // The token goes in a header from the tab's storage, never in a URL or a cookie.
+  expect(js.body).toMatch(/authorization: "Bearer " \+ token\(\)/);
+  expect(js.body).toMatch(/sessionStorage/);
+  expect(js.body).not.toMatch(/document\.cookie|[?&]token=/);
+  expect((await app.inject({ method: "GET", url: "/ui/status.css" })).headers["content-type"]).toBe("text/css; charset=utf-8");
+  expect((await app.inject({ method: "GET", url: "/status" })).statusCode).toBe(401);
+  // Host is checked on the page as on every route.
+  expect((await app.inject({ method: "GET", url: "/", headers: { host: "attacker.example:8090" } })).statusCode).toBe(403);
 });

@@ -34,6 +34,7 @@ export const STATUS_HTML = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Lakeform status</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="${PAGE_PATHS.style}">
 <script src="${PAGE_PATHS.script}" defer></script>
 </head>
@@ -86,11 +87,16 @@ export const STATUS_JS = String.raw`"use strict";
     return e;
   }
   // A token in the fragment (never sent to the server) is taken and removed from the address bar.
-  var m = /(?:^#|&)token=([^&]+)/.exec(location.hash);
-  if (m) {
+  function tokenFromFragment() {
+    var m = /(?:^#|&)token=([^&]+)/.exec(location.hash);
+    if (!m) return false;
     sessionStorage.setItem(KEY, decodeURIComponent(m[1]));
     history.replaceState(null, "", location.pathname + location.search);
+    return true;
   }
+  tokenFromFragment();
+  // The page already open and a link with a token followed: no reload, only this event.
+  window.addEventListener("hashchange", function () { if (tokenFromFragment()) refresh(); });
   var token = function () { return sessionStorage.getItem(KEY); };
   function showLogin(message) {
     $("main").hidden = true; $("signout").hidden = true; $("login").hidden = false;

@@ -532,7 +532,7 @@ test("the status page at / and its two files answer without a token, hold no dat
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
   );
   // Only this API's own files, by path: no other origin.
-  expect(html.body.match(/(?:src|href)="[^"]*"/g)).toEqual(['href="/ui/status.css"', 'src="/ui/status.js"']);
+  expect(html.body.match(/(?:src|href)="[^"]*"/g)).toEqual(['href="data:,"', 'href="/ui/status.css"', 'src="/ui/status.js"']);
   expect(html.body).not.toMatch(/people|accounts/);
   const js = await app.inject({ method: "GET", url: "/ui/status.js" });
   expect([js.statusCode, js.headers["content-type"]]).toEqual([200, "text/javascript; charset=utf-8"]);

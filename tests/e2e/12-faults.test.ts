@@ -2,9 +2,10 @@
  * Faults (issue 13), on the local runtime. For each of the Spark job server, the S3 server, the
  * metastore, Trino and the reconciler: a reconciler loop applies a large source (FAULT_ROWS rows,
  * 50,000 by default (LAKEFORM_FAULT_ROWS), upserting over a small first source), the service is killed with SIGKILL
- * (its whole process group) once the write's inflight instant is on the Hudi timeline, a reader
- * polls Trino's count the whole time, and the service comes back (`refresh` + `up` for the
- * lakehouse's services, a new process for the reconciler). Each case asserts: the reader only
+ * (the engine's own process, not its supervisor) once the write's inflight instant is on the Hudi timeline, a reader
+ * polls Trino's count the whole time, and the service comes back without a command (its
+ * supervisor restarts it; meanwhile the API's /healthz answers 503 naming it, and `lakeform
+ * status` counts one more restart) or, for a reconciler run in the foreground, as a new process. Each case asserts: the reader only
  * ever saw the old or the new count; the final rows are exactly the expected set (count and
  * distinct keys); no inflight instant is left on the timeline; history shows each source applied
  * once. Then: the metastore killed right after a commit that adds a column completes, before its
@@ -20,8 +21,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { JobClient, type Observation } from "../../lake/jobClient";
+import { apiEndpointFor, serviceHealth } from "../../cli/status";
 import { PROJECT_DIR, type LakeOutputs } from "../../stacks/automation";
-import { e2eStack, ensureUp, s3, trino, waitFor } from "./lake";
+import { ensureUp, s3, trino, waitFor } from "./lake";
 
 const ROWS = Number(process.env.LAKEFORM_FAULT_ROWS ?? 50_000);
 const BASE_ROWS = 1000;
@@ -74,25 +76,37 @@ function reconciler(tablesFile: string, ...args: string[]): Running {
   return { child, logs: () => logs, exit, exited: () => done };
 }
 
-function servicePid(service: string): number {
-  return Number(JSON.parse(fs.readFileSync(path.join(DATA_DIR, service, `${service}.pid`), "utf8")).pid);
+/** What the service's supervisor reports (cli/supervise.ts): the engine's pid and its restarts. */
+function supervisor(service: string): { childPid?: number; restarts: number } {
+  return JSON.parse(fs.readFileSync(path.join(DATA_DIR, service, "supervisor.json"), "utf8"));
 }
 
-/** kill -9 of the service's whole process group (the JVM and whatever it started). */
-function kill9(service: string): void {
-  const pid = servicePid(service);
-  try {
-    process.kill(-pid, "SIGKILL");
-  } catch {
-    process.kill(pid, "SIGKILL");
-  }
+/** kill -9 of the engine itself (the JVM, the S3 server): its supervisor stays. */
+function kill9(service: string): { pid: number; restarts: number } {
+  const { childPid, restarts } = supervisor(service);
+  if (!childPid) throw new Error(`${service} has no running process to kill: ${JSON.stringify(supervisor(service))}`);
+  process.kill(childPid, "SIGKILL");
+  return { pid: childPid, restarts };
 }
 
-/** What a supervisor does for the lakehouse's services: refresh finds the dead one, up restarts it. */
-async function bringBack(): Promise<void> {
-  const stack = await e2eStack();
-  await stack.refresh({});
-  await stack.up({});
+async function healthz(): Promise<{ status: number; body: { ok: boolean; down: string[] } }> {
+  const res = await fetch(`${apiEndpointFor(DATA_DIR)}/healthz`, { signal: AbortSignal.timeout(15_000) });
+  return { status: res.status, body: (await res.json()) as { ok: boolean; down: string[] } };
+}
+
+/**
+ * No command: the engine's supervisor starts it again. Meanwhile the API's /healthz answers 503
+ * naming it; then 200 once it answers, a new pid, one more restart in what `lakeform status` shows.
+ */
+async function comesBack(service: string, killed: { pid: number; restarts: number }): Promise<void> {
+  const down = await waitFor(`/healthz to answer 503 naming ${service}`, async () => {
+    const h = await healthz();
+    return h.status === 503 && h.body.down.includes(service) ? h : undefined;
+  }, { timeoutMs: 30_000, intervalMs: 100 });
+  expect(down.body.ok).toBe(false);
+  await waitFor(`${service} back by itself (/healthz 200)`, async () => ((await healthz()).status === 200 ? true : undefined), { timeoutMs: 300_000, intervalMs: 1000 });
+  const health = serviceHealth(DATA_DIR, service)!;
+  expect({ running: health.running, newPid: health.childPid !== killed.pid, restarts: health.restarts }).toEqual({ running: true, newPid: true, restarts: killed.restarts + 1 });
 }
 
 async function timeline(table: string): Promise<string[]> {
@@ -161,8 +175,7 @@ describe.each([["spark"], ["s3"], ["metastore"], ["trino"], ["reconciler"]])("ki
         await loop.exit;
         loop = reconciler(ws.tablesFile, "--resync", "5");
       } else {
-        kill9(service);
-        await bringBack();
+        await comesBack(service, kill9(service));
       }
       fig.injected++;
       await waitFor(
@@ -215,9 +228,9 @@ test("the metastore killed right after a commit that adds a column, before its h
       intervalMs: 20,
       gaveUp: () => (loop.exited() ? `the reconciler exited: ${loop.logs().slice(-2000)}` : undefined),
     });
-    kill9("metastore");
+    const killed = kill9("metastore");
     fig.injected++;
-    await bringBack();
+    await comesBack("metastore", killed);
     await waitFor(
       "the city column in Trino",
       async () => (Number(await trino(outs).scalar(`SELECT count(DISTINCT city) FROM hudi.default.${table}`)) === 7 ? true : undefined),

@@ -196,6 +196,19 @@ program
   });
 
 program
+  .command("plan")
+  .description("what a pass would do to each table, before anything is written: pending sources with bytes and rows, the schema change (additive, refused, needs a rewrite), deletes, maintenance and prunes due")
+  .argument("[tables...]", "only these tables (name, or database.name)")
+  .addOption(fileOption())
+  .addOption(outputOption())
+  .option("--json", "machine-readable (-o json)")
+  .addHelpText("after", "\nExamples:\n  lakeform plan\n  lakeform plan leads -o json | jq '.tables[0].writes'\n\nRows and deletes are counted in a sample of each source's first MiB (exact when that is all of it, ~ otherwise).\nExit status: 0 nothing to do, 2 changes pending, 1 a change would be refused or a table can't be observed.")
+  .action(async (names, opts) => {
+    const { planCommand } = await import("./plan");
+    process.exitCode = await planCommand(await lakeOutputs(), { tablesFile: tablesFileOf(opts), names, format: outputFormat(opts) }, write);
+  });
+
+program
   .command("prune")
   .description("the prunes held until confirmed (a tables.yaml change that removes more than one prune: true table, or every table); --confirm lets them go")
   .argument("[tables...]", "only these tables (each must be held)")

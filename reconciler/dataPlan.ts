@@ -1,0 +1,176 @@
+/**
+ * The data's plan (`lakeform plan`): what a pass would do to each table, before anything is
+ * written. It is the reconciler's own decision (plan.ts `plan`, on the same observation), with
+ * what each write will bring read from a sample of its source: bytes and estimated rows, the
+ * schema delta classified against the table's columns and its schemaPolicy (none, additive,
+ * refused, needs a rewrite), the deletes a `deleteWhen` rule will make, and the maintenance due.
+ *
+ * Pure: the sample is given (lake/sourceSample.ts reads it), so unit tests check every class.
+ */
+import { parse as parseCsv } from "csv-parse/sync";
+import { sanitizeColumn } from "../lake/columns";
+import type { Observation } from "../lake/jobClient";
+import type { ResolvedSource } from "../lake/sources";
+import { tableId, type TableSpec } from "../lake/spec";
+import type { MaintenancePlan } from "./maintenance";
+import type { Plan } from "./plan";
+
+/** The first bytes of a source, and whether they are all of it. */
+export interface SourceSample {
+  head: Buffer;
+  whole: boolean;
+}
+
+export type SchemaChange = "none" | "additive" | "refused" | "needsRewrite";
+
+export interface SourcePlan {
+  source: string;
+  location: string;
+  hash: string;
+  bytes: number;
+  /** Exact when the sample is the whole file, else estimated from the sample's bytes per row. */
+  rows: number;
+  rowsExact: boolean;
+  /** The source's columns (sanitised, as the table will name them). */
+  columns: string[];
+  schema: { change: SchemaChange; added: string[]; reason?: string };
+  /** Rows the table's deleteWhen marks for deletion (their keys are deleted), estimated like rows. */
+  deletes?: number;
+}
+
+export interface TableDataPlan {
+  table: string;
+  format: TableSpec["format"];
+  /** The reconciler's decision: upToDate, act, wait (a failure it won't retry), fail (a refusal). */
+  decision: Plan["kind"];
+  /** Human: what the pass will do, or why not. */
+  reason: string;
+  /** For act: what it repairs first (register, rebuild, resync), when it does. */
+  repair?: string;
+  /** The table as the lake has it now. */
+  exists: boolean;
+  rowCount: number | null;
+  writes: SourcePlan[];
+  maintenance?: MaintenancePlan;
+  /** The error code of a wait or fail. */
+  code?: string;
+}
+
+/** Spark's simple type names: which values of a source fit a table column of that type. */
+function fits(type: string, value: string): boolean {
+  const t = type.toLowerCase();
+  const v = value.trim();
+  if (/^(tinyint|smallint|int|integer)$/.test(t)) return /^[+-]?\d+$/.test(v) && Math.abs(Number(v)) <= 2 ** 31 - 1;
+  if (/^(bigint|long)$/.test(t)) return /^[+-]?\d+$/.test(v) && Math.abs(Number(v)) < 2 ** 63;
+  if (/^(double|float|real)$/.test(t)) return /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(v) || /^[+-]?(inf|infinity|nan)$/i.test(v);
+  const dec = /^decimal\((\d+),\s*(\d+)\)$/.exec(t);
+  if (dec) {
+    const m = /^[+-]?(\d*)\.?(\d*)$/.exec(v);
+    return !!m && v !== "" && m[1].replace(/^0+/, "").length <= Number(dec[1]) - Number(dec[2]);
+  }
+  if (t === "boolean") return /^(true|false)$/i.test(v);
+  if (t === "date") return /^\d{4}-\d{2}-\d{2}$/.test(v) && !Number.isNaN(Date.parse(v));
+  if (t.startsWith("timestamp")) return /^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$/.test(v);
+  return true;
+}
+
+/** The complete records of a sample: cut at its last line break when it isn't the whole file. */
+function sampleRecords(sample: SourceSample): string[][] {
+  let text = sample.head.toString("utf8").replace(/^\uFEFF/, "");
+  if (!sample.whole) {
+    const cut = text.lastIndexOf("\n");
+    text = cut >= 0 ? text.slice(0, cut + 1) : "";
+  }
+  try {
+    return parseCsv(text, { relax_column_count: true, skip_empty_lines: true, relax_quotes: true }) as string[][];
+  } catch {
+    // A quoted record cut by the sample's end: drop what follows the last record that parses.
+    const lines = text.split("\n");
+    for (let n = lines.length - 1; n > 0; n--) {
+      try {
+        return parseCsv(lines.slice(0, n).join("\n"), { relax_column_count: true, skip_empty_lines: true, relax_quotes: true }) as string[][];
+      } catch {
+        /* shorter */
+      }
+    }
+    return [];
+  }
+}
+
+/** What one source will bring to the table, from its sample. */
+export function planSource(spec: TableSpec, lake: Pick<Observation, "exists" | "columns">, src: ResolvedSource, sample: SourceSample): SourcePlan {
+  const records = sampleRecords(sample);
+  const [header = [], ...rows] = records;
+  const columns = header.map(sanitizeColumn);
+  const scale = sample.whole || sample.head.length === 0 ? 1 : src.bytes / sample.head.length;
+  const estimate = (n: number) => (sample.whole ? n : Math.round(n * scale));
+  const marker = spec.deleteWhen && columns.includes(spec.deleteWhen.column) ? spec.deleteWhen.column : undefined;
+  const tableCols = new Map(lake.exists ? lake.columns.map((c) => [c.name, c.type]) : []);
+
+  const added = lake.exists ? columns.filter((c) => !tableCols.has(c) && c !== marker && !c.startsWith("_hoodie_")) : [];
+  const required = [...spec.primaryKey, ...spec.partitionBy, ...(spec.orderingField ? [spec.orderingField] : [])];
+  const missing = required.filter((c) => !columns.includes(c));
+  let schema: SourcePlan["schema"] = { change: added.length > 0 ? "additive" : "none", added };
+  if (missing.length > 0) {
+    schema = { change: "refused", added, reason: `column(s) ${missing.join(", ")} named in tables.yaml are not in the source's header (BAD_CSV)` };
+  } else if (added.length > 0 && spec.schemaPolicy === "strict") {
+    schema = { change: "refused", added, reason: `schemaPolicy is strict and the source has new column(s): ${added.join(", ")} (SCHEMA_REFUSED)` };
+  } else {
+    for (const [i, row] of rows.entries()) {
+      const bad = columns.findIndex((c, j) => tableCols.has(c) && (row[j] ?? "") !== "" && !fits(tableCols.get(c)!, row[j]));
+      if (bad >= 0) {
+        const c = columns[bad];
+        schema = {
+          change: "needsRewrite",
+          added,
+          reason: `column ${c} is ${tableCols.get(c)} in the table, and row ${i + 1} of the source has ${JSON.stringify(rows[i][bad])}: its type would have to change, which rewrites the table; the write is refused (SCHEMA_REFUSED)`,
+        };
+        break;
+      }
+    }
+  }
+
+  const out: SourcePlan = {
+    source: src.name ?? src.declared,
+    location: src.location,
+    hash: src.hash,
+    bytes: src.bytes,
+    rows: estimate(rows.length),
+    rowsExact: sample.whole,
+    columns,
+    schema,
+  };
+  if (spec.deleteWhen) {
+    const at = marker ? columns.indexOf(marker) : -1;
+    const marked = at < 0 ? 0 : rows.filter((r) => spec.deleteWhen!.equals.includes((r[at] ?? "").trim().toLowerCase())).length;
+    out.deletes = estimate(marked);
+  }
+  return out;
+}
+
+/** The data's plan of one table, from the reconciler's plan and the samples of what it will write. */
+export function tableDataPlan(spec: TableSpec, lake: Observation, decided: Plan, samples: Map<string, SourceSample>): TableDataPlan {
+  const base = { table: tableId(spec), format: spec.format, decision: decided.kind, exists: lake.exists, rowCount: lake.rowCount, writes: [] as SourcePlan[] };
+  switch (decided.kind) {
+    case "upToDate":
+      return { ...base, reason: decided.synced.message, maintenance: decided.maintenance };
+    case "wait":
+    case "fail":
+      return { ...base, reason: decided.error.message, code: decided.error.code };
+    case "act": {
+      const writes: SourcePlan[] = [];
+      // Each write sees the columns the writes before it added (their type is the source's: any value fits).
+      let table = { exists: lake.exists, columns: lake.columns };
+      for (const call of decided.action.calls) {
+        if (call.op !== "write") continue;
+        const sample = samples.get(call.source.location);
+        if (!sample) continue;
+        const w = planSource(spec, table, call.source, sample);
+        writes.push(w);
+        const known = new Set(table.columns.map((c) => c.name));
+        table = { exists: true, columns: [...table.columns, ...w.columns.filter((c) => !known.has(c)).map((name) => ({ name, type: "string" }))] };
+      }
+      return { ...base, reason: decided.action.reason, repair: decided.action.repair, writes };
+    }
+  }
+}

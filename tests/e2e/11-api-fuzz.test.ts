@@ -32,7 +32,7 @@ const UNWRITTEN = `fuzz_later_${sfx}`;
  * runs find more: LAKEFORM_FUZZ_SECONDS, LAKEFORM_FUZZ_EXAMPLES.
  */
 const MAX_EXAMPLES = Number(process.env.LAKEFORM_FUZZ_EXAMPLES ?? 30);
-const MAX_TIME_S = Number(process.env.LAKEFORM_FUZZ_SECONDS ?? 180);
+const MAX_TIME_S = Number(process.env.LAKEFORM_FUZZ_SECONDS ?? 120);
 /**
  * One seed by default, so the test command checks the same cases each run and a failure can be
  * replayed; LAKEFORM_FUZZ_SEED picks another ("random" for a fresh one) to explore further.

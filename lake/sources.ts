@@ -23,6 +23,65 @@ export interface ResolvedSource {
   bytes: number;
   /** The name recorded in the commit, when not the location's file name (journal replays). */
   name?: string;
+  /**
+   * A journal entry replayed by a rebuild: written as often as the journal has it (not "at most
+   * once" by hash) and not journaled again (its entry is there already).
+   */
+  replay?: true;
+}
+
+/** What identifies a source's content without reading it: size and mtime (local), ETag and size (S3). */
+export interface SourceStamp {
+  bytes: number;
+  /** Local: the modification time in ms; S3: the ETag. */
+  version: string;
+}
+
+/**
+ * Content hashes of sources by location, kept while their stamp (size + mtime, or ETag + size)
+ * is the same: an unchanged source is not read again. One per Sources (a process's reconciler
+ * keeps it across passes); `hits`/`misses` count lookups, for tests and benches.
+ */
+export class SourceHashCache {
+  private readonly entries = new Map<string, { stamp: SourceStamp; hash: string }>();
+  hits = 0;
+  misses = 0;
+
+  constructor(private readonly maxEntries = 100_000) {}
+
+  /** The hash recorded for this location with this stamp, or undefined (then it must be hashed). */
+  get(location: string, stamp: SourceStamp): string | undefined {
+    const e = this.entries.get(location);
+    if (e && e.stamp.bytes === stamp.bytes && e.stamp.version === stamp.version) {
+      this.hits++;
+      return e.hash;
+    }
+    this.misses++;
+    return undefined;
+  }
+
+  set(location: string, stamp: SourceStamp, hash: string): void {
+    if (this.entries.size >= this.maxEntries && !this.entries.has(location)) {
+      const oldest = this.entries.keys().next().value;
+      if (oldest !== undefined) this.entries.delete(oldest);
+    }
+    this.entries.set(location, { stamp, hash });
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+}
+
+/** sha256 of a stream, read chunk by chunk (never the whole content in memory). */
+export async function sha256Stream(body: AsyncIterable<Uint8Array>): Promise<{ hash: string; bytes: number }> {
+  const h = crypto.createHash("sha256");
+  let bytes = 0;
+  for await (const chunk of body) {
+    h.update(chunk);
+    bytes += chunk.length;
+  }
+  return { hash: h.digest("hex"), bytes };
 }
 
 /** A declared source that can't be found or read. */
@@ -93,17 +152,26 @@ export const isGlob = (s: string): boolean => /[*?]/.test(s);
 /** Whether a declared source names S3 objects rather than local files. */
 export const isS3Source = (s: string): boolean => /^s3a?:\/\//.test(s);
 
-async function streamToBuffer(body: unknown): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of body as AsyncIterable<Uint8Array>) chunks.push(Buffer.from(chunk));
-  return Buffer.concat(chunks);
-}
-
 export class Sources {
   constructor(
     private readonly s3: S3Client,
     private readonly bucket: string,
+    /** Hashes of unchanged sources (size + mtime, ETag + size): kept across passes. */
+    readonly hashes: SourceHashCache = new SourceHashCache(),
   ) {}
+
+  /** A local file's hash: from the cache while its size and mtime are the same, else streamed. */
+  private async hashLocal(declared: string, file: string): Promise<ResolvedSource> {
+    const st = await fs.promises.stat(file);
+    const stamp: SourceStamp = { bytes: st.size, version: String(st.mtimeMs) };
+    const cached = this.hashes.get(file, stamp);
+    if (cached) return { declared, location: file, hash: cached, bytes: st.size };
+    const { hash, bytes } = await sha256Stream(fs.createReadStream(file));
+    // Changed while read: its stamp now says so, and the next pass hashes it again.
+    const after = await fs.promises.stat(file);
+    if (after.size === st.size && after.mtimeMs === st.mtimeMs) this.hashes.set(file, stamp, hash);
+    return { declared, location: file, hash, bytes };
+  }
 
   /** Expands one declared source into files, sorted by name, each hashed. */
   async resolve(declared: string, baseDir: string): Promise<ResolvedSource[]> {
@@ -121,15 +189,21 @@ export class Sources {
       if (!fs.existsSync(abs)) throw new SourceError(declared, `file not found: ${abs}`);
       files = [abs];
     }
-    return files.sort().map((f) => {
-      const data = fs.readFileSync(f);
-      return { declared, location: f, hash: sha256(data), bytes: data.length };
-    });
+    const out: ResolvedSource[] = [];
+    for (const f of files.sort()) {
+      try {
+        out.push(await this.hashLocal(declared, f));
+      } catch (err) {
+        throw new SourceError(declared, `can't read ${f}: ${(err as Error).message}`, { cause: err });
+      }
+    }
+    return out;
   }
 
   private async resolveS3(uri: string): Promise<ResolvedSource[]> {
     const { bucket, key } = parseS3Uri(uri);
-    const keys: string[] = [];
+    // Each object with its ETag and size when the listing told them (a glob), else a HEAD asks.
+    const keys: { key: string; etag?: string; size?: number }[] = [];
     if (isGlob(key)) {
       const prefix = key.slice(0, key.search(/[*?]/));
       const re = globToRegExp(key);
@@ -141,17 +215,33 @@ export class Sources {
           if (status === 403 || status === 404) throw new SourceError(uri, `can't list s3://${bucket}/${prefix}: ${(err as Error).name}`, { cause: err });
           throw new ObjectStoreError(`listing s3://${bucket}/${prefix}`, { cause: err });
         });
-        for (const o of page.Contents ?? []) if (o.Key && re.test(o.Key)) keys.push(o.Key);
+        for (const o of page.Contents ?? []) if (o.Key && re.test(o.Key)) keys.push({ key: o.Key, etag: o.ETag, size: o.Size });
         token = page.NextContinuationToken;
       } while (token);
       if (keys.length === 0) throw new SourceError(uri, "matches no object");
-    } else keys.push(key);
+    } else keys.push({ key });
     const out: ResolvedSource[] = [];
-    for (const k of keys.sort()) {
+    for (const { key: k, ...listed } of keys.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))) {
+      const location = `s3://${bucket}/${k}`;
       try {
-        const obj = await this.s3.send(new GetObjectCommand({ Bucket: bucket, Key: k }));
-        const data = await streamToBuffer(obj.Body);
-        out.push({ declared: uri, location: `s3://${bucket}/${k}`, hash: sha256(data), bytes: data.length });
+        let etag = listed.etag;
+        let size = listed.size;
+        if (etag === undefined || size === undefined) {
+          const head = await this.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: k }));
+          etag = head.ETag;
+          size = head.ContentLength;
+        }
+        const stamp: SourceStamp | undefined = etag !== undefined && size !== undefined ? { bytes: size, version: etag } : undefined;
+        const cached = stamp && this.hashes.get(location, stamp);
+        if (cached) {
+          out.push({ declared: uri, location, hash: cached, bytes: stamp.bytes });
+          continue;
+        }
+        // The version read is the one hashed: the GET is pinned to the ETag the stamp has.
+        const obj = await this.s3.send(new GetObjectCommand({ Bucket: bucket, Key: k, ...(etag ? { IfMatch: etag } : {}) }));
+        const { hash, bytes } = await sha256Stream(obj.Body as AsyncIterable<Uint8Array>);
+        if (stamp) this.hashes.set(location, stamp, hash);
+        out.push({ declared: uri, location, hash, bytes });
       } catch (err) {
         throw new SourceError(uri, `can't read s3://${bucket}/${k}: ${(err as Error).name}`, { cause: err });
       }
@@ -164,18 +254,50 @@ export class Sources {
     return `_lakeform/landing/${src.hash.slice(0, 2)}/${src.hash}.csv`;
   }
 
-  /** Lands a source in the warehouse bucket and returns the s3a:// URI Spark reads. */
+  /**
+   * Lands a source in the warehouse bucket by its hash and returns the s3a:// URI Spark reads: a
+   * local file by multipart upload (streamed, any size), an s3:// object copied into the lake's own
+   * landing area (so a rebuild from the journal needs nothing outside the lake). A journal replay
+   * is read where its entry says (already the lake's). Landed already: nothing is sent.
+   */
   async land(src: ResolvedSource): Promise<string> {
-    if (src.location.startsWith("s3://")) return src.location.replace(/^s3:/, "s3a:");
+    if (src.replay) return src.location.replace(/^s3:/, "s3a:");
     const key = this.landingKey(src);
+    const landed = `s3a://${this.bucket}/${key}`;
+    if (src.location.startsWith("s3://")) {
+      const from = parseS3Uri(src.location);
+      if (from.bucket === this.bucket && from.key === key) return landed;
+    }
     const exists = await this.s3
       .send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }))
       .then(() => true)
       .catch(() => false);
-    if (!exists) {
-      await objectStore(`landing ${src.declared} at s3://${this.bucket}/${key}`, () => this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: fs.readFileSync(src.location) })));
+    if (exists) return landed;
+    const what = `landing ${src.declared} at s3://${this.bucket}/${key}`;
+    if (src.location.startsWith("s3://")) {
+      const from = parseS3Uri(src.location);
+      if (src.bytes <= MAX_STREAMED_LANDING_BYTES) {
+        await objectStore(what, () => this.s3.send(new CopyObjectCommand({ Bucket: this.bucket, Key: key, CopySource: `${from.bucket}/${encodeURI(from.key)}` })));
+      } else {
+        // Over a single copy's limit: streamed through here in parts.
+        const obj = await objectStore(`reading ${src.location}`, () => this.s3.send(new GetObjectCommand({ Bucket: from.bucket, Key: from.key })));
+        await this.upload(what, key, obj.Body as Readable);
+      }
+    } else {
+      await this.upload(what, key, fs.createReadStream(src.location));
     }
-    return `s3a://${this.bucket}/${key}`;
+    return landed;
+  }
+
+  /** A multipart upload of a stream (a part or two held at a time), any size. */
+  private async upload(what: string, key: string, body: Readable): Promise<void> {
+    const upload = new Upload({ client: this.s3, params: { Bucket: this.bucket, Key: key, Body: body }, partSize: LANDING_PART_BYTES, queueSize: 2, leavePartsOnError: false });
+    try {
+      await upload.done();
+    } catch (err) {
+      body.destroy();
+      throw new ObjectStoreError(what, { cause: err });
+    }
   }
 
   /**

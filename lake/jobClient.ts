@@ -214,9 +214,10 @@ export class JobClient {
 
   /**
    * `source.once`: not written again when a commit of the table already carries its hash (checked under the job server's table lock).
+   * `source.journal: false`: a rebuild's replay of a journal entry, not journaled again (its entry is there).
    * `mustExist`: the caller saw the table (catalog entry and files); the job server refuses (REPAIR_PENDING) rather than create one.
    */
-  write(table: JobTable, source: { uri: string; hash: string; name: string; once?: boolean }, generation: string, opts: { mustExist?: boolean } = {}): Promise<WriteResult> {
+  write(table: JobTable, source: { uri: string; hash: string; name: string; once?: boolean; journal?: boolean }, generation: string, opts: { mustExist?: boolean } = {}): Promise<WriteResult> {
     return this.post("write", { table, source, generation, ...(opts.mustExist ? { mustExist: true } : {}) });
   }
 

@@ -77,6 +77,7 @@ export const SourceSchema = z.object({
   hash: z.string(),
   name: z.string().optional(),
   once: z.boolean().optional().describe("Not written again when a commit of the table already carries its hash"),
+  journal: z.boolean().optional().describe("false: a rebuild's replay of a journal entry, not journaled again"),
 });
 
 /** Every operation's request (POST /v1/<op>). */

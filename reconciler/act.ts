@@ -51,7 +51,7 @@ export async function act(deps: PassDeps, spec: TableSpec, action: Action, log: 
         const t0 = Date.now();
         const name = src.name ?? path.basename(src.location);
         const watch = watchWrite(deps, table, { index: wrote + 1, total: writes, source: name }, log, onProgress);
-        const res = await deps.driver.write(table, { uri, hash: src.hash, name }, spec.generation).finally(() => watch.stop());
+        const res = await deps.driver.write(table, { uri, hash: src.hash, name, ...(src.replay ? { replay: true } : {}) }, spec.generation).finally(() => watch.stop());
         wrote++;
         log.info(
           { source: src.declared, file: src.location, commit: res.commit, rows: res.rowsWritten, renamed: res.renamed, addedColumns: res.addedColumns, durationMs: Date.now() - t0 },

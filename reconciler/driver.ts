@@ -17,7 +17,7 @@ export interface LakeDriver {
   /** The table as the lake has it: catalog entry, files, commits (with their source records), rows. Never writes. From its metadata alone when it hasn't changed. */
   observe(table: JobTable, opts?: ObserveOptions): Promise<Observation>;
   /** Upserts one landed CSV into the table, recording its source hash and the spec generation in the commit. */
-  write(table: JobTable, source: { uri: string; hash: string; name: string }, generation: string): Promise<WriteResult>;
+  write(table: JobTable, source: { uri: string; hash: string; name: string; replay?: boolean }, generation: string): Promise<WriteResult>;
   /** Puts a table whose files are intact back into the metastore, with its history. */
   register(table: JobTable): Promise<void>;
   /** Syncs the metastore entry of a table that is there again from its latest commit (catalog drift); nothing is rewritten. */
@@ -53,8 +53,10 @@ const wrap = async <T>(call: () => Promise<T>): Promise<T> => {
 export function jobDriver(jobs: JobClient): LakeDriver {
   return {
     observe: (table, opts) => wrap(() => jobs.observe(table, opts)),
-    // A declared source is applied at most once, whoever else asked for it meanwhile.
-    write: (table, source, generation) => wrap(() => jobs.write(table, { ...source, once: true }, generation)),
+    // A declared source is applied at most once, whoever else asked for it meanwhile. A journal
+    // replay is written as often as the journal has it, and not journaled again.
+    write: (table, { replay, ...source }, generation) =>
+      wrap(() => jobs.write(table, replay ? { ...source, once: false, journal: false } : { ...source, once: true }, generation)),
     register: (table) => wrap(async () => void (await jobs.register(table))),
     resync: (table) => wrap(() => jobs.resync(table)),
     forget: (table) => wrap(async () => void (await jobs.forgetCatalog(table))),

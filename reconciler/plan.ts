@@ -11,7 +11,7 @@
 import { Reason } from "../lake/conditions";
 import { appliedSourceHashes } from "../lake/commits";
 import { LakeformError, type ErrorCode } from "../lake/errors";
-import type { Observation } from "../lake/jobClient";
+import type { JournalEntry, Observation } from "../lake/jobClient";
 import type { ResolvedSource } from "../lake/sources";
 import { IMMUTABLE_FIELDS, type TableSpec } from "../lake/spec";
 import { planMaintenance, type MaintenancePlan } from "./maintenance";
@@ -160,6 +160,36 @@ export function repairOf(lake: Observation): Repair | undefined {
   return undefined;
 }
 
+/**
+ * A rebuild's replay of the journal: every entry once, in the journal's order (its records are
+ * named by time), content written twice written twice, API deletes and updates as they came.
+ * An entry is one write: a record read twice (the same commit) is replayed once.
+ */
+export function replayOf(journal: JournalEntry[]): ResolvedSource[] {
+  const seen = new Set<string>();
+  const out: ResolvedSource[] = [];
+  for (const e of journal) {
+    if (seen.has(e.commit)) continue;
+    seen.add(e.commit);
+    out.push({ declared: `journal:${e.source}`, location: e.uri.replace(/^s3a:/, "s3:"), hash: e.sourceHash, bytes: 0, name: e.source, replay: true });
+  }
+  return out;
+}
+
+/**
+ * The declared sources still to apply, each at most once: not carried by a commit, an expired
+ * commit (expiredSourceHashes) or a journal entry being replayed, and not declared twice.
+ */
+export function sourcesToApply(lake: Observation, journal: JournalEntry[], sources: ResolvedSource[]): ResolvedSource[] {
+  const applied = appliedSourceHashes(lake);
+  for (const e of journal) applied.add(e.sourceHash);
+  return sources.filter((s) => {
+    if (applied.has(s.hash)) return false;
+    applied.add(s.hash);
+    return true;
+  });
+}
+
 /** The one action that brings the table closer to its spec, or none when it is there. */
 function chooseAction(lake: Observation, sources: ResolvedSource[]): Action | undefined {
   const needed = repairOf(lake);
@@ -170,21 +200,7 @@ function chooseAction(lake: Observation, sources: ResolvedSource[]): Action | un
   // longer read.
   const journal = lake.filesExist ? [] : (lake.journal ?? []);
   const rebuild = needed?.repair === "rebuilt";
-  const replay: ResolvedSource[] = journal.map((e) => ({
-    declared: `journal:${e.source}`,
-    location: e.uri.replace(/^s3a:/, "s3:"),
-    hash: e.sourceHash,
-    bytes: 0,
-    name: e.source,
-  }));
-  // Writes whose commits retention expired still count as applied (expiredSourceHashes).
-  const applied = appliedSourceHashes(lake);
-  const seen = new Set<string>();
-  const pending = [...replay, ...sources].filter((s) => {
-    if (applied.has(s.hash) || seen.has(s.hash)) return false;
-    seen.add(s.hash);
-    return true;
-  });
+  const pending = [...replayOf(journal), ...sourcesToApply(lake, journal, sources)];
   if (pending.length === 0) {
     // Catalog drift: with writes pending, the write's own sync does it. Register would leave an
     // entry that exists alone: resync runs the format's sync on it.

@@ -10,13 +10,14 @@ checked against tests/fixtures/journal-entry.json.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from .contract import CONSTANTS
-from .errors import BadRequest
+from .errors import BadRequest, JobFailure
 
 if TYPE_CHECKING:
     from .catalog import Storage
@@ -25,6 +26,10 @@ if TYPE_CHECKING:
 # The layout both sides write (lake/jobServerContract.ts JOURNAL, via contract/constants.json).
 FIELDS: tuple[str, ...] = tuple(CONSTANTS["journal"]["fields"])
 PREFIX: str = CONSTANTS["journal"]["prefix"]
+log = logging.getLogger(__name__)
+# A record's write is tried this many times, waiting RETRY_WAIT_S, then twice that, between.
+ATTEMPTS = 4
+RETRY_WAIT_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -67,10 +72,31 @@ class Journal:
     def __init__(self, storage: "Storage"):
         self.storage = storage
 
-    def append(self, t: "Table", *, commit: str, source: str, source_hash: str, uri: str, generation: str) -> JournalEntry:
+    def append(self, t: "Table", *, commit: str, source: str, source_hash: str, uri: str, generation: str, sleep=time.sleep) -> JournalEntry:
+        """Writes the commit's record, retried (ATTEMPTS times); still failing, the write fails
+        loudly (OBJECT_STORE_ERROR, retryable): its commit is there, and the retry of a declared
+        source finds it applied and journals it then (operations.py, _already_applied)."""
         entry = JournalEntry(commit=commit, source=source, sourceHash=source_hash, uri=uri, generation=generation, time=stamp())
-        self.storage.write_text(f"{journal_dir(t)}/{entry.file_name()}", json.dumps(entry.to_json()))
-        return entry
+        where = f"{journal_dir(t)}/{entry.file_name()}"
+        wait = RETRY_WAIT_S
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                self.storage.write_text(where, json.dumps(entry.to_json()))
+                return entry
+            except Exception as e:  # noqa: BLE001 - the store's failure, whatever its type, is retried then reported
+                if attempt == ATTEMPTS:
+                    raise JobFailure(
+                        "OBJECT_STORE_ERROR",
+                        f"commit {commit} of {t.key} landed but its journal record could not be written at {where} ({ATTEMPTS} attempts): {e}",
+                    ) from e
+                log.warning("table=%s: journal record of commit %s not written (attempt %d of %d): %s", t.key, commit, attempt, ATTEMPTS, e)
+                sleep(wait)
+                wait *= 2
+        raise AssertionError("unreachable")
+
+    def has(self, t: "Table", commit: str) -> bool:
+        """Whether a record of this commit is there."""
+        return any(n.endswith(f"-{commit}.json") for n in self.storage.list_names(journal_dir(t)))
 
     def read(self, t: "Table") -> list[dict[str, Any]]:
         """Every record, oldest first (file names start with the time)."""

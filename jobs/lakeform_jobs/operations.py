@@ -193,7 +193,8 @@ class Jobs:
             batch = self._open_batch(req, target, progress)
             written = self._write_batch(req, fmt, target, batch, progress, guard, started)
             progress.stage("journaling")
-            self.journal.append(t, commit=written.commit, source=source.name, source_hash=source.hash, uri=source.uri, generation=req.generation)
+            if source.journal:
+                self.journal.append(t, commit=written.commit, source=source.name, source_hash=source.hash, uri=source.uri, generation=req.generation)
             profile = progress.profile()
         log.info("table=%s: %s written in %.1f s: %s", t.key, source.name or source.uri, time.time() - started, profile_line(profile))
         return WriteResult(
@@ -225,6 +226,10 @@ class Jobs:
         if not done:
             return None
         log.info("source %s already applied to %s in commit %s: not written again", source.name or source.uri, t.key, done[-1].commit)
+        # Its commit landed but its journal record didn't (the write failed loudly then): written now.
+        if source.journal and not self.journal.has(t, done[-1].commit):
+            log.warning("table=%s: commit %s of %s had no journal record: journaled now", t.key, done[-1].commit, source.name or source.uri)
+            self.journal.append(t, commit=done[-1].commit, source=source.name, source_hash=source.hash, uri=source.uri, generation=req.generation)
         return WriteResult(commit=done[-1].commit, rows_written=0, renamed={}, columns=target.visible, added_columns=[], duration_ms=int((time.time() - started) * 1000), operation="already applied")
 
     def _open_batch(self, req: WriteRequest, target: "_Target", progress: Tracker) -> "_Batch":
@@ -350,7 +355,8 @@ class Jobs:
             if not landed:
                 return False
             log.warning("table=%s: commit %s of %s completed before the write failed: journaled", t.key, landed[-1].commit, req.source.name or req.source.uri)
-            self.journal.append(t, commit=landed[-1].commit, source=req.source.name, source_hash=req.source.hash, uri=req.source.uri, generation=req.generation)
+            if req.source.journal:
+                self.journal.append(t, commit=landed[-1].commit, source=req.source.name, source_hash=req.source.hash, uri=req.source.uri, generation=req.generation)
             return True
         except Exception:
             log.exception("table=%s: could not tell whether the failed write committed", t.key)
@@ -442,7 +448,8 @@ class Jobs:
                 self._lost(guard, e, f"the {doc.op} was cancelled before it committed; nothing was changed")
             raise
         self._committed_after_loss(guard, commit)
-        self.journal.append(t, commit=commit, source=source.name, source_hash=source.hash, uri=source.uri, generation=req.generation)
+        if source.journal:
+            self.journal.append(t, commit=commit, source=source.name, source_hash=source.hash, uri=source.uri, generation=req.generation)
         return WriteResult(
             commit=commit, rows_written=affected, renamed={}, columns=cols, added_columns=[],
             duration_ms=int((time.time() - started) * 1000), operation=doc.op, **counts,

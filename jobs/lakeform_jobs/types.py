@@ -197,12 +197,18 @@ class Source:
     # Apply at most once: a source whose hash a commit of the table already carries is not
     # written again (the reconciler's writes; an API upload may repeat content on purpose).
     once: bool = False
+    # False: a rebuild's replay of a journal entry, not journaled again (its entry is there).
+    journal: bool = True
 
     @staticmethod
     def parse(body: Any) -> "Source":
         w = "source"
         src = Source(
-            uri=_field(body, "uri", str, w), hash=_field(body, "hash", str, w), name=_field(body, "name", str, w, ""), once=bool(_field(body, "once", bool, w, False))
+            uri=_field(body, "uri", str, w),
+            hash=_field(body, "hash", str, w),
+            name=_field(body, "name", str, w, ""),
+            once=bool(_field(body, "once", bool, w, False)),
+            journal=bool(_field(body, "journal", bool, w, True)),
         )
         # Any bucket (a table's declared s3:// sources are read where they are), never a local file.
         s3a_uri(src.uri, "source.uri")

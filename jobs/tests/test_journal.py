@@ -78,3 +78,52 @@ def test_a_record_missing_a_field_is_refused():
     del body["uri"]
     with pytest.raises(ValueError):
         JournalEntry.from_json(body)
+
+
+class FlakyStorage(MemoryStorage):
+    """Refuses the first `failures` writes, as a store that is briefly away does."""
+
+    def __init__(self, failures):
+        super().__init__()
+        self.failures = failures
+        self.tries = 0
+
+    def write_text(self, uri, text):
+        self.tries += 1
+        if self.tries <= self.failures:
+            raise OSError("connection reset")
+        super().write_text(uri, text)
+
+
+def test_a_journal_write_that_fails_is_retried_until_it_is_written():
+    from lakeform_jobs import journal
+
+    storage = FlakyStorage(journal.ATTEMPTS - 1)
+    waits: list[float] = []
+    e = SHARED["entry"]
+    entry = Journal(storage).append(table(), commit="7", source=e["source"], source_hash=e["sourceHash"], uri=e["uri"], generation="1", sleep=waits.append)
+    assert storage.tries == journal.ATTEMPTS
+    assert waits == [journal.RETRY_WAIT_S * 2**i for i in range(journal.ATTEMPTS - 1)]
+    assert [r["commit"] for r in Journal(storage).read(table())] == [entry.commit]
+    assert Journal(storage).has(table(), "7") and not Journal(storage).has(table(), "8")
+
+
+def test_a_journal_write_that_keeps_failing_fails_the_write_loudly_as_retryable():
+    from lakeform_jobs import journal
+
+    storage = FlakyStorage(journal.ATTEMPTS)
+    e = SHARED["entry"]
+    with pytest.raises(JobFailure) as err:
+        Journal(storage).append(table(), commit="7", source=e["source"], source_hash=e["sourceHash"], uri=e["uri"], generation="1", sleep=lambda s: None)
+    assert err.value.code == "OBJECT_STORE_ERROR"
+    assert "commit 7" in err.value.message and "journal record" in err.value.message
+    assert storage.files == {}
+
+
+def test_a_replay_says_so_and_a_source_is_journaled_unless_it_says_otherwise():
+    from lakeform_jobs.types import Source
+
+    assert Source.parse({"uri": "s3a://w/_lakeform/landing/a.csv", "hash": "a"}).journal is True
+    assert Source.parse({"uri": "s3a://w/_lakeform/landing/a.csv", "hash": "a", "journal": False}).journal is False
+    with pytest.raises(Exception, match="source.journal must be bool"):
+        Source.parse({"uri": "s3a://w/_lakeform/landing/a.csv", "hash": "a", "journal": "no"})

@@ -91,6 +91,11 @@ const cases: Record<string, { sources: ResolvedSource[]; observed: Observation; 
     sources: [src("a")], observed: obs({ ...gone, journal: [journal("a", 1)] }),
     want: { kind: "act", calls: ["clearLeftovers", "write:a"], repair: "rebuilt" },
   },
+  "a rebuild replays every journal entry once in order: content written twice (A, B, A) is written twice, deletes in their place": {
+    sources: [src("a")],
+    observed: obs({ ...gone, journal: [journal("a", 1), journal("b", 2), journal("a", 3), journal("del", 4), journal("a", 3)] }),
+    want: { kind: "act", calls: ["clearLeftovers", "write:a", "write:b", "write:a", "write:del"], repair: "rebuilt" },
+  },
   "files deleted, no journal: rebuilt from all declared sources": {
     sources: [src("a"), src("b")], observed: obs({ exists: false, inCatalog: true, filesExist: false }),
     want: { kind: "act", calls: ["forget", "clearLeftovers", "write:a", "write:b"], repair: "rebuilt" },
@@ -164,4 +169,15 @@ test("a refusal is not retryable; a repair that didn't take is", () => {
   expect(refused.kind === "fail" && refused.error.retryable).toBe(false);
   expect(refused.kind === "fail" && refused.error.message).toMatch(/format changed from "iceberg" to "hudi"/);
   expect(notTaken.kind === "fail" && notTaken.error.retryable).toBe(true);
+});
+
+test("a rebuild's journal writes are replays (written as often as journaled, not journaled again, read from the lake); declared sources are not", () => {
+  const p = plan(spec, { sources: [src("a"), src("s3new")], lake: obs({ ...gone, journal: [journal("a", 1), journal("a", 2)] }) });
+  if (p.kind !== "act") throw new Error(`expected act, got ${p.kind}`);
+  const writes = p.action.calls.flatMap((c) => (c.op === "write" ? [c.source] : []));
+  expect(writes.map((s) => [s.hash, s.replay ?? false, s.location])).toEqual([
+    ["a", true, "s3://w/_lakeform/landing/a.csv"],
+    ["a", true, "s3://w/_lakeform/landing/a.csv"],
+    ["s3new", false, "/d/s3new.csv"],
+  ]);
 });

@@ -21,9 +21,10 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { JobClient, type Observation } from "../../lake/jobClient";
-import { apiEndpointFor, serviceHealth } from "../../cli/status";
+import { serviceHealth } from "../../cli/status";
 import { PROJECT_DIR, type LakeOutputs } from "../../stacks/automation";
 import { ensureUp, s3, trino, waitFor } from "./lake";
+import { unusedPort } from "../helpers/ports";
 
 const ROWS = Number(process.env.LAKEFORM_FAULT_ROWS ?? 50_000);
 const BASE_ROWS = 1000;
@@ -34,13 +35,39 @@ let outs: LakeOutputs;
 let jobs: JobClient;
 const figures: Record<string, { injected: number; survived: number; rowsLost: number; partialReads: number }> = {};
 
+/** `lakeform api` from the sources on the e2e lakehouse (the stack runs no services): whose /healthz is asked. */
+let api: ChildProcess | undefined;
+let apiBase: string;
+let apiLog = "";
+
 beforeAll(async () => {
   outs = await ensureUp();
   jobs = new JobClient(outs.sparkJobServer, { secret: outs.jobServerSecret });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "lakeform-faults-api-"));
+  fs.writeFileSync(path.join(dir, "tables.yaml"), "apiVersion: lakeform/v1\ntables: []\n");
+  const outputsFile = path.join(dir, "outputs.json");
+  fs.writeFileSync(outputsFile, JSON.stringify({ ...outs, dataDir: dir }), { mode: 0o600 });
+  const port = await unusedPort();
+  apiBase = `http://127.0.0.1:${port}`;
+  api = spawn(process.execPath, ["--import", "tsx", path.join(PROJECT_DIR, "cli/main.ts"), "api", "-f", path.join(dir, "tables.yaml"), "--port", String(port)], {
+    cwd: PROJECT_DIR,
+    env: { ...process.env, LAKEFORM_OUTPUTS_FILE: outputsFile, LAKEFORM_LOG_FORMAT: "json", NODE_NO_WARNINGS: "1" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  api.stdout!.on("data", (d) => (apiLog = (apiLog + d).slice(-10_000)));
+  api.stderr!.on("data", (d) => (apiLog = (apiLog + d).slice(-10_000)));
+  await waitFor("the API's /healthz to answer 200", async () => ((await fetch(`${apiBase}/healthz`).catch(() => undefined))?.status === 200 ? true : undefined), {
+    timeoutMs: 120_000,
+    gaveUp: () => (api!.exitCode !== null ? `the API exited ${api!.exitCode}: ${apiLog}` : undefined),
+  });
 }, 900_000);
 
-afterAll(() => {
+afterAll(async () => {
   process.stdout.write(`fault figures: ${JSON.stringify(figures)}\n`);
+  if (api && api.exitCode === null) {
+    api.kill("SIGTERM");
+    await Promise.race([new Promise((r) => api!.once("exit", r)), new Promise((r) => setTimeout(r, 30_000))]);
+  }
 });
 
 function csv(from: number, to: number, tag: string): string {
@@ -90,12 +117,13 @@ function kill9(service: string): { pid: number; restarts: number } {
 }
 
 async function healthz(): Promise<{ status: number; body: { ok: boolean; down: string[] } }> {
-  const res = await fetch(`${apiEndpointFor(DATA_DIR)}/healthz`, { signal: AbortSignal.timeout(15_000) });
+  const res = await fetch(`${apiBase}/healthz`, { signal: AbortSignal.timeout(15_000) });
   return { status: res.status, body: (await res.json()) as { ok: boolean; down: string[] } };
 }
 
 /**
- * No command: the engine's supervisor starts it again. Meanwhile the API's /healthz answers 503
+ * No command: the engine's supervisor starts it again. Meanwhile the API's /healthz (the test's
+ * own `lakeform api`, above) answers 503
  * naming it; then 200 once it answers, a new pid, one more restart in what `lakeform status` shows.
  */
 async function comesBack(service: string, killed: { pid: number; restarts: number }): Promise<void> {

@@ -237,10 +237,10 @@ export class Sources {
           out.push({ declared: uri, location, hash: cached, bytes: stamp.bytes });
           continue;
         }
-        // The version read is the one hashed: the GET is pinned to the ETag the stamp has.
-        const obj = await this.s3.send(new GetObjectCommand({ Bucket: bucket, Key: k, ...(etag ? { IfMatch: etag } : {}) }));
+        // Cached under the stamp of the version read (the GET's own ETag and length).
+        const obj = await this.s3.send(new GetObjectCommand({ Bucket: bucket, Key: k }));
         const { hash, bytes } = await sha256Stream(obj.Body as AsyncIterable<Uint8Array>);
-        if (stamp) this.hashes.set(location, stamp, hash);
+        if (obj.ETag !== undefined) this.hashes.set(location, { bytes, version: obj.ETag }, hash);
         out.push({ declared: uri, location, hash, bytes });
       } catch (err) {
         throw new SourceError(uri, `can't read s3://${bucket}/${k}: ${(err as Error).name}`, { cause: err });

@@ -122,6 +122,9 @@ async function objectStore<T>(what: string, call: () => Promise<T>): Promise<T> 
  */
 export const LANDING_PART_BYTES = 8 * 1024 * 1024;
 export const MAX_STREAMED_LANDING_BYTES = 5 * 1024 ** 3;
+/** A journal record's write is tried this many times, waiting this long, then twice as long, between. */
+export const JOURNAL_ATTEMPTS = 4;
+export const JOURNAL_RETRY_WAIT_MS = 500;
 
 export function sha256(data: Buffer | string): string {
   return crypto.createHash("sha256").update(data).digest("hex");
@@ -309,9 +312,19 @@ export class Sources {
   async journal(database: string, table: string, entry: { commit: string; source: string; sourceHash: string; uri: string; generation: string }): Promise<void> {
     const stamp = new Date().toISOString().replace(/[-:TZ.]/g, "");
     const key = journalKey(database, table, stamp, entry.commit);
-    await objectStore(`journaling commit ${entry.commit} at s3://${this.bucket}/${key}`, () =>
-      this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: JSON.stringify({ ...entry, time: stamp }), ContentType: "application/json" })),
-    );
+    // Retried as the job server's journal is (4 attempts, 0.5 s doubling); still failing, the
+    // write's report fails loudly (OBJECT_STORE_ERROR) with its commit named.
+    for (let attempt = 1, waitMs = JOURNAL_RETRY_WAIT_MS; ; attempt++, waitMs *= 2) {
+      try {
+        await objectStore(`journaling commit ${entry.commit} at s3://${this.bucket}/${key}`, () =>
+          this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: JSON.stringify({ ...entry, time: stamp }), ContentType: "application/json" })),
+        );
+        return;
+      } catch (err) {
+        if (attempt >= JOURNAL_ATTEMPTS) throw err;
+        await new Promise((r) => setTimeout(r, waitMs));
+      }
+    }
   }
 
   /**

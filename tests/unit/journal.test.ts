@@ -6,7 +6,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { S3Client } from "@aws-sdk/client-s3";
-import { Sources } from "../../lake/sources";
+import { JOURNAL_ATTEMPTS, Sources } from "../../lake/sources";
 
 const shared = JSON.parse(fs.readFileSync(path.join(__dirname, "../fixtures/journal-entry.json"), "utf8")) as {
   key: string;
@@ -32,3 +32,23 @@ test("the light path's journal record is the shared record, at the shared key", 
   expect(sent[0].Key).toBe(shared.key);
   expect(JSON.parse(String(sent[0].Body))).toEqual(shared.entry);
 });
+
+test("the light path's journal record is retried while the store refuses it, then fails loudly naming the commit", async () => {
+  const { time: _time, ...entry } = shared.entry;
+  let tries = 0;
+  const flaky = (failures: number) =>
+    ({
+      send: async () => {
+        tries++;
+        if (tries <= failures) throw Object.assign(new Error("reset"), { name: "NetworkingError" });
+      },
+    }) as unknown as S3Client;
+  await new Sources(flaky(JOURNAL_ATTEMPTS - 1), "w").journal(shared.database, shared.table, entry);
+  expect(tries).toBe(JOURNAL_ATTEMPTS);
+  tries = 0;
+  await expect(new Sources(flaky(JOURNAL_ATTEMPTS), "w").journal(shared.database, shared.table, entry)).rejects.toMatchObject({
+    code: "OBJECT_STORE_ERROR",
+    message: expect.stringContaining(`journaling commit ${entry.commit}`),
+  });
+  expect(tries).toBe(JOURNAL_ATTEMPTS);
+}, 20_000);

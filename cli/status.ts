@@ -91,13 +91,13 @@ export function unverifiedBecause(services: ServiceHealth[]): string | undefined
 }
 
 /**
- * The web UIs on this machine: the status page the API serves at `/` (its read token asked for
- * there) and Trino's own UI (its users' passwords: lakeform outputs trinoPassword). Only for
+ * The web UIs on this machine: the status page the API serves at `/` while the API service runs
+ * (its read token asked for there) and Trino's own UI (its users' passwords: lakeform outputs trinoPassword). Only for
  * addresses on 127.0.0.1; Spark's UI is off in the job server.
  */
-export function uiLinks(outs: Pick<LakeOutputs, "trinoEndpoint" | "dataDir">): string[] {
+export function uiLinks(outs: Pick<LakeOutputs, "trinoEndpoint" | "dataDir">, apiRunning: boolean): string[] {
   const local = (u: string | undefined) => u !== undefined && /^https?:\/\/(127\.0\.0\.1|localhost)(:\d+)?(\/|$)/.test(u);
-  const api = apiEndpointFor(outs.dataDir);
+  const api = apiRunning ? apiEndpointFor(outs.dataDir) : undefined;
   const links: string[] = [];
   if (local(api)) links.push(`status page: ${api}/ (the API's read token: lakeform outputs apiReadToken --show-secrets)`);
   if (local(outs.trinoEndpoint)) links.push(`trino UI:    ${outs.trinoEndpoint.replace(/\/+$/, "")}/ui/ (user admin, password: lakeform outputs trinoPassword --show-secrets)`);
@@ -123,7 +123,7 @@ export async function statusCommand(outs: LakeOutputs, opts: { format?: OutputFo
       process.stdout.write((status ? formatTables(Object.values(status.tables).sort((a, b) => a.table.localeCompare(b.table)), true) : "no status yet: the reconciler has not finished a pass") + "\n");
     } else {
       process.stdout.write(formatServices(services) + "\n");
-      for (const l of uiLinks(outs)) process.stdout.write(l + "\n");
+      for (const l of uiLinks(outs, services.some((s) => s.service === "api" && s.running))) process.stdout.write(l + "\n");
       process.stdout.write("\n");
       process.stdout.write((status ? formatStatus(status, new Date(), { unverified: unverifiedBecause(services) }) : "no status yet: the reconciler has not finished a pass") + "\n");
     }

@@ -108,11 +108,13 @@ test("status links the status page and Trino's UI when they are on 127.0.0.1, an
   try {
     fs.mkdirSync(path.join(dataDir, "api"), { recursive: true });
     fs.writeFileSync(path.join(dataDir, "api", "endpoint.json"), JSON.stringify({ endpoint: "http://127.0.0.1:8090" }));
-    expect(uiLinks({ dataDir, trinoEndpoint: "https://127.0.0.1:18443" })).toEqual([
+    // No API service running: no page to link.
+    expect(uiLinks({ dataDir, trinoEndpoint: "https://127.0.0.1:18443" }, false)).toEqual([expect.stringMatching(/^trino UI: /)]);
+    expect(uiLinks({ dataDir, trinoEndpoint: "https://127.0.0.1:18443" }, true)).toEqual([
       "status page: http://127.0.0.1:8090/ (the API's read token: lakeform outputs apiReadToken --show-secrets)",
       "trino UI:    https://127.0.0.1:18443/ui/ (user admin, password: lakeform outputs trinoPassword --show-secrets)",
     ]);
-    expect(uiLinks({ dataDir: path.join(dataDir, "none"), trinoEndpoint: "https://trino.example.com" })).toEqual([]);
+    expect(uiLinks({ dataDir: path.join(dataDir, "none"), trinoEndpoint: "https://trino.example.com" }, true)).toEqual([]);
   } finally {
     fs.rmSync(dataDir, { recursive: true, force: true });
   }

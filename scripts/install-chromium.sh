@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Debian's chromium (/usr/bin/chromium), which the status page's browser test drives headless
-# (tests/e2e/18-status-page.test.ts, through playwright-core). Idempotent: installed already, it
+# (tests/e2e/20-status-page.test.ts, through playwright-core). Idempotent: installed already, it
 # returns at once. apt-get as root (or through sudo when not root); prints the binary's path.
 set -euo pipefail
 bin=/usr/bin/chromium

@@ -8,7 +8,7 @@ cd "$root"
 bash scripts/setup.sh python jars trino minio
 # The API fuzz (tests/e2e/11-api-fuzz.test.ts) runs schemathesis: installed once into the cache.
 bash scripts/install-schemathesis.sh >/dev/null
-# The status page's browser test (tests/e2e/18-status-page.test.ts) drives Debian's chromium.
+# The status page's browser test (tests/e2e/20-status-page.test.ts) drives Debian's chromium.
 bash scripts/install-chromium.sh >/dev/null
 # shellcheck source=env.sh
 source scripts/env.sh

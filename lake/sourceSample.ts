@@ -5,7 +5,7 @@
 import * as fs from "node:fs/promises";
 import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import type { SourceSample } from "../reconciler/dataPlan";
-import { SourceError, type ResolvedSource } from "./sources";
+import { parseS3Uri, SourceError, type ResolvedSource } from "./sources";
 
 /** What the plan reads of each source: enough rows for an estimate, little enough to read at once. */
 export const PLAN_SAMPLE_BYTES = 1024 * 1024;
@@ -16,9 +16,8 @@ export async function readSample(s3: S3Client, src: ResolvedSource, maxBytes = P
   try {
     let head: Buffer;
     if (src.location.startsWith("s3://")) {
-      const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(src.location);
-      if (!m) throw new Error("not an s3://bucket/key URI");
-      const obj = await s3.send(new GetObjectCommand({ Bucket: m[1], Key: m[2], Range: `bytes=0-${want - 1}` }));
+      const { bucket, key } = parseS3Uri(src.location);
+      const obj = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=0-${want - 1}` }));
       head = Buffer.from(await obj.Body!.transformToByteArray());
     } else {
       const fh = await fs.open(src.location, "r");

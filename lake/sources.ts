@@ -130,7 +130,7 @@ export function sha256(data: Buffer | string): string {
   return crypto.createHash("sha256").update(data).digest("hex");
 }
 
-function parseS3Uri(uri: string): { bucket: string; key: string } {
+export function parseS3Uri(uri: string): { bucket: string; key: string } {
   const m = /^s3a?:\/\/([^/]+)\/?(.*)$/.exec(uri);
   if (!m) throw new SourceError(uri, "is not an s3:// URI");
   return { bucket: m[1], key: m[2] };

@@ -23,7 +23,7 @@ function connectionMessage(err: unknown): string {
 /** What the job server needs to know of a table: its spec's layout fields and where it lives. */
 export type JobTable = Pick<
   TableSpec,
-  "name" | "database" | "format" | "primaryKey" | "orderingField" | "partitionBy" | "schemaPolicy" | "deleteWhen" | "retain" | "targetFileSizeMB"
+  "name" | "database" | "format" | "primaryKey" | "orderingField" | "partitionBy" | "schemaPolicy" | "columns" | "deleteWhen" | "retain" | "targetFileSizeMB"
 > & {
   location: string;
 };
@@ -94,6 +94,7 @@ export function jobTable(t: TableSpec, warehouseBucket: string): JobTable {
     orderingField: t.orderingField,
     partitionBy: t.partitionBy,
     schemaPolicy: t.schemaPolicy,
+    ...(t.columns ? { columns: t.columns } : {}),
     deleteWhen: t.deleteWhen,
     retain: t.retain,
     targetFileSizeMB: t.targetFileSizeMB,
@@ -215,9 +216,10 @@ export class JobClient {
   /**
    * `source.once`: not written again when a commit of the table already carries its hash (checked under the job server's table lock).
    * `source.journal: false`: a rebuild's replay of a journal entry, not journaled again (its entry is there).
+   * `source.replay`: that entry's commit and the rebuild's last, kept in the commit (a stopped rebuild resumes after it).
    * `mustExist`: the caller saw the table (catalog entry and files); the job server refuses (REPAIR_PENDING) rather than create one.
    */
-  write(table: JobTable, source: { uri: string; hash: string; name: string; once?: boolean; journal?: boolean }, generation: string, opts: { mustExist?: boolean } = {}): Promise<WriteResult> {
+  write(table: JobTable, source: JobRequest<"write">["source"] & { name: string }, generation: string, opts: { mustExist?: boolean } = {}): Promise<WriteResult> {
     return this.post("write", { table, source, generation, ...(opts.mustExist ? { mustExist: true } : {}) });
   }
 

@@ -80,6 +80,10 @@ export const SourceSchema = z.object({
   journal: z.boolean().optional().describe("false: a rebuild's replay of a journal entry, not journaled again"),
 });
 
+  replay: z
+    .object({ of: z.string(), last: z.string() })
+    .optional()
+    .describe("A rebuild's replay: `of` the journal entry's commit, `last` the commit of the journal's last entry when the rebuild began; both kept in the commit, so a rebuild that stops partway is resumed"),
 /** Every operation's request (POST /v1/<op>). */
 export const JOB_REQUESTS = {
   write: z.object({
@@ -125,6 +129,10 @@ export const CommitInfoSchema = z.object({
   rowsDeleted: z.number().optional(),
 });
 
+  /** A rebuild's replay of the journal entry of this commit (SourceSchema's replay.of). */
+  replayOf: z.string().optional(),
+  /** The journal's last entry when that rebuild began: the rebuild is whole once it is replayed. */
+  replayLast: z.string().optional(),
 /** One write-journal record (JOURNAL's fields). */
 export const JournalEntrySchema = z.object({
   commit: z.string(),
@@ -145,7 +153,7 @@ export const ObservationSchema = z.object({
   commits: z.array(CommitInfoSchema),
   rowCount: z.number().nullable(),
   columns: columnTypes,
-  /** When the table has no files: the writes it had, oldest first (see the job server's journal). */
+  /** When the table has no files, or its newest commit is a rebuild's replay short of the rebuild's last: the writes it had, oldest first (see the job server's journal). */
   journal: z.array(JournalEntrySchema).optional(),
   /** True when older commits than the first in `commits` existed and were expired by retention. */
   historyExpired: z.boolean().optional(),

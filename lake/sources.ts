@@ -8,10 +8,12 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Transform, type Readable } from "node:stream";
+import * as zlib from "node:zlib";
 import { CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { LakeformError } from "./errors";
 import { journalKey } from "./jobServerContract";
+import { landingExtension, type DetectedFormat } from "./sourceFormat";
 
 export interface ResolvedSource {
   /** As written in tables.yaml. */
@@ -25,9 +27,11 @@ export interface ResolvedSource {
   name?: string;
   /**
    * A journal entry replayed by a rebuild: written as often as the journal has it (not "at most
-   * once" by hash) and not journaled again (its entry is there already).
+   * once" by hash) and not journaled again (its entry is there already). `of` is the entry's
+   * commit, `last` the commit of the journal's last entry when the rebuild began: both go into
+   * the replayed commit, so a rebuild that stops partway resumes after the last one replayed.
    */
-  replay?: true;
+  replay?: { of: string; last: string };
 }
 
 /** What identifies a source's content without reading it: size and mtime (local), ETag and size (S3). */
@@ -252,9 +256,13 @@ export class Sources {
     return out;
   }
 
-  /** Where a source's content lands in the object store, by hash: landing twice is a no-op. */
-  landingKey(src: ResolvedSource): string {
-    return `_lakeform/landing/${src.hash.slice(0, 2)}/${src.hash}.csv`;
+  /**
+   * Where a source's content lands in the object store, by hash: landing twice is a no-op. Its
+   * extension names how it is read (lake/sourceFormat.ts landingExtension; a CSV's is .csv, as
+   * every source's was before formats).
+   */
+  landingKey(src: ResolvedSource, detected?: DetectedFormat): string {
+    return `_lakeform/landing/${src.hash.slice(0, 2)}/${src.hash}${detected ? landingExtension(detected) : ".csv"}`;
   }
 
   /**
@@ -263,9 +271,9 @@ export class Sources {
    * landing area (so a rebuild from the journal needs nothing outside the lake). A journal replay
    * is read where its entry says (already the lake's). Landed already: nothing is sent.
    */
-  async land(src: ResolvedSource): Promise<string> {
+  async land(src: ResolvedSource, detected?: DetectedFormat): Promise<string> {
     if (src.replay) return src.location.replace(/^s3:/, "s3a:");
-    const key = this.landingKey(src);
+    const key = this.landingKey(src, detected);
     const landed = `s3a://${this.bucket}/${key}`;
     if (src.location.startsWith("s3://")) {
       const from = parseS3Uri(src.location);
@@ -277,6 +285,18 @@ export class Sources {
       .catch(() => false);
     if (exists) return landed;
     const what = `landing ${src.declared} at s3://${this.bucket}/${key}`;
+    if (detected?.compression === "zstd") {
+      // Decompressed as it lands (Spark's Hadoop has no zstd codec without its native library).
+      let body: Readable;
+      if (src.location.startsWith("s3://")) {
+        const from = parseS3Uri(src.location);
+        body = (await objectStore(`reading ${src.location}`, () => this.s3.send(new GetObjectCommand({ Bucket: from.bucket, Key: from.key })))).Body as Readable;
+      } else body = fs.createReadStream(src.location);
+      const inflate = zlib.createZstdDecompress();
+      body.once("error", (err) => inflate.destroy(err));
+      await this.upload(what, key, body.pipe(inflate));
+      return landed;
+    }
     if (src.location.startsWith("s3://")) {
       const from = parseS3Uri(src.location);
       if (src.bytes <= MAX_STREAMED_LANDING_BYTES) {

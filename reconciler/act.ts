@@ -8,6 +8,7 @@ import type { Logger } from "pino";
 import { asLakeformError, type LakeformError } from "../lake/errors";
 import { jobTable, type JobTable, type MaintainResult } from "../lake/jobClient";
 import { applyProgress, formatApplyProgress, type ApplyProgress } from "../lake/progress";
+import { sourceRead } from "../lake/sourceFormat";
 import type { TableSpec } from "../lake/spec";
 import type { MaintenancePlan } from "./maintenance";
 import type { PassDeps } from "./observe";
@@ -47,11 +48,12 @@ export async function act(deps: PassDeps, spec: TableSpec, action: Action, log: 
         break;
       case "write": {
         const src = call.source;
-        const uri = await deps.sources.land(src);
+        const read = sourceRead(spec, src);
+        const uri = await deps.sources.land(src, read.detected);
         const t0 = Date.now();
         const name = src.name ?? path.basename(src.location);
         const watch = watchWrite(deps, table, { index: wrote + 1, total: writes, source: name }, log, onProgress);
-        const res = await deps.driver.write(table, { uri, hash: src.hash, name, ...(src.replay ? { replay: true } : {}) }, spec.generation).finally(() => watch.stop());
+        const res = await deps.driver.write(table, { uri, hash: src.hash, name, ...read.request, ...(src.replay ? { replay: src.replay } : {}) }, spec.generation).finally(() => watch.stop());
         wrote++;
         log.info(
           { source: src.declared, file: src.location, commit: res.commit, rows: res.rowsWritten, renamed: res.renamed, addedColumns: res.addedColumns, durationMs: Date.now() - t0 },

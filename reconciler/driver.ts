@@ -10,6 +10,7 @@
 import { asLakeformError } from "../lake/errors";
 import type { JobClient, JobTable, MaintainResult, Observation, ObserveOptions, WriteProgress, WriteResult } from "../lake/jobClient";
 import type { ResolvedSource, Sources } from "../lake/sources";
+import type { SourceReadRequest } from "../lake/sourceFormat";
 
 export type DropTable = Pick<JobTable, "name" | "database" | "format" | "location">;
 
@@ -17,7 +18,7 @@ export interface LakeDriver {
   /** The table as the lake has it: catalog entry, files, commits (with their source records), rows. Never writes. From its metadata alone when it hasn't changed. */
   observe(table: JobTable, opts?: ObserveOptions): Promise<Observation>;
   /** Upserts one landed CSV into the table, recording its source hash and the spec generation in the commit. */
-  write(table: JobTable, source: { uri: string; hash: string; name: string; replay?: boolean }, generation: string): Promise<WriteResult>;
+  write(table: JobTable, source: { uri: string; hash: string; name: string; replay?: { of: string; last: string } } & SourceReadRequest, generation: string): Promise<WriteResult>;
   /** Puts a table whose files are intact back into the metastore, with its history. */
   register(table: JobTable): Promise<void>;
   /** Syncs the metastore entry of a table that is there again from its latest commit (catalog drift); nothing is rewritten. */
@@ -56,7 +57,7 @@ export function jobDriver(jobs: JobClient): LakeDriver {
     // A declared source is applied at most once, whoever else asked for it meanwhile. A journal
     // replay is written as often as the journal has it, and not journaled again.
     write: (table, { replay, ...source }, generation) =>
-      wrap(() => jobs.write(table, replay ? { ...source, once: false, journal: false } : { ...source, once: true }, generation)),
+      wrap(() => jobs.write(table, replay ? { ...source, once: false, journal: false, replay } : { ...source, once: true }, generation)),
     register: (table) => wrap(async () => void (await jobs.register(table))),
     resync: (table) => wrap(() => jobs.resync(table)),
     forget: (table) => wrap(async () => void (await jobs.forgetCatalog(table))),

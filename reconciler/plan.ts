@@ -153,6 +153,14 @@ export function repairOf(lake: Observation): Repair | undefined {
   if (!lake.filesExist && (lake.inCatalog || journal.length > 0)) {
     return { repair: "rebuilt", reason: `table files are missing from the object store: rebuilding it from its ${journal.length} journaled write(s) and its declared sources` };
   }
+  // A rebuild that stopped partway is not over: the rest of the journal is replayed first.
+  const resume = unfinishedRebuild(lake);
+  if (resume) {
+    return {
+      repair: "rebuilt",
+      reason: `a rebuild stopped after replaying ${resume.replayed} of ${resume.of} journaled write(s): replaying the other ${resume.rest.length} before anything else is written`,
+    };
+  }
   // Catalog drift beyond existence: the metastore's entry lags the table's own latest state (a
   // commit whose hive sync didn't happen, say): synced again from the table, nothing rewritten.
   const drift = lake.exists ? (lake.catalogDrift ?? []) : [];
@@ -166,14 +174,32 @@ export function repairOf(lake: Observation): Repair | undefined {
  * An entry is one write: a record read twice (the same commit) is replayed once.
  */
 export function replayOf(journal: JournalEntry[]): ResolvedSource[] {
+  const entries = journalWrites(journal);
+  const last = entries[entries.length - 1]?.commit ?? "";
+  return entries.map((e) => ({ declared: `journal:${e.source}`, location: e.uri.replace(/^s3a:/, "s3:"), hash: e.sourceHash, bytes: 0, name: e.source, replay: { of: e.commit, last } }));
+}
+
+/** The journal's writes, oldest first, each once (a record read twice names the same commit). */
+function journalWrites(journal: JournalEntry[]): JournalEntry[] {
   const seen = new Set<string>();
-  const out: ResolvedSource[] = [];
-  for (const e of journal) {
-    if (seen.has(e.commit)) continue;
-    seen.add(e.commit);
-    out.push({ declared: `journal:${e.source}`, location: e.uri.replace(/^s3a:/, "s3:"), hash: e.sourceHash, bytes: 0, name: e.source, replay: true });
-  }
-  return out;
+  return journal.filter((e) => !seen.has(e.commit) && seen.add(e.commit));
+}
+
+/**
+ * A rebuild that stopped partway (its job server killed between two replays, say): the table has
+ * files again, and its newest commit is the replay of a journal entry short of the one the
+ * rebuild was to end with (SourceSchema's replay: both are kept in each replayed commit). Then
+ * the journal entries after the last one replayed, or undefined when no rebuild is unfinished.
+ * Writes are refused meanwhile (REPAIR_PENDING), so nothing else lands between two replays.
+ */
+export function unfinishedRebuild(lake: Observation): { rest: ResolvedSource[]; replayed: number; of: number } | undefined {
+  const newest = lake.commits[lake.commits.length - 1];
+  if (!lake.filesExist || !newest?.replayOf || !newest.replayLast || newest.replayOf === newest.replayLast) return undefined;
+  const entries = journalWrites(lake.journal ?? []);
+  const at = entries.findIndex((e) => e.commit === newest.replayOf);
+  if (at < 0 || entries[entries.length - 1].commit !== newest.replayLast) return undefined;
+  const rest = replayOf(entries).slice(at + 1);
+  return { rest, replayed: at + 1, of: entries.length };
 }
 
 /**
@@ -196,11 +222,12 @@ function chooseAction(lake: Observation, sources: ResolvedSource[]): Action | un
   // Drift: the catalog entry alone is gone.
   if (needed?.repair === "reregistered") return { kind: "register", calls: [{ op: "register" }], repair: needed.repair, reason: needed.reason };
   // A table without files is rebuilt by replaying its journal in its order, then whatever declared
-  // source is new. The whole rebuild is one action: once the first write lands, the journal is no
-  // longer read.
-  const journal = lake.filesExist ? [] : (lake.journal ?? []);
+  // source is new. The whole rebuild is one action; one that stopped partway is resumed after the
+  // last entry it replayed (unfinishedRebuild).
+  const resume = unfinishedRebuild(lake);
+  const journal = lake.filesExist && !resume ? [] : (lake.journal ?? []);
   const rebuild = needed?.repair === "rebuilt";
-  const pending = [...replayOf(journal), ...sourcesToApply(lake, journal, sources)];
+  const pending = [...(resume ? resume.rest : replayOf(journal)), ...sourcesToApply(lake, journal, sources)];
   if (pending.length === 0) {
     // Catalog drift: with writes pending, the write's own sync does it. Register would leave an
     // entry that exists alone: resync runs the format's sync on it.

@@ -3,7 +3,7 @@
  * Pure, so every case is a plain object in, a plan out.
  */
 import type { Observation } from "../../lake/jobClient";
-import { plan, type Action, type Call, type TableMemory } from "../../reconciler/pass";
+import { plan, repairOf, type Action, type Call, type TableMemory } from "../../reconciler/pass";
 import type { ResolvedSource } from "../../lake/sources";
 import type { TableSpec } from "../../lake/spec";
 
@@ -176,8 +176,34 @@ test("a rebuild's journal writes are replays (written as often as journaled, not
   if (p.kind !== "act") throw new Error(`expected act, got ${p.kind}`);
   const writes = p.action.calls.flatMap((c) => (c.op === "write" ? [c.source] : []));
   expect(writes.map((s) => [s.hash, s.replay ?? false, s.location])).toEqual([
-    ["a", true, "s3://w/_lakeform/landing/a.csv"],
-    ["a", true, "s3://w/_lakeform/landing/a.csv"],
+    ["a", { of: "1", last: "2" }, "s3://w/_lakeform/landing/a.csv"],
+    ["a", { of: "2", last: "2" }, "s3://w/_lakeform/landing/a.csv"],
     ["s3new", false, "/d/s3new.csv"],
   ]);
+});
+
+describe("a rebuild that stopped partway is resumed after the last entry it replayed", () => {
+  const full = [journal("a", 1), journal("b", 2), journal("a", 3), journal("del", 4)];
+  const replayed = (n: number) => full.slice(0, n).map((e) => commit(e.sourceHash, { commit: `r${e.commit}`, replayOf: e.commit, replayLast: "4" }));
+
+  test("two of four replayed: the other two, in order, then new declared sources; writes wait for it", () => {
+    const lake = obs({ commits: replayed(2), journal: full });
+    const p = plan(spec, { sources: [src("a"), src("c")], lake });
+    if (p.kind !== "act") throw new Error(`expected act, got ${p.kind}`);
+    expect(calls(p.action.calls)).toEqual(["write:a", "write:del", "write:c"]);
+    expect(p.action.calls.flatMap((c) => (c.op === "write" ? [c.source.replay?.of ?? null] : []))).toEqual(["3", "4", null]);
+    expect(p.action.repair).toBe("rebuilt");
+    expect(repairOf(lake)).toMatchObject({ repair: "rebuilt", reason: expect.stringMatching(/stopped after replaying 2 of 4 journaled write\(s\): replaying the other 2/) });
+  });
+
+  test("the last entry replayed: the rebuild is whole, nothing replayed again", () => {
+    const lake = obs({ commits: replayed(4), journal: full });
+    expect(repairOf(lake)).toBeUndefined();
+    expect(plan(spec, { sources: [src("a")], lake }).kind).toBe("upToDate");
+  });
+
+  test("a write after the rebuild (newest commit no replay): nothing resumed", () => {
+    const lake = obs({ commits: [...replayed(2), commit("x")], journal: full });
+    expect(repairOf(lake)).toBeUndefined();
+  });
 });

@@ -39,7 +39,7 @@ class ChangeDocument:
     op: str  # "delete" | "update"
     keys: str | None = None  # delete: s3a:// URI of a CSV of keys
     # delete or update: the row filter as a tree (filter.py), or, in documents journaled before
-    # trees, its text in the API's grammar (parsed by filter.parse_text, never handed to Spark)
+    # trees, its text in the API's grammar (parsed by filter_text.parse_text, never handed to Spark)
     filter: dict[str, Any] | None = None
     where: str | None = None
     set: dict[str, str | None] | None = None  # update: column -> new value as text (None: NULL)

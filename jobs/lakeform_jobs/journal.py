@@ -75,7 +75,7 @@ class Journal:
     def append(self, t: "Table", *, commit: str, source: str, source_hash: str, uri: str, generation: str, sleep=time.sleep) -> JournalEntry:
         """Writes the commit's record, retried (ATTEMPTS times); still failing, the write fails
         loudly (OBJECT_STORE_ERROR, retryable): its commit is there, and the retry of a declared
-        source finds it applied and journals it then (operations.py, _already_applied)."""
+        source finds it applied and journals it then (write.py, _already_applied)."""
         entry = JournalEntry(commit=commit, source=source, sourceHash=source_hash, uri=uri, generation=generation, time=stamp())
         where = f"{journal_dir(t)}/{entry.file_name()}"
         wait = RETRY_WAIT_S

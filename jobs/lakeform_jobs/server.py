@@ -30,7 +30,7 @@ web page a browser on it opens is a stranger):
     isn't 127.0.0.1, localhost or this server's own host name (DNS rebinding), is refused (403);
   - a POST body is `application/json` (else 415) of at most 1 MiB (else 413);
   - every table is in the warehouse bucket (LAKEFORM_WAREHOUSE_BUCKET), sources are s3a:// URIs
-    (types.py: Warehouse, Table.parse, Source.parse).
+    (requests.py: Warehouse; types.py: Table.parse, Source.parse).
 One-shot mode is a local process run by the stack's user: it needs no secret.
 
 Errors answer {"ok": false, "error": {"code", "message", "detail"}} with the code's HTTP status
@@ -61,7 +61,8 @@ from urllib.parse import parse_qs, urlsplit
 from .contract import checked
 from .errors import BadRequest, JobFailure, classify
 from .formats.hudi import UPSERT_INDEX
-from .types import ChangesRequest, CountRequest, LocationRequest, Operation, TableRequest, TravelRequest, Warehouse, WriteRequest
+from .replies import Response
+from .requests import ChangesRequest, CountRequest, LocationRequest, TableRequest, TravelRequest, Warehouse, WriteRequest
 
 if TYPE_CHECKING:
     from .operations import Jobs
@@ -77,6 +78,15 @@ HOSTS_ENV = "LAKEFORM_JOB_SERVER_HOSTS"
 MAX_BODY_BYTES = 1024 * 1024
 # A shorter secret is one set by hand that someone could guess (generated ones are 32 characters).
 MIN_SECRET_CHARS = 16
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One entry of the operation table: how to parse its request, and what answers it."""
+
+    name: str
+    parse: Callable[[dict[str, Any]], Any]
+    run: Callable[[Any], Response]
 
 
 def operations(jobs: "Jobs", warehouse: Warehouse) -> dict[str, Operation]:

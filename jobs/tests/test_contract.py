@@ -7,29 +7,29 @@ import dataclasses
 
 import pytest
 
-from lakeform_jobs import contract, errors, journal, types
+from lakeform_jobs import contract, errors, journal, replies, requests, types
 from lakeform_jobs.contract import CONSTANTS, check, request_schema
 from lakeform_jobs.errors import BadRequest
 from lakeform_jobs.lease import Fence
 from lakeform_jobs.server import operations
-from lakeform_jobs.types import Warehouse
+from lakeform_jobs.requests import Warehouse
 
 # A JSON field's name where camelCase of the attribute isn't it.
 JSON_NAMES = {"target_file_size_mb": "targetFileSizeMB"}
 
 # Which request type parses each operation's body (server.py's operation table).
 REQUEST_TYPES = {
-    "write": types.WriteRequest,
-    "observe": types.TableRequest,
-    "maintain": types.TableRequest,
-    "register": types.TableRequest,
-    "resync": types.TableRequest,
-    "drop": types.LocationRequest,
-    "forget_catalog": types.LocationRequest,
-    "clear_leftovers": types.LocationRequest,
-    "travel": types.TravelRequest,
-    "count": types.CountRequest,
-    "changes": types.ChangesRequest,
+    "write": requests.WriteRequest,
+    "observe": requests.TableRequest,
+    "maintain": requests.TableRequest,
+    "register": requests.TableRequest,
+    "resync": requests.TableRequest,
+    "drop": requests.LocationRequest,
+    "forget_catalog": requests.LocationRequest,
+    "clear_leftovers": requests.LocationRequest,
+    "travel": requests.TravelRequest,
+    "count": requests.CountRequest,
+    "changes": requests.ChangesRequest,
 }
 
 
@@ -77,17 +77,17 @@ def test_the_nested_types_read_exactly_the_contracts_fields(op):
 
 # Which response type answers each operation (operations.py).
 REPLY_TYPES = {
-    "write": types.WriteResult,
-    "observe": types.Observation,
-    "maintain": types.MaintainResult,
-    "register": types.RegisterResult,
-    "resync": types.ResyncResult,
-    "drop": types.DropResult,
-    "forget_catalog": types.ForgetResult,
-    "clear_leftovers": types.ClearResult,
-    "travel": types.TravelResult,
-    "count": types.CountResult,
-    "changes": types.ChangesResult,
+    "write": replies.WriteResult,
+    "observe": replies.Observation,
+    "maintain": replies.MaintainResult,
+    "register": replies.RegisterResult,
+    "resync": replies.ResyncResult,
+    "drop": replies.DropResult,
+    "forget_catalog": replies.ForgetResult,
+    "clear_leftovers": replies.ClearResult,
+    "travel": replies.TravelResult,
+    "count": replies.CountResult,
+    "changes": replies.ChangesResult,
 }
 
 
@@ -97,7 +97,7 @@ def test_a_reply_carries_exactly_the_contracts_fields(op):
     assert json_fields(REPLY_TYPES[op]) == properties(reply)
     if op == "observe":
         commit = reply["properties"]["commits"]["items"]
-        assert json_fields(types.Commit) == properties(commit)
+        assert json_fields(replies.Commit) == properties(commit)
         assert set(journal.FIELDS) == properties(reply["properties"]["journal"]["items"])
 
 

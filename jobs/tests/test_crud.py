@@ -6,7 +6,8 @@ import pytest
 
 from lakeform_jobs.crud import ChangeDocument, is_change_document
 from lakeform_jobs.errors import JobFailure
-from lakeform_jobs.types import ChangesRequest, DeleteWhen, Retain, Table
+from lakeform_jobs.types import DeleteWhen, Retain, Table
+from lakeform_jobs.requests import ChangesRequest
 
 TABLE = {"name": "leads", "database": "default", "format": "hudi", "primaryKey": ["id"], "location": "s3a://w/default/leads"}
 
@@ -68,7 +69,7 @@ def test_a_changes_request_takes_since_until_and_limit():
 
 
 def commits(*instants):
-    from lakeform_jobs.types import Commit
+    from lakeform_jobs.replies import Commit
 
     return [Commit(commit=i, time="") for i in instants]
 

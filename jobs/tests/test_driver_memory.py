@@ -24,7 +24,7 @@ KNOWN = {
     ("formats/iceberg.py", "write"): "SHOW TBLPROPERTIES: a few properties",
     ("formats/iceberg.py", "maintain"): "results of maintenance procedures: a row of counts, or orphan file names",
     ("formats/hudi.py", "commits"): "one completed instant's metadata (JSON) of the table's timeline",
-    ("operations.py", "_apply_change"): "a change document (JSON of a delete or an update), not a source",
+    ("write.py", "apply_change"): "a change document (JSON of a delete or an update), not a source",
     ("journal.py", "read"): "the journal's entries: one small JSON per write",
 }
 

@@ -11,7 +11,8 @@ import pytest
 from lakeform_jobs.errors import BadRequest, JobFailure
 from lakeform_jobs.lease import Fence, LeaseGuard, lease_key
 from lakeform_jobs.operations import Jobs
-from lakeform_jobs.types import LocationRequest, Table, TableRequest, WriteRequest
+from lakeform_jobs.types import Table
+from lakeform_jobs.requests import LocationRequest, TableRequest, WriteRequest
 
 KEY = "_lakeform/leases/default/leads.json"
 NOW = 1_800_000_000.0

@@ -6,7 +6,9 @@ from contextlib import contextmanager
 from lakeform_jobs.formats.iceberg import commits_from_metadata, millis_iso, oldest_has_parent, rows_from_metadata
 from lakeform_jobs.observed import COLUMNS, DATA_FILES, ROWS, Known, KnownTables, decide
 from lakeform_jobs.operations import Jobs
-from lakeform_jobs.types import Commit, Table, TableRequest
+from lakeform_jobs.types import Table
+from lakeform_jobs.requests import TableRequest
+from lakeform_jobs.replies import Commit
 
 TABLE = Table(name="leads", database="default", format="iceberg", location="s3a://w/default/leads", primary_key=["id"])
 COLS = [{"name": "id", "type": "bigint"}]

@@ -6,7 +6,10 @@ import pytest
 
 from lakeform_jobs.errors import JobFailure
 from lakeform_jobs.operations import Jobs
-from lakeform_jobs.types import Commit, Source, Table, WriteRequest
+from lakeform_jobs.write import Writes
+from lakeform_jobs.types import Source, Table
+from lakeform_jobs.requests import WriteRequest
+from lakeform_jobs.replies import Commit
 
 TABLE = Table(name="leads", database="default", format="hudi", location="s3a://w/default/leads", primary_key=["id"])
 
@@ -27,8 +30,8 @@ class Journal:
         self.entries.append(entry)
 
 
-def jobs():
-    j = Jobs.__new__(Jobs)  # no Spark: only the journal is used
+def writes():
+    j = Writes.__new__(Writes)  # no Spark: only the journal is used
     j.journal = Journal()
     return j
 
@@ -44,7 +47,7 @@ def test_a_write_whose_commit_completed_before_it_failed_is_journaled():
     # Hudi's hive sync runs after the commit: the metastore killed between the two fails the
     # write with its rows in the table.
     started = time.time()
-    j = jobs()
+    j = writes()
     fmt = Fmt([Commit(commit="1", time=iso(started - 60), source_hash="ha"), Commit(commit="2", time=iso(started + 5), source_hash="hb")])
     assert j._journal_if_committed(TABLE, fmt, REQ, started) is True
     assert j.journal.entries == [{"commit": "2", "source": "b.csv", "source_hash": "hb", "uri": REQ.source.uri, "generation": "g1"}]
@@ -52,7 +55,7 @@ def test_a_write_whose_commit_completed_before_it_failed_is_journaled():
 
 def test_a_write_that_failed_before_its_commit_is_not_journaled():
     started = time.time()
-    j = jobs()
+    j = writes()
     # The same content committed by an earlier write is not this write's commit.
     fmt = Fmt([Commit(commit="1", time=iso(started - 60), source_hash="hb")])
     assert j._journal_if_committed(TABLE, fmt, REQ, started) is False
@@ -64,7 +67,7 @@ def test_when_the_timeline_cant_be_read_the_failure_is_left_as_it_was():
         def commits(self, *a):
             raise OSError("object store down")
 
-    j = jobs()
+    j = writes()
     assert j._journal_if_committed(TABLE, Broken(), REQ, time.time()) is False
     assert j.journal.entries == []
 
@@ -124,6 +127,14 @@ def jobs_over(storage, catalog):
     return j
 
 
+def writes_over(storage, catalog):
+    from types import SimpleNamespace
+
+    w = Writes.__new__(Writes)
+    w.ctx = SimpleNamespace(storage=storage, catalog=catalog)
+    return w
+
+
 LOC = TABLE.location
 OLD = {f"{LOC}/.hoodie/hoodie.properties", f"{LOC}/.hoodie/20261201.commit", f"{LOC}/p/old-1.parquet"}
 
@@ -168,7 +179,7 @@ def test_a_table_that_is_there_is_written_without_any_repair():
 
 def test_a_failed_first_write_into_an_empty_location_removes_the_location_and_the_entry_it_made():
     storage, catalog = Storage(), Catalog(has=False)
-    j = jobs_over(storage, catalog)
+    j = writes_over(storage, catalog)
     before = j._before_new_table(TABLE)
     storage.files |= {f"{LOC}/.hoodie/hoodie.properties", f"{LOC}/p/new.parquet"}
     catalog._has = True
@@ -178,7 +189,7 @@ def test_a_failed_first_write_into_an_empty_location_removes_the_location_and_th
 
 def test_a_failed_first_write_never_deletes_files_that_were_at_the_location_before_it():
     storage, catalog = Storage(OLD), Catalog(has=True)
-    j = jobs_over(storage, catalog)
+    j = writes_over(storage, catalog)
     before = j._before_new_table(TABLE)
     storage.files |= {f"{LOC}/p/new-1.parquet", f"{LOC}/p/new-2.parquet"}
     j._undo_new_table(TABLE, before)
@@ -190,7 +201,7 @@ def test_a_failed_first_write_never_deletes_files_that_were_at_the_location_befo
 
 def test_a_failed_first_write_removes_nothing_when_what_was_there_before_it_is_not_known():
     storage, catalog = Storage(OLD | {f"{LOC}/p/new.parquet"}), Catalog(has=True)
-    jobs_over(storage, catalog)._undo_new_table(TABLE, None)
+    writes_over(storage, catalog)._undo_new_table(TABLE, None)
     assert (storage.deleted, catalog.forgotten) == ([], 0)
 
 

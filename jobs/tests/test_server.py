@@ -2,7 +2,8 @@
 
 from lakeform_jobs.errors import BadCsv
 from lakeform_jobs.server import operations, run
-from lakeform_jobs.types import ClearResult, DropResult, ForgetResult, Warehouse
+from lakeform_jobs.requests import Warehouse
+from lakeform_jobs.replies import ClearResult, DropResult, ForgetResult
 
 TABLE = {"name": "leads", "database": "default", "format": "iceberg", "primaryKey": ["id"], "location": "s3a://w/default/leads"}
 WAREHOUSE = Warehouse("w")

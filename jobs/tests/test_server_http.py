@@ -9,7 +9,8 @@ import pytest
 
 from lakeform_jobs import server
 from lakeform_jobs.server import ConfigError, Guard, main
-from lakeform_jobs.types import DropResult, MaintainResult, Warehouse
+from lakeform_jobs.requests import Warehouse
+from lakeform_jobs.replies import DropResult, MaintainResult
 
 SECRET = "lakeform-jobs-0123456789abcdefghij"
 BUCKET = "warehouse"

@@ -3,7 +3,9 @@ import json
 import pytest
 
 from lakeform_jobs.errors import BadRequest, JobFailure
-from lakeform_jobs.types import ClearResult, Commit, LocationRequest, RegisterResult, Table, TravelRequest, WriteRequest, WriteResult
+from lakeform_jobs.types import Table
+from lakeform_jobs.requests import LocationRequest, TravelRequest, WriteRequest
+from lakeform_jobs.replies import ClearResult, Commit, RegisterResult, WriteResult
 
 TABLE = {
     "name": "leads",

@@ -2,7 +2,7 @@
 (never edited here): each operation's request as JSON Schema (job-server.schema.json), and the spec
 constants both sides act on with every error code's HTTP status (constants.json).
 
-Each request is parsed by its type (types.py: the clear, field-naming refusals of identifiers,
+Each request is parsed by its type (requests.py, types.py: the clear, field-naming refusals of identifiers,
 URIs and layouts) and then validated against the schema, so nothing the contract doesn't describe
 gets through; jobs/tests/test_contract.py checks the request types read exactly the schema's fields.
 """

@@ -1,5 +1,5 @@
-"""One interface for a table format. The operations (operations.py) never ask which format a
-table has: they ask its Format, which the factory (formats/__init__.py) picks once."""
+"""One interface for a table format. The operations (operations.py, write.py) never ask which
+format a table has: they ask its Format, which the factory (formats/__init__.py) picks once."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ if TYPE_CHECKING:
 
     from ..asof import AsOf
     from ..catalog import Catalog, Storage
-    from ..types import Commit, Table
+    from ..types import Table
+    from ..replies import Commit
 
 META_PREFIX = "lakeform."
 
@@ -31,6 +32,9 @@ class WritePlan:
     delete_flag: str | None = None
     bulk: bool = False  # a new table, or (checks_new_keys) no key of the batch is in it: no index lookup, no merge
     deduped: bool = False  # the batch had duplicate keys and was reduced to one row per key
+    # Rows inserted, updated and deleted (also in meta) when the operation counted them; None
+    # when the format's own commit tells them (exact_commit_counts).
+    counts: dict[str, int] | None = None
 
 
 @dataclass

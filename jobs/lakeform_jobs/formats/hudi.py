@@ -10,7 +10,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from ..types import Commit
+from ..replies import Commit
 from .base import META_PREFIX, Format, WritePlan, counts_from_meta
 
 if TYPE_CHECKING:

@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Iterator
 
 from ..errors import BadRequest
-from ..types import Commit
+from ..replies import Commit
 from .base import META_PREFIX, Format, WritePlan, counts_from_meta
 
 if TYPE_CHECKING:

@@ -1,0 +1,351 @@
+"""A write of one source into a table: Jobs.write's steps once it holds the table's write lock, its
+progress and its lease (operations.py). A CSV source (write_source): the table as it is, a source
+already applied answered at once, the batch opened and its header checked against the spec, its
+keys checked, the write planned (write_plan.py, pure) and sent to the table's format, read again
+as multi-line CSV when its records span lines, the commit journaled. A change document
+(apply_change): a delete or an update made by hand. A failed write removes only what it made and
+says LEASE_LOST when its lease was lost."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from . import crud
+from .csv_source import POSITION, CsvSource
+from .errors import BadCsv, JobFailure, SchemaRefused
+from .formats import Context, Format, WritePlan
+from .journal import Journal
+from .lease import LeaseGuard
+from .names import sanitize_column
+from .progress import Tracker, profile_line
+from .replies import WriteResult
+from .requests import WriteRequest
+from .types import Table
+from .write_plan import Batch, Target, describe, needs_dedupe, plan_write, with_counts
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+log = logging.getLogger("lakeform.jobs")
+
+
+class Writes:
+    """The job server's writes (one per Jobs); each call is one write, its table's lock held by the caller."""
+
+    def __init__(self, spark: "SparkSession", ctx: Context, journal: Journal, csv: CsvSource):
+        self.spark = spark
+        self.ctx = ctx
+        self.journal = journal
+        self.csv = csv
+
+    def write_source(self, req: WriteRequest, fmt: Format, progress: Tracker, guard: LeaseGuard, started: float) -> WriteResult:
+        """Upserts one CSV source into the table, its steps each a method below: the table as it is
+        (_target); a source already applied answers at once (_already_applied); the batch opened and
+        its columns checked against the spec (_open_batch); the batch written (_write_batch: its keys
+        checked, the write planned and sent, read again as multi-line when its records span lines);
+        the commit journaled."""
+        t, source = req.table, req.source
+        target = self._target(t, fmt)
+        done = self._already_applied(req, fmt, target, started)
+        if done is not None:
+            return done
+        batch = self._open_batch(req, target, progress)
+        written = self._write_batch(req, fmt, target, batch, progress, guard, started)
+        progress.stage("journaling")
+        if source.journal:
+            self.journal.append(t, commit=written.commit, source=source.name, source_hash=source.hash, uri=source.uri, generation=req.generation)
+        profile = progress.profile()
+        log.info("table=%s: %s written in %.1f s: %s", t.key, source.name or source.uri, time.time() - started, profile_line(profile))
+        return WriteResult(
+            commit=written.commit,
+            rows_written=written.rows,
+            renamed=batch.r.renamed,
+            columns=[c for c in batch.r.names if c != batch.marker],
+            added_columns=batch.new_cols,
+            duration_ms=int((time.time() - started) * 1000),
+            operation=describe(written.plan, written.multiline),
+            profile=profile,
+            **(written.plan.counts or {}),
+        )
+
+    def _target(self, t: Table, fmt: Format) -> Target:
+        """The table the batch goes into: whether it is there (catalog entry and files), its rows and its visible columns."""
+        exists = self.ctx.catalog.has(t) and fmt.files_exist(t)
+        current = self.spark.table(fmt.qualified(t)) if exists else None
+        return Target(exists=exists, current=current, visible=fmt.user_columns(current) if current is not None else [])
+
+    def _already_applied(self, req: WriteRequest, fmt: Format, target: Target, started: float) -> WriteResult | None:
+        """A source asked for once (`once`) that a commit of the table already carries: its answer, nothing written.
+        Checked under the table's write lock: a second request for the same source (a reconciler
+        restarted while its first request still ran here) finds it applied."""
+        t, source = req.table, req.source
+        if not (source.once and target.exists):
+            return None
+        done = [c for c in fmt.commits(t, True, True) if c.source_hash == source.hash]
+        if not done:
+            return None
+        log.info("source %s already applied to %s in commit %s: not written again", source.name or source.uri, t.key, done[-1].commit)
+        # Its commit landed but its journal record didn't (the write failed loudly then): written now.
+        if source.journal and not self.journal.has(t, done[-1].commit):
+            log.warning("table=%s: commit %s of %s had no journal record: journaled now", t.key, done[-1].commit, source.name or source.uri)
+            self.journal.append(t, commit=done[-1].commit, source=source.name, source_hash=source.hash, uri=source.uri, generation=req.generation)
+        return WriteResult(commit=done[-1].commit, rows_written=0, renamed={}, columns=target.visible, added_columns=[], duration_ms=int((time.time() - started) * 1000), operation="already applied")
+
+    def _open_batch(self, req: WriteRequest, target: Target, progress: Tracker) -> Batch:
+        """The CSV sampled (types from the table's columns it has), and its header checked against
+        the spec: every key, partition and ordering column there (else BAD_CSV, a bad record named
+        first: a ragged file's header may be what lacks the column), and no new column under a
+        strict schemaPolicy (SCHEMA_REFUSED)."""
+        t, source = req.table, req.source
+        current, visible = target.current, target.visible
+        table_types = {f.name: f.dataType for f in current.schema.fields if f.name in visible} if current is not None else {}
+        progress.stage("sampling")
+        r = self.csv.open(source.uri, table_types)
+        progress.p.bytes_total = r.bytes_total
+        keys = [sanitize_column(k) for k in t.primary_key]
+        named = keys + t.partition_by + ([t.ordering_field] if t.ordering_field else [])
+        missing = [k for k in named if k not in r.names]
+        if missing:
+            progress.stage("diagnosing")
+            bad = self.csv.diagnose(r, [k for k in keys if k in r.names], r.multiline)
+            raise bad or BadCsv(f"column(s) {', '.join(missing)} named in tables.yaml are not in the CSV header (columns: {', '.join(r.names)})")
+        marker = t.delete_when.column if t.delete_when and t.delete_when.column in r.names else None
+        new_cols = [c for c in r.names if target.exists and c not in visible and c != marker]
+        if new_cols and t.schema_policy == "strict":
+            raise SchemaRefused(f"schemaPolicy is strict and the CSV has new column(s): {', '.join(new_cols)}; the table was left as it was")
+        return Batch(r=r, keys=keys, marker=marker, new_cols=new_cols)
+
+    def _write_batch(self, req: WriteRequest, fmt: Format, target: Target, batch: Batch, progress: Tracker, guard: LeaseGuard, started: float) -> "_Written":
+        """The batch written as it was opened; a source read line by line whose records span
+        lines (a key found empty, or a write failing) is read again as multi-line CSV and
+        written from the start, once (a multi-line read is never read again)."""
+        written = self._write_attempt(req, fmt, target, batch, progress, guard, started, batch.r.multiline)
+        if written is None:
+            written = self._write_attempt(req, fmt, target, batch, progress, guard, started, True)
+        assert written is not None  # a multi-line read is never asked to read again (_spans_lines)
+        return written
+
+    def _write_attempt(self, req: WriteRequest, fmt: Format, target: Target, batch: Batch, progress: Tracker, guard: LeaseGuard, started: float, multiline: bool) -> "_Written | None":
+        """One read of the batch: its keys checked, its write planned and sent to the format.
+        None when the source must be read again as multi-line (_spans_lines) before anything is refused."""
+        t, r, keys = req.table, batch.r, batch.keys
+        progress.stage("checking keys")
+        stats = self._key_stats(r, keys, multiline, target.current if fmt.checks_new_keys else None)
+        progress.rows(stats["rows"])
+        if stats["nulls"]:
+            # A line of a record that spans lines, read as a record of its own, can lack its key.
+            if self._spans_lines(t, r, multiline):
+                return None
+            raise self.csv.diagnose(r, keys, multiline) or BadCsv(f"{stats['nulls']} row(s) have an empty primary key ({', '.join(keys)})")
+        df, plan = self._rows(req, fmt, target, batch, stats, multiline)
+        # What a failed first write may remove is only what it made (_undo_new_table).
+        before = None if target.exists else self._before_new_table(t)
+        progress.stage("writing", r.bytes_total)
+        # The last check before the format's write action, which commits as it ends (lease.py).
+        guard.check()
+        try:
+            commit = fmt.write(t, df, plan)
+        except Exception as e:
+            if target.exists and self._journal_if_committed(t, fmt, req, started):
+                raise
+            if not target.exists:
+                self._undo_new_table(t, before)
+            raise_if_lost(guard, e, "the write was cancelled before it committed; nothing was written")
+            progress.stage("diagnosing")
+            if self._spans_lines(t, r, multiline):
+                return None
+            failure = self.csv.diagnose(r, keys, multiline)
+            if failure is not None:
+                raise failure from e
+            raise
+        warn_if_committed_after_loss(guard, commit)
+        return _Written(commit=commit, rows=stats["rows"], plan=plan, multiline=multiline)
+
+    def _rows(self, req: WriteRequest, fmt: Format, target: Target, batch: Batch, stats: dict[str, int], multiline: bool) -> tuple["DataFrame", WritePlan]:
+        """The rows to write and how (plan_write): deleteWhen's rows flagged before dedupe, so the
+        ordering field chooses between a delete and an update of the same key; the rows
+        deduplicated when the plan says; marked rows left out when they delete nothing (no table
+        yet, none marked, a bulk write: none of the keys is in it); and, when they delete, the
+        rows inserted, updated and deleted counted from the rows for the commit's metadata."""
+        t = req.table
+        df = self.csv.rows(batch.r, batch.keys, multiline, position=needs_dedupe(stats))
+        df, marked = crud.delete_flag(df, t)
+        plan = plan_write(t, req.source, req.generation, target, batch, stats, checks_new_keys=fmt.checks_new_keys, exact_commit_counts=fmt.exact_commit_counts, marked=marked)
+        if plan.deduped:
+            df = dedupe(df, plan.keys, t.ordering_field)
+        if crud.DELETE_FLAG in df.columns and plan.delete_flag is None:
+            df = df.where(~df[crud.DELETE_FLAG]).drop(crud.DELETE_FLAG)
+        if plan.delete_flag is not None:
+            plan = with_counts(plan, crud.count_changes(target.current, df, plan.keys, plan.delete_flag))
+        return df, plan
+
+    def _spans_lines(self, t: Table, r, multiline: bool) -> bool:
+        """Whether a source read line by line has records that span lines, so it must be read
+        again as multi-line CSV (never asked of a multi-line read)."""
+        if multiline or not self.csv.needs_multiline(r):
+            return False
+        log.info("table=%s: %s has records that span lines: reading it again as multi-line CSV", t.key, r.uri)
+        return True
+
+    def _journal_if_committed(self, t: Table, fmt: Format, req: WriteRequest, started: float) -> bool:
+        """A write that failed after its commit completed (Hudi's hive sync runs after the
+        commit: the metastore went away between the two) still wrote its rows: it is journaled
+        like any write, so a rebuild replays it, and the failure is reported as it is (the
+        catalog's lag is repaired by a resync). Whether that was the case."""
+        from datetime import datetime
+
+        try:
+            landed = [
+                c for c in fmt.commits(t, True, True)
+                if c.source_hash == req.source.hash and datetime.fromisoformat(c.time.replace("Z", "+00:00")).timestamp() >= started - 1
+            ]
+            if not landed:
+                return False
+            log.warning("table=%s: commit %s of %s completed before the write failed: journaled", t.key, landed[-1].commit, req.source.name or req.source.uri)
+            if req.source.journal:
+                self.journal.append(t, commit=landed[-1].commit, source=req.source.name, source_hash=req.source.hash, uri=req.source.uri, generation=req.generation)
+            return True
+        except Exception:
+            log.exception("table=%s: could not tell whether the failed write committed", t.key)
+            return False
+
+    def _key_stats(self, r, keys: list[str], multiline: bool, current) -> dict[str, int]:
+        """One aggregation over the batch's keys: records, records with an empty key, the most
+        records one key has, distinct keys, and how many of them the table already holds."""
+        from pyspark.sql import functions as F
+
+        counts = self.csv.key_counts(r, keys, multiline)
+        null_key = F.lit(False)
+        for k in keys:
+            null_key = null_key | F.col(f"`{k}`").isNull()
+        if current is not None:
+            # The table holds one row per key: no distinct (a shuffle of every key of the table);
+            # Spark's adaptive planning broadcasts the batch's key counts when they are small.
+            hits = current.select(*[F.col(f"`{k}`") for k in keys]).withColumn("__lf_hit", F.lit(1))
+            counts = counts.join(hits, keys, "left")
+        else:
+            counts = counts.withColumn("__lf_hit", F.lit(None).cast("int"))
+        row = counts.agg(
+            F.coalesce(F.sum("count"), F.lit(0)).alias("rows"),
+            F.coalesce(F.sum(F.when(null_key, F.col("count"))), F.lit(0)).alias("nulls"),
+            F.coalesce(F.max(F.when(~null_key, F.col("count"))), F.lit(0)).alias("maxPerKey"),
+            F.coalesce(F.sum("__lf_hit"), F.lit(0)).alias("overlap"),
+            F.count(F.when(~null_key, F.lit(1))).alias("keys"),
+        ).first()
+        return {k: int(row[k]) for k in ("rows", "nulls", "maxPerKey", "overlap", "keys")}
+
+    def _before_new_table(self, t: Table) -> dict[str, Any] | None:
+        """What is at a new table's location before its first write: the files there (none, once
+        cleared of leftovers) and whether the metastore has an entry; None when it can't be told."""
+        try:
+            return {"files": self.ctx.storage.file_paths(t.location), "in_catalog": self.ctx.catalog.has(t)}
+        except Exception:
+            log.exception("table=%s: could not list %s before a first write", t.key, t.location)
+            return None
+
+    def _undo_new_table(self, t: Table, before: dict[str, Any] | None) -> None:
+        """A failed first write leaves nothing behind but never takes what was there before it:
+        the files it wrote are removed (the whole location only when it held none before), and a
+        catalog entry it made is forgotten. When what was there can't be told, nothing is
+        removed (a failed write's files are harmless, another commit's are not)."""
+        if before is None:
+            log.warning("table=%s: a failed first write's files at %s are left: what was there before it is not known", t.key, t.location)
+            return
+        try:
+            if self.ctx.catalog.has(t) and not before["in_catalog"]:
+                self.ctx.catalog.forget(t)
+            kept: set[str] = before["files"]
+            if not kept:
+                self.ctx.storage.delete(t.location, recursive=True)
+                return
+            made = self.ctx.storage.file_paths(t.location) - kept
+            log.warning("table=%s: %d file(s) were at %s before a failed first write: only its %d own file(s) are removed", t.key, len(kept), t.location, len(made))
+            for f in sorted(made):
+                self.ctx.storage.delete(f, recursive=False)
+        except Exception:
+            log.exception("table=%s: could not remove what a failed first write left at %s", t.key, t.location)
+
+    def apply_change(self, req: WriteRequest, fmt: Format, started: float, guard: LeaseGuard) -> WriteResult:
+        """A delete or an update made by hand (the table's write lock is held): one commit with
+        Lakeform's metadata, journaled like an ingest. Nothing matched: no commit."""
+        t, source = req.table, req.source
+        doc = crud.ChangeDocument.parse(self.ctx.storage.read_text(source.uri))
+        if not (self.ctx.catalog.has(t) and fmt.files_exist(t)):
+            raise JobFailure("TABLE_MISSING", f"table {t.name} is not in the lake yet")
+        keys = [sanitize_column(k) for k in t.primary_key]
+        current = self.spark.table(fmt.qualified(t))
+        cols = fmt.user_columns(current)
+        if doc.op == "delete":
+            rows = crud.rows_to_delete(self.spark, fmt, t, current, doc, keys).localCheckpoint()
+            counts = {"rows_inserted": 0, "rows_updated": 0, "rows_deleted": rows.count()}
+            affected = counts["rows_deleted"]
+        else:
+            rows = crud.updated_rows(fmt, current, doc).localCheckpoint()
+            counts = {"rows_inserted": 0, "rows_updated": rows.count(), "rows_deleted": 0}
+            affected = counts["rows_updated"]
+        if affected == 0:
+            return WriteResult(commit="", rows_written=0, renamed={}, columns=cols, added_columns=[], duration_ms=int((time.time() - started) * 1000), operation=doc.op, **counts)
+        meta = {"source_hash": source.hash, "source": source.name, "generation": req.generation, "spec": t.spec_json(), **{k: str(v) for k, v in counts.items()}}
+        plan = WritePlan(keys=keys, meta=meta, exists=True, existing_cols=cols, new_cols=[])
+        guard.check()
+        try:
+            commit = fmt.delete(t, rows, plan) if doc.op == "delete" else fmt.write(t, rows, plan)
+        except Exception as e:
+            if not self._journal_if_committed(t, fmt, req, started):
+                raise_if_lost(guard, e, f"the {doc.op} was cancelled before it committed; nothing was changed")
+            raise
+        warn_if_committed_after_loss(guard, commit)
+        if source.journal:
+            self.journal.append(t, commit=commit, source=source.name, source_hash=source.hash, uri=source.uri, generation=req.generation)
+        return WriteResult(
+            commit=commit, rows_written=affected, renamed={}, columns=cols, added_columns=[],
+            duration_ms=int((time.time() - started) * 1000), operation=doc.op, **counts,
+        )
+
+
+def raise_if_lost(guard: LeaseGuard, err: Exception, what: str) -> None:
+    """A write that failed without committing: LEASE_LOST when its lease was lost (the watchdog
+    cancelled it, or the lease is gone now), else the failure is what it was."""
+    why = guard.lost
+    if why is None:
+        try:
+            why = guard.why_lost()
+        except Exception:
+            why = None
+    if why:
+        raise guard.failure(why, what) from err
+
+
+def warn_if_committed_after_loss(guard: LeaseGuard, commit: str) -> None:
+    """The window lease.py describes: the lease was lost after the last check, while the format
+    committed. The commit is whole and is journaled like any; it is said loudly."""
+    try:
+        why = guard.lost or guard.why_lost()
+    except Exception:
+        return
+    if why:
+        log.error("table=%s: commit %s landed after the writer's lease was lost (%s): kept and journaled", guard.table_key, commit, why)
+
+
+def dedupe(df: "DataFrame", keys: list[str], ordering: str | None) -> "DataFrame":
+    """One row per key: the one with the largest ordering value, else the last one in the file
+    (the rows carry their position in the file: csv_source.rows(position=True))."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.window import Window
+
+    order = [F.col(f"`{ordering}`").desc_nulls_last()] if ordering else []
+    w = Window.partitionBy(*[F.col(f"`{k}`") for k in keys]).orderBy(*order, F.col(POSITION).desc())
+    return df.withColumn("__lf_rank", F.row_number().over(w)).where("__lf_rank = 1").drop("__lf_rank", POSITION)
+
+
+@dataclass(frozen=True)
+class _Written:
+    """A batch's committed write (Writes._write_attempt)."""
+
+    commit: str
+    rows: int
+    plan: WritePlan  # its counts, when the operation counted them, in it
+    multiline: bool

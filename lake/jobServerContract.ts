@@ -15,7 +15,8 @@
 import * as path from "node:path";
 import { z } from "zod";
 import codesFile from "./errorCodes.json";
-import { DEFAULT_RETAIN, DEFAULT_TARGET_FILE_SIZE_MB, IMMUTABLE_FIELDS } from "./spec";
+import { COMPRESSIONS, SOURCE_FORMATS, sourceFormatConstants } from "./sourceFormat";
+import { DEFAULT_RETAIN, DEFAULT_TARGET_FILE_SIZE_MB, IMMUTABLE_FIELDS, SCHEMA_POLICIES } from "./spec";
 
 /** Where the generated files are committed, relative to the project directory. */
 export const JOB_SERVER_SCHEMA_FILE = path.join("jobs", "lakeform_jobs", "contract", "job-server.schema.json");
@@ -58,7 +59,8 @@ export const JobTableSchema = z.object({
   primaryKey: z.array(column),
   orderingField: column.optional(),
   partitionBy: z.array(column).optional(),
-  schemaPolicy: z.enum(["addColumns", "strict"]).optional(),
+  schemaPolicy: z.enum(SCHEMA_POLICIES).optional(),
+  columns: z.record(column, z.string()).optional().describe("Declared column types (Spark type names, normalised by lake/spec.ts)"),
   deleteWhen: z.object({ column: column, equals: z.array(z.string()).min(1) }).optional(),
   retain: z.union([z.object({ commits: z.number().int().min(1) }), z.object({ days: z.number().positive() })]).optional(),
   targetFileSizeMB: z.number().int().min(1).max(4096).optional(),
@@ -78,12 +80,25 @@ export const SourceSchema = z.object({
   name: z.string().optional(),
   once: z.boolean().optional().describe("Not written again when a commit of the table already carries its hash"),
   journal: z.boolean().optional().describe("false: a rebuild's replay of a journal entry, not journaled again"),
-});
-
   replay: z
     .object({ of: z.string(), last: z.string() })
     .optional()
     .describe("A rebuild's replay: `of` the journal entry's commit, `last` the commit of the journal's last entry when the rebuild began; both kept in the commit, so a rebuild that stops partway is resumed"),
+  format: z.enum(SOURCE_FORMATS).optional().describe("How the source is read (lake/sourceFormat.ts); absent: from the landed key's extension"),
+  compression: z.enum(COMPRESSIONS).optional().describe("absent: from the landed key's extension"),
+  csv: z
+    .object({
+      delimiter: z.string().min(1).max(8).optional(),
+      quote: z.string().length(1).optional(),
+      escape: z.string().length(1).optional(),
+      header: z.boolean().optional(),
+      nullValues: z.array(z.string()).max(1).optional(),
+      encoding: z.string().regex(/^[A-Za-z0-9_.:-]+$/).optional(),
+    })
+    .optional()
+    .describe("CSV options: the source's over its table's"),
+});
+
 /** Every operation's request (POST /v1/<op>). */
 export const JOB_REQUESTS = {
   write: z.object({
@@ -108,6 +123,9 @@ export const JOB_REQUESTS = {
     until: z.union([z.string(), z.number().int()]).nullable().optional(),
     limit: z.number().int().min(1).optional(),
   }),
+  doctor: z.object({
+    checks: z.array(z.enum(["s3", "metastore", "versions"])).optional().describe("Which of `lakeform doctor`'s Spark-side checks to run (all when left out)"),
+  }),
 } as const;
 
 export type JobOperation = keyof typeof JOB_REQUESTS;
@@ -127,12 +145,12 @@ export const CommitInfoSchema = z.object({
   rowsInserted: z.number().optional(),
   rowsUpdated: z.number().optional(),
   rowsDeleted: z.number().optional(),
-});
-
   /** A rebuild's replay of the journal entry of this commit (SourceSchema's replay.of). */
   replayOf: z.string().optional(),
   /** The journal's last entry when that rebuild began: the rebuild is whole once it is replayed. */
   replayLast: z.string().optional(),
+});
+
 /** One write-journal record (JOURNAL's fields). */
 export const JournalEntrySchema = z.object({
   commit: z.string(),
@@ -176,6 +194,11 @@ export const WriteResultSchema = z.object({
   columns: z.array(z.string()),
   addedColumns: z.array(z.string()),
   durationMs: z.number(),
+  /** Rows left out under schemaPolicy discardRows (a value that didn't fit its column's type), with the first one's place. */
+  rowsDiscarded: z.number().optional(),
+  discarded: z.string().optional(),
+  /** Columns of the source left out under schemaPolicy discardColumns. */
+  discardedColumns: z.array(z.string()).optional(),
   /** What the commit did, counted by the job server (a delete or update counts only its own rows). */
   rowsInserted: z.number().optional(),
   rowsUpdated: z.number().optional(),
@@ -204,6 +227,23 @@ export const ChangesResultSchema = z.object({
   truncated: z.boolean(),
 });
 
+/** Whether Spark reached a service (its own way: S3A, its Hive client), what it saw, how long it took. */
+const ReachSchema = z.object({ ok: z.boolean(), detail: z.string(), ms: z.number() });
+
+/**
+ * doctor's reply: what the Spark driver runs and whether it reaches S3 and the metastore
+ * (jobs/lakeform_jobs/doctor.py). A bundle's version, Spark line and Scala come from its jar's name.
+ */
+export const DoctorResultSchema = z.object({
+  spark: z.string(),
+  scala: z.string().nullable(),
+  bundles: z.array(z.object({ format: z.enum(["hudi", "iceberg"]), jar: z.string().nullable(), version: z.string().nullable(), sparkLine: z.string().nullable(), scala: z.string().nullable() })),
+  /** hoodie.write.table.version as the driver's Hadoop configuration has it (null: the bundle's default). */
+  hudiWriteTableVersion: z.string().nullable(),
+  s3: ReachSchema.nullable(),
+  metastore: ReachSchema.nullable(),
+});
+
 /** travel's reply: the columns, their Spark types, the rows. */
 export const TravelResultSchema = z.object({ columns: z.array(z.string()), types: z.array(z.string()), rows: z.array(z.array(z.unknown())) });
 
@@ -220,6 +260,7 @@ export const JOB_REPLIES = {
   travel: TravelResultSchema,
   count: z.object({ rows: z.number() }),
   changes: ChangesResultSchema,
+  doctor: DoctorResultSchema,
 } as const satisfies Record<JobOperation, z.ZodType>;
 
 export type JobReply<Op extends JobOperation> = z.output<(typeof JOB_REPLIES)[Op]>;
@@ -231,6 +272,7 @@ export type WriteResult = z.output<typeof WriteResultSchema>;
 export type MaintainResult = z.output<typeof MaintainResultSchema>;
 export type ChangesResult = z.output<typeof ChangesResultSchema>;
 export type TravelResult = z.output<typeof TravelResultSchema>;
+export type DoctorResult = z.output<typeof DoctorResultSchema>;
 
 /** The job server's JSON Schema document: each operation's request under definitions, by operation. */
 export function jobServerJsonSchema(): Record<string, unknown> {
@@ -261,6 +303,7 @@ export function jobServerConstants(): Record<string, unknown> {
     defaultRetain: DEFAULT_RETAIN,
     defaultTargetFileSizeMB: DEFAULT_TARGET_FILE_SIZE_MB,
     journal: JOURNAL,
+    sourceFormats: sourceFormatConstants(),
     errorCodes: Object.fromEntries(Object.entries(codesFile.codes).map(([code, c]) => [code, c.http])),
   };
 }

@@ -10,6 +10,7 @@ import { isNode, LineCounter, parseDocument } from "yaml";
 import { z } from "zod";
 import { sanitizeColumn } from "./columns";
 import { LakeformError } from "./errors";
+import { CsvOptionsSchema, SourceEntrySchema, type CsvOptions, type SourceRead } from "./sourceFormat";
 
 const identifier = z
   .string()
@@ -65,6 +66,29 @@ export type ImmutableField = (typeof IMMUTABLE_FIELDS)[number];
 export const DEFAULT_RETAIN = { days: 7 } as const;
 export const DEFAULT_TARGET_FILE_SIZE_MB = 128;
 
+/**
+ * A declared column type (columns: { amount: "decimal(12,2)" }): Spark's names, with the usual
+ * aliases; normalised to the name the job server casts to (normalizeColumnType).
+ */
+const COLUMN_TYPE = /^(string|text|varchar|int|integer|bigint|long|smallint|tinyint|double|float|real|boolean|bool|date|timestamp|decimal\(\s*\d{1,2}\s*(,\s*\d{1,2}\s*)?\))$/i;
+const TYPE_ALIASES: Record<string, string> = { text: "string", varchar: "string", integer: "int", long: "bigint", real: "float", bool: "boolean" };
+export function normalizeColumnType(t: string): string {
+  const s = t.trim().toLowerCase().replace(/\s+/g, "");
+  const dec = /^decimal\((\d+)(?:,(\d+))?\)$/.exec(s);
+  if (dec) return `decimal(${dec[1]},${dec[2] ?? "0"})`;
+  return TYPE_ALIASES[s] ?? s;
+}
+export const ColumnTypeSchema = z
+  .string()
+  .regex(COLUMN_TYPE, "must be string, int, bigint, double, float, boolean, date, timestamp or decimal(p,s)")
+  .refine((t) => {
+    const m = /decimal\((\d+)(?:,\s*(\d+))?/i.exec(t.replace(/\s+/g, ""));
+    return !m || (Number(m[1]) >= 1 && Number(m[1]) <= 38 && Number(m[2] ?? 0) <= Number(m[1]));
+  }, "decimal(p,s) needs 1 <= p <= 38 and s <= p");
+
+export const SCHEMA_POLICIES = ["addColumns", "strict", "discardColumns", "discardRows"] as const;
+export type SchemaPolicy = (typeof SCHEMA_POLICIES)[number];
+
 export const TableSpecSchema = z
   .object({
     // Each field's description is also the JSON Schema's (schemas/tables.schema.json, `npm run schema`): what an editor shows.
@@ -78,10 +102,18 @@ export const TableSpecSchema = z
     orderingField: column.optional().describe("When a key appears twice, the row with the larger value of this column wins (Hudi's precombine field)"),
     partitionBy: z.array(column).default([]).describe("Partition columns (CSV header names)"),
     sources: z
-      .array(z.string().min(1))
+      .array(SourceEntrySchema)
       .min(1, "needs at least one source")
-      .describe("CSV files applied in order: local paths or globs (relative to tables.yaml) or s3:// URIs"),
-    schemaPolicy: z.enum(["addColumns", "strict"]).default("addColumns").describe("addColumns: new CSV columns become table columns; strict: a CSV with new columns is refused"),
+      .describe("Files applied in order: local paths or globs (relative to tables.yaml) or s3:// URIs, or { path, format, compression, csv }; csv, tsv, parquet or jsonl, gzip/zstd/bzip2 by extension"),
+    csv: CsvOptionsSchema.optional().describe("CSV options of the table's CSV and TSV sources: delimiter, quote, escape, header, nullValues, encoding"),
+    columns: z
+      .record(column, ColumnTypeSchema)
+      .optional()
+      .describe('Declared column types, instead of inference: { amount: "decimal(12,2)", created_at: timestamp, zip: string } (names matched after sanitising)'),
+    schemaPolicy: z
+      .enum(SCHEMA_POLICIES)
+      .default("addColumns")
+      .describe("addColumns: new source columns become table columns; strict: a source with new columns (or, with columns declared, undeclared ones) is refused; discardColumns: new columns are left out; discardRows: a row whose value doesn't fit its column's type is dropped and counted"),
     prune: z.boolean().default(false).describe("true: removing the table from tables.yaml drops it (kept in the trash, undroppable); false: its data is left alone"),
     deleteWhen: DeleteWhenSchema.optional().describe("A source row matching this deletes its key, in the same commit as the batch's upserts"),
     retain: RetainSchema.optional().describe("History kept for time travel and changes: { commits: N } or { days: D } (default { days: 7 }); older commits are expired by maintenance"),
@@ -153,8 +185,15 @@ export interface TableSpec {
   primaryKey: string[];
   orderingField?: string;
   partitionBy: string[];
+  /** The declared sources' paths, in order. */
   sources: string[];
-  schemaPolicy: "addColumns" | "strict";
+  /** How a declared source (by its path as written) is read when tables.yaml says so. */
+  sourceReads?: Record<string, SourceRead>;
+  /** The table's CSV options. */
+  csv?: CsvOptions;
+  /** Declared column types (sanitised names, normalised types). */
+  columns?: Record<string, string>;
+  schemaPolicy: SchemaPolicy;
   prune: boolean;
   /** Sanitised marker column and the values (lower-cased text) that mean "delete this key". */
   deleteWhen?: { column: string; equals: string[] };
@@ -247,7 +286,13 @@ export function parseTables(text: string, file: string): DesiredState {
       primaryKey: t.primaryKey.map(sanitizeColumn),
       orderingField: t.orderingField ? sanitizeColumn(t.orderingField) : undefined,
       partitionBy: t.partitionBy.map(sanitizeColumn),
-      sources: t.sources,
+      sources: t.sources.map((s) => (typeof s === "string" ? s : s.path)),
+      // Absent unless declared, so tables that don't use them keep their generation.
+      sourceReads: sourceReadsOf(t.sources),
+      csv: t.csv,
+      columns: t.columns
+        ? Object.fromEntries(Object.entries(t.columns).map(([c, ty]) => [sanitizeColumn(c), normalizeColumnType(ty)]))
+        : undefined,
       schemaPolicy: t.schemaPolicy,
       prune: t.prune,
       // Absent unless declared, so tables that don't use them keep their generation.
@@ -261,6 +306,17 @@ export function parseTables(text: string, file: string): DesiredState {
     return { ...spec, generation: specGeneration(spec), line: lineOf(["tables", i]) ?? 0 };
   });
   return { file, tables };
+}
+
+/** The read options of the sources declared as objects, by path; undefined when none is. */
+function sourceReadsOf(sources: z.output<typeof SourceEntrySchema>[]): Record<string, SourceRead> | undefined {
+  const out: Record<string, SourceRead> = {};
+  for (const s of sources) {
+    if (typeof s === "string") continue;
+    const { path: p, ...read } = s;
+    if (Object.keys(read).length) out[p] = read;
+  }
+  return Object.keys(out).length ? out : undefined;
 }
 
 export function loadTables(file: string): DesiredState {

@@ -10,7 +10,7 @@
 import { asLakeformError } from "../lake/errors";
 import type { JobClient, JobTable, MaintainResult, Observation, ObserveOptions, WriteProgress, WriteResult } from "../lake/jobClient";
 import type { ResolvedSource, Sources } from "../lake/sources";
-import type { SourceReadRequest } from "../lake/sourceFormat";
+import type { DetectedFormat, SourceReadRequest } from "../lake/sourceFormat";
 
 export type DropTable = Pick<JobTable, "name" | "database" | "format" | "location">;
 
@@ -40,7 +40,7 @@ export interface SourceStore {
   /** Expands one declared source (path, glob or s3:// URI, relative to baseDir) into files, each hashed. Never writes. */
   resolve(declared: string, baseDir: string): Promise<ResolvedSource[]>;
   /** Lands a source in the object store (content-addressed, so twice is a no-op); returns the URI Spark reads. */
-  land(src: ResolvedSource): Promise<string>;
+  land(src: ResolvedSource, detected?: DetectedFormat): Promise<string>;
 }
 
 const wrap = async <T>(call: () => Promise<T>): Promise<T> => {
@@ -71,6 +71,6 @@ export function jobDriver(jobs: JobClient): LakeDriver {
 export function sourceStore(sources: Pick<Sources, "resolve" | "land">): SourceStore {
   return {
     resolve: (declared, baseDir) => wrap(() => sources.resolve(declared, baseDir)),
-    land: (src) => wrap(() => sources.land(src)),
+    land: (src, detected) => wrap(() => sources.land(src, detected)),
   };
 }

@@ -1,0 +1,142 @@
+/**
+ * What a source is and how it is read: its format (csv | tsv | parquet | jsonl) and compression
+ * (gzip | zstd | bzip2), from its file name's extension unless tables.yaml declares it, and the
+ * CSV options (delimiter, quote, escape, header, nullValues, encoding) of its table or its own.
+ *
+ * One place decides, for every write path: the extension tables below are also the job server's
+ * (written into jobs/lakeform_jobs/contract/constants.json by `npm run schema`, read by
+ * jobs/lakeform_jobs/readers/detect.py), and a source lands under a key whose extension names its
+ * format and compression (landingExtension), so a landed object says how to read it: a rebuild
+ * replaying the journal reads it the same way.
+ *
+ * zstd is decompressed as it lands (Node's zlib): Hadoop's zstd codec needs a native library the
+ * Spark we run doesn't carry. gzip and bzip2 land as they are and Spark's codecs read them.
+ */
+import * as path from "node:path";
+import { z } from "zod";
+import { LakeformError } from "./errors";
+
+export const SOURCE_FORMATS = ["csv", "tsv", "parquet", "jsonl"] as const;
+export type SourceFormat = (typeof SOURCE_FORMATS)[number];
+export const COMPRESSIONS = ["none", "gzip", "zstd", "bzip2"] as const;
+export type Compression = (typeof COMPRESSIONS)[number];
+
+/** A file name's extension (lower-cased) → its format. Anything else reads as CSV (as every source did before formats). */
+export const FORMAT_EXTENSIONS: Record<string, SourceFormat> = {
+  ".csv": "csv",
+  ".tsv": "tsv",
+  ".tab": "tsv",
+  ".parquet": "parquet",
+  ".pq": "parquet",
+  ".jsonl": "jsonl",
+  ".ndjson": "jsonl",
+};
+/** A compressed file's last extension → its compression. */
+export const COMPRESSION_EXTENSIONS: Record<string, Exclude<Compression, "none">> = { ".gz": "gzip", ".zst": "zstd", ".bz2": "bzip2" };
+/** The extension a compression lands with (zstd lands decompressed). */
+const LANDED_COMPRESSION: Record<Compression, string> = { none: "", gzip: ".gz", zstd: "", bzip2: ".bz2" };
+
+/** CSV options (per table, or per source over its table's). */
+export const CsvOptionsSchema = z
+  .object({
+    delimiter: z.string().min(1).max(8, "at most 8 characters").optional().describe('The field separator (default ",", a TSV\'s "\\t"); "\\t" and ";" as written'),
+    quote: z.string().length(1, "one character").optional().describe('The quote character (default ")'),
+    escape: z.string().length(1, "one character").optional().describe('The character that escapes a quote inside a quoted field (default: the quote itself, RFC 4180\'s doubled quote)'),
+    header: z.boolean().optional().describe("false: the file has no header line; its columns are named _c0, _c1, … (default true)"),
+    nullValues: z
+      .union([z.string(), z.array(z.string()).min(1).max(1)], { error: "a value or a list of one: one value for now (Spark's CSV reader takes one)" })
+      .transform((v) => (Array.isArray(v) ? v : [v]))
+      .optional()
+      .describe('The text that means no value (default: an empty field); one value, e.g. "NA"'),
+    encoding: z.string().regex(/^[A-Za-z0-9_.:-]+$/, "a charset name such as utf-8, iso-8859-1, windows-1252").optional().describe("The file's character set (default utf-8)"),
+  })
+  .strict();
+export type CsvOptions = z.output<typeof CsvOptionsSchema>;
+
+/** A source as tables.yaml may declare it: a path, or an object saying how to read it. */
+export const SourceEntrySchema = z.union([
+  z.string().min(1),
+  z
+    .object({
+      path: z.string().min(1).describe("A local path or glob (relative to tables.yaml) or an s3:// URI"),
+      format: z.enum(SOURCE_FORMATS).optional().describe("csv | tsv | parquet | jsonl (default: from the file's extension, else csv)"),
+      compression: z.enum(COMPRESSIONS).optional().describe("none | gzip | zstd | bzip2 (default: from the extension: .gz, .zst, .bz2)"),
+      csv: CsvOptionsSchema.optional().describe("CSV options for this source, over the table's"),
+    })
+    .strict(),
+]);
+export type SourceEntry = z.output<typeof SourceEntrySchema>;
+
+/** How a declared source is read when it says so (format, compression, CSV options). */
+export interface SourceRead {
+  format?: SourceFormat;
+  compression?: Compression;
+  csv?: CsvOptions;
+}
+
+/** What a write request says of how its source is read (lake/jobServerContract.ts SourceSchema). */
+export interface SourceReadRequest {
+  format?: SourceFormat;
+  compression?: Compression;
+  csv?: CsvOptions;
+}
+
+export interface DetectedFormat {
+  format: SourceFormat;
+  compression: Compression;
+}
+
+/** A file's format and compression: declared first, else from its name's extensions, else CSV. */
+export function detectFormat(name: string, declared: SourceRead = {}): DetectedFormat {
+  let base = path.basename(name).toLowerCase();
+  let compression: Compression = "none";
+  const ce = path.extname(base);
+  if (COMPRESSION_EXTENSIONS[ce]) {
+    compression = COMPRESSION_EXTENSIONS[ce];
+    base = base.slice(0, -ce.length);
+  }
+  const format = declared.format ?? FORMAT_EXTENSIONS[path.extname(base)] ?? "csv";
+  return { format, compression: declared.compression ?? compression };
+}
+
+/** The extension a source lands with: its format's, and its compression's when it stays compressed. */
+export function landingExtension(d: DetectedFormat): string {
+  return `.${d.format}${LANDED_COMPRESSION[d.compression]}`;
+}
+
+/** The CSV options a source is read with: its own over its table's (undefined when neither says any). */
+export function mergeCsvOptions(table?: CsvOptions, source?: CsvOptions): CsvOptions | undefined {
+  const merged = { ...(table ?? {}), ...(source ?? {}) };
+  return Object.keys(merged).length ? merged : undefined;
+}
+
+/** A sensible error when a declared read can't be: Parquet is compressed inside, never by a file codec. */
+export function formatProblem(d: DetectedFormat): string | undefined {
+  if (d.format === "parquet" && d.compression !== "none") return `a Parquet file is compressed inside; ${d.compression} around it is not read`;
+  return undefined;
+}
+
+/**
+ * How a table's resolved source is read and lands: its declared read (by the path as written in
+ * tables.yaml) over its extension, with its table's CSV options under its own. A journal replay's
+ * landed object names its format (the landing key's extension); only the table's CSV options go
+ * with it.
+ */
+export function sourceRead(
+  spec: { csv?: CsvOptions; sourceReads?: Record<string, SourceRead> },
+  src: { declared: string; location: string; replay?: unknown },
+): { detected: DetectedFormat; request: SourceReadRequest } {
+  const declared = src.replay ? {} : (spec.sourceReads?.[src.declared] ?? {});
+  const detected = detectFormat(src.location, declared);
+  const problem = formatProblem(detected);
+  if (problem) throw new LakeformError("SOURCE_UNREADABLE", `source ${src.declared}: ${problem}`, { source: src.declared });
+  // zstd lands decompressed: the landed object is read as plain.
+  const compression = detected.compression === "zstd" ? "none" : detected.compression;
+  const csv = detected.format === "csv" || detected.format === "tsv" ? mergeCsvOptions(spec.csv, declared.csv) : undefined;
+  return { detected, request: { format: detected.format, compression, ...(csv ? { csv } : {}) } };
+}
+
+/** The extension tables as the job server reads them (contract/constants.json). */
+export function sourceFormatConstants(): Record<string, unknown> {
+  return { formats: SOURCE_FORMATS, compressions: COMPRESSIONS, formatExtensions: FORMAT_EXTENSIONS, compressionExtensions: COMPRESSION_EXTENSIONS };
+}

@@ -1,0 +1,67 @@
+import { detectFormat, landingExtension, sourceRead } from "../../lake/sourceFormat";
+import { parseTables } from "../../lake/spec";
+
+describe("source formats", () => {
+  test.each([
+    ["data/a.csv", "csv", "none", ".csv"],
+    ["data/a.CSV.GZ", "csv", "gzip", ".csv.gz"],
+    ["data/a.tsv.bz2", "tsv", "bzip2", ".tsv.bz2"],
+    ["data/a.jsonl.zst", "jsonl", "zstd", ".jsonl"],
+    ["s3://b/k/part.parquet", "parquet", "none", ".parquet"],
+    ["data/a.ndjson", "jsonl", "none", ".jsonl"],
+    ["data/export.txt", "csv", "none", ".csv"],
+    ["data/noext", "csv", "none", ".csv"],
+  ])("%s is %s, %s, landing as %s", (name, format, compression, ext) => {
+    const d = detectFormat(name);
+    expect(d).toEqual({ format, compression });
+    expect(landingExtension(d)).toBe(ext);
+  });
+
+  test("a declared format wins over the extension", () => {
+    expect(detectFormat("data/x.txt.gz", { format: "tsv" })).toEqual({ format: "tsv", compression: "gzip" });
+  });
+
+  test("a source's CSV options go over its table's; a replay takes the table's; zstd is read as landed, plain", () => {
+    const spec = { csv: { delimiter: ";", header: true }, sourceReads: { "data/x.csv": { csv: { delimiter: "|" } } } };
+    expect(sourceRead(spec, { declared: "data/x.csv", location: "/abs/data/x.csv" }).request).toEqual({ format: "csv", compression: "none", csv: { delimiter: "|", header: true } });
+    expect(sourceRead(spec, { declared: "data/x.csv", location: "s3://w/_lakeform/landing/ab/h.csv", replay: {} }).request.csv).toEqual({ delimiter: ";", header: true });
+    expect(sourceRead({}, { declared: "a.jsonl.zst", location: "/a.jsonl.zst" }).request).toEqual({ format: "jsonl", compression: "none" });
+    expect(sourceRead({}, { declared: "a.parquet", location: "/a.parquet" }).request.csv).toBeUndefined();
+    expect(() => sourceRead({}, { declared: "a.parquet.gz", location: "/a.parquet.gz" })).toThrow(/compressed inside/);
+  });
+});
+
+describe("tables.yaml: formats, CSV options, declared columns, schemaPolicy", () => {
+  const yaml = (extra: string, sources = "[data/a.csv]") =>
+    `tables:\n  - name: t\n    format: iceberg\n    primaryKey: id\n    sources: ${sources}\n${extra}`;
+
+  test("columns are sanitised and their types normalised; source objects keep their read options by path", () => {
+    const { tables } = parseTables(
+      yaml(`    columns: { Amount: "decimal(12, 2)", "Created At": timestamp, zip: String, n: long }\n    csv: { delimiter: ";", nullValues: NA }\n    schemaPolicy: discardRows\n`, `[data/a.csv, { path: data/b.dat, format: tsv, csv: { header: false } }]`),
+      "tables.yaml",
+    );
+    const t = tables[0];
+    expect(t.columns).toEqual({ amount: "decimal(12,2)", created_at: "timestamp", zip: "string", n: "bigint" });
+    expect(t.sources).toEqual(["data/a.csv", "data/b.dat"]);
+    expect(t.sourceReads).toEqual({ "data/b.dat": { format: "tsv", csv: { header: false } } });
+    expect(t.csv).toEqual({ delimiter: ";", nullValues: ["NA"] });
+    expect(t.schemaPolicy).toBe("discardRows");
+  });
+
+  test("a table without any of them keeps its generation's shape (nothing added)", () => {
+    const t = parseTables(yaml(""), "tables.yaml").tables[0];
+    expect(t.columns).toBeUndefined();
+    expect(t.sourceReads).toBeUndefined();
+    expect(t.csv).toBeUndefined();
+  });
+
+  test.each([
+    [`    columns: { a: money }\n`, /must be string, int/],
+    [`    columns: { a: "decimal(40,2)" }\n`, /decimal\(p,s\) needs/],
+    [`    schemaPolicy: evolve\n`, /schemaPolicy/],
+    [`    csv: { quote: "''" }\n`, /one character/],
+    [`    csv: { nullValues: [NA, "-"] }\n`, /one value for now/],
+  ])("refused with its field: %s", (extra, message) => {
+    expect(() => parseTables(yaml(extra), "tables.yaml")).toThrow(message);
+  });
+});

@@ -72,11 +72,13 @@ class Journal:
     def __init__(self, storage: "Storage"):
         self.storage = storage
 
-    def append(self, t: "Table", *, commit: str, source: str, source_hash: str, uri: str, generation: str, sleep=time.sleep) -> JournalEntry:
+    def append(self, t: "Table", *, commit: str, source: str, source_hash: str, uri: str, generation: str, at: float | None = None, sleep=time.sleep) -> JournalEntry:
         """Writes the commit's record, retried (ATTEMPTS times); still failing, the write fails
         loudly (OBJECT_STORE_ERROR, retryable): its commit is there, and the retry of a declared
-        source finds it applied and journals it then (write.py, _already_applied)."""
-        entry = JournalEntry(commit=commit, source=source, sourceHash=source_hash, uri=uri, generation=generation, time=stamp())
+        source finds it applied and journals it then (write.py, _already_applied). `at`: the
+        commit's own time (epoch seconds) for a record written after the fact, so it sorts where
+        the commit is, not after writes that landed since (the replay's order is the names')."""
+        entry = JournalEntry(commit=commit, source=source, sourceHash=source_hash, uri=uri, generation=generation, time=stamp(at))
         where = f"{journal_dir(t)}/{entry.file_name()}"
         wait = RETRY_WAIT_S
         for attempt in range(1, ATTEMPTS + 1):

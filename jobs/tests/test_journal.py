@@ -62,6 +62,17 @@ def test_append_then_read_gives_the_records_oldest_first():
     assert j.read(table()) == []
 
 
+def test_a_record_written_after_the_fact_sorts_at_its_commits_time_not_after_later_writes():
+    # A commit whose record failed is journaled on the write's retry, after an API write landed
+    # meanwhile: named by its commit's time, the replay still has it first.
+    j = Journal(MemoryStorage())
+    e = SHARED["entry"]
+    j.append(table(), commit="api-later", source="api", source_hash="h2", uri=e["uri"], generation="1", at=2_000_000_000.5)
+    late = j.append(table(), commit="declared-earlier", source=e["source"], source_hash="h1", uri=e["uri"], generation="1", at=2_000_000_000.25)
+    assert late.time == stamp(2_000_000_000.25)
+    assert [r["commit"] for r in j.read(table())] == ["declared-earlier", "api-later"]
+
+
 def test_stamp_is_utc_milliseconds_from_one_reading():
     assert stamp(0.999) == "19700101000000999"
     assert stamp(1795549261.791) == "20261124194101791"

@@ -10,14 +10,25 @@ import { MeteredJobClient } from "../lake/metrics";
 import { s3Client, type LakeEndpoints } from "../lake/outputs";
 import { Sources } from "../lake/sources";
 import { TrashStore } from "../lake/trash";
-import { jobDriver, sourceStore } from "./driver";
+import { jobDriver, sourceStore, type LakeDriver } from "./driver";
 import { Reconciler } from "./loop";
 import { ReconcilerMetrics } from "./metrics";
 import type { TrashDeps } from "./prune";
 
 export function createReconciler(
   lake: LakeEndpoints,
-  opts: { tablesFile: string; statusFile: string; log: Logger; resyncMs?: number; backoffBaseMs?: number; backoffMaxMs?: number; progressEveryMs?: number; trashDays?: number },
+  opts: {
+    tablesFile: string;
+    statusFile: string;
+    log: Logger;
+    resyncMs?: number;
+    backoffBaseMs?: number;
+    backoffMaxMs?: number;
+    progressEveryMs?: number;
+    trashDays?: number;
+    /** Wraps the job server's driver (the fault tests stop a pass between two writes with it). */
+    wrapDriver?: (driver: LakeDriver) => LakeDriver;
+  },
 ): Reconciler {
   // Its writes counted and its metrics reported beside the status file (the API serves them at /metrics).
   const metrics = new ReconcilerMetrics(opts.statusFile);
@@ -25,7 +36,7 @@ export function createReconciler(
     tablesFile: path.resolve(opts.tablesFile),
     statusFile: opts.statusFile,
     warehouseBucket: lake.warehouseBucket,
-    driver: jobDriver(new MeteredJobClient(lake.sparkJobServer, { secret: lake.jobServerSecret }, metrics.writes)),
+    driver: (opts.wrapDriver ?? ((d) => d))(jobDriver(new MeteredJobClient(lake.sparkJobServer, { secret: lake.jobServerSecret }, metrics.writes))),
     sources: sourceStore(new Sources(s3Client(lake), lake.warehouseBucket)),
     leases: new TableLeases(s3Client(lake), lake.warehouseBucket, { role: "reconciler", log: opts.log.child({ component: "lease" }) }),
     metrics,

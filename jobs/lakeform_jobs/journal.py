@@ -61,6 +61,14 @@ def stamp(now: float | None = None) -> str:
     return time.strftime("%Y%m%d%H%M%S", time.gmtime(now)) + f"{int(now * 1000) % 1000:03d}"
 
 
+def commit_time(iso: str) -> float:
+    """A commit's time (its ISO-8601 `time`, as observe reports it) in epoch seconds: where a
+    record written after the fact belongs in the journal's order."""
+    from datetime import datetime
+
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+
+
 def journal_dir(t: "Table") -> str:
     m = re.match(r"^(s3a://[^/]+)/", t.location)
     if not m:

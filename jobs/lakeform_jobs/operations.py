@@ -213,8 +213,12 @@ class Jobs:
             kept = {c.source_hash for c in commits}
             hashes = [c.source_hash for c in listed if c not in commits] + [e.get("sourceHash") for e in self.journal.read(t)]
             expired_hashes = sorted({h for h in hashes if h and h not in kept})
-        # A table without files is (re)built: the journal says what it held, if it ever existed.
-        journal = [] if files else self.journal.read(t)
+        # A table without files is (re)built: the journal says what it held, if it ever existed. So
+        # is one whose newest commit is a rebuild's replay short of that rebuild's last entry (it
+        # stopped partway): the reconciler replays the rest.
+        newest = commits[-1] if commits else None
+        unfinished = bool(newest and newest.replay_of and newest.replay_last and newest.replay_of != newest.replay_last)
+        journal = self.journal.read(t) if not files or unfinished else []
         return Observation(
             exists=exists, in_catalog=in_catalog, files_exist=files, commits=[c.to_json() for c in commits], row_count=row_count, columns=columns, journal=journal,
             history_expired=expired, expired_source_hashes=expired_hashes, data_files=data_files, catalog_drift=drift, spark_asked=asked,

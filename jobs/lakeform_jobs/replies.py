@@ -43,6 +43,7 @@ class WriteResult(Response):
 
 @dataclass
 class Commit(Response):
+    OMIT_NONE = ("replay_of", "replay_last")
     commit: str
     time: str
     operation: str | None = None
@@ -53,6 +54,9 @@ class Commit(Response):
     rows_inserted: int = 0
     rows_updated: int = 0
     rows_deleted: int = 0
+    # A rebuild's replay of the journal entry of this commit, and that rebuild's last entry.
+    replay_of: str | None = None
+    replay_last: str | None = None
 
 
 @dataclass

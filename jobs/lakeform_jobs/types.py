@@ -199,20 +199,32 @@ class Source:
     once: bool = False
     # False: a rebuild's replay of a journal entry, not journaled again (its entry is there).
     journal: bool = True
+    # A rebuild's replay: {"of": the entry's commit, "last": the journal's last entry's commit
+    # when the rebuild began}, kept in the commit (lakeform.replay_of, lakeform.replay_last) so a
+    # rebuild that stops partway is resumed after the last entry it replayed.
+    replay: dict[str, str] | None = None
 
     @staticmethod
     def parse(body: Any) -> "Source":
         w = "source"
+        replay = field_of(body, "replay", dict, w, None)
+        if replay is not None:
+            replay = {k: field_of(replay, k, str, f"{w}.replay") for k in ("of", "last")}
         src = Source(
             uri=field_of(body, "uri", str, w),
             hash=field_of(body, "hash", str, w),
             name=field_of(body, "name", str, w, ""),
             once=bool(field_of(body, "once", bool, w, False)),
             journal=bool(field_of(body, "journal", bool, w, True)),
+            replay=replay,
         )
         # Any bucket (a table's declared s3:// sources are read where they are), never a local file.
         s3a_uri(src.uri, "source.uri")
         return src
+
+    def replay_meta(self) -> dict[str, str]:
+        """A rebuild's replay recorded in its commit (lakeform.replay_of, lakeform.replay_last); none otherwise."""
+        return {"replay_of": self.replay["of"], "replay_last": self.replay["last"]} if self.replay else {}
 
 def snake(name: str) -> str:
     """primaryKey -> primary_key: a JSON field's attribute."""

@@ -17,7 +17,7 @@ from . import crud
 from .csv_source import POSITION, CsvSource
 from .errors import BadCsv, JobFailure, SchemaRefused
 from .formats import Context, Format, WritePlan
-from .journal import Journal
+from .journal import Journal, commit_time
 from .lease import LeaseGuard
 from .names import sanitize_column
 from .progress import Tracker, profile_line
@@ -91,7 +91,7 @@ class Writes:
         # Its commit landed but its journal record didn't (the write failed loudly then): written now.
         if source.journal and not self.journal.has(t, done[-1].commit):
             log.warning("table=%s: commit %s of %s had no journal record: journaled now", t.key, done[-1].commit, source.name or source.uri)
-            self.journal.append(t, commit=done[-1].commit, source=source.name, source_hash=source.hash, uri=source.uri, generation=req.generation)
+            self.journal.append(t, commit=done[-1].commit, source=source.name, source_hash=source.hash, uri=source.uri, generation=req.generation, at=commit_time(done[-1].time))
         return WriteResult(commit=done[-1].commit, rows_written=0, renamed={}, columns=target.visible, added_columns=[], duration_ms=int((time.time() - started) * 1000), operation="already applied")
 
     def _open_batch(self, req: WriteRequest, target: Target, progress: Tracker) -> Batch:
@@ -195,18 +195,16 @@ class Writes:
         commit: the metastore went away between the two) still wrote its rows: it is journaled
         like any write, so a rebuild replays it, and the failure is reported as it is (the
         catalog's lag is repaired by a resync). Whether that was the case."""
-        from datetime import datetime
-
         try:
             landed = [
                 c for c in fmt.commits(t, True, True)
-                if c.source_hash == req.source.hash and datetime.fromisoformat(c.time.replace("Z", "+00:00")).timestamp() >= started - 1
+                if c.source_hash == req.source.hash and commit_time(c.time) >= started - 1
             ]
             if not landed:
                 return False
             log.warning("table=%s: commit %s of %s completed before the write failed: journaled", t.key, landed[-1].commit, req.source.name or req.source.uri)
             if req.source.journal:
-                self.journal.append(t, commit=landed[-1].commit, source=req.source.name, source_hash=req.source.hash, uri=req.source.uri, generation=req.generation)
+                self.journal.append(t, commit=landed[-1].commit, source=req.source.name, source_hash=req.source.hash, uri=req.source.uri, generation=req.generation, at=commit_time(landed[-1].time))
             return True
         except Exception:
             log.exception("table=%s: could not tell whether the failed write committed", t.key)
@@ -288,7 +286,7 @@ class Writes:
             affected = counts["rows_updated"]
         if affected == 0:
             return WriteResult(commit="", rows_written=0, renamed={}, columns=cols, added_columns=[], duration_ms=int((time.time() - started) * 1000), operation=doc.op, **counts)
-        meta = {"source_hash": source.hash, "source": source.name, "generation": req.generation, "spec": t.spec_json(), **{k: str(v) for k, v in counts.items()}}
+        meta = {"source_hash": source.hash, "source": source.name, "generation": req.generation, "spec": t.spec_json(), **source.replay_meta(), **{k: str(v) for k, v in counts.items()}}
         plan = WritePlan(keys=keys, meta=meta, exists=True, existing_cols=cols, new_cols=[])
         guard.check()
         try:

@@ -56,7 +56,7 @@ def plan_write(
     exists = target.exists
     bulk = not exists or (checks_new_keys and stats["overlap"] == 0)
     flag = DELETE_FLAG if marked and exists and not bulk else None
-    meta = {"source_hash": source.hash, "source": source.name, "generation": generation, "spec": t.spec_json()}
+    meta = {"source_hash": source.hash, "source": source.name, "generation": generation, "spec": t.spec_json(), **source.replay_meta()}
     plan = WritePlan(
         keys=batch.keys, meta=meta, exists=exists, existing_cols=target.visible, new_cols=batch.new_cols,
         delete_flag=flag, bulk=bulk, deduped=needs_dedupe(stats),

@@ -138,3 +138,14 @@ def test_a_replay_says_so_and_a_source_is_journaled_unless_it_says_otherwise():
     assert Source.parse({"uri": "s3a://w/_lakeform/landing/a.csv", "hash": "a", "journal": False}).journal is False
     with pytest.raises(Exception, match="source.journal must be bool"):
         Source.parse({"uri": "s3a://w/_lakeform/landing/a.csv", "hash": "a", "journal": "no"})
+
+
+def test_a_replay_names_its_entry_and_the_rebuilds_last_in_its_commit_and_nothing_else_does():
+    from lakeform_jobs.types import Source
+
+    uri = "s3a://w/_lakeform/landing/a.csv"
+    replay = Source.parse({"uri": uri, "hash": "a", "journal": False, "replay": {"of": "20261203140000123", "last": "20261203140500456"}})
+    assert replay.replay_meta() == {"replay_of": "20261203140000123", "replay_last": "20261203140500456"}
+    assert Source.parse({"uri": uri, "hash": "a"}).replay_meta() == {}
+    with pytest.raises(Exception, match="missing field source.replay.last"):
+        Source.parse({"uri": uri, "hash": "a", "replay": {"of": "1"}})

@@ -1,7 +1,7 @@
 /**
  * A rebuild reproduces the table (issue 19, item 4), against the real lakehouse, both formats: a
  * table made through tables.yaml (a local file and an s3:// object) and the API (uploads A, B, A:
- * the same content twice, and a delete by key), its s3:// source then removed from S3 and its
+ * the same content twice, an update by filter and a delete by key), its s3:// source then removed from S3 and its
  * files deleted, is rebuilt by the reconciler from its journal alone and equals the original row
  * for row (Trino). Also: a source larger than the landing's multipart part size lands whole.
  */
@@ -17,7 +17,9 @@ import { buildApi } from "../../api/server";
 import { getCondition } from "../../lake/conditions";
 import { LANDING_PART_BYTES, sha256Stream, Sources } from "../../lake/sources";
 import type { TrinoClient } from "../../lake/trino";
+import type { LakeDriver } from "../../reconciler/driver";
 import { createReconciler } from "../../reconciler/runtime";
+import { LakeformError } from "../../lake/errors";
 import { ensureUp, s3, trino } from "./lake";
 
 const sfx = Date.now().toString(36);
@@ -42,8 +44,8 @@ const ingest = (table: string, body: string) => app.inject({ method: "POST", url
 const rowsOf = async (format: string, name: string) =>
   (await t.query(`SELECT region_code, region_name, hq_city FROM ${format}.default.${name} ORDER BY region_code`)).rows.map((r) => r.map(String));
 const objects = async (prefix: string) => (await s3(outs).send(new ListObjectsV2Command({ Bucket: outs.warehouseBucket, Prefix: prefix }))).Contents ?? [];
-async function reconcile() {
-  const r = createReconciler(outs, { tablesFile, statusFile: path.join(dir, "status.json"), log, backoffBaseMs: 100, backoffMaxMs: 1000 });
+async function reconcile(wrapDriver?: (d: LakeDriver) => LakeDriver) {
+  const r = createReconciler(outs, { tablesFile, statusFile: path.join(dir, "status.json"), log, backoffBaseMs: 100, backoffMaxMs: 1000, wrapDriver });
   await r.runOnce();
   return r;
 }
@@ -72,19 +74,21 @@ afterAll(async () => {
   await app?.close();
 });
 
-test.each(FORMATS)("%s: uploads A, B, A, a delete and an s3:// source since removed from S3 rebuild from the journal alone into the same rows", async (format) => {
+test.each(FORMATS)("%s: uploads A, B, A, an update, a delete and an s3:// source since removed from S3 rebuild from the journal alone into the same rows, resumed after a stop between two writes", async (format) => {
   const name = NAMES[format];
   for (const body of [A, B, A]) expect((await ingest(name, body)).statusCode).toBe(200);
+  const upd = await app.inject({ method: "PATCH", url: `/tables/${name}/rows`, headers: { "content-type": "application/json", ...auth() }, payload: { set: { hq_city: "Cambridge" }, where: "region_code = 'NA'" } });
+  expect({ status: upd.statusCode, updated: upd.json().rowsUpdated }).toEqual({ status: 200, updated: 1 });
   const del = await app.inject({ method: "DELETE", url: `/tables/${name}/rows`, headers: { "content-type": "text/csv", ...auth() }, payload: "Region Code\nLATAM\n" });
   expect({ status: del.statusCode, deleted: del.json().rowsDeleted }).toEqual({ status: 200, deleted: 1 });
   const original = await rowsOf(format, name);
-  // The last upload wins (A, not B), the deleted key is gone, the s3:// rows are there.
+  // The last upload wins (A, not B), the update holds, the deleted key is gone, the s3:// rows are there.
   expect(original).toEqual([
     ["APAC", "Asia Pacific", "Singapore"],
     ["API", "Through The API", "Lisbon"],
     ["EMEA", "Europe", "Paris"],
     ["MEA", "Middle East", "Dubai"],
-    ["NA", "North America", "Boston"],
+    ["NA", "North America", "Cambridge"],
   ]);
 
   // The s3:// source is removed from S3 (and so from tables.yaml), and the table's files are gone.
@@ -95,7 +99,29 @@ test.each(FORMATS)("%s: uploads A, B, A, a delete and an s3:// source since remo
   expect(files.length).toBeGreaterThan(0);
   await s3(outs).send(new DeleteObjectsCommand({ Bucket: outs.warehouseBucket, Delete: { Objects: files } }));
 
-  const r = await reconcile();
+  // The rebuild is stopped after its second replayed write, as a job server that dies between two
+  // writes would stop it (the third write fails, retryable); the reconciler's next pass resumes it
+  // after the last entry replayed: every entry once in all, none twice, none lost.
+  const replays: string[] = [];
+  let failed = false;
+  const stopAfterTwo = (d: LakeDriver): LakeDriver => ({
+    ...d,
+    write: async (table, source, generation) => {
+      if (source.replay && replays.length === 2 && !failed) {
+        failed = true;
+        throw new LakeformError("SPARK_UNAVAILABLE", "the job server went away between two replayed writes (injected)");
+      }
+      const res = await d.write(table, source, generation);
+      if (source.replay) replays.push(source.replay.of);
+      return res;
+    },
+  });
+  // The stopped pass fails retryable; the next (in the same run after its backoff, or the next run) resumes.
+  const first = await reconcile(stopAfterTwo);
+  expect(failed).toBe(true);
+  const r = synced(first, name)?.status === "True" ? first : await reconcile(stopAfterTwo);
+  // A, B, A, the update, the delete (the s3:// source and regions.csv came first: 7 writes).
+  expect({ replays: replays.length, distinct: new Set(replays).size }).toEqual({ replays: 7, distinct: 7 });
   expect(synced(r, name)).toMatchObject({ status: "True", reason: "Recreated" });
   expect(await rowsOf(format, name)).toEqual(original);
 });

@@ -68,6 +68,8 @@ def commit_from_timeline(instant: str, body: dict[str, Any]) -> Commit:
         source=extra.get(META_PREFIX + "source"),
         generation=extra.get(META_PREFIX + "generation"),
         spec=extra.get(META_PREFIX + "spec"),
+        replay_of=extra.get(META_PREFIX + "replay_of"),
+        replay_last=extra.get(META_PREFIX + "replay_last"),
         **counts,
     )
 

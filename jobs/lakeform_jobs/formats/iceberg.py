@@ -92,6 +92,8 @@ def commit_from_snapshot(snapshot_id: int, committed_at_iso: str, operation: str
         source=s.get(META_PREFIX + "source"),
         generation=s.get(META_PREFIX + "generation"),
         spec=s.get(META_PREFIX + "spec"),
+        replay_of=s.get(META_PREFIX + "replay_of"),
+        replay_last=s.get(META_PREFIX + "replay_last"),
         **counts,
     )
 

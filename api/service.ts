@@ -24,7 +24,7 @@ import { TrashStore } from "../lake/trash";
 import { jobDriver } from "../reconciler/driver";
 import { observeLake } from "../reconciler/observe";
 import { repairOf, type Repair } from "../reconciler/plan";
-import { undropTable, type UndropResult } from "../reconciler/prune";
+import { undropTable, type UndropResult } from "../reconciler/trash";
 import { MAX_STREAMED_LANDING_BYTES } from "../lake/sources";
 import type { Sources } from "../lake/sources";
 import { checked, csvStreamFor, LIGHT_PATH_MAX_BYTES, readBounded } from "./csvStream";
@@ -85,7 +85,7 @@ export class LakeService {
 
   /**
    * POST /tables/{t}/undrop: a pruned table back from the trash, its intact files registered in
-   * the metastore again with their history (reconciler/prune.ts undropTable). It must be declared
+   * the metastore again with their history (reconciler/trash.ts undropTable). It must be declared
    * in tables.yaml again first (400 otherwise, saying so); 404 when it isn't in the trash.
    */
   async undrop(name: string, log: Pick<Logger, "info" | "warn" | "error">): Promise<UndropResult> {

@@ -18,7 +18,7 @@ import { confirmPrune } from "../lake/pruneConfirmations";
 import { loadTables, tableId } from "../lake/spec";
 import { readStatus } from "../lake/status";
 import { timeLeft, type Tombstone } from "../lake/trash";
-import { purgeTrashed, undropTable, type TrashDeps, type UndropResult } from "../reconciler/prune";
+import { purgeTrashed, undropTable, type TrashDeps, type UndropResult } from "../reconciler/trash";
 import { parseTableArg } from "./get";
 import { serialize, type OutputFormat } from "./output";
 

@@ -18,7 +18,8 @@ import type { LakeDriver, SourceStore } from "./driver";
 import type { TableLeases } from "../lake/lease";
 import { initialStatus, runPass, withSchedule, type Next, type PassResult, type TableMemory } from "./pass";
 import { METRICS_REPORT_EVERY_MS, type ReconcilerMetrics } from "./metrics";
-import { guardTrash, MemoryTrash, Pruner, type Trash } from "./prune";
+import { Pruner } from "./prune";
+import { guardTrash, MemoryTrash, type Trash } from "./trash";
 import { backoffDelay, systemClock, WorkQueue, type Clock } from "./queue";
 
 export { backoffDelay, systemClock, type Clock } from "./queue";

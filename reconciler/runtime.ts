@@ -13,7 +13,7 @@ import { TrashStore } from "../lake/trash";
 import { jobDriver, sourceStore, type LakeDriver } from "./driver";
 import { Reconciler } from "./loop";
 import { ReconcilerMetrics } from "./metrics";
-import type { TrashDeps } from "./prune";
+import type { TrashDeps } from "./trash";
 
 export function createReconciler(
   lake: LakeEndpoints,

@@ -18,7 +18,7 @@ import { getCondition } from "../../lake/conditions";
 import { JobClient, jobTable } from "../../lake/jobClient";
 import type { Reconciler } from "../../reconciler/loop";
 import { createReconciler, createTrashDeps } from "../../reconciler/runtime";
-import { purgeTrashed } from "../../reconciler/prune";
+import { purgeTrashed } from "../../reconciler/trash";
 import { confirmPrune } from "../../lake/pruneConfirmations";
 import { parseTables } from "../../lake/spec";
 import type { TrinoClient } from "../../lake/trino";

@@ -272,6 +272,15 @@ export class JobClient {
     return this.post("travel", { table, asOf, filter, limit });
   }
 
+  /**
+   * `lakeform doctor`'s Spark side: the driver's Spark, Scala, Hudi and Iceberg bundle versions,
+   * and whether Spark itself reaches S3 (a canary written, read and deleted through S3A) and the
+   * metastore (its Hive client). Each reach is bounded on the job server; this waits a little longer.
+   */
+  doctor(checks?: JobRequest<"doctor">["checks"], timeoutMs = 120_000): Promise<JobReply<"doctor">> {
+    return this.post("doctor", checks ? { checks } : {}, timeoutMs);
+  }
+
   /** How many of the table's current rows a filter tree matches: what a delete by it would remove, nothing written. */
   async count(table: JobTable, filter: FilterNode): Promise<number> {
     const res = await this.post<JobReply<"count">, "count">("count", { table, filter }, 10 * 60_000);

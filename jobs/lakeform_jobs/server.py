@@ -17,6 +17,8 @@ this program keeps a SparkSession and answers JSON requests over HTTP on 127.0.0
   POST /v1/resync             sync a metastore entry that lags the table's latest commit again
   POST /v1/forget_catalog     forget a metastore entry whose table files are gone
   POST /v1/clear_leftovers    move aside files left where no table is, so a new one can be made
+  POST /v1/doctor             what Spark runs (Spark, Scala, the Hudi and Iceberg bundles) and whether it
+                              reaches S3 (a canary) and the metastore: `lakeform doctor`'s Spark side
 
 The same operation table answers one-shot mode (`--request '{"op": "write", ...}'`).
 
@@ -59,6 +61,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 from urllib.parse import parse_qs, urlsplit
 
 from .contract import checked
+from .doctor import Doctor, DoctorRequest
 from .errors import BadRequest, JobFailure, classify
 from .formats.hudi import UPSERT_INDEX
 from .replies import Response
@@ -110,6 +113,8 @@ def operations(jobs: "Jobs", warehouse: Warehouse) -> dict[str, Operation]:
             Operation("register", admit("register", TableRequest.parse), jobs.register),
             Operation("resync", admit("resync", TableRequest.parse), jobs.resync),
             Operation("forget_catalog", admit("forget_catalog", LocationRequest.parse), jobs.forget_catalog),
+            # `lakeform doctor`'s Spark side: no table; read-only but its S3 canary (doctor.py).
+            Operation("doctor", checked("doctor", DoctorRequest.parse), lambda req: Doctor(jobs.spark, warehouse.bucket).run(req)),
             Operation("clear_leftovers", admit("clear_leftovers", LocationRequest.parse), jobs.clear_leftovers),
         ]
     }

@@ -7,7 +7,7 @@ import dataclasses
 
 import pytest
 
-from lakeform_jobs import contract, errors, journal, replies, requests, types
+from lakeform_jobs import contract, doctor, errors, journal, replies, requests, types
 from lakeform_jobs.contract import CONSTANTS, check, request_schema
 from lakeform_jobs.errors import BadRequest
 from lakeform_jobs.lease import Fence
@@ -30,6 +30,7 @@ REQUEST_TYPES = {
     "travel": requests.TravelRequest,
     "count": requests.CountRequest,
     "changes": requests.ChangesRequest,
+    "doctor": doctor.DoctorRequest,
 }
 
 
@@ -62,7 +63,7 @@ def test_a_request_type_reads_exactly_the_fields_of_the_operations_it_parses(cls
     assert json_fields(cls) == declared
 
 
-@pytest.mark.parametrize("op", sorted(REQUEST_TYPES))
+@pytest.mark.parametrize("op", sorted(op for op in REQUEST_TYPES if op != "doctor"))
 def test_the_nested_types_read_exactly_the_contracts_fields(op):
     props = request_schema(op)["properties"]
     assert json_fields(types.Table) == properties(props["table"])
@@ -88,6 +89,7 @@ REPLY_TYPES = {
     "travel": replies.TravelResult,
     "count": replies.CountResult,
     "changes": replies.ChangesResult,
+    "doctor": doctor.DoctorResult,
 }
 
 

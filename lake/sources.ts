@@ -13,6 +13,7 @@ import { CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCom
 import { Upload } from "@aws-sdk/lib-storage";
 import { LakeformError } from "./errors";
 import { journalKey } from "./jobServerContract";
+import { sha256, sha256Stream, SourceHashCache, type SourceStamp } from "./sourceHash";
 import { landingExtension, type DetectedFormat } from "./sourceFormat";
 
 export interface ResolvedSource {
@@ -32,60 +33,6 @@ export interface ResolvedSource {
    * the replayed commit, so a rebuild that stops partway resumes after the last one replayed.
    */
   replay?: { of: string; last: string };
-}
-
-/** What identifies a source's content without reading it: size and mtime (local), ETag and size (S3). */
-export interface SourceStamp {
-  bytes: number;
-  /** Local: the modification time in ms; S3: the ETag. */
-  version: string;
-}
-
-/**
- * Content hashes of sources by location, kept while their stamp (size + mtime, or ETag + size)
- * is the same: an unchanged source is not read again. One per Sources (a process's reconciler
- * keeps it across passes); `hits`/`misses` count lookups, for tests and benches.
- */
-export class SourceHashCache {
-  private readonly entries = new Map<string, { stamp: SourceStamp; hash: string }>();
-  hits = 0;
-  misses = 0;
-
-  constructor(private readonly maxEntries = 100_000) {}
-
-  /** The hash recorded for this location with this stamp, or undefined (then it must be hashed). */
-  get(location: string, stamp: SourceStamp): string | undefined {
-    const e = this.entries.get(location);
-    if (e && e.stamp.bytes === stamp.bytes && e.stamp.version === stamp.version) {
-      this.hits++;
-      return e.hash;
-    }
-    this.misses++;
-    return undefined;
-  }
-
-  set(location: string, stamp: SourceStamp, hash: string): void {
-    if (this.entries.size >= this.maxEntries && !this.entries.has(location)) {
-      const oldest = this.entries.keys().next().value;
-      if (oldest !== undefined) this.entries.delete(oldest);
-    }
-    this.entries.set(location, { stamp, hash });
-  }
-
-  get size(): number {
-    return this.entries.size;
-  }
-}
-
-/** sha256 of a stream, read chunk by chunk (never the whole content in memory). */
-export async function sha256Stream(body: AsyncIterable<Uint8Array>): Promise<{ hash: string; bytes: number }> {
-  const h = crypto.createHash("sha256");
-  let bytes = 0;
-  for await (const chunk of body) {
-    h.update(chunk);
-    bytes += chunk.length;
-  }
-  return { hash: h.digest("hex"), bytes };
 }
 
 /** A declared source that can't be found or read. */
@@ -129,10 +76,6 @@ export const MAX_STREAMED_LANDING_BYTES = 5 * 1024 ** 3;
 /** A journal record's write is tried this many times, waiting this long, then twice as long, between. */
 export const JOURNAL_ATTEMPTS = 4;
 export const JOURNAL_RETRY_WAIT_MS = 500;
-
-export function sha256(data: Buffer | string): string {
-  return crypto.createHash("sha256").update(data).digest("hex");
-}
 
 export function parseS3Uri(uri: string): { bucket: string; key: string } {
   const m = /^s3a?:\/\/([^/]+)\/?(.*)$/.exec(uri);

@@ -6,7 +6,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { S3Client } from "@aws-sdk/client-s3";
-import { sha256, SourceHashCache, sha256Stream, Sources } from "../../lake/sources";
+import { sha256, SourceHashCache, sha256Stream } from "../../lake/sourceHash";
+import { Sources } from "../../lake/sources";
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "lf-hashcache-"));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));

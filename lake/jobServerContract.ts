@@ -88,11 +88,12 @@ export const SourceSchema = z.object({
   compression: z.enum(COMPRESSIONS).optional().describe("absent: from the landed key's extension"),
   csv: z
     .object({
-      delimiter: z.string().min(1).max(8).optional(),
+      delimiter: z.string().length(1).optional(),
       quote: z.string().length(1).optional(),
       escape: z.string().length(1).optional(),
       header: z.boolean().optional(),
       nullValues: z.array(z.string()).max(1).optional(),
+      locale: z.string().regex(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/).optional(),
       encoding: z.string().regex(/^[A-Za-z0-9_.:-]+$/).optional(),
     })
     .optional()

@@ -39,7 +39,7 @@ const LANDED_COMPRESSION: Record<Compression, string> = { none: "", gzip: ".gz",
 /** CSV options (per table, or per source over its table's). */
 export const CsvOptionsSchema = z
   .object({
-    delimiter: z.string().min(1).max(8, "at most 8 characters").optional().describe('The field separator (default ",", a TSV\'s "\\t"); "\\t" and ";" as written'),
+    delimiter: z.string().length(1, "one character").optional().describe('The field separator (default ",", a TSV\'s tab: "\\t" in double quotes)'),
     quote: z.string().length(1, "one character").optional().describe('The quote character (default ")'),
     escape: z.string().length(1, "one character").optional().describe('The character that escapes a quote inside a quoted field (default: the quote itself, RFC 4180\'s doubled quote)'),
     header: z.boolean().optional().describe("false: the file has no header line; its columns are named _c0, _c1, … (default true)"),
@@ -48,6 +48,11 @@ export const CsvOptionsSchema = z
       .transform((v) => (Array.isArray(v) ? v : [v]))
       .optional()
       .describe('The text that means no value (default: an empty field); one value, e.g. "NA"'),
+    locale: z
+      .string()
+      .regex(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, "a language tag such as de-DE")
+      .optional()
+      .describe('How declared decimal, date and timestamp columns are written (a BCP 47 tag, default en-US): de-DE reads 1.234,56 as a decimal'),
     encoding: z.string().regex(/^[A-Za-z0-9_.:-]+$/, "a charset name such as utf-8, iso-8859-1, windows-1252").optional().describe("The file's character set (default utf-8)"),
   })
   .strict();

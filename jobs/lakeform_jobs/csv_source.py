@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import BadCsv, JobFailure, SchemaRefused
 from .names import sanitize_column
+from .readers.detect import CsvOptions, decompress_head
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
@@ -49,7 +50,7 @@ ID_BITS = 33  # monotonically_increasing_id: partition index above bit 33, row w
 # ------------------------------------------------------------------------------- the sample (pure)
 
 
-def split_records(text: str, complete: bool) -> tuple[list[str], bool]:
+def split_records(text: str, complete: bool, quote: str = '"') -> tuple[list[str], bool]:
     """CSV text cut into records at line breaks outside quotes. Returns the records (line ends
     and empty lines left out) and whether any record spans lines. When the text is a prefix of
     a file (complete=False), what follows its last line break is dropped, and so is a record
@@ -62,7 +63,7 @@ def split_records(text: str, complete: bool) -> tuple[list[str], bool]:
     quotes = 0
     for line in text.split("\n"):
         pending.append(line)
-        quotes += line.count('"')
+        quotes += line.count(quote)
         if quotes % 2:
             continue
         record = "\n".join(pending)
@@ -77,9 +78,12 @@ def split_records(text: str, complete: bool) -> tuple[list[str], bool]:
     return records, spans
 
 
-def parse_record(record: str) -> list[str]:
-    """One CSV record's fields, RFC 4180 (for the header and for naming a bad record's field)."""
-    return next(csv.reader(io.StringIO(record), strict=False), [])
+def parse_record(record: str, opts: CsvOptions = CsvOptions()) -> list[str]:
+    """One CSV record's fields, RFC 4180 by default (for the header and for naming a bad record's field)."""
+    dialect: dict[str, Any] = {"delimiter": opts.delimiter, "quotechar": opts.quote}
+    if not opts.rfc4180_quotes:
+        dialect.update(escapechar=opts.escape_char, doublequote=False)
+    return next(csv.reader(io.StringIO(record), strict=False, **dialect), [])
 
 
 @dataclass
@@ -90,14 +94,24 @@ class Sample:
     multiline: bool  # a record in the sample holds a line break inside quotes
 
 
-def take_sample(head: bytes, whole_file: bool) -> Sample:
-    text = head.decode("utf-8", errors="replace")
+def take_sample(head: bytes, whole_file: bool, opts: CsvOptions = CsvOptions()) -> Sample:
+    """The sample's header and records. Without a header line (header: false) the columns are
+    named _c0, _c1, … (sanitised: c0, c1, …) and every record is data."""
+    import codecs
+
+    try:
+        codecs.lookup(opts.encoding)
+    except LookupError:
+        raise BadCsv(f"the CSV's encoding {opts.encoding!r} is not a known character set") from None
+    text = head.decode(opts.encoding, errors="replace")
     if text.startswith(BOM):
         text = text[1:]
-    records, spans = split_records(text, whole_file)
+    records, spans = split_records(text, whole_file, opts.quote)
     if not records or not records[0].strip():
-        raise BadCsv("the CSV is empty or has no header line")
-    return Sample(header=parse_record(records[0]), records=records[1:], whole_file=whole_file, multiline=spans)
+        raise BadCsv("the CSV is empty or has no header line" if opts.header else "the CSV is empty")
+    if not opts.header:
+        return Sample(header=[f"_c{i}" for i in range(len(parse_record(records[0], opts)))], records=records, whole_file=whole_file, multiline=spans)
+    return Sample(header=parse_record(records[0], opts), records=records[1:], whole_file=whole_file, multiline=spans)
 
 
 def column_names(raw: list[str]) -> tuple[list[str], dict[str, str]]:
@@ -122,16 +136,16 @@ def line_of(line_id: int, lines_before_partition: dict[int, int]) -> int:
     return sum(n for p, n in lines_before_partition.items() if p < part) + pos + 1
 
 
-def odd_quotes(record: str) -> bool:
-    return record.count('"') % 2 == 1
+def odd_quotes(record: str, quote: str = '"') -> bool:
+    return record.count(quote) % 2 == 1
 
 
-def odd_quotes_in(line: "Column") -> "Column":
+def odd_quotes_in(line: "Column", quote: str = '"') -> "Column":
     """odd_quotes as a Spark column: the line's quote characters counted by a plain replace (a
     regular expression costs about twice as much per line)."""
     from pyspark.sql import functions as F
 
-    return (F.length(line) - F.length(F.call_function("replace", line, F.lit('"'), F.lit("")))) % 2 == 1
+    return (F.length(line) - F.length(F.call_function("replace", line, F.lit(quote), F.lit("")))) % 2 == 1
 
 
 # ------------------------------------------------------------------------------- the read
@@ -149,6 +163,21 @@ class CsvRead:
     multiline: bool
     bytes_total: int
     existing_types: dict[str, "DataType"] = field(default_factory=dict)  # columns the table already has
+    opts: CsvOptions = field(default_factory=CsvOptions)
+    declared: dict[str, str] = field(default_factory=dict)  # declared column types (tables.yaml columns:) it has
+    label: str = ""  # the source's name, for errors
+
+    def spark_opts(self, corrupt: bool = False) -> dict[str, str]:
+        """Spark's CSV options for this source (RFC 4180 by default), PERMISSIVE with the corrupt
+        record column when asked."""
+        base = self.opts.spark()
+        return {**base, "mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT} if corrupt else base
+
+    @property
+    def splittable(self) -> bool:
+        """Whether it can be read line by line: RFC 4180 quotes (a line's quote count tells a
+        record that spans lines) and UTF-8 (Spark's text source reads only that)."""
+        return self.opts.rfc4180_quotes and self.opts.utf8
 
     def ddl(self, with_corrupt: bool) -> str:
         cols = [f"`{f.name}` {f.dataType.simpleString()}" for f in self.schema.fields]
@@ -160,25 +189,33 @@ class CsvSource:
         self.spark = spark
         self.storage = storage
 
-    def open(self, uri: str, table_types: dict[str, "DataType"] | None = None) -> CsvRead:
-        """Samples the file: header, column names, types (the table's own for columns it has)."""
-        from pyspark.sql.types import StringType, StructField, StructType
+    def open(
+        self, uri: str, table_types: dict[str, "DataType"] | None = None, opts: CsvOptions | None = None,
+        declared: dict[str, str] | None = None, compression: str = "none", label: str = "",
+    ) -> CsvRead:
+        """Samples the file: header, column names, types (the table's own for columns it has, then
+        the declared ones, then Spark's inference over the sample)."""
+        from pyspark.sql.types import StringType, StructField, StructType, _parse_datatype_string
 
+        opts = opts or CsvOptions()
         if not self.storage.exists(uri):
             raise JobFailure("SOURCE_UNREADABLE", f"the source is not at {uri}")
         size = self.storage.size(uri)
-        head = self.storage.read_head(uri, SAMPLE_BYTES)
-        sample = take_sample(head, whole_file=len(head) >= size)
+        raw = self.storage.read_head(uri, SAMPLE_BYTES)
+        head, whole = decompress_head(raw, compression, len(raw) >= size, SAMPLE_BYTES)
+        sample = take_sample(head, whole_file=whole, opts=opts)
         names, renamed = column_names(sample.header)
         inferred: list[Any] = []
         if sample.records:
+            # Spark's text-RDD CSV reader decodes UTF-8: the sample is already text.
             rdd = self.spark.sparkContext.parallelize(sample.records, 1)
-            opts = {k: v for k, v in RFC4180.items() if k not in ("columnNameOfCorruptRecord",)}
-            inferred = [f.dataType for f in self.spark.read.options(**opts).option("inferSchema", "true").csv(rdd).schema.fields]
+            spark_opts = {k: v for k, v in opts.spark().items() if k != "encoding"}
+            inferred = [f.dataType for f in self.spark.read.options(**spark_opts).option("inferSchema", "true").csv(rdd).schema.fields]
         table_types = table_types or {}
+        declared = {n: t for n, t in (declared or {}).items() if n in names}
         fields = []
         for i, n in enumerate(names):
-            t = table_types.get(n) or (inferred[i] if i < len(inferred) else StringType())
+            t = table_types.get(n) or (_parse_datatype_string(declared[n]) if n in declared else None) or (inferred[i] if i < len(inferred) else StringType())
             fields.append(StructField(n, t, True))
         return CsvRead(
             uri=uri,
@@ -186,9 +223,13 @@ class CsvSource:
             renamed=renamed,
             raw_header=sample.header,
             schema=StructType(fields),
-            multiline=sample.multiline,
+            # Read as one multi-line CSV when it can't be read line by line (CsvRead.splittable).
+            multiline=sample.multiline or not (opts.rfc4180_quotes and opts.utf8),
             bytes_total=size,
             existing_types={n: t for n, t in table_types.items() if n in names},
+            opts=opts,
+            declared=declared,
+            label=label,
         )
 
     # --------------------------------------------------------------------------- frames
@@ -208,13 +249,14 @@ class CsvSource:
             from pyspark.sql.types import StringType, StructField, StructType
 
             schema = StructType(list(r.schema.fields) + [StructField(CORRUPT, StringType(), True)])
-            return self.spark.read.schema(schema).options(**RFC4180).option("header", "true").option("enforceSchema", "true") \
+            return self.spark.read.schema(schema).options(**r.spark_opts(corrupt=True)).option("header", str(r.opts.header).lower()).option("enforceSchema", "true") \
                 .option("multiLine", "true").csv(r.uri)
-        body = self.lines(r).where((F.col(LINE_ID) > 0) & (F.length(F.trim("value")) > 0))
-        rec = F.from_csv(F.col("value"), r.ddl(with_corrupt=True), RFC4180).alias("__lf_r")
+        first = 0 if r.opts.header else -1  # line id 0 is the header line
+        body = self.lines(r).where((F.col(LINE_ID) > first) & (F.length(F.trim("value")) > 0))
+        rec = F.from_csv(F.col("value"), r.ddl(with_corrupt=True), r.spark_opts(corrupt=True)).alias("__lf_r")
         return body.select(F.col(LINE_ID), F.col("value"), rec).select(LINE_ID, "value", "__lf_r.*")
 
-    def bad_row(self, multiline: bool, keys: list[str]) -> "Column":
+    def bad_row(self, multiline: bool, keys: list[str], quote: str = '"') -> "Column":
         """What makes a record unfit: unparseable for its types, an empty key, or (splittable
         path) a line with an odd number of quotes, i.e. part of a record that spans lines."""
         from pyspark.sql import functions as F
@@ -223,22 +265,30 @@ class CsvSource:
         for k in keys:
             cond = cond | F.col(f"`{k}`").isNull()
         if not multiline:
-            cond = cond | odd_quotes_in(F.col("value"))
+            cond = cond | odd_quotes_in(F.col("value"), quote)
         return cond
 
-    def rows(self, r: CsvRead, keys: list[str], multiline: bool, position: bool = False) -> "DataFrame":
+    def rows(self, r: CsvRead, keys: list[str], multiline: bool, position: bool = False, discard: bool = False) -> "DataFrame":
         """The typed rows, guarded: a write of them fails in its own tasks at the first bad record
         (diagnose() then names it). No extra pass: the guard is part of the same read. With
-        position, a column POSITION orders the rows as in the file (for dedupe)."""
+        position, a column POSITION orders the rows as in the file (for dedupe). With discard
+        (schemaPolicy discardRows), bad records are left out instead (discarded() counts them;
+        the caller reads a file whose records span lines as multi-line first)."""
         from pyspark.sql import functions as F
 
         df = self.parsed(r, multiline)
+        if discard:
+            df = df.where(~self.bad_row(multiline, keys, r.opts.quote))
+            cols = [F.col(f"`{n}`") for n in r.names]
+            if position:
+                cols.append((F.col(LINE_ID) if not multiline else F.monotonically_increasing_id()).alias(POSITION))
+            return df.select(*cols)
         # The guard is the first key column's value: every row written computes its key. As a
         # filter instead, Spark would push it below the parse and parse each line twice (the
         # filter's from_csv and the projection's); a projection keeps one parse per line.
         guard = keys[0]
         cols = [
-            F.when(self.bad_row(multiline, keys), F.raise_error(F.lit(INVALID))).otherwise(F.col(f"`{n}`")).alias(n) if n == guard else F.col(f"`{n}`")
+            F.when(self.bad_row(multiline, keys, r.opts.quote), F.raise_error(F.lit(INVALID))).otherwise(F.col(f"`{n}`")).alias(n) if n == guard else F.col(f"`{n}`")
             for n in r.names
         ]
         if position:
@@ -249,16 +299,21 @@ class CsvSource:
     def key_counts(self, r: CsvRead, keys: list[str], multiline: bool) -> "DataFrame":
         """Per key, how many records carry it. Read by the CSV data source, which parses only the
         columns a query uses: cheaper than the read that writes. Bad records are the guard's."""
-        opts = {k: v for k, v in RFC4180.items() if k in ("sep", "quote", "escape")}
-        df = self.spark.read.schema(r.schema).options(**opts).option("header", "true").option("multiLine", str(multiline).lower()).csv(r.uri)
+        df = self.spark.read.schema(r.schema).options(**r.spark_opts()).option("header", str(r.opts.header).lower()).option("multiLine", str(multiline).lower()).csv(r.uri)
         return df.select(*[df[f"`{k}`"] for k in keys]).groupBy(*keys).count()
+
+    def bad_count(self, r: CsvRead, keys: list[str], multiline: bool) -> int:
+        """How many records are bad (what discard leaves out)."""
+        return int(self.parsed(r, multiline).where(self.bad_row(multiline, keys, r.opts.quote)).count())
 
     def needs_multiline(self, r: CsvRead) -> bool:
         """Whether some line has an odd number of quotes (a record spans lines): asked only after
         a splittable read failed, or never when the sample already showed it."""
         from pyspark.sql import functions as F
 
-        return bool(self.lines(r).where(odd_quotes_in(F.col("value"))).limit(1).count())
+        if not r.splittable:
+            return False  # read multi-line from the start
+        return bool(self.lines(r).where(odd_quotes_in(F.col("value"), r.opts.quote)).limit(1).count())
 
     # --------------------------------------------------------------------------- diagnosis
 
@@ -268,7 +323,7 @@ class CsvSource:
         from pyspark.sql import functions as F
 
         df = self.parsed(r, multiline)
-        bad = df.where(self.bad_row(multiline, keys))
+        bad = df.where(self.bad_row(multiline, keys, r.opts.quote))
         if multiline:
             found = bad.limit(1).collect()
             if not found:
@@ -284,13 +339,13 @@ class CsvSource:
             raw = row["value"]
             counts = {int(x["p"]): int(x["n"]) for x in self.lines(r).groupBy(F.shiftright(F.col(LINE_ID), ID_BITS).alias("p")).agg(F.count("*").alias("n")).collect()}
             line = line_of(int(row[LINE_ID]), counts)
-        where = f"line {line}" if line else "a record"
+        where = (f"{r.label}, " if r.label else "") + (f"line {line}" if line else "a record")
         if raw is None:  # parsed, but a key is empty
             empty = [k for k in keys if row.get(k) is None]
             return BadCsv(f"{where} has an empty primary key ({', '.join(empty)})")
-        if not multiline and odd_quotes(raw):
+        if not multiline and odd_quotes(raw, r.opts.quote):
             return BadCsv(f"{where} has an unbalanced quote: {raw[:200]!r}")
-        fields = parse_record(raw)
+        fields = parse_record(raw, r.opts)
         if len(fields) != len(r.names):
             return BadCsv(f"{where} has a different number of fields than the header ({len(r.names)}): {raw[:200]!r}")
         misfit = self.misfit(r, fields)
@@ -298,6 +353,8 @@ class CsvSource:
             name, value, dtype = misfit
             if name in r.existing_types:
                 return SchemaRefused(f"{where}, column {name}: value {value!r} doesn't fit the table's type {dtype}; the table was left as it was")
+            if name in r.declared:
+                return SchemaRefused(f"{where}, column {name}: value {value!r} doesn't fit the declared type {dtype} (tables.yaml columns:); the table was left as it was")
             return BadCsv(f"{where}, column {name}: value {value!r} doesn't fit the column's type {dtype} (inferred from the file's first rows)")
         empty = [k for k in keys if fields[r.names.index(k)] == ""]
         if empty:
@@ -310,11 +367,13 @@ class CsvSource:
 
         checks = []
         for i, f in enumerate(r.schema.fields):
-            quoted = '"' + fields[i].replace('"', '""') + '"'
-            checks.append(F.from_csv(F.lit(quoted), f"v {f.dataType.simpleString()}", {k: v for k, v in RFC4180.items() if k in ("sep", "quote", "escape")}).getField("v").isNull().alias(str(i)))
+            q = r.opts.quote
+            quoted = q + fields[i].replace(q, r.opts.escape_char + q) + q
+            opts = {k: v for k, v in r.spark_opts().items() if k != "encoding"}
+            checks.append(F.from_csv(F.lit(quoted), f"v {f.dataType.simpleString()}", opts).getField("v").isNull().alias(str(i)))
         got = self.spark.range(1).select(*checks).first()
         for i, f in enumerate(r.schema.fields):
-            if fields[i] != "" and got[str(i)]:
+            if fields[i] != "" and fields[i] != r.opts.null_value and got[str(i)]:
                 return f.name, fields[i], f.dataType.simpleString()
         return None
 

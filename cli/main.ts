@@ -12,6 +12,7 @@ import { asLakeformError, ERROR_CODES } from "../lake/errors";
 import { exitQuietlyOnClosedPipe } from "./output";
 import { outputsFile } from "./outputs";
 import { program, write } from "./program";
+import { registerDoctor } from "./doctor";
 import { addServiceCommands } from "./serviceCommands";
 import { addStackCommands } from "./stackCommands";
 import { addTableCommands } from "./tableCommands";
@@ -21,6 +22,7 @@ export { program };
 addStackCommands(program);
 addTableCommands(program);
 addServiceCommands(program);
+registerDoctor(program);
 
 program
   .command("completion")

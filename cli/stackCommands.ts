@@ -15,7 +15,8 @@ export function addStackCommands(program: Program): void {
     .command("up")
     .description("provision the lakehouse (S3, Hive Metastore, Spark, Trino, the reconciler and the API) and wait until every service is healthy; refreshes first, so a service found dead is started again")
     .option("--no-refresh", "don't compare the state with the running services first")
-    .action(async (opts: { refresh: boolean }) => {
+    .option("--no-doctor", "don't run lakeform doctor once the services are up")
+    .action(async (opts: { refresh: boolean; doctor: boolean }) => {
       const { selectStack } = await import("../stacks/automation");
       const stack = await selectStack();
       // Refresh first (pulumi up --refresh): a dead or unhealthy service reads as running=false,
@@ -25,6 +26,8 @@ export function addStackCommands(program: Program): void {
       const [{ toLakeOutputs }, { writeOutputsCache }] = await Promise.all([import("../lake/outputKeys"), import("../lake/stackData")]);
       writeOutputsCache(outputsFile(), toLakeOutputs(Object.fromEntries(Object.entries(res.outputs).map(([k, v]) => [k, v.value]))));
       write(`\nlakehouse ${res.summary.result}: ${JSON.stringify(res.summary.resourceChanges ?? {})}\n`);
+      // Then the doctor: a stack that is up but can't work (versions, one engine's settings) fails here, with what to fix.
+      if (opts.doctor) process.exitCode = await (await import("./doctor")).doctorAfterUp(await lakeOutputs(), write);
     });
 
   program

@@ -46,8 +46,7 @@ function describe(err: unknown): string {
 }
 
 /** Reachable, the keys accepted, the bucket there and writable: a canary object put and deleted. */
-export async function checkObjectStore(s: ExternalObjectStoreCheck): Promise<string[]> {
-  const at = `lakeform:objectStore.external (${s.endpoint}, bucket ${s.bucket})`;
+export async function checkObjectStore(s: ExternalObjectStoreCheck, at = `lakeform:objectStore.external (${s.endpoint}, bucket ${s.bucket})`): Promise<string[]> {
   const client = new S3Client({
     endpoint: s.endpoint,
     region: s.region,
@@ -132,9 +131,92 @@ export function parseDatabasesReply(b: Buffer): string[] | undefined {
   return names;
 }
 
+/** A Thrift binary-protocol call whose arguments are strings, as fields 1, 2, … (get_table(dbname, tbl_name)). */
+export function thriftStringsCall(method: string, args: string[], seqId = 1): Buffer {
+  const head = thriftCall(method, seqId);
+  const fields = args.map((a, i) => {
+    const v = Buffer.from(a, "utf8");
+    const f = Buffer.alloc(1 + 2 + 4 + v.length);
+    f.writeUInt8(11, 0); // STRING
+    f.writeInt16BE(i + 1, 1);
+    f.writeInt32BE(v.length, 3);
+    v.copy(f, 7);
+    return f;
+  });
+  // thriftCall ends with the STOP of an empty struct: the fields go before it.
+  return Buffer.concat([head.subarray(0, head.length - 1), ...fields, Buffer.from([0])]);
+}
+
+/**
+ * What a Thrift server made of a call, from its answer: a REPLY (whatever the result, a declared
+ * exception included: the server has the method), or an EXCEPTION (a TApplicationException) with
+ * its message and type, UNKNOWN_METHOD (1) when the server has no such call. Undefined: incomplete.
+ */
+export function parseCallAnswer(b: Buffer): { replied: true } | { replied: false; message: string; type?: number } | undefined {
+  if (b.length < 8) return undefined;
+  const header = b.readUInt32BE(0);
+  if ((header & 0xffff0000) >>> 0 !== 0x80010000) throw new Error(`not a Thrift binary-protocol answer (first bytes ${b.subarray(0, 4).toString("hex")})`);
+  const kind = header & 0xff;
+  if (kind === 2) return { replied: true };
+  if (kind !== 3) throw new Error(`unexpected Thrift message type ${kind}`);
+  let o = 8 + b.readInt32BE(4) + 4;
+  let message = "";
+  let type: number | undefined;
+  for (;;) {
+    if (b.length < o + 1) return undefined;
+    const ft = b.readUInt8(o);
+    if (ft === 0) return { replied: false, message, type };
+    if (b.length < o + 3) return undefined;
+    const id = b.readInt16BE(o + 1);
+    o += 3;
+    if (ft === 11) {
+      if (b.length < o + 4) return undefined;
+      const len = b.readInt32BE(o);
+      if (b.length < o + 4 + len) return undefined;
+      if (id === 1) message = b.subarray(o + 4, o + 4 + len).toString("utf8");
+      o += 4 + len;
+    } else if (ft === 8) {
+      if (b.length < o + 4) return undefined;
+      if (id === 2) type = b.readInt32BE(o);
+      o += 4;
+    } else {
+      throw new Error(`unexpected field type ${ft} in a Thrift exception`);
+    }
+  }
+}
+
+/** One Thrift exchange on a fresh connection: the request written, the answer parsed as it arrives. */
+export function thriftExchange<T>(uri: string, request: Buffer, parse: (b: Buffer) => T | undefined, timeoutMs = TIMEOUT_MS): Promise<T> {
+  const { host, port } = hostPort(uri.replace(/^thrift:/, "http:"));
+  return new Promise<T>((resolve, reject) => {
+    const sock = net.connect({ host, port });
+    let buf = Buffer.alloc(0);
+    let settled = false;
+    const done = (err?: Error, value?: T) => {
+      if (settled) return;
+      settled = true;
+      sock.destroy();
+      if (err) reject(err);
+      else resolve(value as T);
+    };
+    sock.setTimeout(timeoutMs, () => done(new Error(`no answer within ${timeoutMs / 1000} s`)));
+    sock.on("error", (err) => done(err));
+    sock.on("connect", () => sock.write(request));
+    sock.on("data", (d) => {
+      buf = Buffer.concat([buf, d]);
+      try {
+        const v = parse(buf);
+        if (v !== undefined) done(undefined, v);
+      } catch (err) {
+        done(err as Error);
+      }
+    });
+    sock.on("end", () => done(new Error("the connection closed before an answer")));
+  });
+}
+
 /** The metastore answers a Thrift call (get_all_databases), as Spark, Hudi's sync and Trino call it. */
-export async function checkMetastore(m: { uri: string }): Promise<string[]> {
-  const at = `lakeform:metastore.external (${m.uri})`;
+export async function checkMetastore(m: { uri: string }, at = `lakeform:metastore.external (${m.uri})`): Promise<string[]> {
   const { host, port } = hostPort(m.uri.replace(/^thrift:/, "http:"));
   try {
     const dbs = await new Promise<string[]>((resolve, reject) => {
@@ -189,8 +271,7 @@ export async function checkSparkMaster(s: { master: string }): Promise<string[]>
 }
 
 /** Both users' passwords accepted, and the catalogs Lakeform reads through are there. */
-export async function checkTrino(t: ExternalTrinoCheck): Promise<string[]> {
-  const at = `lakeform:trino.external (${t.endpoint})`;
+export async function checkTrino(t: ExternalTrinoCheck, at = `lakeform:trino.external (${t.endpoint})`): Promise<string[]> {
   const ca = t.caCertificate ? { ca: t.caCertificate } : {};
   const users = [{ field: "user", user: t.user, password: t.password }];
   if (t.readUser && (t.readUser !== t.user || t.readPassword !== t.password)) {

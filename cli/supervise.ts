@@ -13,8 +13,8 @@
  * shows restarts among the service's own lines.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import * as fs from "node:fs";
 import { pidAlive, writeFileAtomic } from "../lake/files";
+import { processesMarked } from "../lake/processes";
 import { RotatingLog, type RotationOptions } from "../lake/rotatingLog";
 import type { SupervisorState } from "./status";
 
@@ -43,37 +43,8 @@ function logLine(service: string, level: keyof typeof LEVELS, msg: string, extra
   out.write(JSON.stringify({ level: LEVELS[level], time: Date.now(), pid: process.pid, name: "supervisor", service, ...extra, msg }) + "\n");
 }
 
-/** This process and its ancestors (which carry the marker too: whatever started the supervisor). */
-function selfAndAncestors(): Set<number> {
-  const seen = new Set<number>();
-  for (let pid = process.pid; pid > 1 && !seen.has(pid); ) {
-    seen.add(pid);
-    try {
-      // The fields after the command's closing parenthesis: state, then the parent's pid.
-      const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-      pid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-    } catch {
-      break;
-    }
-  }
-  return seen;
-}
-
-/** Pids of the processes whose environment has `marker` (`NAME=value`), but this one and its ancestors. */
-export function processesMarked(marker: string): number[] {
-  const found: number[] = [];
-  const mine = selfAndAncestors();
-  for (const entry of fs.readdirSync("/proc")) {
-    const pid = Number(entry);
-    if (!Number.isInteger(pid) || mine.has(pid)) continue;
-    try {
-      if (fs.readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").includes(marker)) found.push(pid);
-    } catch {
-      /* gone, or not ours */
-    }
-  }
-  return found;
-}
+/** Found by their marker (lake/processes.ts), shared with the local runtime. */
+export { processesMarked };
 
 /** Kills what the dead process left behind (SIGKILL) and waits up to 10 s for it to be gone. */
 async function reapLeftovers(service: string): Promise<void> {

@@ -10,6 +10,7 @@ import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import { LakeformError } from "../../lake/errors";
 import { pidAlive } from "../../lake/files";
+import { processesMarked, terminate } from "../../lake/processes";
 import { LOG_ROTATION_DEFAULTS, type RotationOptions } from "../../lake/rotatingLog";
 
 export interface HealthCheck {
@@ -150,8 +151,9 @@ export function tailFile(file: string, lines = 30): string {
 }
 
 /**
- * Starts the service unless it already runs, and waits until it is healthy.
- * Returns the pid of the process group leader.
+ * Starts the service unless it already runs, and waits until it is healthy; what a dead
+ * supervisor left running is stopped first (replaceOrphans). Returns the pid of the process group
+ * leader.
  */
 export async function startService(spec: ProcessSpec): Promise<number> {
   const existing = runningPid(spec);
@@ -159,6 +161,7 @@ export async function startService(spec: ProcessSpec): Promise<number> {
     await waitHealthy(spec, existing);
     return existing;
   }
+  await replaceOrphans(spec);
   for (const port of spec.ports) {
     if (await portOpen(port)) {
       throw new ServiceStartError(spec.service, `port ${port} is already in use by another process`, "");
@@ -213,7 +216,32 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-/** Stops the whole process group: TERM, then KILL after a grace period; waits for its ports to close. */
+/**
+ * The processes of this service that outlived the process the pid file names: an engine whose
+ * supervisor was killed (kill -9, the OOM killer) keeps running, reparented, holding its ports,
+ * and nothing watches it any more. They are found by the marker every process we start carries
+ * (LAKEFORM_SERVICE=<pid file>, so never another stack's nor another service's) and stopped
+ * (TERM, then KILL after `graceSec`), so the next start is a clean one: one engine, under a
+ * supervisor again. Adopting such an orphan isn't possible: its output went to a pipe of the dead
+ * supervisor (it has no log any more; a Go engine dies of SIGPIPE at its next line), and only a
+ * parent can wait for a process to exit, so no new supervisor could notice its death.
+ */
+export async function replaceOrphans(spec: Pick<ProcessSpec, "pidFile"> & Partial<Pick<ProcessSpec, "logFile" | "service">>, graceSec = 20): Promise<number[]> {
+  const orphans = processesMarked(`${MARKER_VAR}=${spec.pidFile}`);
+  if (orphans.length === 0) return [];
+  if (spec.logFile) {
+    fs.mkdirSync(path.dirname(spec.logFile), { recursive: true });
+    fs.appendFileSync(spec.logFile, `\n==== lakeform: stopping ${spec.service ?? "the service"}'s processes left without their supervisor (pids ${orphans.join(", ")}) at ${new Date().toISOString()} ====\n`);
+  }
+  const stuck = await terminate(orphans, graceSec * 1000);
+  if (stuck.length > 0) throw new ServiceStartError(spec.service ?? path.basename(path.dirname(spec.pidFile)), `processes left by its dead supervisor don't exit even on SIGKILL (pids ${stuck.join(", ")})`, "");
+  return orphans;
+}
+
+/**
+ * Stops the whole process group: TERM, then KILL after a grace period; then whatever of the
+ * service outlived a supervisor that died (replaceOrphans); waits for its ports to close.
+ */
 export async function stopService(spec: Pick<ProcessSpec, "pidFile" | "ports">, graceSec = 20): Promise<void> {
   const pid = runningPid(spec);
   if (pid) {
@@ -223,6 +251,7 @@ export async function stopService(spec: Pick<ProcessSpec, "pidFile" | "ports">, 
     signalGroup(pid, "SIGKILL");
     while (isPidAlive(pid)) await sleep(100);
   }
+  await replaceOrphans(spec, graceSec);
   fs.rmSync(spec.pidFile, { force: true });
   const deadline = Date.now() + 30_000;
   for (const port of spec.ports) {

@@ -9,8 +9,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { processesMarked } from "../../cli/supervise";
 import { pidAlive } from "../../lake/files";
-import { uiLinks, unverifiedBecause } from "../../cli/status";
-import { projectRoot, supervisedProcess, supervisorCommand, type ProcessSpec } from "../../components/local/process";
+import { uiLinks, uiUrls, unverifiedBecause } from "../../cli/status";
+import { portOpen, projectRoot, startService, stopService, supervisedProcess, supervisorCommand, type ProcessSpec } from "../../components/local/process";
+import { unusedPort } from "../helpers/ports";
 import type { Condition } from "../../lake/conditions";
 import { emptyStatus, formatStatus } from "../../lake/status";
 
@@ -85,6 +86,44 @@ test("the processes carrying a service's marker are found (what a dead engine le
   }
 });
 
+test("an engine whose supervisor died keeps its port: the next start stops it (TERM) and starts one again, and a stop after such a death stops it too", async () => {
+  const dir = fs.mkdtempSync(path.join(require("node:os").tmpdir(), "lakeform-orphan-"));
+  const port = await unusedPort();
+  const pidFile = path.join(dir, "x.pid");
+  const server = ["-e", `require("node:http").createServer((q, r) => r.end(String(process.pid))).listen(${port}, "127.0.0.1")`];
+  // An engine left by a supervisor that died: it carries the service's marker, and the pid file names the dead supervisor.
+  const orphan = () => spawn(process.execPath, server, { env: { ...process.env, LAKEFORM_SERVICE: pidFile }, detached: true, stdio: "ignore" });
+  const dead = spawn("true");
+  await new Promise((r) => dead.once("exit", r));
+  fs.writeFileSync(pidFile, JSON.stringify({ pid: dead.pid }));
+  const s: ProcessSpec = {
+    service: "t", command: [process.execPath, ...server], env: {}, cwd: dir, logFile: path.join(dir, "t.log"), pidFile,
+    health: { http: `http://127.0.0.1:${port}/` }, ports: [port], startTimeoutSec: 20,
+  };
+  const marked = () => processesMarked(`LAKEFORM_SERVICE=${pidFile}`).filter((p) => pidAlive(p));
+  const answering = async () => Number(await (await fetch(`http://127.0.0.1:${port}/`)).text());
+  const first = orphan();
+  try {
+    for (const deadline = Date.now() + 10_000; !(await portOpen(port)); await new Promise((r) => setTimeout(r, 100))) if (Date.now() > deadline) throw new Error("the orphan never listened");
+    expect(await answering()).toBe(first.pid);
+    const pid = await startService(s);
+    expect(pidAlive(first.pid)).toBe(false);
+    expect(marked()).toEqual([pid]);
+    expect(await answering()).toBe(pid);
+    expect(fs.readFileSync(s.logFile, "utf8")).toContain(`left without their supervisor (pids ${first.pid})`);
+    // The new one's supervisor dies too (here: the pid file names a dead process again); a stop (destroy, a changed plan) still stops what runs.
+    process.kill(pid, "SIGKILL");
+    const second = orphan();
+    fs.writeFileSync(pidFile, JSON.stringify({ pid: dead.pid }));
+    for (const deadline = Date.now() + 10_000; !(await portOpen(port)); await new Promise((r) => setTimeout(r, 100))) if (Date.now() > deadline) throw new Error("the second orphan never listened");
+    await stopService(s, 5);
+    expect({ alive: pidAlive(second.pid), marked: marked(), port: await portOpen(port) }).toEqual({ alive: false, marked: [], port: false });
+  } finally {
+    for (const p of marked()) process.kill(p, "SIGKILL");
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}, 60_000);
+
 test("while an engine or the reconciler is down, every table line says it is unverified and a synced one shows SYNCED unknown", () => {
   const up = (service: string, running = true) => ({ service, running });
   expect(unverifiedBecause([up("s3"), up("metastore"), up("spark"), up("trino"), up("reconciler"), up("api", false)])).toBeUndefined();
@@ -103,7 +142,7 @@ test("while an engine or the reconciler is down, every table line says it is unv
   expect(line).not.toMatch(/\byes\b/);
 });
 
-test("status links the status page and Trino's UI when they are on 127.0.0.1, and nothing elsewhere", () => {
+test("status links the status page, Spark's and Trino's UI when they are on 127.0.0.1, and nothing elsewhere", () => {
   const dataDir = fs.mkdtempSync(path.join(require("node:os").tmpdir(), "lakeform-links-"));
   try {
     fs.mkdirSync(path.join(dataDir, "api"), { recursive: true });
@@ -115,6 +154,11 @@ test("status links the status page and Trino's UI when they are on 127.0.0.1, an
       "trino UI:    https://127.0.0.1:18443/ui/ (user admin, password: lakeform outputs trinoPassword --show-secrets)",
     ]);
     expect(uiLinks({ dataDir: path.join(dataDir, "none"), trinoEndpoint: "https://trino.example.com" }, true)).toEqual([]);
+    // The job server's Spark UI, where the stack has one (its output sparkUi; "" on docker).
+    const outs = { dataDir, trinoEndpoint: "https://127.0.0.1:18443", sparkUi: "http://127.0.0.1:8897/" };
+    expect(uiLinks(outs, true)[1]).toBe("spark UI:    http://127.0.0.1:8897/ (any user, the API's read token as password)");
+    expect(uiUrls(outs, true)).toEqual({ statusPage: "http://127.0.0.1:8090/", spark: "http://127.0.0.1:8897/", trino: "https://127.0.0.1:18443/ui/" });
+    expect(uiUrls({ ...outs, sparkUi: "" }, false)).toEqual({ trino: "https://127.0.0.1:18443/ui/" });
   } finally {
     fs.rmSync(dataDir, { recursive: true, force: true });
   }

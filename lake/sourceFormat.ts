@@ -42,7 +42,7 @@ export const CsvOptionsSchema = z
     delimiter: z.string().length(1, "one character").optional().describe('The field separator (default ",", a TSV\'s tab: "\\t" in double quotes)'),
     quote: z.string().length(1, "one character").optional().describe('The quote character (default ")'),
     escape: z.string().length(1, "one character").optional().describe('The character that escapes a quote inside a quoted field (default: the quote itself, RFC 4180\'s doubled quote)'),
-    header: z.boolean().optional().describe("false: the file has no header line; its columns are named _c0, _c1, … (default true)"),
+    header: z.boolean().optional().describe("false: the file has no header line; its columns are named c0, c1, … (default true)"),
     nullValues: z
       .union([z.string(), z.array(z.string()).min(1).max(1)], { error: "a value or a list of one: one value for now (Spark's CSV reader takes one)" })
       .transform((v) => (Array.isArray(v) ? v : [v]))

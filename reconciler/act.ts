@@ -55,10 +55,11 @@ export async function act(deps: PassDeps, spec: TableSpec, action: Action, log: 
         const watch = watchWrite(deps, table, { index: wrote + 1, total: writes, source: name }, log, onProgress);
         const res = await deps.driver.write(table, { uri, hash: src.hash, name, ...read.request, ...(src.replay ? { replay: src.replay } : {}) }, spec.generation).finally(() => watch.stop());
         wrote++;
-        log.info(
-          { source: src.declared, file: src.location, commit: res.commit, rows: res.rowsWritten, renamed: res.renamed, addedColumns: res.addedColumns, durationMs: Date.now() - t0 },
-          "Applied source",
-        );
+        const applied = { source: src.declared, file: src.location, commit: res.commit, rows: res.rowsWritten, renamed: res.renamed, addedColumns: res.addedColumns, durationMs: Date.now() - t0 };
+        // schemaPolicy's discards are never silent: counted in the commit (lakeform.rows_discarded) and said here.
+        if (res.rowsDiscarded || res.discardedColumns?.length) {
+          log.warn({ ...applied, rowsDiscarded: res.rowsDiscarded ?? 0, discarded: res.discarded, discardedColumns: res.discardedColumns }, "Applied source, leaving out what schemaPolicy discards");
+        } else log.info(applied, "Applied source");
         break;
       }
     }

@@ -25,3 +25,4 @@ export const jobServerSecret = outputs.jobServerSecret;
 export const s3PathStyle = outputs.s3PathStyle;
 export const trinoUser = outputs.trinoUser;
 export const trinoReadUser = outputs.trinoReadUser;
+export const sparkUi = outputs.sparkUi;

@@ -90,17 +90,34 @@ export function unverifiedBecause(services: ServiceHealth[]): string | undefined
   return down.length === 0 ? undefined : `${down.join(", ")} ${down.length === 1 ? "is" : "are"} down`;
 }
 
-/**
- * The web UIs on this machine: the status page the API serves at `/` while the API service runs
- * (its read token asked for there) and Trino's own UI (its users' passwords: lakeform outputs trinoPassword). Only for
- * addresses on 127.0.0.1; Spark's UI is off in the job server.
- */
-export function uiLinks(outs: Pick<LakeOutputs, "trinoEndpoint" | "dataDir">, apiRunning: boolean): string[] {
-  const local = (u: string | undefined) => u !== undefined && /^https?:\/\/(127\.0\.0\.1|localhost)(:\d+)?(\/|$)/.test(u);
+/** Where each web UI of the lakehouse answers on this machine (status -o json's `ui`). */
+export interface UiUrls {
+  /** The API's status page, while the API service runs (its read token asked for there). */
+  statusPage?: string;
+  /** The job server's Spark UI (HTTP Basic, any user, password: the API's read token). */
+  spark?: string;
+  /** Trino's web UI (its users' passwords: lakeform outputs trinoPassword). */
+  trino?: string;
+}
+
+/** The web UIs of this machine: only addresses on 127.0.0.1 (or localhost), only those that run. */
+export function uiUrls(outs: Pick<LakeOutputs, "trinoEndpoint" | "dataDir" | "sparkUi">, apiRunning: boolean): UiUrls {
+  const local = (u: string | undefined): u is string => u !== undefined && /^https?:\/\/(127\.0\.0\.1|localhost)(:\d+)?(\/|$)/.test(u);
   const api = apiRunning ? apiEndpointFor(outs.dataDir) : undefined;
+  const ui: UiUrls = {};
+  if (local(api)) ui.statusPage = `${api.replace(/\/+$/, "")}/`;
+  if (local(outs.sparkUi)) ui.spark = outs.sparkUi;
+  if (local(outs.trinoEndpoint)) ui.trino = `${outs.trinoEndpoint.replace(/\/+$/, "")}/ui/`;
+  return ui;
+}
+
+/** The web UIs as lines for people, each with the credential it asks. */
+export function uiLinks(outs: Pick<LakeOutputs, "trinoEndpoint" | "dataDir" | "sparkUi">, apiRunning: boolean): string[] {
+  const ui = uiUrls(outs, apiRunning);
   const links: string[] = [];
-  if (local(api)) links.push(`status page: ${api}/ (the API's read token: lakeform outputs apiReadToken --show-secrets)`);
-  if (local(outs.trinoEndpoint)) links.push(`trino UI:    ${outs.trinoEndpoint.replace(/\/+$/, "")}/ui/ (user admin, password: lakeform outputs trinoPassword --show-secrets)`);
+  if (ui.statusPage) links.push(`status page: ${ui.statusPage} (the API's read token: lakeform outputs apiReadToken --show-secrets)`);
+  if (ui.spark) links.push(`spark UI:    ${ui.spark} (any user, the API's read token as password)`);
+  if (ui.trino) links.push(`trino UI:    ${ui.trino} (user admin, password: lakeform outputs trinoPassword --show-secrets)`);
   return links;
 }
 
@@ -115,15 +132,16 @@ export async function statusCommand(outs: LakeOutputs, opts: { format?: OutputFo
   const show = async () => {
     const services = await servicesHealth(outs.dataDir, apiEndpointFor(outs.dataDir));
     const status = readStatus(file);
+    const apiRunning = services.some((s) => s.service === "api" && s.running);
     if (format === "json" || format === "yaml") {
-      process.stdout.write(serialize({ services, ...(status ?? { tables: {} }) }, format));
+      process.stdout.write(serialize({ services, ui: uiUrls(outs, apiRunning), ...(status ?? { tables: {} }) }, format));
     } else if (format === "wide") {
       process.stdout.write(formatServices(services) + "\n\n");
       if (status?.specError) process.stdout.write(`tables.yaml: INVALID (serving the last valid version)\n${status.specError}\n\n`);
       process.stdout.write((status ? formatTables(Object.values(status.tables).sort((a, b) => a.table.localeCompare(b.table)), true) : "no status yet: the reconciler has not finished a pass") + "\n");
     } else {
       process.stdout.write(formatServices(services) + "\n");
-      for (const l of uiLinks(outs, services.some((s) => s.service === "api" && s.running))) process.stdout.write(l + "\n");
+      for (const l of uiLinks(outs, apiRunning)) process.stdout.write(l + "\n");
       process.stdout.write("\n");
       process.stdout.write((status ? formatStatus(status, new Date(), { unverified: unverifiedBecause(services) }) : "no status yet: the reconciler has not finished a pass") + "\n");
     }

@@ -152,7 +152,8 @@ export class Lakehouse extends pulumi.ComponentResource {
       { parent: this },
     );
     const engines = { ...s3, metastoreUri: this.metastore.internalUri, dependsOn: [...first, this.metastore.server, bucket] };
-    this.spark = new Spark(`${name}-spark`, { ...base, ...args.spark, ...engines, jobServerSecret: this.jobServerSecret }, { parent: this });
+    // The job server's web UI asks the API's read token (HTTP Basic): one credential for every read.
+    this.spark = new Spark(`${name}-spark`, { ...base, ...args.spark, ...engines, jobServerSecret: this.jobServerSecret, uiPassword: this.apiReadToken }, { parent: this });
     this.trino = new Trino(
       `${name}-trino`,
       {

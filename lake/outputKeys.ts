@@ -36,6 +36,8 @@ export const OPTIONAL_OUTPUT_KEYS = [
   /** Trino user of Lakeform's writer (default TRINO_USERS.admin) and of its reader (TRINO_USERS.readOnly). */
   "trinoUser",
   "trinoReadUser",
+  /** The job server's Spark UI (HTTP Basic, password: apiReadToken), where it runs (the local runtime). */
+  "sparkUi",
 ] as const;
 
 export type LakeOutputs = Record<(typeof OUTPUT_KEYS)[number], string> & Partial<Record<(typeof OPTIONAL_OUTPUT_KEYS)[number], string>>;

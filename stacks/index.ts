@@ -115,6 +115,7 @@ export function stackOutputs({ lake, dataDir }: { lake: Lakehouse; dataDir: stri
     // Only where they aren't the defaults (external services): a provisioned stack's outputs, and
     // so its services' plans, stay as they were.
     ...(lake.objectStore.pathStyle ? {} : { s3PathStyle: "false" }),
+    sparkUi: lake.spark.uiUrl,
     ...(lake.external && lake.trino.external ? { trinoUser: lake.trinoUser, trinoReadUser: lake.trinoReadUser } : {}),
   };
 }

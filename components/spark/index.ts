@@ -10,7 +10,7 @@ import { declareDockerPlan } from "../dockerResources";
 import { LocalService } from "../local/providers";
 import { PLACEHOLDER_CONNECTION } from "../plans";
 import { sparkDockerMaster, sparkDockerPlan } from "./dockerPlan";
-import { sparkLocalMaster, sparkLocalPlans } from "./localPlan";
+import { sparkLocalMaster, sparkLocalPlans, sparkLocalPorts } from "./localPlan";
 import { SPARK_DEFAULTS, validateSparkArgs, type SparkArgs } from "./types";
 
 export * from "./types";
@@ -25,6 +25,8 @@ export class Spark extends pulumi.ComponentResource {
   readonly jobServerUrl: pulumi.Output<string>;
   readonly master: pulumi.Output<string>;
   readonly server: pulumi.Resource;
+  /** The job server's web UI (behind its password, SparkArgs.uiPassword); "" where it is off (docker, no password). */
+  readonly uiUrl: pulumi.Output<string>;
 
   constructor(name: string, args: SparkArgs, opts?: pulumi.ComponentResourceOptions) {
     super("lakeform:index:Spark", name, {}, opts);
@@ -36,18 +38,21 @@ export class Spark extends pulumi.ComponentResource {
     this.jobServerUrl = pulumi.output(`http://127.0.0.1:${port}`);
     const conn = lakeConnection(args, args.metastoreUri);
     const secret = pulumi.secret(args.jobServerSecret);
+    const uiPassword = pulumi.secret(pulumi.output(args.uiPassword ?? ""));
+    const uiUrl = (host: string) => (args.uiPassword !== undefined ? `http://${host}:${sparkLocalPorts(port, 0).driverUi}/` : "");
 
     if (args.external) {
       // Someone else's cluster: only Lakeform's job server runs here, as the cluster's driver.
       const plan = pulumi
-        .all([conn, secret, pulumi.secret(args.external)])
-        .apply(([c, s, external]) => sparkLocalPlans({ dataDir: args.dataDir, port, workers: 0, driverMemory, workerMemory, external }, args.toolchain, c, s).server);
+        .all([conn, secret, pulumi.secret(args.external), uiPassword])
+        .apply(([c, s, external, ui]) => sparkLocalPlans({ dataDir: args.dataDir, port, workers: 0, driverMemory, workerMemory, external, uiPassword: ui || undefined }, args.toolchain, c, s).server);
       this.server = new LocalService(`${name}-job-server`, plan, { parent: this, dependsOn: args.dependsOn });
       this.master = pulumi.output(args.external).apply((x) => x.master);
+      this.uiUrl = pulumi.unsecret(pulumi.output(args.external).apply((x) => uiUrl(x.driverHost)));
     } else if (args.runtime === "local") {
       const plans = pulumi
-        .all([conn, secret])
-        .apply(([c, s]) => sparkLocalPlans({ dataDir: args.dataDir, port, workers, driverMemory, workerMemory }, args.toolchain, c, s));
+        .all([conn, secret, uiPassword])
+        .apply(([c, s, ui]) => sparkLocalPlans({ dataDir: args.dataDir, port, workers, driverMemory, workerMemory, uiPassword: ui || undefined }, args.toolchain, c, s));
       const clusterNodes: pulumi.Resource[] = [];
       for (let i = 0; i < (workers > 0 ? workers + 1 : 0); i++) {
         clusterNodes.push(
@@ -64,6 +69,7 @@ export class Spark extends pulumi.ComponentResource {
         { parent: this, dependsOn: [...((args.dependsOn as pulumi.Resource[]) ?? []), ...clusterNodes] },
       );
       this.master = pulumi.output(sparkLocalMaster(port, workers));
+      this.uiUrl = pulumi.output(uiUrl("127.0.0.1"));
     } else {
       const dockerArgs = { name, port, workers, driverMemory, workerMemory, prefix: dockerPrefix(args) };
       this.server = declareDockerPlan(
@@ -74,7 +80,8 @@ export class Spark extends pulumi.ComponentResource {
         { network: args.network, dependsOn: args.dependsOn },
       ).server;
       this.master = pulumi.output(sparkDockerMaster(dockerArgs));
+      this.uiUrl = pulumi.output("");
     }
-    this.registerOutputs({ jobServerUrl: this.jobServerUrl, master: this.master });
+    this.registerOutputs({ jobServerUrl: this.jobServerUrl, master: this.master, uiUrl: this.uiUrl });
   }
 }

@@ -1,10 +1,14 @@
 /** Spark as local processes (the job server, and with workers a standalone master and its workers): pure. */
+import * as crypto from "node:crypto";
 import * as path from "node:path";
 import { localProcess, serviceDirs } from "../common";
 import type { LakeConnection } from "../connection";
 import type { ServicePlan } from "../local/providers";
 import { requireLocal, type Toolchain } from "../toolchain";
-import { executorMemory, jobServerEnv, sparkDaemonFile, sparkDefaultsFile, sparkRpcSecret, type ExternalSparkCluster } from "./types";
+import { executorMemory, jobServerEnv, sparkDaemonFile, sparkDefaultsFile, sparkRpcSecret, type ExternalSparkCluster, type SparkUi } from "./types";
+
+/** The job server's UI filter (SparkUiAuthFilter.java), compiled by the job server's start command. */
+export const SPARK_UI_FILTER_SOURCE = path.join(__dirname, "..", "local", "java", "SparkUiAuthFilter.java");
 
 export interface SparkLocalArgs {
   dataDir: string;
@@ -14,15 +18,19 @@ export interface SparkLocalArgs {
   workerMemory: string;
   /** An existing cluster: the job server is its driver, no master nor workers here. */
   external?: ExternalSparkCluster;
+  /** The password the job server's web UI asks (SparkArgs.uiPassword); without it the UI is off. */
+  uiPassword?: string;
 }
 
 /**
  * Ports of a local standalone cluster, derived from the job server's port (like SeaweedFS's from
- * the S3 port) so two stacks on one machine never share a master: the master's RPC and UI ports
- * just below it, then one UI port per worker.
+ * the S3 port) so two stacks on one machine never share a master: the driver's UI, the master's
+ * RPC and UI ports just below it, then one UI port per worker.
  */
 export function sparkLocalPorts(port: number, workers: number) {
   return {
+    /** The job server's own web UI (the driver's). */
+    driverUi: port - 101,
     master: port - 100,
     masterUi: port - 99,
     workerUi: Array.from({ length: workers }, (_, i) => port - 98 + i),
@@ -105,18 +113,40 @@ export function sparkLocalPlans(args: SparkLocalArgs, tc: Toolchain, conn: LakeC
         }),
       ]
     : [];
+  const ui: SparkUi | undefined = args.uiPassword
+    ? {
+        host: env.SPARK_LOCAL_IP,
+        port: ports.driverUi,
+        passwordSha256: crypto.createHash("sha256").update(args.uiPassword).digest("hex"),
+        classesDir: path.join(dirs.data, "ui-filter"),
+      }
+    : undefined;
+  const submit = [bin.sparkSubmit, "--properties-file", defaults, "--name", "lakeform-job-server", tc.jobs.entry, "--serve", "--port", String(args.port)];
   const server: ServicePlan = {
     service: "spark",
     install: ["python", "jars"],
     files: {
-      [defaults]: sparkDefaultsFile(conn, master, args.driverMemory, bin.jars, rpcSecret, ext ? { external: ext } : { workers, executorMemory: executorMemory(args.workerMemory) }),
+      [defaults]: sparkDefaultsFile(conn, master, args.driverMemory, bin.jars, rpcSecret, ext ? { external: ext } : { workers, executorMemory: executorMemory(args.workerMemory) }, ui),
     },
-    dirs: [dirs.data, env.SPARK_LOCAL_DIRS],
+    dirs: [dirs.data, env.SPARK_LOCAL_DIRS, ...(ui ? [ui.classesDir] : [])],
     process: localProcess(args.dataDir, "spark", {
-      command: [bin.sparkSubmit, "--properties-file", defaults, "--name", "lakeform-job-server", tc.jobs.entry, "--serve", "--port", String(args.port)],
+      // With the UI: its filter compiled first (again only when the source is newer than the
+      // class), against the servlet API in pyspark's jars; then spark-submit in the same process.
+      command: ui
+        ? [
+            "/bin/sh",
+            "-c",
+            '[ "$1/lakeform/SparkUiAuthFilter.class" -nt "$2" ] || "$0" -nowarn -d "$1" -cp "$3" "$2" || exit 1; shift 3; exec "$@"',
+            path.join(local.java17Home, "bin", "javac"),
+            ui.classesDir,
+            SPARK_UI_FILTER_SOURCE,
+            path.join(bin.sparkJarsDir, "*"),
+            ...submit,
+          ]
+        : submit,
       env: { ...env, ...jobServerEnv(jobServerSecret, conn.warehouseBucket) },
       health: { http: `http://127.0.0.1:${args.port}/healthz` },
-      ports: [args.port],
+      ports: ui ? [args.port, ui.port] : [args.port],
       // An upper bound only: a JVM start on a busy 2-core machine can take minutes.
       startTimeoutSec: 600,
     }),

@@ -20,6 +20,11 @@ export interface SparkArgs extends RuntimeArgs, EngineConnectionArgs {
   jobServerSecret: pulumi.Input<string>;
   /** A Spark cluster Lakeform connects to: no master nor workers provisioned; the job server runs here as its client-mode driver. */
   external?: pulumi.Input<ExternalSparkCluster>;
+  /**
+   * The password the job server's web UI asks (HTTP Basic, any user name; the Lakehouse gives the
+   * API's read token). Local runtime only; without it the UI stays off (as on docker).
+   */
+  uiPassword?: pulumi.Input<string>;
 }
 
 /**
@@ -86,6 +91,38 @@ export function sparkDaemonFile(rpcSecret: string): string {
   return renderProperties({ ...rpcAuthSettings(rpcSecret), "spark.ui.killEnabled": "false", "spark.master.rest.enabled": "false" }, " ");
 }
 
+/** The servlet filter (components/local/java/SparkUiAuthFilter.java) every page of the job server's UI passes through. */
+export const SPARK_UI_FILTER = "lakeform.SparkUiAuthFilter";
+
+/** The job server's web UI (the driver's): where it listens, the SHA-256 of the password it asks, where its filter's classes are. */
+export interface SparkUi {
+  host: string;
+  port: number;
+  passwordSha256: string;
+  classesDir: string;
+}
+
+/**
+ * The driver's web UI on, behind Lakeform's filter: Spark authenticates RPC, not HTTP, so
+ * without it any local process (or a page a browser on the machine opens) could read the job
+ * server's jobs, SQL plans and environment. The filter takes Basic credentials whose password
+ * hashes to `passwordSha256`, addressed to this host and port only, reads only; the UI's kill
+ * links are off as on the master's and workers'. The password's hash is all the configuration
+ * holds, under a key naming a password (Spark redacts those on its Environment page).
+ */
+export function sparkUiSettings(ui: SparkUi): Record<string, string> {
+  const hosts = [`${ui.host}:${ui.port}`, ...(ui.host === "127.0.0.1" ? [`localhost:${ui.port}`] : [])];
+  return {
+    "spark.ui.enabled": "true",
+    "spark.ui.port": String(ui.port),
+    "spark.ui.killEnabled": "false",
+    "spark.ui.filters": SPARK_UI_FILTER,
+    [`spark.${SPARK_UI_FILTER}.param.passwordSha256`]: ui.passwordSha256,
+    [`spark.${SPARK_UI_FILTER}.param.hosts`]: hosts.join(","),
+    "spark.driver.extraClassPath": ui.classesDir,
+  };
+}
+
 export const SPARK_DEFAULTS = { port: 8998, workers: 0, driverMemory: "2g", workerMemory: "2g", masterPort: 7077 };
 
 export function validateSparkArgs(args: Pick<SparkArgs, "port" | "runtime" | "dataDir" | "workers" | "workerMemory">): void {
@@ -113,10 +150,12 @@ export function sparkDefaultsFile(
   jars: string[],
   rpcSecret: string | undefined,
   cluster?: { workers: number; executorMemory: string } | { external: ExternalSparkCluster },
+  ui?: SparkUi,
 ): string {
   return renderProperties(
     {
       ...sparkDefaults(conn, { driverMemory }),
+      ...(ui ? sparkUiSettings(ui) : {}),
       ...(rpcSecret ? rpcAuthSettings(rpcSecret) : {}),
       ...(cluster && "external" in cluster ? externalClusterSettings(cluster.external) : {}),
       ...(cluster && "workers" in cluster && cluster.workers > 0 ? clusterSettings(cluster.workers, cluster.executorMemory) : {}),

@@ -20,6 +20,30 @@ describe("local plan", () => {
     expect(server.process.health.http).toBe("http://127.0.0.1:24998/healthz");
   });
 
+  test("with a UI password: the driver's UI on its own port behind Lakeform's filter (the password's hash only), compiled first; without one the UI is off", () => {
+    const { server } = sparkLocalPlans({ ...local, workers: 2, uiPassword: "read-token-0123" }, tc, CONN, SECRET);
+    const defaults = server.files["/d/spark/conf/spark-defaults.conf"];
+    const sha = require("node:crypto").createHash("sha256").update("read-token-0123").digest("hex");
+    for (const line of [
+      "spark.ui.enabled true", "spark.ui.port 24897", "spark.ui.killEnabled false", "spark.ui.filters lakeform.SparkUiAuthFilter",
+      `spark.lakeform.SparkUiAuthFilter.param.passwordSha256 ${sha}`, "spark.lakeform.SparkUiAuthFilter.param.hosts 127.0.0.1:24897,localhost:24897",
+      "spark.driver.extraClassPath /d/spark/data/ui-filter",
+    ]) expect(defaults).toContain(line + "\n");
+    expect(defaults).not.toContain("read-token-0123");
+    expect(defaults).not.toContain("spark.ui.enabled false");
+    expect(server.process.ports).toEqual([24998, 24897]);
+    // The filter compiled by the JDK's javac (when its class is older than the source), then spark-submit in the same process.
+    const [sh, c, script, javac, classes, source] = server.process.command;
+    expect([sh, c, javac, classes]).toEqual(["/bin/sh", "-c", `${tc.local!.java17Home}/bin/javac`, "/d/spark/data/ui-filter"]);
+    expect(script).toMatch(/-nt .*exec "\$@"$/);
+    expect(require("node:fs").existsSync(source)).toBe(true);
+    expect(server.process.command).toEqual(expect.arrayContaining([tc.local!.paths.sparkSubmit, tc.jobs.entry, "--serve"]));
+    expect(JSON.stringify(server.process)).not.toContain("read-token-0123");
+    const off = sparkLocalPlans({ ...local, workers: 0 }, tc, CONN, SECRET).server;
+    expect(off.files["/d/spark/conf/spark-defaults.conf"]).toContain("spark.ui.enabled false\n");
+    expect(off.process.command[0]).toBe(tc.local!.paths.sparkSubmit);
+  });
+
   test("a changed job program is a changed plan (the server restarts on up)", () => {
     const a = sparkLocalPlans({ ...local, workers: 0 }, tc, CONN, SECRET).server;
     const b = sparkLocalPlans({ ...local, workers: 0 }, testToolchain({ jobs: { ...tc.jobs, sha256: "0".repeat(64) } }), CONN, SECRET).server;

@@ -26,6 +26,7 @@ class WriteProgress:
     started: float = field(default_factory=time.time)
     group: str = ""
     rows_total: int | None = None  # known once the keys were counted
+    path: str = "spark"  # which write path writes it: spark, or arrow (arrow/path.py)
     stages: list[tuple[str, float]] = field(default_factory=list)  # (name, started) in order
 
     @property
@@ -46,6 +47,7 @@ class WriteProgress:
             "stageElapsedMs": int((now - self.stage_started) * 1000),
             "bytesTotal": self.bytes_total,
             "rowsTotal": self.rows_total,
+            "path": self.path,
             **spark_stats,
         }
         if self.bytes_total and "bytesRead" in spark_stats:

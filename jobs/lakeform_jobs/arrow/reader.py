@@ -1,0 +1,275 @@
+"""A CSV source read by pyarrow, as the Spark path reads it (csv_source.py), for the Arrow path.
+
+The same rules, and the same code where it is pure: the sample (the first SAMPLE_BYTES) is cut
+into records by csv_source.split_records and its header named by csv_source.column_names, so a
+file gets the same column names on both paths. RFC 4180 throughout: quoted separators, doubled
+quotes, line breaks inside quotes, a UTF-8 byte-order mark, CRLF or LF.
+
+Types: a column the table has keeps the table's type; a new one gets the type Spark's CSV schema
+inference gives the sample's values (int, bigint, double, boolean, timestamp, string), by Spark's
+own rules, reimplemented here for the values whose reading both agree on (infer_type). A value
+this module can't be sure Spark reads the same way (a number Java parses that Arrow doesn't: `1d`,
+`0x1p3`, ` 1.5`, NaN, a big integer Spark makes a decimal, a date, a time in another form) is not
+guessed at: the read raises Decline and the write takes the Spark path, which reads it exactly as
+before. The same for a record pyarrow won't parse (ragged) or a value the column's type doesn't
+take: the Spark path finds it and names its line and column. What this module refuses itself is
+what both paths refuse alike: an empty key, named with its line.
+
+read_source(data, table_types) is the one entry point: bytes in, a typed pyarrow Table out. Other
+source formats (Parquet, JSON lines) plug in beside it as functions of the same shape.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable
+
+from .. import csv_source
+from ..errors import BadCsv
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+
+class Decline(Exception):
+    """The Arrow path can't promise to read this source as the Spark path does: the Spark path writes it."""
+
+
+# Spark's CSV inference, per value (CSVInferSchema: tryParseInteger, tryParseLong, tryParseDecimal,
+# tryParseDouble, tryParseTimestamp, tryParseBoolean, else string). Only forms both readers take alike.
+INT32 = (-(1 << 31), (1 << 31) - 1)
+INT64 = (-(1 << 63), (1 << 63) - 1)
+INTEGER = re.compile(r"^[+-]?[0-9]+$")
+# Java's Double.parseDouble takes more (whitespace, a d/f suffix, hex, Infinity): those decline.
+DOUBLE = re.compile(r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$")
+# Spark's default timestamp parser takes many ISO 8601 forms; these are the ones read here.
+TIMESTAMP = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2})?$")
+HAS_ZONE = r"(Z|[+-][0-9]{2}:[0-9]{2})$"
+# What Spark may read as a date, a time or a number in a form not taken above: declined. Java's
+# parseDouble takes NaN, Infinity, hex and a d/f suffix; Spark's timestamp parser "2024-1-5",
+# "2024-01", "10:30" (today's date), its date parser "2024-01-15".
+NUMBER_LIKE = re.compile(r"^[+-]?(NaN|Inf|Infinity)$|^[+-]?0x|^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?[dDfF]$", re.IGNORECASE)
+TIME_LIKE = re.compile(r"^[+-]?[0-9]+[-:T]")
+
+# The type lattice Spark's inference merges values in (findTightestCommonType for CSV).
+ORDER = {"int": 0, "bigint": 1, "double": 2}
+
+
+def value_type(v: str) -> str:
+    """The type Spark's CSV inference gives one non-empty value: int, bigint, double, boolean,
+    timestamp or string; "unsure" when Spark may read it otherwise than pyarrow would."""
+    if any(ord(c) > 127 and unicodedata.decimal(c, None) is not None for c in v):
+        return "unsure"  # Java parses non-ASCII digits as digits
+    if INTEGER.match(v):
+        n = int(v)
+        if INT32[0] <= n <= INT32[1]:
+            return "int"
+        if INT64[0] <= n <= INT64[1]:
+            return "bigint"
+        return "unsure"  # Spark makes it a decimal
+    if DOUBLE.match(v):
+        # "5." is a decimal to Spark (a BigDecimal of scale 0), "5.0" and "1e5" doubles.
+        return "unsure" if v.endswith(".") else "double"
+    if v.lower() in ("true", "false"):
+        return "boolean"
+    if TIMESTAMP.match(v):
+        return "timestamp"
+    if NUMBER_LIKE.search(v) or TIME_LIKE.match(v) or v != v.strip():
+        return "unsure"
+    return "string"
+
+
+def merge(a: str | None, b: str) -> str:
+    if a is None or a == b:
+        return b
+    if "unsure" in (a, b):
+        return "unsure"
+    if a in ORDER and b in ORDER:
+        return a if ORDER[a] > ORDER[b] else b
+    if "timestamp" in (a, b):
+        # Spark's timestamp parser, once a column is one, takes forms like "2024" or "5" too.
+        return "unsure"
+    return "string"
+
+
+def infer_type(values: list[str]) -> str:
+    """A column's type from the sample's values (empty ones are nulls): string when all are."""
+    t: str | None = None
+    for v in values:
+        if v == "":
+            continue
+        t = merge(t, value_type(v))
+        if t == "unsure":
+            return t
+    return t or "string"
+
+
+def arrow_type(name: str) -> "pa.DataType":
+    import pyarrow as pa
+
+    return {"int": pa.int32(), "bigint": pa.int64(), "double": pa.float64(), "boolean": pa.bool_(), "timestamp": pa.timestamp("us", tz="UTC"), "string": pa.string()}[name]
+
+
+def type_name(t: "pa.DataType") -> str | None:
+    """The inference name of an Arrow type this reader converts CSV text into; None for others."""
+    import pyarrow as pa
+
+    if pa.types.is_int32(t):
+        return "int"
+    if pa.types.is_int64(t):
+        return "bigint"
+    if pa.types.is_float64(t):
+        return "double"
+    if pa.types.is_boolean(t):
+        return "boolean"
+    if pa.types.is_timestamp(t) and t.tz is not None:
+        return "timestamp"
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return "string"
+    return None
+
+
+@dataclass
+class ArrowRead:
+    """One CSV source read whole: its rows typed, its names as csv_source names them."""
+
+    table: "pa.Table"
+    names: list[str]
+    renamed: dict[str, str]
+    multiline: bool
+    types: dict[str, str] = field(default_factory=dict)  # column -> inference name
+    data: bytes = b""
+
+    def line_of(self, row: int) -> int:
+        """The 1-based physical line a data row (0-based, header excluded) starts on."""
+        return record_lines(self.data, row + 1)[-1]
+
+
+def record_lines(data: bytes, upto: int) -> list[int]:
+    """The 1-based line each record (the header is record 0) starts on, for records 0..upto;
+    empty lines are no records (as on both readers). Only asked when naming a bad record."""
+    text = data.decode("utf-8", errors="replace")
+    starts: list[int] = []
+    line, quotes, start = 0, 0, None
+    for raw in text.split("\n"):
+        line += 1
+        if start is None:
+            if not raw.strip("\r"):
+                continue
+            start = line
+        quotes += raw.count('"')
+        if quotes % 2 == 0:
+            starts.append(start)
+            start, quotes = None, 0
+            if len(starts) > upto:
+                break
+    return starts
+
+
+def read_source(data: bytes, table_types: dict[str, "pa.DataType"], *, threads: bool = True) -> ArrowRead:
+    """A CSV file's bytes as a typed Arrow table (see the module's doc). Decline when the Spark
+    path must read it; BadCsv for what both paths refuse (no header)."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    head = data[: csv_source.SAMPLE_BYTES]
+    sample = csv_source.take_sample(head, whole_file=len(head) >= len(data))
+    names, renamed = csv_source.column_names(sample.header)
+    parsed = [csv_source.parse_record(r) for r in sample.records]
+    if any(len(f) != len(names) for f in parsed):
+        raise Decline("a record in the sample has a different number of fields than the header")
+    types: dict[str, str] = {}
+    for i, n in enumerate(names):
+        if n in table_types:
+            known = type_name(table_types[n])
+            if known is None:
+                raise Decline(f"column {n}'s type {table_types[n]} is read by the Spark path")
+            types[n] = known
+        else:
+            types[n] = infer_type([f[i] for f in parsed])
+            if types[n] == "unsure":
+                raise Decline(f"column {n}'s values in the sample are in a form the Spark path reads")
+    try:
+        raw = pcsv.read_csv(
+            pa.BufferReader(data),
+            read_options=pcsv.ReadOptions(use_threads=threads, column_names=names, skip_rows=1, block_size=8 << 20),
+            parse_options=pcsv.ParseOptions(delimiter=",", quote_char='"', double_quote=True, escape_char=False, newlines_in_values=True),
+            convert_options=pcsv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=True, quoted_strings_can_be_null=True, null_values=[""]),
+        )
+    except pa.ArrowInvalid as e:
+        raise Decline(f"pyarrow could not parse the file ({str(e)[:200]})") from e
+    cols = [convert(raw.column(n), types[n], n) for n in names]
+    if crlf_file(head):
+        # Spark's multi-line reader (univocity) detects the file's line ending and turns a CRLF
+        # inside a quoted value into LF in such a file (and only there): so here too.
+        import pyarrow.compute as pc
+
+        cols = [pc.replace_substring(c, "\r\n", "\n") if types[n] == "string" else c for n, c in zip(names, cols)]
+    table = pa.Table.from_arrays(cols, names=names)
+    return ArrowRead(table=table, names=names, renamed=renamed, multiline=sample.multiline, types=types, data=data)
+
+
+def crlf_file(head: bytes) -> bool:
+    """Whether the file's first line ends with CRLF (what Spark's multi-line reader detects)."""
+    i = head.find(b"\n")
+    return i > 0 and head[i - 1 : i] == b"\r"
+
+
+def convert(col: "pa.ChunkedArray", kind: str, name: str) -> "pa.ChunkedArray":
+    """CSV text into the column's type, the values checked against the forms both readers take
+    alike first: any other value declines (the Spark path names it, or reads it)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if kind == "string":
+        return col
+    pattern = {"int": INTEGER, "bigint": INTEGER, "double": DOUBLE, "timestamp": TIMESTAMP}.get(kind)
+    if kind == "boolean":
+        low = pc.utf8_lower(col)
+        ok = pc.is_in(low, value_set=pa.array(["true", "false"]))
+    else:
+        assert pattern is not None
+        ok = pc.match_substring_regex(col, pattern.pattern)
+    if pc.any(pc.invert(pc.fill_null(ok, True))).as_py():
+        raise Decline(f"column {name} has a value not in a form the Arrow path reads as {kind}")
+    if kind == "boolean":
+        return pc.equal(low, "true")
+    if kind in ("int", "bigint"):
+        text = pc.replace_substring_regex(col, r"^\+", "")
+        try:
+            return pc.cast(text, arrow_type(kind))
+        except pa.ArrowInvalid as e:
+            raise Decline(f"column {name} has a value out of the range of {kind}") from e
+    if kind == "timestamp":
+        zoned = pc.if_else(pc.match_substring_regex(col, HAS_ZONE), col, pc.binary_join_element_wise(col, pa.scalar("Z"), ""))
+        return pc.cast(zoned, arrow_type(kind))
+    return pc.cast(col, arrow_type(kind))
+
+
+def first_empty_key(table: "pa.Table", keys: list[str]) -> int | None:
+    """The index of the first row with an empty key column, or None."""
+    import pyarrow.compute as pc
+
+    mask = None
+    for k in keys:
+        m = pc.is_null(table.column(k))
+        mask = m if mask is None else pc.or_(mask, m)
+    if mask is None or not pc.any(mask).as_py():
+        return None
+    return int(pc.index(mask, True).as_py())
+
+
+def refuse_empty_keys(r: ArrowRead, keys: list[str]) -> None:
+    """BAD_CSV naming the first record with an empty key, as the Spark path names it."""
+    row = first_empty_key(r.table, keys)
+    if row is None:
+        return
+    empty = [k for k in keys if r.table.column(k)[row].as_py() is None]
+    raise BadCsv(f"line {r.line_of(row)} has an empty primary key ({', '.join(empty)})")
+
+
+# What a source format's reader is: the source's bytes and the table's types in, an ArrowRead out.
+Reader = Callable[[bytes, dict[str, Any]], ArrowRead]
+READERS: dict[str, Reader] = {"csv": read_source}

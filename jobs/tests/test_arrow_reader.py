@@ -1,0 +1,128 @@
+"""The Arrow path's CSV reader (lakeform_jobs/arrow/reader.py) and its write rules (dedupe,
+deleteWhen, the budget), without Spark; test_arrow_parity.py reads the same files with the Spark
+path's reader and compares."""
+
+import pytest
+
+pa = pytest.importorskip("pyarrow")
+pytest.importorskip("pyiceberg")
+
+from lakeform_jobs.arrow import path as arrow_path  # noqa: E402
+from lakeform_jobs.arrow.reader import Decline, infer_type, read_source, record_lines, refuse_empty_keys, value_type  # noqa: E402
+from lakeform_jobs.errors import JobFailure  # noqa: E402
+from lakeform_jobs.types import Table  # noqa: E402
+
+
+def rows(data: str, table_types=None):
+    r = read_source(data.encode(), table_types or {})
+    return r, r.table.to_pylist()
+
+
+def test_rfc4180_bom_crlf_quoted_line_breaks_and_doubled_quotes():
+    r, got = rows('\ufeffID,First Name,note\r\n1,"a, b","line1\r\nline2"\r\n2,,""\r\n3,"x""y",z\r\n')
+    assert r.names == ["id", "first_name", "note"]
+    assert r.renamed == {"ID": "id", "First Name": "first_name"}
+    assert r.multiline
+    assert got == [
+        {"id": 1, "first_name": "a, b", "note": "line1\nline2"},  # as Spark reads a CRLF file
+        {"id": 2, "first_name": None, "note": None},
+        {"id": 3, "first_name": 'x"y', "note": "z"},
+    ]
+
+
+def test_types_as_spark_infers_them():
+    r, got = rows("i,l,d,b,ts,s\n1,2147483648,1.5,true,2024-01-15 10:30:00,x\n+2,-3,1e5,FALSE,2024-01-15T10:30:00.123+01:00,\n")
+    assert r.types == {"i": "int", "l": "bigint", "d": "double", "b": "boolean", "ts": "timestamp", "s": "string"}
+    assert [x["i"] for x in got] == [1, 2]
+    assert [x["b"] for x in got] == [True, False]
+    assert str(r.table.schema.field("ts").type) == "timestamp[us, tz=UTC]"
+    assert [x["ts"].isoformat() for x in got] == ["2024-01-15T10:30:00+00:00", "2024-01-15T09:30:00.123000+00:00"]
+    assert [x["s"] for x in got] == ["x", None]
+
+
+@pytest.mark.parametrize(
+    "value,kind",
+    [("5", "int"), ("+5", "int"), ("2147483648", "bigint"), ("1.5", "double"), (".5", "double"), ("1e5", "double"), ("true", "boolean"),
+     ("abc", "string"), ("1,5", "string"), ("99999999999999999999", "unsure"), ("5.", "unsure"), ("NaN", "unsure"), ("Inf", "unsure"),
+     (" 1.5", "unsure"), ("1d", "unsure"), ("0x1p3", "unsure"), ("2024-01-15", "unsure"), ("10:30:00", "unsure"), ("\u0665", "unsure")],
+)
+def test_a_value_is_typed_as_spark_types_it_or_left_to_spark(value, kind):
+    # What Spark 3.5's CSV inference gives each (measured: test_arrow_parity.py checks the sure ones).
+    assert value_type(value) == kind
+
+
+def test_columns_merge_as_spark_merges_them():
+    assert infer_type(["1", "2147483648"]) == "bigint"
+    assert infer_type(["1", "1.5"]) == "double"
+    assert infer_type(["1", "true"]) == "string"
+    assert infer_type(["", ""]) == "string"
+    assert infer_type(["2024-01-15 10:30:00", "5"]) == "unsure"
+
+
+def test_the_tables_types_win_over_the_samples():
+    r, got = rows("id,amount\n1,5\n", {"id": pa.int64(), "amount": pa.float64()})
+    assert r.table.schema.field("id").type == pa.int64() and got == [{"id": 1, "amount": 5.0}]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        "id,v\n1,5\n2,\"x\"\n",  # fits no type the sample gave: declined past the sample? here the sample has it: string
+    ],
+)
+def test_a_string_column(data):
+    r, _ = rows(data)
+    assert r.types["v"] == "string"
+
+
+@pytest.mark.parametrize(
+    "data,table_types",
+    [
+        ("id,v\n1,2\n2,3,4\n", {}),  # ragged
+        ("id,v\n1,2024-01-15\n", {}),  # a date: Spark's to type
+        ("id,v\n1,x\n", {"v": "int"}),  # a value the table's type doesn't take
+    ],
+)
+def test_what_the_spark_path_must_read_or_name_is_declined(data, table_types):
+    types = {k: {"int": pa.int32()}[v] for k, v in table_types.items()}
+    with pytest.raises(Decline):
+        read_source(data.encode(), types)
+
+
+def test_an_empty_key_is_refused_with_its_line():
+    r = read_source(b'id,note\n1,"a\nb"\n\n,x\n', {})
+    with pytest.raises(JobFailure) as e:
+        refuse_empty_keys(r, ["id"])
+    assert e.value.code == "BAD_CSV" and "line 5 has an empty primary key (id)" in e.value.message
+
+
+def test_record_lines_skip_empty_lines_and_follow_quoted_breaks():
+    assert record_lines(b'h\n\n"a\nb"\nc\n', 5) == [1, 3, 5]
+
+
+def t(**kw):
+    return Table(name="t", database="default", format="iceberg", location="s3a://w/default/t", primary_key=["id"], **kw)
+
+
+def test_dedupe_keeps_the_largest_ordering_value_else_the_last_row():
+    table = pa.table({"id": [1, 2, 1, 1], "v": ["a", "b", "c", "d"], "o": [5, 1, 9, None]})
+    out, deduped = arrow_path.dedupe(table, ["id"], "o")
+    assert deduped and sorted(out.to_pylist(), key=lambda r: r["id"]) == [{"id": 1, "v": "c", "o": 9}, {"id": 2, "v": "b", "o": 1}]
+    out, _ = arrow_path.dedupe(table, ["id"], None)
+    assert sorted(out.to_pylist(), key=lambda r: r["id"])[0]["v"] == "d"
+    same, deduped = arrow_path.dedupe(pa.table({"id": [1, 2]}), ["id"], None)
+    assert not deduped and same.num_rows == 2
+
+
+def test_delete_when_flags_trimmed_lower_cased_values():
+    from lakeform_jobs.types import DeleteWhen
+
+    table = pa.table({"id": [1, 2, 3], "op": [" D ", "u", None]})
+    out, flag = arrow_path.delete_flag(table, t(delete_when=DeleteWhen("op", ("d",))), "op", {"op": "string"})
+    assert flag and out.column_names == ["id", flag] and out.column(flag).to_pylist() == [True, False, False]
+
+
+def test_the_budget_is_the_stacks_else_a_share_of_the_driver_memory():
+    assert arrow_path.budget(lambda k, d: {"spark.driver.memory": "2g"}.get(k, d)) == 512 << 20
+    assert arrow_path.budget(lambda k, d: {arrow_path.MAX_BYTES_CONF: "1000"}.get(k, d)) == 1000
+    assert arrow_path.budget(lambda k, d: {"spark.driver.memory": "100m"}.get(k, d)) == 64 << 20

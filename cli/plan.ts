@@ -9,14 +9,11 @@ import { JobClient } from "../lake/jobClient";
 import type { LakeOutputs } from "../lake/outputKeys";
 import { s3Client } from "../lake/outputs";
 import { statusFile } from "../lake/paths";
-import { readSample } from "../lake/sourceSample";
-import { Sources } from "../lake/sources";
 import { loadTables, tableId } from "../lake/spec";
 import { readStatus } from "../lake/status";
-import { tableDataPlan, type SourceSample, type TableDataPlan } from "../reconciler/dataPlan";
-import { jobDriver, sourceStore } from "../reconciler/driver";
-import { observe, plan } from "../reconciler/pass";
+import type { TableDataPlan } from "../reconciler/dataPlan";
 import { planPrune, type PrunePlan } from "../reconciler/prune";
+import { planTable } from "../reconciler/tablePlan";
 import { formatBytes, serialize, type OutputFormat } from "./output";
 import { parseTableArg } from "./get";
 
@@ -29,10 +26,9 @@ export interface LakePlan {
 export async function lakePlan(lake: LakeOutputs, tablesFile: string, names: string[] = []): Promise<LakePlan> {
   const desired = loadTables(tablesFile);
   const want = new Set(names.map((n) => parseTableArg(n).id));
-  const s3 = s3Client(lake);
   const deps = {
-    driver: jobDriver(new JobClient(lake.sparkJobServer, { secret: lake.jobServerSecret })),
-    sources: sourceStore(new Sources(s3, lake.warehouseBucket)),
+    jobs: new JobClient(lake.sparkJobServer, { secret: lake.jobServerSecret }),
+    s3: s3Client(lake),
     warehouseBucket: lake.warehouseBucket,
     baseDir: path.dirname(desired.file),
   };
@@ -40,13 +36,7 @@ export async function lakePlan(lake: LakeOutputs, tablesFile: string, names: str
   for (const spec of desired.tables) {
     if (want.size > 0 && !want.has(tableId(spec))) continue;
     try {
-      const observed = await observe(deps, spec);
-      const decided = plan(spec, observed);
-      const samples = new Map<string, SourceSample>();
-      if (decided.kind === "act") {
-        for (const c of decided.action.calls) if (c.op === "write") samples.set(c.source.location, await readSample(s3, c.source));
-      }
-      tables.push(tableDataPlan(spec, observed.lake, decided, samples));
+      tables.push(await planTable(deps, spec));
     } catch (err) {
       // One table that can't be observed doesn't hide the others' plans.
       const e = asLakeformError(err);

@@ -6,12 +6,13 @@
  * code (`new Table(...)`) has its entry written into the stack's tables.yaml first.
  */
 import * as fs from "node:fs";
+import * as path from "node:path";
 import { isMap, isSeq, parseDocument } from "yaml";
 import { getCondition, TERMINAL_REASONS } from "../../lake/conditions";
 import { writeFileAtomic } from "../../lake/files";
 import { tableLocation } from "../../lake/jobClient";
 import { confirmPrune } from "../../lake/pruneConfirmations";
-import { loadTables } from "../../lake/spec";
+import { loadTables, type TableSpec } from "../../lake/spec";
 import { readStatus, type TableStatus } from "../../lake/status";
 import { tableDiff, type TableSpecData, type TableState } from "./diff";
 
@@ -128,6 +129,8 @@ export const table = {
   },
   async diff(_id: string, olds: TableOutputs, news: TableInputs) {
     const d = tableDiff(olds, news);
+    // The data's plan beside the spec's diff (preview and up): what the table's next pass will do.
+    await showDataPlan(news);
     const other = olds.tablesFile !== news.tablesFile || olds.statusFile !== news.statusFile || JSON.stringify(olds.declared) !== JSON.stringify(news.declared);
     return { changes: d.changes || other, replaces: d.replaces, deleteBeforeReplace: d.deleteBeforeReplace };
   },
@@ -168,6 +171,44 @@ export const table = {
     }
   },
 };
+
+/** How long a preview waits for one table's data plan before it says it has none. */
+export const DATA_PLAN_TIMEOUT_MS = 30_000;
+
+/**
+ * The table's data plan (reconciler/tablePlan.ts, what `lakeform plan` shows for it) as lines
+ * under the resource: pending sources with bytes and rows, the schema change, deletes,
+ * maintenance. Read with the stack's outputs cache beside the status file (`up` leaves it); none
+ * before the lakehouse's first `up`, and a lake that can't be asked says so without failing the
+ * preview. Writes nothing.
+ */
+export async function dataPlanLines(inputs: Pick<TableInputs, "spec" | "tablesFile" | "statusFile" | "tableId">, timeoutMs = DATA_PLAN_TIMEOUT_MS): Promise<string[]> {
+  const [{ readOutputsCache }, { outputsFile }] = await Promise.all([import("../../lake/stackData"), import("../../lake/paths")]);
+  const lake = readOutputsCache(outputsFile(path.dirname(path.dirname(inputs.statusFile))));
+  if (!lake) return [];
+  const [{ JobClient }, { s3Client }, { planTable, tablePlanLines }] = await Promise.all([import("../../lake/jobClient"), import("../../lake/outputs"), import("../../reconciler/tablePlan")]);
+  const s3 = s3Client(lake);
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const planned = planTable(
+      { jobs: new JobClient(lake.sparkJobServer, { secret: lake.jobServerSecret }), s3, warehouseBucket: lake.warehouseBucket, baseDir: path.dirname(inputs.tablesFile) },
+      { ...(inputs.spec as unknown as TableSpec), line: 0 } as TableSpec,
+    );
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs / 1000} s`)), timeoutMs);
+    });
+    return tablePlanLines(await Promise.race([planned, late]));
+  } catch (err) {
+    return [`${inputs.tableId}: data plan: not available (${(err as Error).message.split("\n")[0]})`];
+  } finally {
+    clearTimeout(timer);
+    s3.destroy();
+  }
+}
+
+async function showDataPlan(inputs: TableInputs): Promise<void> {
+  for (const l of await dataPlanLines(inputs).catch(() => [])) progress(l);
+}
 
 /** Whether tables.yaml declares the table now (an unreadable file counts as declaring it: never prune on doubt). */
 function stillDeclared(tablesFile: string, tableId: string): boolean {

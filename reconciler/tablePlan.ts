@@ -1,0 +1,66 @@
+/**
+ * One table's data plan (dataPlan.ts) from the lake as it is: the reconciler's observation and
+ * decision, and a sample of each source its pass would write. `lakeform plan` runs it for every
+ * table of tables.yaml; a Table resource's diff runs it for its own table, so `pulumi preview`
+ * shows the same detail beside the spec's diff (components/table/impl.ts). Writes nothing, takes
+ * no lease.
+ */
+import type { S3Client } from "@aws-sdk/client-s3";
+import type { JobClient } from "../lake/jobClient";
+import { readSample } from "../lake/sourceSample";
+import { Sources } from "../lake/sources";
+import type { TableSpec } from "../lake/spec";
+import { tableDataPlan, type SourceSample, type TableDataPlan } from "./dataPlan";
+import { jobDriver, sourceStore } from "./driver";
+import { observe, plan } from "./pass";
+
+export interface TablePlanDeps {
+  jobs: JobClient;
+  s3: S3Client;
+  warehouseBucket: string;
+  /** tables.yaml's directory: relative sources are found from it. */
+  baseDir: string;
+}
+
+export async function planTable(deps: TablePlanDeps, spec: TableSpec): Promise<TableDataPlan> {
+  const pass = {
+    driver: jobDriver(deps.jobs),
+    sources: sourceStore(new Sources(deps.s3, deps.warehouseBucket)),
+    warehouseBucket: deps.warehouseBucket,
+    baseDir: deps.baseDir,
+  };
+  const observed = await observe(pass, spec);
+  const decided = plan(spec, observed);
+  const samples = new Map<string, SourceSample>();
+  if (decided.kind === "act") {
+    for (const c of decided.action.calls) if (c.op === "write") samples.set(c.source.location, await readSample(deps.s3, c.source));
+  }
+  return tableDataPlan(spec, observed.lake, decided, samples);
+}
+
+function bytes(n: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u === 0 ? `${v} B` : `${v.toFixed(1)} ${units[u]}`;
+}
+
+/** The plan as lines under a resource in `pulumi preview`: what the pass will do, then each write. */
+export function tablePlanLines(t: TableDataPlan): string[] {
+  const n = (x: number) => x.toLocaleString("en-US");
+  if (t.decision === "upToDate") return [`${t.table}: data plan: up to date (${t.reason})${t.maintenance?.due ? `; maintenance due: ${t.maintenance.reasons.join("; ")}` : ""}`];
+  if (t.decision !== "act") return [`${t.table}: data plan: refused (${t.code ?? t.decision}): ${t.reason}`];
+  const out = [`${t.table}: data plan: ${t.reason}${t.repair ? ` [repair: ${t.repair}]` : ""}`];
+  for (const w of t.writes) {
+    const bits = [bytes(w.bytes), `${w.rowsExact ? "" : "~"}${n(w.rows)} rows`];
+    if (w.schema.change === "additive") bits.push(`schema: additive (+ ${w.schema.added.join(", ")})`);
+    else if (w.schema.change !== "none") bits.push(`schema: ${w.schema.change === "needsRewrite" ? "needs a rewrite" : "refused"}: ${w.schema.reason}`);
+    if (w.deletes !== undefined) bits.push(`deletes: ${w.rowsExact ? "" : "~"}${n(w.deletes)}`);
+    out.push(`  + ${w.source}  ${bits.join("  ")}`);
+  }
+  return out;
+}

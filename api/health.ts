@@ -7,20 +7,10 @@
 import * as net from "node:net";
 import { HeadBucketCommand } from "@aws-sdk/client-s3";
 import { s3Client } from "../lake/outputs";
-import type { LakeService } from "./service";
-
-export const DEPENDENCIES = ["s3", "metastore", "spark", "trino"] as const;
-export type Dependency = (typeof DEPENDENCIES)[number];
-
-export interface Health {
-  ok: boolean;
-  s3: boolean;
-  metastore: boolean;
-  spark: boolean;
-  trino: boolean;
-  /** The dependencies that didn't answer, in DEPENDENCIES' order. */
-  down: Dependency[];
-}
+import { DEPENDENCIES, type Dependency, type Health } from "../lake/apiReplies";
+import type { LakeEndpoints } from "../lake/outputs";
+import type { JobClient } from "../lake/jobClient";
+import type { TrinoClient } from "../lake/trino";
 
 const TIMEOUT_MS = 3000;
 
@@ -47,8 +37,12 @@ export function thriftReachable(uri: string, timeoutMs = TIMEOUT_MS): Promise<bo
 const within = (p: Promise<unknown>, ms = TIMEOUT_MS): Promise<boolean> =>
   Promise.race([p.then(() => true, () => false), new Promise<boolean>((r) => setTimeout(() => r(false), ms).unref())]);
 
-/** Asks every dependency; a metastore without a known URI counts as answering (nothing to ask). */
-export async function dependencyHealth(lake: LakeService, metastoreUri?: string): Promise<Health> {
+/**
+ * Asks every dependency (LakeService.health, the service's own check); a metastore without a known
+ * URI counts as answering (nothing to ask).
+ */
+export async function dependencyHealth(lake: { endpoints: LakeEndpoints & { metastoreUri?: string }; jobs: Pick<JobClient, "healthy">; trinoRead: Pick<TrinoClient, "scalar"> }): Promise<Health> {
+  const metastoreUri = lake.endpoints.metastoreUri;
   const [s3, metastore, spark, trino] = await Promise.all([
     within(s3Client(lake.endpoints).send(new HeadBucketCommand({ Bucket: lake.endpoints.warehouseBucket }), { abortSignal: AbortSignal.timeout(TIMEOUT_MS) })),
     metastoreUri ? thriftReachable(metastoreUri) : Promise.resolve(true),

@@ -31,3 +31,11 @@ export const API_LIMITS: Readonly<ApiLimits> = {
   sparkReads: 4,
   sparkReadQueue: 16,
 };
+
+/**
+ * The most a request's head (request line and headers) may take. Node's HTTP parser refuses more
+ * before any route runs; its default, 16 KiB, is less than a schema-valid URL can take: a `where`
+ * of 2,000 characters is up to 24,000 bytes percent-encoded (4 UTF-8 bytes each, 3 characters per
+ * byte), so every URL the document allows, plus the headers, fits in this.
+ */
+export const MAX_HEAD_BYTES = 64 * 1024;

@@ -4,7 +4,7 @@
  * (landed in the object store, applied by the Spark job server, recorded in the commit).
  *
  * Every failure is a LakeformError whose code says what went wrong (lake/errorCodes.json); the
- * edges (api/server.ts, cli/) turn the code into an HTTP status or an exit code.
+ * edges (api/errors.ts, cli/) turn the code into an HTTP status or an exit code.
  */
 import * as path from "node:path";
 import type { Logger } from "pino";
@@ -13,44 +13,30 @@ import { hudiInstant, trinoAsOfClause, type AsOf } from "../lake/asOf";
 import { toCsv } from "../lake/csv";
 import { resolveChangeRange, resolveCommit } from "../lake/commits";
 import { LakeformError } from "../lake/errors";
-import type { ChangeDocument, CommitInfo, JobClient, Observation, ObserveOptions, WriteProgress, WriteResult } from "../lake/jobClient";
+import type { ApiWriteProgress, DeleteReply, Health, IngestResult, QueryResult, TableDetail, TableInfo, UpdateReply } from "../lake/apiReplies";
+import type { ChangeDocument, CommitInfo, JobClient, Observation, ObserveOptions, WriteResult } from "../lake/jobClient";
 import { jobTable } from "../lake/jobClient";
 import { fencedBy, type TableLeases } from "../lake/lease";
 import type { LakeEndpoints } from "../lake/outputs";
 import { describeWrite } from "../lake/progress";
-import { requestRepair } from "../lake/repairRequests";
 import { s3Client } from "../lake/outputs";
 import { TrashStore } from "../lake/trash";
 import { jobDriver } from "../reconciler/driver";
 import { observeLake } from "../reconciler/observe";
-import { repairOf, type Repair } from "../reconciler/plan";
 import { undropTable, type UndropResult } from "../reconciler/trash";
 import { MAX_STREAMED_LANDING_BYTES } from "../lake/sources";
 import type { Sources } from "../lake/sources";
-import { checked, csvStreamFor, LIGHT_PATH_MAX_BYTES, readBounded } from "./csvStream";
+import { checked, csvStreamFor } from "./csvStream";
+import { nudged, repairPending } from "./repairFirst";
+import { dependencyHealth } from "./health";
+import { ingestViaTrino, type LightPathDeps } from "./lightPath";
 import { readStatement } from "./statements";
 import { loadTables, tableId, type TableSpec } from "../lake/spec";
-import { qualifiedTable, quoteIdent, upsertMerge } from "../lake/sql";
-import { readStatus, type LakeStatus, type TableStatus } from "../lake/status";
-import { stackTrino, TrinoClient, TrinoQueryError, type QueryResult } from "../lake/trino";
+import { qualifiedTable } from "../lake/sql";
+import { readStatus, type LakeStatus } from "../lake/status";
+import { stackTrino, TrinoClient, TrinoQueryError } from "../lake/trino";
 import { parseFilter, renderTrino } from "../lake/filter";
-import { checkAsOf, checkAssignments, checkCsv, checkCsvFitsTable, checkTableName, LIGHT_PATH_MAX_ROWS } from "./validation";
-
-export type TableInfo = Pick<TableSpec, "name" | "database" | "format" | "primaryKey" | "orderingField" | "partitionBy" | "sources"> & {
-  status?: TableStatus;
-};
-
-export interface TableDetail extends TableInfo {
-  columns: { name: string; type: string }[];
-  rowCount: number | null;
-}
-
-export interface IngestResult {
-  commit: string;
-  rowsWritten: number;
-  addedColumns: string[];
-  renamed: Record<string, string>;
-}
+import { checkAsOf, checkAssignments, checkCsv, checkCsvFitsTable, checkTableName } from "./validation";
 
 /** How long an API write waits for a table another writer holds. */
 export const API_LEASE_WAIT_MS = 10 * 60_000;
@@ -67,7 +53,8 @@ export class LakeService {
   private readonly trinoWrite: TrinoClient;
 
   constructor(
-    readonly endpoints: LakeEndpoints,
+    /** The engines' addresses (a stack's outputs); the metastore's is only asked by health(). */
+    readonly endpoints: LakeEndpoints & { metastoreUri?: string },
     readonly jobs: JobClient,
     readonly sources: Sources,
     readonly tablesFile: string,
@@ -138,7 +125,7 @@ export class LakeService {
   }
 
   /** The table's writes in flight, whoever asked for them (this API, the reconciler), each with a line for people. */
-  async progress(name: string): Promise<{ table: string; writes: (WriteProgress & { message: string })[] }> {
+  async progress(name: string): Promise<{ table: string; writes: ApiWriteProgress[] }> {
     const t = this.spec(name);
     const writes = await this.jobs.progress({ database: t.database, name: t.name });
     return { table: t.name, writes: writes.map((w) => ({ ...w, message: describeWrite(w) })) };
@@ -216,56 +203,26 @@ export class LakeService {
   }
 
   /**
-   * The light path for Iceberg tables: one Trino MERGE, no Spark. For small batches; it can't add
-   * columns, and Trino can't put Lakeform's keys into the snapshot summary, so the commit shows
-   * in history without its source (the Spark path records it). Its CSV is landed and journaled,
-   * so a table rebuilt after its files were deleted gets these rows back too. A stream is read
-   * whole first, up to LIGHT_PATH_MAX_BYTES (more is PAYLOAD_TOO_LARGE: the Spark path takes it).
+   * The light path for Iceberg tables: one Trino MERGE, no Spark, for small batches (api/lightPath.ts).
+   * Written under the table's lease; a table Trino can't describe that the reconciler must repair
+   * first is REPAIR_PENDING.
    */
-  async ingestCsvViaTrino(name: string, input: Buffer | Readable): Promise<IngestResult> {
-    const t = this.spec(name);
-    if (t.format !== "iceberg") throw new LakeformError("TRINO_PATH_ICEBERG_ONLY", "the Trino path writes Iceberg tables only; Hudi writes go through Spark");
-    const csv = Buffer.isBuffer(input) ? input : await readBounded(input, LIGHT_PATH_MAX_BYTES, "a CSV for the Trino path (the Spark path takes larger ones)");
-    const body = checkCsv(csv);
-    if (body.records.length > LIGHT_PATH_MAX_ROWS) {
-      throw new LakeformError("TOO_MANY_ROWS", `the Trino path takes up to ${LIGHT_PATH_MAX_ROWS} rows; use the Spark path for ${body.records.length}`);
-    }
-    const cols = body.columns;
-    const renamed = Object.fromEntries(body.header.map((h, i) => [h, cols[i]]).filter(([h, c]) => h !== c));
-    const fq = qualifiedTable("iceberg", t.database, t.name);
-    const described = await this.trinoWrite.query(`DESCRIBE ${fq}`).catch(async (err: unknown) => {
-      // Trino can't describe a table whose files or metastore entry are gone: a repair pending
-      // says so. Trino out of reach (no error of its own), or the job server too, stays as it is.
-      if (err instanceof TrinoQueryError && err.errorName) {
-        const refusal = await this.jobs.observe(jobTable(t, this.endpoints.warehouseBucket), NO_ROWS).then((lake) => repairPending(t, lake), () => undefined);
-        if (refusal) throw this.nudged(t, refusal);
-      }
-      if (err instanceof TrinoQueryError && err.errorName === "TABLE_NOT_FOUND") {
-        throw new LakeformError("TABLE_MISSING", `table ${t.name} is declared but not in the lake yet`, { table: t.name }, { cause: err });
-      }
-      throw err;
-    });
-    const types = new Map(described.rows.map((r) => [String(r[0]), String(r[1])]));
-    const unknown = cols.filter((c) => !types.has(c));
-    if (unknown.length) throw new LakeformError("SCHEMA_REFUSED", `column(s) ${unknown.join(", ")} are not in ${t.name}; new columns go through the Spark path`, { columns: unknown });
-    checkCsvFitsTable(body, t);
-    // One row per key, the last one winning: MERGE refuses two source rows for one target row.
-    const byKey = new Map<string, string[]>();
-    for (const r of body.records) byKey.set(JSON.stringify(t.primaryKey.map((k) => r[cols.indexOf(k)])), r);
-    try {
-      await this.underLease(t, "api: ingest through Trino", () => this.trinoWrite.query(upsertMerge({ table: fq, keys: t.primaryKey, columns: cols, types, rows: [...byKey.values()] })));
-    } catch (err) {
-      // Trino refusing the batch as the user's error (a value that doesn't cast to its column's
-      // type, …) is a bad CSV; Trino being down or failing stays what it is.
-      if (err instanceof TrinoQueryError && err.code === "BAD_STATEMENT") throw new LakeformError("BAD_CSV", `Trino refused the batch: ${err.message}`, {}, { cause: err });
-      throw err;
-    }
-    const snapshots = `iceberg.${quoteIdent(t.database)}.${quoteIdent(`${t.name}$snapshots`)}`;
-    const commit = String(await this.trinoWrite.scalar(`SELECT CAST(snapshot_id AS varchar) FROM ${snapshots} ORDER BY committed_at DESC LIMIT 1`));
-    // The CSV is landed and journaled like a Spark write, so a rebuild of the table replays it.
-    const { source, uri } = await this.sources.landContent("trino-upload.csv", csv);
-    await this.sources.journal(t.database, t.name, { commit, source: "trino-upload.csv", sourceHash: source.hash, uri, generation: t.generation });
-    return { commit, rowsWritten: byKey.size, addedColumns: [], renamed };
+  ingestCsvViaTrino(name: string, input: Buffer | Readable): Promise<IngestResult> {
+    const deps: LightPathDeps = {
+      trino: this.trinoWrite,
+      sources: this.sources,
+      refusal: (t) => this.jobs.observe(jobTable(t, this.endpoints.warehouseBucket), NO_ROWS).then((lake) => {
+        const refusal = repairPending(t, lake);
+        return refusal && nudged(this.statusFile, t, refusal);
+      }, () => undefined),
+      underLease: (t, purpose, write) => this.underLease(t, purpose, write),
+    };
+    return ingestViaTrino(deps, this.spec(name), input);
+  }
+
+  /** The engines' health as GET /healthz reports it (api/health.ts): S3, the metastore, the job server, Trino. */
+  health(): Promise<Health> {
+    return dependencyHealth(this);
   }
 
   /**
@@ -290,22 +247,8 @@ export class LakeService {
   private async observeForWrite(t: TableSpec): Promise<Observation> {
     const lake = await observeLake({ driver: jobDriver(this.jobs), warehouseBucket: this.endpoints.warehouseBucket }, t, NO_ROWS);
     const refusal = repairPending(t, lake);
-    if (refusal) throw this.nudged(t, refusal);
+    if (refusal) throw nudged(this.statusFile, t, refusal);
     return lake;
-  }
-
-  /**
-   * Asks the reconciler (`lakeform reconcile` beside the same status file) for a pass over the
-   * table now (lake/repairRequests.ts) rather than at its next resync. Best effort: the refusal
-   * stands either way.
-   */
-  private nudged(t: TableSpec, refusal: LakeformError): LakeformError {
-    try {
-      requestRepair(this.statusFile, tableId(t), refusal.message);
-    } catch {
-      // No status folder to write to: the reconciler's resync finds the table all the same.
-    }
-    return refusal;
   }
 
   /** The table's commits as the format keeps them; a table not in the lake yet is TABLE_MISSING. */
@@ -320,7 +263,7 @@ export class LakeService {
     const observed = await this.jobs.observe(jobTable(t, this.endpoints.warehouseBucket), NO_ROWS);
     // A delete or update of a table the reconciler must repair first says so, not "missing".
     const refusal = repairPending(t, observed);
-    if (refusal) throw this.nudged(t, refusal);
+    if (refusal) throw nudged(this.statusFile, t, refusal);
     if (!observed.exists || observed.columns.length === 0) throw new LakeformError("TABLE_MISSING", `table ${t.name} is declared but not in the lake yet`, { table: t.name });
     return observed.columns;
   }
@@ -348,7 +291,7 @@ export class LakeService {
     by: { keysCsv?: Buffer; where?: string },
     origin = "api",
     opts: { dryRun?: boolean } = {},
-  ): Promise<{ table: string; commit: string | null; rowsDeleted: number; dryRun?: true }> {
+  ): Promise<DeleteReply> {
     const t = this.spec(name);
     if ((by.keysCsv === undefined) === (by.where === undefined)) {
       throw new LakeformError("BAD_REQUEST", "send either a CSV of keys as the body or a where filter, not both and not neither");
@@ -379,7 +322,7 @@ export class LakeService {
   }
 
   /** `update t set c = v, … where …`: the matching rows upserted with new values, through the write path. */
-  async updateRows(name: string, set: Record<string, string | null>, where: string, origin = "api"): Promise<{ table: string; commit: string | null; rowsUpdated: number }> {
+  async updateRows(name: string, set: Record<string, string | null>, where: string, origin = "api"): Promise<UpdateReply> {
     const t = this.spec(name);
     const columns = await this.columnTypesOf(t);
     const doc: ChangeDocument = {
@@ -431,27 +374,6 @@ export class LakeService {
     }
     return this.ingestCsv(name, Buffer.from(toCsv(cols, rows)), "insert.csv");
   }
-}
-
-/** What the reconciler does for each repair, as a refusal names it. */
-const REPAIR_VERB: Record<Repair["repair"], string> = { reregistered: "re-register", rebuilt: "rebuild", resynced: "resync" };
-
-/**
- * The refusal of a write into a table that needs a repair first (plan.ts repairOf), or none. Pure.
- * Writing first would make a new table over the lost one (its files gone: the journal never
- * replayed), over its live files (its catalog entry gone: Iceberg's old snapshots orphaned, Hudi
- * keys duplicated), or beside a catalog entry that lags it. Retryable: the reconciler's next pass
- * over the table (at most its resync interval away) carries the repair out.
- */
-export function repairPending(t: Pick<TableSpec, "database" | "name">, lake: Observation): LakeformError | undefined {
-  const needed = repairOf(lake);
-  if (!needed) return undefined;
-  const action = REPAIR_VERB[needed.repair];
-  return new LakeformError(
-    "REPAIR_PENDING",
-    `table ${t.database}.${t.name} is not written until the reconciler has repaired it (${action}): ${needed.reason}; the reconciler is asked to do it now: retry once it has`,
-    { table: `${t.database}.${t.name}`, repair: action, ...(needed.drift ? { drift: needed.drift } : {}) },
-  );
 }
 
 function info(t: TableSpec, status?: LakeStatus): TableInfo {

@@ -75,7 +75,7 @@ export function addServiceCommands(program: Program): void {
       // A specific address to bind is a name requests may carry; a wildcard one (0.0.0.0, ::) is not.
       const bound = ["0.0.0.0", "::", "[::]"].includes(opts.host) ? [] : [opts.host.includes(":") && !opts.host.startsWith("[") ? `[${opts.host}]` : opts.host];
       const allowedHosts = [...bound, ...((opts.allowedHost as string[] | undefined) ?? [])];
-      const app = await buildApi({ lake: createLakeService(outs, tablesFileOf(opts)), tokens: apiTokens(outs), limits, logger: log, allowedHosts, metastoreUri: outs.metastoreUri });
+      const app = await buildApi({ lake: createLakeService(outs, tablesFileOf(opts)), tokens: apiTokens(outs), limits, logger: log, allowedHosts });
       await app.listen({ port: Number(opts.port), host: opts.host });
       const stop = async () => {
         await app.close();

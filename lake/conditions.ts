@@ -4,10 +4,13 @@
  * code's (lake/errorCodes.json, derived below, never listed by hand); the others are the
  * lifecycle reasons, what a pass reports that no error code names.
  */
+import type { Condition } from "./apiReplies";
 import { ERROR_CODES, type ErrorCode } from "./errors";
 
-export type ConditionType = "Ready" | "Synced" | "Degraded" | "Maintained";
-export type ConditionStatus = "True" | "False" | "Unknown";
+/** A condition as reported (lake/apiReplies.ts's ConditionSchema). */
+export type { Condition };
+export type ConditionType = Condition["type"];
+export type ConditionStatus = Condition["status"];
 
 /** What a table goes through that is not a failure of an error code. */
 const LIFECYCLE = {
@@ -56,14 +59,6 @@ export const TERMINAL_REASONS: ReadonlySet<Reason> = new Set(
     .map((i) => i.reason)
     .filter((r) => Object.entries(ERROR_CODES).every(([code, i]) => i.reason !== r || isTerminal(code as ErrorCode))),
 );
-
-export interface Condition {
-  type: ConditionType;
-  status: ConditionStatus;
-  reason: Reason;
-  message: string;
-  lastTransitionTime: string;
-}
 
 /** Sets a condition, keeping lastTransitionTime when the status doesn't change. */
 export function setCondition(

@@ -19,6 +19,18 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, ErrorCodeInfo>> = codesFile
 
 export const isErrorCode = (code: unknown): code is ErrorCode => typeof code === "string" && Object.hasOwn(ERROR_CODES, code);
 
+/**
+ * The HTTP status of an error code (lake/errorCodes.json): the one reading of the table that both
+ * the API's answers (LakeformError.httpStatus) and the job server's (the contract's errorCodes,
+ * lake/jobServerContract.ts) go through.
+ */
+export function httpStatusOf(code: ErrorCode): number {
+  return ERROR_CODES[code].http;
+}
+
+/** Every code with its HTTP status, in the table's order: what the job server is given. */
+export const httpStatuses = (): Record<ErrorCode, number> => Object.fromEntries((Object.keys(ERROR_CODES) as ErrorCode[]).map((c) => [c, httpStatusOf(c)])) as Record<ErrorCode, number>;
+
 export class LakeformError extends Error {
   constructor(
     readonly code: ErrorCode,
@@ -34,7 +46,7 @@ export class LakeformError extends Error {
     return ERROR_CODES[this.code];
   }
   get httpStatus(): number {
-    return this.info.http;
+    return httpStatusOf(this.code);
   }
   get exitCode(): number {
     return this.info.exit;
@@ -53,13 +65,20 @@ export class LakeformError extends Error {
 }
 
 /**
- * Any thrown value as a LakeformError, the one converter every layer calls: ours (and every
- * subclass: JobError, SourceError, ArgsError…) as they are, unknown failures as `fallback`
- * (INTERNAL), keeping the cause. An edge with failure kinds of its own (the API's framework and
- * schema errors) maps those first and hands the rest to this.
+ * What an edge knows of a failure that isn't a LakeformError (the API's framework and schema
+ * errors): its code and message, or undefined when it isn't one of its kinds.
  */
-export function asLakeformError(err: unknown, fallback: ErrorCode = "INTERNAL"): LakeformError {
+export type FailureKind = (err: unknown) => { code: ErrorCode; message: string; details?: Record<string, unknown> } | undefined;
+
+/**
+ * Any thrown value as a LakeformError, the one converter every layer calls: ours (and every
+ * subclass: JobError, SourceError, ArgsError…) as they are; a failure an edge's `kind` knows by
+ * its code; the rest as `fallback` (INTERNAL). The cause is kept.
+ */
+export function asLakeformError(err: unknown, fallback: ErrorCode = "INTERNAL", kind?: FailureKind): LakeformError {
   if (err instanceof LakeformError) return err;
+  const known = kind?.(err);
+  if (known) return new LakeformError(known.code, known.message, known.details ?? {}, { cause: err });
   const message = err instanceof Error ? err.message : String(err);
   return new LakeformError(fallback, message, {}, { cause: err });
 }

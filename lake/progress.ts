@@ -5,26 +5,11 @@
  * current stage's: the bytes of the CSV its Spark work has read so far (checking keys reads the
  * file once, writing reads it again), so it restarts when a stage does, and the stage is named.
  */
+import type { ApplyProgress } from "./apiReplies";
 import type { WriteProgress } from "./jobClient";
 
-/** Where a reconciler's apply is: which of the action's sources, and that write's progress. */
-export interface ApplyProgress {
-  /** 1-based: the source being written now, of the action's `total` sources. */
-  index: number;
-  total: number;
-  /** The source's name (its file name). */
-  source: string;
-  stage: string;
-  /** Of the current stage, when Spark has reported on it. */
-  percent?: number;
-  bytesRead?: number;
-  bytesTotal?: number;
-  rowsRead?: number;
-  rowsTotal?: number | null;
-  elapsedMs?: number;
-  /** When this was read from the job server. */
-  at: string;
-}
+/** Where a reconciler's apply is: which of the action's sources, and that write's progress (lake/apiReplies.ts). */
+export type { ApplyProgress };
 
 /** Bytes for people: 950 B, 12 kB, 92 MB, 1.2 GB (decimal units, as file sizes are shown). */
 export function formatBytes(n: number): string {

@@ -3,39 +3,13 @@
  * stack's data dir after every pass; `lakeform status` reads it. It is a report, not state: the
  * reconciler never reads it back to decide what to write (the lake's commit metadata does that).
  */
-import { getCondition, Reason, type Condition } from "./conditions";
+import type { TableStatus as TableStatusReport } from "./apiReplies";
+import { getCondition, Reason } from "./conditions";
 import { readJson, writeJsonAtomic } from "./files";
-import { formatApplyProgress, type ApplyProgress } from "./progress";
-import type { TableSpec } from "./spec";
+import { formatApplyProgress } from "./progress";
 
-export interface TableStatus {
-  table: string;
-  format: "hudi" | "iceberg";
-  /** Generation of the spec in tables.yaml now. */
-  generation: string;
-  /** Generation the reconciler last finished a pass for. */
-  observedGeneration?: string;
-  inSync: boolean;
-  sources: { total: number; applied: number };
-  lastCommit?: { id: string; time: string };
-  rowCount?: number | null;
-  columns?: string[];
-  conditions: Condition[];
-  lastPassAt?: string;
-  /** Consecutive failures, and when the next attempt is due. */
-  failures: number;
-  nextAttemptAt?: string;
-  /** The table's prune setting when it was last declared, for prune decisions after a restart. */
-  prune?: boolean;
-  /** The tables.yaml that declared it: only that file's reconciler may prune it. */
-  declaredIn?: string;
-  /** Its spec when it was last declared: a prune's tombstone records it (trash period, what to declare to undrop it). */
-  spec?: Omit<TableSpec, "line">;
-  /** The last maintenance the job server did (retention, orphan files, compaction). */
-  lastMaintenance?: { at: string; actions: string[]; commits: number; dataFiles: number | null; oldestCommit: string | null };
-  /** While an apply runs: which source it writes and how far that write is (updated every few seconds). */
-  applying?: ApplyProgress;
-}
+/** A table in the report (lake/apiReplies.ts's TableStatusSchema, which the API serves). */
+export type TableStatus = TableStatusReport;
 
 export interface LakeStatus {
   file: string;

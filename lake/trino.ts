@@ -2,18 +2,15 @@
  * Reading the lake through Trino: one query, all pages, columns with their types.
  */
 import { BasicAuth, Trino } from "trino-client";
+import type { QueryResult } from "./apiReplies";
 import { isConnectionFailure, LakeformError, type ErrorCode } from "./errors";
 import type { LakeOutputs } from "./outputKeys";
 
 /** Trino users Lakeform configures: the admin writes (light path), the read-only one serves /query. */
 export const TRINO_USERS = { admin: "lakeform", readOnly: "lakeform_ro" } as const;
 
-export interface QueryResult {
-  columns: { name: string; type: string }[];
-  rows: unknown[][];
-  /** Things the reader should know about these rows (e.g. BIGINTs JSON can't carry exactly). */
-  warnings?: string[];
-}
+/** Rows with their columns (lake/apiReplies.ts's RowsSchema). */
+export type { QueryResult };
 
 /**
  * Trino sends BIGINTs as JSON numbers and the client parses them into doubles, exact only up to

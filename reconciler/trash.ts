@@ -6,6 +6,7 @@
  * one (guardTrash, TRASH_CONFLICT). What decides a prune is reconciler/prune.ts.
  */
 import type { Logger } from "pino";
+import type { UndropResult } from "../lake/apiReplies";
 import { asLakeformError, LakeformError } from "../lake/errors";
 import { jobTable, tableLocation, type JobTable } from "../lake/jobClient";
 import type { TableLeases } from "../lake/lease";
@@ -160,15 +161,8 @@ export async function purgeTrashed(deps: TrashDeps, t: Tombstone): Promise<Purge
   });
 }
 
-export interface UndropResult {
-  table: string;
-  format: "hudi" | "iceberg";
-  location: string;
-  /** Whether the metastore entry was made now (false: it was there already, the tombstone was left over). */
-  registered: boolean;
-  commits: number;
-  lastCommit?: string;
-}
+/** What an undrop did (lake/apiReplies.ts's UndropResultSchema). */
+export type { UndropResult };
 
 /**
  * Brings a trashed table back: its intact files are registered in the metastore again (Hudi:

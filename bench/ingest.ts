@@ -46,7 +46,7 @@ function lead(id: number, round: number): string {
 const HEADER = "id,first_name,last_name,email,company,city,phone,created_at,amount,revision";
 const SCHEMA = "id INT, first_name STRING, last_name STRING, email STRING, company STRING, city STRING, phone STRING, created_at TIMESTAMP, amount DOUBLE, revision INT";
 
-async function writeCsv(file: string, ids: Iterable<number>, round: number): Promise<void> {
+export async function writeCsv(file: string, ids: Iterable<number>, round: number): Promise<void> {
   const out = fs.createWriteStream(file);
   const write = (s: string) => (out.write(s) ? Promise.resolve() : new Promise<void>((r) => out.once("drain", () => r())));
   await write(HEADER + "\n");
@@ -62,7 +62,7 @@ async function writeCsv(file: string, ids: Iterable<number>, round: number): Pro
   await new Promise<void>((r, j) => out.end((e?: Error | null) => (e ? j(e) : r())));
 }
 
-function* range(n: number, from = 0) {
+export function* range(n: number, from = 0) {
   for (let i = from; i < from + n; i++) yield i;
 }
 
@@ -297,7 +297,10 @@ async function main() {
   }
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+// bench/arrow-path.ts imports its CSV generator: run only as the script.
+if (require.main === module) {
+  main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

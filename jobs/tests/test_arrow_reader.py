@@ -8,7 +8,7 @@ pa = pytest.importorskip("pyarrow")
 pytest.importorskip("pyiceberg")
 
 from lakeform_jobs.arrow import path as arrow_path  # noqa: E402
-from lakeform_jobs.arrow.reader import Decline, infer_type, read_source, record_lines, refuse_empty_keys, value_type  # noqa: E402
+from lakeform_jobs.arrow.reader import Decline, infer_type, read_source, record_lines, refuse_empty_keys  # noqa: E402
 from lakeform_jobs.errors import JobFailure  # noqa: E402
 from lakeform_jobs.types import Table  # noqa: E402
 
@@ -44,11 +44,12 @@ def test_types_as_spark_infers_them():
     "value,kind",
     [("5", "int"), ("+5", "int"), ("2147483648", "bigint"), ("1.5", "double"), (".5", "double"), ("1e5", "double"), ("true", "boolean"),
      ("abc", "string"), ("1,5", "string"), ("99999999999999999999", "unsure"), ("5.", "unsure"), ("NaN", "unsure"), ("Inf", "unsure"),
-     (" 1.5", "unsure"), ("1d", "unsure"), ("0x1p3", "unsure"), ("2024-01-15", "unsure"), ("10:30:00", "unsure"), ("\u0665", "unsure")],
+     (" 1.5", "unsure"), ("1d", "unsure"), ("0x1p3", "unsure"), ("2024-01-15", "unsure"), ("10:30:00", "unsure"), ("2024-01", "unsure"), ("T10:30", "unsure"),
+     ("+1-555-0001", "string"), ("12-05", "string"), ("12 Main St", "string"), ("Information", "string"), ("\u0665", "unsure")],
 )
 def test_a_value_is_typed_as_spark_types_it_or_left_to_spark(value, kind):
     # What Spark 3.5's CSV inference gives each (measured: test_arrow_parity.py checks the sure ones).
-    assert value_type(value) == kind
+    assert infer_type([value]) == kind
 
 
 def test_columns_merge_as_spark_merges_them():

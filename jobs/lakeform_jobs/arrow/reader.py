@@ -51,37 +51,16 @@ HAS_ZONE = r"(Z|[+-][0-9]{2}:[0-9]{2})$"
 # parseDouble takes NaN, Infinity, hex and a d/f suffix; Spark's timestamp parser "2024-1-5",
 # "2024-01", "10:30" (today's date), its date parser "2024-01-15".
 NUMBER_LIKE = re.compile(r"^[+-]?(NaN|Inf|Infinity)$|^[+-]?0x|^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?[dDfF]$", re.IGNORECASE)
-TIME_LIKE = re.compile(r"^[+-]?[0-9]+[-:T]")
+# Spark's timestamp grammar: a year of four or more digits, then -month...; or a time [T]h:m...
+# (measured: "+1-555-0001", "12-05" and "12 Main St" are strings, "2024-01", "12:30", "T10:30" timestamps).
+TIME_LIKE = re.compile(r"^[+-]?[0-9]{4,}-[0-9]|^T?[0-9]{1,2}:")
 
 # The type lattice Spark's inference merges values in (findTightestCommonType for CSV).
 ORDER = {"int": 0, "bigint": 1, "double": 2}
 
 
-def value_type(v: str) -> str:
-    """The type Spark's CSV inference gives one non-empty value: int, bigint, double, boolean,
-    timestamp or string; "unsure" when Spark may read it otherwise than pyarrow would."""
-    if any(ord(c) > 127 and unicodedata.decimal(c, None) is not None for c in v):
-        return "unsure"  # Java parses non-ASCII digits as digits
-    if INTEGER.match(v):
-        n = int(v)
-        if INT32[0] <= n <= INT32[1]:
-            return "int"
-        if INT64[0] <= n <= INT64[1]:
-            return "bigint"
-        return "unsure"  # Spark makes it a decimal
-    if DOUBLE.match(v):
-        # "5." is a decimal to Spark (a BigDecimal of scale 0), "5.0" and "1e5" doubles.
-        return "unsure" if v.endswith(".") else "double"
-    if v.lower() in ("true", "false"):
-        return "boolean"
-    if TIMESTAMP.match(v):
-        return "timestamp"
-    if NUMBER_LIKE.search(v) or TIME_LIKE.match(v) or v != v.strip():
-        return "unsure"
-    return "string"
-
-
 def merge(a: str | None, b: str) -> str:
+    """Two value types as one column's (Spark's findTightestCommonType for CSV)."""
     if a is None or a == b:
         return b
     if "unsure" in (a, b):
@@ -94,15 +73,64 @@ def merge(a: str | None, b: str) -> str:
     return "string"
 
 
-def infer_type(values: list[str]) -> str:
-    """A column's type from the sample's values (empty ones are nulls): string when all are."""
+def infer_type(col: Any) -> str:
+    """A column's type from the sample's values (nulls, i.e. empty values, left out; string when
+    all are), by Spark's rules (see the module's doc), over the whole column at once: "unsure"
+    when a value is in a form Spark may read otherwise than pyarrow would."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    vals = pc.drop_null(col if isinstance(col, (pa.Array, pa.ChunkedArray)) else pa.array(col, type=pa.string()))
+    if len(vals) == 0:
+        return "string"
+
+    def m(pattern: str) -> Any:
+        return pc.match_substring_regex(vals, pattern)
+
+    def some(mask: Any) -> bool:
+        return bool(pc.any(mask).as_py())
+
+    kinds: set[str] = set()
+    integer = m(INTEGER.pattern)
+    if some(integer):
+        digits = pc.utf8_length(pc.replace_substring_regex(pc.filter(vals, integer), r"^[+-]", ""))
+        wide = pc.greater(digits, 18)
+        # Over 18 digits: exact in Python (few); Spark makes what long can't hold a decimal.
+        for v in pc.filter(pc.filter(vals, integer), wide).to_pylist():
+            n = int(v)
+            kinds.add("bigint" if INT64[0] <= n <= INT64[1] and not INT32[0] <= n <= INT32[1] else "unsure")
+        narrow = pc.cast(pc.replace_substring_regex(pc.filter(pc.filter(vals, integer), pc.invert(wide)), r"^\+", ""), pa.int64())
+        if len(narrow):
+            lo, hi = pc.min(narrow).as_py(), pc.max(narrow).as_py()
+            kinds.add("int" if INT32[0] <= lo and hi <= INT32[1] else "bigint")
+    rest = pc.invert(integer)
+    double = pc.and_(rest, m(DOUBLE.pattern))
+    if some(pc.and_(double, m(r"\.$"))):
+        return "unsure"  # "5." is a decimal to Spark (a BigDecimal of scale 0), "5.0" and "1e5" doubles
+    if some(double):
+        kinds.add("double")
+    rest = pc.and_(rest, pc.invert(double))
+    boolean = pc.and_(rest, pc.is_in(pc.utf8_lower(vals), value_set=pa.array(["true", "false"])))
+    if some(boolean):
+        kinds.add("boolean")
+    rest = pc.and_(rest, pc.invert(boolean))
+    stamp = pc.and_(rest, m(TIMESTAMP.pattern))
+    if some(stamp):
+        kinds.add("timestamp")
+    rest = pc.and_(rest, pc.invert(stamp))
+    if some(rest):
+        other = pc.filter(vals, rest)
+        unsure = pc.or_(
+            pc.or_(pc.match_substring_regex(other, "(?i)" + NUMBER_LIKE.pattern), pc.match_substring_regex(other, TIME_LIKE.pattern)),
+            pc.or_(pc.match_substring_regex(other, r"^\s|\s$"), pc.match_substring_regex(pc.replace_substring_regex(other, "[0-9]", ""), r"\p{Nd}")),
+        )
+        # Java parses non-ASCII digits as digits, and trims what parseDouble reads.
+        if some(unsure):
+            return "unsure"
+        kinds.add("string")
     t: str | None = None
-    for v in values:
-        if v == "":
-            continue
-        t = merge(t, value_type(v))
-        if t == "unsure":
-            return t
+    for k in sorted(kinds):
+        t = merge(t, k)
     return t or "string"
 
 
@@ -177,20 +205,6 @@ def read_source(data: bytes, table_types: dict[str, "pa.DataType"], *, threads: 
     head = data[: csv_source.SAMPLE_BYTES]
     sample = csv_source.take_sample(head, whole_file=len(head) >= len(data))
     names, renamed = csv_source.column_names(sample.header)
-    parsed = [csv_source.parse_record(r) for r in sample.records]
-    if any(len(f) != len(names) for f in parsed):
-        raise Decline("a record in the sample has a different number of fields than the header")
-    types: dict[str, str] = {}
-    for i, n in enumerate(names):
-        if n in table_types:
-            known = type_name(table_types[n])
-            if known is None:
-                raise Decline(f"column {n}'s type {table_types[n]} is read by the Spark path")
-            types[n] = known
-        else:
-            types[n] = infer_type([f[i] for f in parsed])
-            if types[n] == "unsure":
-                raise Decline(f"column {n}'s values in the sample are in a form the Spark path reads")
     try:
         raw = pcsv.read_csv(
             pa.BufferReader(data),
@@ -200,6 +214,19 @@ def read_source(data: bytes, table_types: dict[str, "pa.DataType"], *, threads: 
         )
     except pa.ArrowInvalid as e:
         raise Decline(f"pyarrow could not parse the file ({str(e)[:200]})") from e
+    # The sample's records are the file's first ones: Spark infers the types from those.
+    inferred = raw.slice(0, len(sample.records))
+    types: dict[str, str] = {}
+    for n in names:
+        if n in table_types:
+            known = type_name(table_types[n])
+            if known is None:
+                raise Decline(f"column {n}'s type {table_types[n]} is read by the Spark path")
+            types[n] = known
+        else:
+            types[n] = infer_type(inferred.column(n))
+            if types[n] == "unsure":
+                raise Decline(f"column {n}'s values in the sample are in a form the Spark path reads")
     cols = [convert(raw.column(n), types[n], n) for n in names]
     if crlf_file(head):
         # Spark's multi-line reader (univocity) detects the file's line ending and turns a CRLF
@@ -225,6 +252,15 @@ def convert(col: "pa.ChunkedArray", kind: str, name: str) -> "pa.ChunkedArray":
 
     if kind == "string":
         return col
+    if kind in ("int", "bigint", "double"):
+        # Arrow's number parser takes no form Java's rejects but lower-case nan/inf (checked
+        # below) and a leading +: the cast itself is the check, the patterns only its fallback.
+        try:
+            out = pc.cast(col, arrow_type(kind))
+            if kind != "double" or not pc.any(pc.invert(pc.is_finite(out))).as_py():
+                return out
+        except pa.ArrowInvalid:
+            pass
     pattern = {"int": INTEGER, "bigint": INTEGER, "double": DOUBLE, "timestamp": TIMESTAMP}.get(kind)
     if kind == "boolean":
         low = pc.utf8_lower(col)

@@ -19,6 +19,7 @@ fi
 printf '[lakeform] compiling the command line to dist/\n' >&2
 mkdir -p "$root/dist"
 t="$(date +%s.%N)"
-"$root/node_modules/.bin/tsc" -p "$root/tsconfig.build.json"
+# Its errors go to stderr: the stdout of the command being run (status -o json, say) is data.
+"$root/node_modules/.bin/tsc" -p "$root/tsconfig.build.json" >&2
 # The stamp takes the time the build started: a source saved during the build triggers the next one.
 touch -d "@$t" "$stamp"

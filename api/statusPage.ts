@@ -6,8 +6,9 @@
  * all from this API, under a Content-Security-Policy that allows nothing else.
  *
  * How the browser authenticates: the page and its two files are public and hold no data; the
- * data comes from the read routes (/healthz, /status, /tables/{t}/history, /tables/{t}/progress),
- * which the page's script asks with `Authorization: Bearer <token>`, as any client does. The
+ * data comes from three read routes per refresh whatever the number of tables (/healthz, /status
+ * and /summary: every table's recent commits, the writes in flight and the web UIs' addresses,
+ * api/summary.ts), which the page's script asks with `Authorization: Bearer <token>`, as any client does. The
  * token is typed into the page's form, or given in the URL's fragment (`/#token=…`, which a
  * browser never sends to a server, so no access log or proxy sees it; the script removes it from
  * the address bar at once), and kept in the tab's sessionStorage only. No cookie: a credential
@@ -48,7 +49,7 @@ export const STATUS_HTML = `<!doctype html>
   <p id="login-error" class="bad"></p>
 </form>
 <main id="main" hidden>
-  <section><h2>Services</h2><ul id="services" class="services"></ul></section>
+  <section><h2>Services</h2><ul id="services" class="services"></ul><p id="uis" class="muted"></p></section>
   <section><h2>Tables</h2><p id="spec-error" class="bad"></p>
     <table id="tables"><thead><tr><th>Table</th><th>Format</th><th>Synced</th><th>Reason</th><th>Rows</th><th>Last commit</th><th>History (rows over commits)</th></tr></thead><tbody></tbody></table>
   </section>
@@ -118,11 +119,9 @@ export const STATUS_JS = String.raw`"use strict";
     });
   }
 
-  /** Rows after each commit, oldest first: inserted minus deleted, summed (updates keep the count). */
+  /** Rows after each commit, oldest first, as /summary counted them over the table's whole history. */
   function rowsOverCommits(commits) {
-    var sorted = commits.slice().sort(function (a, b) { return a.commit < b.commit ? -1 : a.commit > b.commit ? 1 : 0; });
-    var rows = 0;
-    return sorted.map(function (c) { rows += (c.rowsInserted || 0) - (c.rowsDeleted || 0); return { commit: c.commit, rows: rows }; });
+    return commits.map(function (c) { return { commit: c.commit, rows: c.rowsAfter }; });
   }
   var SVG = "http://www.w3.org/2000/svg";
   function chart(points) {
@@ -167,16 +166,17 @@ export const STATUS_JS = String.raw`"use strict";
   function refresh() {
     clearTimeout(timer);
     if (!token()) { showLogin(); return; }
-    Promise.all([get("/healthz"), get("/status")]).then(function (r) {
-      var health = r[0].body, status = r[1].body;
+    // Three requests whatever the number of tables: /summary has every table's recent commits and the writes in flight.
+    Promise.all([get("/healthz"), get("/status"), get("/summary")]).then(function (r) {
+      var health = r[0].body, status = r[1].body, summary = r[2].status === 200 ? r[2].body : { tables: [], writes: [], ui: {} };
       var tables = Object.keys(status.tables || {}).sort().map(function (k) { return status.tables[k]; });
-      var short = function (t) { return t.table.replace(/^default\./, ""); };
-      return Promise.all(tables.map(function (t) {
-        return Promise.all([
-          get("/tables/" + encodeURIComponent(short(t)) + "/history").then(function (h) { return h.status === 200 ? h.body.commits : null; }, function (e) { if (e instanceof Unauthorized) throw e; return null; }),
-          get("/tables/" + encodeURIComponent(short(t)) + "/progress").then(function (p) { return p.status === 200 ? p.body.writes : []; }, function (e) { if (e instanceof Unauthorized) throw e; return []; }),
-        ]);
-      })).then(function (per) { render(health, status, tables, per); });
+      var byTable = {};
+      (summary.tables || []).forEach(function (t) { byTable[t.table] = t; });
+      var per = tables.map(function (t) {
+        var s = byTable[t.table];
+        return [s && s.commits ? s.commits : null, (summary.writes || []).filter(function (w) { return w.table === t.table; })];
+      });
+      render(health, status, tables, per, summary.ui || {});
     }).then(function () {
       $("login").hidden = true; $("main").hidden = false; $("signout").hidden = false;
       $("updated").textContent = "updated " + new Date().toLocaleTimeString() + ", every " + REFRESH_MS / 1000 + " s";
@@ -189,7 +189,11 @@ export const STATUS_JS = String.raw`"use strict";
     });
   }
 
-  function render(health, status, tables, per) {
+  function link(text, href) { var a = el("a", { href: href, target: "_blank", rel: "noopener noreferrer", text: text }); return a; }
+  function render(health, status, tables, per, ui) {
+    var uis = $("uis"); uis.textContent = "";
+    if (ui.spark) { uis.appendChild(link("Spark UI", ui.spark)); uis.appendChild(document.createTextNode(" (any user, the read token as password) ")); }
+    if (ui.trino) { uis.appendChild(link("Trino UI", ui.trino)); uis.appendChild(document.createTextNode(" (Trino's user and password: lakeform outputs trinoPassword)")); }
     fill($("services"), ["s3", "metastore", "spark", "trino"].map(function (d) {
       return el("li", { "class": health[d] ? "up" : "down", "data-service": d, text: d + (health[d] ? " up" : " DOWN") });
     }).concat([el("li", { "class": status.updatedAt ? "up" : "down", "data-service": "reconciler", text: "reconciler " + (status.updatedAt ? "reported " + new Date(status.updatedAt).toLocaleTimeString() : "no report yet") })]));

@@ -9,6 +9,8 @@
  * A table that can't be observed (not in the lake yet, the job server down) has `commits: null`
  * and its error, the others their commits: one broken table never hides the rest.
  */
+import { z } from "zod";
+import { HistoryCommitSchema, WriteProgressSchema } from "../lake/apiReplies";
 import { LakeformError, type ErrorCode } from "../lake/errors";
 import type { CommitInfo, WriteProgress } from "../lake/jobClient";
 import { describeWrite } from "../lake/progress";
@@ -21,6 +23,38 @@ export const SUMMARY_MAX_COMMITS = 500;
 const CONCURRENCY = 2;
 
 export type SummaryCommit = CommitInfo & { rowsAfter: number };
+
+export const SUMMARY_DESCRIPTION =
+  "Every declared table's newest commits (oldest first, each with the rows the table held after it; `commits: null` and the error for a table that can't be observed), " +
+  "the job server's writes in flight, and the web UIs on this machine: what the status page shows, in one request whatever the number of tables.";
+
+/** GET /summary's query. */
+export const SummaryQuery = z.object({
+  commits: z.coerce.number().int().min(0).max(SUMMARY_MAX_COMMITS).optional().describe(`the newest commits per table (default ${SUMMARY_COMMITS})`),
+});
+
+const ErrorSchema = z.object({ code: z.string().describe("a code of lake/errorCodes.json"), message: z.string() });
+
+/** GET /summary's reply (LakeSummary). */
+export const SummaryReplySchema = z.object({
+  tables: z.array(
+    z.object({
+      table: z.string().describe("<database>.<table>"),
+      name: z.string(),
+      database: z.string(),
+      format: z.enum(["hudi", "iceberg"]),
+      commitCount: z.number().describe("commits the table keeps, also those left out"),
+      commits: z.array(HistoryCommitSchema.extend({ rowsAfter: z.number().describe("rows after this commit: inserted minus deleted, summed from the oldest commit kept") })).nullable(),
+      error: ErrorSchema.optional().describe("why the table couldn't be observed"),
+    }),
+  ),
+  writes: z.array(WriteProgressSchema),
+  writesError: ErrorSchema.optional().describe("why the writes in flight couldn't be asked"),
+  ui: z.object({
+    spark: z.string().optional().describe("the job server's Spark UI (HTTP Basic, any user, password: the read token)"),
+    trino: z.string().optional().describe("Trino's web UI (Trino's users)"),
+  }),
+});
 
 export interface TableSummary {
   /** <database>.<name>, as the status file and /status key it. */

@@ -204,6 +204,7 @@ const ROUTES: { method: "GET" | "POST" | "PATCH" | "DELETE"; url: string; scope:
   { method: "GET", url: "/tables/people", scope: "read" },
   { method: "GET", url: "/tables/people/history", scope: "read" },
   { method: "GET", url: "/tables/people/progress", scope: "read" },
+  { method: "GET", url: "/summary", scope: "read" },
   { method: "GET", url: "/tables/people/rows?asOf=20261124194100791", scope: "read" },
   { method: "GET", url: "/tables/people/changes?since=20261124194100791", scope: "read" },
   { method: "POST", url: "/query", scope: "read", type: "application/json", payload: '{"sql":"SELECT 1"}' },
@@ -254,7 +255,7 @@ describe.each(ROUTES)("$method $url ($scope)", (r) => {
     const res = await send(r, { authorization: header });
     // Past the edge: answered by the route (200), or by the services it needs, out of reach here (503).
     expect({ status: res.statusCode, code: res.statusCode === 200 ? undefined : res.json().error.code }).toEqual(
-      ["/status", "/tables", "/openapi.json", "/docs/json", "/docs/yaml"].includes(r.url)
+      ["/status", "/tables", "/summary", "/openapi.json", "/docs/json", "/docs/yaml"].includes(r.url)
         ? { status: 200, code: undefined }
         : { status: 503, code: expect.stringMatching(/^(SPARK_UNAVAILABLE|TRINO_UNAVAILABLE|OBJECT_STORE_ERROR)$/) },
     );
@@ -333,7 +334,7 @@ test("the document declares the tokens: every operation's security and its 401, 
   );
   expect(ops.length).toBeGreaterThanOrEqual(12);
   const writes = ["POST /ingest/{table}", "DELETE /tables/{table}/rows", "PATCH /tables/{table}/rows", "POST /tables/{table}/undrop"];
-  const spark = ["GET /tables/{table}", "GET /tables/{table}/history", "GET /tables/{table}/rows", "GET /tables/{table}/changes"];
+  const spark = ["GET /tables/{table}", "GET /tables/{table}/history", "GET /tables/{table}/rows", "GET /tables/{table}/changes", "GET /summary"];
   for (const o of ops) {
     const codes = Object.keys(o.responses);
     if (o.op === "GET /healthz") {
@@ -479,6 +480,65 @@ describe("Spark-backed reads: a few at once, a short queue, then 429 with Retry-
     await waitUntil(() => held.length === 2);
     held[1].writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ ok: true, exists: false, columns: [], rowCount: null, commits: [] }));
     expect((await second).statusCode).toBe(200);
+  });
+});
+
+describe("GET /summary: every table's recent commits and the writes in flight in one request, one place in the Spark-read gate", () => {
+  let api: Awaited<ReturnType<typeof buildApi>>;
+  let jobServer: http.Server;
+  const asked: string[] = [];
+  const commit = (n: number, ins: number, del = 0) => ({ commit: `2026112410000000${n}`, time: `2026-11-24T10:00:0${n}.000Z`, operation: "upsert", rowsInserted: ins, rowsUpdated: 1, rowsDeleted: del });
+
+  beforeAll(async () => {
+    // A job server whose people table has four commits, accounts none yet, one write in flight.
+    jobServer = http.createServer((req, res) => {
+      let body = "";
+      req.on("data", (d) => (body += d));
+      req.on("end", () => {
+        asked.push(`${req.method} ${req.url}`);
+        res.writeHead(200, { "content-type": "application/json" });
+        if (req.url?.startsWith("/progress")) {
+          res.end(JSON.stringify({ ok: true, writes: [{ table: "default.people", source: "big.csv", stage: "writing", elapsedMs: 4000, stageElapsedMs: 1000, bytesTotal: 100, rowsTotal: 10, bytesRead: 50, percent: 50 }] }));
+          return;
+        }
+        const people = JSON.parse(body).table?.name === "people";
+        res.end(JSON.stringify({ ok: true, exists: people, columns: [], rowCount: null, commits: people ? [commit(3, 2), commit(1, 5), commit(2, 0, 1), commit(4, 1)] : [] }));
+      });
+    });
+    await new Promise<void>((r) => jobServer.listen(0, "127.0.0.1", r));
+    const lake = lakeForApp(`http://127.0.0.1:${(jobServer.address() as AddressInfo).port}`);
+    (lake.endpoints as { sparkUi?: string }).sparkUi = "http://127.0.0.1:8897/";
+    api = await buildApi({ lake, tokens: { read: READ_TOKEN, write: TOKEN }, limits: { sparkReads: 1, sparkReadQueue: 0 } });
+  });
+  afterAll(async () => {
+    await api.close();
+    jobServer.closeAllConnections();
+    await new Promise((r) => jobServer.close(r));
+  });
+
+  test("each table with its newest commits (the rows after each counted over its whole history), the one not in the lake with its error, the writes, the UIs", async () => {
+    const res = await api.inject({ method: "GET", url: "/summary?commits=2", headers: reader });
+    expect(res.statusCode).toBe(200);
+    const body = res.json();
+    expect(body.tables.map((t: { table: string }) => t.table)).toEqual(["default.people", "default.accounts"]);
+    const [people, accounts] = body.tables;
+    // 5, then -1, +2, +1: rows 5, 4, 6, 7; the newest two kept, oldest first.
+    expect({ count: people.commitCount, commits: people.commits.map((c: { commit: string; rowsAfter: number }) => [c.commit.slice(-1), c.rowsAfter]) }).toEqual({ count: 4, commits: [["3", 6], ["4", 7]] });
+    expect([accounts.commits, accounts.error.code]).toEqual([null, "TABLE_MISSING"]);
+    expect(body.writes).toEqual([expect.objectContaining({ table: "default.people", source: "big.csv", percent: 50, message: expect.stringContaining("writing") })]);
+    expect(body.ui).toEqual({ spark: "http://127.0.0.1:8897/", trino: `${endpoints.trinoEndpoint}/ui/` });
+    // One request of the page's, one place in the gate (sparkReads 1, no queue): two observes and one /progress on the job server.
+    expect(asked.filter((a) => a.startsWith("POST")).length).toBe(2);
+    expect(asked.filter((a) => a.startsWith("GET /progress")).length).toBe(1);
+    expect((await api.inject({ method: "GET", url: "/summary?commits=501", headers: reader })).statusCode).toBe(400);
+  });
+
+  test("with the job server down: 200, every table with its error, no writes but why", async () => {
+    const res = await app.inject({ method: "GET", url: "/summary", headers: reader });
+    expect(res.statusCode).toBe(200);
+    const body = res.json();
+    expect(body.tables.map((t: { commits: unknown; error: { code: string } }) => [t.commits, t.error.code])).toEqual([[null, "SPARK_UNAVAILABLE"], [null, "SPARK_UNAVAILABLE"]]);
+    expect([body.writes, body.writesError.code]).toEqual([[], "SPARK_UNAVAILABLE"]);
   });
 });
 

@@ -4,11 +4,25 @@
  */
 import { isConnectionFailure, isErrorCode, LakeformError, type ErrorCode } from "./errors";
 import type { FilterNode } from "./filter";
-import type { ChangesResult, JobOperation, JobReply, JobRequest, MaintainResult, Observation, TravelResult, WriteResult } from "./jobServerContract";
+import type { ChangesResult, JobOperation, JobReply, JobRequest, JobServerHealth, JobTable, MaintainResult, Observation, TravelResult, WriteProgress, WriteResult } from "./jobServerContract";
 import { currentLease } from "./lease";
 import type { TableSpec } from "./spec";
 
-export type { ChangesResult, CommitInfo, JournalEntry, MaintainResult, Observation, TravelResult, WriteResult, WriteStageProfile } from "./jobServerContract";
+// The job server's requests and replies are the contract's (lake/jobServerContract.ts), declared once.
+export type {
+  ChangeDocument,
+  ChangesResult,
+  CommitInfo,
+  JobServerHealth,
+  JobTable,
+  JournalEntry,
+  MaintainResult,
+  Observation,
+  TravelResult,
+  WriteProgress,
+  WriteResult,
+  WriteStageProfile,
+} from "./jobServerContract";
 
 /** fetch's own message is "fetch failed"; the reason (ECONNREFUSED, …) is in its cause. */
 function connectionMessage(err: unknown): string {
@@ -20,38 +34,10 @@ function connectionMessage(err: unknown): string {
   return parts.join(": ") || String(err);
 }
 
-/** What the job server needs to know of a table: its spec's layout fields and where it lives. */
-export type JobTable = Pick<
-  TableSpec,
-  "name" | "database" | "format" | "primaryKey" | "orderingField" | "partitionBy" | "schemaPolicy" | "columns" | "deleteWhen" | "retain" | "targetFileSizeMB"
-> & {
-  location: string;
-};
-
 export interface ObserveOptions {
   /** false: the row count and data files aren't wanted (rowCount null, dataFiles absent unless known). */
   rows?: boolean;
 }
-
-export interface JobServerHealth {
-  spark?: string;
-  /** Spark jobs the driver ran since it started. */
-  sparkJobs?: number | null;
-  /** LAKEFORM_HUDI_INDEX on the job server: BLOOM unless set. */
-  hudiUpsertIndex?: string;
-}
-
-/**
- * A change made by hand (DELETE /tables/{t}/rows, LakeShell delete/update), landed in the object
- * store as a small JSON document beside the landed CSVs and applied by the job server's write,
- * so it is journaled and replayed in order like any ingest. `filter` is the row filter as a tree
- * (what the job server applies); `where` its text as the caller wrote it, kept for people reading
- * the journal (documents from before trees carry only `where`: the job server parses it with the
- * same grammar).
- */
-export type ChangeDocument =
-  | { lakeformChange: 1; op: "delete"; keys?: string; filter?: FilterNode; where?: string; requestedAt: string }
-  | { lakeformChange: 1; op: "update"; set: Record<string, string | null>; filter: FilterNode; where: string; requestedAt: string };
 
 /** A failure the job server reported (its code, from lake/errorCodes.json), or failing to reach it. */
 export class JobError extends LakeformError {
@@ -100,29 +86,6 @@ export function jobTable(t: TableSpec, warehouseBucket: string): JobTable {
     targetFileSizeMB: t.targetFileSizeMB,
     location: tableLocation(warehouseBucket, t.database, t.name),
   };
-}
-
-/** A write in flight, as the job server reports it (GET /progress). */
-export interface WriteProgress {
-  /** "<database>.<table>" */
-  table: string;
-  source: string;
-  /** preparing | sampling | checking keys | writing | diagnosing | journaling */
-  stage: string;
-  elapsedMs: number;
-  stageElapsedMs: number;
-  /** Size of the CSV being written. */
-  bytesTotal: number;
-  /** Rows in the CSV, once its keys were counted. */
-  rowsTotal: number | null;
-  /** Spark's figures for the current stage so far (absent before its first Spark job). */
-  bytesRead?: number;
-  rowsRead?: number;
-  rowsOut?: number;
-  tasksDone?: number;
-  tasks?: number;
-  /** bytesRead as a share of bytesTotal. */
-  percent?: number;
 }
 
 export interface JobClientOptions {

@@ -1,8 +1,10 @@
 /**
  * The one contract between the TypeScript side and the Spark job server (jobs/lakeform_jobs/):
- * every operation's request and reply as a zod schema, the spec constants both sides act on (the fields a
- * table can't change, retention and file-size defaults, the write journal's layout) and every
- * error code's HTTP status. lake/jobClient.ts's request and reply types are inferred from them.
+ * every operation's request and reply as a zod schema (strict: an unknown field is refused, on
+ * both sides), the change documents its writes apply, GET /progress's and GET /healthz's replies,
+ * the spec constants both sides act on (the fields a table can't change, retention and file-size
+ * defaults, the write journal's layout) and every error code's HTTP status (lake/errors.ts
+ * httpStatusOf, as the API answers them). lake/jobClient.ts's types are inferred from them.
  *
  * `npm run schema` writes them for the job server (JOB_SERVER_SCHEMA_FILE, JSON Schema draft-07,
  * and JOB_SERVER_CONSTANTS_FILE), inside jobs/ because that directory is all the job server has
@@ -14,7 +16,8 @@
  */
 import * as path from "node:path";
 import { z } from "zod";
-import codesFile from "./errorCodes.json";
+import type { FilterNode } from "./filter";
+import { httpStatuses } from "./errors";
 import { COMPRESSIONS, SOURCE_FORMATS, sourceFormatConstants } from "./sourceFormat";
 import { DEFAULT_RETAIN, DEFAULT_TARGET_FILE_SIZE_MB, IMMUTABLE_FIELDS, SCHEMA_POLICIES } from "./spec";
 
@@ -40,7 +43,7 @@ export function journalKey(database: string, table: string, stamp: string, commi
 const column = z.string().min(1);
 
 /** The lease a request is sent under (lake/lease.ts: LeaseFence). */
-export const FenceSchema = z.object({
+export const FenceSchema = z.strictObject({
   key: z.string().describe("The table's lease object, _lakeform/leases/<db>/<table>.json"),
   generation: z.number().int().min(0),
 });
@@ -54,15 +57,15 @@ const TableWhere = {
 };
 
 /** What the job server needs to know of a table: its spec's layout fields and where it lives. */
-export const JobTableSchema = z.object({
+export const JobTableSchema = z.strictObject({
   ...TableWhere,
   primaryKey: z.array(column),
   orderingField: column.optional(),
   partitionBy: z.array(column).optional(),
   schemaPolicy: z.enum(SCHEMA_POLICIES).optional(),
   columns: z.record(column, z.string()).optional().describe("Declared column types (Spark type names, normalised by lake/spec.ts)"),
-  deleteWhen: z.object({ column: column, equals: z.array(z.string()).min(1) }).optional(),
-  retain: z.union([z.object({ commits: z.number().int().min(1) }), z.object({ days: z.number().positive() })]).optional(),
+  deleteWhen: z.strictObject({ column: column, equals: z.array(z.string()).min(1) }).optional(),
+  retain: z.union([z.strictObject({ commits: z.number().int().min(1) }), z.strictObject({ days: z.number().positive() })]).optional(),
   targetFileSizeMB: z.number().int().min(1).max(4096).optional(),
 });
 
@@ -74,7 +77,7 @@ const FilterTree = z.object({ op: z.string() }).loose();
 
 const fenced = { lease: FenceSchema.optional() };
 
-export const SourceSchema = z.object({
+export const SourceSchema = z.strictObject({
   uri: z.string().describe("s3a://bucket/key of the landed CSV or change document"),
   hash: z.string(),
   name: z.string().optional(),
@@ -102,39 +105,69 @@ export const SourceSchema = z.object({
 
 /** Every operation's request (POST /v1/<op>). */
 export const JOB_REQUESTS = {
-  write: z.object({
+  write: z.strictObject({
     table: JobTableSchema,
     source: SourceSchema,
     generation: z.union([z.string(), z.number().int()]),
     mustExist: z.boolean().optional().describe("The caller saw the table: refused (REPAIR_PENDING) rather than made a new table"),
     ...fenced,
   }),
-  observe: z.object({ table: JobTableSchema, rows: z.boolean().optional().describe("false: the row count and data files aren't wanted"), ...fenced }),
-  maintain: z.object({ table: JobTableSchema, ...fenced }),
-  register: z.object({ table: JobTableSchema, ...fenced }),
-  resync: z.object({ table: JobTableSchema, ...fenced }),
-  drop: z.object({ table: LocationTableSchema, purge: z.boolean().optional(), ...fenced }),
-  forget_catalog: z.object({ table: LocationTableSchema, ...fenced }),
-  clear_leftovers: z.object({ table: LocationTableSchema, ...fenced }),
-  travel: z.object({ table: JobTableSchema, asOf: z.union([z.string(), z.number().int()]), filter: FilterTree.optional(), limit: z.number().int().min(0).optional() }),
-  count: z.object({ table: JobTableSchema, filter: FilterTree }),
-  changes: z.object({
+  observe: z.strictObject({ table: JobTableSchema, rows: z.boolean().optional().describe("false: the row count and data files aren't wanted"), ...fenced }),
+  maintain: z.strictObject({ table: JobTableSchema, ...fenced }),
+  register: z.strictObject({ table: JobTableSchema, ...fenced }),
+  resync: z.strictObject({ table: JobTableSchema, ...fenced }),
+  drop: z.strictObject({ table: LocationTableSchema, purge: z.boolean().optional(), ...fenced }),
+  forget_catalog: z.strictObject({ table: LocationTableSchema, ...fenced }),
+  clear_leftovers: z.strictObject({ table: LocationTableSchema, ...fenced }),
+  travel: z.strictObject({ table: JobTableSchema, asOf: z.union([z.string(), z.number().int()]), filter: FilterTree.optional(), limit: z.number().int().min(0).optional() }),
+  count: z.strictObject({ table: JobTableSchema, filter: FilterTree }),
+  changes: z.strictObject({
     table: JobTableSchema,
     since: z.union([z.string(), z.number().int()]).nullable().optional(),
     until: z.union([z.string(), z.number().int()]).nullable().optional(),
     limit: z.number().int().min(1).optional(),
   }),
-  doctor: z.object({
+  doctor: z.strictObject({
     checks: z.array(z.enum(["s3", "metastore", "versions"])).optional().describe("Which of `lakeform doctor`'s Spark-side checks to run (all when left out)"),
   }),
 } as const;
 
 export type JobOperation = keyof typeof JOB_REQUESTS;
+
+/** A filter tree as a change document keeps it (lake/filter.ts FilterNode). */
+const FilterNodeSchema = z.custom<FilterNode>((v) => typeof v === "object" && v !== null && typeof (v as { op?: unknown }).op === "string").meta({ type: "object", required: ["op"], properties: { op: { type: "string" } } });
+
+/**
+ * A change made by hand (DELETE /tables/{t}/rows, LakeShell delete/update), landed in the object
+ * store as a small JSON document beside the landed CSVs and applied by the job server's write
+ * (jobs/lakeform_jobs/crud.py), so it is journaled and replayed in order like any ingest. `filter`
+ * is the row filter as a tree (what the job server applies); `where` its text as the caller wrote
+ * it, kept for people reading the journal (documents from before trees carry only `where`: the
+ * job server parses it with the same grammar).
+ */
+export const ChangeDocumentSchema = z.discriminatedUnion("op", [
+  z.strictObject({
+    lakeformChange: z.literal(1),
+    op: z.literal("delete"),
+    keys: z.string().optional().describe("s3a:// URI of a landed CSV of keys"),
+    filter: FilterNodeSchema.optional(),
+    where: z.string().optional(),
+    requestedAt: z.string(),
+  }),
+  z.strictObject({
+    lakeformChange: z.literal(1),
+    op: z.literal("update"),
+    set: z.record(z.string(), z.string().nullable()).describe("column -> new value as text (null: NULL)"),
+    filter: FilterNodeSchema.optional(),
+    where: z.string(),
+    requestedAt: z.string(),
+  }),
+]);
 export type JobRequest<Op extends JobOperation> = z.input<(typeof JOB_REQUESTS)[Op]>;
 
-const columnTypes = z.array(z.object({ name: z.string(), type: z.string() }));
+const columnTypes = z.array(z.strictObject({ name: z.string(), type: z.string() }));
 
-export const CommitInfoSchema = z.object({
+export const CommitInfoSchema = z.strictObject({
   commit: z.string(),
   time: z.string(),
   operation: z.string().optional(),
@@ -153,7 +186,7 @@ export const CommitInfoSchema = z.object({
 });
 
 /** One write-journal record (JOURNAL's fields). */
-export const JournalEntrySchema = z.object({
+export const JournalEntrySchema = z.strictObject({
   commit: z.string(),
   time: z.string(),
   source: z.string(),
@@ -163,7 +196,7 @@ export const JournalEntrySchema = z.object({
   generation: z.string(),
 });
 
-export const ObservationSchema = z.object({
+export const ObservationSchema = z.strictObject({
   exists: z.boolean(),
   /** Registered in the metastore. */
   inCatalog: z.boolean(),
@@ -179,16 +212,16 @@ export const ObservationSchema = z.object({
   /** Source hashes of writes whose commits were expired: still applied (from the write journal). */
   expiredSourceHashes: z.array(z.string()).optional(),
   /** Data files against the target size, when the format tells (Iceberg); Hudi sizes files as it writes. */
-  dataFiles: z.object({ count: z.number(), small: z.number(), bytes: z.number(), targetBytes: z.number() }).nullable().optional(),
+  dataFiles: z.strictObject({ count: z.number(), small: z.number(), bytes: z.number(), targetBytes: z.number() }).nullable().optional(),
   /** How the metastore's entry lags the table's own latest state (Hudi: a commit not hive-synced, columns missing); empty when it agrees. */
   catalogDrift: z.array(z.string()).optional(),
   /** What this observe asked Spark for ("columns", "data_files", "rows"); empty when the table's metadata answered it all (its head unchanged since Spark last told). */
   sparkAsked: z.array(z.string()).optional(),
 });
 
-export const WriteStageProfileSchema = z.object({ stage: z.string(), ms: z.number(), sparkJobs: z.array(z.object({ what: z.string(), ms: z.number() })) });
+export const WriteStageProfileSchema = z.strictObject({ stage: z.string(), ms: z.number(), sparkJobs: z.array(z.strictObject({ what: z.string(), ms: z.number() })) });
 
-export const WriteResultSchema = z.object({
+export const WriteResultSchema = z.strictObject({
   commit: z.string(),
   rowsWritten: z.number(),
   renamed: z.record(z.string(), z.string()),
@@ -210,7 +243,7 @@ export const WriteResultSchema = z.object({
   profile: z.array(WriteStageProfileSchema).optional(),
 });
 
-export const MaintainResultSchema = z.object({
+export const MaintainResultSchema = z.strictObject({
   actions: z.array(z.string()),
   commitsBefore: z.number(),
   commitsAfter: z.number(),
@@ -221,7 +254,7 @@ export const MaintainResultSchema = z.object({
 });
 
 /** Rows changed after one commit up to another, each with the commit that made the change. */
-export const ChangesResultSchema = z.object({
+export const ChangesResultSchema = z.strictObject({
   /** `_commit`, `_change` (insert | update | delete), then the table's columns. */
   columns: columnTypes,
   rows: z.array(z.array(z.unknown())),
@@ -229,16 +262,16 @@ export const ChangesResultSchema = z.object({
 });
 
 /** Whether Spark reached a service (its own way: S3A, its Hive client), what it saw, how long it took. */
-const ReachSchema = z.object({ ok: z.boolean(), detail: z.string(), ms: z.number() });
+const ReachSchema = z.strictObject({ ok: z.boolean(), detail: z.string(), ms: z.number() });
 
 /**
  * doctor's reply: what the Spark driver runs and whether it reaches S3 and the metastore
  * (jobs/lakeform_jobs/doctor.py). A bundle's version, Spark line and Scala come from its jar's name.
  */
-export const DoctorResultSchema = z.object({
+export const DoctorResultSchema = z.strictObject({
   spark: z.string(),
   scala: z.string().nullable(),
-  bundles: z.array(z.object({ format: z.enum(["hudi", "iceberg"]), jar: z.string().nullable(), version: z.string().nullable(), sparkLine: z.string().nullable(), scala: z.string().nullable() })),
+  bundles: z.array(z.strictObject({ format: z.enum(["hudi", "iceberg"]), jar: z.string().nullable(), version: z.string().nullable(), sparkLine: z.string().nullable(), scala: z.string().nullable() })),
   /** hoodie.write.table.version as the driver's Hadoop configuration has it (null: the bundle's default). */
   hudiWriteTableVersion: z.string().nullable(),
   s3: ReachSchema.nullable(),
@@ -246,26 +279,68 @@ export const DoctorResultSchema = z.object({
 });
 
 /** travel's reply: the columns, their Spark types, the rows. */
-export const TravelResultSchema = z.object({ columns: z.array(z.string()), types: z.array(z.string()), rows: z.array(z.array(z.unknown())) });
+export const TravelResultSchema = z.strictObject({ columns: z.array(z.string()), types: z.array(z.string()), rows: z.array(z.array(z.unknown())) });
 
 /** Every operation's reply (besides `ok: true`). */
 export const JOB_REPLIES = {
   write: WriteResultSchema,
   observe: ObservationSchema,
   maintain: MaintainResultSchema,
-  register: z.object({ registered: z.boolean(), metadataFile: z.string().optional() }),
-  resync: z.object({ resynced: z.boolean(), drift: z.array(z.string()) }),
-  drop: z.object({ dropped: z.boolean() }),
-  forget_catalog: z.object({ forgotten: z.boolean() }),
-  clear_leftovers: z.object({ cleared: z.boolean(), movedTo: z.string().optional() }),
+  register: z.strictObject({ registered: z.boolean(), metadataFile: z.string().optional() }),
+  resync: z.strictObject({ resynced: z.boolean(), drift: z.array(z.string()) }),
+  drop: z.strictObject({ dropped: z.boolean() }),
+  forget_catalog: z.strictObject({ forgotten: z.boolean() }),
+  clear_leftovers: z.strictObject({ cleared: z.boolean(), movedTo: z.string().optional() }),
   travel: TravelResultSchema,
-  count: z.object({ rows: z.number() }),
+  count: z.strictObject({ rows: z.number() }),
   changes: ChangesResultSchema,
   doctor: DoctorResultSchema,
 } as const satisfies Record<JobOperation, z.ZodType>;
 
 export type JobReply<Op extends JobOperation> = z.output<(typeof JOB_REPLIES)[Op]>;
+
+/** A write in flight, as GET /progress reports it (jobs/lakeform_jobs/progress.py). */
+export const WriteProgressSchema = z.strictObject({
+  /** "<database>.<table>" */
+  table: z.string(),
+  source: z.string(),
+  /** preparing | sampling | checking keys | writing | diagnosing | journaling */
+  stage: z.string(),
+  elapsedMs: z.number(),
+  stageElapsedMs: z.number(),
+  /** Size of the CSV being written. */
+  bytesTotal: z.number(),
+  /** Rows in the CSV, once its keys were counted. */
+  rowsTotal: z.number().nullable(),
+  /** Spark's figures for the current stage so far (absent before its first Spark job). */
+  bytesRead: z.number().optional(),
+  rowsRead: z.number().optional(),
+  rowsOut: z.number().optional(),
+  tasksDone: z.number().optional(),
+  tasks: z.number().optional(),
+  /** bytesRead as a share of bytesTotal. */
+  percent: z.number().optional(),
+  /** Which write path writes it: spark, or arrow (pyarrow + pyiceberg in the job server, no Spark job). */
+  path: z.enum(["spark", "arrow"]).optional(),
+});
+
+/** The job server's replies to GET (besides `ok: true`): its writes in flight, its process health (no secret, no table). */
+export const JOB_GET_REPLIES = {
+  progress: z.strictObject({ writes: z.array(WriteProgressSchema) }),
+  healthz: z.strictObject({
+    spark: z.string().optional(),
+    /** Spark jobs the driver ran since it started (null: unreadable). */
+    sparkJobs: z.number().nullable().optional(),
+    /** LAKEFORM_HUDI_INDEX on the job server: BLOOM unless set. */
+    hudiUpsertIndex: z.string().optional(),
+  }),
+} as const;
 export type CommitInfo = z.output<typeof CommitInfoSchema>;
+/** A table as the client sends it: always with its database (the job server defaults a missing one). */
+export type JobTable = z.output<typeof JobTableSchema> & { database: string };
+export type ChangeDocument = z.output<typeof ChangeDocumentSchema>;
+export type WriteProgress = z.output<typeof WriteProgressSchema>;
+export type JobServerHealth = z.output<(typeof JOB_GET_REPLIES)["healthz"]>;
 export type JournalEntry = z.output<typeof JournalEntrySchema>;
 export type Observation = z.output<typeof ObservationSchema>;
 export type WriteStageProfile = z.output<typeof WriteStageProfileSchema>;
@@ -287,12 +362,19 @@ export function jobServerJsonSchema(): Record<string, unknown> {
     const { $schema: _, ...rest } = z.toJSONSchema(schema, { target: "draft-7", io: "output" }) as Record<string, unknown>;
     replies[op] = rest;
   }
+  const json = (schema: z.ZodType) => {
+    const { $schema: _, ...rest } = z.toJSONSchema(schema, { target: "draft-7", io: "output", unrepresentable: "any" }) as Record<string, unknown>;
+    return rest;
+  };
+  const gets = Object.fromEntries(Object.entries(JOB_GET_REPLIES).map(([path, schema]) => [path, json(schema)]));
   return {
     $schema: "http://json-schema.org/draft-07/schema#",
     title: "Lakeform job server requests",
-    description: "Generated from lake/jobServerContract.ts by `npm run schema`: the body of POST /v1/<operation> (definitions) and its reply besides ok: true (replies), by operation. Do not edit.",
+    description: "Generated from lake/jobServerContract.ts by `npm run schema`: the body of POST /v1/<operation> (definitions) and its reply besides ok: true (replies), by operation; the replies to GET /progress and GET /healthz (get); a change document (changeDocument). Every object but a filter tree refuses unknown fields. Do not edit.",
     definitions,
     replies,
+    get: gets,
+    changeDocument: json(ChangeDocumentSchema),
   };
 }
 
@@ -305,7 +387,7 @@ export function jobServerConstants(): Record<string, unknown> {
     defaultTargetFileSizeMB: DEFAULT_TARGET_FILE_SIZE_MB,
     journal: JOURNAL,
     sourceFormats: sourceFormatConstants(),
-    errorCodes: Object.fromEntries(Object.entries(codesFile.codes).map(([code, c]) => [code, c.http])),
+    errorCodes: httpStatuses(),
   };
 }
 

@@ -34,7 +34,7 @@ def is_change_document(uri: str) -> bool:
 
 @dataclass(frozen=True)
 class ChangeDocument:
-    """lake/jobClient.ts: ChangeDocument."""
+    """lake/jobServerContract.ts: ChangeDocumentSchema (checked against the contract, then read)."""
 
     op: str  # "delete" | "update"
     keys: str | None = None  # delete: s3a:// URI of a CSV of keys
@@ -52,6 +52,15 @@ class ChangeDocument:
             raise BadRequest(f"the change document is not JSON: {e}") from e
         if not isinstance(body, dict) or body.get("lakeformChange") != 1:
             raise BadRequest("not a Lakeform change document (lakeformChange: 1)")
+        parsed = ChangeDocument._read(body)
+        # Then the contract's change document (lake/jobServerContract.ts): nothing it doesn't name.
+        from .contract import check_change_document
+
+        check_change_document(body)
+        return parsed
+
+    @staticmethod
+    def _read(body: dict[str, Any]) -> "ChangeDocument":
         op = body.get("op")
         tree, where = body.get("filter"), body.get("where")
         if tree is not None and not isinstance(tree, dict):

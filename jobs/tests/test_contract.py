@@ -4,6 +4,7 @@ schema declares and its replies carry exactly the reply's, requests are validate
 naming the field, and the constants Python acts on are the contract's."""
 
 import dataclasses
+import json
 
 import pytest
 
@@ -140,3 +141,74 @@ def test_the_constants_python_acts_on_are_the_contracts():
     assert types.DEFAULT_TARGET_FILE_SIZE_MB == CONSTANTS["defaultTargetFileSizeMB"]
     assert journal.FIELDS == tuple(CONSTANTS["journal"]["fields"]) and journal.PREFIX == "_lakeform/journal"
     assert errors.CODES == CONSTANTS["errorCodes"]
+
+
+# ------------------------------------------------------------------ strict: no field the contract doesn't name
+
+MINIMAL = {
+    "write": {"table": TABLE, "source": {"uri": "s3a://b/x.csv", "hash": "h"}, "generation": "1"},
+    "observe": {"table": TABLE},
+    "maintain": {"table": TABLE},
+    "register": {"table": TABLE},
+    "resync": {"table": TABLE},
+    "drop": {"table": TABLE, "purge": False},
+    "forget_catalog": {"table": TABLE},
+    "clear_leftovers": {"table": TABLE},
+    "travel": {"table": TABLE, "asOf": "1"},
+    "count": {"table": TABLE, "filter": {"op": "bool", "value": {"bool": True}}},
+    "changes": {"table": TABLE},
+}
+
+
+@pytest.mark.parametrize("op", sorted(MINIMAL))
+def test_a_request_with_a_field_the_contract_doesnt_name_is_refused_naming_it(op):
+    check(op, MINIMAL[op])
+    with pytest.raises(BadRequest, match=r"^field request: .*'shard' was unexpected"):
+        check(op, {**MINIMAL[op], "shard": 3})
+    with pytest.raises(BadRequest, match=r"^field request.table: .*'owner' was unexpected"):
+        check(op, {**MINIMAL[op], "table": {**TABLE, "owner": "x"}})
+
+
+def test_a_source_or_a_lease_with_an_unknown_field_is_refused_but_a_filter_tree_is_filter_pys_to_check():
+    with pytest.raises(BadRequest, match=r"^field request.source: .*'size' was unexpected"):
+        check("write", {**MINIMAL["write"], "source": {"uri": "s3a://b/x.csv", "hash": "h", "size": 3}})
+    with pytest.raises(BadRequest, match=r"^field request.lease: .*'holder' was unexpected"):
+        check("observe", {"table": TABLE, "lease": {"key": "_lakeform/leases/default/leads.json", "generation": 1, "holder": "me"}})
+    check("count", {"table": TABLE, "filter": {"op": "cmp", "cmp": "=", "left": {"col": "id"}, "right": {"num": "1"}}})
+
+
+REPLIES = {
+    "write": replies.WriteResult(commit="1", rows_written=2, renamed={}, columns=["id"], added_columns=[], duration_ms=5, operation="bulk").to_json(),
+    "drop": replies.DropResult(dropped=True).to_json(),
+    "count": replies.CountResult(rows=4).to_json(),
+    "register": replies.RegisterResult(registered=True).to_json(),
+    "clear_leftovers": replies.ClearResult(cleared=False).to_json(),
+    "travel": replies.TravelResult(columns=["id"], types=["int"], rows=[[1]]).to_json(),
+}
+
+
+@pytest.mark.parametrize("op", sorted(REPLIES))
+def test_a_reply_is_the_contracts_and_one_with_an_unknown_field_is_refused(op):
+    assert contract.reply_refusal(op, REPLIES[op]) is None
+    why = contract.reply_refusal(op, {**REPLIES[op], "extra": 1})
+    assert why is not None and "'extra' was unexpected" in why
+
+
+def test_the_get_replies_progress_and_healthz_are_the_contracts():
+    from lakeform_jobs.progress import WriteProgress
+
+    w = WriteProgress(table="default.leads", source="a.csv", bytes_total=100, stages=[("writing", 0.0)]).to_json({"bytesRead": 50, "tasks": 4})
+    assert contract.reply_refusal("progress", {"writes": [w]}) is None
+    assert "'eta' was unexpected" in (contract.reply_refusal("progress", {"writes": [{**w, "eta": 3}]}) or "")
+    health = {"spark": "3.5.3", "hudiUpsertIndex": "BLOOM", "sparkJobs": None}
+    assert contract.reply_refusal("healthz", health) is None
+    assert "'uptime' was unexpected" in (contract.reply_refusal("healthz", {**health, "uptime": 1}) or "")
+
+
+def test_a_change_document_with_an_unknown_field_is_refused():
+    from lakeform_jobs.crud import ChangeDocument
+
+    base = {"lakeformChange": 1, "op": "delete", "where": "id = 1", "requestedAt": "2026-12-03T10:00:00Z"}
+    assert ChangeDocument.parse(json.dumps(base)).where == "id = 1"
+    with pytest.raises(BadRequest, match=r"^field change document: .*'by' was unexpected"):
+        ChangeDocument.parse(json.dumps({**base, "by": "me"}))

@@ -29,14 +29,18 @@ def test_one_table_with_every_operation_for_both_modes():
     assert sorted(operations(Recorder(), WAREHOUSE)) == sorted(["write", "observe", "travel", "count", "changes", "maintain", "drop", "register", "resync", "forget_catalog", "clear_leftovers", "doctor"])
 
 
-def test_a_repair_takes_the_drop_payload():
+def test_a_repair_takes_where_the_table_is_and_no_field_its_operation_doesnt_read():
     rec = Recorder()
     table = operations(rec, WAREHOUSE)
-    for op in ("forget_catalog", "clear_leftovers", "drop"):
-        status, reply = run(table, op, {"table": TABLE, "purge": False})
+    for op, body in (("forget_catalog", {"table": TABLE}), ("clear_leftovers", {"table": TABLE}), ("drop", {"table": TABLE, "purge": False})):
+        status, reply = run(table, op, body)
         assert status == 200 and reply["ok"] is True, reply
     assert [c[0] for c in rec.calls] == ["forget_catalog", "clear_leftovers", "drop"]
     assert rec.calls[0][1].table.location == "s3a://w/default/leads"
+    # The contract's requests are strict: drop's purge is not forget_catalog's.
+    status, reply = run(table, "forget_catalog", {"table": TABLE, "purge": False})
+    assert status == 400 and reply["error"]["code"] == "BAD_REQUEST" and "'purge' was unexpected" in reply["error"]["message"], reply
+    assert len(rec.calls) == 3
 
 
 def test_failures_reply_with_code_and_its_http_status():

@@ -177,8 +177,14 @@ def test_a_body_over_the_cap_is_413_without_being_read(srv):
 )
 def test_a_table_outside_the_warehouse_bucket_is_400_naming_the_field(srv, location, words):
     jobs, port = srv
-    for op in ("observe", "write", "drop", "maintain"):
-        body = {"table": {**TABLE, "location": location}, "purge": True, "source": {"uri": f"s3a://{BUCKET}/_lakeform/landing/a.csv", "hash": "h"}, "generation": "1"}
+    table = {**TABLE, "location": location}
+    bodies = {
+        "observe": {"table": table},
+        "write": {"table": table, "source": {"uri": f"s3a://{BUCKET}/_lakeform/landing/a.csv", "hash": "h"}, "generation": "1"},
+        "drop": {"table": table, "purge": True},
+        "maintain": {"table": table},
+    }
+    for op, body in bodies.items():
         status, reply, _ = call(port, "POST", f"/v1/{op}", body)
         assert status == 400 and reply["error"]["code"] == "BAD_REQUEST", (op, location, reply)
         assert "table.location" in reply["error"]["message"] and words in reply["error"]["message"], reply

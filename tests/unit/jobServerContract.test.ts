@@ -10,7 +10,18 @@ import * as path from "node:path";
 import Ajv from "ajv";
 import codesFile from "../../lake/errorCodes.json";
 import { jobTable } from "../../lake/jobClient";
-import { JOB_REQUESTS, JOB_SERVER_CONSTANTS_FILE, JOB_SERVER_SCHEMA_FILE, JOURNAL, journalKey, jobServerConstantsText, jobServerSchemaText } from "../../lake/jobServerContract";
+import {
+  ChangeDocumentSchema,
+  JOB_GET_REPLIES,
+  JOB_REPLIES,
+  JOB_REQUESTS,
+  JOB_SERVER_CONSTANTS_FILE,
+  JOB_SERVER_SCHEMA_FILE,
+  JOURNAL,
+  journalKey,
+  jobServerConstantsText,
+  jobServerSchemaText,
+} from "../../lake/jobServerContract";
 import { DEFAULT_RETAIN, DEFAULT_TARGET_FILE_SIZE_MB, IMMUTABLE_FIELDS, parseTables } from "../../lake/spec";
 
 const ROOT = path.resolve(__dirname, "../..");
@@ -69,4 +80,47 @@ test("a reply as the job server sends it is the contract's, and one without a fi
   expect(errorsOf("observe", observation, "replies")).toEqual([]);
   expect(errorsOf("travel", { columns: ["id"], types: ["bigint"], rows: [[1]] }, "replies")).toEqual([]);
   expect(errorsOf("travel", { columns: ["id"], rows: [[1]] }, "replies")).toContain(" must have required property 'types'");
+});
+
+describe("strict: a field the contract doesn't name is refused, in requests and replies alike", () => {
+  const minimal: Record<string, Record<string, unknown>> = {
+    write: { table, source: { uri: "s3a://b/x.csv", hash: "h" }, generation: "1" },
+    observe: { table },
+    drop: { table, purge: false },
+    travel: { table, asOf: "1" },
+    count: { table, filter: { op: "bool", value: { bool: true } } },
+    changes: { table },
+  };
+  test.each(Object.keys(minimal))("%s: at the top and in the table, by zod and by the generated schema", (op) => {
+    const zodOf = JOB_REQUESTS[op as keyof typeof JOB_REQUESTS];
+    expect(zodOf.safeParse(minimal[op]).success).toBe(true);
+    expect(zodOf.safeParse({ ...minimal[op], shard: 3 }).success).toBe(false);
+    expect(zodOf.safeParse({ ...minimal[op], table: { ...table, owner: "x" } }).success).toBe(false);
+    expect(errorsOf(op, { ...minimal[op], shard: 3 })).toContain(" must NOT have additional properties");
+    expect(errorsOf(op, { ...minimal[op], table: { ...table, owner: "x" } })).toContain("/table must NOT have additional properties");
+  });
+
+  test("a filter tree stays open: its grammar is the job server's filter.py to check", () => {
+    expect(JOB_REQUESTS.count.safeParse({ table, filter: { op: "cmp", cmp: "=", left: { col: "id" }, right: { num: "1" } } }).success).toBe(true);
+  });
+
+  test("replies: zod's and the generated schema's", () => {
+    expect(JOB_REPLIES.drop.safeParse({ dropped: true }).success).toBe(true);
+    expect(JOB_REPLIES.drop.safeParse({ dropped: true, extra: 1 }).success).toBe(false);
+    expect(errorsOf("count", { rows: 1, extra: 1 }, "replies")).toContain(" must NOT have additional properties");
+    const progress = { table: "default.leads", source: "a.csv", stage: "writing", elapsedMs: 5, stageElapsedMs: 1, bytesTotal: 10, rowsTotal: null };
+    expect(JOB_GET_REPLIES.progress.safeParse({ writes: [progress] }).success).toBe(true);
+    expect(JOB_GET_REPLIES.progress.safeParse({ writes: [{ ...progress, eta: 3 }] }).success).toBe(false);
+    expect(JOB_GET_REPLIES.healthz.safeParse({ spark: "3.5.3", sparkJobs: 2, hudiUpsertIndex: "BLOOM" }).success).toBe(true);
+    expect(JOB_GET_REPLIES.healthz.safeParse({ spark: "3.5.3", uptime: 1 }).success).toBe(false);
+  });
+
+  test("a change document as the service lands it, and not with a field more", () => {
+    const del = { lakeformChange: 1, op: "delete", where: "id = 1", filter: { op: "cmp", cmp: "=", left: { col: "id" }, right: { num: "1" } }, requestedAt: "2026-12-03T10:00:00Z" };
+    const upd = { lakeformChange: 1, op: "update", set: { name: "x", score: null }, filter: del.filter, where: "id = 1", requestedAt: del.requestedAt };
+    expect(ChangeDocumentSchema.safeParse(del).success).toBe(true);
+    expect(ChangeDocumentSchema.safeParse(upd).success).toBe(true);
+    expect(ChangeDocumentSchema.safeParse({ ...del, by: "me" }).success).toBe(false);
+    expect(ChangeDocumentSchema.safeParse({ ...upd, keys: "s3a://w/k.csv" }).success).toBe(false);
+  });
 });

@@ -96,7 +96,7 @@ export interface UiUrls {
   statusPage?: string;
   /** The job server's Spark UI (HTTP Basic, any user, password: the API's read token). */
   spark?: string;
-  /** Trino's web UI (its users' passwords: lakeform outputs trinoPassword). */
+  /** Trino's web UI (its users' passwords: user lakeform, lakeform outputs trinoPassword). */
   trino?: string;
 }
 
@@ -112,12 +112,13 @@ export function uiUrls(outs: Pick<LakeOutputs, "trinoEndpoint" | "dataDir" | "sp
 }
 
 /** The web UIs as lines for people, each with the credential it asks. */
-export function uiLinks(outs: Pick<LakeOutputs, "trinoEndpoint" | "dataDir" | "sparkUi">, apiRunning: boolean): string[] {
+export function uiLinks(outs: Pick<LakeOutputs, "trinoEndpoint" | "dataDir" | "sparkUi" | "trinoUser">, apiRunning: boolean): string[] {
   const ui = uiUrls(outs, apiRunning);
   const links: string[] = [];
   if (ui.statusPage) links.push(`status page: ${ui.statusPage} (the API's read token: lakeform outputs apiReadToken --show-secrets)`);
   if (ui.spark) links.push(`spark UI:    ${ui.spark} (any user, the API's read token as password)`);
-  if (ui.trino) links.push(`trino UI:    ${ui.trino} (user admin, password: lakeform outputs trinoPassword --show-secrets)`);
+  // Lakeform's writer: the stack's trinoUser where Trino is external, else lake/trino.ts's TRINO_USERS.admin (not imported: status stays light).
+  if (ui.trino) links.push(`trino UI:    ${ui.trino} (user ${outs.trinoUser ?? "lakeform"}, password: lakeform outputs trinoPassword --show-secrets)`);
   return links;
 }
 

@@ -226,7 +226,7 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
  * supervisor (it has no log any more; a Go engine dies of SIGPIPE at its next line), and only a
  * parent can wait for a process to exit, so no new supervisor could notice its death.
  */
-export async function replaceOrphans(spec: Pick<ProcessSpec, "pidFile"> & Partial<Pick<ProcessSpec, "logFile" | "service">>, graceSec = 20): Promise<number[]> {
+export async function replaceOrphans(spec: Pick<ProcessSpec, "pidFile"> & Partial<Pick<ProcessSpec, "logFile" | "service" | "ports">>, graceSec = 20): Promise<number[]> {
   const orphans = processesMarked(`${MARKER_VAR}=${spec.pidFile}`);
   if (orphans.length === 0) return [];
   if (spec.logFile) {
@@ -235,6 +235,12 @@ export async function replaceOrphans(spec: Pick<ProcessSpec, "pidFile"> & Partia
   }
   const stuck = await terminate(orphans, graceSec * 1000);
   if (stuck.length > 0) throw new ServiceStartError(spec.service ?? path.basename(path.dirname(spec.pidFile)), `processes left by its dead supervisor don't exit even on SIGKILL (pids ${stuck.join(", ")})`, "");
+  // A JVM's main thread can be reaped (so the pid reads as gone) while its other threads still
+  // hold its sockets for a moment: the ports are free only once they are closed.
+  const deadline = Date.now() + 30_000;
+  for (const port of spec.ports ?? []) {
+    while ((await portOpen(port)) && Date.now() < deadline) await sleep(250);
+  }
   return orphans;
 }
 

@@ -151,7 +151,7 @@ test("status links the status page, Spark's and Trino's UI when they are on 127.
     expect(uiLinks({ dataDir, trinoEndpoint: "https://127.0.0.1:18443" }, false)).toEqual([expect.stringMatching(/^trino UI: /)]);
     expect(uiLinks({ dataDir, trinoEndpoint: "https://127.0.0.1:18443" }, true)).toEqual([
       "status page: http://127.0.0.1:8090/ (the API's read token: lakeform outputs apiReadToken --show-secrets)",
-      "trino UI:    https://127.0.0.1:18443/ui/ (user admin, password: lakeform outputs trinoPassword --show-secrets)",
+      "trino UI:    https://127.0.0.1:18443/ui/ (user lakeform, password: lakeform outputs trinoPassword --show-secrets)",
     ]);
     expect(uiLinks({ dataDir: path.join(dataDir, "none"), trinoEndpoint: "https://trino.example.com" }, true)).toEqual([]);
     // The job server's Spark UI, where the stack has one (its output sparkUi; "" on docker).

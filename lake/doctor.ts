@@ -177,11 +177,11 @@ export function sparkVersionChecks(reply: DoctorResult, m: VersionMatrix): Docto
   const out: DoctorCheck[] = [];
   const scala = reply.scala ? line(reply.scala) : undefined;
   if (line(reply.spark) !== line(m.spark)) {
-    out.push(problem("versions.spark", "spark", "spark", `Spark ${reply.spark} runs; the matrix is Spark ${m.spark} (line ${line(m.spark)})`, `run Spark ${line(m.spark)} (Lakeform's own: pyspark ${VERSIONS.spark}), or bundles built for ${line(reply.spark)} with a matrix that says so`));
+    out.push(problem("versions.spark", "spark", "spark version", `Spark ${reply.spark} runs; the matrix is Spark ${m.spark} (line ${line(m.spark)})`, `run Spark ${line(m.spark)} (Lakeform's own: pyspark ${VERSIONS.spark}), or bundles built for ${line(reply.spark)} with a matrix that says so`));
   } else if (scala && scala !== m.scala) {
-    out.push(problem("versions.spark", "spark", "spark", `Spark ${reply.spark} runs on Scala ${reply.scala}; the matrix's bundles are for Scala ${m.scala}`, `use the _${scala} builds of the Hudi and Iceberg bundles, or Spark built for Scala ${m.scala}`));
+    out.push(problem("versions.spark", "spark", "spark version", `Spark ${reply.spark} runs on Scala ${reply.scala}; the matrix's bundles are for Scala ${m.scala}`, `use the _${scala} builds of the Hudi and Iceberg bundles, or Spark built for Scala ${m.scala}`));
   } else {
-    out.push(ok("versions.spark", "spark", "spark", `Spark ${reply.spark}${reply.scala ? `, Scala ${reply.scala}` : ""}`));
+    out.push(ok("versions.spark", "spark", "spark version", `Spark ${reply.spark}${reply.scala ? `, Scala ${reply.scala}` : ""}`));
   }
   const want = { hudi: m.hudi, iceberg: m.iceberg } as const;
   const artifact = { hudi: (l: string, s: string) => `hudi-spark${l}-bundle_${s}`, iceberg: (l: string, s: string) => `iceberg-spark-runtime-${l}_${s}` } as const;
@@ -226,12 +226,12 @@ export function sparkVersionChecks(reply: DoctorResult, m: VersionMatrix): Docto
 
 /** Trino's version against the matrix: another one may read other Hudi and Iceberg versions than listed. */
 export function trinoVersionCheck(version: string | undefined, m: VersionMatrix): DoctorCheck {
-  if (version === undefined) return { id: "versions.trino", from: "trino", to: "trino", status: "skipped", detail: "Trino's version unknown (Trino didn't answer)" };
-  if (version.replace(/-.*$/, "") === m.trino) return ok("versions.trino", "trino", "trino", `Trino ${version}`);
+  if (version === undefined) return { id: "versions.trino", from: "trino", to: "trino version", status: "skipped", detail: "Trino's version unknown (Trino didn't answer)" };
+  if (version.replace(/-.*$/, "") === m.trino) return ok("versions.trino", "trino", "trino version", `Trino ${version}`);
   return {
     id: "versions.trino",
     from: "trino",
-    to: "trino",
+    to: "trino version",
     status: "warning",
     detail: `Trino ${version} runs; the matrix is Trino ${m.trino} (what the Hudi and Iceberg versions it reads are listed for)`,
     fix: `run Trino ${m.trino}, or a --matrix that lists what Trino ${version} reads`,

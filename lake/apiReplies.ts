@@ -4,9 +4,10 @@
  * shows them; the types the rest of the code uses are inferred from them (lake/status.ts's
  * TableStatus, lake/conditions.ts's Condition, lake/progress.ts's ApplyProgress, lake/trino.ts's
  * QueryResult, reconciler/trash.ts's UndropResult, api/service.ts's replies). The job server's
- * replies are the contract's (lake/jobServerContract.ts).
+ * replies are the contract's (lake/jobServerContract.ts), which a write in flight extends.
  */
 import { z } from "zod";
+import { WriteProgressSchema as JobWriteProgressSchema } from "./jobServerContract";
 import type { TableSpec } from "./spec";
 
 const FORMAT = z.enum(["hudi", "iceberg"]);
@@ -126,21 +127,9 @@ export const RowsSchema = z.object({
 /** POST /query. */
 export const QueryReplySchema = RowsSchema.extend({ truncated: z.boolean(), offset: z.number(), nextOffset: z.number().nullable() });
 
-/** A write in flight, as the API shows it (GET /tables/{t}/progress). */
+/** A write in flight, as the API shows it (GET /tables/{t}/progress): the job server's, with its figures as one line. */
 export const WriteProgressSchema = z.object({
-  table: z.string().describe("<database>.<table>"),
-  source: z.string().describe("the CSV being written: a declared source's file name, or api-… for an ingest through the API"),
-  stage: z.string().describe("preparing | sampling | checking keys | writing | diagnosing | journaling"),
-  elapsedMs: z.number().describe("since the write started"),
-  stageElapsedMs: z.number().describe("since the current stage started"),
-  bytesTotal: z.number().describe("size of the CSV"),
-  rowsTotal: z.number().nullable().describe("rows in the CSV, once its keys were counted (null before)"),
-  bytesRead: z.number().optional().describe("of the CSV, by the current stage's Spark work so far"),
-  rowsRead: z.number().optional(),
-  rowsOut: z.number().optional(),
-  tasksDone: z.number().optional(),
-  tasks: z.number().optional(),
-  percent: z.number().optional().describe("bytesRead as a share of bytesTotal: the current stage's (checking keys reads the CSV once, writing again)"),
+  ...JobWriteProgressSchema.shape,
   message: z.string().describe('the figures as one line, e.g. "writing, 92 MB of 203 MB read, 900,000 of 2,000,000 rows"'),
 });
 

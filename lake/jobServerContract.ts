@@ -299,27 +299,21 @@ export const JOB_REPLIES = {
 
 export type JobReply<Op extends JobOperation> = z.output<(typeof JOB_REPLIES)[Op]>;
 
-/** A write in flight, as GET /progress reports it (jobs/lakeform_jobs/progress.py). */
+/** A write in flight, as GET /progress reports it (jobs/lakeform_jobs/progress.py); the API shows it with a line for people. */
 export const WriteProgressSchema = z.strictObject({
-  /** "<database>.<table>" */
-  table: z.string(),
-  source: z.string(),
-  /** preparing | sampling | checking keys | writing | diagnosing | journaling */
-  stage: z.string(),
-  elapsedMs: z.number(),
-  stageElapsedMs: z.number(),
-  /** Size of the CSV being written. */
-  bytesTotal: z.number(),
-  /** Rows in the CSV, once its keys were counted. */
-  rowsTotal: z.number().nullable(),
-  /** Spark's figures for the current stage so far (absent before its first Spark job). */
-  bytesRead: z.number().optional(),
+  table: z.string().describe("<database>.<table>"),
+  source: z.string().describe("the CSV being written: a declared source's file name, or api-… for an ingest through the API"),
+  stage: z.string().describe("preparing | sampling | checking keys | writing | diagnosing | journaling"),
+  elapsedMs: z.number().describe("since the write started"),
+  stageElapsedMs: z.number().describe("since the current stage started"),
+  bytesTotal: z.number().describe("size of the CSV"),
+  rowsTotal: z.number().nullable().describe("rows in the CSV, once its keys were counted (null before)"),
+  bytesRead: z.number().optional().describe("of the CSV, by the current stage's Spark work so far (absent before its first Spark job)"),
   rowsRead: z.number().optional(),
   rowsOut: z.number().optional(),
   tasksDone: z.number().optional(),
   tasks: z.number().optional(),
-  /** bytesRead as a share of bytesTotal. */
-  percent: z.number().optional(),
+  percent: z.number().optional().describe("bytesRead as a share of bytesTotal: the current stage's (checking keys reads the CSV once, writing again)"),
   /** Which write path writes it: spark, or arrow (pyarrow + pyiceberg in the job server, no Spark job). */
   path: z.enum(["spark", "arrow"]).optional(),
 });

@@ -22,7 +22,7 @@ export interface LakehouseArgs {
   /** Each service's `external` (stacks/config.ts): connected to, checked on every `up`, never provisioned nor destroyed. */
   objectStore?: { engine?: ObjectStoreEngine; port?: number; forceDestroy?: boolean; external?: ExternalObjectStoreCheck };
   metastore?: { port?: number; heap?: string; external?: { uri: string } };
-  spark?: { port?: number; workers?: number; driverMemory?: string; workerMemory?: string; external?: ExternalSparkCluster };
+  spark?: { port?: number; workers?: number; driverMemory?: string; workerMemory?: string; arrowPathMaxMB?: number; external?: ExternalSparkCluster };
   trino?: { port?: number; workers?: number; heap?: string; external?: Omit<ExternalTrinoCheck, "catalogs"> & { catalogs?: string[] } };
   /** Bucket the tables live in. */
   warehouseBucket?: string;

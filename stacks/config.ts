@@ -114,6 +114,8 @@ export const StackConfigSchema = z
           workers: z.number().int().min(0).optional(),
           driverMemory: z.string().optional(),
           workerMemory: z.string().optional(),
+          /** The largest source (MB) the job server's Arrow write path takes; default a quarter of driverMemory, 0: off. */
+          arrowPathMaxMB: z.number().min(0).optional(),
           external: ExternalSparkSchema.optional(),
         })
         .strict(),

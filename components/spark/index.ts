@@ -45,14 +45,14 @@ export class Spark extends pulumi.ComponentResource {
       // Someone else's cluster: only Lakeform's job server runs here, as the cluster's driver.
       const plan = pulumi
         .all([conn, secret, pulumi.secret(args.external), uiPassword])
-        .apply(([c, s, external, ui]) => sparkLocalPlans({ dataDir: args.dataDir, port, workers: 0, driverMemory, workerMemory, external, uiPassword: ui || undefined }, args.toolchain, c, s).server);
+        .apply(([c, s, external, ui]) => sparkLocalPlans({ dataDir: args.dataDir, port, workers: 0, driverMemory, workerMemory, external, uiPassword: ui || undefined, arrowPathMaxMB: args.arrowPathMaxMB }, args.toolchain, c, s).server);
       this.server = new LocalService(`${name}-job-server`, plan, { parent: this, dependsOn: args.dependsOn });
       this.master = pulumi.output(args.external).apply((x) => x.master);
       this.uiUrl = pulumi.unsecret(pulumi.output(args.external).apply((x) => uiUrl(x.driverHost)));
     } else if (args.runtime === "local") {
       const plans = pulumi
         .all([conn, secret, uiPassword])
-        .apply(([c, s, ui]) => sparkLocalPlans({ dataDir: args.dataDir, port, workers, driverMemory, workerMemory, uiPassword: ui || undefined }, args.toolchain, c, s));
+        .apply(([c, s, ui]) => sparkLocalPlans({ dataDir: args.dataDir, port, workers, driverMemory, workerMemory, uiPassword: ui || undefined, arrowPathMaxMB: args.arrowPathMaxMB }, args.toolchain, c, s));
       const clusterNodes: pulumi.Resource[] = [];
       for (let i = 0; i < (workers > 0 ? workers + 1 : 0); i++) {
         clusterNodes.push(

@@ -20,6 +20,8 @@ export interface SparkLocalArgs {
   external?: ExternalSparkCluster;
   /** The password the job server's web UI asks (SparkArgs.uiPassword); without it the UI is off. */
   uiPassword?: string;
+  /** SparkArgs.arrowPathMaxMB. */
+  arrowPathMaxMB?: number;
 }
 
 /**
@@ -126,7 +128,7 @@ export function sparkLocalPlans(args: SparkLocalArgs, tc: Toolchain, conn: LakeC
     service: "spark",
     install: ["python", "jars"],
     files: {
-      [defaults]: sparkDefaultsFile(conn, master, args.driverMemory, bin.jars, rpcSecret, ext ? { external: ext } : { workers, executorMemory: executorMemory(args.workerMemory) }, ui),
+      [defaults]: sparkDefaultsFile(conn, master, args.driverMemory, bin.jars, rpcSecret, ext ? { external: ext } : { workers, executorMemory: executorMemory(args.workerMemory) }, ui, args.arrowPathMaxMB),
     },
     dirs: [dirs.data, env.SPARK_LOCAL_DIRS, ...(ui ? [ui.classesDir] : [])],
     process: localProcess(args.dataDir, "spark", {

@@ -21,6 +21,11 @@ export interface SparkArgs extends RuntimeArgs, EngineConnectionArgs {
   /** A Spark cluster Lakeform connects to: no master nor workers provisioned; the job server runs here as its client-mode driver. */
   external?: pulumi.Input<ExternalSparkCluster>;
   /**
+   * The largest source (MB) the job server's Arrow write path takes (pyarrow + pyiceberg in its
+   * Python process, beside the JVM); default: a quarter of driverMemory. 0 turns the path off.
+   */
+  arrowPathMaxMB?: number;
+  /**
    * The password the job server's web UI asks (HTTP Basic, any user name; the Lakehouse gives the
    * API's read token). Local runtime only; without it the UI stays off (as on docker).
    */
@@ -142,6 +147,9 @@ export function clusterSettings(workers: number, executorMemory: string): Record
   return { "spark.executor.cores": "1", "spark.cores.max": String(workers), "spark.executor.memory": executorMemory };
 }
 
+/** The job server's setting for its Arrow write path's budget, in bytes. */
+export const ARROW_PATH_MAX_BYTES = "spark.lakeform.arrowPath.maxBytes";
+
 /** spark-defaults.conf for a given master (and, on a standalone cluster, its executor sizing). */
 export function sparkDefaultsFile(
   conn: LakeConnection,
@@ -151,10 +159,13 @@ export function sparkDefaultsFile(
   rpcSecret: string | undefined,
   cluster?: { workers: number; executorMemory: string } | { external: ExternalSparkCluster },
   ui?: SparkUi,
+  arrowPathMaxMB?: number,
 ): string {
   return renderProperties(
     {
       ...sparkDefaults(conn, { driverMemory }),
+      // Read by the job server (jobs/lakeform_jobs/arrow/path.py); unset: a quarter of driverMemory.
+      ...(arrowPathMaxMB !== undefined ? { [ARROW_PATH_MAX_BYTES]: String(Math.round(arrowPathMaxMB * 1024 * 1024)) } : {}),
       ...(ui ? sparkUiSettings(ui) : {}),
       ...(rpcSecret ? rpcAuthSettings(rpcSecret) : {}),
       ...(cluster && "external" in cluster ? externalClusterSettings(cluster.external) : {}),

@@ -44,6 +44,13 @@ describe("local plan", () => {
     expect(off.process.command[0]).toBe(tc.local!.paths.sparkSubmit);
   });
 
+  test("the Arrow write path's budget: the stack's arrowPathMaxMB in bytes in the job server's spark-defaults; unset, the job server derives it from driverMemory", () => {
+    const conf = (args: object) => sparkLocalPlans({ ...local, workers: 0, ...args }, tc, CONN, SECRET).server.files["/d/spark/conf/spark-defaults.conf"];
+    expect(conf({ arrowPathMaxMB: 100 })).toContain("spark.lakeform.arrowPath.maxBytes 104857600");
+    expect(conf({ arrowPathMaxMB: 0 })).toContain("spark.lakeform.arrowPath.maxBytes 0");
+    expect(conf({})).not.toContain("arrowPath");
+  });
+
   test("a changed job program is a changed plan (the server restarts on up)", () => {
     const a = sparkLocalPlans({ ...local, workers: 0 }, tc, CONN, SECRET).server;
     const b = sparkLocalPlans({ ...local, workers: 0 }, testToolchain({ jobs: { ...tc.jobs, sha256: "0".repeat(64) } }), CONN, SECRET).server;

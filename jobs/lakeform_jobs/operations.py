@@ -23,6 +23,7 @@ from .lease import LeaseGuard
 from .names import sanitize_column
 from .observed import COLUMNS, DATA_FILES, ROWS, KnownTables, decide
 from .write import Writes
+from .arrow import ArrowPath
 from .types import Table, s3a_uri
 from .requests import ChangesRequest, CountRequest, LocationRequest, TableRequest, TravelRequest, WriteRequest
 from .replies import (
@@ -46,12 +47,17 @@ log = logging.getLogger("lakeform.jobs")
 
 
 class Jobs:
+    # The Arrow write path (arrow/path.py), or None: every write takes the Spark path.
+    arrow: "ArrowPath | None" = None
+
     def __init__(self, spark: "SparkSession"):
         self.spark = spark
         self.ctx = Context(spark=spark, storage=Storage(spark), catalog=Catalog(spark))
         self.journal = Journal(self.ctx.storage)
         self.progress = Progress(spark)
         self.writes = Writes(spark, self.ctx, self.journal, CsvSource(spark, self.ctx.storage))
+        # When pyarrow and pyiceberg are installed (not in every image).
+        self.arrow = ArrowPath.create(lambda k, d: spark.conf.get(k, d))
         # What Spark last told of each table (rows, columns, data files), by the table's head.
         self.known = KnownTables()
         self._locks: dict[str, threading.Lock] = {}
@@ -156,7 +162,9 @@ class Jobs:
                 raise JobFailure("SOURCE_UNREADABLE", f"the source {source.name or source.uri} is not at {source.uri}")
             if change:
                 return self.writes.apply_change(req, fmt, started, guard)
-            return self.writes.write_source(req, fmt, progress, guard, started)
+            # An Iceberg batch within the Arrow path's budget: pyarrow + pyiceberg, no Spark job (arrow/path.py).
+            done = self.arrow.write_if_taken(self.writes, req, fmt, progress, guard, started) if self.arrow else None
+            return done if done is not None else self.writes.write_source(req, fmt, progress, guard, started)
 
     def changes(self, req: ChangesRequest) -> ChangesResult:
         """Rows inserted or updated and keys deleted after `since` up to `until`, each with its commit."""

@@ -12,6 +12,9 @@ from .lease import Fence
 from .types import RESERVED, S3A, Source, Table, field_of, s3a_uri
 
 
+WRITE_PATHS = ("auto", "spark")
+
+
 @dataclass(frozen=True)
 class WriteRequest:
     table: Table
@@ -22,14 +25,20 @@ class WriteRequest:
     must_exist: bool = False
     # The table's lease the request was sent under (lease.py): checked before anything commits.
     lease: Fence | None = None
+    # Which write path: "auto" lets an Iceberg batch within the budget take the Arrow path
+    # (arrow/path.py), "spark" keeps it on Spark.
+    path: str = "auto"
 
     @staticmethod
     def parse(body: dict[str, Any]) -> "WriteRequest":
         gen = field_of(body, "generation", (str, int), "request")
         t = Table.parse(field_of(body, "table", dict, "request"))
+        path = field_of(body, "path", str, "request", "auto")
+        if path not in WRITE_PATHS:
+            raise BadRequest(f"field request.path must be one of {', '.join(WRITE_PATHS)}, got {path!r}")
         return WriteRequest(
             t, Source.parse(field_of(body, "source", dict, "request")), str(gen),
-            bool(field_of(body, "mustExist", bool, "request", False)), Fence.parse(body, t.database, t.name),
+            bool(field_of(body, "mustExist", bool, "request", False)), Fence.parse(body, t.database, t.name), path,
         )
 
 

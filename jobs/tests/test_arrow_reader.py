@@ -127,3 +127,20 @@ def test_the_budget_is_the_stacks_else_a_share_of_the_driver_memory():
     assert arrow_path.budget(lambda k, d: {"spark.driver.memory": "2g"}.get(k, d)) == 512 << 20
     assert arrow_path.budget(lambda k, d: {arrow_path.MAX_BYTES_CONF: "1000"}.get(k, d)) == 1000
     assert arrow_path.budget(lambda k, d: {"spark.driver.memory": "100m"}.get(k, d)) == 64 << 20
+
+
+def test_which_writes_take_the_arrow_path():
+    from lakeform_jobs.arrow.iceberg import LakeConf
+    from lakeform_jobs.requests import WriteRequest
+    from lakeform_jobs.types import Source
+
+    p = arrow_path.ArrowPath(LakeConf("thrift://127.0.0.1:9083", "http://127.0.0.1:8333", "us-east-1", "k", "s"), max_bytes=100)
+    assert p.refusal(t(), 100, "auto") is None
+    assert "budget" in p.refusal(t(), 101, "auto")
+    assert "Spark path" in p.refusal(t(), 1, "spark")
+    hudi = Table(name="t", database="default", format="hudi", location="s3a://w/default/t", primary_key=["id"])
+    assert "Hudi" in p.refusal(hudi, 1, "auto")
+    req = lambda uri, **kw: WriteRequest(t(**kw), Source(uri=uri, hash="h"), "1")  # noqa: E731
+    assert arrow_path.spark_only(req("s3a://w/_lakeform/landing/ab/abc.csv")) is None
+    assert arrow_path.spark_only(req("s3a://w/_lakeform/landing/ab/abc.parquet"))
+    assert arrow_path.spark_only(req("s3a://w/_lakeform/landing/ab/abc.csv.gz"))

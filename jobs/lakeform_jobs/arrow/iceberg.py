@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -113,14 +114,17 @@ def key_of(table: "pa.Table", keys: list[str], to: list["pa.DataType"] | None = 
 class IcebergWriter:
     def __init__(self, conf: LakeConf):
         self.conf = conf
-        self._catalog: Any = None
+        self._local = threading.local()
 
     def catalog(self) -> Any:
-        if self._catalog is None:
+        """The Hive catalog, one per thread: its metastore client holds one transport, which
+        the job server's threads (writes to different tables at once) must not share."""
+        cat = getattr(self._local, "catalog", None)
+        if cat is None:
             from pyiceberg.catalog.hive import HiveCatalog
 
-            self._catalog = HiveCatalog("lakeform", **self.conf.catalog_properties())
-        return self._catalog
+            cat = self._local.catalog = HiveCatalog("lakeform", **self.conf.catalog_properties())
+        return cat
 
     def io(self) -> Any:
         """The catalog's file IO (pyarrow's S3 file system): what the source is read with too."""

@@ -36,7 +36,8 @@ from .reader import Decline
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from ..types import Table, WriteRequest
+    from ..requests import WriteRequest
+    from ..types import Table
 
 log = logging.getLogger("lakeform.jobs")
 
@@ -99,11 +100,34 @@ class ArrowPath:
             return f"the source ({size} bytes) is over the Arrow path's budget ({self.max_bytes} bytes)"
         return None
 
+    def write_if_taken(self, writes: Any, req: "WriteRequest", fmt: Any, progress: Any, guard: Any, started: float) -> Any | None:
+        """The write on the Arrow path when it takes it (refusal, Decline); None: the Spark path
+        writes it (Writes.write_source). A source already applied (`once`) is answered as the Spark
+        path answers it, before either reads it."""
+        t, source = req.table, req.source
+        why = self.refusal(t, writes.ctx.storage.size(source.uri), getattr(req, "path", "auto") or "auto")
+        why = why or spark_only(req)
+        if why:
+            log.info("table=%s: %s takes the Spark path: %s", t.key, source.name or source.uri, why)
+            return None
+        target = writes._target(t, fmt)
+        done = writes._already_applied(req, fmt, target, started)
+        if done is not None:
+            return done
+        try:
+            return self.write(writes, req, fmt, target.exists, progress, guard, started)
+        except Decline as e:
+            log.info("table=%s: %s takes the Spark path: %s", t.key, source.name or source.uri, e)
+            progress.p.path = "spark"
+            return None
+
     # ---------------------------------------------------------------------------- the write
 
-    def write(self, jobs: Any, req: "WriteRequest", target_exists: bool, progress: Any, guard: Any, started: float) -> Any:
-        """The write (see the module's doc); Decline before anything is written when the Spark path must take it."""
-        from ..types import WriteResult
+    def write(self, writes: Any, req: "WriteRequest", fmt: Any, target_exists: bool, progress: Any, guard: Any, started: float) -> Any:
+        """The write (see the module's doc); Decline before anything is written when the Spark path
+        must take it. `writes`: the Spark path's Writes, whose undo, journal and lease steps it shares."""
+        from ..replies import WriteResult
+        from ..write import raise_if_lost, warn_if_committed_after_loss
 
         t, source = req.table, req.source
         progress.p.path = "arrow"
@@ -137,26 +161,24 @@ class ArrowPath:
         readers.refuse_empty_keys(r, keys)
         rows, deduped = dedupe(r.table, keys, t.ordering_field)
         rows, flag = delete_flag(rows, t, marker, r.types)
-        meta = {META_PREFIX + k: v for k, v in {"source_hash": source.hash, "source": source.name, "generation": req.generation, "spec": t.spec_json()}.items()}
+        meta = {META_PREFIX + k: v for k, v in {"source_hash": source.hash, "source": source.name, "generation": req.generation, "spec": t.spec_json(), **source.replay_meta()}.items()}
         meta[PATH_KEY] = "arrow"
-        from ..formats.iceberg import Iceberg
-
-        plan = ArrowPlan(keys=keys, meta=meta, new_cols=new_cols, flag=flag, properties=Iceberg.table_properties(None, t), partition_by=t.partition_by, location=t.location)  # type: ignore[arg-type]
-        before = None if target_exists else jobs._before_new_table(t)
+        plan = ArrowPlan(keys=keys, meta=meta, new_cols=new_cols, flag=flag, properties=fmt.table_properties(t), partition_by=t.partition_by, location=t.location)
+        before = None if target_exists else writes._before_new_table(t)
         progress.stage("writing")
         try:
             out = self.writer.write(t, rows, plan, target_exists, before_commit=lambda: (progress.stage("committing"), guard.check()))
         except Exception as e:
-            if target_exists and jobs._journal_if_committed(t, jobs.format(t), req, started):
+            if target_exists and writes._journal_if_committed(t, fmt, req, started):
                 raise
             if not target_exists:
-                jobs._undo_new_table(t, before)
-            jobs._lost(guard, e, "the write was cancelled before it committed; nothing was written")
+                writes._undo_new_table(t, before)
+            raise_if_lost(guard, e, "the write was cancelled before it committed; nothing was written")
             raise failure(e) from e
-        jobs._committed_after_loss(guard, out.commit)
+        warn_if_committed_after_loss(guard, out.commit)
         progress.stage("journaling")
         if source.journal:
-            jobs.journal.append(t, commit=out.commit, source=source.name, source_hash=source.hash, uri=source.uri, generation=req.generation)
+            writes.journal.append(t, commit=out.commit, source=source.name, source_hash=source.hash, uri=source.uri, generation=req.generation)
         profile = progress.profile()
         what = ("bulk" if out.bulk else f"upsert ({out.rewritten_files} data file(s) rewritten)") + (", deduplicated" if deduped else "")
         log.info("table=%s: %s written by the Arrow path in %.1f s (%s, commit attempts %d)", t.key, source.name or source.uri, time.time() - started, what, out.attempts)
@@ -171,6 +193,24 @@ class ArrowPath:
             profile=profile,
             **out.counts,
         )
+
+
+def spark_only(req: "WriteRequest") -> str | None:
+    """What of a request only the Spark path reads (issue 21's source formats, CSV options,
+    declared column types, a schemaPolicy that discards): the Arrow path reads RFC 4180 CSV with
+    the table's and inferred types, and adds columns or refuses them."""
+    t, source = req.table, req.source
+    read = getattr(source, "read", None)
+    if read:
+        return "the source names how it is read (its format or CSV options)"
+    declared = getattr(t, "columns", None)
+    if declared and getattr(declared, "types", declared):
+        return "the table declares column types"
+    if t.schema_policy not in ("addColumns", "strict"):
+        return f"schemaPolicy {t.schema_policy}"
+    if not source.uri.lower().endswith(".csv"):
+        return "the source is not a .csv file"
+    return None
 
 
 def failure(e: Exception) -> Exception:

@@ -1,0 +1,73 @@
+"""A write's data steps with a local Spark (write.py's Writes, no table format): the batch opened,
+its keys counted, its rows planned (write_plan.plan_write) and shaped as the plan says: one row per
+key, deleteWhen's rows left out or flagged, the counts of the commit."""
+
+import os
+from types import SimpleNamespace
+
+import pytest
+
+pyspark = pytest.importorskip("pyspark")
+
+from lakeform_jobs.catalog import Storage  # noqa: E402
+from lakeform_jobs.crud import DELETE_FLAG  # noqa: E402
+from lakeform_jobs.csv_source import CsvSource  # noqa: E402
+from lakeform_jobs.requests import WriteRequest  # noqa: E402
+from lakeform_jobs.types import DeleteWhen, Source, Table  # noqa: E402
+from lakeform_jobs.write import Writes  # noqa: E402
+from lakeform_jobs.write_plan import Target  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def spark():
+    from pyspark.sql import SparkSession
+
+    s = (
+        SparkSession.builder.master("local[1]").appName("lakeform-write-steps-test")
+        .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "1").config("spark.sql.session.timeZone", "UTC")
+        .getOrCreate()
+    )
+    yield s
+    s.stop()
+
+
+TABLE = Table(name="leads", database="default", format="iceberg", location="s3a://w/default/leads", primary_key=["id"], ordering_field="v", delete_when=DeleteWhen(column="op", equals=("d",)))
+FMT = SimpleNamespace(checks_new_keys=True, exact_commit_counts=False)
+PROGRESS = SimpleNamespace(stage=lambda *a, **k: None, rows=lambda n: None, p=SimpleNamespace(bytes_total=0))
+
+
+def steps(spark, tmp_path, text: str, target_rows=None):
+    p = os.path.join(tmp_path, "b.csv")
+    with open(p, "w") as f:
+        f.write(text)
+    w = Writes(spark, SimpleNamespace(spark=spark, storage=Storage(spark), catalog=None), None, CsvSource(spark, Storage(spark)))
+    req = WriteRequest(TABLE, Source(uri="file://" + p, hash="h", name="b.csv"), "g1")
+    current = spark.createDataFrame(target_rows, "id int, name string, v int") if target_rows is not None else None
+    target = Target(exists=current is not None, current=current, visible=["id", "name", "v"] if current is not None else [])
+    batch = w._open_batch(req, target, PROGRESS)
+    stats = w._key_stats(batch.r, batch.keys, batch.r.multiline, target.current)
+    df, plan = w._rows(req, FMT, target, batch, stats, batch.r.multiline)
+    return stats, df, plan
+
+
+def test_a_new_table_takes_the_bulk_path_one_row_per_key_and_marked_rows_left_out(spark, tmp_path):
+    stats, df, plan = steps(spark, tmp_path, "id,name,v,op\n1,a,1,\n1,b,2,\n2,c,1,\n3,x,1,d\n")
+    assert (stats["rows"], stats["keys"], stats["maxPerKey"], stats["overlap"]) == (4, 3, 2, 0)
+    assert (plan.bulk, plan.deduped, plan.delete_flag, plan.counts) == (True, True, None, None)
+    # The ordering field chose v=2 for key 1; key 3's row deletes nothing in a new table.
+    assert sorted(tuple(r) for r in df.select("id", "name", "v").collect()) == [(1, "b", 2), (2, "c", 1)]
+    assert DELETE_FLAG not in df.columns
+
+
+def test_an_upsert_into_a_table_flags_its_deletes_and_counts_them_from_the_rows(spark, tmp_path):
+    stats, df, plan = steps(spark, tmp_path, "id,name,v,op\n1,a2,5,\n2,,9,d\n4,new,1,\n", target_rows=[(1, "a", 1), (2, "b", 1)])
+    assert (stats["overlap"], plan.bulk, plan.delete_flag) == (2, False, DELETE_FLAG)
+    assert plan.counts == {"rows_inserted": 1, "rows_updated": 1, "rows_deleted": 1}
+    assert plan.meta["rows_deleted"] == "1" and plan.meta["source_hash"] == "h"
+    assert sorted((r["id"], r[DELETE_FLAG]) for r in df.collect()) == [(1, False), (2, True), (4, False)]
+
+
+def test_an_upsert_without_deletes_counts_from_the_key_statistics(spark, tmp_path):
+    stats, df, plan = steps(spark, tmp_path, "id,name,v\n1,a2,5\n7,n,1\n", target_rows=[(1, "a", 1), (2, "b", 1)])
+    assert (plan.bulk, plan.deduped, plan.delete_flag) == (False, False, None)
+    assert plan.counts == {"rows_inserted": 1, "rows_updated": 1, "rows_deleted": 0}

@@ -181,9 +181,15 @@ export class JobClient {
    * `source.journal: false`: a rebuild's replay of a journal entry, not journaled again (its entry is there).
    * `source.replay`: that entry's commit and the rebuild's last, kept in the commit (a stopped rebuild resumes after it).
    * `mustExist`: the caller saw the table (catalog entry and files); the job server refuses (REPAIR_PENDING) rather than create one.
+   * `path`: "spark" keeps the write on the Spark path; by default an Iceberg batch within the job server's budget takes the Arrow path.
    */
-  write(table: JobTable, source: JobRequest<"write">["source"] & { name: string }, generation: string, opts: { mustExist?: boolean } = {}): Promise<WriteResult> {
-    return this.post("write", { table, source, generation, ...(opts.mustExist ? { mustExist: true } : {}) });
+  write(
+    table: JobTable,
+    source: JobRequest<"write">["source"] & { name: string },
+    generation: string,
+    opts: { mustExist?: boolean; path?: JobRequest<"write">["path"] } = {},
+  ): Promise<WriteResult> {
+    return this.post("write", { table, source, generation, ...(opts.mustExist ? { mustExist: true } : {}), ...(opts.path && opts.path !== "auto" ? { path: opts.path } : {}) });
   }
 
   drop(table: Pick<JobTable, "name" | "database" | "format" | "location">, purge: boolean): Promise<JobReply<"drop">> {

@@ -110,6 +110,10 @@ export const JOB_REQUESTS = {
     source: SourceSchema,
     generation: z.union([z.string(), z.number().int()]),
     mustExist: z.boolean().optional().describe("The caller saw the table: refused (REPAIR_PENDING) rather than made a new table"),
+    path: z
+      .enum(["auto", "spark"])
+      .optional()
+      .describe("Which write path: auto (default) takes the Arrow path (pyarrow + pyiceberg, no Spark job) for an Iceberg batch within the job server's budget, else Spark; spark always Spark"),
     ...fenced,
   }),
   observe: z.strictObject({ table: JobTableSchema, rows: z.boolean().optional().describe("false: the row count and data files aren't wanted"), ...fenced }),

@@ -146,7 +146,7 @@ export function checked(body: Readable, check: CsvStreamCheck): Readable {
   return body.pipe(check);
 }
 
-/** A body read whole, up to maxBytes (PAYLOAD_TOO_LARGE past it): for the small bodies of the light path. */
+/** A body read whole, up to maxBytes (PAYLOAD_TOO_LARGE past it), for small bodies. */
 export async function readBounded(body: Readable, maxBytes: number, what: string): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let n = 0;
@@ -160,6 +160,3 @@ export async function readBounded(body: Readable, maxBytes: number, what: string
   }
   return Buffer.concat(chunks);
 }
-
-/** The most a CSV for the Trino light path may take (it is read whole and parsed at once: 10,000 rows fit). */
-export const LIGHT_PATH_MAX_BYTES = 8 * 1024 * 1024;

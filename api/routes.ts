@@ -223,7 +223,7 @@ export async function registerRoutes(app: ApiApp, lake: LakeService, limits: Api
         // A client gone mid-body fails the stream, which aborts the landing.
         void reply;
         try {
-          const res = req.query.via === "trino" ? await lake.ingestCsvViaTrino(req.params.table, body) : await lake.ingestCsv(req.params.table, body, name, { maxBytes: limits.csvBodyBytes });
+          const res = await lake.ingestCsv(req.params.table, body, name, { maxBytes: limits.csvBodyBytes, path: req.query.via === "spark" ? "spark" : "auto" });
           return { table: req.params.table, commit: res.commit, rowsWritten: res.rowsWritten, addedColumns: res.addedColumns, renamed: res.renamed };
         } catch (err) {
           throw multipart ? malformedMultipart(err) : err;

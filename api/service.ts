@@ -29,7 +29,6 @@ import type { Sources } from "../lake/sources";
 import { checked, csvStreamFor } from "./csvStream";
 import { nudged, repairPending } from "./repairFirst";
 import { dependencyHealth } from "./health";
-import { ingestViaTrino, type LightPathDeps } from "./lightPath";
 import { readStatement } from "./statements";
 import { loadTables, tableId, type TableSpec } from "../lake/spec";
 import { qualifiedTable } from "../lake/sql";
@@ -49,8 +48,6 @@ const NO_ROWS: ObserveOptions = { rows: false };
 
 export class LakeService {
   readonly trinoRead: TrinoClient;
-  /** Only the Iceberg light path writes through Trino. */
-  private readonly trinoWrite: TrinoClient;
 
   constructor(
     /** The engines' addresses (a stack's outputs); the metastore's is only asked by health(). */
@@ -63,7 +60,6 @@ export class LakeService {
     readonly leases?: TableLeases,
   ) {
     this.trinoRead = stackTrino(endpoints, "readOnly");
-    this.trinoWrite = stackTrino(endpoints, "admin");
   }
 
   status(): LakeStatus | undefined {
@@ -185,9 +181,10 @@ export class LakeService {
    * empty key). A stream (an API upload, up to maxBytes) is never held whole: it is landed as it
    * arrives, its header checked against the table from its first bytes (a missing named column
    * aborts the upload); its rows are the job server's to check, which refuses a bad one (ragged,
-   * mistyped, an empty key) before it commits.
+   * mistyped, an empty key) before it commits. `path`: "spark" keeps the write on the Spark path;
+   * by default an Iceberg batch within the job server's budget takes the Arrow path (no Spark job).
    */
-  async ingestCsv(name: string, csv: Buffer | Readable, sourceName = "upload.csv", opts: { maxBytes?: number } = {}): Promise<IngestResult> {
+  async ingestCsv(name: string, csv: Buffer | Readable, sourceName = "upload.csv", opts: { maxBytes?: number; path?: "auto" | "spark" } = {}): Promise<IngestResult> {
     const t = this.spec(name);
     let landed: Awaited<ReturnType<Sources["landContent"]>>;
     if (Buffer.isBuffer(csv)) {
@@ -198,26 +195,8 @@ export class LakeService {
     }
     const { source, uri } = landed;
     return this.underLease(t, `api: ingest ${sourceName}`, (lake) =>
-      this.jobs.write(jobTable(t, this.endpoints.warehouseBucket), { uri, hash: source.hash, name: sourceName }, t.generation, { mustExist: lake.exists }),
+      this.jobs.write(jobTable(t, this.endpoints.warehouseBucket), { uri, hash: source.hash, name: sourceName }, t.generation, { mustExist: lake.exists, path: opts.path }),
     );
-  }
-
-  /**
-   * The light path for Iceberg tables: one Trino MERGE, no Spark, for small batches (api/lightPath.ts).
-   * Written under the table's lease; a table Trino can't describe that the reconciler must repair
-   * first is REPAIR_PENDING.
-   */
-  ingestCsvViaTrino(name: string, input: Buffer | Readable): Promise<IngestResult> {
-    const deps: LightPathDeps = {
-      trino: this.trinoWrite,
-      sources: this.sources,
-      refusal: (t) => this.jobs.observe(jobTable(t, this.endpoints.warehouseBucket), NO_ROWS).then((lake) => {
-        const refusal = repairPending(t, lake);
-        return refusal && nudged(this.statusFile, t, refusal);
-      }, () => undefined),
-      underLease: (t, purpose, write) => this.underLease(t, purpose, write),
-    };
-    return ingestViaTrino(deps, this.spec(name), input);
   }
 
   /** The engines' health as GET /healthz reports it (api/health.ts): S3, the metastore, the job server, Trino. */

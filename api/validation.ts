@@ -26,8 +26,6 @@ export function checkAsOf(asOf: string): AsOf {
   return parseAsOf(asOf);
 }
 
-/** The maximum rows the Trino light path takes in one batch. */
-export const LIGHT_PATH_MAX_ROWS = 10_000;
 
 // ---------------------------------------------------------------- request schemas (zod → OpenAPI)
 
@@ -111,7 +109,12 @@ export function queryBody(maxRows: number, maxOffset: number) {
 export const QueryBody = queryBody(10_000, 100_000);
 
 export const IngestQuery = z.object({
-  via: z.enum(["spark", "trino"]).default("spark").describe("trino: the light path for small Iceberg batches (one MERGE, no Spark)"),
+  via: z
+    .enum(["auto", "arrow", "spark", "trino"])
+    .default("auto")
+    .describe(
+      "auto (or arrow): an Iceberg batch within the job server's budget takes the Arrow path (pyarrow + pyiceberg in the job server, no Spark job), anything else Spark; spark: always Spark; trino: what the Trino light path's callers sent, now the Arrow path",
+    ),
 });
 
 /** The media types POST /ingest takes: a CSV body, or a multipart upload whose file is the CSV. */

@@ -208,25 +208,28 @@ test("bad input gets a 4xx with a reason, and the lake is unchanged", async () =
   expect(await count()).toBe(before);
 });
 
-test("the light path: a small Iceberg batch through one Trino MERGE, without Spark", async () => {
+test("the Arrow path: a small Iceberg batch is written by pyarrow + pyiceberg in the job server, its commit recorded as any; ?via=spark and Hudi take Spark", async () => {
   await threeCommits(ICE, "iceberg");
   const before = (await app.inject({ method: "GET", url: `/tables/${ICE}/history`, headers: reader() })).json().commits.length;
   const res = await app.inject({
-    method: "POST", url: `/ingest/${ICE}?via=trino`, headers: { ...auth(), "content-type": "text/csv" },
+    method: "POST", url: `/ingest/${ICE}?via=arrow`, headers: { ...auth(), "content-type": "text/csv" },
     payload: "ID,Name,Version\n1,ada lovelace,2\n20,hedy,1\n20,hedy lamarr,2\n",
   });
   expect(res.statusCode).toBe(200);
-  expect(res.json()).toMatchObject({ rowsWritten: 2, renamed: { ID: "id", Name: "name", Version: "version" } });
+  expect(res.json()).toMatchObject({ rowsWritten: 3, renamed: { ID: "id", Name: "name", Version: "version" } });
   const { rows } = await t.query(`SELECT id, name, version FROM iceberg.default.${ICE} WHERE id IN (1, 20) ORDER BY id`);
   expect(rows).toEqual([[1, "ada lovelace", 2], [20, "hedy lamarr", 2]]);
   const history = (await app.inject({ method: "GET", url: `/tables/${ICE}/history`, headers: reader() })).json().commits;
   expect(history).toHaveLength(before + 1);
-  expect(history[history.length - 1].commit).toBe(res.json().commit);
-  // Hudi tables and new columns stay on the Spark path.
-  expect((await app.inject({ method: "POST", url: `/ingest/${HUDI}?via=trino`, headers: { ...auth(), "content-type": "text/csv" }, payload: "id,name,version\n1,x,1\n" })).statusCode).toBe(400);
-  const extra = await app.inject({ method: "POST", url: `/ingest/${ICE}?via=trino`, headers: { ...auth(), "content-type": "text/csv" }, payload: "id,nickname\n1,x\n" });
-  expect(extra.statusCode).toBe(422);
-  expect(extra.json().error.message).toMatch(/nickname/);
+  expect(history[history.length - 1]).toMatchObject({ commit: res.json().commit, rowsInserted: 1, rowsUpdated: 1 });
+  expect(history[history.length - 1].sourceHash).toBeTruthy();
+  const spark = await app.inject({ method: "POST", url: `/ingest/${ICE}?via=spark`, headers: { ...auth(), "content-type": "text/csv" }, payload: "id,name,version\n21,ida,1\n" });
+  expect(spark.statusCode).toBe(200);
+  const paths = await t.query(`SELECT CAST(snapshot_id AS varchar), summary['lakeform.path'] FROM iceberg.default."${ICE}$snapshots"`);
+  const pathOf = new Map(paths.rows.map((r) => [String(r[0]), r[1]]));
+  expect([pathOf.get(res.json().commit), pathOf.get(spark.json().commit)]).toEqual(["arrow", null]);
+  // Hudi tables stay on the Spark path, whatever was asked.
+  expect((await app.inject({ method: "POST", url: `/ingest/${HUDI}?via=arrow`, headers: { ...auth(), "content-type": "text/csv" }, payload: "id,name,version\n99,x,1\n" })).statusCode).toBe(200);
 });
 
 test("atomic commits: while a large upsert runs, Trino only ever sees the old or the new count", async () => {
@@ -265,7 +268,7 @@ history ${ICE}
   expect(lines[0].message).toMatch(/upserted 1 row/);
   expect(lines[1].rows).toEqual([["shell user"]]);
   expect(lines[2].rows).toHaveLength(3);
-  // The three commits and the shell's own insert (and the light path's, when it ran first).
+  // The three commits and the shell's own insert (and the Arrow path test's, when it ran first).
   expect(lines[3].rows.length).toBeGreaterThanOrEqual(4);
   const bad = await runShell([], "select * from nowhere.nothing\n");
   expect(bad.code).toBe(1);

@@ -112,23 +112,6 @@ describe("the API's writes into a table that needs a repair", () => {
     expect(writes).toEqual([{ mustExist: false }]);
   });
 
-  test("an ingest through Trino (Iceberg's light path) that Trino can't describe the table for says REPAIR_PENDING when a repair is what it waits for", async () => {
-    const trino = {
-      queries: [] as string[],
-      query: async (sql: string) => {
-        trino.queries.push(sql);
-        throw new TrinoQueryError("TRINO_ERROR", "Table 'iceberg.default.places' does not exist", "TABLE_NOT_FOUND", "USER_ERROR");
-      },
-    };
-    (service as unknown as { trinoWrite: typeof trino }).trinoWrite = trino;
-    lake = states["dropped from the metastore, files kept"].lake;
-    await expect(service.ingestCsvViaTrino("places", Buffer.from("id,city\n4,Oslo\n"))).rejects.toMatchObject({ code: "REPAIR_PENDING", details: { repair: "re-register" } });
-    // A table that is simply not there yet stays TABLE_MISSING; only DESCRIBE was sent, never a MERGE.
-    lake = states["new (no catalog entry, no files, no journal)"].lake;
-    await expect(service.ingestCsvViaTrino("places", Buffer.from("id,city\n4,Oslo\n"))).rejects.toMatchObject({ code: "TABLE_MISSING" });
-    expect(trino.queries.every((q) => q.startsWith("DESCRIBE"))).toBe(true);
-  });
-
   test("over HTTP: POST /ingest, DELETE and PATCH /tables/{t}/rows answer 409 REPAIR_PENDING, and the document says so", async () => {
     const app = await buildApi({ lake: service, tokens: { read: "r", write: "w" } });
     try {

@@ -166,6 +166,7 @@ class CsvRead:
     opts: CsvOptions = field(default_factory=CsvOptions)
     declared: dict[str, str] = field(default_factory=dict)  # declared column types (tables.yaml columns:) it has
     label: str = ""  # the source's name, for errors
+    dropped: list[str] = field(default_factory=list)  # columns schemaPolicy discardColumns leaves out
 
     def spark_opts(self, corrupt: bool = False) -> dict[str, str]:
         """Spark's CSV options for this source (RFC 4180 by default), PERMISSIVE with the corrupt

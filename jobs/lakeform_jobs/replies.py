@@ -33,12 +33,16 @@ class WriteResult(Response):
     added_columns: list[str]
     duration_ms: int
     operation: str = ""  # how it was written: bulk or upsert, deduplicated, multi-line (or "already applied")
-    OMIT_NONE = ("rows_inserted", "rows_updated", "rows_deleted", "profile")
+    OMIT_NONE = ("rows_inserted", "rows_updated", "rows_deleted", "profile", "rows_discarded", "discarded", "discarded_columns")
     rows_inserted: int | None = None
     rows_updated: int | None = None
     rows_deleted: int | None = None
     # Where the time went: per stage its wall time and Spark jobs (progress.Tracker.profile).
     profile: list[dict[str, Any]] | None = None
+    # What schemaPolicy left out: rows that didn't fit (discardRows; the first one named), columns (discardColumns).
+    rows_discarded: int | None = None
+    discarded: str | None = None
+    discarded_columns: list[str] | None = None
 
 
 @dataclass

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from .contract import CONSTANTS
 from .errors import BadRequest, JobFailure
+from .readers import CsvOptions, DeclaredColumns, ReadOptions
 
 # Matched with fullmatch: `$` alone would let a trailing newline through ("t\n").
 IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -20,7 +21,7 @@ IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 # identifier rule (the reconciler sends them sanitised; the job server sanitises them again).
 COLUMN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 FORMATS = ("hudi", "iceberg")
-SCHEMA_POLICIES = ("addColumns", "strict")
+SCHEMA_POLICIES = ("addColumns", "strict", "discardColumns", "discardRows")
 # s3a://<bucket>/<key>: a bucket name as S3 spells one, then path segments of plain characters.
 # No empty, "." or ".." segment, no "%" (Hadoop's Path would resolve or decode them), no other
 # scheme: a request names objects in the object store, never a local file (file:, hdfs:, /…).
@@ -139,6 +140,8 @@ class Table:
     delete_when: DeleteWhen | None = None
     retain: Retain | None = None
     target_file_size_mb: int | None = None
+    # Declared column types (tables.yaml columns:), fixed instead of inferred (readers/declared.py).
+    columns: DeclaredColumns = field(default_factory=DeclaredColumns)
 
     @property
     def retention(self) -> "Retain":
@@ -182,6 +185,7 @@ class Table:
             delete_when=DeleteWhen.parse(body.get("deleteWhen")) if isinstance(body, dict) else None,
             retain=Retain.parse(body.get("retain")) if isinstance(body, dict) else None,
             target_file_size_mb=size,
+            columns=DeclaredColumns.parse(body.get("columns")) if isinstance(body, dict) else DeclaredColumns(),
         )
 
     def spec_json(self) -> str:
@@ -203,6 +207,14 @@ class Source:
     # when the rebuild began}, kept in the commit (lakeform.replay_of, lakeform.replay_last) so a
     # rebuild that stops partway is resumed after the last entry it replayed.
     replay: dict[str, str] | None = None
+    # How it is read (readers/detect.py): declared by the request, else from the uri's extension.
+    format: str = "csv"
+    compression: str = "none"
+    csv: CsvOptions = field(default_factory=CsvOptions)
+
+    @property
+    def read(self) -> ReadOptions:
+        return ReadOptions(format=self.format, compression=self.compression, csv=self.csv)
 
     @staticmethod
     def parse(body: Any) -> "Source":
@@ -210,13 +222,18 @@ class Source:
         replay = field_of(body, "replay", dict, w, None)
         if replay is not None:
             replay = {k: field_of(replay, k, str, f"{w}.replay") for k in ("of", "last")}
+        uri = field_of(body, "uri", str, w)
+        read = ReadOptions.parse(body, uri)
         src = Source(
-            uri=field_of(body, "uri", str, w),
+            uri=uri,
             hash=field_of(body, "hash", str, w),
             name=field_of(body, "name", str, w, ""),
             once=bool(field_of(body, "once", bool, w, False)),
             journal=bool(field_of(body, "journal", bool, w, True)),
             replay=replay,
+            format=read.format,
+            compression=read.compression,
+            csv=read.csv,
         )
         # Any bucket (a table's declared s3:// sources are read where they are), never a local file.
         s3a_uri(src.uri, "source.uri")

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from . import crud
 from .csv_source import POSITION, CsvSource
+from .readers.source import Discarded, Readers
 from .errors import BadCsv, JobFailure, SchemaRefused
 from .formats import Context, Format, WritePlan
 from .journal import Journal, commit_time
@@ -35,11 +36,12 @@ log = logging.getLogger("lakeform.jobs")
 class Writes:
     """The job server's writes (one per Jobs); each call is one write, its table's lock held by the caller."""
 
-    def __init__(self, spark: "SparkSession", ctx: Context, journal: Journal, csv: CsvSource):
+    def __init__(self, spark: "SparkSession", ctx: Context, journal: Journal, csv: "Readers | CsvSource"):
         self.spark = spark
         self.ctx = ctx
         self.journal = journal
-        self.csv = csv
+        # Reads any source format (readers/source.py) with CsvSource's methods.
+        self.csv = csv if isinstance(csv, Readers) else Readers(spark, ctx.storage)
 
     def write_source(self, req: WriteRequest, fmt: Format, progress: Tracker, guard: LeaseGuard, started: float) -> WriteResult:
         """Upserts one CSV source into the table, its steps each a method below: the table as it is
@@ -63,11 +65,14 @@ class Writes:
             commit=written.commit,
             rows_written=written.rows,
             renamed=batch.r.renamed,
-            columns=[c for c in batch.r.names if c != batch.marker],
+            columns=[c for c in batch.r.names if c != batch.marker and c not in batch.r.dropped],
             added_columns=batch.new_cols,
             duration_ms=int((time.time() - started) * 1000),
             operation=describe(written.plan, written.multiline),
             profile=profile,
+            rows_discarded=written.discarded.rows if written.discarded else None,
+            discarded=written.discarded.first if written.discarded else None,
+            discarded_columns=list(batch.r.dropped) or None,
             **(written.plan.counts or {}),
         )
 
@@ -103,7 +108,9 @@ class Writes:
         current, visible = target.current, target.visible
         table_types = {f.name: f.dataType for f in current.schema.fields if f.name in visible} if current is not None else {}
         progress.stage("sampling")
-        r = self.csv.open(source.uri, table_types)
+        declared = t.columns
+        declared.check_against(table_types)
+        r = self.csv.open(source.uri, table_types, read=source.read, declared=declared.types, label=source.name or source.uri.rsplit("/", 1)[-1])
         progress.p.bytes_total = r.bytes_total
         keys = [sanitize_column(k) for k in t.primary_key]
         named = keys + t.partition_by + ([t.ordering_field] if t.ordering_field else [])
@@ -114,8 +121,16 @@ class Writes:
             raise bad or BadCsv(f"column(s) {', '.join(missing)} named in tables.yaml are not in the CSV header (columns: {', '.join(r.names)})")
         marker = t.delete_when.column if t.delete_when and t.delete_when.column in r.names else None
         new_cols = [c for c in r.names if target.exists and c not in visible and c != marker]
-        if new_cols and t.schema_policy == "strict":
-            raise SchemaRefused(f"schemaPolicy is strict and the CSV has new column(s): {', '.join(new_cols)}; the table was left as it was")
+        # Beyond the schema: new columns of a table that exists, and with columns declared, any
+        # column not declared (of a new table too); strict refuses them, discardColumns leaves them out.
+        beyond = [c for c in r.names if c != marker and c not in named and c not in visible and (target.exists or declared) and c not in declared.types]
+        if beyond and t.schema_policy == "strict":
+            what = "new column(s)" if target.exists and not declared else "column(s) neither in the table nor declared"
+            raise SchemaRefused(f"schemaPolicy is strict and the source has {what}: {', '.join(beyond)}; the table was left as it was")
+        if beyond and t.schema_policy == "discardColumns":
+            r.dropped = beyond
+            new_cols = [c for c in new_cols if c not in beyond]
+            log.warning("table=%s: schemaPolicy discardColumns: %s left out of %s", t.key, ", ".join(beyond), source.name or source.uri)
         return Batch(r=r, keys=keys, marker=marker, new_cols=new_cols)
 
     def _write_batch(self, req: WriteRequest, fmt: Format, target: Target, batch: Batch, progress: Tracker, guard: LeaseGuard, started: float) -> "_Written":
@@ -132,15 +147,23 @@ class Writes:
         """One read of the batch: its keys checked, its write planned and sent to the format.
         None when the source must be read again as multi-line (_spans_lines) before anything is refused."""
         t, r, keys = req.table, batch.r, batch.keys
+        # discardRows: bad records are left out and counted, not refused; a file whose records
+        # span lines is read multi-line first (its lines would look like bad records).
+        discard = t.schema_policy == "discardRows"
+        if discard and self._spans_lines(t, r, multiline):
+            return None
         progress.stage("checking keys")
-        stats = self._key_stats(r, keys, multiline, target.current if fmt.checks_new_keys else None)
+        stats = self._key_stats(r, keys, multiline, target.current if fmt.checks_new_keys else None, discard)
         progress.rows(stats["rows"])
+        discarded = self.csv.discarded(r, keys, multiline) if discard else None
+        if discarded:
+            log.warning("table=%s: schemaPolicy discardRows: %d row(s) of %s left out, the first: %s", t.key, discarded.rows, req.source.name or req.source.uri, discarded.first)
         if stats["nulls"]:
             # A line of a record that spans lines, read as a record of its own, can lack its key.
             if self._spans_lines(t, r, multiline):
                 return None
             raise self.csv.diagnose(r, keys, multiline) or BadCsv(f"{stats['nulls']} row(s) have an empty primary key ({', '.join(keys)})")
-        df, plan = self._rows(req, fmt, target, batch, stats, multiline)
+        df, plan = self._rows(req, fmt, target, batch, stats, multiline, discarded)
         # What a failed first write may remove is only what it made (_undo_new_table).
         before = None if target.exists else self._before_new_table(t)
         progress.stage("writing", r.bytes_total)
@@ -162,18 +185,21 @@ class Writes:
                 raise failure from e
             raise
         warn_if_committed_after_loss(guard, commit)
-        return _Written(commit=commit, rows=stats["rows"], plan=plan, multiline=multiline)
+        return _Written(commit=commit, rows=stats["rows"], plan=plan, multiline=multiline, discarded=discarded)
 
-    def _rows(self, req: WriteRequest, fmt: Format, target: Target, batch: Batch, stats: dict[str, int], multiline: bool) -> tuple["DataFrame", WritePlan]:
+    def _rows(self, req: WriteRequest, fmt: Format, target: Target, batch: Batch, stats: dict[str, int], multiline: bool, discarded: Discarded | None = None) -> tuple["DataFrame", WritePlan]:
         """The rows to write and how (plan_write): deleteWhen's rows flagged before dedupe, so the
         ordering field chooses between a delete and an update of the same key; the rows
         deduplicated when the plan says; marked rows left out when they delete nothing (no table
         yet, none marked, a bulk write: none of the keys is in it); and, when they delete, the
         rows inserted, updated and deleted counted from the rows for the commit's metadata."""
         t = req.table
-        df = self.csv.rows(batch.r, batch.keys, multiline, position=needs_dedupe(stats))
+        df = self.csv.rows(batch.r, batch.keys, multiline, position=needs_dedupe(stats), discard=t.schema_policy == "discardRows")
         df, marked = crud.delete_flag(df, t)
         plan = plan_write(t, req.source, req.generation, target, batch, stats, checks_new_keys=fmt.checks_new_keys, exact_commit_counts=fmt.exact_commit_counts, marked=marked)
+        if discarded:
+            # Never silently lost: the commit says how many rows schemaPolicy left out.
+            plan = replace(plan, meta={**plan.meta, "rows_discarded": str(discarded.rows)})
         if plan.deduped:
             df = dedupe(df, plan.keys, t.ordering_field)
         if crud.DELETE_FLAG in df.columns and plan.delete_flag is None:
@@ -210,12 +236,12 @@ class Writes:
             log.exception("table=%s: could not tell whether the failed write committed", t.key)
             return False
 
-    def _key_stats(self, r, keys: list[str], multiline: bool, current) -> dict[str, int]:
+    def _key_stats(self, r, keys: list[str], multiline: bool, current, discard: bool = False) -> dict[str, int]:
         """One aggregation over the batch's keys: records, records with an empty key, the most
         records one key has, distinct keys, and how many of them the table already holds."""
         from pyspark.sql import functions as F
 
-        counts = self.csv.key_counts(r, keys, multiline)
+        counts = self.csv.key_counts(r, keys, multiline, discard)
         null_key = F.lit(False)
         for k in keys:
             null_key = null_key | F.col(f"`{k}`").isNull()
@@ -347,3 +373,4 @@ class _Written:
     rows: int
     plan: WritePlan  # its counts, when the operation counted them, in it
     multiline: bool
+    discarded: Discarded | None = None  # rows schemaPolicy discardRows left out

@@ -108,3 +108,17 @@ def test_declared_columns_are_sanitised_and_checked():
     with pytest.raises(BadRequest, match="p <= 38"):
         DeclaredColumns.parse({"a": "decimal(40,2)"})
     assert not DeclaredColumns.parse(None)
+
+
+def test_a_write_requests_source_and_table_carry_how_it_is_read_and_the_declared_types():
+    from lakeform_jobs.types import Source, Table
+
+    s = Source.parse({"uri": "s3a://w/_lakeform/landing/ab/h.tsv.gz", "hash": "h", "csv": {"nullValues": ["NA"]}})
+    assert (s.read.format, s.read.compression, s.read.csv.delimiter, s.read.csv.null_value) == ("tsv", "gzip", "\t", "NA")
+    plain = Source.parse({"uri": "s3a://w/_lakeform/landing/ab/h.csv", "hash": "h"})
+    # Plain RFC 4180 CSV is what a reader that knows only that (the Arrow path's) may take: `if source.read` is false.
+    assert plain.read.plain_csv and not plain.read and s.read
+    t = Table.parse({"name": "t", "format": "iceberg", "location": "s3a://w/default/t", "primaryKey": ["id"], "schemaPolicy": "discardRows", "columns": {"amount": "decimal(12,2)"}})
+    assert t.schema_policy == "discardRows" and t.columns.types == {"amount": "decimal(12,2)"}
+    with pytest.raises(BadRequest, match="schemaPolicy"):
+        Table.parse({"name": "t", "format": "iceberg", "location": "s3a://w/default/t", "primaryKey": ["id"], "schemaPolicy": "evolve"})

@@ -110,6 +110,16 @@ class ReadOptions:
     def text(self) -> bool:
         return self.format in TEXT_FORMATS
 
+    @property
+    def plain_csv(self) -> bool:
+        """RFC 4180 CSV, uncompressed: what every source was before formats (and what a reader
+        that knows only that, such as the Arrow path's, can read)."""
+        return self.format == "csv" and self.compression == "none" and self.csv == CsvOptions()
+
+    def __bool__(self) -> bool:
+        """True when the source says anything but plain_csv (`if source.read:` asks that)."""
+        return not self.plain_csv
+
     @staticmethod
     def parse(body: dict[str, Any], uri: str) -> "ReadOptions":
         """From a write request's source: what it declares, the rest from the uri."""

@@ -47,6 +47,7 @@ class FrameRead:
     label: str = ""
     file_schema: Any = None  # the reader's schema (JSON Lines: with the corrupt-record column)
     multiline: bool = False  # never: the readers split by themselves
+    dropped: list[str] = field(default_factory=list)  # columns schemaPolicy discardColumns leaves out
 
     @property
     def unit(self) -> str:

@@ -43,7 +43,10 @@ class Readers:
         return self.frames if isinstance(r, FrameRead) else self.csv
 
     def rows(self, r: Any, keys: list[str], multiline: bool, position: bool = False, discard: bool = False) -> "DataFrame":
-        return self._of(r).rows(r, keys, multiline, position=position, discard=discard)
+        """The typed rows (guarded, or with discard the bad ones left out), without the columns
+        schemaPolicy discardColumns leaves out."""
+        df = self._of(r).rows(r, keys, multiline, position=position, discard=discard)
+        return df.drop(*r.dropped) if r.dropped else df
 
     def key_counts(self, r: Any, keys: list[str], multiline: bool, discard: bool = False) -> "DataFrame":
         """Per key, how many records carry it; with discard, over the records kept."""

@@ -225,7 +225,7 @@ test("the Arrow path: a small Iceberg batch is written by pyarrow + pyiceberg in
   expect(history[history.length - 1].sourceHash).toBeTruthy();
   const spark = await app.inject({ method: "POST", url: `/ingest/${ICE}?via=spark`, headers: { ...auth(), "content-type": "text/csv" }, payload: "id,name,version\n21,ida,1\n" });
   expect(spark.statusCode).toBe(200);
-  const paths = await t.query(`SELECT CAST(snapshot_id AS varchar), summary['lakeform.path'] FROM iceberg.default."${ICE}$snapshots"`);
+  const paths = await t.query(`SELECT CAST(snapshot_id AS varchar), element_at(summary, 'lakeform.path') FROM iceberg.default."${ICE}$snapshots"`);
   const pathOf = new Map(paths.rows.map((r) => [String(r[0]), r[1]]));
   expect([pathOf.get(res.json().commit), pathOf.get(spark.json().commit)]).toEqual(["arrow", null]);
   // Hudi tables stay on the Spark path, whatever was asked.

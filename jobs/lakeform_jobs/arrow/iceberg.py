@@ -11,8 +11,9 @@ lakeform.generation, lakeform.spec, the rows inserted/updated/deleted, lakeform.
     applied) and rewritten without those keys, and the batch's rows are added, in one snapshot
     (pyiceberg's own upsert commits two or three snapshots for one upsert).
 pyiceberg's Hive catalog commits under the metastore's table lock, as Spark's Iceberg catalog and
-Trino do, and refuses a commit whose base moved (another writer committed in between): the write
-is then planned again on the new state and committed again, up to COMMIT_ATTEMPTS times.
+Trino do, and refuses a commit whose base moved (another writer committed in between) or, under
+serializable isolation, that another writer's files conflict with: the write is then planned
+again on the table as it is then and committed again, up to COMMIT_ATTEMPTS times.
 """
 
 from __future__ import annotations
@@ -147,7 +148,7 @@ class IcebergWriter:
     def write(self, t: "Table", rows: "pa.Table", plan: ArrowPlan, exists: bool, before_commit: Callable[[], None]) -> Outcome:
         """Commits the batch (one row per key; plan.flag marks deletes). A commit refused because
         another writer committed first is planned again on the table as it is then."""
-        from pyiceberg.exceptions import CommitFailedException
+        from pyiceberg.exceptions import CommitFailedException, ValidationException
 
         wait = 0.2
         for attempt in range(1, COMMIT_ATTEMPTS + 1):
@@ -155,7 +156,9 @@ class IcebergWriter:
                 if not exists:
                     return self._create(t, rows, plan, before_commit, attempt)
                 return self._upsert(t, rows, plan, before_commit, attempt)
-            except CommitFailedException as e:
+            # CommitFailedException: the base moved; ValidationException: pyiceberg's own retry
+            # found files added or deleted since the plan read the table (serializable isolation).
+            except (CommitFailedException, ValidationException) as e:
                 if attempt == COMMIT_ATTEMPTS:
                     raise
                 log.warning("table=%s: another writer committed first (%s): planning the write again (attempt %d of %d)", t.key, e, attempt + 1, COMMIT_ATTEMPTS)

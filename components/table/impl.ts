@@ -10,10 +10,15 @@ import * as path from "node:path";
 import { isMap, isSeq, parseDocument } from "yaml";
 import { getCondition, TERMINAL_REASONS } from "../../lake/conditions";
 import { writeFileAtomic } from "../../lake/files";
-import { tableLocation } from "../../lake/jobClient";
+// Static imports only: the provider process loads this file through tsx's require hook, which an import() would bypass.
+import { JobClient, tableLocation } from "../../lake/jobClient";
+import { s3Client } from "../../lake/outputs";
+import { outputsFile } from "../../lake/paths";
 import { confirmPrune } from "../../lake/pruneConfirmations";
 import { loadTables, type TableSpec } from "../../lake/spec";
+import { readOutputsCache } from "../../lake/stackData";
 import { readStatus, type TableStatus } from "../../lake/status";
+import { planTable, tablePlanLines } from "../../reconciler/tablePlan";
 import { tableDiff, type TableSpecData, type TableState } from "./diff";
 
 export interface TableInputs extends TableState {
@@ -119,6 +124,11 @@ async function apply(inputs: TableInputs): Promise<TableOutputs> {
 }
 
 export const table = {
+  /** Every preview and up, a new table's too: the data's plan beside the spec's diff, what the table's next pass will do. Inputs unchanged. */
+  async check(_olds: unknown, news: TableInputs) {
+    await showDataPlan(news);
+    return { inputs: news };
+  },
   async create(inputs: TableInputs) {
     return { id: inputs.tableId, outs: await apply(inputs) };
   },
@@ -129,8 +139,6 @@ export const table = {
   },
   async diff(_id: string, olds: TableOutputs, news: TableInputs) {
     const d = tableDiff(olds, news);
-    // The data's plan beside the spec's diff (preview and up): what the table's next pass will do.
-    await showDataPlan(news);
     const other = olds.tablesFile !== news.tablesFile || olds.statusFile !== news.statusFile || JSON.stringify(olds.declared) !== JSON.stringify(news.declared);
     return { changes: d.changes || other, replaces: d.replaces, deleteBeforeReplace: d.deleteBeforeReplace };
   },
@@ -183,10 +191,8 @@ export const DATA_PLAN_TIMEOUT_MS = 30_000;
  * preview. Writes nothing.
  */
 export async function dataPlanLines(inputs: Pick<TableInputs, "spec" | "tablesFile" | "statusFile" | "tableId">, timeoutMs = DATA_PLAN_TIMEOUT_MS): Promise<string[]> {
-  const [{ readOutputsCache }, { outputsFile }] = await Promise.all([import("../../lake/stackData"), import("../../lake/paths")]);
   const lake = readOutputsCache(outputsFile(path.dirname(path.dirname(inputs.statusFile))));
   if (!lake) return [];
-  const [{ JobClient }, { s3Client }, { planTable, tablePlanLines }] = await Promise.all([import("../../lake/jobClient"), import("../../lake/outputs"), import("../../reconciler/tablePlan")]);
   const s3 = s3Client(lake);
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -207,7 +213,10 @@ export async function dataPlanLines(inputs: Pick<TableInputs, "spec" | "tablesFi
 }
 
 async function showDataPlan(inputs: TableInputs): Promise<void> {
-  for (const l of await dataPlanLines(inputs).catch(() => [])) progress(l);
+  // One line: the engine shows a provider's output among every resource's, and of a table's
+  // lines written at once it showed the first only.
+  const lines = await dataPlanLines(inputs).catch(() => []);
+  if (lines.length) progress([lines[0], ...lines.slice(1).map((l) => l.trim())].join("; "));
 }
 
 /** Whether tables.yaml declares the table now (an unreadable file counts as declaring it: never prune on doubt). */

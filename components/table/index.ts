@@ -45,6 +45,24 @@ function specData(t: TableSpec): TableSpecData {
   return JSON.parse(JSON.stringify(rest)) as TableSpecData;
 }
 
+/**
+ * The table's provider: implProvider's, with a check that shows the table's data plan under the
+ * resource (impl.ts showDataPlan). Check runs for every table a preview or an up looks at, a new one
+ * too (diff runs only for tables already in the state). Serialized on its own: self-contained.
+ */
+function tableProvider(): pulumi.dynamic.ResourceProvider {
+  const impl = IMPL;
+  return {
+    ...implProvider(IMPL, "table"),
+    check: (olds, news) => {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      require("tsx/cjs");
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      return require(impl).table.check(olds, news);
+    },
+  };
+}
+
 /** The dynamic resource that does the work: diff, wait for Synced, outputs (see impl.ts). */
 class TableSync extends pulumi.dynamic.Resource {
   declare readonly format: pulumi.Output<string>;
@@ -56,7 +74,7 @@ class TableSync extends pulumi.dynamic.Resource {
 
   constructor(name: string, inputs: Record<string, unknown>, opts?: pulumi.CustomResourceOptions) {
     super(
-      implProvider(IMPL, "table"),
+      tableProvider(),
       name,
       { ...inputs, format: undefined, location: undefined, rows: undefined, lastCommit: undefined, lastCommitTime: undefined, exists: undefined },
       opts,

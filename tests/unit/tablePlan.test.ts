@@ -7,7 +7,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { dataPlanLines } from "../../components/table/impl";
+import { dataPlanLines, table } from "../../components/table/impl";
 import type { LakeOutputs } from "../../lake/outputKeys";
 import { outputsFile, statusFile } from "../../lake/paths";
 import type { TableSpec } from "../../lake/spec";
@@ -58,5 +58,20 @@ describe("in the resource's diff", () => {
     const lines = await dataPlanLines(inputs as never, 10_000);
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^default\.orders: data plan: not available \(.*(unreachable|ECONNREFUSED)/);
+  });
+
+  test("the provider's check (every preview and up, a new table's too) prints those lines under the resource and keeps its inputs", async () => {
+    const said: string[] = [];
+    const spy = jest.spyOn(process.stderr, "write").mockImplementation((s: string | Uint8Array) => {
+      said.push(String(s));
+      return true;
+    });
+    try {
+      const news = { ...inputs, warehouseBucket: "w", timeoutSec: 1 };
+      expect(await table.check({}, news as never)).toEqual({ inputs: news });
+    } finally {
+      spy.mockRestore();
+    }
+    expect(said.join("")).toMatch(/^default\.orders: data plan: not available \(/);
   });
 });

@@ -352,10 +352,10 @@ class CsvSource:
         misfit = self.misfit(r, fields)
         if misfit:
             name, value, dtype = misfit
+            if name in r.declared:  # the table's type too, when it has the column (DeclaredColumns.check_against)
+                return SchemaRefused(f"{where}, column {name}: value {value!r} doesn't fit the declared type {dtype} (tables.yaml columns:); the table was left as it was")
             if name in r.existing_types:
                 return SchemaRefused(f"{where}, column {name}: value {value!r} doesn't fit the table's type {dtype}; the table was left as it was")
-            if name in r.declared:
-                return SchemaRefused(f"{where}, column {name}: value {value!r} doesn't fit the declared type {dtype} (tables.yaml columns:); the table was left as it was")
             return BadCsv(f"{where}, column {name}: value {value!r} doesn't fit the column's type {dtype} (inferred from the file's first rows)")
         empty = [k for k in keys if fields[r.names.index(k)] == ""]
         if empty:

@@ -219,7 +219,7 @@ class FrameSource:
         for i, n in enumerate(r.names):
             if row.get(f"__lf_misfit_{i}"):
                 value, dtype = row.get(f"__lf_raw_{i}"), r.types[i].simpleString()
-                if n in r.existing_types:
+                if n in r.existing_types and n not in r.declared:
                     return SchemaRefused(f"{where}, column {n}: value {value!r} doesn't fit the table's type {dtype}; the table was left as it was")
                 return SchemaRefused(f"{where}, column {n}: value {value!r} doesn't fit the declared type {dtype} (tables.yaml columns:); the table was left as it was")
         empty = [k for k in keys if row.get(k) is None]

@@ -1,0 +1,159 @@
+/**
+ * The Arrow write path (issue 20, item 1) against the real lakehouse: an Iceberg batch within the
+ * job server's budget is read by pyarrow and committed by pyiceberg in the job server's process,
+ * no Spark job, through the same catalog and object store as the Spark path. Its commits say which
+ * path wrote them (the snapshot summary's lakeform.path: arrow; the Spark path's commits carry
+ * Lakeform's keys without it, Trino's neither), carry Lakeform's keys (the reconciler finds its sources applied), hold the guarantees of
+ * the Spark path (RFC 4180, upsert by key with orderingField and deleteWhen, an empty key refused
+ * with the table unchanged), and the two paths and Trino read each other's commits: a Spark-path
+ * write after an Arrow one, an Arrow one after that, and commits from both paths and Trino at once.
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import pino from "pino";
+import type { LakeOutputs } from "../../stacks/automation";
+import { createLakeService } from "../../api/runtime";
+import { getCondition } from "../../lake/conditions";
+import { JobClient, jobTable } from "../../lake/jobClient";
+import { Sources } from "../../lake/sources";
+import { parseTables } from "../../lake/spec";
+import { readStatus } from "../../lake/status";
+import type { TrinoClient } from "../../lake/trino";
+import { createReconciler } from "../../reconciler/runtime";
+import { ensureUp, s3, trino } from "./lake";
+
+const sfx = Date.now().toString(36);
+const T = `arrow_${sfx}`;
+const FQ = `iceberg.default.${T}`;
+
+let outs: LakeOutputs;
+let t: TrinoClient;
+let jobs: JobClient;
+let dir: string;
+let tablesFile: string;
+let statusFile: string;
+
+const declare = (sources: string[]) =>
+  fs.writeFileSync(
+    tablesFile,
+    `apiVersion: lakeform/v1
+tables:
+  - name: ${T}
+    format: iceberg
+    primaryKey: id
+    orderingField: version
+    deleteWhen: { column: op, equals: [d] }
+    sources: [${sources.join(", ")}]
+`,
+  );
+const write = (name: string, text: string) => fs.writeFileSync(path.join(dir, name), text);
+const spec = () => parseTables(fs.readFileSync(tablesFile, "utf8"), tablesFile).tables[0];
+const commits = async () => (await jobs.observe(jobTable(spec(), outs.warehouseBucket), { rows: false })).commits;
+const rows = async () => (await t.query(`SELECT id, name, amount FROM ${FQ} ORDER BY id`)).rows.map((r) => [Number(r[0]), r[1], r[2] === null ? null : Number(r[2])]);
+/** Which path wrote each snapshot, oldest first: arrow (lakeform.path), spark (Lakeform's keys without it), or trino (neither). */
+const paths = async () =>
+  (await t.query(`SELECT element_at(summary, 'lakeform.path'), element_at(summary, 'lakeform.source_hash') FROM iceberg.default."${T}$snapshots" ORDER BY committed_at`)).rows.map((r) =>
+    r[0] === "arrow" ? "arrow" : r[1] ? "spark" : "trino",
+  );
+const sparkJobs = async () => {
+  const n = (await jobs.health())?.sparkJobs;
+  if (typeof n !== "number") throw new Error("the job server's /healthz has no Spark job count");
+  return n;
+};
+
+async function pass(): Promise<void> {
+  const r = createReconciler(outs, { tablesFile, statusFile, log: pino({ level: "silent" }) });
+  await r.runOnce();
+  await r.stop();
+}
+
+beforeAll(async () => {
+  outs = await ensureUp();
+  t = trino(outs);
+  jobs = new JobClient(outs.sparkJobServer, { secret: outs.jobServerSecret });
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "lakeform-arrow-"));
+  tablesFile = path.join(dir, "tables.yaml");
+  statusFile = path.join(dir, "status.json");
+  // RFC 4180 as spreadsheets write it: a byte-order mark, CRLF, a quoted separator, a line break and a doubled quote in quotes.
+  write("seed.csv", '\ufeffID,Name,Amount,Version,Op\r\n1,"Smith, J",10,1,\r\n2,"two\r\nlines",20,1,\r\n3,"say ""hi""",30,1,\r\n');
+  declare(["seed.csv"]);
+}, 600_000);
+
+afterAll(async () => {
+  await t.query(`DROP TABLE IF EXISTS ${FQ}`).catch(() => undefined);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test("tables.yaml: a new table and an upsert by key take the Arrow path; an empty key is refused with the table unchanged; Trino reads it", async () => {
+  await pass();
+  expect(await rows()).toEqual([[1, "Smith, J", 10], [2, "two\nlines", 20], [3, 'say "hi"', 30]]);
+  // Updates (2), a key twice (3: the larger version wins), a new key (4), a delete by key (1).
+  write("more.csv", "id,name,amount,version,op\n2,Two,21,2,\n3,old,0,1,\n3,Three,31,3,\n4,Four,40,1,\n1,,,5,d\n");
+  declare(["seed.csv", "more.csv"]);
+  await pass();
+  expect(await rows()).toEqual([[2, "Two", 21], [3, "Three", 31], [4, "Four", 40]]);
+  const listed = await commits();
+  expect(listed).toHaveLength(2);
+  expect(listed[1]).toMatchObject({ rowsInserted: 1, rowsUpdated: 2, rowsDeleted: 1 });
+  expect(listed[1].source).toMatch(/more\.csv/);
+  expect(await paths()).toEqual(["arrow", "arrow"]);
+  expect(getCondition(readStatus(statusFile)?.tables[`default.${T}`]?.conditions ?? [], "Synced")).toMatchObject({ status: "True" });
+
+  // An empty key: refused before any commit, naming its line; the table as it was.
+  write("bad.csv", "id,name,amount,version,op\n5,Five,50,1,\n,Nobody,0,1,\n");
+  declare(["seed.csv", "more.csv", "bad.csv"]);
+  await pass();
+  const synced = getCondition(readStatus(statusFile)?.tables[`default.${T}`]?.conditions ?? [], "Synced");
+  expect(synced).toMatchObject({ status: "False", reason: "BadCsv" });
+  expect(synced?.message).toMatch(/line 3 has an empty primary key \(id\)/);
+  expect((await commits()).map((c) => c.commit)).toEqual(listed.map((c) => c.commit));
+  expect(await rows()).toEqual([[2, "Two", 21], [3, "Three", 31], [4, "Four", 40]]);
+  declare(["seed.csv", "more.csv"]);
+  // A second pass over the applied sources writes nothing: the reconciler sees the Arrow commits as its own.
+  await pass();
+  expect((await commits()).map((c) => c.commit)).toEqual(listed.map((c) => c.commit));
+});
+
+test("an API ingest takes the Arrow path with no Spark job; a Spark-path write after it and an Arrow one after that both land", async () => {
+  const lake = createLakeService(outs, tablesFile);
+  const before = await sparkJobs();
+  const res = await jobs.write(
+    jobTable(spec(), outs.warehouseBucket),
+    await landed("direct.csv", "id,name,amount,version,op\n5,Five,50,1,\n"),
+    spec().generation,
+    { mustExist: true },
+  );
+  expect(res.operation).toMatch(/^arrow: /);
+  expect({ sparkJobsRun: (await sparkJobs()) - before }).toEqual({ sparkJobsRun: 0 });
+  // The Spark path reads the Arrow path's commits (its MERGE finds key 5), and the Arrow path the
+  // Spark path's (merge-on-read delete files included: key 2 updated by Spark, then by Arrow).
+  const spark = await jobs.write(jobTable(spec(), outs.warehouseBucket), await landed("spark.csv", "id,name,amount,version,op\n5,Five by Spark,51,2,\n2,Two by Spark,22,3,\n"), spec().generation, { mustExist: true, path: "spark" });
+  expect(spark.operation).not.toMatch(/arrow/);
+  const api = await lake.ingestCsv(T, Buffer.from("id,name,amount,version,op\n2,Two by Arrow,23,4,\n6,Six,60,1,\n"), "api.csv");
+  expect(api.rowsWritten).toBe(2);
+  expect(await rows()).toEqual([[2, "Two by Arrow", 23], [3, "Three", 31], [4, "Four", 40], [5, "Five by Spark", 51], [6, "Six", 60]]);
+  expect(await paths()).toEqual(["arrow", "arrow", "arrow", "spark", "arrow"]);
+});
+
+test("commits from both paths and from Trino at the same time all land", async () => {
+  const table = jobTable(spec(), outs.warehouseBucket);
+  const [a, b] = [await landed("c-arrow.csv", "id,name,amount,version,op\n7,Seven,70,1,\n3,Three again,32,9,\n"), await landed("c-spark.csv", "id,name,amount,version,op\n8,Eight,80,1,\n")];
+  const before = (await commits()).length;
+  await Promise.all([
+    jobs.write(table, a, spec().generation, { mustExist: true }),
+    jobs.write(table, b, spec().generation, { mustExist: true, path: "spark" }),
+    t.query(`INSERT INTO ${FQ} (id, name, amount, version) VALUES (9, 'Nine by Trino', 90, 1)`),
+  ]);
+  expect((await commits()).length).toBe(before + 3);
+  expect(await rows()).toEqual([
+    [2, "Two by Arrow", 23], [3, "Three again", 32], [4, "Four", 40], [5, "Five by Spark", 51], [6, "Six", 60], [7, "Seven", 70], [8, "Eight", 80], [9, "Nine by Trino", 90],
+  ]);
+  expect((await paths()).slice(-3).sort()).toEqual(["arrow", "spark", "trino"]);
+});
+
+async function landed(name: string, text: string) {
+  const sources = new Sources(s3(outs), outs.warehouseBucket);
+  const { source, uri } = await sources.landContent(name, Buffer.from(text));
+  return { uri, hash: source.hash, name };
+}

@@ -8,7 +8,6 @@
  * shows up as one more point by the page's own refresh. A screenshot is kept under
  * .lakeform/test-results.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -16,7 +15,7 @@ import { chromium, type BrowserContext, type Page } from "playwright-core";
 import type { LakeOutputs } from "../../stacks/automation";
 import { readStatus } from "../../lake/status";
 import { ensureUp, waitFor } from "./lake";
-import { unusedPort } from "../helpers/ports";
+import { LakeformProcesses, testDataDir } from "./lakeformProcesses";
 
 const ROOT = path.resolve(__dirname, "../..");
 const RESULTS = path.join(ROOT, ".lakeform", "test-results");
@@ -29,47 +28,28 @@ let dir: string;
 let base: string;
 let context: BrowserContext;
 let page: Page;
-const children: { name: string; child: ChildProcess; log: string }[] = [];
-
-function lakeform(name: string, args: string[], outputsFile: string) {
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "cli/main.ts"), ...args], {
-    cwd: ROOT,
-    env: { ...process.env, LAKEFORM_OUTPUTS_FILE: outputsFile, LAKEFORM_LOG_FORMAT: "json", NODE_NO_WARNINGS: "1" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const entry = { name, child, log: "" };
-  child.stdout?.on("data", (d) => (entry.log = (entry.log + d).slice(-20_000)));
-  child.stderr?.on("data", (d) => (entry.log = (entry.log + d).slice(-20_000)));
-  children.push(entry);
-  return entry;
-}
-const died = () => {
-  const gone = children.find((c) => c.child.exitCode !== null);
-  return gone ? `${gone.name} exited ${gone.child.exitCode}: ${gone.log}` : undefined;
-};
+let procs: LakeformProcesses;
 
 beforeAll(async () => {
   outs = await ensureUp();
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), "lakeform-page-"));
-  fs.writeFileSync(path.join(dir, "seed.csv"), "id,name\n1,ada\n2,grace\n3,alan\n");
-  fs.writeFileSync(path.join(dir, "ragged.csv"), "id,name\n1,ada\n2,grace,extra\n");
-  fs.writeFileSync(
-    path.join(dir, "tables.yaml"),
-    `apiVersion: lakeform/v1\ntables:\n  - { name: ${GOOD}, format: hudi, primaryKey: id, sources: [seed.csv] }\n  - { name: ${BAD}, format: iceberg, primaryKey: id, sources: [ragged.csv] }\n`,
-  );
-  const outputsFile = path.join(dir, "outputs.json");
-  fs.writeFileSync(outputsFile, JSON.stringify({ ...outs, dataDir: dir }), { mode: 0o600 });
-  const port = await unusedPort();
-  base = `http://127.0.0.1:${port}`;
-  lakeform("reconciler", ["reconcile", "-f", path.join(dir, "tables.yaml"), "--resync", "600"], outputsFile);
-  lakeform("api", ["api", "-f", path.join(dir, "tables.yaml"), "--port", String(port)], outputsFile);
-  await waitFor("the API to answer /healthz", async () => ((await fetch(`${base}/healthz`).catch(() => undefined))?.status === 200 ? true : undefined), { timeoutMs: 120_000, gaveUp: died });
+  const ws = testDataDir("page", outs, {
+    "seed.csv": "id,name\n1,ada\n2,grace\n3,alan\n",
+    "ragged.csv": "id,name\n1,ada\n2,grace,extra\n",
+    "tables.yaml": `apiVersion: lakeform/v1\ntables:\n  - { name: ${GOOD}, format: hudi, primaryKey: id, sources: [seed.csv] }\n  - { name: ${BAD}, format: iceberg, primaryKey: id, sources: [ragged.csv] }\n`,
+  });
+  dir = ws.dir;
+  procs = new LakeformProcesses(ws.outputsFile);
+  const died = procs.died;
+  procs.start("reconciler", ["reconcile", "-f", ws.tablesFile, "--resync", "600"]);
+  base = await procs.startApi(ws.tablesFile);
   const statusFile = path.join(dir, "reconciler", "status.json");
   await waitFor(
     `${GOOD} in sync and ${BAD} refused`,
     () => {
       const s = readStatus(statusFile);
-      return s?.tables[`default.${GOOD}`]?.inSync && s.tables[`default.${BAD}`]?.conditions.some((c) => c.reason === "BadCsv") ? true : undefined;
+      if (s?.tables[`default.${GOOD}`]?.inSync && s.tables[`default.${BAD}`]?.conditions.some((c) => c.reason === "BadCsv")) return true;
+      // What the reconciler reports meanwhile, and its last lines: the timeout's message.
+      throw new Error(`${JSON.stringify([GOOD, BAD].map((t) => [t, s?.tables[`default.${t}`]?.conditions.map((c) => `${c.type}=${c.status} ${c.reason}: ${c.message}`)]))}; reconciler: ${procs.children[0].log.slice(-1500)}`);
     },
     { timeoutMs: 300_000, intervalMs: 500, gaveUp: died },
   );
@@ -84,12 +64,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await context?.close();
-  for (const { child } of children) {
-    if (child.exitCode !== null) continue;
-    child.kill("SIGTERM");
-    const exited = await Promise.race([new Promise((r) => child.once("exit", () => r(true))), new Promise((r) => setTimeout(() => r(false), 60_000))]);
-    if (!exited) child.kill("SIGKILL");
-  }
+  await procs?.stopAll();
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -105,7 +80,9 @@ test("without a token the page shows only its form; the data routes it reads are
   expect(requests.filter((u) => !u.startsWith(`${base}/`))).toEqual([]);
 });
 
-test("with the read token in the fragment: tables with their state, the refused one's reason among the failures, services up, a chart per table; an ingest shows up by the page's own refresh", async () => {
+test("with the read token in the fragment: tables with their state, the refused one's reason among the failures, services up, a chart per table, links to Spark's and Trino's UIs; an ingest shows up by the page's own refresh, three requests each", async () => {
+  const asked: string[] = [];
+  page.on("request", (r) => asked.push(new URL(r.url()).pathname));
   await page.goto(`${base}/#token=${encodeURIComponent(outs.apiReadToken)}`);
   // The token leaves the address bar at once; the tab keeps it.
   await page.waitForSelector(`tr[data-table="default.${GOOD}"]`, { timeout: 30_000 });
@@ -118,6 +95,10 @@ test("with the read token in the fragment: tables with their state, the refused 
   expect(await bad.locator("td").nth(3).textContent()).toMatch(/^BadCsv: /);
   expect(await page.locator("#failures li.bad").allTextContents()).toEqual([expect.stringMatching(new RegExp(`^default\\.${BAD}: BadCsv: `))]);
   for (const s of ["s3", "metastore", "spark", "trino"]) expect(await page.locator(`#services li[data-service="${s}"]`).getAttribute("class")).toBe("up");
+  expect(await page.locator("#uis a").evaluateAll((as) => as.map((a) => [a.textContent, a.getAttribute("href")]))).toEqual([
+    ["Spark UI", outs.sparkUi],
+    ["Trino UI", `${outs.trinoEndpoint.replace(/\/+$/, "")}/ui/`],
+  ]);
   const points = async () => Number(await good.locator("svg.chart").getAttribute("data-points"));
   await waitFor("the chart of the synced table", async () => ((await points()) >= 1 ? true : undefined), { timeoutMs: 30_000 });
   const before = await points();
@@ -129,6 +110,12 @@ test("with the read token in the fragment: tables with their state, the refused 
   await waitFor("the page to show the ingest's commit", async () => ((await points()) === before + 1 ? true : undefined), { timeoutMs: 30_000, intervalMs: 500 });
   // Rows over commits: the last point is the seed's 3 and the ingest's 2.
   expect(await good.locator("svg.chart title").textContent()).toMatch(/: 5 rows$/);
+  // Each refresh is /healthz, /status and one /summary, whatever the number of tables: no request per table.
+  expect(asked.filter((p) => p.startsWith("/tables/"))).toEqual([]);
+  const summaries = asked.filter((p) => p === "/summary").length;
+  expect(summaries).toBeGreaterThanOrEqual(2);
+  // (one refresh's three may be reported a moment apart)
+  for (const route of ["/status", "/healthz"]) expect(Math.abs(asked.filter((p) => p === route).length - summaries)).toBeLessThanOrEqual(1);
   fs.mkdirSync(RESULTS, { recursive: true });
   await page.screenshot({ path: path.join(RESULTS, "status-page.png"), fullPage: true });
   expect(fs.statSync(path.join(RESULTS, "status-page.png")).size).toBeGreaterThan(10_000);

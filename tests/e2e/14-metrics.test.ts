@@ -6,18 +6,15 @@
  * rows each writer wrote and its write durations; a refused CSV shows as a failure by reason; the
  * reconciler's report is fresh; the job server answers with no write in flight.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import type { LakeOutputs } from "../../stacks/automation";
 import { readStatus } from "../../lake/status";
 import { reconcilerMetricsFile } from "../../lake/metrics";
 import { parseMetrics, typeOf, value, type Family } from "../helpers/prometheus";
 import { ensureUp, trino, waitFor } from "./lake";
-import { unusedPort } from "../helpers/ports";
+import { LakeformProcesses, testDataDir } from "./lakeformProcesses";
 
-const ROOT = path.resolve(__dirname, "../..");
 const sfx = Date.now().toString(36);
 const GOOD = `metered_${sfx}`;
 const BAD = `refused_${sfx}`;
@@ -27,26 +24,7 @@ const bad = `default.${BAD}`;
 let outs: LakeOutputs;
 let dir: string;
 let base: string;
-const children: { name: string; child: ChildProcess; log: string }[] = [];
-
-
-/** A `lakeform` command from the sources, as its own process, on the test's outputs file (its own data dir: status and metrics reports). */
-function lakeform(name: string, args: string[], outputsFile: string) {
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "cli/main.ts"), ...args], {
-    cwd: ROOT,
-    env: { ...process.env, LAKEFORM_OUTPUTS_FILE: outputsFile, LAKEFORM_LOG_FORMAT: "json", NODE_NO_WARNINGS: "1" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const entry = { name, child, log: "" };
-  child.stdout?.on("data", (d) => (entry.log = (entry.log + d).slice(-20_000)));
-  child.stderr?.on("data", (d) => (entry.log = (entry.log + d).slice(-20_000)));
-  children.push(entry);
-  return entry;
-}
-const died = () => {
-  const gone = children.find((c) => c.child.exitCode !== null);
-  return gone ? `${gone.name} exited ${gone.child.exitCode}: ${gone.log}` : undefined;
-};
+let procs: LakeformProcesses;
 
 const scrape = async (token = outs.apiReadToken): Promise<{ status: number; type: string; text: string }> => {
   const res = await fetch(`${base}/metrics`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
@@ -55,31 +33,29 @@ const scrape = async (token = outs.apiReadToken): Promise<{ status: number; type
 
 beforeAll(async () => {
   outs = await ensureUp();
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), "lakeform-metrics-"));
-  fs.writeFileSync(path.join(dir, "seed.csv"), "id,name\n1,ada\n2,grace\n3,alan\n");
-  fs.writeFileSync(path.join(dir, "ragged.csv"), "id,name\n1,ada\n2,grace,extra\n");
-  fs.writeFileSync(
-    path.join(dir, "tables.yaml"),
-    `apiVersion: lakeform/v1
+  // The stack's connection, with a data dir of the test's own: the status and metrics reports are this test's alone.
+  const ws = testDataDir("metrics", outs, {
+    "seed.csv": "id,name\n1,ada\n2,grace\n3,alan\n",
+    "ragged.csv": "id,name\n1,ada\n2,grace,extra\n",
+    "tables.yaml": `apiVersion: lakeform/v1
 tables:
   - { name: ${GOOD}, format: hudi, primaryKey: id, sources: [seed.csv] }
   - { name: ${BAD}, format: iceberg, primaryKey: id, sources: [ragged.csv] }
 `,
-  );
-  // The stack's connection, with a data dir of the test's own: the status and metrics reports are this test's alone.
-  const outputsFile = path.join(dir, "outputs.json");
-  fs.writeFileSync(outputsFile, JSON.stringify({ ...outs, dataDir: dir }), { mode: 0o600 });
-  const port = await unusedPort();
-  base = `http://127.0.0.1:${port}`;
-  lakeform("reconciler", ["reconcile", "-f", path.join(dir, "tables.yaml"), "--resync", "600"], outputsFile);
-  lakeform("api", ["api", "-f", path.join(dir, "tables.yaml"), "--port", String(port)], outputsFile);
-  await waitFor("the API to answer /healthz", async () => ((await fetch(`${base}/healthz`).catch(() => undefined))?.status === 200 ? true : undefined), { timeoutMs: 120_000, gaveUp: died });
+  });
+  dir = ws.dir;
+  procs = new LakeformProcesses(ws.outputsFile);
+  const died = procs.died;
+  procs.start("reconciler", ["reconcile", "-f", ws.tablesFile, "--resync", "600"]);
+  base = await procs.startApi(ws.tablesFile);
   const statusFile = path.join(dir, "reconciler", "status.json");
   await waitFor(
     `${GOOD} in sync and ${BAD} refused`,
     () => {
       const s = readStatus(statusFile);
-      return s?.tables[good]?.inSync && s.tables[bad]?.conditions.some((c) => c.reason === "BadCsv") ? true : undefined;
+      if (s?.tables[good]?.inSync && s.tables[bad]?.conditions.some((c) => c.reason === "BadCsv")) return true;
+      // What the reconciler reports meanwhile, and its last lines: the timeout's message.
+      throw new Error(`${JSON.stringify([good, bad].map((t) => [t, s?.tables[t]?.conditions.map((c) => `${c.type}=${c.status} ${c.reason}: ${c.message}`)]))}; reconciler: ${procs.children[0].log.slice(-1500)}`);
     },
     { timeoutMs: 300_000, intervalMs: 500, gaveUp: died },
   );
@@ -89,12 +65,7 @@ tables:
 });
 
 afterAll(async () => {
-  for (const { child } of children) {
-    if (child.exitCode !== null) continue;
-    child.kill("SIGTERM");
-    const exited = await Promise.race([new Promise((r) => child.once("exit", () => r(true))), new Promise((r) => setTimeout(() => r(false), 60_000))]);
-    if (!exited) child.kill("SIGKILL");
-  }
+  await procs?.stopAll();
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 

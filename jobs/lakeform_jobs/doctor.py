@@ -129,20 +129,18 @@ def bounded(what: str, fn: Callable[[], str], timeout_s: float = REACH_TIMEOUT_S
 
 
 def describe(e: BaseException) -> str:
-    """A Java exception's class and message (its root cause's too), else Python's."""
+    """A Java exception's class and message with its root cause's (what failed underneath: a
+    refused connection under the Hive client's wrappers), else Python's."""
     jexc = getattr(e, "java_exception", None)
     if jexc is None:
         return f"{type(e).__name__}: {e}"
-    parts: list[str] = []
-    seen = 0
-    while jexc is not None and seen < 6:
+    chain: list[str] = []
+    while jexc is not None and len(chain) < 20:
         msg = str(jexc.getMessage() or "").strip().splitlines()
-        part = f"{jexc.getClass().getName()}: {msg[0] if msg else ''}".strip()
-        if not parts or part not in parts[-1]:
-            parts.append(part)
+        chain.append(f"{jexc.getClass().getName()}: {msg[0] if msg else ''}".strip())
         jexc = jexc.getCause()
-        seen += 1
-    return " <- ".join(parts)[:2000]
+    shown = chain if len(chain) <= 3 else [chain[0], chain[1], "…", chain[-1]]
+    return " <- ".join(shown)[:2000]
 
 
 class Doctor:

@@ -53,7 +53,7 @@ test("the stack outputs file is written with every output, as a secret", () => {
   const f = findCreated(created, "pulumi-nodejs:dynamic/lakeform:StackOutputsFile", "lakehouse-outputs");
   expect(f.inputs.file).toBe(`${DATA}/outputs.json`);
   expect(Object.keys(f.inputs.outputs).sort()).toEqual(
-    ["apiReadToken", "apiToken", "dataDir", "jobServerSecret", "metastoreUri", "s3AccessKey", "s3Endpoint", "s3Region", "s3SecretKey", "sparkJobServer", "trinoCertificate", "trinoEndpoint", "trinoPassword", "trinoReadPassword", "warehouseBucket"],
+    ["apiReadToken", "apiToken", "dataDir", "jobServerSecret", "metastoreUri", "s3AccessKey", "s3Endpoint", "s3Region", "s3SecretKey", "sparkJobServer", "sparkUi", "trinoCertificate", "trinoEndpoint", "trinoPassword", "trinoReadPassword", "warehouseBucket"],
   );
   expect(f.secretInputs).toContain("outputs");
 });

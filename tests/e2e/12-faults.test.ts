@@ -24,7 +24,7 @@ import { JobClient, type Observation } from "../../lake/jobClient";
 import { serviceHealth } from "../../cli/status";
 import { PROJECT_DIR, type LakeOutputs } from "../../stacks/automation";
 import { ensureUp, s3, trino, waitFor } from "./lake";
-import { unusedPort } from "../helpers/ports";
+import { LakeformProcesses, testDataDir } from "./lakeformProcesses";
 
 const ROWS = Number(process.env.LAKEFORM_FAULT_ROWS ?? 50_000);
 const BASE_ROWS = 1000;
@@ -36,38 +36,20 @@ let jobs: JobClient;
 const figures: Record<string, { injected: number; survived: number; rowsLost: number; partialReads: number }> = {};
 
 /** `lakeform api` from the sources on the e2e lakehouse (the stack runs no services): whose /healthz is asked. */
-let api: ChildProcess | undefined;
+let procs: LakeformProcesses | undefined;
 let apiBase: string;
-let apiLog = "";
 
 beforeAll(async () => {
   outs = await ensureUp();
   jobs = new JobClient(outs.sparkJobServer, { secret: outs.jobServerSecret });
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "lakeform-faults-api-"));
-  fs.writeFileSync(path.join(dir, "tables.yaml"), "apiVersion: lakeform/v1\ntables: []\n");
-  const outputsFile = path.join(dir, "outputs.json");
-  fs.writeFileSync(outputsFile, JSON.stringify({ ...outs, dataDir: dir }), { mode: 0o600 });
-  const port = await unusedPort();
-  apiBase = `http://127.0.0.1:${port}`;
-  api = spawn(process.execPath, ["--import", "tsx", path.join(PROJECT_DIR, "cli/main.ts"), "api", "-f", path.join(dir, "tables.yaml"), "--port", String(port)], {
-    cwd: PROJECT_DIR,
-    env: { ...process.env, LAKEFORM_OUTPUTS_FILE: outputsFile, LAKEFORM_LOG_FORMAT: "json", NODE_NO_WARNINGS: "1" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  api.stdout!.on("data", (d) => (apiLog = (apiLog + d).slice(-10_000)));
-  api.stderr!.on("data", (d) => (apiLog = (apiLog + d).slice(-10_000)));
-  await waitFor("the API's /healthz to answer 200", async () => ((await fetch(`${apiBase}/healthz`).catch(() => undefined))?.status === 200 ? true : undefined), {
-    timeoutMs: 120_000,
-    gaveUp: () => (api!.exitCode !== null ? `the API exited ${api!.exitCode}: ${apiLog}` : undefined),
-  });
+  const ws = testDataDir("faults-api", outs, { "tables.yaml": "apiVersion: lakeform/v1\ntables: []\n" });
+  procs = new LakeformProcesses(ws.outputsFile);
+  apiBase = await procs.startApi(ws.tablesFile);
 }, 900_000);
 
 afterAll(async () => {
   process.stdout.write(`fault figures: ${JSON.stringify(figures)}\n`);
-  if (api && api.exitCode === null) {
-    api.kill("SIGTERM");
-    await Promise.race([new Promise((r) => api!.once("exit", r)), new Promise((r) => setTimeout(r, 30_000))]);
-  }
+  await procs?.stopAll(30_000);
 });
 
 function csv(from: number, to: number, tag: string): string {

@@ -77,3 +77,31 @@ def test_hudi_counts_deletes_from_its_write_stats():
 def test_an_iceberg_delete_snapshot_without_lakeform_counts_reports_its_deleted_records():
     c = commit_from_snapshot(1, "2026-11-24T19:41:00.791Z", "delete", {"deleted-records": "4"})
     assert (c.rows_inserted, c.rows_updated, c.rows_deleted) == (0, 0, 4)
+
+
+def test_hudi_catalog_drift_is_asked_of_a_sync_client_once_per_table_and_metastore_state():
+    # An unchanged table's observe opens no sync client: the answer is kept by the table's newest
+    # commit and the metastore entry's marks of change, and asked again when either moves.
+    from lakeform_jobs.replies import Commit
+
+    class Catalog:
+        props = {"last_commit_time_sync": "1", "transient_lastDdlTime": "100"}
+
+        def entry(self, t):
+            return dict(self.props), ["id", "name"]
+
+    catalog = Catalog()
+    hudi = Hudi(Context(spark=None, storage=None, catalog=catalog))
+    asked = []
+    hudi._drift = lambda t, commits: asked.append(commits[-1].commit) or []
+    t = Table(name=f"drift_{id(asked)}", database="default", format="hudi", location="s3a://w/default/drift", primary_key=["id"])
+    one, two = [Commit(commit="1", time="t")], [Commit(commit="1", time="t"), Commit(commit="2", time="t")]
+    for _ in range(3):
+        assert hudi.catalog_drift(t, one) == []
+    assert asked == ["1"]
+    hudi.catalog_drift(t, two)  # a new commit
+    catalog.props = {**catalog.props, "transient_lastDdlTime": "101"}  # an ALTER outside Lakeform
+    hudi.catalog_drift(t, two)
+    hudi.catalog_drift(t, two)
+    assert asked == ["1", "2", "2"]
+    assert hudi.catalog_drift(t, []) == [] and asked == ["1", "2", "2"]

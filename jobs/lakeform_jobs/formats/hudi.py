@@ -33,6 +33,11 @@ COMPLETED = re.compile(r"^(\d+)(?:_\d+)?\.(commit|replacecommit)$")
 _BODIES: dict[str, dict[str, Any]] = {}
 _BODIES_LIMIT = 20_000
 _BODIES_GUARD = threading.Lock()
+# catalog_drift's answers, by what they depend on: the table's newest commit and the metastore
+# entry's own marks of change (the instant last synced, the time of its last DDL). The same
+# state gives the same answer, so an unchanged table's observe opens no sync client.
+_DRIFT: dict[tuple[str, ...], list[str]] = {}
+_DRIFT_LIMIT = 10_000
 
 
 def key_generator(keys: list[str], partition_by: list[str]) -> str:
@@ -299,8 +304,23 @@ class Hudi(Format):
         whose sync didn't happen (the metastore was down between the two); columns the latest
         commit's schema has that the metastore lacks, or has with another type, say what it
         left behind. Columns only the metastore has are not drift: a sync never drops them."""
-        if not commits or not self.ctx.catalog.has(t):
+        entry = self.ctx.catalog.entry(t) if commits else None
+        if entry is None:
             return []
+        props = entry[0]
+        key = (t.key, t.location, commits[-1].commit, props.get("last_commit_time_sync", ""), props.get("transient_lastDdlTime", ""), ",".join(entry[1]))
+        with _BODIES_GUARD:
+            known = _DRIFT.get(key)
+        if known is not None:
+            return list(known)
+        drift = self._drift(t, commits)
+        with _BODIES_GUARD:
+            if len(_DRIFT) >= _DRIFT_LIMIT:
+                _DRIFT.clear()
+            _DRIFT[key] = drift
+        return list(drift)
+
+    def _drift(self, t: "Table", commits: list[Commit]) -> list[str]:
         jvm = self.spark._jvm
         client = self._sync_client(t)
         try:

@@ -27,6 +27,7 @@ KNOWN = {
     ("formats/hudi.py", "commits"): "one completed instant's metadata (JSON) of the table's timeline",
     ("write.py", "apply_change"): "a change document (JSON of a delete or an update), not a source",
     ("journal.py", "read"): "the journal's entries: one small JSON per write",
+    ("doctor.py", "s3_canary"): "the doctor's canary object, written by it: one line",
 }
 
 

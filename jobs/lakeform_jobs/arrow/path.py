@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from ..errors import SchemaRefused
 from ..formats.base import META_PREFIX
 from ..names import sanitize_column
+from ..progress import profile_line
 from . import reader as readers
 from .iceberg import ArrowPlan, IcebergWriter, LakeConf
 from .reader import Decline
@@ -181,7 +182,7 @@ class ArrowPath:
             writes.journal.append(t, commit=out.commit, source=source.name, source_hash=source.hash, uri=source.uri, generation=req.generation)
         profile = progress.profile()
         what = ("bulk" if out.bulk else f"upsert ({out.rewritten_files} data file(s) rewritten)") + (", deduplicated" if deduped else "")
-        log.info("table=%s: %s written by the Arrow path in %.1f s (%s, commit attempts %d)", t.key, source.name or source.uri, time.time() - started, what, out.attempts)
+        log.info("table=%s: %s written by the Arrow path in %.1f s (%s, commit attempts %d): %s", t.key, source.name or source.uri, time.time() - started, what, out.attempts, profile_line(profile))
         return WriteResult(
             commit=out.commit,
             rows_written=len(r.table),

@@ -13,7 +13,7 @@ import { loadTables, tableId } from "../lake/spec";
 import { readStatus } from "../lake/status";
 import type { TableDataPlan } from "../reconciler/dataPlan";
 import { planPrune, type PrunePlan } from "../reconciler/prune";
-import { planTable } from "../reconciler/tablePlan";
+import { planTable, rowsText } from "../reconciler/tablePlan";
 import { formatBytes, serialize, type OutputFormat } from "./output";
 import { parseTableArg } from "./get";
 
@@ -62,8 +62,9 @@ export function formatPlan(p: LakePlan): string {
       out.push(`~ ${t.table} (${"format" in t ? t.format : "?"}): ${t.reason}${"repair" in t && t.repair ? ` [repair: ${t.repair}]` : ""}`);
       let writeRefused = false;
       for (const w of writes) {
-        const bits = [`${formatBytes(w.bytes)}`, `${w.rowsExact ? "" : "~"}${n(w.rows)} rows`];
+        const bits = [`${formatBytes(w.bytes)}`, rowsText(w)];
         if (w.schema.change === "additive") bits.push(`schema: additive (+ ${w.schema.added.join(", ")})`);
+        else if (w.schema.change === "unknown") bits.push("schema: unknown");
         else if (w.schema.change !== "none") {
           writeRefused = true;
           bits.push(`schema: ${w.schema.change === "needsRewrite" ? "needs a rewrite" : "refused"}: ${w.schema.reason}`);

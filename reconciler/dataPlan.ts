@@ -10,27 +10,36 @@
 import { parse as parseCsv } from "csv-parse/sync";
 import { sanitizeColumn } from "../lake/columns";
 import type { Observation } from "../lake/jobClient";
+import type { CsvOptions, SourceFormat } from "../lake/sourceFormat";
 import type { ResolvedSource } from "../lake/sources";
 import { tableId, type TableSpec } from "../lake/spec";
 import type { MaintenancePlan } from "./maintenance";
 import type { Plan } from "./plan";
 
-/** The first bytes of a source, and whether they are all of it. */
+/** The first bytes of a source (decompressed), and whether they are all of it. */
 export interface SourceSample {
   head: Buffer;
   whole: boolean;
+  /** How the head is read (default csv), with its table's/source's CSV options. */
+  format?: SourceFormat;
+  csv?: CsvOptions;
+  /** How many of the source's bytes the head came from (a compressed source's), default head.length. */
+  readBytes?: number;
+  /** Why the sample can't tell rows or columns (a Parquet or bzip2 source): the plan says so, not a guess. */
+  unknown?: string;
 }
 
-export type SchemaChange = "none" | "additive" | "refused" | "needsRewrite";
+export type SchemaChange = "none" | "additive" | "refused" | "needsRewrite" | "unknown";
 
 export interface SourcePlan {
   source: string;
   location: string;
   hash: string;
   bytes: number;
-  /** Exact when the sample is the whole file, else estimated from the sample's bytes per row. */
-  rows: number;
+  /** Exact when the sample is the whole file, else estimated from the sample's bytes per row; null when the plan can't know (rowsUnknown says why). */
+  rows: number | null;
   rowsExact: boolean;
+  rowsUnknown?: string;
   /** The source's columns (sanitised, as the table will name them). */
   columns: string[];
   schema: { change: SchemaChange; added: string[]; reason?: string };
@@ -74,21 +83,34 @@ function fits(type: string, value: string): boolean {
   return true;
 }
 
-/** The complete records of a sample: cut at its last line break when it isn't the whole file. */
-function sampleRecords(sample: SourceSample): string[][] {
-  let text = sample.head.toString("utf8").replace(/^\uFEFF/, "");
+/** A sample's text in its declared encoding (utf-8 when it names none, or one this Node can't decode). */
+function sampleText(sample: SourceSample): string {
+  let text: string;
+  try {
+    text = new TextDecoder(sample.csv?.encoding ?? "utf-8").decode(sample.head);
+  } catch {
+    text = sample.head.toString("utf8");
+  }
+  text = text.replace(/^\uFEFF/, "");
   if (!sample.whole) {
     const cut = text.lastIndexOf("\n");
     text = cut >= 0 ? text.slice(0, cut + 1) : "";
   }
+  return text;
+}
+
+/** The complete records of a delimited sample (csv, tsv), with its delimiter, quote and escape. */
+function delimitedRecords(text: string, format: SourceFormat, csv: CsvOptions = {}): string[][] {
+  const quote = csv.quote ?? '"';
+  const opts = { relax_column_count: true, skip_empty_lines: true, relax_quotes: true, delimiter: csv.delimiter ?? (format === "tsv" ? "\t" : ","), quote, escape: csv.escape ?? quote };
   try {
-    return parseCsv(text, { relax_column_count: true, skip_empty_lines: true, relax_quotes: true }) as string[][];
+    return parseCsv(text, opts) as string[][];
   } catch {
     // A quoted record cut by the sample's end: drop what follows the last record that parses.
     const lines = text.split("\n");
     for (let n = lines.length - 1; n > 0; n--) {
       try {
-        return parseCsv(lines.slice(0, n).join("\n"), { relax_column_count: true, skip_empty_lines: true, relax_quotes: true }) as string[][];
+        return parseCsv(lines.slice(0, n).join("\n"), opts) as string[][];
       } catch {
         /* shorter */
       }
@@ -97,12 +119,60 @@ function sampleRecords(sample: SourceSample): string[][] {
   }
 }
 
+/** One JSON value's leaves as the job server flattens them: nested objects into parent_child, arrays (and empty objects) as their JSON text. */
+function flattenJson(v: unknown, prefix: string, out: Map<string, string>): void {
+  if (v !== null && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length > 0) {
+    for (const [k, x] of Object.entries(v)) flattenJson(x, prefix ? `${prefix}_${k}` : k, out);
+  } else {
+    out.set(prefix, v === null || v === undefined ? "" : typeof v === "object" ? JSON.stringify(v) : String(v));
+  }
+}
+
+/** A sample's header (raw names) and rows, whatever its format. */
+function sampleRecords(sample: SourceSample): { header: string[]; rows: string[][] } {
+  const format = sample.format ?? "csv";
+  const text = sampleText(sample);
+  if (format === "jsonl") {
+    // One row per non-empty line; columns in first-seen order over the sample's lines.
+    const lines = text.split("\n").filter((l) => l.trim() !== "");
+    const parsed = lines.map((l) => {
+      const leaves = new Map<string, string>();
+      try {
+        const v: unknown = JSON.parse(l);
+        if (v !== null && typeof v === "object" && !Array.isArray(v)) flattenJson(v, "", leaves);
+      } catch {
+        /* a malformed line is still a line the job server reads (its corrupt record) */
+      }
+      return leaves;
+    });
+    const header = [...new Set(parsed.flatMap((m) => [...m.keys()]))];
+    return { header, rows: parsed.map((m) => header.map((h) => m.get(h) ?? "")) };
+  }
+  const csv = sample.csv ?? {};
+  let records = delimitedRecords(text, format, csv);
+  const nulls = new Set(csv.nullValues ?? []);
+  if (nulls.size) records = records.map((r) => r.map((v) => (nulls.has(v) ? "" : v)));
+  if (csv.header === false) {
+    const width = Math.max(0, ...records.map((r) => r.length));
+    return { header: Array.from({ length: width }, (_, i) => `c${i}`), rows: records };
+  }
+  const [header = [], ...rows] = records;
+  return { header, rows };
+}
+
 /** What one source will bring to the table, from its sample. */
 export function planSource(spec: TableSpec, lake: Pick<Observation, "exists" | "columns">, src: ResolvedSource, sample: SourceSample): SourcePlan {
-  const records = sampleRecords(sample);
-  const [header = [], ...rows] = records;
+  if (sample.unknown) {
+    const unknown: SourcePlan = {
+      source: src.name ?? src.declared, location: src.location, hash: src.hash, bytes: src.bytes, rows: null, rowsExact: false, rowsUnknown: sample.unknown, columns: [],
+      schema: { change: "unknown", added: [], reason: `the plan can't read this source's columns: ${sample.unknown}` },
+    };
+    return unknown;
+  }
+  const { header, rows } = sampleRecords(sample);
   const columns = header.map(sanitizeColumn);
-  const scale = sample.whole || sample.head.length === 0 ? 1 : src.bytes / sample.head.length;
+  const read = sample.readBytes ?? sample.head.length;
+  const scale = sample.whole || read === 0 ? 1 : src.bytes / read;
   const estimate = (n: number) => (sample.whole ? n : Math.round(n * scale));
   const marker = spec.deleteWhen && columns.includes(spec.deleteWhen.column) ? spec.deleteWhen.column : undefined;
   const tableCols = new Map(lake.exists ? lake.columns.map((c) => [c.name, c.type]) : []);

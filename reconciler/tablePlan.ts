@@ -7,7 +7,8 @@
  */
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { JobClient } from "../lake/jobClient";
-import { readSample } from "../lake/sourceSample";
+import { detectFormat, sourceRead } from "../lake/sourceFormat";
+import { readSample, type SampleRead } from "../lake/sourceSample";
 import { Sources } from "../lake/sources";
 import type { TableSpec } from "../lake/spec";
 import { tableDataPlan, type SourceSample, type TableDataPlan } from "./dataPlan";
@@ -33,9 +34,26 @@ export async function planTable(deps: TablePlanDeps, spec: TableSpec): Promise<T
   const decided = plan(spec, observed);
   const samples = new Map<string, SourceSample>();
   if (decided.kind === "act") {
-    for (const c of decided.action.calls) if (c.op === "write") samples.set(c.source.location, await readSample(deps.s3, c.source));
+    for (const c of decided.action.calls) if (c.op === "write") samples.set(c.source.location, await readSample(deps.s3, c.source, sampleRead(spec, c.source)));
   }
   return tableDataPlan(spec, observed.lake, decided, samples);
+}
+
+/** How the plan reads a source: as its write will (its format, compression and CSV options). */
+function sampleRead(spec: TableSpec, src: Parameters<typeof sourceRead>[1]): SampleRead {
+  try {
+    const { detected, request } = sourceRead(spec, src);
+    return { detected, ...(request.csv ? { csv: request.csv } : {}) };
+  } catch {
+    // A read the write refuses (Parquet inside a codec): the write says why; the plan can't count it.
+    return { detected: { ...detectFormat(src.location), format: "parquet" } };
+  }
+}
+
+/** A write's rows as the plan says them: exact, ~estimated, or unknown and why. */
+export function rowsText(w: { rows: number | null; rowsExact: boolean; rowsUnknown?: string }): string {
+  if (w.rows === null) return w.rowsUnknown ?? "rows unknown";
+  return `${w.rowsExact ? "" : "~"}${w.rows.toLocaleString("en-US")} rows`;
 }
 
 function bytes(n: number): string {
@@ -56,8 +74,9 @@ export function tablePlanLines(t: TableDataPlan): string[] {
   if (t.decision !== "act") return [`${t.table}: data plan: refused (${t.code ?? t.decision}): ${t.reason}`];
   const out = [`${t.table}: data plan: ${t.reason}${t.repair ? ` [repair: ${t.repair}]` : ""}`];
   for (const w of t.writes) {
-    const bits = [bytes(w.bytes), `${w.rowsExact ? "" : "~"}${n(w.rows)} rows`];
+    const bits = [bytes(w.bytes), rowsText(w)];
     if (w.schema.change === "additive") bits.push(`schema: additive (+ ${w.schema.added.join(", ")})`);
+    else if (w.schema.change === "unknown") bits.push("schema: unknown");
     else if (w.schema.change !== "none") bits.push(`schema: ${w.schema.change === "needsRewrite" ? "needs a rewrite" : "refused"}: ${w.schema.reason}`);
     if (w.deletes !== undefined) bits.push(`deletes: ${w.rowsExact ? "" : "~"}${n(w.deletes)}`);
     out.push(`  + ${w.source}  ${bits.join("  ")}`);

@@ -35,7 +35,7 @@ test("pulumi preview shows each Table's data plan as lakeform plan has it: the d
       ?.trim()
       .replace(/^.*?(\S+: data plan: )/, "$1");
     const head = t.decision === "upToDate" ? `${t.table}: data plan: up to date (${t.reason})` : `${t.table}: data plan: ${t.reason}`;
-    const writes = t.writes.map((w) => `+ ${w.source}  ${bytes(w.bytes)}  ${w.rowsExact ? "" : "~"}${w.rows.toLocaleString("en-US")} rows`);
+    const writes = t.writes.map((w) => `+ ${w.source}  ${bytes(w.bytes)}  ${w.rowsExact ? "" : "~"}${w.rows!.toLocaleString("en-US")} rows`);
     if (t.decision === "act") expect({ table: t.table, line }).toEqual({ table: t.table, line: [head, ...writes].join("; ") });
     else expect({ table: t.table, line: line?.slice(0, head.length) }).toEqual({ table: t.table, line: head });
   }

@@ -69,6 +69,7 @@ export function formatPlan(p: LakePlan): string {
           writeRefused = true;
           bits.push(`schema: ${w.schema.change === "needsRewrite" ? "needs a rewrite" : "refused"}: ${w.schema.reason}`);
         }
+        if (w.schema.discarded?.length) bits.push(`left out (discardColumns): ${w.schema.discarded.join(", ")}`);
         if (w.deletes !== undefined) bits.push(`deletes: ${w.rowsExact ? "" : "~"}${n(w.deletes)}`);
         out.push(`    + ${w.source}  ${bits.join("  ")}`);
       }

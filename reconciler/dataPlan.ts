@@ -42,7 +42,8 @@ export interface SourcePlan {
   rowsUnknown?: string;
   /** The source's columns (sanitised, as the table will name them). */
   columns: string[];
-  schema: { change: SchemaChange; added: string[]; reason?: string };
+  /** discarded: the columns schemaPolicy discardColumns leaves out (not in added). */
+  schema: { change: SchemaChange; added: string[]; reason?: string; discarded?: string[] };
   /** Rows the table's deleteWhen marks for deletion (their keys are deleted), estimated like rows. */
   deletes?: number;
 }
@@ -177,14 +178,21 @@ export function planSource(spec: TableSpec, lake: Pick<Observation, "exists" | "
   const marker = spec.deleteWhen && columns.includes(spec.deleteWhen.column) ? spec.deleteWhen.column : undefined;
   const tableCols = new Map(lake.exists ? lake.columns.map((c) => [c.name, c.type]) : []);
 
-  const added = lake.exists ? columns.filter((c) => !tableCols.has(c) && c !== marker && !c.startsWith("_hoodie_")) : [];
   const required = [...spec.primaryKey, ...spec.partitionBy, ...(spec.orderingField ? [spec.orderingField] : [])];
+  // Beyond the schema (as the write decides, jobs write.py): new columns of a table that exists,
+  // and with columns declared, any column neither the table's nor declared (of a new table too).
+  const declared = spec.columns ?? {};
+  const hasDeclared = Object.keys(declared).length > 0;
+  const beyond = columns.filter((c) => c !== marker && !required.includes(c) && !tableCols.has(c) && (lake.exists || hasDeclared) && !(c in declared) && !c.startsWith("_hoodie_"));
+  const discarded = spec.schemaPolicy === "discardColumns" ? beyond : [];
+  const added = lake.exists ? columns.filter((c) => !tableCols.has(c) && c !== marker && !c.startsWith("_hoodie_") && !discarded.includes(c)) : [];
   const missing = required.filter((c) => !columns.includes(c));
-  let schema: SourcePlan["schema"] = { change: added.length > 0 ? "additive" : "none", added };
+  let schema: SourcePlan["schema"] = { change: added.length > 0 ? "additive" : "none", added, ...(discarded.length ? { discarded } : {}) };
   if (missing.length > 0) {
     schema = { change: "refused", added, reason: `column(s) ${missing.join(", ")} named in tables.yaml are not in the source's header (BAD_CSV)` };
-  } else if (added.length > 0 && spec.schemaPolicy === "strict") {
-    schema = { change: "refused", added, reason: `schemaPolicy is strict and the source has new column(s): ${added.join(", ")} (SCHEMA_REFUSED)` };
+  } else if (beyond.length > 0 && spec.schemaPolicy === "strict") {
+    const what = lake.exists && !hasDeclared ? "new column(s)" : "column(s) neither in the table nor declared";
+    schema = { change: "refused", added, reason: `schemaPolicy is strict and the source has ${what}: ${beyond.join(", ")} (SCHEMA_REFUSED)` };
   } else {
     for (const [i, row] of rows.entries()) {
       const bad = columns.findIndex((c, j) => tableCols.has(c) && (row[j] ?? "") !== "" && !fits(tableCols.get(c)!, row[j]));

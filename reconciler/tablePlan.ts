@@ -78,6 +78,7 @@ export function tablePlanLines(t: TableDataPlan): string[] {
     if (w.schema.change === "additive") bits.push(`schema: additive (+ ${w.schema.added.join(", ")})`);
     else if (w.schema.change === "unknown") bits.push("schema: unknown");
     else if (w.schema.change !== "none") bits.push(`schema: ${w.schema.change === "needsRewrite" ? "needs a rewrite" : "refused"}: ${w.schema.reason}`);
+    if (w.schema.discarded?.length) bits.push(`left out (discardColumns): ${w.schema.discarded.join(", ")}`);
     if (w.deletes !== undefined) bits.push(`deletes: ${w.rowsExact ? "" : "~"}${n(w.deletes)}`);
     out.push(`  + ${w.source}  ${bits.join("  ")}`);
   }

@@ -95,3 +95,22 @@ test("an up-to-date table carries its maintenance plan; a refused spec change it
   const refused = tableDataPlan(moved, lake, plan(moved, { sources: [src("x")], lake }), new Map());
   expect(refused).toMatchObject({ decision: "fail", code: "INCOMPATIBLE_SPEC_CHANGE" });
 });
+
+test("discardColumns: new columns are said to be left out, not added; the table's own and the key stay", () => {
+  const text = "id,amount,day,extra,more\n1,2,2026-01-01,x,y\n";
+  const s = planSource(spec({ schemaPolicy: "discardColumns" }), table, src(text), whole(text)).schema;
+  expect(s).toEqual({ change: "none", added: [], discarded: ["extra", "more"] });
+});
+
+test("declared columns: strict refuses an undeclared column of a new table, discardColumns leaves it out, as the write does", () => {
+  const text = "id,amount,extra\n1,2,x\n";
+  const fresh = { exists: false, columns: [] };
+  const cols = { amount: "decimal(12,2)" };
+  expect(planSource(spec({ schemaPolicy: "strict", columns: cols }), fresh, src(text), whole(text)).schema).toMatchObject({
+    change: "refused", reason: expect.stringContaining("column(s) neither in the table nor declared: extra (SCHEMA_REFUSED)"),
+  });
+  expect(planSource(spec({ schemaPolicy: "discardColumns", columns: cols }), fresh, src(text), whole(text)).schema).toEqual({ change: "none", added: [], discarded: ["extra"] });
+  // Only the key and declared columns: nothing beyond.
+  const ok = "id,amount\n1,2\n";
+  expect(planSource(spec({ schemaPolicy: "strict", columns: cols }), fresh, src(ok), whole(ok)).schema).toEqual({ change: "none", added: [] });
+});

@@ -6,6 +6,7 @@
  */
 import { stringify as toYaml } from "yaml";
 import { LakeformError } from "../lake/errors";
+import { formatBinaryBytes } from "../lake/progress";
 
 export const OUTPUT_FORMATS = ["table", "wide", "json", "yaml"] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
@@ -65,15 +66,7 @@ export function age(at: string | number | undefined, now = Date.now()): string {
 
 /** Bytes for people: 812 B, 4.2 KiB, 13.0 MiB, 2.1 GiB. */
 export function formatBytes(n: number | null | undefined): string {
-  if (n === null || n === undefined) return "-";
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return u === 0 ? `${v} B` : `${v.toFixed(1)} ${units[u]}`;
+  return n === null || n === undefined ? "-" : formatBinaryBytes(n);
 }
 
 /**

@@ -13,8 +13,8 @@ import { loadTables, tableId } from "../lake/spec";
 import { readStatus } from "../lake/status";
 import type { TableDataPlan } from "../reconciler/dataPlan";
 import { planPrune, type PrunePlan } from "../reconciler/prune";
-import { planTable, rowsText } from "../reconciler/tablePlan";
-import { formatBytes, serialize, type OutputFormat } from "./output";
+import { planTable, writeBits } from "../reconciler/tablePlan";
+import { serialize, type OutputFormat } from "./output";
 import { parseTableArg } from "./get";
 
 export interface LakePlan {
@@ -48,8 +48,6 @@ export async function lakePlan(lake: LakeOutputs, tablesFile: string, names: str
   return { file: desired.file, tables, prune };
 }
 
-const n = (x: number) => x.toLocaleString("en-US");
-
 /** People's view: a line per table, a line per write under it, then the prunes and a summary. */
 export function formatPlan(p: LakePlan): string {
   const out: string[] = [];
@@ -62,15 +60,8 @@ export function formatPlan(p: LakePlan): string {
       out.push(`~ ${t.table} (${"format" in t ? t.format : "?"}): ${t.reason}${"repair" in t && t.repair ? ` [repair: ${t.repair}]` : ""}`);
       let writeRefused = false;
       for (const w of writes) {
-        const bits = [`${formatBytes(w.bytes)}`, rowsText(w)];
-        if (w.schema.change === "additive") bits.push(`schema: additive (+ ${w.schema.added.join(", ")})`);
-        else if (w.schema.change === "unknown") bits.push("schema: unknown");
-        else if (w.schema.change !== "none") {
-          writeRefused = true;
-          bits.push(`schema: ${w.schema.change === "needsRewrite" ? "needs a rewrite" : "refused"}: ${w.schema.reason}`);
-        }
-        if (w.schema.discarded?.length) bits.push(`left out (discardColumns): ${w.schema.discarded.join(", ")}`);
-        if (w.deletes !== undefined) bits.push(`deletes: ${w.rowsExact ? "" : "~"}${n(w.deletes)}`);
+        const { bits, refused: schemaRefused } = writeBits(w);
+        writeRefused ||= schemaRefused;
         out.push(`    + ${w.source}  ${bits.join("  ")}`);
       }
       if (writeRefused) {

@@ -24,6 +24,18 @@ export function formatBytes(n: number): string {
   return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[u]}`;
 }
 
+/** Bytes in binary units, for sizes people compare: 812 B, 4.2 KiB, 13.0 MiB, 2.1 GiB. */
+export function formatBinaryBytes(n: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u === 0 ? `${v} B` : `${v.toFixed(1)} ${units[u]}`;
+}
+
 const count = (n: number) => n.toLocaleString("en-US");
 
 /** "writing, 92 MB of 203 MB read, 900,000 of 2,000,000 rows": the figures known so far. */

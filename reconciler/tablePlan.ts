@@ -7,6 +7,7 @@
  */
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { JobClient } from "../lake/jobClient";
+import { formatBinaryBytes } from "../lake/progress";
 import { detectFormat, sourceRead } from "../lake/sourceFormat";
 import { readSample, type SampleRead } from "../lake/sourceSample";
 import { Sources } from "../lake/sources";
@@ -56,31 +57,32 @@ export function rowsText(w: { rows: number | null; rowsExact: boolean; rowsUnkno
   return `${w.rowsExact ? "" : "~"}${w.rows.toLocaleString("en-US")} rows`;
 }
 
-function bytes(n: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
+type PlannedWrite = Extract<TableDataPlan, { writes: unknown }>["writes"][number];
+
+/**
+ * One planned write as people read it (the preview's line and `lakeform plan`'s): its size, its
+ * rows, its schema change, what it leaves out and deletes; `refused` when its schema change is.
+ */
+export function writeBits(w: PlannedWrite): { bits: string[]; refused: boolean } {
+  const n = (x: number) => x.toLocaleString("en-US");
+  const bits = [formatBinaryBytes(w.bytes), rowsText(w)];
+  let refused = false;
+  if (w.schema.change === "additive") bits.push(`schema: additive (+ ${w.schema.added.join(", ")})`);
+  else if (w.schema.change === "unknown") bits.push("schema: unknown");
+  else if (w.schema.change !== "none") {
+    refused = true;
+    bits.push(`schema: ${w.schema.change === "needsRewrite" ? "needs a rewrite" : "refused"}: ${w.schema.reason}`);
   }
-  return u === 0 ? `${v} B` : `${v.toFixed(1)} ${units[u]}`;
+  if (w.schema.discarded?.length) bits.push(`left out (discardColumns): ${w.schema.discarded.join(", ")}`);
+  if (w.deletes !== undefined) bits.push(`deletes: ${w.rowsExact ? "" : "~"}${n(w.deletes)}`);
+  return { bits, refused };
 }
 
 /** The plan as lines under a resource in `pulumi preview`: what the pass will do, then each write. */
 export function tablePlanLines(t: TableDataPlan): string[] {
-  const n = (x: number) => x.toLocaleString("en-US");
   if (t.decision === "upToDate") return [`${t.table}: data plan: up to date (${t.reason})${t.maintenance?.due ? `; maintenance due: ${t.maintenance.reasons.join("; ")}` : ""}`];
   if (t.decision !== "act") return [`${t.table}: data plan: refused (${t.code ?? t.decision}): ${t.reason}`];
   const out = [`${t.table}: data plan: ${t.reason}${t.repair ? ` [repair: ${t.repair}]` : ""}`];
-  for (const w of t.writes) {
-    const bits = [bytes(w.bytes), rowsText(w)];
-    if (w.schema.change === "additive") bits.push(`schema: additive (+ ${w.schema.added.join(", ")})`);
-    else if (w.schema.change === "unknown") bits.push("schema: unknown");
-    else if (w.schema.change !== "none") bits.push(`schema: ${w.schema.change === "needsRewrite" ? "needs a rewrite" : "refused"}: ${w.schema.reason}`);
-    if (w.schema.discarded?.length) bits.push(`left out (discardColumns): ${w.schema.discarded.join(", ")}`);
-    if (w.deletes !== undefined) bits.push(`deletes: ${w.rowsExact ? "" : "~"}${n(w.deletes)}`);
-    out.push(`  + ${w.source}  ${bits.join("  ")}`);
-  }
+  for (const w of t.writes) out.push(`  + ${w.source}  ${writeBits(w).bits.join("  ")}`);
   return out;
 }

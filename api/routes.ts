@@ -53,10 +53,14 @@ const IngestBody = {
   },
 };
 
-/** Every route of the API, on an app whose hooks, error handler and document api/server.ts set up. */
+/** What every write route says of a table that needs a repair first (api/repairFirst.ts). */
+const REPAIR_PENDING_NOTE =
+  " A table the reconciler must repair first (its files gone, its metastore entry gone, or the metastore lagging it) is not written: 409 REPAIR_PENDING, retryable, naming the repair.";
+
 /** The app as api/server.ts builds it (its logger is pino's). */
 export type ApiApp = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, Logger>;
 
+/** Every route of the API, on an app whose hooks, error handler and document api/server.ts set up. */
 export async function registerRoutes(app: ApiApp, lake: LakeService, limits: ApiLimits): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const sparkReads = new SparkReads(limits.sparkReads, limits.sparkReadQueue);
@@ -187,7 +191,7 @@ export async function registerRoutes(app: ApiApp, lake: LakeService, limits: Api
             "Upserts a CSV into a table; answers when the write is committed. The body is streamed to the object store (never held whole), up to " +
             `${limits.csvBodyBytes} bytes (413 past it); its header line is checked against the table as it arrives, its rows by the job server before it commits. ` +
             "A long write's progress (stage, rows and bytes done) is at GET /tables/{table}/progress while it runs." +
-            " A table the reconciler must repair first (its files gone, its metastore entry gone, or the metastore lagging it) is not written: 409 REPAIR_PENDING, retryable, naming the repair.",
+            REPAIR_PENDING_NOTE,
           params: TableParams,
           querystring: IngestQuery,
           body: IngestBody as unknown as z.ZodType<Readable | undefined>,
@@ -238,7 +242,7 @@ export async function registerRoutes(app: ApiApp, lake: LakeService, limits: Api
       schema: {
         description:
           "Deletes rows by key (a CSV whose header names the key columns, as the body) or by `where` (the travel filter's grammar): one commit, landed and journaled like an ingest." +
-          " A table the reconciler must repair first (its files gone, its metastore entry gone, or the metastore lagging it) is not written: 409 REPAIR_PENDING, retryable, naming the repair.",
+          REPAIR_PENDING_NOTE,
         params: TableParams,
         querystring: DeleteQuery,
         body: KeysBody as unknown as z.ZodType<Buffer | undefined>,
@@ -261,7 +265,7 @@ export async function registerRoutes(app: ApiApp, lake: LakeService, limits: Api
     "/tables/:table/rows",
     {
       schema: {
-        description: "Updates the rows matching `where`: `set` maps columns to new values (null for NULL). Key and partition columns can't be set." + " A table the reconciler must repair first (its files gone, its metastore entry gone, or the metastore lagging it) is not written: 409 REPAIR_PENDING, retryable, naming the repair.",
+        description: "Updates the rows matching `where`: `set` maps columns to new values (null for NULL). Key and partition columns can't be set." + REPAIR_PENDING_NOTE,
         params: TableParams,
         body: UpdateBody,
         response: {

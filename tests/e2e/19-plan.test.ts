@@ -9,20 +9,17 @@
  */
 import { execFile } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
-import pino from "pino";
 import type { LakeOutputs } from "../../stacks/automation";
 import { getCondition } from "../../lake/conditions";
 import { JobClient, jobTable } from "../../lake/jobClient";
 import { parseTables } from "../../lake/spec";
 import { readStatus } from "../../lake/status";
 import type { TrinoClient } from "../../lake/trino";
-import { createReconciler } from "../../reconciler/runtime";
 import { lakePlan, type LakePlan } from "../../cli/plan";
 import type { TableDataPlan } from "../../reconciler/dataPlan";
-import { ensureUp, trino } from "./lake";
+import { reconcileOnce, tablesWorkspace } from "./lake";
 
 const sfx = Date.now().toString(36);
 const CLI = path.resolve(__dirname, "../../bin/lakeform");
@@ -57,20 +54,11 @@ const spec = (name: string) => jobTable(parseTables(fs.readFileSync(tablesFile, 
 const commits = async (name: string) => (await jobs.observe(spec(name))).commits;
 const ids = async (catalog: string, name: string) => (await t.query(`SELECT id FROM ${catalog}.default.${name} ORDER BY id`)).rows.map((r) => Number(r[0]));
 
-async function pass(): Promise<void> {
-  const r = createReconciler(outs, { tablesFile, statusFile, log: pino({ level: "silent" }) });
-  await r.runOnce();
-  await r.stop();
-}
+const pass = () => reconcileOnce({ outs, tablesFile, statusFile });
 const reasonOf = (name: string) => getCondition(readStatus(statusFile)?.tables[`default.${name}`]?.conditions ?? [], "Synced");
 
 beforeAll(async () => {
-  outs = await ensureUp();
-  t = trino(outs);
-  jobs = new JobClient(outs.sparkJobServer, { secret: outs.jobServerSecret });
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), "lakeform-plan-"));
-  tablesFile = path.join(dir, "tables.yaml");
-  statusFile = path.join(dir, "status.json");
+  ({ outs, t, jobs, dir, tablesFile, statusFile } = await tablesWorkspace("lakeform-plan-"));
   const seed = "id,amount,op\n1,10.5,\n2,20,\n3,30,\n4,40,\n5,50,\n";
   write("seed.csv", seed);
   declare(["seed.csv"], ["seed.csv"]);

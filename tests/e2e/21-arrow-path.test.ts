@@ -9,9 +9,7 @@
  * write after an Arrow one, an Arrow one after that, and commits from both paths and Trino at once.
  */
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import pino from "pino";
 import type { LakeOutputs } from "../../stacks/automation";
 import { createLakeService } from "../../api/runtime";
 import { getCondition } from "../../lake/conditions";
@@ -20,8 +18,7 @@ import { Sources } from "../../lake/sources";
 import { parseTables } from "../../lake/spec";
 import { readStatus } from "../../lake/status";
 import type { TrinoClient } from "../../lake/trino";
-import { createReconciler } from "../../reconciler/runtime";
-import { ensureUp, s3, trino } from "./lake";
+import { reconcileOnce, s3, tablesWorkspace } from "./lake";
 
 const sfx = Date.now().toString(36);
 const T = `arrow_${sfx}`;
@@ -62,19 +59,10 @@ const sparkJobs = async () => {
   return n;
 };
 
-async function pass(): Promise<void> {
-  const r = createReconciler(outs, { tablesFile, statusFile, log: pino({ level: "silent" }) });
-  await r.runOnce();
-  await r.stop();
-}
+const pass = () => reconcileOnce({ outs, tablesFile, statusFile });
 
 beforeAll(async () => {
-  outs = await ensureUp();
-  t = trino(outs);
-  jobs = new JobClient(outs.sparkJobServer, { secret: outs.jobServerSecret });
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), "lakeform-arrow-"));
-  tablesFile = path.join(dir, "tables.yaml");
-  statusFile = path.join(dir, "status.json");
+  ({ outs, t, jobs, dir, tablesFile, statusFile } = await tablesWorkspace("lakeform-arrow-"));
   // RFC 4180 as spreadsheets write it: a byte-order mark, CRLF, a quoted separator, a line break and a doubled quote in quotes.
   write("seed.csv", '\ufeffID,Name,Amount,Version,Op\r\n1,"Smith, J",10,1,\r\n2,"two\r\nlines",20,1,\r\n3,"say ""hi""",30,1,\r\n');
   declare(["seed.csv"]);

@@ -10,7 +10,6 @@
  */
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import * as zlib from "node:zlib";
 import pino from "pino";
@@ -21,9 +20,8 @@ import { JobClient, jobTable } from "../../lake/jobClient";
 import { parseTables } from "../../lake/spec";
 import { readStatus } from "../../lake/status";
 import type { TrinoClient } from "../../lake/trino";
-import { createReconciler } from "../../reconciler/runtime";
 import type { LakeOutputs } from "../../stacks/automation";
-import { ensureUp, trino } from "./lake";
+import { reconcileOnce, tablesWorkspace } from "./lake";
 
 jest.setTimeout(300_000);
 
@@ -66,20 +64,10 @@ const rows = async (name: string, format: string) =>
   (await t.query(`SELECT id, CAST(amount AS varchar), ${createdAt(format)}, city, customer_name, customer_tier_level FROM ${catalog(format)}.default.${name} ORDER BY id`)).rows;
 const synced = (name: string) => getCondition(readStatus(statusFile)?.tables[`default.${name}`]?.conditions ?? [], "Synced");
 
-async function pass(): Promise<void> {
-  const log = pino({ level: "info" }, { write: (line: string) => void logs.push(JSON.parse(line)) });
-  const r = createReconciler(outs, { tablesFile, statusFile, log });
-  await r.runOnce();
-  await r.stop();
-}
+const pass = () => reconcileOnce({ outs, tablesFile, statusFile }, pino({ level: "info" }, { write: (line: string) => void logs.push(JSON.parse(line)) }));
 
 beforeAll(async () => {
-  outs = await ensureUp();
-  t = trino(outs);
-  jobs = new JobClient(outs.sparkJobServer, { secret: outs.jobServerSecret });
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), "lakeform-formats-"));
-  tablesFile = path.join(dir, "tables.yaml");
-  statusFile = path.join(dir, "status.json");
+  ({ outs, t, jobs, dir, tablesFile, statusFile } = await tablesWorkspace("lakeform-formats-"));
   write("orders.csv.gz", zlib.gzipSync("id,amount,created_at,city\r\n1,10.50,2024-01-01 10:00:00,Oslo\r\n2,20.25,2024-01-02 11:00:00,\"Bergen, Vestland\"\r\n"));
   write("eu.csv", "id;amount;created_at;city\n3;1.234,56;2024-01-03 12:00:00;Köln\n");
   write("more.tsv", "id\tamount\tcreated_at\tcity\n4\t7\t2024-01-04 00:00:00\tRoma\n");

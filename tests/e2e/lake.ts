@@ -2,10 +2,16 @@
  * Helpers for the end-to-end tests: the real local lakehouse of stack "e2e".
  */
 import { execFile } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { promisify } from "node:util";
+import pino, { type Logger } from "pino";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { PROJECT_DIR, readOutputs, selectStack, type LakeOutputs } from "../../stacks/automation";
+import { JobClient } from "../../lake/jobClient";
 import { s3Client } from "../../lake/outputs";
+import { createReconciler } from "../../reconciler/runtime";
 import { stackTrino, type TrinoClient } from "../../lake/trino";
 
 export const STACK = "e2e";
@@ -35,6 +41,39 @@ export function trino(outs: LakeOutputs): TrinoClient {
 
 export function s3(outs: LakeOutputs) {
   return s3Client(outs);
+}
+
+/**
+ * A test's own tables.yaml and status file, in a fresh temporary folder, beside the lakehouse's
+ * outputs, Trino and the job server: what a file that runs reconciler passes of its own needs.
+ */
+export interface TablesWorkspace {
+  outs: LakeOutputs;
+  t: TrinoClient;
+  jobs: JobClient;
+  dir: string;
+  tablesFile: string;
+  statusFile: string;
+}
+
+export async function tablesWorkspace(prefix: string): Promise<TablesWorkspace> {
+  const outs = await ensureUp();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  return {
+    outs,
+    t: trino(outs),
+    jobs: new JobClient(outs.sparkJobServer, { secret: outs.jobServerSecret }),
+    dir,
+    tablesFile: path.join(dir, "tables.yaml"),
+    statusFile: path.join(dir, "status.json"),
+  };
+}
+
+/** One reconciler run (runOnce) over the workspace's tables.yaml, reporting into its status file. */
+export async function reconcileOnce(w: Pick<TablesWorkspace, "outs" | "tablesFile" | "statusFile">, log: Logger = pino({ level: "silent" })): Promise<void> {
+  const r = createReconciler(w.outs, { tablesFile: w.tablesFile, statusFile: w.statusFile, log });
+  await r.runOnce();
+  await r.stop();
 }
 
 export const run = promisify(execFile);

@@ -20,6 +20,9 @@ export const SOURCE_FORMATS = ["csv", "tsv", "parquet", "jsonl"] as const;
 export type SourceFormat = (typeof SOURCE_FORMATS)[number];
 export const COMPRESSIONS = ["none", "gzip", "zstd", "bzip2"] as const;
 export type Compression = (typeof COMPRESSIONS)[number];
+/** What a watched prefix source does with an object that changed after it was applied (lake/prefixSources.ts). */
+export const ON_CHANGE = ["reapply", "ignore", "fail"] as const;
+export type OnChange = (typeof ON_CHANGE)[number];
 
 /** A file name's extension (lower-cased) → its format. Anything else reads as CSV (as every source did before formats). */
 export const FORMAT_EXTENSIONS: Record<string, SourceFormat> = {
@@ -63,10 +66,14 @@ export const SourceEntrySchema = z.union([
   z.string().min(1),
   z
     .object({
-      path: z.string().min(1).describe("A local path or glob (relative to tables.yaml) or an s3:// URI"),
+      path: z.string().min(1).describe("A local path or glob (relative to tables.yaml) or an s3:// URI; ending in / a watched prefix or folder (each new object applied once)"),
       format: z.enum(SOURCE_FORMATS).optional().describe("csv | tsv | parquet | jsonl (default: from the file's extension, else csv)"),
       compression: z.enum(COMPRESSIONS).optional().describe("none | gzip | zstd | bzip2 (default: from the extension: .gz, .zst, .bz2)"),
       csv: CsvOptionsSchema.optional().describe("CSV options for this source, over the table's"),
+      onChange: z
+        .enum(ON_CHANGE)
+        .optional()
+        .describe("A watched prefix (path ending in /, or a glob with onChange): an object changed after it was applied is re-applied (reapply: its rows upserted again by key), skipped (ignore) or refused, naming it (fail, the default)"),
     })
     .strict(),
 ]);
@@ -77,6 +84,8 @@ export interface SourceRead {
   format?: SourceFormat;
   compression?: Compression;
   csv?: CsvOptions;
+  /** A watched prefix's handling of a changed object. */
+  onChange?: OnChange;
 }
 
 /** What a write request says of how its source is read (lake/jobServerContract.ts SourceSchema). */

@@ -14,6 +14,7 @@ import { Upload } from "@aws-sdk/lib-storage";
 import { LakeformError } from "./errors";
 import { journalKey } from "./jobServerContract";
 import { sha256, sha256Stream, SourceHashCache, type SourceStamp } from "./sourceHash";
+import { PrefixStore, type PrefixBatch } from "./prefixSources";
 import { landingExtension, type DetectedFormat } from "./sourceFormat";
 
 export interface ResolvedSource {
@@ -33,6 +34,8 @@ export interface ResolvedSource {
    * the replayed commit, so a rebuild that stops partway resumes after the last one replayed.
    */
   replay?: { of: string; last: string };
+  /** A watched prefix's objects written as one source (lake/prefixSources.ts); `hash` is the batch's id. */
+  batch?: PrefixBatch;
 }
 
 /** A declared source that can't be found or read. */
@@ -108,7 +111,12 @@ export class Sources {
     private readonly bucket: string,
     /** Hashes of unchanged sources (size + mtime, ETag + size): kept across passes. */
     readonly hashes: SourceHashCache = new SourceHashCache(),
-  ) {}
+  ) {
+    this.prefixes = new PrefixStore(s3, bucket, hashes);
+  }
+
+  /** Watched prefixes: their listings, manifests and batches. */
+  readonly prefixes: PrefixStore;
 
   /** A local file's hash: from the cache while its size and mtime are the same, else streamed. */
   private async hashLocal(declared: string, file: string): Promise<ResolvedSource> {
@@ -216,6 +224,8 @@ export class Sources {
    */
   async land(src: ResolvedSource, detected?: DetectedFormat): Promise<string> {
     if (src.replay) return src.location.replace(/^s3:/, "s3a:");
+    // A prefix's batch: its manifest first (nothing reads it until the batch's commit is there).
+    if (src.batch) await this.prefixes.record(src.batch);
     const key = this.landingKey(src, detected);
     const landed = `s3a://${this.bucket}/${key}`;
     if (src.location.startsWith("s3://")) {
@@ -228,6 +238,11 @@ export class Sources {
       .catch(() => false);
     if (exists) return landed;
     const what = `landing ${src.declared} at s3://${this.bucket}/${key}`;
+    if (src.batch && src.batch.objects.length > 1) {
+      const body = await this.prefixes.concatenate(src, detected ?? { format: "csv", compression: "none" }, src.batch.header);
+      await objectStore(what, () => this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body })));
+      return landed;
+    }
     if (detected?.compression === "zstd") {
       // Decompressed as it lands (Spark's Hadoop has no zstd codec without its native library).
       let body: Readable;

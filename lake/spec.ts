@@ -114,6 +114,12 @@ export const TableSpecSchema = z
       .enum(SCHEMA_POLICIES)
       .default("addColumns")
       .describe("addColumns: new source columns become table columns; strict: a source with new columns (or, with columns declared, undeclared ones) is refused; discardColumns: new columns are left out; discardRows: a row whose value doesn't fit its column's type is dropped and counted"),
+    pollInterval: z
+      .string()
+      .regex(/^\d+(\.\d+)?(ms|s|m|h)$/, 'must be a duration such as "30s", "5m" or "1h"')
+      .refine((d) => !(durationMs(d) < 1000), "must be at least 1s")
+      .optional()
+      .describe('How often the table is looked at again when in sync (its watched prefixes listed): "30s", "5m", "1h" (default: the reconciler\'s resync interval, 60 s)'),
     prune: z.boolean().default(false).describe("true: removing the table from tables.yaml drops it (kept in the trash, undroppable); false: its data is left alone"),
     deleteWhen: DeleteWhenSchema.optional().describe("A source row matching this deletes its key, in the same commit as the batch's upserts"),
     retain: RetainSchema.optional().describe("History kept for time travel and changes: { commits: N } or { days: D } (default { days: 7 }); older commits are expired by maintenance"),
@@ -189,6 +195,8 @@ export interface TableSpec {
   sources: string[];
   /** How a declared source (by its path as written) is read when tables.yaml says so. */
   sourceReads?: Record<string, SourceRead>;
+  /** pollInterval in ms: how soon a pass in sync looks again. */
+  pollIntervalMs?: number;
   /** The table's CSV options. */
   csv?: CsvOptions;
   /** Declared column types (sanitised names, normalised types). */
@@ -289,6 +297,7 @@ export function parseTables(text: string, file: string): DesiredState {
       sources: t.sources.map((s) => (typeof s === "string" ? s : s.path)),
       // Absent unless declared, so tables that don't use them keep their generation.
       sourceReads: sourceReadsOf(t.sources),
+      pollIntervalMs: t.pollInterval ? durationMs(t.pollInterval) : undefined,
       csv: t.csv,
       columns: t.columns
         ? Object.fromEntries(Object.entries(t.columns).map(([c, ty]) => [sanitizeColumn(c), normalizeColumnType(ty)]))
@@ -306,6 +315,13 @@ export function parseTables(text: string, file: string): DesiredState {
     return { ...spec, generation: specGeneration(spec), line: lineOf(["tables", i]) ?? 0 };
   });
   return { file, tables };
+}
+
+/** "30s", "5m", "1h", "250ms" in milliseconds (NaN when it is none of these). */
+export function durationMs(d: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(d);
+  if (!m) return NaN;
+  return Math.round(Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as "ms" | "s" | "m" | "h"]);
 }
 
 /** The read options of the sources declared as objects, by path; undefined when none is. */

@@ -9,6 +9,7 @@
  */
 import { asLakeformError } from "../lake/errors";
 import type { JobClient, JobTable, MaintainResult, Observation, ObserveOptions, WriteProgress, WriteResult } from "../lake/jobClient";
+import type { PrefixStore } from "../lake/prefixSources";
 import type { ResolvedSource, Sources } from "../lake/sources";
 import type { DetectedFormat, SourceReadRequest } from "../lake/sourceFormat";
 
@@ -41,6 +42,8 @@ export interface SourceStore {
   resolve(declared: string, baseDir: string): Promise<ResolvedSource[]>;
   /** Lands a source in the object store (content-addressed, so twice is a no-op); returns the URI Spark reads. */
   land(src: ResolvedSource, detected?: DetectedFormat): Promise<string>;
+  /** A watched prefix's pending writes against what the table has applied (lake/prefixSources.ts PrefixStore.resolve). Never writes. */
+  resolvePrefix?: PrefixStore["resolve"];
 }
 
 const wrap = async <T>(call: () => Promise<T>): Promise<T> => {
@@ -68,9 +71,11 @@ export function jobDriver(jobs: JobClient): LakeDriver {
   };
 }
 
-export function sourceStore(sources: Pick<Sources, "resolve" | "land">): SourceStore {
+export function sourceStore(sources: Pick<Sources, "resolve" | "land"> & Partial<Pick<Sources, "prefixes">>): SourceStore {
+  const prefixes = sources.prefixes;
   return {
     resolve: (declared, baseDir) => wrap(() => sources.resolve(declared, baseDir)),
     land: (src, detected) => wrap(() => sources.land(src, detected)),
+    ...(prefixes ? { resolvePrefix: (...args: Parameters<PrefixStore["resolve"]>) => wrap(() => prefixes.resolve(...args)) } : {}),
   };
 }

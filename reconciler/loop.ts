@@ -247,7 +247,8 @@ export class Reconciler {
     } finally {
       this.busy.delete(id);
     }
-    const scheduled = this.queue.done(id, result.next);
+    // A table's pollInterval (tables.yaml) says when a table in sync is looked at again.
+    const scheduled = this.queue.done(id, result.next.kind === "done" && t.pollIntervalMs ? { kind: "done", afterMs: t.pollIntervalMs } : result.next);
     this.opts.metrics?.passDone(result);
     if (scheduled.retryAt !== undefined) log.debug({ failures: scheduled.failures, retryInMs: scheduled.retryAt - this.clock.now() }, "Table requeued");
     this.memory.set(id, result.memory);

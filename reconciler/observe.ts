@@ -4,7 +4,10 @@
  */
 import { jobTable, type Observation, type ObserveOptions } from "../lake/jobClient";
 import type { TableLeases } from "../lake/lease";
-import type { ResolvedSource } from "../lake/sources";
+import { appliedSourceHashes } from "../lake/commits";
+import { isPrefixSource, type PrefixObserved } from "../lake/prefixSources";
+import { mergeCsvOptions } from "../lake/sourceFormat";
+import { SourceError, type ResolvedSource } from "../lake/sources";
 import type { TableSpec } from "../lake/spec";
 import type { LakeDriver, SourceStore } from "./driver";
 
@@ -12,6 +15,8 @@ export interface Observed {
   /** The declared sources, expanded and hashed, in order. */
   sources: ResolvedSource[];
   lake: Observation;
+  /** The watched prefixes among them: what each listing showed against what the lake has applied. */
+  prefixes?: PrefixObserved[];
 }
 
 export interface PassDeps {
@@ -31,9 +36,24 @@ export interface PassDeps {
 }
 
 export async function observe(deps: PassDeps, spec: TableSpec): Promise<Observed> {
-  const sources: ResolvedSource[] = [];
-  for (const declared of spec.sources) sources.push(...(await deps.sources.resolve(declared, deps.baseDir)));
-  return { sources, lake: await observeLake(deps, spec) };
+  const resolved: (ResolvedSource[] | undefined)[] = [];
+  for (const declared of spec.sources) resolved.push(isPrefixSource(declared, spec.sourceReads?.[declared]) ? undefined : await deps.sources.resolve(declared, deps.baseDir));
+  const lake = await observeLake(deps, spec);
+  if (!resolved.includes(undefined)) return { sources: resolved.flat() as ResolvedSource[], lake };
+  // Watched prefixes: listed, and compared with what the table's commits (or journal) say is applied.
+  const applied = appliedSourceHashes(lake);
+  for (const e of lake.journal ?? []) applied.add(e.sourceHash);
+  const prefixes: PrefixObserved[] = [];
+  for (const [i, declared] of spec.sources.entries()) {
+    if (resolved[i]) continue;
+    if (!deps.sources.resolvePrefix) throw new SourceError(declared, "a watched prefix needs a source store that lists prefixes");
+    const read = spec.sourceReads?.[declared];
+    const csv = mergeCsvOptions(spec.csv, read?.csv);
+    const p = await deps.sources.resolvePrefix(spec, declared, { ...read, ...(csv ? { csv } : {}) }, deps.baseDir, applied);
+    resolved[i] = p.sources;
+    prefixes.push(p.observed);
+  }
+  return { sources: resolved.flat() as ResolvedSource[], lake, prefixes };
 }
 
 /**

@@ -12,6 +12,7 @@ import { Reason } from "../lake/conditions";
 import { appliedSourceHashes } from "../lake/commits";
 import { LakeformError, type ErrorCode } from "../lake/errors";
 import type { JournalEntry, Observation } from "../lake/jobClient";
+import { prefixPendingText, prefixRefusal, prefixSyncedText } from "../lake/prefixSources";
 import type { ResolvedSource } from "../lake/sources";
 import { IMMUTABLE_FIELDS, type TableSpec } from "../lake/spec";
 import { planMaintenance, type MaintenancePlan } from "./maintenance";
@@ -81,6 +82,9 @@ export function plan(spec: TableSpec, observed: Observed, memory: TableMemory = 
   if (memory.terminal?.fingerprint === fp) {
     return { kind: "wait", fingerprint: fp, error: new LakeformError(memory.terminal.code, memory.terminal.message) };
   }
+  // A watched prefix's object changed under onChange: fail: nothing is written, the object named.
+  const changed = prefixRefusal(observed.prefixes);
+  if (changed) return { kind: "fail", fingerprint: fp, error: changed };
 
   if (lake.exists) {
     const before = lastAppliedSpec(lake);
@@ -113,7 +117,7 @@ export function plan(spec: TableSpec, observed: Observed, memory: TableMemory = 
         ? `table's files had disappeared outside Lakeform; rebuilt from its write journal and declared sources (${lake.commits.length} write(s) replayed, API ingests included)`
         : repair === "resynced"
           ? `the metastore lagged the table and was synced again (${(memory.lastAction?.drift ?? []).join("; ")}); all sources applied`
-          : `all ${new Set(sources.filter((s) => applied.has(s.hash)).map((s) => s.hash)).size} source(s) applied`;
+          : `all ${new Set(sources.filter((s) => applied.has(s.hash)).map((s) => s.hash)).size} source(s) applied${prefixSyncedText(observed.prefixes)}`;
   return {
     kind: "upToDate",
     fingerprint: fp,
@@ -247,7 +251,7 @@ function chooseAction(lake: Observation, sources: ResolvedSource[]): Action | un
   const reason = rebuild
     ? `table files are missing from the object store: rebuilding from ${replayed} journaled write(s) and ${pending.length - replayed} other declared source(s)`
     : !lake.exists
-      ? `new table: ${pending.length} source(s) to apply`
-      : `${pending.length} source(s) not applied yet`;
+      ? `new table: ${prefixPendingText(pending) ?? `${pending.length} source(s) to apply`}`
+      : (prefixPendingText(pending) ?? `${pending.length} source(s) not applied yet`);
   return { kind: "apply", calls, repair: rebuild ? "rebuilt" : undefined, reason };
 }

@@ -48,8 +48,8 @@ export function backoffDelay(failures: number, baseMs: number, maxMs: number, ra
 
 /** What a pass says the loop should do with its table next (reconciler/pass.ts returns it). */
 export type Next =
-  /** In sync: look again after the resync interval (nothing else notices drift). */
-  | { kind: "done" }
+  /** In sync: look again after the resync interval (nothing else notices drift), or afterMs (the table's pollInterval). */
+  | { kind: "done"; afterMs?: number }
   /** At afterMs (0: at once, to observe an action's result), or, without it, after the backoff: a failure retrying may fix. */
   | { kind: "requeue"; afterMs?: number }
   /** A failure retrying the same input can't fix: reported, not retried until the input changes. `again`: the one remembered from before, not a new failure. */
@@ -177,7 +177,7 @@ export class WorkQueue {
     switch (next.kind) {
       case "done":
         failures = 0;
-        delay = this.opts.resyncMs;
+        delay = next.afterMs ?? this.opts.resyncMs;
         break;
       case "requeue":
         if (next.afterMs === undefined) {

@@ -3,41 +3,29 @@
  * the job server then answers from the table's metadata and never counts it with Spark. Only
  * describe, which shows the row count, asks for it. A job server stand-in records each observe.
  */
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
-import type { Readable } from "node:stream";
-import { LakeService } from "../../api/service";
+import type { LakeService } from "../../api/service";
 import type { JobClient, Observation, ObserveOptions } from "../../lake/jobClient";
-import type { Sources } from "../../lake/sources";
+import { stubLakeService, WRITE_REPLY, type StubLakeService } from "../helpers/lakeService";
 
 const lake: Observation = { exists: true, inCatalog: true, filesExist: true, commits: [{ commit: "c1", time: "2026-12-03T10:00:00.000Z" }], rowCount: 3, columns: [{ name: "id", type: "string" }, { name: "city", type: "string" }] };
 
-let dir: string;
 let observed: (ObserveOptions | undefined)[];
+let stub: StubLakeService;
 let service: LakeService;
 
 beforeAll(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), "lakeform-api-observe-"));
-  fs.writeFileSync(path.join(dir, "tables.yaml"), "apiVersion: lakeform/v1\ntables:\n  - { name: people, format: hudi, primaryKey: id, sources: [seed.csv] }\n");
-  const jobs = {
+  const jobs: Partial<JobClient> = {
     observe: async (_t: unknown, opts?: ObserveOptions) => {
       observed.push(opts);
       return lake;
     },
-    write: async () => ({ commit: "c9", rowsWritten: 1, renamed: {}, columns: ["id", "city"], addedColumns: [], rowsDeleted: 1, rowsUpdated: 1 }),
-  } as unknown as JobClient;
-  const landed = { source: { declared: "x", location: "x", hash: "hx", bytes: 1 }, uri: "s3a://w/_lakeform/landing/hx.csv" };
-  const landStream = async (_name: string, body: Readable) => {
-    for await (const _chunk of body);
-    return landed;
+    write: (async () => WRITE_REPLY) as unknown as JobClient["write"],
   };
-  const sources = { landContent: async () => landed, landChange: async () => landed, landStream } as unknown as Sources;
-  const endpoints = { warehouseBucket: "w", trinoEndpoint: "http://127.0.0.1:9", trinoPassword: "p", trinoReadPassword: "r" } as unknown as ConstructorParameters<typeof LakeService>[0];
-  service = new LakeService(endpoints, jobs, sources, path.join(dir, "tables.yaml"), path.join(dir, "status.json"));
+  stub = stubLakeService("lakeform-api-observe-", "apiVersion: lakeform/v1\ntables:\n  - { name: people, format: hudi, primaryKey: id, sources: [seed.csv] }\n", jobs);
+  service = stub.service;
 });
 beforeEach(() => (observed = []));
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+afterAll(() => stub.cleanup());
 
 test.each<[string, () => Promise<unknown>]>([
   ["ingest", () => service.ingestCsv("people", Buffer.from("id,city\n4,Oslo\n"))],

@@ -7,16 +7,15 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import type { Readable } from "node:stream";
 import { buildApi } from "../../api/server";
 import { repairPending } from "../../api/repairFirst";
-import { LakeService } from "../../api/service";
+import type { LakeService } from "../../api/service";
 import type { JobClient, Observation } from "../../lake/jobClient";
 import pino from "pino";
 import { repairRequestsDir, requestRepair } from "../../lake/repairRequests";
-import type { Sources } from "../../lake/sources";
 import { InputWatcher, type FileWatcher, type WatchOptions } from "../../reconciler/watch";
 import { TrinoQueryError } from "../../lake/trino";
+import { stubLakeService, WRITE_REPLY, type StubLakeService } from "../helpers/lakeService";
 import { repairOf } from "../../reconciler/pass";
 
 const obs = (o: Partial<Observation>): Observation => ({ exists: true, inCatalog: true, filesExist: true, commits: [], rowCount: 3, columns: [{ name: "id", type: "string" }, { name: "city", type: "string" }], ...o });
@@ -50,31 +49,25 @@ describe("the API's writes into a table that needs a repair", () => {
   let lake: Observation;
   let writes: { mustExist?: boolean }[];
   let service: LakeService;
+  let stub: StubLakeService;
 
   beforeAll(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "lakeform-repair-first-"));
-    fs.writeFileSync(
-      path.join(dir, "tables.yaml"),
-      "apiVersion: lakeform/v1\ntables:\n  - { name: people, format: hudi, primaryKey: id, sources: [seed.csv] }\n  - { name: places, format: iceberg, primaryKey: id, sources: [seed.csv] }\n",
-    );
-    const jobs = {
+    const jobs: Partial<JobClient> = {
       observe: async () => lake,
-      write: async (_t: unknown, _s: unknown, _g: string, opts: { mustExist?: boolean } = {}) => {
+      write: (async (_t: unknown, _s: unknown, _g: string, opts: { mustExist?: boolean } = {}) => {
         writes.push(opts);
-        return { commit: "c9", rowsWritten: 1, renamed: {}, columns: ["id", "city"], addedColumns: [], rowsDeleted: 1, rowsUpdated: 1 };
-      },
-    } as unknown as JobClient;
-    const landed = { source: { declared: "x", location: "x", hash: "hx", bytes: 1 }, uri: "s3a://w/_lakeform/landing/hx.csv" };
-    const landStream = async (_name: string, body: Readable) => {
-      for await (const _chunk of body);
-      return landed;
+        return WRITE_REPLY;
+      }) as unknown as JobClient["write"],
     };
-    const sources = { landContent: async () => landed, landChange: async () => landed, landStream } as unknown as Sources;
-    const endpoints = { warehouseBucket: "w", trinoEndpoint: "http://127.0.0.1:9", trinoPassword: "p", trinoReadPassword: "r" } as unknown as ConstructorParameters<typeof LakeService>[0];
-    service = new LakeService(endpoints, jobs, sources, path.join(dir, "tables.yaml"), path.join(dir, "status.json"));
+    stub = stubLakeService(
+      "lakeform-repair-first-",
+      "apiVersion: lakeform/v1\ntables:\n  - { name: people, format: hudi, primaryKey: id, sources: [seed.csv] }\n  - { name: places, format: iceberg, primaryKey: id, sources: [seed.csv] }\n",
+      jobs,
+    );
+    ({ service, dir } = stub);
   });
   beforeEach(() => (writes = []));
-  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => stub.cleanup());
 
   const writesOf: Record<string, () => Promise<unknown>> = {
     ingest: () => service.ingestCsv("people", Buffer.from("id,city\n4,Oslo\n")),

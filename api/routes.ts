@@ -27,6 +27,7 @@ import {
   UpdateReplySchema,
 } from "../lake/apiReplies";
 import { LakeformError } from "../lake/errors";
+import { WriteResultSchema } from "../lake/jobServerContract";
 import { clientGone, refuseDeclaredLength, requireMediaType, SparkReads } from "./edge";
 import { ALWAYS, errors, malformedMultipart } from "./errors";
 import type { ApiLimits } from "./limits";
@@ -313,6 +314,25 @@ export async function registerRoutes(app: ApiApp, lake: LakeService, limits: Api
       config: { scope: "write" },
     },
     async (req) => lake.undrop(req.params.table, req.log),
+  );
+
+  r.post(
+    "/tables/:table/quarantine/replay",
+    {
+      schema: {
+        description:
+          "Re-applies the rows the table's expectations quarantined (tables.yaml expect: action quarantine, kept in <table>__quarantine) with the expectations " +
+          "as tables.yaml has them now (`lakeform quarantine replay`): rows that pass are written, rows still broken are quarantined again, and the replayed " +
+          "rows leave the quarantine table once the write committed. replayed 0: nothing was quarantined.",
+        params: TableParams,
+        response: {
+          200: z.object({ table: z.string(), replayed: z.number(), write: WriteResultSchema.optional() }),
+          ...errors(400, 404, 409, 422, ...ALWAYS),
+        },
+      },
+      config: { scope: "write" },
+    },
+    async (req) => lake.replayQuarantine(req.params.table),
   );
 
 }

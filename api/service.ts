@@ -32,6 +32,7 @@ import { dependencyHealth } from "./health";
 import { readStatement } from "./statements";
 import { loadTables, tableId, type TableSpec } from "../lake/spec";
 import { qualifiedTable } from "../lake/sql";
+import { MAX_REPLAY_ROWS, QUARANTINE_SUFFIX, replayCsv } from "../lake/expectations";
 import { readStatus, type LakeStatus } from "../lake/status";
 import { stackTrino, TrinoClient, TrinoQueryError } from "../lake/trino";
 import { parseFilter, renderTrino } from "../lake/filter";
@@ -197,6 +198,27 @@ export class LakeService {
     return this.underLease(t, `api: ingest ${sourceName}`, (lake) =>
       this.jobs.write(jobTable(t, this.endpoints.warehouseBucket), { uri, hash: source.hash, name: sourceName }, t.generation, { mustExist: lake.exists, path: opts.path }),
     );
+  }
+
+  /**
+   * `lakeform quarantine replay <table>`: the rows in <table>__quarantine (lake/expectations.ts)
+   * read through Trino, landed as one CSV and written like an ingest, so the expectations as
+   * tables.yaml has them now check them again (still broken: quarantined again, under the
+   * replay's keys); the job server removes the replayed rows from the quarantine table once the
+   * table's write committed. Nothing quarantined: no write.
+   */
+  async replayQuarantine(name: string): Promise<{ table: string; replayed: number; write?: WriteResult }> {
+    const t = this.spec(name);
+    const quarantine = `${t.name}${QUARANTINE_SUFFIX}`;
+    const res = await this.trinoRead.query(`SELECT * FROM ${qualifiedTable(t.format, t.database, quarantine)} ORDER BY "_source", "_line"`, { maxRows: MAX_REPLAY_ROWS });
+    if (res.rows.length === 0) return { table: tableId(t), replayed: 0 };
+    const { csv, keys } = replayCsv(res.columns.map((c) => c.name), res.rows);
+    const sourceName = `quarantine-replay-${new Date().toISOString().replace(/[-:.]/g, "")}.csv`;
+    const { source, uri } = await this.sources.landContent(sourceName, Buffer.from(csv));
+    const write = await this.underLease(t, `quarantine replay ${sourceName}`, (lake) =>
+      this.jobs.write(jobTable(t, this.endpoints.warehouseBucket), { uri, hash: source.hash, name: sourceName }, t.generation, { mustExist: lake.exists, path: "spark", quarantineKeys: keys }),
+    );
+    return { table: tableId(t), replayed: keys.length, write };
   }
 
   /** The engines' health as GET /healthz reports it (api/health.ts): S3, the metastore, the job server, Trino. */

@@ -104,12 +104,17 @@ export function formatHistory(commits: CommitInfo[], wide = false, now = Date.no
   if (commits.length === 0) return "no commits";
   const header = ["COMMIT", "TIME", "AGE", "OPERATION", "INSERTED", "UPDATED", "DELETED", "SOURCE"];
   if (wide) header.splice(header.length - 1, 0, "GENERATION", "SOURCE HASH");
+  // Expectations' counts (lake/expectations.ts) only when some commit checked them: other tables' history is as it was.
+  const expects = commits.some((c) => c.expectations);
+  if (expects) header.splice(header.length - 1, 0, "EXPECTATIONS");
+  const rules = (c: CommitInfo) => (c.expectations ? Object.entries(c.expectations).map(([name, e]) => `${name} ${e.action} ${e.failed}`).join(", ") || "-" : "-");
   const n = (v: number | undefined) => (v === undefined || v === null ? "-" : String(v));
   return renderColumns(
     header,
     commits.map((c) => {
       const r = [c.commit, c.time, age(c.time, now), c.operation ?? "-", n(c.rowsInserted), n(c.rowsUpdated), n(c.rowsDeleted)];
       if (wide) r.push(c.generation ?? "-", c.sourceHash ? c.sourceHash.slice(0, 12) : "-");
+      if (expects) r.push(rules(c));
       r.push(c.source ?? "-");
       return r;
     }),

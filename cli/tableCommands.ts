@@ -120,6 +120,22 @@ export function addTableCommands(program: Program): void {
       await undropCommand(createTrashDeps(await lakeOutputs(), { log: createLogger("lakeform-undrop"), role: "cli" }), { file: tablesFileOf(opts), table }, write);
     });
 
+  program
+    .command("quarantine")
+    .description("rows expectations quarantined (tables.yaml expect: action quarantine), kept in <table>__quarantine")
+    .command("replay")
+    .description("re-apply a table's quarantined rows with its expectations as tables.yaml has them now; the rows applied (or quarantined again) leave the quarantine table")
+    .argument("<table>", "the table (name, or database.name)")
+    .addOption(fileOption())
+    .addOption(outputOption())
+    .addHelpText("after", "\nExamples:\n  lakeform quarantine replay orders\n  lakeform quarantine replay orders -o json")
+    .action(async (table, opts) => {
+      const [{ createLakeService }, { formatReplay }] = await Promise.all([import("../api/runtime"), import("./quarantine")]);
+      const res = await createLakeService(await lakeOutputs(), tablesFileOf(opts)).replayQuarantine(table);
+      write(outputFormat(opts) === "json" ? JSON.stringify(res, null, 2) + "\n" : formatReplay(res) + "\n");
+      process.exitCode = 0;
+    });
+
   const trashCmd = program
     .command("trash")
     .description("pruned tables whose files are kept: what can be undropped, and until when")

@@ -52,6 +52,8 @@ export const TableStatusSchema = z.object({
   inSync: z.boolean(),
   sources: z.object({ total: z.number(), applied: z.number() }),
   lastCommit: z.object({ id: z.string(), time: z.string() }).optional(),
+  /** The expectations' counts of the last commit that checked them (lakeform.expectations): rule -> action and rows that broke it. */
+  expectations: z.record(z.string(), z.object({ action: z.string(), failed: z.number() })).optional(),
   rowCount: z.number().nullable().optional(),
   columns: z.array(z.string()).optional(),
   conditions: z.array(ConditionSchema),

@@ -84,6 +84,7 @@ export function jobTable(t: TableSpec, warehouseBucket: string): JobTable {
     deleteWhen: t.deleteWhen,
     retain: t.retain,
     targetFileSizeMB: t.targetFileSizeMB,
+    ...(t.expect ? { expect: t.expect } : {}),
     location: tableLocation(warehouseBucket, t.database, t.name),
   };
 }
@@ -187,9 +188,14 @@ export class JobClient {
     table: JobTable,
     source: JobRequest<"write">["source"] & { name: string },
     generation: string,
-    opts: { mustExist?: boolean; path?: JobRequest<"write">["path"] } = {},
+    opts: { mustExist?: boolean; path?: JobRequest<"write">["path"]; quarantineKeys?: string[] } = {},
   ): Promise<WriteResult> {
-    return this.post("write", { table, source, generation, ...(opts.mustExist ? { mustExist: true } : {}), ...(opts.path && opts.path !== "auto" ? { path: opts.path } : {}) });
+    return this.post("write", {
+      table, source, generation,
+      ...(opts.mustExist ? { mustExist: true } : {}),
+      ...(opts.path && opts.path !== "auto" ? { path: opts.path } : {}),
+      ...(opts.quarantineKeys?.length ? { quarantineKeys: opts.quarantineKeys } : {}),
+    });
   }
 
   drop(table: Pick<JobTable, "name" | "database" | "format" | "location">, purge: boolean): Promise<JobReply<"drop">> {

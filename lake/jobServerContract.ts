@@ -18,6 +18,7 @@ import * as path from "node:path";
 import { z } from "zod";
 import type { FilterNode } from "./filter";
 import { httpStatuses } from "./errors";
+import { ExpectationResultSchema, JobExpectationSchema } from "./expectations";
 import { COMPRESSIONS, SOURCE_FORMATS, sourceFormatConstants } from "./sourceFormat";
 import { DEFAULT_RETAIN, DEFAULT_TARGET_FILE_SIZE_MB, IMMUTABLE_FIELDS, SCHEMA_POLICIES } from "./spec";
 
@@ -67,6 +68,7 @@ export const JobTableSchema = z.strictObject({
   deleteWhen: z.strictObject({ column: column, equals: z.array(z.string()).min(1) }).optional(),
   retain: z.union([z.strictObject({ commits: z.number().int().min(1) }), z.strictObject({ days: z.number().positive() })]).optional(),
   targetFileSizeMB: z.number().int().min(1).max(4096).optional(),
+  expect: z.array(JobExpectationSchema).optional().describe("Expectations checked inside every write (lake/expectations.ts)"),
 });
 
 /** drop, forget_catalog, clear_leftovers: the layout fields may be left out (the job server reads them when there). */
@@ -114,6 +116,7 @@ export const JOB_REQUESTS = {
       .enum(["auto", "spark"])
       .optional()
       .describe("Which write path: auto (default) takes the Arrow path (pyarrow + pyiceberg, no Spark job) for an Iceberg batch within the job server's budget, else Spark; spark always Spark"),
+    quarantineKeys: z.array(z.string()).max(100_000).optional().describe("A quarantine replay: the _qkey of each replayed row, removed from <table>__quarantine once the write committed"),
     ...fenced,
   }),
   observe: z.strictObject({ table: JobTableSchema, rows: z.boolean().optional().describe("false: the row count and data files aren't wanted"), ...fenced }),
@@ -187,6 +190,8 @@ export const CommitInfoSchema = z.strictObject({
   replayOf: z.string().optional(),
   /** The journal's last entry when that rebuild began: the rebuild is whole once it is replayed. */
   replayLast: z.string().optional(),
+  /** The expectations' counts recorded in the commit (lakeform.expectations): rule name -> its action and the rows that broke it. */
+  expectations: z.record(z.string(), z.object({ action: z.string(), failed: z.number() }).loose()).optional(),
 });
 
 /** One write-journal record (JOURNAL's fields). */
@@ -237,6 +242,8 @@ export const WriteResultSchema = z.strictObject({
   discarded: z.string().optional(),
   /** Columns of the source left out under schemaPolicy discardColumns. */
   discardedColumns: z.array(z.string()).optional(),
+  /** What tables.yaml's expectations found: per rule its action, the rows that broke it, a few of them. */
+  expectations: z.array(ExpectationResultSchema).optional(),
   /** What the commit did, counted by the job server (a delete or update counts only its own rows). */
   rowsInserted: z.number().optional(),
   rowsUpdated: z.number().optional(),

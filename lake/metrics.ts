@@ -26,6 +26,7 @@ export class WriteMetrics {
   readonly duration: Histogram<"table" | "writer">;
   readonly rows: Counter<"table" | "writer">;
   readonly failures: Counter<"table" | "writer" | "code">;
+  readonly expectations: Counter<"table" | "writer" | "rule" | "action">;
 
   constructor(
     readonly registry: Registry,
@@ -39,7 +40,18 @@ export class WriteMetrics {
       registers: [registry],
     });
     this.rows = new Counter({ name: "lakeform_rows_written_total", help: "Rows the committed writes wrote (as the job server counts them)", labelNames: ["table", "writer"], registers: [registry] });
+    this.expectations = new Counter({
+      name: "lakeform_expectation_rows_total",
+      help: "Rows committed writes found breaking an expectation (tables.yaml expect:), by rule and action (warn: written, drop: left out, quarantine: in <table>__quarantine)",
+      labelNames: ["table", "writer", "rule", "action"],
+      registers: [registry],
+    });
     this.failures = new Counter({ name: "lakeform_write_failures_total", help: "Writes through the Spark job server that failed, by error code (lake/errorCodes.json)", labelNames: ["table", "writer", "code"], registers: [registry] });
+  }
+
+  /** Rows a committed write found breaking an expectation, by rule and action (lake/expectations.ts). */
+  expectationRows(table: string, results: { name: string; action: string; failed: number }[] | undefined): void {
+    for (const e of results ?? []) this.expectations.inc({ table, writer: this.writer, rule: e.name, action: e.action }, e.failed);
   }
 
   committed(table: string, seconds: number, rows: number): void {
@@ -68,6 +80,7 @@ export class MeteredJobClient extends JobClient {
     try {
       const res = await super.write(...args);
       this.metrics.committed(table, (performance.now() - t0) / 1000, res.rowsWritten);
+      this.metrics.expectationRows(table, res.expectations);
       return res;
     } catch (err) {
       this.metrics.failed(table, err);

@@ -11,6 +11,7 @@ import { z } from "zod";
 import { sanitizeColumn } from "./columns";
 import { LakeformError } from "./errors";
 import { CsvOptionsSchema, SourceEntrySchema, type CsvOptions, type SourceRead } from "./sourceFormat";
+import { ExpectationsSchema, normalizeExpectations, type Expectation } from "./expectations";
 
 const identifier = z
   .string()
@@ -131,6 +132,7 @@ export const TableSpecSchema = z
       .optional()
       .describe("Data files are written and compacted towards this size (default 128)"),
     trash: TrashSchema.optional().describe("With prune: true, how long the table's files and journal are kept after its prune (default: the stack's, 7 days)"),
+    expect: ExpectationsSchema.optional().describe("Rules every written row is checked against (lake/expectations.ts): [{ name, column, not_null | unique | in | range | matches | filter, action: warn | drop | quarantine | fail }]"),
   })
   .strict()
   .superRefine((t, ctx) => {
@@ -208,6 +210,8 @@ export interface TableSpec {
   retain?: { commits: number } | { days: number };
   targetFileSizeMB?: number;
   trash?: { days: number };
+  /** Expectations (lake/expectations.ts), columns sanitised. */
+  expect?: Expectation[];
   /** Hash of the table's spec (sorted keys): changes exactly when the spec's content does. */
   generation: string;
   /** Line of the table's entry in tables.yaml. */
@@ -311,6 +315,7 @@ export function parseTables(text: string, file: string): DesiredState {
       retain: t.retain,
       targetFileSizeMB: t.targetFileSizeMB,
       trash: t.trash,
+      expect: normalizeExpectations(t.expect),
     };
     return { ...spec, generation: specGeneration(spec), line: lineOf(["tables", i]) ?? 0 };
   });

@@ -57,6 +57,11 @@ export async function act(deps: PassDeps, spec: TableSpec, action: Action, log: 
         wrote++;
         const applied = { source: src.declared, file: src.location, commit: res.commit, rows: res.rowsWritten, renamed: res.renamed, addedColumns: res.addedColumns, durationMs: Date.now() - t0 };
         // schemaPolicy's discards are never silent: counted in the commit (lakeform.rows_discarded) and said here.
+        // Expectations: every rule's count said; rows left out or quarantined at warn.
+        const broke = (res.expectations ?? []).filter((e) => e.failed > 0);
+        if (broke.length) {
+          log.warn({ ...applied, expectations: res.expectations }, `Applied source; expectations broken: ${broke.map((e) => `${e.name} (${e.action}) ${e.failed}`).join(", ")}`);
+        }
         if (res.rowsDiscarded || res.discardedColumns?.length) {
           log.warn({ ...applied, rowsDiscarded: res.rowsDiscarded ?? 0, discarded: res.discarded, discardedColumns: res.discardedColumns }, "Applied source, leaving out what schemaPolicy discards");
         } else log.info(applied, "Applied source");

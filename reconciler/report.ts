@@ -65,6 +65,9 @@ export function report({ prev, spec, declaredIn, observed, plan: p, outcome, now
     const last = lake.commits[lake.commits.length - 1];
     st.sources = sourceCounts(observed);
     st.lastCommit = last ? { id: last.commit, time: last.time } : undefined;
+    // The newest commit that checked expectations (a quarantine replay or a change document may be newer).
+    const checked = [...lake.commits].reverse().find((c) => c.expectations);
+    st.expectations = checked?.expectations as TableStatus["expectations"];
     st.rowCount = lake.rowCount;
     st.columns = lake.columns.map((c) => c.name);
     conditions = setCondition(conditions, {

@@ -33,7 +33,7 @@ class WriteResult(Response):
     added_columns: list[str]
     duration_ms: int
     operation: str = ""  # how it was written: bulk or upsert, deduplicated, multi-line (or "already applied")
-    OMIT_NONE = ("rows_inserted", "rows_updated", "rows_deleted", "profile", "rows_discarded", "discarded", "discarded_columns")
+    OMIT_NONE = ("rows_inserted", "rows_updated", "rows_deleted", "profile", "rows_discarded", "discarded", "discarded_columns", "expectations")
     rows_inserted: int | None = None
     rows_updated: int | None = None
     rows_deleted: int | None = None
@@ -43,11 +43,13 @@ class WriteResult(Response):
     rows_discarded: int | None = None
     discarded: str | None = None
     discarded_columns: list[str] | None = None
+    # What tables.yaml's expectations found: per rule its action, the rows that broke it, a few of them.
+    expectations: list[dict[str, Any]] | None = None
 
 
 @dataclass
 class Commit(Response):
-    OMIT_NONE = ("replay_of", "replay_last")
+    OMIT_NONE = ("replay_of", "replay_last", "expectations")
     commit: str
     time: str
     operation: str | None = None
@@ -61,6 +63,8 @@ class Commit(Response):
     # A rebuild's replay of the journal entry of this commit, and that rebuild's last entry.
     replay_of: str | None = None
     replay_last: str | None = None
+    # The expectations' counts recorded in the commit (lakeform.expectations): name -> {action, failed}.
+    expectations: dict[str, Any] | None = None
 
 
 @dataclass

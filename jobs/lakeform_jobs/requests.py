@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 from .errors import BadRequest
 from .lease import Fence
-from .types import RESERVED, S3A, Source, Table, field_of, s3a_uri
+from .types import RESERVED, S3A, Source, Table, field_of, s3a_uri, str_list
 
 
 WRITE_PATHS = ("auto", "spark")
@@ -28,6 +28,9 @@ class WriteRequest:
     # Which write path: "auto" lets an Iceberg batch within the budget take the Arrow path
     # (arrow/path.py), "spark" keeps it on Spark.
     path: str = "auto"
+    # A quarantine replay (lakeform quarantine replay): the _qkey of each replayed row, removed
+    # from <table>__quarantine once the table's write committed.
+    quarantine_keys: tuple[str, ...] = ()
 
     @staticmethod
     def parse(body: dict[str, Any]) -> "WriteRequest":
@@ -39,6 +42,7 @@ class WriteRequest:
         return WriteRequest(
             t, Source.parse(field_of(body, "source", dict, "request")), str(gen),
             bool(field_of(body, "mustExist", bool, "request", False)), Fence.parse(body, t.database, t.name), path,
+            tuple(str_list(body, "quarantineKeys", "request", [])),
         )
 
 

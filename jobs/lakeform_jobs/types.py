@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from .contract import CONSTANTS
 from .errors import BadRequest, JobFailure
+from .expectations import Expectation, parse_all as parse_expectations
 from .readers import CsvOptions, DeclaredColumns, ReadOptions
 
 # Matched with fullmatch: `$` alone would let a trailing newline through ("t\n").
@@ -142,6 +143,8 @@ class Table:
     target_file_size_mb: int | None = None
     # Declared column types (tables.yaml columns:), fixed instead of inferred (readers/declared.py).
     columns: DeclaredColumns = field(default_factory=DeclaredColumns)
+    # Expectations (tables.yaml expect:), checked inside every write (expectations.py).
+    expect: tuple[Expectation, ...] = ()
 
     @property
     def retention(self) -> "Retain":
@@ -186,6 +189,7 @@ class Table:
             retain=Retain.parse(body.get("retain")) if isinstance(body, dict) else None,
             target_file_size_mb=size,
             columns=DeclaredColumns.parse(body.get("columns")) if isinstance(body, dict) else DeclaredColumns(),
+            expect=parse_expectations(body.get("expect")) if isinstance(body, dict) else (),
         )
 
     def spec_json(self) -> str:

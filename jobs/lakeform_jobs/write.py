@@ -14,7 +14,8 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from . import crud
-from .csv_source import POSITION, CsvSource
+from . import expectations_spark as expect
+from .csv_source import POSITION, CsvRead, CsvSource
 from .readers.source import Discarded, Readers
 from .errors import BadCsv, JobFailure, SchemaRefused
 from .formats import Context, Format, WritePlan
@@ -56,6 +57,10 @@ class Writes:
             return done
         batch = self._open_batch(req, target, progress)
         written = self._write_batch(req, fmt, target, batch, progress, guard, started)
+        if req.quarantine_keys:
+            meta = {"source_hash": source.hash, "source": source.name, "generation": req.generation}
+            removed = expect.remove_quarantined(self.ctx, fmt, t, list(req.quarantine_keys), meta)
+            log.info("table=%s: quarantine replay %s applied; %d row(s) removed from %s", t.key, source.name, removed, expect.quarantine_table(t).key)
         progress.stage("journaling")
         if source.journal:
             self.journal.append(t, commit=written.commit, source=source.name, source_hash=source.hash, uri=source.uri, generation=req.generation)
@@ -73,6 +78,7 @@ class Writes:
             rows_discarded=written.discarded.rows if written.discarded else None,
             discarded=written.discarded.first if written.discarded else None,
             discarded_columns=list(batch.r.dropped) or None,
+            expectations=written.expectations.results() if written.expectations else None,
             **(written.plan.counts or {}),
         )
 
@@ -163,7 +169,7 @@ class Writes:
             if self._spans_lines(t, r, multiline):
                 return None
             raise self.csv.diagnose(r, keys, multiline) or BadCsv(f"{stats['nulls']} row(s) have an empty primary key ({', '.join(keys)})")
-        df, plan = self._rows(req, fmt, target, batch, stats, multiline, discarded)
+        df, plan, outcome, stats = self._rows(req, fmt, target, batch, stats, multiline, discarded, guard)
         # What a failed first write may remove is only what it made (_undo_new_table).
         before = None if target.exists else self._before_new_table(t)
         progress.stage("writing", r.bytes_total)
@@ -185,28 +191,59 @@ class Writes:
                 raise failure from e
             raise
         warn_if_committed_after_loss(guard, commit)
-        return _Written(commit=commit, rows=stats["rows"], plan=plan, multiline=multiline, discarded=discarded)
+        return _Written(commit=commit, rows=stats["rows"], plan=plan, multiline=multiline, discarded=discarded, expectations=outcome)
 
-    def _rows(self, req: WriteRequest, fmt: Format, target: Target, batch: Batch, stats: dict[str, int], multiline: bool, discarded: Discarded | None = None) -> tuple["DataFrame", WritePlan]:
+    def _rows(self, req: WriteRequest, fmt: Format, target: Target, batch: Batch, stats: dict[str, int], multiline: bool, discarded: Discarded | None = None, guard: LeaseGuard | None = None) -> tuple["DataFrame", WritePlan, "expect.Outcome | None", dict[str, int]]:
         """The rows to write and how (plan_write): deleteWhen's rows flagged before dedupe, so the
         ordering field chooses between a delete and an update of the same key; the rows
         deduplicated when the plan says; marked rows left out when they delete nothing (no table
         yet, none marked, a bulk write: none of the keys is in it); and, when they delete, the
         rows inserted, updated and deleted counted from the rows for the commit's metadata."""
         t = req.table
-        df = self.csv.rows(batch.r, batch.keys, multiline, position=needs_dedupe(stats), discard=t.schema_policy == "discardRows")
+        rules = t.expect
+        df = self.csv.rows(batch.r, batch.keys, multiline, position=needs_dedupe(stats) or bool(rules), discard=t.schema_policy == "discardRows")
+        outcome = None
+        if rules:
+            df, outcome, stats = self._expectations(req, fmt, target, batch, df, multiline, guard)
         df, marked = crud.delete_flag(df, t)
         plan = plan_write(t, req.source, req.generation, target, batch, stats, checks_new_keys=fmt.checks_new_keys, exact_commit_counts=fmt.exact_commit_counts, marked=marked)
         if discarded:
             # Never silently lost: the commit says how many rows schemaPolicy left out.
             plan = replace(plan, meta={**plan.meta, "rows_discarded": str(discarded.rows)})
+        if outcome is not None:
+            plan = replace(plan, meta={**plan.meta, **outcome.meta()})
         if plan.deduped:
             df = dedupe(df, plan.keys, t.ordering_field)
         if crud.DELETE_FLAG in df.columns and plan.delete_flag is None:
             df = df.where(~df[crud.DELETE_FLAG]).drop(crud.DELETE_FLAG)
         if plan.delete_flag is not None:
             plan = with_counts(plan, crud.count_changes(target.current, df, plan.keys, plan.delete_flag))
-        return df, plan
+        return df, plan, outcome, stats
+
+    def _expectations(self, req: WriteRequest, fmt: Format, target: Target, batch: Batch, df: "DataFrame", multiline: bool, guard: LeaseGuard | None) -> tuple["DataFrame", "expect.Outcome", dict[str, int]]:
+        """tables.yaml's expectations over the typed rows (expectations_spark.py): a fail rule some
+        row broke refuses the write (EXPECTATION_FAILED, nothing committed); quarantined rows are
+        upserted into <table>__quarantine first; the rows a drop or quarantine rule broke are left
+        out, and the key statistics counted again over the rows kept."""
+        t, source = req.table, req.source
+        label = source.name or source.uri.rsplit("/", 1)[-1]
+        text_lines = self.csv.csv.lines(batch.r) if not multiline and isinstance(batch.r, CsvRead) else None
+        kept, quarantined, outcome = expect.check(t.expect, df, label, text_lines)
+        failure = outcome.failure()
+        if failure is not None:
+            raise failure
+        if quarantined is not None:
+            user = [c for c in df.columns if c != POSITION and not c.startswith("__lf_")]
+            rows = expect.quarantine_rows(t.expect, quarantined, user, source.hash, label)
+            if guard is not None:
+                guard.check()
+            meta = {"source_hash": source.hash, "source": source.name, "generation": req.generation}
+            commit = expect.write_quarantine(self.ctx, fmt, t, rows, meta)
+            log.warning("table=%s: %d row(s) of %s quarantined in %s (commit %s)", t.key, outcome.quarantined, label, expect.quarantine_table(t).key, commit)
+        stats = self._key_stats_of(kept.select(*[kept[f"`{k}`"] for k in batch.keys]).groupBy(*batch.keys).count(), batch.keys, target.current if fmt.checks_new_keys else None)
+        if not needs_dedupe(stats):
+            kept = kept.drop(POSITION)
+        return kept, outcome, stats
 
     def _spans_lines(self, t: Table, r, multiline: bool) -> bool:
         """Whether a source read line by line has records that span lines, so it must be read
@@ -239,9 +276,12 @@ class Writes:
     def _key_stats(self, r, keys: list[str], multiline: bool, current, discard: bool = False) -> dict[str, int]:
         """One aggregation over the batch's keys: records, records with an empty key, the most
         records one key has, distinct keys, and how many of them the table already holds."""
+        return self._key_stats_of(self.csv.key_counts(r, keys, multiline, discard), keys, current)
+
+    def _key_stats_of(self, counts: "DataFrame", keys: list[str], current) -> dict[str, int]:
+        """_key_stats over a batch's key counts (key columns and `count`)."""
         from pyspark.sql import functions as F
 
-        counts = self.csv.key_counts(r, keys, multiline, discard)
         null_key = F.lit(False)
         for k in keys:
             null_key = null_key | F.col(f"`{k}`").isNull()
@@ -374,3 +414,4 @@ class _Written:
     plan: WritePlan  # its counts, when the operation counted them, in it
     multiline: bool
     discarded: Discarded | None = None  # rows schemaPolicy discardRows left out
+    expectations: "expect.Outcome | None" = None  # what tables.yaml's expectations found

@@ -331,7 +331,7 @@ test("the document declares the tokens: every operation's security and its 401, 
     Object.entries(m).map(([method, op]) => ({ op: `${method.toUpperCase()} ${p}`, ...op })),
   );
   expect(ops.length).toBeGreaterThanOrEqual(12);
-  const writes = ["POST /ingest/{table}", "DELETE /tables/{table}/rows", "PATCH /tables/{table}/rows", "POST /tables/{table}/undrop"];
+  const writes = ["POST /ingest/{table}", "DELETE /tables/{table}/rows", "PATCH /tables/{table}/rows", "POST /tables/{table}/undrop", "POST /tables/{table}/quarantine/replay"];
   const spark = ["GET /tables/{table}", "GET /tables/{table}/history", "GET /tables/{table}/rows", "GET /tables/{table}/changes", "GET /summary"];
   for (const o of ops) {
     const codes = Object.keys(o.responses);

@@ -207,6 +207,11 @@ def spark_only(req: "WriteRequest") -> str | None:
     declared = getattr(t, "columns", None)
     if declared and getattr(declared, "types", declared):
         return "the table declares column types"
+    if getattr(req, "quarantine_keys", ()):
+        return "a quarantine replay removes its rows from <table>__quarantine on the Spark path"
+    if getattr(t, "expect", ()):
+        # Expectations are evaluated by expectations_spark.py (one evaluation, both formats).
+        return "the table declares expectations"
     if t.schema_policy not in ("addColumns", "strict"):
         return f"schemaPolicy {t.schema_policy}"
     if not source.uri.lower().endswith(".csv"):

@@ -11,6 +11,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from ..replies import Commit
+from ..expectations import counts_from_meta as expectation_counts
 from .base import META_PREFIX, Format, WritePlan, counts_from_meta
 
 if TYPE_CHECKING:
@@ -75,6 +76,7 @@ def commit_from_timeline(instant: str, body: dict[str, Any]) -> Commit:
         spec=extra.get(META_PREFIX + "spec"),
         replay_of=extra.get(META_PREFIX + "replay_of"),
         replay_last=extra.get(META_PREFIX + "replay_last"),
+        expectations=expectation_counts(extra, META_PREFIX),
         **counts,
     )
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 from ..errors import BadRequest
 from ..replies import Commit
+from ..expectations import counts_from_meta as expectation_counts
 from .base import META_PREFIX, Format, WritePlan, counts_from_meta
 
 if TYPE_CHECKING:
@@ -94,6 +95,7 @@ def commit_from_snapshot(snapshot_id: int, committed_at_iso: str, operation: str
         spec=s.get(META_PREFIX + "spec"),
         replay_of=s.get(META_PREFIX + "replay_of"),
         replay_last=s.get(META_PREFIX + "replay_last"),
+        expectations=expectation_counts(s, META_PREFIX),
         **counts,
     )
 

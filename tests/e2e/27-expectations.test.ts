@@ -1,0 +1,117 @@
+/**
+ * Expectations against the real lakehouse, both formats (issue 21, item 4): one table each with a
+ * warn, a drop and a quarantine rule. The first source lands with the row a drop rule broke left
+ * out, the quarantined one in <table>__quarantine (read in Trino with _rule, _source, _line,
+ * _reason), the warned one written; every rule's count in the commit (lakeform history), the status
+ * and the reconciler's metrics. Once the quarantine rule is fixed, `lakeform quarantine replay`'s
+ * operation writes the quarantined row and empties the quarantine table. A fail rule a new source
+ * breaks leaves the table as it was (no commit), the rule, the count and the line in the status.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { createLakeService } from "../../api/runtime";
+import { getCondition } from "../../lake/conditions";
+import { JobClient, jobTable } from "../../lake/jobClient";
+import { reconcilerMetricsFile, readMetricsReport } from "../../lake/metrics";
+import { parseTables } from "../../lake/spec";
+import { readStatus } from "../../lake/status";
+import type { TrinoClient } from "../../lake/trino";
+import type { LakeOutputs } from "../../stacks/automation";
+import { reconcileOnce, tablesWorkspace } from "./lake";
+
+jest.setTimeout(300_000);
+
+const sfx = Date.now().toString(36);
+const ICE = `exp_ice_${sfx}`;
+const HUDI = `exp_hudi_${sfx}`;
+const TABLES: [string, "iceberg" | "hudi"][] = [[ICE, "iceberg"], [HUDI, "hudi"]];
+
+let outs: LakeOutputs;
+let t: TrinoClient;
+let jobs: JobClient;
+let dir: string;
+let tablesFile: string;
+let statusFile: string;
+
+const declare = (regions: string[], sources: string[], fail = false) =>
+  fs.writeFileSync(
+    tablesFile,
+    `tables:\n` +
+      TABLES.map(
+        ([name, format]) => `  - name: ${name}
+    format: ${format}
+    primaryKey: id
+    sources: [${sources.join(", ")}]
+    expect:
+      - { name: has_region, column: region, not_null: true, action: warn }
+      - { name: positive, column: amount, range: { min: 0 }, action: drop }
+      - { name: known_region, column: region, in: [${regions.join(", ")}], action: quarantine }
+${fail ? "      - { name: small_id, filter: \"id < 100\", action: fail }\n" : ""}`,
+      ).join(""),
+  );
+const spec = (name: string) => jobTable(parseTables(fs.readFileSync(tablesFile, "utf8"), tablesFile).tables.find((x) => x.name === name)!, outs.warehouseBucket);
+const commits = async (name: string) => (await jobs.observe(spec(name))).commits;
+const catalog = (format: string) => (format === "hudi" ? "hudi" : "iceberg");
+const ids = async (name: string, format: string) => (await t.query(`SELECT id FROM ${catalog(format)}.default.${name} ORDER BY id`)).rows.map((r) => r[0]);
+const quarantined = async (name: string, format: string) =>
+  (await t.query(`SELECT id, region, _rule, _source, _line, _reason FROM ${catalog(format)}.default."${name}__quarantine" ORDER BY _line`)).rows;
+const tableStatus = (name: string) => readStatus(statusFile)?.tables[`default.${name}`];
+const synced = (name: string) => getCondition(tableStatus(name)?.conditions ?? [], "Synced");
+const pass = () => reconcileOnce({ outs, tablesFile, statusFile });
+
+beforeAll(async () => {
+  ({ outs, t, jobs, dir, tablesFile, statusFile } = await tablesWorkspace("lakeform-expect-"));
+  // Line 3 breaks positive (drop), line 4 known_region (quarantine), line 5 has_region (warn: written).
+  fs.writeFileSync(path.join(dir, "orders.csv"), "id,amount,region\n1,10,EU\n2,-5,US\n3,7,MARS\n4,3,\n");
+  fs.writeFileSync(path.join(dir, "more.csv"), "id,amount,region\n5,1,EU\n500,2,US\n");
+  declare(["EU", "US"], ["orders.csv"]);
+});
+
+afterAll(async () => {
+  for (const [name, format] of TABLES) {
+    for (const n of [name, `${name}__quarantine`]) await t.query(`DROP TABLE IF EXISTS ${format === "hudi" ? "hive" : "iceberg"}.default.${n}`).catch(() => undefined);
+  }
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test("warn counts, drop leaves out and counts, quarantine keeps the row in <table>__quarantine; counts in the commit, the status and the metrics", async () => {
+  await pass();
+  for (const [name, format] of TABLES) {
+    expect(synced(name)?.status).toBe("True");
+    expect(await ids(name, format)).toEqual([1, 4]);
+    expect(await quarantined(name, format)).toEqual([["3", "MARS", "known_region", "orders.csv", 4, "broke region in (EU, US)"]]);
+    const want = { has_region: { action: "warn", failed: 1 }, positive: { action: "drop", failed: 1 }, known_region: { action: "quarantine", failed: 1 } };
+    expect((await commits(name)).at(-1)?.expectations).toEqual(want);
+    expect(tableStatus(name)?.expectations).toEqual(want);
+  }
+  const metrics = readMetricsReport(reconcilerMetricsFile(statusFile));
+  const counter = metrics?.metrics.find((m) => m.name === "lakeform_expectation_rows_total");
+  expect(counter?.values.filter((v) => String(v.labels.table).startsWith("default.exp_") && v.labels.rule === "known_region" && v.value === 1)).toHaveLength(2);
+});
+
+test("once the rule is fixed, a quarantine replay writes the quarantined rows and removes them from the quarantine table", async () => {
+  declare(["EU", "US", "MARS"], ["orders.csv"]);
+  const lake = createLakeService(outs, tablesFile);
+  // Both tables at once: the job server writes different tables side by side.
+  const replies = await Promise.all(TABLES.map(([name]) => lake.replayQuarantine(name)));
+  for (const [i, [name, format]] of TABLES.entries()) {
+    expect(replies[i].replayed).toBe(1);
+    expect(replies[i].write?.expectations?.find((e) => e.name === "known_region")?.failed).toBe(0);
+    expect(await ids(name, format)).toEqual([1, 3, 4]);
+    expect(await quarantined(name, format)).toEqual([]);
+    expect((await lake.replayQuarantine(name)).replayed).toBe(0);
+  }
+});
+
+test("a fail rule leaves the table as it was, with the rule, the count and the line in the status", async () => {
+  const before = Object.fromEntries(await Promise.all(TABLES.map(async ([name]) => [name, (await commits(name)).map((c) => c.commit)])));
+  declare(["EU", "US", "MARS"], ["orders.csv", "more.csv"], true);
+  await pass();
+  for (const [name, format] of TABLES) {
+    const c = synced(name);
+    expect(c?.reason).toBe("ExpectationFailed");
+    expect(c?.message).toContain("expectation small_id (id < 100, action fail): 1 row(s) broke it, e.g. more.csv, line 3");
+    expect((await commits(name)).map((x) => x.commit)).toEqual(before[name]);
+    expect(await ids(name, format)).toEqual([1, 3, 4]);
+  }
+});

@@ -8,6 +8,7 @@ import { z } from "zod";
 import { AS_OF_PATTERN, parseAsOf, type AsOf } from "../lake/asOf";
 import { sanitizeColumn } from "../lake/columns";
 import { LakeformError, type ErrorCode } from "../lake/errors";
+import { partitionColumns } from "../lake/partitioning";
 import type { TableSpec } from "../lake/spec";
 
 /** A table name as tables.yaml declares it; the API takes it in any case and lower-cases it. */
@@ -147,7 +148,7 @@ export function checkAssignments(set: Record<string, string | null>, t: Pick<Tab
     const c = raw.toLowerCase();
     if (!cols.has(c)) throw new LakeformError("BAD_VALUES", `"${raw}" is not a column of the table (columns: ${columns.join(", ")})`);
     if (t.primaryKey.includes(c)) throw new LakeformError("BAD_VALUES", `"${c}" is the primary key: delete the row and insert it with its new key instead`);
-    if (t.partitionBy.includes(c)) throw new LakeformError("BAD_VALUES", `"${c}" is a partition column and can't be updated`);
+    if (partitionColumns(t.partitionBy).includes(c)) throw new LakeformError("BAD_VALUES", `"${c}" is a partition column and can't be updated`);
     out[c] = value;
   }
   if (Object.keys(out).length === 0) throw new LakeformError("BAD_VALUES", "set at least one column");
@@ -183,7 +184,7 @@ export function checkCsv(csv: Buffer): CheckedCsv {
  * row needs its key: checked here so the write is refused before anything is landed.
  */
 export function checkCsvFitsTable(csv: CheckedCsv, t: Pick<TableSpec, "name" | "primaryKey" | "orderingField" | "partitionBy">): void {
-  const named = [...t.primaryKey, ...t.partitionBy, ...(t.orderingField ? [t.orderingField] : [])];
+  const named = [...t.primaryKey, ...partitionColumns(t.partitionBy), ...(t.orderingField ? [t.orderingField] : [])];
   const missing = [...new Set(named.filter((c) => !csv.columns.includes(c)))];
   if (missing.length) {
     throw new LakeformError("SCHEMA_REFUSED", `column(s) ${missing.join(", ")} named in tables.yaml for ${t.name} are not in the CSV header (columns: ${csv.columns.join(", ")})`, { missing });

@@ -12,6 +12,7 @@ import { getCondition, Reason, type Condition } from "../lake/conditions";
 import { asLakeformError, LakeformError } from "../lake/errors";
 import { tableLocation, type CommitInfo, type Observation } from "../lake/jobClient";
 import type { LakeOutputs } from "../lake/outputKeys";
+import { partitionColumns } from "../lake/partitioning";
 import { formatApplyProgress } from "../lake/progress";
 import type { TableSpec } from "../lake/spec";
 import { readStatus, type LakeStatus, type TableStatus } from "../lake/status";
@@ -212,7 +213,7 @@ export function formatDescription(d: TableDescription, recent = 10, now = Date.n
     if (o.catalogDrift?.length) field("Catalog drift", o.catalogDrift.join("; "));
     lines.push("Columns:");
     const key = new Set(s?.primaryKey ?? []);
-    const parts = new Set(s?.partitionBy ?? []);
+    const parts = new Set(partitionColumns(s?.partitionBy ?? []));
     lines.push(o.columns.length ? indent(renderColumns(["NAME", "TYPE", "KEY"], o.columns.map((c) => [c.name, c.type, key.has(c.name) ? "primary key" : parts.has(c.name) ? "partition" : ""]))) : "  -");
     const shown = o.commits.slice(-recent);
     lines.push(`Recent commits (${shown.length} of ${o.commits.length}${o.historyExpired ? ", older ones expired by retention" : ""}; lakeform history ${d.table.replace(/^default\./, "")} lists them all):`);

@@ -20,6 +20,7 @@ import * as readline from "node:readline";
 import { parse as parseCsv } from "csv-parse/sync";
 import type { LakeService } from "../api/service";
 import { LakeformError } from "../lake/errors";
+import { partitionColumns } from "../lake/partitioning";
 import { formatStatus } from "../lake/status";
 import type { QueryResult } from "../lake/trino";
 import { renderTable } from "./render";
@@ -185,7 +186,7 @@ export async function execute(lake: LakeService, statement: string, baseDir = pr
         kind: "rows",
         result: {
           columns: [{ name: "column", type: "varchar" }, { name: "type", type: "varchar" }, { name: "key", type: "varchar" }],
-          rows: d.columns.map((c) => [c.name, c.type, key.has(c.name) ? "primary key" : d.partitionBy.includes(c.name) ? "partition" : ""]),
+          rows: d.columns.map((c) => [c.name, c.type, key.has(c.name) ? "primary key" : partitionColumns(d.partitionBy).includes(c.name) ? "partition" : ""]),
         },
       };
     }

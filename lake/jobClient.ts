@@ -225,6 +225,11 @@ export class JobClient {
     return this.post("resync", { table }, 10 * 60_000);
   }
 
+  /** Iceberg partition evolution to the table's partitionBy: metadata only, no data file rewritten. */
+  evolvePartitions(table: JobTable): Promise<JobReply<"evolve_partitions">> {
+    return this.post("evolve_partitions", { table }, 10 * 60_000);
+  }
+
   /**
    * Changes after commit `since` (null: from the table's first commit) up to and including
    * `until` (null: the newest), one row per change with its commit.

@@ -62,7 +62,7 @@ export const JobTableSchema = z.strictObject({
   ...TableWhere,
   primaryKey: z.array(column),
   orderingField: column.optional(),
-  partitionBy: z.array(column).optional(),
+  partitionBy: z.array(column).optional().describe("Canonical partition fields (lake/partitioning.ts): a column, or an Iceberg transform: year(c), month(c), day(c), hour(c), bucket(N, c), truncate(W, c)"),
   schemaPolicy: z.enum(SCHEMA_POLICIES).optional(),
   columns: z.record(column, z.string()).optional().describe("Declared column types (Spark type names, normalised by lake/spec.ts)"),
   deleteWhen: z.strictObject({ column: column, equals: z.array(z.string()).min(1) }).optional(),
@@ -123,6 +123,7 @@ export const JOB_REQUESTS = {
   maintain: z.strictObject({ table: JobTableSchema, ...fenced }),
   register: z.strictObject({ table: JobTableSchema, ...fenced }),
   resync: z.strictObject({ table: JobTableSchema, ...fenced }),
+  evolve_partitions: z.strictObject({ table: JobTableSchema, ...fenced }).describe("Iceberg partition evolution to the table's partitionBy: its spec's fields dropped and added in the metadata, no data file rewritten"),
   drop: z.strictObject({ table: LocationTableSchema, purge: z.boolean().optional(), ...fenced }),
   forget_catalog: z.strictObject({ table: LocationTableSchema, ...fenced }),
   clear_leftovers: z.strictObject({ table: LocationTableSchema, ...fenced }),
@@ -224,6 +225,8 @@ export const ObservationSchema = z.strictObject({
   dataFiles: z.strictObject({ count: z.number(), small: z.number(), bytes: z.number(), targetBytes: z.number() }).nullable().optional(),
   /** How the metastore's entry lags the table's own latest state (Hudi: a commit not hive-synced, columns missing); empty when it agrees. */
   catalogDrift: z.array(z.string()).optional(),
+  /** Iceberg: the table's current partition spec, in partitionBy's canonical form (lake/partitioning.ts); absent for Hudi and a table not there. */
+  partitionSpec: z.array(z.string()).optional(),
   /** What this observe asked Spark for ("columns", "data_files", "rows"); empty when the table's metadata answered it all (its head unchanged since Spark last told). */
   sparkAsked: z.array(z.string()).optional(),
 });
@@ -299,6 +302,7 @@ export const JOB_REPLIES = {
   maintain: MaintainResultSchema,
   register: z.strictObject({ registered: z.boolean(), metadataFile: z.string().optional() }),
   resync: z.strictObject({ resynced: z.boolean(), drift: z.array(z.string()) }),
+  evolve_partitions: z.strictObject({ evolved: z.boolean(), before: z.array(z.string()), after: z.array(z.string()), dropped: z.array(z.string()), added: z.array(z.string()) }),
   drop: z.strictObject({ dropped: z.boolean() }),
   forget_catalog: z.strictObject({ forgotten: z.boolean() }),
   clear_leftovers: z.strictObject({ cleared: z.boolean(), movedTo: z.string().optional() }),

@@ -10,6 +10,7 @@ import { isNode, LineCounter, parseDocument } from "yaml";
 import { z } from "zod";
 import { sanitizeColumn } from "./columns";
 import { LakeformError } from "./errors";
+import { formatPartitionField, PartitionEntrySchema, partitionColumns, partitioningProblems, PARTITION_GRAMMAR } from "./partitioning";
 import { CsvOptionsSchema, SourceEntrySchema, type CsvOptions, type SourceRead } from "./sourceFormat";
 import { ExpectationsSchema, normalizeExpectations, type Expectation } from "./expectations";
 
@@ -101,7 +102,10 @@ export const TableSpecSchema = z
       .transform((k) => (Array.isArray(k) ? k : [k]))
       .describe('One column or a list: CSV header names, matched after sanitising ("Index" is index)'),
     orderingField: column.optional().describe("When a key appears twice, the row with the larger value of this column wins (Hudi's precombine field)"),
-    partitionBy: z.array(column).default([]).describe("Partition columns (CSV header names)"),
+    partitionBy: z
+      .array(PartitionEntrySchema)
+      .default([])
+      .describe(`Partition columns (CSV header names), or for Iceberg its partition transforms: ${PARTITION_GRAMMAR}; changing it on an Iceberg table is partition evolution (nothing rewritten)`),
     sources: z
       .array(SourceEntrySchema)
       .min(1, "needs at least one source")
@@ -136,11 +140,12 @@ export const TableSpecSchema = z
   })
   .strict()
   .superRefine((t, ctx) => {
+    for (const p of partitioningProblems(t.name, t.format, t.partitionBy)) ctx.addIssue({ code: "custom", path: ["partitionBy", p.index], message: p.message });
     if (!t.deleteWhen) return;
     const col = sanitizeColumn(t.deleteWhen.column);
     const where: [string[], string][] = [
       [t.primaryKey.map(sanitizeColumn), "the primary key"],
-      [t.partitionBy.map(sanitizeColumn), "a partition column"],
+      [partitionColumns(t.partitionBy.map(formatPartitionField)), "a partition column"],
       [t.orderingField ? [sanitizeColumn(t.orderingField)] : [], "the ordering field"],
     ];
     for (const [cols, what] of where) {
@@ -192,6 +197,7 @@ export interface TableSpec {
   format: "hudi" | "iceberg";
   primaryKey: string[];
   orderingField?: string;
+  /** Canonical partition fields (lake/partitioning.ts): a column, or an Iceberg transform such as day(ts). */
   partitionBy: string[];
   /** The declared sources' paths, in order. */
   sources: string[];
@@ -286,7 +292,7 @@ export function parseTables(text: string, file: string): DesiredState {
       result.error.issues.map((i) => ({
         line: lineOf(i.path as (string | number)[]),
         field: i.path.join(".") || "(root)",
-        message: i.message,
+        message: partitionIssueMessage(content, i.path, i.message),
       })),
     );
   }
@@ -297,7 +303,7 @@ export function parseTables(text: string, file: string): DesiredState {
       format: t.format,
       primaryKey: t.primaryKey.map(sanitizeColumn),
       orderingField: t.orderingField ? sanitizeColumn(t.orderingField) : undefined,
-      partitionBy: t.partitionBy.map(sanitizeColumn),
+      partitionBy: t.partitionBy.map(formatPartitionField),
       sources: t.sources.map((s) => (typeof s === "string" ? s : s.path)),
       // Absent unless declared, so tables that don't use them keep their generation.
       sourceReads: sourceReadsOf(t.sources),
@@ -327,6 +333,13 @@ export function durationMs(d: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(d);
   if (!m) return NaN;
   return Math.round(Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as "ms" | "s" | "m" | "h"]);
+}
+
+/** A partitionBy entry's problem names its table (the entry's own schema can't know it). */
+function partitionIssueMessage(content: unknown, at: PropertyKey[], message: string): string {
+  if (at[0] !== "tables" || at[2] !== "partitionBy" || message.startsWith("table ")) return message;
+  const name = (content as { tables?: { name?: unknown }[] }).tables?.[at[1] as number]?.name;
+  return typeof name === "string" ? `table ${name}: ${message}` : message;
 }
 
 /** The read options of the sources declared as objects, by path; undefined when none is. */

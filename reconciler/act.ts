@@ -46,6 +46,11 @@ export async function act(deps: PassDeps, spec: TableSpec, action: Action, log: 
       case "clearLeftovers":
         await deps.driver.clearLeftovers(table);
         break;
+      case "evolvePartitions": {
+        const res = await deps.driver.evolvePartitions(table);
+        log.info({ before: res.before, after: res.after, dropped: res.dropped, added: res.added }, res.evolved ? "Evolved the table's partition spec (no data file rewritten)" : "The table's partition spec was already the declared one");
+        break;
+      }
       case "write": {
         const src = call.source;
         const read = sourceRead(spec, src);

@@ -11,6 +11,7 @@ import { parse as parseCsv } from "csv-parse/sync";
 import { sanitizeColumn } from "../lake/columns";
 import type { Observation } from "../lake/jobClient";
 import type { CsvOptions, SourceFormat } from "../lake/sourceFormat";
+import { partitionColumns } from "../lake/partitioning";
 import type { ResolvedSource } from "../lake/sources";
 import { tableId, type TableSpec } from "../lake/spec";
 import type { MaintenancePlan } from "./maintenance";
@@ -64,6 +65,8 @@ export interface TableDataPlan {
   maintenance?: MaintenancePlan;
   /** The error code of a wait or fail. */
   code?: string;
+  /** For act: an Iceberg partitioning change, applied as partition evolution (no data file rewritten): the spec's fields dropped and added. */
+  partitions?: { change: "evolve"; drop: string[]; add: string[] };
 }
 
 /** Spark's simple type names: which values of a source fit a table column of that type. */
@@ -178,7 +181,7 @@ export function planSource(spec: TableSpec, lake: Pick<Observation, "exists" | "
   const marker = spec.deleteWhen && columns.includes(spec.deleteWhen.column) ? spec.deleteWhen.column : undefined;
   const tableCols = new Map(lake.exists ? lake.columns.map((c) => [c.name, c.type]) : []);
 
-  const required = [...spec.primaryKey, ...spec.partitionBy, ...(spec.orderingField ? [spec.orderingField] : [])];
+  const required = [...spec.primaryKey, ...partitionColumns(spec.partitionBy), ...(spec.orderingField ? [spec.orderingField] : [])];
   // Beyond the schema (as the write decides, jobs write.py): new columns of a table that exists,
   // and with columns declared, any column neither the table's nor declared (of a new table too).
   const declared = spec.columns ?? {};
@@ -248,7 +251,8 @@ export function tableDataPlan(spec: TableSpec, lake: Observation, decided: Plan,
         const known = new Set(table.columns.map((c) => c.name));
         table = { exists: true, columns: [...table.columns, ...w.columns.filter((c) => !known.has(c)).map((name) => ({ name, type: "string" }))] };
       }
-      return { ...base, reason: decided.action.reason, repair: decided.action.repair, writes };
+      const evolve = decided.action.calls.find((c) => c.op === "evolvePartitions");
+      return { ...base, reason: decided.action.reason, repair: decided.action.repair, writes, ...(evolve ? { partitions: { change: "evolve" as const, drop: evolve.drop, add: evolve.add } } : {}) };
     }
   }
 }

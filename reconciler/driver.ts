@@ -9,6 +9,7 @@
  */
 import { asLakeformError } from "../lake/errors";
 import type { JobClient, JobTable, MaintainResult, Observation, ObserveOptions, WriteProgress, WriteResult } from "../lake/jobClient";
+import type { JobReply } from "../lake/jobServerContract";
 import type { PrefixStore } from "../lake/prefixSources";
 import type { ResolvedSource, Sources } from "../lake/sources";
 import type { DetectedFormat, SourceReadRequest } from "../lake/sourceFormat";
@@ -24,6 +25,8 @@ export interface LakeDriver {
   register(table: JobTable): Promise<void>;
   /** Syncs the metastore entry of a table that is there again from its latest commit (catalog drift); nothing is rewritten. */
   resync(table: JobTable): Promise<{ resynced: boolean; drift: string[] }>;
+  /** Iceberg partition evolution to the table's partitionBy: its spec changes in the metadata, no data file is rewritten. */
+  evolvePartitions(table: JobTable): Promise<JobReply<"evolve_partitions">>;
   /** Removes only the table's metastore entry (its files are gone), without loading the table. */
   forget(table: DropTable): Promise<void>;
   /** Moves files left at the table's location (where no table is) aside, so a new table can be made there. */
@@ -63,6 +66,7 @@ export function jobDriver(jobs: JobClient): LakeDriver {
       wrap(() => jobs.write(table, replay ? { ...source, once: false, journal: false, replay } : { ...source, once: true }, generation)),
     register: (table) => wrap(async () => void (await jobs.register(table))),
     resync: (table) => wrap(() => jobs.resync(table)),
+    evolvePartitions: (table) => wrap(() => jobs.evolvePartitions(table)),
     forget: (table) => wrap(async () => void (await jobs.forgetCatalog(table))),
     clearLeftovers: (table) => wrap(async () => void (await jobs.clearLeftovers(table))),
     drop: (table, purge) => wrap(async () => void (await jobs.drop(table, purge))),

@@ -14,12 +14,14 @@ import { LakeformError, type ErrorCode } from "../lake/errors";
 import type { JournalEntry, Observation } from "../lake/jobClient";
 import { prefixPendingText, prefixRefusal, prefixSyncedText } from "../lake/prefixSources";
 import type { ResolvedSource } from "../lake/sources";
+import { partitionChange } from "../lake/partitioning";
 import { IMMUTABLE_FIELDS, type TableSpec } from "../lake/spec";
 import { planMaintenance, type MaintenancePlan } from "./maintenance";
 import type { Observed } from "./observe";
+import { partitionStep, type PartitionStep } from "./partitionPlan";
 
 /** One driver call of an action. */
-export type Call = { op: "register" } | { op: "resync" } | { op: "forget" } | { op: "clearLeftovers" } | { op: "write"; source: ResolvedSource };
+export type Call = { op: "register" } | { op: "resync" } | { op: "forget" } | { op: "clearLeftovers" } | { op: "write"; source: ResolvedSource } | PartitionStep["call"];
 
 export interface Action {
   kind: "register" | "resync" | "apply";
@@ -90,6 +92,8 @@ export function plan(spec: TableSpec, observed: Observed, memory: TableMemory = 
     const before = lastAppliedSpec(lake);
     for (const field of IMMUTABLE_FIELDS) {
       const was = before?.[field];
+      // An Iceberg partitioning change is partition evolution (partitionStep), not a rebuild.
+      if (field === "partitionBy" && partitionChange(before?.partitionBy, spec.partitionBy, spec.format) !== "rebuild") continue;
       if (was !== undefined && JSON.stringify(was) !== JSON.stringify(spec[field])) {
         const message = `${field} changed from ${JSON.stringify(was)} to ${JSON.stringify(spec[field])} on a table that holds data; create a new table instead`;
         return { kind: "fail", fingerprint: fp, error: new LakeformError("INCOMPATIBLE_SPEC_CHANGE", message, { field, from: was, to: spec[field] }) };
@@ -97,7 +101,9 @@ export function plan(spec: TableSpec, observed: Observed, memory: TableMemory = 
     }
   }
 
-  const action = chooseAction(lake, sources);
+  const evolve = partitionStep(spec, lake);
+  if (evolve instanceof LakeformError) return { kind: "fail", fingerprint: fp, error: evolve };
+  const action = withEvolution(chooseAction(lake, sources), evolve);
   if (action) {
     // Level-triggered, with one guard: the action the last pass carried out, planned again,
     // means the lake doesn't show what it did. Retried with backoff, not in a tight loop.
@@ -124,6 +130,13 @@ export function plan(spec: TableSpec, observed: Observed, memory: TableMemory = 
     synced: { status: "True", reason: repair === "resynced" ? Reason.Resynced : repair ? Reason.Recreated : Reason.UpToDate, message },
     maintenance: planMaintenance(spec, lake, now),
   };
+}
+
+/** The partition evolution first, then the writes; a repair first on its own (the next pass evolves). */
+function withEvolution(action: Action | undefined, evolve: PartitionStep | undefined): Action | undefined {
+  if (!evolve || action?.repair) return action;
+  if (!action) return { kind: "apply", calls: [evolve.call], reason: evolve.reason };
+  return { ...action, calls: [evolve.call, ...action.calls], reason: `${evolve.reason}; ${action.reason}` };
 }
 
 /** A repair the table needs before anything else is written to it (repairOf). */

@@ -3,6 +3,7 @@
  * (an update: the reconciler writes what's new) and which would rebuild the table (a replace:
  * its data rewritten in a new layout), which Lakeform refuses. Pure, so it is tested without an engine.
  */
+import { partitionChange } from "../../lake/partitioning";
 import { IMMUTABLE_FIELDS, type TableSpec } from "../../lake/spec";
 
 /** The spec as a Table resource carries it: tables.yaml's entry, sanitised, with its generation. */
@@ -53,14 +54,17 @@ export interface TableDiff {
  * that would rebuild the table, so `pulumi preview` fails naming the fields and what to do.
  */
 export function tableDiff(olds: TableState, news: TableState): TableDiff {
-  const rebuild = REBUILD_FIELDS.filter((f) => !same(olds.spec[f], news.spec[f]));
+  // An Iceberg partitioning change is partition evolution, in place (lake/partitioning.ts).
+  const evolves = olds.spec.format === news.spec.format && partitionChange(olds.spec.partitionBy, news.spec.partitionBy, news.spec.format) !== "rebuild";
+  const rebuild = REBUILD_FIELDS.filter((f) => !same(olds.spec[f], news.spec[f]) && !(f === "partitionBy" && evolves));
   if (rebuild.length > 0) {
     throw new RebuildRefused(
       news.tableId,
       rebuild.map((f) => ({ field: f, from: olds.spec[f], to: news.spec[f] })),
     );
   }
-  const updates = UPDATE_FIELDS.filter((f) => !same(olds.spec[f], news.spec[f]));
+  const updates: string[] = UPDATE_FIELDS.filter((f) => !same(olds.spec[f], news.spec[f]));
+  if (evolves && !same(olds.spec.partitionBy, news.spec.partitionBy)) updates.push("partitionBy");
   // A table found dropped by refresh is an update too: `up` waits until the reconciler has repaired it.
   const changes = updates.length > 0 || olds.spec.generation !== news.spec.generation || olds.exists === false;
   return { changes, updates, replaces: [], deleteBeforeReplace: false };

@@ -36,6 +36,7 @@ from .replies import (
     Observation,
     RegisterResult,
     ResyncResult,
+    EvolveResult,
     TravelResult,
     WriteResult,
 )
@@ -215,6 +216,7 @@ class Jobs:
                 asked = sorted(decision.ask_spark)
                 expired = len(commits) < len(listed) or fmt.history_expired(t, commits)
             drift = fmt.catalog_drift(t, listed) if exists else []
+            partition_spec = fmt.partition_spec(t) if exists else None
         if expired:
             # Writes whose commits were expired are still in the table: the journal remembers
             # their sources, so the reconciler doesn't apply them again.
@@ -230,6 +232,7 @@ class Jobs:
         return Observation(
             exists=exists, in_catalog=in_catalog, files_exist=files, commits=[c.to_json() for c in commits], row_count=row_count, columns=columns, journal=journal,
             history_expired=expired, expired_source_hashes=expired_hashes, data_files=data_files, catalog_drift=drift, spark_asked=asked,
+            partition_spec=partition_spec,
         )
 
     def maintain(self, req: TableRequest) -> MaintainResult:
@@ -316,6 +319,25 @@ class Jobs:
             if left:
                 raise JobFailure("SPARK_ERROR", f"the metastore still lags table {t.name} after syncing it again: {'; '.join(left)}")
             return ResyncResult(resynced=True, drift=drift)
+
+    def evolve_partitions(self, req: TableRequest) -> EvolveResult:
+        """Iceberg partition evolution to the table's partitionBy (Format.evolve_partitions): the
+        spec changes in the table's metadata, files written before keep theirs, nothing is
+        rewritten. Under the table's write lock, so no write lands between its steps. Idempotent:
+        a table whose spec is the declared one is left as it is."""
+        t = req.table
+        fmt = self.format(t)
+        with self.lock(t):
+            self.guard(req).check()
+            if not (self.ctx.catalog.has(t) and fmt.files_exist(t)):
+                raise JobFailure("TABLE_MISSING", f"table {t.name} is not in the lake to evolve its partitioning")
+            before = fmt.partition_spec(t) or []
+            if sorted(before) == sorted(t.partition_by):
+                return EvolveResult(evolved=False, before=before, after=before, dropped=[], added=[])
+            dropped, added = fmt.evolve_partitions(t)
+            after = fmt.partition_spec(t) or []
+            log.info("table=%s: partition spec evolved from %s to %s (no data file rewritten)", t.key, before, after)
+            return EvolveResult(evolved=True, before=before, after=after, dropped=dropped, added=added)
 
     def drop(self, req: LocationRequest) -> DropResult:
         t = req.table

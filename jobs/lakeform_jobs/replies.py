@@ -86,6 +86,9 @@ class Observation(Response):
     # What this observe asked Spark for ("columns", "data_files", "rows"): empty when the
     # metadata and what Spark told at the same head answered it all (observed.py).
     spark_asked: list[str] = field(default_factory=list)
+    # Iceberg: the table's current partition spec, canonical (partitioning.py); None for Hudi.
+    partition_spec: list[str] | None = None
+    OMIT_NONE = ("partition_spec",)
 
 
 @dataclass
@@ -133,6 +136,17 @@ class ResyncResult(Response):
 
     resynced: bool
     drift: list[str]
+
+
+@dataclass
+class EvolveResult(Response):
+    """Partition evolution: whether the spec changed, the spec before and after, the fields dropped and added."""
+
+    evolved: bool
+    before: list[str]
+    after: list[str]
+    dropped: list[str]
+    added: list[str]
 
 
 @dataclass

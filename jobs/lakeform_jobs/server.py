@@ -15,6 +15,7 @@ this program keeps a SparkSession and answers JSON requests over HTTP on 127.0.0
   POST /v1/drop               drop a table (and its files with purge)
   POST /v1/register           put a table whose files are intact back into the metastore
   POST /v1/resync             sync a metastore entry that lags the table's latest commit again
+  POST /v1/evolve_partitions  Iceberg partition evolution to the table's partitionBy (metadata only, nothing rewritten)
   POST /v1/forget_catalog     forget a metastore entry whose table files are gone
   POST /v1/clear_leftovers    move aside files left where no table is, so a new one can be made
   POST /v1/doctor             what Spark runs (Spark, Scala, the Hudi and Iceberg bundles) and whether it
@@ -112,6 +113,7 @@ def operations(jobs: "Jobs", warehouse: Warehouse) -> dict[str, Operation]:
             Operation("drop", admit("drop", LocationRequest.parse), jobs.drop),
             Operation("register", admit("register", TableRequest.parse), jobs.register),
             Operation("resync", admit("resync", TableRequest.parse), jobs.resync),
+            Operation("evolve_partitions", admit("evolve_partitions", TableRequest.parse), jobs.evolve_partitions),
             Operation("forget_catalog", admit("forget_catalog", LocationRequest.parse), jobs.forget_catalog),
             # `lakeform doctor`'s Spark side: no table; read-only but its S3 canary (doctor.py).
             Operation("doctor", checked("doctor", DoctorRequest.parse), lambda req: Doctor(jobs.spark, warehouse.bucket).run(req)),

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from .contract import CONSTANTS
 from .errors import BadRequest, JobFailure
+from .partitioning import PartitionField, parse_field, parse_fields
 from .expectations import Expectation, parse_all as parse_expectations
 from .readers import CsvOptions, DeclaredColumns, ReadOptions
 
@@ -147,6 +148,16 @@ class Table:
     expect: tuple[Expectation, ...] = ()
 
     @property
+    def partition_fields(self) -> list[PartitionField]:
+        """partitionBy parsed: each a column or an Iceberg transform of one (partitioning.py)."""
+        return [parse_field(p, "table.partitionBy") for p in self.partition_by]
+
+    @property
+    def partition_columns(self) -> list[str]:
+        """The source columns the partitioning reads, each once, in order: every source must hold them."""
+        return list(dict.fromkeys(f.column for f in self.partition_fields))
+
+    @property
     def retention(self) -> "Retain":
         return self.retain or DEFAULT_RETAIN
 
@@ -183,7 +194,7 @@ class Table:
             location=location.rstrip("/"),
             primary_key=[column(c, "table.primaryKey") for c in (str_list(body, "primaryKey", w) if layout else str_list(body, "primaryKey", w, []))],
             ordering_field=column(ordering, "table.orderingField") if ordering is not None else None,
-            partition_by=[column(c, "table.partitionBy") for c in str_list(body, "partitionBy", w, [])],
+            partition_by=[f.text for f in parse_fields(str_list(body, "partitionBy", w, []), fmt, "table.partitionBy")],
             schema_policy=policy,
             delete_when=DeleteWhen.parse(body.get("deleteWhen")) if isinstance(body, dict) else None,
             retain=Retain.parse(body.get("retain")) if isinstance(body, dict) else None,

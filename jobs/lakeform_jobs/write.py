@@ -119,7 +119,7 @@ class Writes:
         r = self.csv.open(source.uri, table_types, read=source.read, declared=declared.types, label=source.name or source.uri.rsplit("/", 1)[-1])
         progress.p.bytes_total = r.bytes_total
         keys = [sanitize_column(k) for k in t.primary_key]
-        named = keys + t.partition_by + ([t.ordering_field] if t.ordering_field else [])
+        named = keys + t.partition_columns + ([t.ordering_field] if t.ordering_field else [])
         missing = [k for k in named if k not in r.names]
         if missing:
             progress.stage("diagnosing")

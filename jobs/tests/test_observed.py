@@ -168,6 +168,9 @@ class Fmt:
     def files_exist(self, t):
         return True
 
+    def partition_spec(self, t):
+        return None
+
     def commits(self, t, in_catalog, files):
         return list(self.timeline)
 

@@ -44,6 +44,7 @@ function lake(opts: { observe?: (table: string) => void | Promise<void>; forgets
     },
     register: async () => undefined,
     resync: async () => ({ resynced: false, drift: [] }),
+    evolvePartitions: async () => ({ evolved: false, before: [], after: [], dropped: [], added: [] }),
     forget: async () => undefined,
     clearLeftovers: async (t) => void calls.push(`clearLeftovers ${t.name}`),
     drop: async () => undefined,

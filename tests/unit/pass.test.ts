@@ -42,6 +42,7 @@ function fakes(lake: Observation, f: Fake = {}) {
     write: record("write", f.driver?.write ?? (async () => ({ commit: "c2", rowsWritten: 3, renamed: {}, columns: ["index"], addedColumns: [], durationMs: 1 }))),
     register: record("register", f.driver?.register ?? (async () => undefined)),
     resync: record("resync", f.driver?.resync ?? (async () => ({ resynced: true, drift: ["column(s) city string missing from the metastore"] }))),
+    evolvePartitions: record("evolvePartitions", f.driver?.evolvePartitions ?? (async () => ({ evolved: true, before: [], after: [], dropped: [], added: [] }))),
     forget: record("forget", f.driver?.forget ?? (async () => undefined)),
     clearLeftovers: record("clearLeftovers", f.driver?.clearLeftovers ?? (async () => undefined)),
     drop: record("drop", f.driver?.drop ?? (async () => undefined)),

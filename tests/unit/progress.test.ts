@@ -91,7 +91,7 @@ describe("the reconciler reports a write in flight", () => {
     const full: LakeDriver = {
       observe: async () => missing,
       write: async () => ({ commit: "c1", rowsWritten: 1, renamed: {}, columns: ["id"], addedColumns: [], durationMs: 1 }),
-      register: async () => undefined, resync: async () => ({ resynced: false, drift: [] }), forget: async () => undefined, clearLeftovers: async () => undefined, drop: async () => undefined,
+      register: async () => undefined, resync: async () => ({ resynced: false, drift: [] }), evolvePartitions: async () => ({ evolved: false, before: [], after: [], dropped: [], added: [] }), forget: async () => undefined, clearLeftovers: async () => undefined, drop: async () => undefined,
       maintain: async () => { throw new Error("not due"); },
       ...driver,
     };

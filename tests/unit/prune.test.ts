@@ -125,7 +125,7 @@ function setup(opts: { declared: string[]; reported: TableStatus[]; drop?: (t: {
   };
   const driver: LakeDriver = {
     observe: async (t) => observation({ inCatalog: catalog.has(t.name), filesExist: files.has(t.name), exists: catalog.has(t.name) && files.has(t.name), commits: [{ commit: "c1", time: "t1" }] }),
-    write: unused, resync: unused, forget: unused, clearLeftovers: unused, maintain: unused,
+    write: unused, resync: unused, evolvePartitions: unused, forget: unused, clearLeftovers: unused, maintain: unused,
     register: async (t) => void catalog.add(t.name),
     drop: async (t, purge) => {
       await opts.drop?.(t, purge);

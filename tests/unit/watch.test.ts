@@ -133,7 +133,7 @@ describe("InputWatcher", () => {
     const never = async (): Promise<never> => {
       throw new Error("the loop is not started in this test");
     };
-    const driver: LakeDriver = { observe: never, write: never, register: never, resync: never, forget: never, clearLeftovers: never, drop: never, maintain: never };
+    const driver: LakeDriver = { observe: never, write: never, register: never, resync: never, evolvePartitions: never, forget: never, clearLeftovers: never, drop: never, maintain: never };
     const sources: SourceStore = { resolve: never, land: never };
     r = new Reconciler({ tablesFile, statusFile: path.join(dir, "status.json"), warehouseBucket: "w", driver, sources, log: pino({ level: "silent" }) });
     r.loadDesired();

@@ -1,7 +1,7 @@
 """Iceberg writes with pyiceberg, in the job server's Python process: no Spark job.
 
 The same tables the Spark path makes (formats/iceberg.py): format v2 at the table's location,
-identity partitions on partitionBy, the same table properties (merge-on-read for Spark's MERGE,
+partitionBy's fields (identity, or Iceberg's transforms: partitioning.py), the same table properties (merge-on-read for Spark's MERGE,
 the target file size), in the same Hive catalog on the same metastore. Every write is one
 metadata commit holding one snapshot whose summary carries Lakeform's keys (lakeform.source_hash,
 lakeform.generation, lakeform.spec, the rows inserted/updated/deleted, lakeform.path = arrow):
@@ -170,15 +170,12 @@ class IcebergWriter:
 
     def _create(self, t: "Table", rows: "pa.Table", plan: ArrowPlan, before_commit: Callable[[], None], attempt: int) -> Outcome:
         from pyiceberg.catalog import Catalog
-        from pyiceberg.partitioning import PartitionField, PartitionSpec
-        from pyiceberg.transforms import IdentityTransform
+
+        from ..partitioning import parse_field, pyiceberg_spec
 
         upserts = rows.filter(_not(rows.column(plan.flag))).drop_columns([plan.flag]) if plan.flag else rows
         schema = Catalog._convert_schema_if_needed(upserts.schema)
-        spec = PartitionSpec(*[
-            PartitionField(source_id=schema.find_field(p).field_id, field_id=1000 + i, transform=IdentityTransform(), name=p)
-            for i, p in enumerate(plan.partition_by)
-        ])
+        spec = pyiceberg_spec([parse_field(p, "table.partitionBy") for p in plan.partition_by], schema)
         cat = self.catalog()
         cat.create_namespace_if_not_exists(t.database)
         tx = cat.create_table_transaction((t.database, t.name), schema=schema, location=plan.location, partition_spec=spec, properties={"format-version": "2", **plan.properties})

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from ..errors import SchemaRefused
 from ..formats.base import META_PREFIX
 from ..names import sanitize_column
+from ..partitioning import has_pyiceberg_core, pyiceberg_writes
 from ..progress import profile_line
 from . import reader as readers
 from .iceberg import ArrowPlan, IcebergWriter, LakeConf
@@ -139,6 +140,8 @@ class ArrowPath:
             raise failure(e) from e
         if target_exists and existing is None:
             raise Decline("the table is in the catalog but pyiceberg can't load it")
+        if existing is not None and any(str(f.transform) != "identity" for f in existing.spec().fields) and not has_pyiceberg_core():
+            raise Decline("the table's partition spec has Iceberg transforms, which pyiceberg writes only with pyiceberg-core")
         visible = [f.name for f in existing.schema().fields] if existing is not None else []
         table_types = {f.name: f.type for f in existing.schema().as_arrow()} if existing is not None else {}
         try:
@@ -148,7 +151,7 @@ class ArrowPath:
         progress.p.bytes_total = len(data)
         r = readers.read_source(data, table_types)
         keys = [sanitize_column(k) for k in t.primary_key]
-        named = keys + t.partition_by + ([t.ordering_field] if t.ordering_field else [])
+        named = keys + t.partition_columns + ([t.ordering_field] if t.ordering_field else [])
         if any(k not in r.names for k in named):
             raise Decline("a column named in tables.yaml is not in the header: the Spark path names the bad record")
         marker = t.delete_when.column if t.delete_when and t.delete_when.column in r.names else None
@@ -214,6 +217,8 @@ def spark_only(req: "WriteRequest") -> str | None:
         return "the table declares expectations"
     if t.schema_policy not in ("addColumns", "strict"):
         return f"schemaPolicy {t.schema_policy}"
+    if not pyiceberg_writes(t.partition_fields):
+        return "the table is partitioned by Iceberg transforms, which pyiceberg writes only with pyiceberg-core"
     if not source.uri.lower().endswith(".csv"):
         return "the source is not a .csv file"
     return None

@@ -138,6 +138,17 @@ class Format(ABC):
         """The table's data files against its target size, when the format can tell cheaply."""
         return None
 
+    def partition_spec(self, t: "Table") -> list[str] | None:
+        """The table's current partition spec in partitionBy's canonical form, when the format
+        evolves one (Iceberg, from its metadata file); None otherwise."""
+        return None
+
+    def evolve_partitions(self, t: "Table") -> tuple[list[str], list[str]]:
+        """Partition evolution to the table's partitionBy, without rewriting data files: (dropped, added)."""
+        from ..errors import BadRequest
+
+        raise BadRequest(f"a {self.name} table's partitioning can't evolve: changing it rewrites the table")
+
     @abstractmethod
     def maintain(self, t: "Table") -> list[str]:
         """Expires history beyond the table's retention, removes files nothing references, and

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Iterator
 
 from ..errors import BadRequest
+from ..partitioning import PartitionField, check_types, parse_field, spec_from_metadata
 from ..replies import Commit
 from ..expectations import counts_from_meta as expectation_counts
 from .base import META_PREFIX, Format, WritePlan, counts_from_meta
@@ -199,11 +200,20 @@ class Iceberg(Format):
         self.spark.sql(f"CREATE NAMESPACE IF NOT EXISTS iceberg.{t.database}")
         props = {META_PREFIX + k: v for k, v in plan.meta.items()}
         if not plan.exists:
+            fields = t.partition_fields
+            check_types(fields, {f.name: f.dataType.simpleString() for f in df.schema.fields}, t.key)
+            transforms = [f.spark_column() for f in fields]
+            if any(c is None for c in transforms):
+                # DataFrameWriterV2 has no truncate: the table is made by SQL, its first snapshot appended.
+                self._create_by_sql(t, df, fields)
+                with self.ctx.catalog.iceberg_commit_properties(props):
+                    df.writeTo(fq).append()
+                return self.commits(t, True, True)[-1].commit
             writer = df.writeTo(fq).using("iceberg").tableProperty("format-version", "2").tableProperty("location", t.location)
             for k, v in self.table_properties(t).items():
                 writer = writer.tableProperty(k, v)
-            if t.partition_by:
-                writer = writer.partitionedBy(*[F.col(p) for p in t.partition_by])
+            if transforms:
+                writer = writer.partitionedBy(*transforms)
             with self.ctx.catalog.iceberg_commit_properties(props):
                 writer.create()
             return self.commits(t, True, True)[-1].commit
@@ -251,6 +261,40 @@ class Iceberg(Format):
         finally:
             self.spark.catalog.dropTempView(view)
         return self.commits(t, True, True)[-1].commit
+
+    def _create_by_sql(self, t: "Table", df: "DataFrame", fields: list[PartitionField]) -> None:
+        """An empty table of df's columns with these partition fields: identifiers and types from
+        the DataFrame (sanitised names), the fields from their parsed parts, the location a
+        checked s3a:// URI (types.s3a_uri), the properties Lakeform's own."""
+        cols = ", ".join(f"`{f.name}` {f.dataType.simpleString()}" for f in df.schema.fields)
+        props = ", ".join(f"'{k}'='{v}'" for k, v in {"format-version": "2", **self.table_properties(t)}.items())
+        parts = ", ".join(f.spark_sql() for f in fields)
+        self.spark.sql(f"CREATE TABLE {self.qualified(t)} ({cols}) USING iceberg PARTITIONED BY ({parts}) LOCATION '{t.location}' TBLPROPERTIES ({props})")
+
+    def partition_spec(self, t: "Table") -> list[str] | None:
+        meta = self.metadata(t)
+        return spec_from_metadata(meta) if meta is not None else None
+
+    def evolve_partitions(self, t: "Table") -> tuple[list[str], list[str]]:
+        """Partition evolution to the table's partitionBy: the current spec's fields it doesn't
+        name dropped, its new ones added (Spark SQL's ALTER TABLE ... DROP/ADD PARTITION FIELD,
+        the Iceberg extensions'), each a metadata commit; no data file is rewritten, files keep
+        the spec they were written with. Returns (dropped, added), canonical."""
+        before = self.partition_spec(t)
+        if before is None:
+            raise BadRequest(f"table {t.key}'s metadata doesn't tell its partition spec")
+        want = t.partition_fields
+        types = {f.name: f.dataType.simpleString() for f in self.spark.table(self.qualified(t)).schema.fields}
+        check_types(want, types, t.key)
+        texts = [f.text for f in want]
+        drop = [f for f in (parse_field(p, "partition spec") for p in before) if f.text not in texts]
+        add = [f for f in want if f.text not in before]
+        fq = self.qualified(t)
+        for f in drop:
+            self.spark.sql(f"ALTER TABLE {fq} DROP PARTITION FIELD {f.spark_sql()}")
+        for f in add:
+            self.spark.sql(f"ALTER TABLE {fq} ADD PARTITION FIELD {f.spark_sql()}")
+        return [f.text for f in drop], [f.text for f in add]
 
     def delete(self, t: "Table", rows: "DataFrame", plan: WritePlan) -> str:
         """One MERGE … WHEN MATCHED THEN DELETE by key: one snapshot with Lakeform's metadata."""

@@ -50,7 +50,10 @@ export class WatchScope {
         const abs = path.resolve(baseDir, declared);
         let p = byAbs.get(abs);
         if (!p) {
-          if (isGlob(abs)) {
+          if (declared.endsWith("/")) {
+            // A watched folder (lake/prefixSources.ts): any file under it, at any depth.
+            p = { tables: new Set(), abs, match: (f) => f.startsWith(`${abs}/`), root: abs, deep: true };
+          } else if (isGlob(abs)) {
             const fixed = abs.slice(0, abs.search(/[*?]/));
             const root = fixed.endsWith("/") ? fixed.slice(0, -1) : path.dirname(fixed);
             const re = globToRegExp(abs);

@@ -216,3 +216,15 @@ describe("prefix sources: a listing per pass, the lake's records, onChange", () 
     fs.rmSync(dir, { recursive: true, force: true });
   });
 });
+
+describe("prefix sources: a local folder is watched", () => {
+  test("a file anywhere under a declared folder concerns its table; the folder is watched from itself", async () => {
+    const { WatchScope } = await import("../../reconciler/watch");
+    const scope = new WatchScope("/p/tables.yaml", [{ database: "default", name: "e", sources: ["landing/"] }], () => true);
+    expect(scope.concerned("/p/landing/2024/q1.csv")).toEqual(["default.e"]);
+    expect(scope.concerned("/p/landing")).toEqual([]);
+    expect(scope.concerned("/p/other.csv")).toEqual([]);
+    expect(scope.relevant("/p/landing/2024", true)).toBe(true);
+    expect(scope.dirs.sort()).toEqual(["/p", "/p/landing"]);
+  });
+});

@@ -25,6 +25,8 @@ const sfx = Date.now().toString(36);
 const ICE = `exp_ice_${sfx}`;
 const HUDI = `exp_hudi_${sfx}`;
 const TABLES: [string, "iceberg" | "hudi"][] = [[ICE, "iceberg"], [HUDI, "hudi"]];
+// Without a quarantine rule an Iceberg batch takes the Arrow path (arrow/expect.py evaluates the rules).
+const ARROW = `exp_arrow_${sfx}`;
 
 let outs: LakeOutputs;
 let t: TrinoClient;
@@ -47,7 +49,15 @@ const declare = (regions: string[], sources: string[], fail = false) =>
       - { name: positive, column: amount, range: { min: 0 }, action: drop }
       - { name: known_region, column: region, in: [${regions.join(", ")}], action: quarantine }
 ${fail ? "      - { name: small_id, filter: \"id < 100\", action: fail }\n" : ""}`,
-      ).join(""),
+      ).join("") +
+      `  - name: ${ARROW}
+    format: iceberg
+    primaryKey: id
+    sources: [${sources.join(", ")}]
+    expect:
+      - { name: has_region, column: region, not_null: true, action: warn }
+      - { name: positive, column: amount, range: { min: 0 }, action: drop }
+${fail ? "      - { name: small_id, column: id, range: { max: 99 }, action: fail }\n" : ""}`,
   );
 const spec = (name: string) => jobTable(parseTables(fs.readFileSync(tablesFile, "utf8"), tablesFile).tables.find((x) => x.name === name)!, outs.warehouseBucket);
 const commits = async (name: string) => (await jobs.observe(spec(name))).commits;
@@ -68,6 +78,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await t.query(`DROP TABLE IF EXISTS iceberg.default.${ARROW}`).catch(() => undefined);
   for (const [name, format] of TABLES) {
     for (const n of [name, `${name}__quarantine`]) await t.query(`DROP TABLE IF EXISTS ${format === "hudi" ? "hive" : "iceberg"}.default.${n}`).catch(() => undefined);
   }
@@ -84,6 +95,11 @@ test("warn counts, drop leaves out and counts, quarantine keeps the row in <tabl
     expect((await commits(name)).at(-1)?.expectations).toEqual(want);
     expect(tableStatus(name)?.expectations).toEqual(want);
   }
+  // The Arrow path: the same counts in the snapshot that says it wrote it.
+  expect(await ids(ARROW, "iceberg")).toEqual([1, 3, 4]);
+  const summary = await t.query(`SELECT summary['lakeform.path'], summary['lakeform.expectations'] FROM iceberg.default."${ARROW}$snapshots" ORDER BY committed_at DESC LIMIT 1`);
+  expect(summary.rows[0][0]).toBe("arrow");
+  expect(JSON.parse(String(summary.rows[0][1]))).toEqual({ has_region: { action: "warn", failed: 1 }, positive: { action: "drop", failed: 1 } });
   const metrics = readMetricsReport(reconcilerMetricsFile(statusFile));
   const counter = metrics?.metrics.find((m) => m.name === "lakeform_expectation_rows_total");
   expect(counter?.values.filter((v) => String(v.labels.table).startsWith("default.exp_") && v.labels.rule === "known_region" && v.value === 1)).toHaveLength(2);
@@ -114,4 +130,6 @@ test("a fail rule leaves the table as it was, with the rule, the count and the l
     expect((await commits(name)).map((x) => x.commit)).toEqual(before[name]);
     expect(await ids(name, format)).toEqual([1, 3, 4]);
   }
+  expect(synced(ARROW)?.message).toContain("expectation small_id (id <= 99, action fail): 1 row(s) broke it, e.g. more.csv, line 3");
+  expect(await ids(ARROW, "iceberg")).toEqual([1, 3, 4]);
 });

@@ -31,6 +31,7 @@ from ..formats.base import META_PREFIX
 from ..names import sanitize_column
 from ..partitioning import has_pyiceberg_core, pyiceberg_writes
 from ..progress import profile_line
+from . import expect as arrow_expect
 from . import reader as readers
 from .iceberg import ArrowPlan, IcebergWriter, LakeConf
 from .reader import Decline
@@ -163,10 +164,19 @@ class ArrowPath:
         progress.stage("checking keys")
         progress.rows(len(r.table))
         readers.refuse_empty_keys(r, keys)
-        rows, deduped = dedupe(r.table, keys, t.ordering_field)
+        batch, outcome = r.table, None
+        if t.expect:
+            # Before dedupe, as on the Spark path: a row a drop rule broke never wins its key.
+            batch, outcome = arrow_expect.check(t.expect, r, source.name or source.uri.rsplit("/", 1)[-1])
+            failure = outcome.failure()
+            if failure is not None:
+                raise failure
+        rows, deduped = dedupe(batch, keys, t.ordering_field)
         rows, flag = delete_flag(rows, t, marker, r.types)
         meta = {META_PREFIX + k: v for k, v in {"source_hash": source.hash, "source": source.name, "generation": req.generation, "spec": t.spec_json(), **source.replay_meta()}.items()}
         meta[PATH_KEY] = "arrow"
+        if outcome is not None:
+            meta.update({META_PREFIX + k: v for k, v in outcome.meta().items()})
         plan = ArrowPlan(keys=keys, meta=meta, new_cols=new_cols, flag=flag, properties=fmt.table_properties(t), partition_by=t.partition_by, location=t.location)
         before = None if target_exists else writes._before_new_table(t)
         progress.stage("writing")
@@ -188,13 +198,14 @@ class ArrowPath:
         log.info("table=%s: %s written by the Arrow path in %.1f s (%s, commit attempts %d): %s", t.key, source.name or source.uri, time.time() - started, what, out.attempts, profile_line(profile))
         return WriteResult(
             commit=out.commit,
-            rows_written=len(r.table),
+            rows_written=len(batch),
             renamed=r.renamed,
             columns=[c for c in r.names if c != marker],
             added_columns=new_cols,
             duration_ms=int((time.time() - started) * 1000),
             operation=f"arrow: {what}",
             profile=profile,
+            expectations=outcome.results() if outcome is not None else None,
             **out.counts,
         )
 
@@ -213,8 +224,10 @@ def spark_only(req: "WriteRequest") -> str | None:
     if getattr(req, "quarantine_keys", ()):
         return "a quarantine replay removes its rows from <table>__quarantine on the Spark path"
     if getattr(t, "expect", ()):
-        # Expectations are evaluated by expectations_spark.py (one evaluation, both formats).
-        return "the table declares expectations"
+        # not_null, unique, in and range with warn, drop or fail: arrow/expect.py; the rest Spark's.
+        why = arrow_expect.refusal(t.expect)
+        if why:
+            return why
     if t.schema_policy not in ("addColumns", "strict"):
         return f"schemaPolicy {t.schema_policy}"
     if not pyiceberg_writes(t.partition_fields):

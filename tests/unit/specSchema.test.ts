@@ -30,7 +30,7 @@ test("the example names the schema on its first line, relative to itself, and bo
   expect(m).not.toBeNull();
   expect(path.resolve(path.dirname(EXAMPLE), m![1])).toBe(path.join(ROOT, TABLES_SCHEMA_FILE));
   expect(errorsOf(parse(text))).toEqual([]);
-  expect(parseTables(text, EXAMPLE).tables.map((t) => t.name)).toEqual(["leads", "regions"]);
+  expect(parseTables(text, EXAMPLE).tables.map((t) => t.name)).toEqual(["leads", "regions", "region_targets"]);
 });
 
 test("every field the README's full example uses validates, in both shapes where there are two", () => {

@@ -36,17 +36,17 @@ FMT = SimpleNamespace(checks_new_keys=True, exact_commit_counts=False)
 PROGRESS = SimpleNamespace(stage=lambda *a, **k: None, rows=lambda n: None, p=SimpleNamespace(bytes_total=0))
 
 
-def steps(spark, tmp_path, text: str, target_rows=None):
+def steps(spark, tmp_path, text: str, target_rows=None, table=TABLE):
     p = os.path.join(tmp_path, "b.csv")
     with open(p, "w") as f:
         f.write(text)
     w = Writes(spark, SimpleNamespace(spark=spark, storage=Storage(spark), catalog=None), None, CsvSource(spark, Storage(spark)))
-    req = WriteRequest(TABLE, Source(uri="file://" + p, hash="h", name="b.csv"), "g1")
+    req = WriteRequest(table, Source(uri="file://" + p, hash="h", name="b.csv"), "g1")
     current = spark.createDataFrame(target_rows, "id int, name string, v int") if target_rows is not None else None
     target = Target(exists=current is not None, current=current, visible=["id", "name", "v"] if current is not None else [])
     batch = w._open_batch(req, target, PROGRESS)
     stats = w._key_stats(batch.r, batch.keys, batch.r.multiline, target.current)
-    df, plan = w._rows(req, FMT, target, batch, stats, batch.r.multiline)
+    df, plan, _, stats = w._rows(req, FMT, target, batch, stats, batch.r.multiline)
     return stats, df, plan
 
 
@@ -71,3 +71,22 @@ def test_an_upsert_without_deletes_counts_from_the_key_statistics(spark, tmp_pat
     stats, df, plan = steps(spark, tmp_path, "id,name,v\n1,a2,5\n7,n,1\n", target_rows=[(1, "a", 1), (2, "b", 1)])
     assert (plan.bulk, plan.deduped, plan.delete_flag) == (False, False, None)
     assert plan.counts == {"rows_inserted": 1, "rows_updated": 1, "rows_deleted": 0}
+
+
+def test_expectations_leave_rows_out_before_dedupe_and_the_plan_counts_the_rows_kept(spark, tmp_path):
+    import json
+    from dataclasses import replace
+
+    from lakeform_jobs.expectations import parse_all
+
+    rules = parse_all([
+        {"name": "positive", "rule": "range", "column": "v", "min": "0", "action": "drop"},
+        {"name": "named", "rule": "not_null", "column": "name", "action": "warn"},
+    ])
+    t = replace(TABLE, expect=rules)
+    # Key 1's later row breaks positive: it is left out before dedupe, so the earlier row is kept.
+    stats, df, plan = steps(spark, tmp_path, "id,name,v,op\n1,a,1,\n1,b,-2,\n2,,1,\n", table=t)
+    assert sorted(tuple(r) for r in df.select("id", "name", "v").collect()) == [(1, "a", 1), (2, None, 1)]
+    assert (stats["rows"], stats["keys"], stats["maxPerKey"]) == (2, 2, 1)
+    assert (plan.bulk, plan.deduped) == (True, False)
+    assert json.loads(plan.meta["expectations"]) == {"named": {"action": "warn", "failed": 1}, "positive": {"action": "drop", "failed": 1}}

@@ -3,7 +3,11 @@
  * bad rule refused naming its line and field, patterns that backtrack catastrophically refused, and
  * a quarantine replay's CSV.
  */
+import { Registry } from "prom-client";
+import { formatHistory } from "../../cli/get";
+import { formatReplay } from "../../cli/quarantine";
 import { patternProblem, replayCsv } from "../../lake/expectations";
+import { WriteMetrics } from "../../lake/metrics";
 import { jobTable } from "../../lake/jobClient";
 import { parseTables, SpecError } from "../../lake/spec";
 
@@ -91,5 +95,27 @@ describe("expectations in tables.yaml", () => {
     ]);
     expect(r.keys).toEqual(["k1", "k2"]);
     expect(r.csv).toBe("id,amount\n1,-5\n2,\n");
+  });
+
+  test("history shows the counts only when a commit checked expectations; /metrics counts rows by rule and action", async () => {
+    const base = { time: "2026-12-01T00:00:00.000Z", operation: "commit", source: "a.csv", rowsInserted: 2, rowsUpdated: 0, rowsDeleted: 0 };
+    expect(formatHistory([{ commit: "1", ...base }], false, Date.parse("2026-12-02T00:00:00Z"))).not.toContain("EXPECTATIONS");
+    const text = formatHistory([{ commit: "1", ...base }, { commit: "2", ...base, expectations: { positive: { action: "drop", failed: 3 }, known: { action: "quarantine", failed: 1 } } }], false, Date.parse("2026-12-02T00:00:00Z"));
+    const [header, first, second] = text.split("\n");
+    expect(header).toMatch(/DELETED\s+EXPECTATIONS\s+SOURCE$/);
+    expect(first).toMatch(/\s-\s+a\.csv$/);
+    expect(second).toContain("positive drop 3, known quarantine 1");
+    const m = new WriteMetrics(new Registry(), "reconciler");
+    m.expectationRows("default.orders", [{ name: "positive", action: "drop", failed: 3 }, { name: "known", action: "quarantine", failed: 0 }]);
+    const values = (await m.expectations.get()).values;
+    expect(values.map((v) => [v.labels.rule, v.labels.action, v.value])).toEqual([["positive", "drop", 3], ["known", "quarantine", 0]]);
+  });
+
+  test("replay output says what was replayed and what is still broken", () => {
+    expect(formatReplay({ table: "default.orders", replayed: 0 })).toBe("default.orders: nothing quarantined");
+    const w = { commit: "c1", rowsWritten: 2, renamed: {}, columns: [], addedColumns: [], durationMs: 1, expectations: [{ name: "known", action: "quarantine" as const, failed: 1 }] };
+    expect(formatReplay({ table: "default.orders", replayed: 3, write: w })).toBe(
+      "default.orders: replayed 3 quarantined row(s) in commit c1: 2 written\n  expectations still broken: known (quarantine) 1 (quarantined rows are back in the quarantine table under the replay's keys)",
+    );
   });
 });

@@ -165,3 +165,48 @@ export function replayCsv(columns: string[], rows: unknown[][]): { csv: string; 
   const text = (v: unknown) => (v === null || v === undefined ? "" : String(v));
   return { header, keys: rows.map((r) => text(r[keyAt])), csv: toCsv(header, rows.map((r) => data.map(([, i]) => text(r[i])))) };
 }
+
+/** What `lakeform plan` found of one rule in a source's sample (filter rules aren't evaluated there: they need the batch's types). */
+export interface SampleHit {
+  name: string;
+  action: ExpectationAction;
+  failed: number;
+}
+
+const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+function sameValue(a: string, b: string): boolean {
+  if (NUMBER.test(a.trim()) && NUMBER.test(b.trim())) return Number(a) === Number(b);
+  if (/^(true|false)$/i.test(a.trim()) && /^(true|false)$/i.test(b.trim())) return a.trim().toLowerCase() === b.trim().toLowerCase();
+  return a === b;
+}
+function below(v: string, bound: string): boolean {
+  return NUMBER.test(v.trim()) && NUMBER.test(bound.trim()) ? Number(v) < Number(bound) : v < bound;
+}
+
+/**
+ * The rules a sample's rows break, as text (the plan has no types): numbers compared as numbers,
+ * the rest as text (ISO dates and timestamps order as text); an empty field is a null, which only
+ * not_null counts. An estimate of what the write will find; filter rules are left out.
+ */
+export function sampleHits(rules: Expectation[] | undefined, columns: string[], rows: string[][]): SampleHit[] {
+  const out: SampleHit[] = [];
+  for (const e of rules ?? []) {
+    if (e.rule === "filter") continue;
+    const at = columns.indexOf(e.column ?? "");
+    if (at < 0) continue;
+    const values = rows.map((r) => r[at] ?? "");
+    const seen = new Map<string, number>();
+    if (e.rule === "unique") for (const v of values) if (v !== "") seen.set(v, (seen.get(v) ?? 0) + 1);
+    const pattern = e.rule === "matches" ? new RegExp(`^(?:${e.pattern})$`, "u") : undefined;
+    const broken = values.filter((v) => {
+      if (e.rule === "not_null") return v === "";
+      if (v === "") return false;
+      if (e.rule === "unique") return (seen.get(v) ?? 0) > 1;
+      if (e.rule === "in") return !(e.values ?? []).some((x) => sameValue(v, x));
+      if (e.rule === "range") return (e.min !== undefined && below(v, e.min)) || (e.max !== undefined && below(e.max, v));
+      return !pattern!.test(v);
+    }).length;
+    out.push({ name: e.name, action: e.action, failed: broken });
+  }
+  return out;
+}

@@ -8,6 +8,7 @@
  * Pure: the sample is given (lake/sourceSample.ts reads it), so unit tests check every class.
  */
 import { parse as parseCsv } from "csv-parse/sync";
+import { sampleHits, type SampleHit } from "../lake/expectations";
 import { sanitizeColumn } from "../lake/columns";
 import type { Observation } from "../lake/jobClient";
 import type { CsvOptions, SourceFormat } from "../lake/sourceFormat";
@@ -47,6 +48,8 @@ export interface SourcePlan {
   schema: { change: SchemaChange; added: string[]; reason?: string; discarded?: string[] };
   /** Rows the table's deleteWhen marks for deletion (their keys are deleted), estimated like rows. */
   deletes?: number;
+  /** The table's expectations the sample's rows break (lake/expectations.ts sampleHits), estimated like rows. */
+  expectations?: SampleHit[];
 }
 
 export interface TableDataPlan {
@@ -226,6 +229,7 @@ export function planSource(spec: TableSpec, lake: Pick<Observation, "exists" | "
     const marked = at < 0 ? 0 : rows.filter((r) => spec.deleteWhen!.equals.includes((r[at] ?? "").trim().toLowerCase())).length;
     out.deletes = estimate(marked);
   }
+  if (spec.expect?.length) out.expectations = sampleHits(spec.expect, columns, rows).map((h) => ({ ...h, failed: estimate(h.failed) }));
   return out;
 }
 

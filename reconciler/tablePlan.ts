@@ -75,6 +75,12 @@ export function writeBits(w: PlannedWrite): { bits: string[]; refused: boolean }
   }
   if (w.schema.discarded?.length) bits.push(`left out (discardColumns): ${w.schema.discarded.join(", ")}`);
   if (w.deletes !== undefined) bits.push(`deletes: ${w.rowsExact ? "" : "~"}${n(w.deletes)}`);
+  const hits = (w.expectations ?? []).filter((e) => e.failed > 0);
+  if (hits.length) bits.push(`expectations: ${hits.map((e) => `${e.name} ${e.action} ${w.rowsExact ? "" : "~"}${n(e.failed)}`).join(", ")}`);
+  if (hits.some((e) => e.action === "fail")) {
+    refused = true;
+    bits.push("refused: a fail expectation's rule is broken (EXPECTATION_FAILED)");
+  }
   return { bits, refused };
 }
 

@@ -8,6 +8,9 @@ import { formatHistory } from "../../cli/get";
 import { formatReplay } from "../../cli/quarantine";
 import { patternProblem, replayCsv } from "../../lake/expectations";
 import { WriteMetrics } from "../../lake/metrics";
+import type { ResolvedSource } from "../../lake/sources";
+import { planSource } from "../../reconciler/dataPlan";
+import { writeBits } from "../../reconciler/tablePlan";
 import { jobTable } from "../../lake/jobClient";
 import { parseTables, SpecError } from "../../lake/spec";
 
@@ -117,5 +120,33 @@ describe("expectations in tables.yaml", () => {
     expect(formatReplay({ table: "default.orders", replayed: 3, write: w })).toBe(
       "default.orders: replayed 3 quarantined row(s) in commit c1: 2 written\n  expectations still broken: known (quarantine) 1 (quarantined rows are back in the quarantine table under the replay's keys)",
     );
+  });
+
+  test("lakeform plan counts the rules a sample breaks, as text; a broken fail rule refuses the write", () => {
+    const { tables } = parseTables(
+      yaml(`      - { name: has_region, column: region, not_null: true }
+      - { name: known, column: region, in: [EU, US], action: quarantine }
+      - { name: positive, column: amount, range: { min: 0 }, action: drop }
+      - { name: zip5, column: zip, matches: "[0-9]{5}" }
+      - { name: one_zip, column: zip, unique: true }
+      - { name: live, filter: "amount > 0" }`),
+      "tables.yaml",
+    );
+    const text = "id,amount,region,zip\n1,10,EU,12345\n2,-5,US,1234\n3,7,MARS,12345\n4,3.0,,99999\n";
+    const src: ResolvedSource = { declared: "orders.csv", location: "/d/orders.csv", hash: "h", bytes: text.length };
+    const p = planSource(tables[0], { exists: false, columns: [] }, src, { head: Buffer.from(text), whole: true });
+    expect(p.expectations).toEqual([
+      { name: "has_region", action: "warn", failed: 1 },
+      { name: "known", action: "quarantine", failed: 1 },
+      { name: "positive", action: "drop", failed: 1 },
+      { name: "zip5", action: "warn", failed: 1 },
+      { name: "one_zip", action: "warn", failed: 2 },
+    ]);
+    expect(writeBits(p)).toMatchObject({ refused: false });
+    expect(writeBits(p).bits).toContain("expectations: has_region warn 1, known quarantine 1, positive drop 1, zip5 warn 1, one_zip warn 2");
+    const failing = { ...tables[0], expect: [{ name: "small", rule: "range" as const, action: "fail" as const, column: "id", max: "2" }] };
+    const f = writeBits(planSource(failing, { exists: false, columns: [] }, src, { head: Buffer.from(text), whole: true }));
+    expect(f.refused).toBe(true);
+    expect(f.bits).toContain("refused: a fail expectation's rule is broken (EXPECTATION_FAILED)");
   });
 });

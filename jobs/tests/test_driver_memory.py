@@ -20,6 +20,7 @@ KNOWN = {
     ("csv_source.py", "diagnose"): "line counts per partition of the file (one row per partition)",
     ("csv_source.py", "find_line"): "line counts per partition of the file (one row per partition)",
     ("readers/frames.py", "first_bad"): "line counts per partition of the file (one row per partition)",
+    ("expectations_spark.py", "line_numbers"): "line counts per partition of the file (one row per partition)",
     ("formats/iceberg.py", "commits"): "the table's snapshots: its history, bounded by retention",
     ("formats/iceberg.py", "metadata"): "the current metadata file (JSON): its snapshots (bounded by retention) and schemas",
     ("formats/iceberg.py", "write"): "SHOW TBLPROPERTIES: a few properties",

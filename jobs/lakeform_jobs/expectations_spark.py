@@ -189,7 +189,35 @@ def write_quarantine(ctx: Any, fmt: "Format", t: "Table", rows: "DataFrame", met
     return fmt.write(qt, rows.localCheckpoint(), plan)
 
 
-__all__ = ["QUARANTINE_COLUMNS", "check", "quarantine_rows", "quarantine_table", "write_quarantine", "broken"]
+def apply(ctx: Any, fmt: "Format", req: Any, df: "DataFrame", lines: "DataFrame | None", guard: Any) -> tuple["DataFrame", Outcome]:
+    """A write's expectations (write.py, the Spark path): a fail rule some row broke refuses the
+    write (EXPECTATION_FAILED, nothing committed); quarantined rows are upserted into
+    <table>__quarantine first (the lease checked before); the rows kept and what was found."""
+    t, source = req.table, req.source
+    label = source.name or source.uri.rsplit("/", 1)[-1]
+    kept, quarantined, outcome = check(t.expect, df, label, lines)
+    failure = outcome.failure()
+    if failure is not None:
+        raise failure
+    if quarantined is not None:
+        user = [c for c in df.columns if c != POSITION and not c.startswith("__lf_")]
+        rows = quarantine_rows(t.expect, quarantined, user, source.hash, label)
+        if guard is not None:
+            guard.check()
+        commit = write_quarantine(ctx, fmt, t, rows, {"source_hash": source.hash, "source": source.name, "generation": req.generation})
+        log.warning("table=%s: %d row(s) of %s quarantined in %s (commit %s)", t.key, outcome.quarantined, label, quarantine_table(t).key, commit)
+    return kept, outcome
+
+
+def remove_replayed(ctx: Any, fmt: "Format", req: Any) -> int:
+    """A quarantine replay's rows (req.quarantine_keys) removed from the quarantine table, once the table's write committed."""
+    t, source = req.table, req.source
+    removed = remove_quarantined(ctx, fmt, t, list(req.quarantine_keys), {"source_hash": source.hash, "source": source.name, "generation": req.generation})
+    log.info("table=%s: quarantine replay %s applied; %d row(s) removed from %s", t.key, source.name, removed, quarantine_table(t).key)
+    return removed
+
+
+__all__ = ["QUARANTINE_COLUMNS", "apply", "check", "quarantine_rows", "quarantine_table", "remove_replayed", "write_quarantine", "broken"]
 
 
 def remove_quarantined(ctx: Any, fmt: "Format", t: "Table", keys: list[str], meta: dict[str, str]) -> int:

@@ -58,9 +58,7 @@ class Writes:
         batch = self._open_batch(req, target, progress)
         written = self._write_batch(req, fmt, target, batch, progress, guard, started)
         if req.quarantine_keys:
-            meta = {"source_hash": source.hash, "source": source.name, "generation": req.generation}
-            removed = expect.remove_quarantined(self.ctx, fmt, t, list(req.quarantine_keys), meta)
-            log.info("table=%s: quarantine replay %s applied; %d row(s) removed from %s", t.key, source.name, removed, expect.quarantine_table(t).key)
+            expect.remove_replayed(self.ctx, fmt, req)
         progress.stage("journaling")
         if source.journal:
             self.journal.append(t, commit=written.commit, source=source.name, source_hash=source.hash, uri=source.uri, generation=req.generation)
@@ -221,25 +219,9 @@ class Writes:
         return df, plan, outcome, stats
 
     def _expectations(self, req: WriteRequest, fmt: Format, target: Target, batch: Batch, df: "DataFrame", multiline: bool, guard: LeaseGuard | None) -> tuple["DataFrame", "expect.Outcome", dict[str, int]]:
-        """tables.yaml's expectations over the typed rows (expectations_spark.py): a fail rule some
-        row broke refuses the write (EXPECTATION_FAILED, nothing committed); quarantined rows are
-        upserted into <table>__quarantine first; the rows a drop or quarantine rule broke are left
-        out, and the key statistics counted again over the rows kept."""
-        t, source = req.table, req.source
-        label = source.name or source.uri.rsplit("/", 1)[-1]
+        """tables.yaml's expectations (expectations_spark.apply); key statistics again over the rows kept."""
         text_lines = self.csv.csv.lines(batch.r) if not multiline and isinstance(batch.r, CsvRead) else None
-        kept, quarantined, outcome = expect.check(t.expect, df, label, text_lines)
-        failure = outcome.failure()
-        if failure is not None:
-            raise failure
-        if quarantined is not None:
-            user = [c for c in df.columns if c != POSITION and not c.startswith("__lf_")]
-            rows = expect.quarantine_rows(t.expect, quarantined, user, source.hash, label)
-            if guard is not None:
-                guard.check()
-            meta = {"source_hash": source.hash, "source": source.name, "generation": req.generation}
-            commit = expect.write_quarantine(self.ctx, fmt, t, rows, meta)
-            log.warning("table=%s: %d row(s) of %s quarantined in %s (commit %s)", t.key, outcome.quarantined, label, expect.quarantine_table(t).key, commit)
+        kept, outcome = expect.apply(self.ctx, fmt, req, df, text_lines, guard)
         stats = self._key_stats_of(kept.select(*[kept[f"`{k}`"] for k in batch.keys]).groupBy(*batch.keys).count(), batch.keys, target.current if fmt.checks_new_keys else None)
         if not needs_dedupe(stats):
             kept = kept.drop(POSITION)

@@ -258,7 +258,9 @@ export class Sources {
     if (src.location.startsWith("s3://")) {
       const from = parseS3Uri(src.location);
       if (src.bytes <= MAX_STREAMED_LANDING_BYTES) {
-        await objectStore(what, () => this.s3.send(new CopyObjectCommand({ Bucket: this.bucket, Key: key, CopySource: `${from.bucket}/${encodeURI(from.key)}` })));
+        // A prefix's object is copied only as it was listed (its ETag): changed since, the copy fails and the next pass lists it again.
+        const etag = src.batch?.objects[0].etag;
+        await objectStore(what, () => this.s3.send(new CopyObjectCommand({ Bucket: this.bucket, Key: key, CopySource: `${from.bucket}/${encodeURI(from.key)}`, ...(etag ? { CopySourceIfMatch: etag } : {}) })));
       } else {
         // Over a single copy's limit: streamed through here in parts.
         const obj = await objectStore(`reading ${src.location}`, () => this.s3.send(new GetObjectCommand({ Bucket: from.bucket, Key: from.key })));

@@ -12,7 +12,7 @@ import { sanitizeColumn } from "./columns";
 import { LakeformError } from "./errors";
 import { formatPartitionField, PartitionEntrySchema, partitionColumns, partitioningProblems, PARTITION_GRAMMAR } from "./partitioning";
 import { CsvOptionsSchema, SourceEntrySchema, type CsvOptions, type SourceRead } from "./sourceFormat";
-import { ExpectationsSchema, normalizeExpectations, QUARANTINE_SUFFIX, type Expectation } from "./expectations";
+import { ExpectationsSchema, normalizeExpectations, type Expectation } from "./expectations";
 
 const identifier = z
   .string()
@@ -180,10 +180,6 @@ export const TablesFileSchema = z
   .superRefine((file, ctx) => {
     const seen = new Map<string, number>();
     file.tables.forEach((t, i) => {
-      // <table>__quarantine holds the rows a table's expectations quarantine (lake/expectations.ts).
-      if (t.name.toLowerCase().endsWith(QUARANTINE_SUFFIX)) {
-        ctx.addIssue({ code: "custom", path: ["tables", i, "name"], message: `names ending in ${QUARANTINE_SUFFIX} are kept for the quarantine tables of expectations` });
-      }
       const key = `${t.database}.${t.name}`.toLowerCase();
       if (seen.has(key)) {
         ctx.addIssue({ code: "custom", path: ["tables", i, "name"], message: `duplicate table ${key} (also at tables[${seen.get(key)}])` });

@@ -38,9 +38,17 @@ export function reportApplying(prev: TableStatus, action: Action, now = new Date
   return st;
 }
 
-function sourceCounts({ lake, sources }: Observed): TableStatus["sources"] {
+function sourceCounts({ lake, sources, prefixes }: Observed): TableStatus["sources"] {
   const applied = appliedSourceHashes(lake);
-  return { total: new Set(sources.map((s) => s.hash)).size, applied: new Set(sources.filter((s) => applied.has(s.hash)).map((s) => s.hash)).size };
+  const files = sources.filter((s) => !s.batch);
+  const counts = { total: new Set(files.map((s) => s.hash)).size, applied: new Set(files.filter((s) => applied.has(s.hash)).map((s) => s.hash)).size };
+  // A watched prefix counts its objects: those the lake has applied as they are now, of those listed (an ignored change counts as applied).
+  for (const p of prefixes ?? []) {
+    const stale = p.onChange === "ignore" ? 0 : p.changed.length;
+    counts.applied += p.tracked - stale;
+    counts.total += p.tracked + p.fresh;
+  }
+  return counts;
 }
 
 export interface ReportInput {

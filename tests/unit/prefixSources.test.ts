@@ -15,7 +15,9 @@ import {
 } from "../../lake/prefixSources";
 import { SourceHashCache } from "../../lake/sourceHash";
 import { parseTables, type TableSpec } from "../../lake/spec";
+import { initialStatus } from "../../reconciler/pass";
 import { plan } from "../../reconciler/plan";
+import { reportApplying } from "../../reconciler/report";
 
 /** An in-memory bucket answering the three calls PrefixStore makes (ListObjectsV2 paginated by 1000, Get, Put). */
 function memoryS3(objects = new Map<string, { body: Buffer; etag: string }>()) {
@@ -183,6 +185,12 @@ describe("prefix sources: a listing per pass, the lake's records, onChange", () 
     expect(after.sources).toHaveLength(0);
     const up = plan(spec(), { sources: after.sources, lake: lake([...applied, reapplied.sources[0].hash]), prefixes: [after.observed] });
     expect(up.kind === "upToDate" && up.synced.message).toMatch(/s3:\/\/land\/orders\/: 3 object\(s\) applied/);
+    // The status counts a prefix's objects: applied as they are now, of those listed.
+    const action = { kind: "apply" as const, calls: [], reason: "r" };
+    const prev = initialStatus(spec(), "t.yaml");
+    expect(reportApplying(prev, action, new Date(), undefined, { sources: failed.sources, lake: lake([...applied]), prefixes: [failed.observed] }).sources).toEqual({ applied: 1, total: 3 });
+    expect(reportApplying(prev, action, new Date(), undefined, { sources: ignored.sources, lake: lake([...applied]), prefixes: [ignored.observed] }).sources).toEqual({ applied: 2, total: 3 });
+    expect(reportApplying(prev, action, new Date(), undefined, { sources: after.sources, lake: lake([]), prefixes: [after.observed] }).sources).toEqual({ applied: 3, total: 3 });
   });
 
   test("objects whose headers differ are refused when landed together, naming both", async () => {

@@ -210,7 +210,13 @@ export class LakeService {
   async replayQuarantine(name: string): Promise<{ table: string; replayed: number; write?: WriteResult }> {
     const t = this.spec(name);
     const quarantine = `${t.name}${QUARANTINE_SUFFIX}`;
-    const res = await this.trinoRead.query(`SELECT * FROM ${qualifiedTable(t.format, t.database, quarantine)} ORDER BY "_source", "_line"`, { maxRows: MAX_REPLAY_ROWS });
+    const res = await this.trinoRead
+      .query(`SELECT * FROM ${qualifiedTable(t.format, t.database, quarantine)} ORDER BY "_source", "_line"`, { maxRows: MAX_REPLAY_ROWS })
+      // No quarantine table yet: nothing was ever quarantined.
+      .catch((err: unknown) => {
+        if (err instanceof TrinoQueryError && err.errorName === "TABLE_NOT_FOUND") return { columns: [], rows: [] };
+        throw err;
+      });
     if (res.rows.length === 0) return { table: tableId(t), replayed: 0 };
     const { csv, keys } = replayCsv(res.columns.map((c) => c.name), res.rows);
     const sourceName = `quarantine-replay-${new Date().toISOString().replace(/[-:.]/g, "")}.csv`;

@@ -12,7 +12,7 @@ import { sanitizeColumn } from "./columns";
 import { LakeformError } from "./errors";
 import { formatPartitionField, PartitionEntrySchema, partitionColumns, partitioningProblems, PARTITION_GRAMMAR } from "./partitioning";
 import { CsvOptionsSchema, SourceEntrySchema, type CsvOptions, type SourceRead } from "./sourceFormat";
-import { ExpectationsSchema, normalizeExpectations, type Expectation } from "./expectations";
+import { ExpectationsSchema, normalizeExpectations, QUARANTINE_SUFFIX, type Expectation } from "./expectations";
 
 const identifier = z
   .string()
@@ -63,6 +63,14 @@ export const TrashSchema = z.object({ days: z.number().positive("must be more th
  */
 export const IMMUTABLE_FIELDS = ["format", "primaryKey", "partitionBy"] as const;
 export type ImmutableField = (typeof IMMUTABLE_FIELDS)[number];
+
+/**
+ * What a change of one of IMMUTABLE_FIELDS does to a table that holds data: refused (the default),
+ * or a rebuild (reconciler/rebuildPlan.ts; the job server's rebuild.py): its current rows written
+ * into a table of the new layout, verified, swapped in in one metastore step.
+ */
+export const ON_INCOMPATIBLE_CHANGE = ["refuse", "rebuild"] as const;
+export type OnIncompatibleChange = (typeof ON_INCOMPATIBLE_CHANGE)[number];
 
 /** What a table keeps when tables.yaml doesn't say: README, "Retention and maintenance". */
 export const DEFAULT_RETAIN = { days: 7 } as const;
@@ -126,6 +134,10 @@ export const TableSpecSchema = z
       .optional()
       .describe('How often the table is looked at again when in sync (its watched prefixes listed): "30s", "5m", "1h" (default: the reconciler\'s resync interval, 60 s)'),
     prune: z.boolean().default(false).describe("true: removing the table from tables.yaml drops it (kept in the trash, undroppable); false: its data is left alone"),
+    onIncompatibleChange: z
+      .enum(ON_INCOMPATIBLE_CHANGE)
+      .optional()
+      .describe("refuse (default): a change of format, primaryKey or (Hudi) partitionBy on a table that holds data is refused; rebuild: the table is rewritten from its current rows into the new layout, verified and swapped in (the old table kept in the trash)"),
     deleteWhen: DeleteWhenSchema.optional().describe("A source row matching this deletes its key, in the same commit as the batch's upserts"),
     retain: RetainSchema.optional().describe("History kept for time travel and changes: { commits: N } or { days: D } (default { days: 7 }); older commits are expired by maintenance"),
     targetFileSizeMB: z
@@ -180,6 +192,10 @@ export const TablesFileSchema = z
   .superRefine((file, ctx) => {
     const seen = new Map<string, number>();
     file.tables.forEach((t, i) => {
+      // <table>__quarantine holds the rows a table's expectations quarantine (lake/expectations.ts).
+      if (t.name.toLowerCase().endsWith(QUARANTINE_SUFFIX)) {
+        ctx.addIssue({ code: "custom", path: ["tables", i, "name"], message: `names ending in ${QUARANTINE_SUFFIX} are kept for the quarantine tables of expectations` });
+      }
       const key = `${t.database}.${t.name}`.toLowerCase();
       if (seen.has(key)) {
         ctx.addIssue({ code: "custom", path: ["tables", i, "name"], message: `duplicate table ${key} (also at tables[${seen.get(key)}])` });
@@ -211,6 +227,8 @@ export interface TableSpec {
   columns?: Record<string, string>;
   schemaPolicy: SchemaPolicy;
   prune: boolean;
+  /** What a change of an immutable field does (absent: refuse). */
+  onIncompatibleChange?: OnIncompatibleChange;
   /** Sanitised marker column and the values (lower-cased text) that mean "delete this key". */
   deleteWhen?: { column: string; equals: string[] };
   retain?: { commits: number } | { days: number };
@@ -314,6 +332,8 @@ export function parseTables(text: string, file: string): DesiredState {
         : undefined,
       schemaPolicy: t.schemaPolicy,
       prune: t.prune,
+      // Absent unless declared, so tables that don't use it keep their generation.
+      onIncompatibleChange: t.onIncompatibleChange,
       // Absent unless declared, so tables that don't use them keep their generation.
       deleteWhen: t.deleteWhen
         ? { column: sanitizeColumn(t.deleteWhen.column), equals: t.deleteWhen.equals.map((v) => v.trim().toLowerCase()) }

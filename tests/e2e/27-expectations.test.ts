@@ -117,6 +117,8 @@ test("once the rule is fixed, a quarantine replay writes the quarantined rows an
     expect(await quarantined(name, format)).toEqual([]);
     expect((await lake.replayQuarantine(name)).replayed).toBe(0);
   }
+  // A table that never quarantined anything has no quarantine table: nothing to replay.
+  expect((await lake.replayQuarantine(ARROW)).replayed).toBe(0);
 });
 
 test("a fail rule leaves the table as it was, with the rule, the count and the line in the status", async () => {

@@ -56,6 +56,11 @@ describe("expectations in tables.yaml", () => {
     expect(jobTable(t, "wh").expect).toEqual(t.expect);
   });
 
+  test("a table named like a quarantine table is refused", () => {
+    const found = problems("tables:\n  - { name: orders__quarantine, format: hudi, primaryKey: id, sources: [a.csv] }\n");
+    expect(found).toEqual([{ line: 2, field: "tables.0.name", message: "names ending in __quarantine are kept for the quarantine tables of expectations" }]);
+  });
+
   test("a table without expect keeps its generation and sends none", () => {
     const plain = parseTables("tables:\n  - { name: a, format: hudi, primaryKey: id, sources: [a.csv] }\n", "t.yaml").tables[0];
     expect(plain.expect).toBeUndefined();

@@ -122,7 +122,8 @@ class Writes:
         if missing:
             progress.stage("diagnosing")
             bad = self.csv.diagnose(r, [k for k in keys if k in r.names], r.multiline)
-            raise bad or BadCsv(f"column(s) {', '.join(missing)} named in tables.yaml are not in the CSV header (columns: {', '.join(r.names)})")
+            role = {f.column: f" (partitionBy {f.text})" for f in t.partition_fields if f.transform != "identity"}
+            raise bad or BadCsv(f"column(s) {', '.join(k + role.get(k, '') for k in missing)} named in tables.yaml for table {t.key} are not in the CSV header (columns: {', '.join(r.names)})")
         marker = t.delete_when.column if t.delete_when and t.delete_when.column in r.names else None
         new_cols = [c for c in r.names if target.exists and c not in visible and c != marker]
         # Beyond the schema: new columns of a table that exists, and with columns declared, any

@@ -88,7 +88,7 @@ def test_fail_is_expectation_failed_with_the_count_and_samples(batch):
 def test_a_filter_is_data_and_a_bad_one_names_the_problem(batch):
     _, _, out = run(batch, [{"name": "quoted", "rule": "filter", "filter": "region = 'EU'' OR ''1''=''1'", "action": "warn"}])
     assert out.failed == {"quoted": 5}
-    with pytest.raises(JobFailure, match="not a column"):
+    with pytest.raises(JobFailure, match="expectation bad: filter 'nope > 1': .*not a column"):
         run(batch, [{"name": "bad", "rule": "filter", "filter": "nope > 1", "action": "warn"}])
     with pytest.raises(JobFailure, match="column ghost is not in the source"):
         run(batch, [{"name": "ghost", "rule": "not_null", "column": "ghost", "action": "warn"}])

@@ -15,7 +15,6 @@
  * Small CSV/TSV/JSON Lines objects are applied together (concatenated in key order into one landed
  * file, one header kept): a prefix of 500 files is one write, not 500.
  */
-import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";

@@ -35,6 +35,8 @@ import { readOutputs, type LakeOutputs } from "../stacks/automation";
 const TABLES = Number(process.env.BENCH_TABLES ?? 1000);
 const PASSES = Number(process.env.BENCH_PASSES ?? 3);
 const SOURCES = 10;
+/** Passes at once (the reconciler's passesAtOnce; 1: one table after another). */
+const AT_ONCE = Number(process.env.BENCH_AT_ONCE ?? 8);
 const TARGET_MS_PER_TABLE = 10;
 
 const csv = (i: number) => `Id,Name,Updated At\n${i},name-${i},2026-12-0${(i % 9) + 1}\n`;
@@ -42,6 +44,16 @@ const yaml = (tables: { name: string; format: string; sources: string[] }[]) =>
   `apiVersion: lakeform/v1\ntables:\n${tables
     .map((t) => `  - name: ${t.name}\n    format: ${t.format}\n    primaryKey: Id\n${t.format === "hudi" ? "    orderingField: Updated At\n" : ""}    sources:\n${t.sources.map((s) => `      - ${s}\n`).join("")}`)
     .join("")}`;
+/** Time spent in each step of the passes (summed over tables: with passes at once, more than the wall time). */
+const spent: Record<string, number> = {};
+async function timed<T>(step: string, fn: () => Promise<T>): Promise<T> {
+  const s = performance.now();
+  try {
+    return await fn();
+  } finally {
+    spent[step] = (spent[step] ?? 0) + performance.now() - s;
+  }
+}
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function sparkJobs(jobs: JobClient): Promise<number> {
@@ -109,7 +121,7 @@ async function main() {
   // Each declared table is observed as the real table of its format: a real request, real metadata.
   const mapped: LakeDriver = {
     ...driver,
-    observe: (t, opts) => driver.observe(realTable[t.format], opts),
+    observe: (t, opts) => timed("observe", () => driver.observe(realTable[t.format], opts)),
     write: refuse("write"),
     register: refuse("register"),
     resync: refuse("resync"),
@@ -119,14 +131,17 @@ async function main() {
     maintain: refuse("maintain"),
   };
   const log = pino({ level: "silent" });
+  const store = sourceStore(new Sources(s3Client(outs), outs.warehouseBucket));
+  const trash = new TrashStore(s3Client(outs), outs.warehouseBucket);
   const r = new Reconciler({
     tablesFile,
     statusFile: path.join(dir, "status.json"),
     warehouseBucket: outs.warehouseBucket,
     driver: mapped,
-    sources: sourceStore(new Sources(s3Client(outs), outs.warehouseBucket)),
+    sources: { resolve: (d, b) => timed("sources", () => store.resolve(d, b)), land: refuse("land") },
     leases: new TableLeases(s3Client(outs), outs.warehouseBucket, { role: "reconciler", log }),
-    trash: new TrashStore(s3Client(outs), outs.warehouseBucket),
+    passesAtOnce: AT_ONCE,
+    trash: { get: (t) => timed("tombstone", () => trash.get(t)), put: (t) => trash.put(t), remove: (t) => trash.remove(t), list: () => trash.list() },
     log,
   });
   let s = performance.now();
@@ -137,6 +152,7 @@ async function main() {
   console.log(`first pass over ${TABLES} tables (sources hashed for the first time): ${(firstMs / 1000).toFixed(1)} s, ${(firstMs / TABLES).toFixed(1)} ms per table`);
 
   const before = await sparkJobs(jobs);
+  for (const k of Object.keys(spent)) delete spent[k];
   const passes: number[] = [];
   for (let p = 0; p < PASSES; p++) {
     s = performance.now();
@@ -148,8 +164,10 @@ async function main() {
   const ms = median(passes);
   console.log(
     `pass with nothing to do over ${TABLES} tables x ${SOURCES} sources: median ${(ms / 1000).toFixed(2)} s of ${PASSES} ` +
-      `(${passes.map((x) => (x / 1000).toFixed(2)).join(", ")}), ${(ms / TABLES).toFixed(1)} ms per table (target ${TARGET_MS_PER_TABLE} ms); Spark jobs run: ${ran}`,
+      `(${passes.map((x) => (x / 1000).toFixed(2)).join(", ")}), ${(ms / TABLES).toFixed(1)} ms per table (target ${TARGET_MS_PER_TABLE} ms), ${AT_ONCE} passes at once; Spark jobs run: ${ran}`,
   );
+  const per = (k: string) => `${k} ${((spent[k] ?? 0) / PASSES / TABLES).toFixed(1)} ms`;
+  console.log(`where a table's pass time goes (summed per table, each step's own wait): ${["tombstone", "sources", "observe"].map(per).join(", ")}`);
   console.log(`machine: ${os.cpus().length} cores, load ${os.loadavg().map((x) => x.toFixed(2)).join(" ")}`);
   fs.rmSync(path.join(dir, "g"), { recursive: true, force: true });
 }

@@ -20,7 +20,7 @@ import { initialStatus, runPass, withSchedule, type Next, type PassResult, type 
 import { METRICS_REPORT_EVERY_MS, type ReconcilerMetrics } from "./metrics";
 import { Pruner } from "./prune";
 import { guardTrash, MemoryTrash, type Trash } from "./trash";
-import { backoffDelay, systemClock, WorkQueue, type Clock } from "./queue";
+import { backoffDelay, Slots, systemClock, WorkQueue, type Clock } from "./queue";
 
 export { backoffDelay, systemClock, type Clock } from "./queue";
 
@@ -35,8 +35,14 @@ export interface ReconcilerOptions {
   resyncMs?: number;
   backoffBaseMs?: number;
   backoffMaxMs?: number;
-  /** Tables reconciled at once (each table is only ever written by one pass at a time). */
+  /** Tables reconciled at once (each table is only ever written by one pass at a time); in `runOnce`, writes (and maintenance) carried out at once. */
   concurrency?: number;
+  /**
+   * Passes `runOnce` runs at once (8): a pass with nothing to do waits on the metastore and the
+   * object store, not on the machine, so many overlap; those with a write to carry out take one
+   * of `concurrency` slots first.
+   */
+  passesAtOnce?: number;
   /** Passes one table may take in a row in `runOnce` (each after an action). */
   maxPassesPerRun?: number;
   /** The tables' write leases (lake/lease.ts); without them this process assumes it is the only writer. */
@@ -90,15 +96,18 @@ export class Reconciler {
   sweep: Promise<void> = Promise.resolve();
   private readonly opts: Required<ReconcilerOptions>;
   private readonly declaredIn: string;
+  /** The writes carried out at once (`concurrency`), whatever number of passes runs. */
+  private readonly actSlots: Slots;
 
   constructor(opts: ReconcilerOptions) {
     const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as ReconcilerOptions;
     this.opts = {
-      resyncMs: 60_000, backoffBaseMs: 2_000, backoffMaxMs: 5 * 60_000, concurrency: 2, maxPassesPerRun: 5, standbyMaxMs: 30 * 60_000, standbyMs: 2_000,
+      resyncMs: 60_000, backoffBaseMs: 2_000, backoffMaxMs: 5 * 60_000, concurrency: 2, passesAtOnce: 8, maxPassesPerRun: 5, standbyMaxMs: 30 * 60_000, standbyMs: 2_000,
       progressEveryMs: 5_000, leases: undefined, trash: new MemoryTrash(), trashDays: undefined, clock: systemClock, metrics: undefined, ...given,
     } as Required<ReconcilerOptions>;
     this.declaredIn = path.resolve(opts.tablesFile);
     this.clock = this.opts.clock;
+    this.actSlots = new Slots(this.opts.concurrency);
     this.queue = new WorkQueue({ clock: this.clock, resyncMs: this.opts.resyncMs, backoffBaseMs: this.opts.backoffBaseMs, backoffMaxMs: this.opts.backoffMaxMs });
     const { driver, trash, warehouseBucket, log, leases, trashDays, statusFile } = this.opts;
     this.passDriver = guardTrash(driver, trash);
@@ -225,7 +234,7 @@ export class Reconciler {
     this.busy.add(id);
     try {
       result = await runPass(
-        { driver: this.passDriver, sources: this.opts.sources, warehouseBucket: this.opts.warehouseBucket, baseDir: path.dirname(this.declaredIn), leases: this.opts.leases, progressEveryMs: this.opts.progressEveryMs },
+        { driver: this.passDriver, sources: this.opts.sources, warehouseBucket: this.opts.warehouseBucket, baseDir: path.dirname(this.declaredIn), leases: this.opts.leases, progressEveryMs: this.opts.progressEveryMs, actSlot: () => this.actSlots.take() },
         t,
         {
           prev,
@@ -261,13 +270,19 @@ export class Reconciler {
 
   /**
    * Reconciles every table once (the `--once` mode and tests): for each, passes until one
-   * carries out no action (at most maxPassesPerRun).
+   * carries out no action (at most maxPassesPerRun); up to `passesAtOnce` tables at once, in the
+   * order of tables.yaml, at most `concurrency` of them writing. Results in that order.
    */
   async runOnce(): Promise<TableRunResult[]> {
     this.loadDesired();
     await this.sweep;
-    const results: TableRunResult[] = [];
-    for (const t of this.tables) results.push(await this.reconcileTable(t));
+    const tables = this.tables;
+    const results: TableRunResult[] = new Array(tables.length);
+    let next = 0;
+    const worker = async () => {
+      for (let i = next++; i < tables.length; i = next++) results[i] = await this.reconcileTable(tables[i]);
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(this.opts.passesAtOnce, tables.length)) }, worker));
     if (this.saveTimer) this.save();
     return results;
   }

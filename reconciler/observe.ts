@@ -33,6 +33,12 @@ export interface PassDeps {
   leases?: TableLeases;
   /** How often a write in flight reports its progress (log line, status): 5 s unless set. */
   progressEveryMs?: number;
+  /**
+   * Waits for one of the slots that bound the writes carried out at once (the reconciler's
+   * `concurrency`) and returns its release: a pass that has an action (or maintenance) to carry
+   * out takes one before its lease; a pass with nothing to do takes none, so many run at once.
+   */
+  actSlot?: () => Promise<() => void>;
 }
 
 export async function observe(deps: PassDeps, spec: TableSpec): Promise<Observed> {

@@ -80,11 +80,16 @@ export async function runPass(deps: PassDeps, spec: TableSpec, ctx: PassContext)
   let wrote = 0;
   let lease: Lease | undefined;
   let standby: LeaseRecord | undefined;
+  let releaseSlot: (() => void) | undefined;
   try {
     observed = await observe(deps, spec);
     step = "plan";
     p = plan(spec, observed, memory);
     if (p.kind === "fail") throw p.error;
+    if (deps.actSlot && (p.kind === "act" || (p.kind === "upToDate" && p.maintenance.due))) {
+      // A write (or maintenance) to carry out: one of the bounded slots first (the lease, below, observes and plans again).
+      releaseSlot = await deps.actSlot();
+    }
     if (p.kind === "act" && deps.leases) {
       // Only the lease holder acts, on what it observes once it holds the lease: whatever another
       // writer did in between (the same source applied, say) is seen, and not done again.
@@ -128,6 +133,7 @@ export async function runPass(deps: PassDeps, spec: TableSpec, ctx: PassContext)
     outcome = { ok: false, step, error: asLakeformError(err), wrote };
   } finally {
     await lease?.release();
+    releaseSlot?.();
   }
 
   const nextMemory: TableMemory = { terminal: memory.terminal };

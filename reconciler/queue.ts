@@ -238,3 +238,31 @@ export class WorkQueue {
     this.dueAt.set(key, at);
   }
 }
+
+/**
+ * At most `n` holders at once, the others waiting their turn in order: the writes (and
+ * maintenance) a reconciler carries out at once, whatever number of passes only observe.
+ */
+export class Slots {
+  private held = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(readonly n: number) {
+    if (!(n >= 1)) throw new Error(`Slots needs at least one slot, got ${n}`);
+  }
+
+  /** Resolves once a slot is free, with the function that frees it again (once). */
+  async take(): Promise<() => void> {
+    if (this.held < this.n) this.held++;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    let freed = false;
+    return () => {
+      if (freed) return;
+      freed = true;
+      const next = this.waiting.shift();
+      // The slot passes to the next in line as it is: held stays the same.
+      if (next) next();
+      else this.held--;
+    };
+  }
+}

@@ -8,6 +8,7 @@ per-thread commit properties, which need private reflection: kept here, in one p
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from contextlib import contextmanager
@@ -29,15 +30,34 @@ def is_java_exception(err: BaseException, class_name: str) -> bool:
         return False
 
 
+def _authority(uri: str) -> str:
+    """scheme://authority of a URI (the FileSystem that serves it), or the URI itself."""
+    scheme, sep, rest = uri.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}" if sep else uri
+
+
 class Storage:
     def __init__(self, spark: "SparkSession"):
         self.spark = spark
         self.jvm = spark._jvm
+        # Every py4j call is a round trip to the JVM, and so is each step of a name like
+        # jvm.org.apache.hadoop.fs.Path: an observe makes dozens, so what doesn't change is kept.
+        self._path_class: Any = None
+        self._filesystems: dict[str, Any] = {}
 
     def path(self, uri: str):
-        """A Hadoop Path for a URI, with the FileSystem that serves it."""
-        path = self.jvm.org.apache.hadoop.fs.Path(uri)
-        return path, path.getFileSystem(self.spark._jsc.hadoopConfiguration())
+        """A Hadoop Path for a URI, with the FileSystem that serves it (Hadoop keeps one per
+        scheme and authority; so does this, without asking again)."""
+        if self._path_class is None:
+            self._path_class = self.jvm.org.apache.hadoop.fs.Path
+        path = self._path_class(uri)
+        key = _authority(uri)
+        fs = self._filesystems.get(key)
+        if fs is None:
+            fs = path.getFileSystem(self.spark._jsc.hadoopConfiguration())
+            if "://" in uri:
+                self._filesystems[key] = fs
+        return path, fs
 
     def exists(self, uri: str) -> bool:
         path, fs = self.path(uri)
@@ -74,14 +94,37 @@ class Storage:
             out.close()
 
     def list_names(self, uri: str) -> list[str]:
-        """Names of the entries of a directory; none when it doesn't exist."""
+        """Names of the entries of a directory; none when it doesn't exist. The JVM joins the
+        names into one text: a few calls whatever the number of entries (a Hudi timeline has a
+        few files per commit, each one call per step otherwise)."""
         path, fs = self.path(uri)
         try:
-            return [str(st.getPath().getName()) for st in fs.listStatus(path)]
+            listed = fs.listStatus(path)
         except Exception as e:
             if is_java_exception(e, "java.io.FileNotFoundException"):
                 return []
             raise
+        try:
+            return self._joined_names(listed)
+        except Exception as e:  # a py4j that matches the calls otherwise: one call per entry
+            log.debug("listing %s name by name: %s", uri, e)
+            return [str(st.getPath().getName()) for st in listed]
+
+    def _joined_names(self, listed: Any) -> list[str]:
+        jvm = self.jvm
+        n = int(jvm.java.lang.reflect.Array.getLength(listed))
+        if n == 0:
+            return []
+        # py4j matches an array parameter to an array of exactly its type (not S3AFileStatus[] to
+        # FileStatus[]): copied into one of that type first; Scala's wrapper takes any array.
+        statuses = self.spark.sparkContext._gateway.new_array(jvm.org.apache.hadoop.fs.FileStatus, n)
+        jvm.java.lang.System.arraycopy(listed, 0, statuses, 0, n)
+        paths = jvm.org.apache.hadoop.fs.FileUtil.stat2Paths(statuses)
+        uris = str(jvm.scala.Predef.genericWrapArray(paths).mkString("\n")).split("\n")
+        if len(uris) != n:
+            # A name with a line break in it.
+            return [str(p.getName()) for p in paths]
+        return [u.rstrip("/").rsplit("/", 1)[-1] for u in uris]
 
     def iter_files(self, uri: str) -> Iterator[Any]:
         """FileStatus of each entry of a directory as the listing pages in (callers that need
@@ -144,9 +187,14 @@ class Storage:
 class Catalog:
     def __init__(self, spark: "SparkSession"):
         self.spark = spark
+        self._catalog: Any = None
+        self._json: Any = None
 
     def _external(self):
-        return self.spark._jsparkSession.sharedState().externalCatalog()
+        # The session's external catalog is the same object for the session's life.
+        if self._catalog is None:
+            self._catalog = self.spark._jsparkSession.sharedState().externalCatalog()
+        return self._catalog
 
     def has(self, t: "Table") -> bool:
         """Whether the metastore has an entry for the table."""
@@ -165,15 +213,21 @@ class Catalog:
     def entry(self, t: "Table") -> tuple[dict[str, str], list[str]] | None:
         """The table's metastore entry as the metastore has it: its parameters and column names
         (not what a format's catalog makes of them), or None when there is no entry."""
-        if not self.has(t):
-            return None
-        tbl = self._external().getTable(t.database, t.name)
-        props: dict[str, str] = {}
-        it = tbl.properties().iterator()
-        while it.hasNext():
-            kv = it.next()
-            props[str(kv._1())] = str(kv._2())
-        return props, [str(n) for n in tbl.schema().fieldNames()]
+        try:
+            tbl = self._external().getTable(t.database, t.name)
+        except Exception:
+            # Asked again only when the entry couldn't be read: not there, or a real failure.
+            if not self.has(t):
+                return None
+            raise
+        # The parameters as one JSON text and the columns from the schema's JSON: two calls, not
+        # three per parameter.
+        jvm = self.spark._jvm
+        if self._json is None:
+            self._json = jvm.com.fasterxml.jackson.databind.ObjectMapper()
+        props = json.loads(str(self._json.writeValueAsString(jvm.scala.collection.JavaConverters.mapAsJavaMap(tbl.properties()))))
+        columns = [str(f["name"]) for f in json.loads(str(tbl.schema().json()))["fields"]]
+        return {str(k): str(v) for k, v in props.items()}, columns
 
     def ensure_database(self, database: str) -> None:
         self.spark.sql(f"CREATE DATABASE IF NOT EXISTS spark_catalog.{database}")

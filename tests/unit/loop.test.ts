@@ -94,6 +94,38 @@ test("runOnce: a new table is written, then observed in the same run, and report
   expect((await r.runOnce())[0]).toMatchObject({ ok: true, wrote: 0 });
 });
 
+test("runOnce: passes with nothing to do overlap (passesAtOnce), the writes carried out at once stay within concurrency, results in tables.yaml's order", async () => {
+  const tick = () => new Promise<void>((resolve) => setTimeout(resolve, 5));
+  let observing = 0;
+  let maxObserving = 0;
+  const l = lake({
+    observe: async () => {
+      maxObserving = Math.max(maxObserving, ++observing);
+      await tick();
+      observing--;
+    },
+  });
+  let writing = 0;
+  let maxWriting = 0;
+  const write = l.driver.write;
+  l.driver.write = async (...args) => {
+    maxWriting = Math.max(maxWriting, ++writing);
+    await tick();
+    writing--;
+    return write(...args);
+  };
+  const names = ["t1", "t2", "t3", "t4", "t5", "t6"];
+  const { r } = reconciler(yaml(names.map((name) => ({ name, sources: [`${name}.csv`] }))), l, { concurrency: 1 });
+  const first = await r.runOnce();
+  expect(first.map((x) => [x.table, x.ok, x.wrote])).toEqual(names.map((n) => [`default.${n}`, true, 1]));
+  expect(maxWriting).toBe(1);
+  maxObserving = 0;
+  const again = await r.runOnce();
+  expect(again.map((x) => x.wrote)).toEqual([0, 0, 0, 0, 0, 0]);
+  expect(maxObserving).toBe(6);
+  expect(r.allInSync()).toBe(true);
+});
+
 test("the running loop backs a failing table off (doubling), and resets once it is in sync; the other table carries on", async () => {
   let sparkDown = true;
   const l = lake({

@@ -244,6 +244,15 @@ export class JobClient {
   }
 
   /**
+   * Rewrites the table's current rows into a table of `table`'s layout (`previous`: the layout it
+   * has), verifies it and swaps it into the metastore in one step; the replaced table goes to the
+   * trash for `trashDays` (jobs/lakeform_jobs/rebuild.py). A rebuild stopped earlier is settled first.
+   */
+  rebuild(table: JobTable, previous: JobRequest<"rebuild">["previous"], generation: string, trashDays?: number): Promise<JobReply<"rebuild">> {
+    return this.post("rebuild", { table, previous, generation, ...(trashDays ? { trashDays } : {}) }, 60 * 60_000);
+  }
+
+  /**
    * Rows of a table as of a commit (Hudi: as.of.instant; Iceberg: snapshot or timestamp), those a
    * filter tree matches (lake/filter.ts): the job server builds Spark Columns from the tree, never
    * SQL text. `types` are the columns' Spark types.

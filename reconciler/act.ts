@@ -5,7 +5,7 @@
  */
 import * as path from "node:path";
 import type { Logger } from "pino";
-import { asLakeformError, type LakeformError } from "../lake/errors";
+import { asLakeformError, LakeformError } from "../lake/errors";
 import { jobTable, type JobTable, type MaintainResult } from "../lake/jobClient";
 import { applyProgress, formatApplyProgress, type ApplyProgress } from "../lake/progress";
 import { sourceRead } from "../lake/sourceFormat";
@@ -29,6 +29,18 @@ export async function act(deps: PassDeps, spec: TableSpec, action: Action, log: 
   const writes = action.calls.filter((c) => c.op === "write").length;
   for (const call of action.calls) {
     switch (call.op) {
+      case "rebuild": {
+        if (!deps.driver.rebuild) throw new LakeformError("INTERNAL", "this reconciler's driver can't rebuild a table");
+        log.warn({ location: table.location, change: call.change }, `Rebuilding: ${action.reason}`);
+        const res = await deps.driver.rebuild(table, call.previous, spec.generation, spec.trash?.days);
+        log.info(
+          { change: res.change, rows: res.rows, keys: res.keys, checksum: res.checksum, bytes: res.bytes, shadow: res.shadow, trash: res.trashTable, purgeAfter: res.purgeAfter, settled: res.settled, durationMs: res.durationMs },
+          res.rebuilt
+            ? `Rebuilt the table (${res.change}): ${res.rows} rows verified and swapped in; the table it replaced is in the trash as ${res.trashTable} until ${res.purgeAfter}`
+            : res.settled ? `Settled a rebuild stopped earlier (${res.settled}); the table already has its layout` : "The table already had its layout: nothing rebuilt",
+        );
+        break;
+      }
       case "register":
         log.warn({ location: table.location }, `Drift: ${action.reason}`);
         await deps.driver.register(table);

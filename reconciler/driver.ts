@@ -9,7 +9,7 @@
  */
 import { asLakeformError } from "../lake/errors";
 import type { JobClient, JobTable, MaintainResult, Observation, ObserveOptions, WriteProgress, WriteResult } from "../lake/jobClient";
-import type { JobReply } from "../lake/jobServerContract";
+import type { JobReply, JobRequest } from "../lake/jobServerContract";
 import type { PrefixStore } from "../lake/prefixSources";
 import type { ResolvedSource, Sources } from "../lake/sources";
 import type { DetectedFormat, SourceReadRequest } from "../lake/sourceFormat";
@@ -27,6 +27,8 @@ export interface LakeDriver {
   resync(table: JobTable): Promise<{ resynced: boolean; drift: string[] }>;
   /** Iceberg partition evolution to the table's partitionBy: its spec changes in the metadata, no data file is rewritten. */
   evolvePartitions(table: JobTable): Promise<JobReply<"evolve_partitions">>;
+  /** Rewrites the table into its spec's layout from its current rows, verified, swapped in in one metastore step (reconciler/rebuildPlan.ts). */
+  rebuild?(table: JobTable, previous: JobRequest<"rebuild">["previous"], generation: string, trashDays?: number): Promise<JobReply<"rebuild">>;
   /** Removes only the table's metastore entry (its files are gone), without loading the table. */
   forget(table: DropTable): Promise<void>;
   /** Moves files left at the table's location (where no table is) aside, so a new table can be made there. */
@@ -67,6 +69,7 @@ export function jobDriver(jobs: JobClient): LakeDriver {
     register: (table) => wrap(async () => void (await jobs.register(table))),
     resync: (table) => wrap(() => jobs.resync(table)),
     evolvePartitions: (table) => wrap(() => jobs.evolvePartitions(table)),
+    rebuild: (table, previous, generation, trashDays) => wrap(() => jobs.rebuild(table, previous, generation, trashDays)),
     forget: (table) => wrap(async () => void (await jobs.forgetCatalog(table))),
     clearLeftovers: (table) => wrap(async () => void (await jobs.clearLeftovers(table))),
     drop: (table, purge) => wrap(async () => void (await jobs.drop(table, purge))),

@@ -17,11 +17,12 @@ import type { ResolvedSource } from "../lake/sources";
 import { partitionChange } from "../lake/partitioning";
 import { IMMUTABLE_FIELDS, type TableSpec } from "../lake/spec";
 import { planMaintenance, type MaintenancePlan } from "./maintenance";
+import { rebuildStep, type RebuildCall } from "./rebuildPlan";
 import type { Observed } from "./observe";
 import { partitionStep, type PartitionStep } from "./partitionPlan";
 
 /** One driver call of an action. */
-export type Call = { op: "register" } | { op: "resync" } | { op: "forget" } | { op: "clearLeftovers" } | { op: "write"; source: ResolvedSource } | PartitionStep["call"];
+export type Call = { op: "register" } | { op: "resync" } | { op: "forget" } | { op: "clearLeftovers" } | { op: "write"; source: ResolvedSource } | PartitionStep["call"] | RebuildCall;
 
 export interface Action {
   kind: "register" | "resync" | "apply";
@@ -81,6 +82,9 @@ const sameCalls = (a: Action, b: Action): boolean =>
 export function plan(spec: TableSpec, observed: Observed, memory: TableMemory = {}, now = Date.now()): Plan {
   const { sources, lake } = observed;
   const fp = fingerprint(spec, sources);
+  // A layout change under onIncompatibleChange: rebuild, or a rebuild left unsettled, is the one action (reconciler/rebuildPlan.ts); not again after it was refused for good.
+  const rebuild = memory.terminal?.fingerprint === fp ? undefined : rebuildStep(spec, lake, lake.exists ? lastAppliedSpec(lake) : undefined, (b, a, f) => partitionChange(b, a, f) === "rebuild");
+  if (rebuild) return { kind: "act", fingerprint: fp, action: { kind: "apply", calls: [rebuild.call], reason: rebuild.reason }, synced: { status: "False", reason: Reason.Applying, message: rebuild.reason } };
   if (memory.terminal?.fingerprint === fp) {
     return { kind: "wait", fingerprint: fp, error: new LakeformError(memory.terminal.code, memory.terminal.message) };
   }

@@ -12,7 +12,7 @@ export type TableSpecData = Omit<TableSpec, "line">;
 /** Changing one of these means rewriting the table in a new layout (the reconciler refuses them too): lake/spec.ts's. */
 export const REBUILD_FIELDS = IMMUTABLE_FIELDS;
 /** These the reconciler applies in place: new sources are written, policies take effect on the next write. */
-export const UPDATE_FIELDS = ["sources", "schemaPolicy", "prune", "orderingField", "deleteWhen", "retain", "targetFileSizeMB", "trash"] as const;
+export const UPDATE_FIELDS = ["sources", "schemaPolicy", "prune", "orderingField", "deleteWhen", "retain", "targetFileSizeMB", "trash", "onIncompatibleChange"] as const;
 
 export interface TableState {
   tableId: string;
@@ -29,7 +29,8 @@ export class RebuildRefused extends Error {
     super(
       `table ${tableId}: changing ${fields.map((f) => `${f.field} (${show(f.from)} → ${show(f.to)})`).join(", ")} would rebuild the table: ` +
         "drop it and rewrite every source into the new layout. Lakeform refuses to do that as an update. To rebuild it, " +
-        "remove the table from tables.yaml with prune: true, run `pulumi up`, then declare it again with the new layout.",
+        "remove the table from tables.yaml with prune: true, run `pulumi up`, then declare it again with the new layout; " +
+        "or declare onIncompatibleChange: rebuild on it: the reconciler then rewrites its current rows into the new layout, verifies them and swaps the new table in (the old one kept in the trash).",
     );
     this.name = "RebuildRefused";
   }
@@ -54,6 +55,8 @@ export interface TableDiff {
  * that would rebuild the table, so `pulumi preview` fails naming the fields and what to do.
  */
 export function tableDiff(olds: TableState, news: TableState): TableDiff {
+  // With onIncompatibleChange: rebuild a layout change is an update: the reconciler rebuilds the table (reconciler/rebuildPlan.ts).
+  if (news.spec.onIncompatibleChange === "rebuild") return rebuildDiff(olds, news);
   // An Iceberg partitioning change is partition evolution, in place (lake/partitioning.ts).
   const evolves = olds.spec.format === news.spec.format && partitionChange(olds.spec.partitionBy, news.spec.partitionBy, news.spec.format) !== "rebuild";
   const rebuild = REBUILD_FIELDS.filter((f) => !same(olds.spec[f], news.spec[f]) && !(f === "partitionBy" && evolves));
@@ -66,6 +69,13 @@ export function tableDiff(olds: TableState, news: TableState): TableDiff {
   const updates: string[] = UPDATE_FIELDS.filter((f) => !same(olds.spec[f], news.spec[f]));
   if (evolves && !same(olds.spec.partitionBy, news.spec.partitionBy)) updates.push("partitionBy");
   // A table found dropped by refresh is an update too: `up` waits until the reconciler has repaired it.
+  const changes = updates.length > 0 || olds.spec.generation !== news.spec.generation || olds.exists === false;
+  return { changes, updates, replaces: [], deleteBeforeReplace: false };
+}
+
+/** A table's diff under onIncompatibleChange: rebuild: its layout fields are updates like the rest. */
+function rebuildDiff(olds: TableState, news: TableState): TableDiff {
+  const updates: string[] = [...UPDATE_FIELDS, ...REBUILD_FIELDS].filter((f) => !same(olds.spec[f], news.spec[f]));
   const changes = updates.length > 0 || olds.spec.generation !== news.spec.generation || olds.exists === false;
   return { changes, updates, replaces: [], deleteBeforeReplace: false };
 }

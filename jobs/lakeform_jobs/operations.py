@@ -4,6 +4,7 @@ table's Format's (formats/); this module never asks which one."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -22,6 +23,8 @@ from .journal import Journal
 from .lease import LeaseGuard
 from .names import sanitize_column
 from .observed import COLUMNS, DATA_FILES, ROWS, KnownTables, decide
+from .placement import Placements
+from .rebuild import Rebuilds
 from .write import Writes
 from .arrow import ArrowPath
 from .types import Table, s3a_uri
@@ -50,6 +53,9 @@ log = logging.getLogger("lakeform.jobs")
 class Jobs:
     # The Arrow write path (arrow/path.py), or None: every write takes the Spark path.
     arrow: "ArrowPath | None" = None
+    # Rebuilds into a new layout and where a rebuilt table lives (set by __init__; stand-ins in tests have none).
+    rebuilds: "Rebuilds | None" = None
+    placements: "Placements | None" = None
 
     def __init__(self, spark: "SparkSession"):
         self.spark = spark
@@ -63,6 +69,16 @@ class Jobs:
         self.known = KnownTables()
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
+        self.rebuilds = Rebuilds(self)
+        self.placements = Placements(self.ctx.storage, lambda t: self.rebuilds.metastore.location(t.database, t.name))
+
+    def placed(self, req: Any) -> Any:
+        """The request with its table where it lives (placement.py): server.py resolves every request's."""
+        t = getattr(req, "table", None)
+        return dataclasses.replace(req, table=self.placements.resolve(t)) if isinstance(t, Table) and self.placements else req
+
+    def rebuild(self, req: Any) -> Any:
+        return self.rebuilds.rebuild(req)
 
     def lock(self, t: Table) -> threading.Lock:
         """Writes to one table are serialised (Hudi without a lock provider must never see two writers)."""
@@ -184,7 +200,7 @@ class Jobs:
         """What the table holds. Its catalog entry, files and commits are read from the metastore
         and the object store on every observe (no Spark job); the rows, columns and data files
         only when the table's head moved since Spark last told them (observed.py)."""
-        t = req.table
+        t = self._live_format(req.table)
         fmt = self.format(t)
         with fmt.observing(t):
             in_catalog = self.ctx.catalog.has(t)
@@ -214,7 +230,9 @@ class Jobs:
                 facts = {**decision.known, **told}
                 row_count, columns, data_files = facts.get(ROWS), facts.get(COLUMNS, []), facts.get(DATA_FILES)
                 asked = sorted(decision.ask_spark)
-                expired = len(commits) < len(listed) or fmt.history_expired(t, commits)
+                # A rebuilt table's history begins with its rebuild: the writes before it are the journal's.
+                rebuilt = bool(listed and (listed[0].source or "").startswith("rebuild:"))
+                expired = rebuilt or len(commits) < len(listed) or fmt.history_expired(t, commits)
             drift = fmt.catalog_drift(t, listed) if exists else []
             partition_spec = fmt.partition_spec(t) if exists else None
         if expired:
@@ -232,8 +250,16 @@ class Jobs:
         return Observation(
             exists=exists, in_catalog=in_catalog, files_exist=files, commits=[c.to_json() for c in commits], row_count=row_count, columns=columns, journal=journal,
             history_expired=expired, expired_source_hashes=expired_hashes, data_files=data_files, catalog_drift=drift, spark_asked=asked,
-            partition_spec=partition_spec,
+            format=t.format, rebuild=self.rebuilds.pending(t) if self.rebuilds else None, partition_spec=partition_spec,
         )
+
+    def _live_format(self, t: Table) -> Table:
+        """The table in the format its files have: one whose tables.yaml now says another format
+        is observed as it is (its commits say its layout, so the plan sees the change)."""
+        if self.format(t).files_exist(t):
+            return t
+        other = dataclasses.replace(t, format="iceberg" if t.format == "hudi" else "hudi")
+        return other if self.format(other).files_exist(other) else t
 
     def maintain(self, req: TableRequest) -> MaintainResult:
         """Retention and compaction, between writes: under the table's write lock."""
@@ -348,6 +374,8 @@ class Jobs:
             if req.purge:
                 self.ctx.storage.delete(t.location, recursive=True)
                 self.journal.remove(t)
+                if self.placements:
+                    self.placements.remove(t)
         return DropResult(dropped=True)
 
 

@@ -18,6 +18,7 @@ this program keeps a SparkSession and answers JSON requests over HTTP on 127.0.0
   POST /v1/evolve_partitions  Iceberg partition evolution to the table's partitionBy (metadata only, nothing rewritten)
   POST /v1/forget_catalog     forget a metastore entry whose table files are gone
   POST /v1/clear_leftovers    move aside files left where no table is, so a new one can be made
+  POST /v1/rebuild            rewrite a table into a new layout (key, partitioning, format) and swap it in (rebuild.py)
   POST /v1/doctor             what Spark runs (Spark, Scala, the Hudi and Iceberg bundles) and whether it
                               reaches S3 (a canary) and the metastore: `lakeform doctor`'s Spark side
 
@@ -65,6 +66,7 @@ from .contract import checked
 from .doctor import Doctor, DoctorRequest
 from .errors import BadRequest, JobFailure, classify
 from .formats.hudi import UPSERT_INDEX
+from .rebuild import RebuildRequest
 from .replies import Response
 from .requests import ChangesRequest, CountRequest, LocationRequest, TableRequest, TravelRequest, Warehouse, WriteRequest
 
@@ -99,7 +101,13 @@ def operations(jobs: "Jobs", warehouse: Warehouse) -> dict[str, Operation]:
     in the warehouse bucket."""
 
     def admit(op: str, parse: Callable[[dict[str, Any]], Any]) -> Callable[[dict[str, Any]], Any]:
-        return warehouse.parser(checked(op, parse))
+        # Then the table where it lives: a rebuilt table's files are no longer at its home (placement.py).
+        admitted = warehouse.parser(checked(op, parse))
+        return lambda body: placed(admitted(body))
+
+    # Jobs.placed (stand-ins for Jobs in tests have none: their tables are where they say).
+    method = getattr(type(jobs), "placed", None)
+    placed: Callable[[Any], Any] = (lambda req: method(jobs, req)) if method else (lambda req: req)
 
     return {
         op.name: op
@@ -118,6 +126,8 @@ def operations(jobs: "Jobs", warehouse: Warehouse) -> dict[str, Operation]:
             # `lakeform doctor`'s Spark side: no table; read-only but its S3 canary (doctor.py).
             Operation("doctor", checked("doctor", DoctorRequest.parse), lambda req: Doctor(jobs.spark, warehouse.bucket).run(req)),
             Operation("clear_leftovers", admit("clear_leftovers", LocationRequest.parse), jobs.clear_leftovers),
+            # A rebuild into a new layout resolves its tables itself (rebuild.py).
+            Operation("rebuild", warehouse.parser(checked("rebuild", RebuildRequest.parse)), jobs.rebuild),
         ]
     }
 

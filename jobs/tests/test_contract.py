@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from lakeform_jobs import contract, doctor, errors, journal, replies, requests, types
+from lakeform_jobs import contract, doctor, errors, journal, rebuild, replies, requests, types
 from lakeform_jobs.contract import CONSTANTS, check, request_schema
 from lakeform_jobs.errors import BadRequest
 from lakeform_jobs.lease import Fence
@@ -33,6 +33,7 @@ REQUEST_TYPES = {
     "count": requests.CountRequest,
     "changes": requests.ChangesRequest,
     "doctor": doctor.DoctorRequest,
+    "rebuild": rebuild.RebuildRequest,
 }
 
 
@@ -93,6 +94,7 @@ REPLY_TYPES = {
     "count": replies.CountResult,
     "changes": replies.ChangesResult,
     "doctor": doctor.DoctorResult,
+    "rebuild": rebuild.RebuildResult,
 }
 
 

@@ -29,6 +29,8 @@ KNOWN = {
     ("write.py", "apply_change"): "a change document (JSON of a delete or an update), not a source",
     ("journal.py", "read"): "the journal's entries: one small JSON per write",
     ("doctor.py", "s3_canary"): "the doctor's canary object, written by it: one line",
+    ("placement.py", "read"): "a table's placement record: one small JSON written by rebuild.py",
+    ("rebuild_core.py", "fingerprint"): "one row of four aggregates (rows, keys, two hash sums)",
 }
 
 

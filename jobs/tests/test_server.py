@@ -26,7 +26,7 @@ class Recorder:
 
 
 def test_one_table_with_every_operation_for_both_modes():
-    assert sorted(operations(Recorder(), WAREHOUSE)) == sorted(["write", "observe", "travel", "count", "changes", "maintain", "drop", "register", "resync", "evolve_partitions", "forget_catalog", "clear_leftovers", "doctor"])
+    assert sorted(operations(Recorder(), WAREHOUSE)) == sorted(["write", "observe", "travel", "count", "changes", "maintain", "drop", "register", "resync", "evolve_partitions", "forget_catalog", "clear_leftovers", "doctor", "rebuild"])
 
 
 def test_a_repair_takes_where_the_table_is_and_no_field_its_operation_doesnt_read():

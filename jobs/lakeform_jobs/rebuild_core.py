@@ -1,0 +1,126 @@
+"""The pure half of a rebuild (rebuild.py runs it): its names and places, what refuses it, and
+the verification's fingerprint (computed in Spark on both tables, compared here). No Spark
+import at module level, so pytest checks these without one."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import JobFailure
+
+# How many of the keys a collapse would merge are named in its refusal.
+SAMPLE_KEYS = 5
+# The database a Hudi table rebuilt from another format names in its properties (rebuild.py): none.
+NO_DATABASE = "lakeform_no_database"
+
+
+@dataclass(frozen=True)
+class Names:
+    """Where a rebuild's tables are: the shadow (its own metastore entry until the swap, at its
+    own location beside the table's) and the name the replaced table keeps in the trash."""
+
+    stamp: str
+    shadow_name: str
+    shadow_location: str
+    trash_name: str
+
+    @staticmethod
+    def of(name: str, home: str, now: float | None = None) -> "Names":
+        stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime(time.time() if now is None else now))
+        # A "-" is no identifier's: no other table's home can be the shadow's location.
+        return Names(stamp=stamp, shadow_name=f"{name}__rebuild_{stamp}", shadow_location=f"{home}-r{stamp}", trash_name=f"{name}__before_{stamp}")
+
+
+def layout(spec_json: str | None) -> dict[str, Any] | None:
+    """The layout fields (format, primaryKey, partitionBy) of a commit's lakeform.spec."""
+    import json
+
+    if not spec_json:
+        return None
+    try:
+        s = json.loads(spec_json)
+    except ValueError:
+        return None
+    return {k: s.get(k) for k in ("format", "primaryKey", "partitionBy")}
+
+
+def describe_change(before: dict[str, Any], after: dict[str, Any]) -> str:
+    """'primaryKey [id] → [id, region]; format hudi → iceberg'."""
+    show = lambda v: f"[{', '.join(v)}]" if isinstance(v, list) else str(v)  # noqa: E731
+    parts = [f"{k} {show(before.get(k))} → {show(after.get(k))}" for k in ("format", "primaryKey", "partitionBy") if before.get(k) != after.get(k)]
+    return "; ".join(parts) or "nothing"
+
+
+def refuse_collapse(table: str, keys: list[str], duplicates: int, sample: list[list[Any]]) -> JobFailure:
+    """A new key two or more rows share: the rebuild would merge them, so it is refused."""
+    shown = ", ".join("(" + ", ".join(repr(v) for v in row) + ")" if len(row) > 1 else repr(row[0]) for row in sample[:SAMPLE_KEYS])
+    return JobFailure(
+        "INCOMPATIBLE_SPEC_CHANGE",
+        f"rebuilding {table} with primaryKey [{', '.join(keys)}] would collapse rows: {duplicates} key(s) are shared by more than one row "
+        f"(e.g. {shown}); the table is unchanged. Choose a key that is unique in the table's rows",
+    )
+
+
+def refuse_null_keys(table: str, keys: list[str], rows: int) -> JobFailure:
+    return JobFailure("INCOMPATIBLE_SPEC_CHANGE", f"rebuilding {table} with primaryKey [{', '.join(keys)}]: {rows} row(s) have an empty key column; the table is unchanged")
+
+
+def unsupported(table: str, why: str) -> JobFailure:
+    return JobFailure("INCOMPATIBLE_SPEC_CHANGE", f"table {table} can't be rebuilt: {why}; the table is unchanged")
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """What must be equal on both sides of a rebuild: rows, distinct keys, and the sums of a
+    64-bit hash of each row's key and of each row's columns (order-free)."""
+
+    rows: int
+    keys: int
+    key_sum: str
+    row_sum: str
+
+    @property
+    def checksum(self) -> str:
+        return f"{self.key_sum}:{self.row_sum}"
+
+    def mismatch(self, other: "Fingerprint") -> str | None:
+        diffs = [f"{f} {getattr(self, f)} ≠ {getattr(other, f)}" for f in ("rows", "keys", "key_sum", "row_sum") if getattr(self, f) != getattr(other, f)]
+        return "; ".join(diffs) or None
+
+
+def fingerprint(df: Any, keys: list[str], columns: list[str]) -> Fingerprint:
+    """The fingerprint of a DataFrame's rows (one Spark job): columns hashed in name order, so a
+    table whose columns are in another order hashes the same; sums exact (decimal)."""
+    from pyspark.sql import functions as F
+
+    cols = sorted(columns)
+    row = df.select(
+        F.count(F.lit(1)).alias("rows"),
+        F.countDistinct(*[F.col(f"`{k}`") for k in keys]).alias("keys"),
+        F.sum(F.xxhash64(*[F.col(f"`{k}`") for k in keys]).cast("decimal(38,0)")).alias("k"),
+        F.sum(F.xxhash64(*[F.col(f"`{c}`") for c in cols]).cast("decimal(38,0)")).alias("r"),
+    ).collect()[0]
+    return Fingerprint(rows=int(row["rows"]), keys=int(row["keys"]), key_sum=str(row["k"] or 0), row_sum=str(row["r"] or 0))
+
+
+def tombstone(database: str, trash_name: str, fmt: str, location: str, spec: dict[str, Any], last_commit: dict[str, str] | None, rows: int, days: float, now: float | None = None) -> dict[str, Any]:
+    """The trash's record of the table a rebuild replaced (lake/trash.ts Tombstone): listed by
+    `lakeform trash`, purged after its period, undroppable under its trash name."""
+    now = time.time() if now is None else now
+    iso = lambda s: time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(s)) + f".{int(s * 1000) % 1000:03d}Z"  # noqa: E731
+    return {
+        "table": f"{database}.{trash_name}",
+        "database": database,
+        "name": trash_name,
+        "format": fmt,
+        "location": location,
+        "droppedAt": iso(now),
+        "purgeAfter": iso(now + days * 86_400),
+        "trashDays": days,
+        "spec": spec,
+        **({"lastCommit": last_commit} if last_commit else {}),
+        "rowCount": rows,
+        "replacedBy": "rebuild",
+    }

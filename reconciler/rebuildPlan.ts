@@ -1,0 +1,88 @@
+/**
+ * A change of a table's layout (format, primaryKey, partitionBy) on a table that holds data, under
+ * `onIncompatibleChange: rebuild`: planned as one action, a rebuild (the job server's rebuild.py
+ * rewrites the table's current rows into the new layout, verifies them and swaps the new table in).
+ * Pure: what changed, how much the rebuild rewrites, and a rebuild left unsettled (its job server
+ * killed between the shadow's write and the swap, say), which is settled before anything else.
+ */
+import { formatBinaryBytes } from "../lake/progress";
+import type { Observation } from "../lake/jobClient";
+import type { TableSpec } from "../lake/spec";
+
+/** The layout a table has or is given. */
+export interface Layout {
+  format: "hudi" | "iceberg";
+  primaryKey: string[];
+  partitionBy: string[];
+}
+
+/** The rebuild call of an action: the layout the table has (the new one is the spec's). */
+export interface RebuildCall {
+  op: "rebuild";
+  previous: Layout;
+  /** What changes, for people: "key id → (id, region); format hudi → iceberg". */
+  change: string;
+}
+
+/**
+ * Whether a partitioning change needs the table rewritten. Hudi's partition path is its values in
+ * order, so any change does; an Iceberg change is partition evolution (lake/partitioning.ts
+ * partitionChange, the "partitions" work) where that is in, so a caller passes it in.
+ */
+export type PartitionRewrite = (before: readonly string[], after: readonly string[], format: "hudi" | "iceberg") => boolean;
+export const anyPartitionChange: PartitionRewrite = (before, after) => JSON.stringify([...before]) !== JSON.stringify([...after]);
+
+const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+const tuple = (cols: readonly string[]) => (cols.length === 1 ? cols[0] : `(${cols.join(", ")})`);
+
+/** What changes between two layouts, for people; empty when nothing that needs a rebuild does. */
+export function layoutChange(before: Layout, after: Layout, partitionRewrite: PartitionRewrite = anyPartitionChange): string[] {
+  const out: string[] = [];
+  if (before.format !== after.format) out.push(`format ${before.format} → ${after.format}`);
+  if (!same(before.primaryKey, after.primaryKey)) out.push(`key ${tuple(before.primaryKey)} → ${tuple(after.primaryKey)}`);
+  // A format change rewrites the files anyway: its partitioning goes with it.
+  const partitions = before.format !== after.format ? !same(before.partitionBy, after.partitionBy) : partitionRewrite(before.partitionBy, after.partitionBy, after.format);
+  if (partitions) out.push(`partitioning [${before.partitionBy.join(", ")}] → [${after.partitionBy.join(", ")}]`);
+  return out;
+}
+
+/** How much a rebuild rewrites: every current row (and, where the format tells, its bytes). */
+export function rewriteSize(lake: Pick<Observation, "rowCount" | "dataFiles">): string {
+  const rows = lake.rowCount == null ? "? rows" : `${lake.rowCount.toLocaleString("en-US")} row${lake.rowCount === 1 ? "" : "s"}`;
+  const bytes = lake.dataFiles?.bytes;
+  return bytes != null ? `${rows} / ${formatBinaryBytes(bytes)}` : rows;
+}
+
+/** The layout the lake's table has: its newest commit's recorded spec, its files' format. */
+export function currentLayout(lake: Pick<Observation, "format">, before: Partial<TableSpec> | undefined, spec: TableSpec): Layout {
+  return {
+    format: lake.format ?? before?.format ?? spec.format,
+    primaryKey: before?.primaryKey ?? spec.primaryKey,
+    partitionBy: before?.partitionBy ?? spec.partitionBy,
+  };
+}
+
+export interface RebuildStep {
+  call: RebuildCall;
+  /** "rebuild: 1,200 rows / 2.1 MiB rewritten, key id → (id, region)". */
+  reason: string;
+}
+
+/**
+ * The rebuild the table needs, or undefined: one left unsettled first (whatever the spec says: the
+ * job server removes its shadow, or finishes its swap); then, with onIncompatibleChange: rebuild, a
+ * layout change of a table that holds data. `before` is the newest commit's recorded spec.
+ */
+export function rebuildStep(spec: TableSpec, lake: Observation, before: Partial<TableSpec> | undefined, partitionRewrite: PartitionRewrite = anyPartitionChange): RebuildStep | undefined {
+  const was = currentLayout(lake, before, spec);
+  const want: Layout = { format: spec.format, primaryKey: spec.primaryKey, partitionBy: spec.partitionBy };
+  if (lake.rebuild) {
+    const change = lake.rebuild.change || layoutChange(was, want, partitionRewrite).join("; ");
+    return { call: { op: "rebuild", previous: was, change }, reason: `a rebuild (${change}) stopped at its ${lake.rebuild.stage} stage: settling it (the table as it was keeps serving until a swap)` };
+  }
+  if (!lake.exists || spec.onIncompatibleChange !== "rebuild" || (!before && !lake.format)) return undefined;
+  const changes = layoutChange(was, want, partitionRewrite);
+  if (changes.length === 0) return undefined;
+  const change = changes.join("; ");
+  return { call: { op: "rebuild", previous: was, change }, reason: `rebuild: ${rewriteSize(lake)} rewritten, ${change}` };
+}

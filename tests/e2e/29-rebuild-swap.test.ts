@@ -1,0 +1,131 @@
+/**
+ * Rebuild as a planned action (issue 22, item 2), against the real lakehouse: under
+ * onIncompatibleChange: rebuild, a key change of a Hudi table and a format change of an Iceberg
+ * table (to Hudi) are each rewritten from the table's current rows (an Iceberg row deleted through
+ * Trino, which no source knows of, stays deleted), verified, and swapped into the metastore in one
+ * step, while a reader polls count(*) through Trino's hive catalog (which redirects to whichever
+ * format the entry is): it never sees a missing table or another count. The rows after are the
+ * rows before (Trino's checksums), and the replaced tables are in the trash. A key that two rows
+ * share is refused before anything is written, naming the count, the table unchanged.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import pino from "pino";
+import { getCondition } from "../../lake/conditions";
+import { jobTable } from "../../lake/jobClient";
+import { parseTables } from "../../lake/spec";
+import { readStatus } from "../../lake/status";
+import { TrashStore } from "../../lake/trash";
+import { reconcileOnce, s3, tablesWorkspace, type TablesWorkspace } from "./lake";
+
+jest.setTimeout(240_000);
+
+const sfx = Date.now().toString(36);
+const HUDI = `rbs_h_${sfx}`;
+const ICE = `rbs_i_${sfx}`;
+const ROWS = 40;
+let w: TablesWorkspace;
+const logs: Record<string, unknown>[] = [];
+
+const declare = (hudi: { key: string }, ice: { format: string }) =>
+  fs.writeFileSync(
+    w.tablesFile,
+    `apiVersion: lakeform/v1
+tables:
+  - name: ${HUDI}
+    format: hudi
+    primaryKey: ${hudi.key}
+    onIncompatibleChange: rebuild
+    sources: [h.csv]
+  - name: ${ICE}
+    format: ${ice.format}
+    primaryKey: id
+    onIncompatibleChange: rebuild
+    sources: [i.csv]
+`,
+  );
+const pass = () => reconcileOnce(w, pino({ level: "info" }, { write: (line: string) => void logs.push(JSON.parse(line)) }));
+const synced = (name: string) => getCondition(readStatus(w.statusFile)?.tables[`default.${name}`]?.conditions ?? [], "Synced");
+// The hive catalog redirects a Hudi entry to the hudi catalog and an Iceberg one to iceberg: one name for a reader across a format change.
+const count = async (name: string) => Number(await w.t.scalar(`SELECT count(*) FROM hive.default.${name}`));
+const checksum = async (name: string) =>
+  (await w.t.query(`SELECT count(*), checksum(CAST(id AS bigint)), checksum(CAST(region AS varchar)), checksum(CAST(amount AS double)) FROM hive.default.${name}`)).rows[0].map(String).join("|");
+const spec = (name: string) => jobTable(parseTables(fs.readFileSync(w.tablesFile, "utf8"), w.tablesFile).tables.find((x) => x.name === name)!, w.outs.warehouseBucket);
+
+/** count(*) in a loop until stopped: every answer, and every failure (a missing table would be one). */
+function pollReader(name: string) {
+  const seen: number[] = [];
+  const failures: string[] = [];
+  let stop = false;
+  const done = (async () => {
+    while (!stop) {
+      try {
+        seen.push(await count(name));
+      } catch (err) {
+        failures.push((err as Error).message);
+      }
+    }
+  })();
+  return { seen, failures, stop: async () => void ((stop = true), await done) };
+}
+
+beforeAll(async () => {
+  w = await tablesWorkspace("lakeform-rebuild-swap-");
+  const csv = (n: number) => ["id,region,amount", ...Array.from({ length: n }, (_, i) => `${i + 1},${["eu", "us"][i % 2]},${(i * 1.5).toFixed(1)}`)].join("\n") + "\n";
+  fs.writeFileSync(path.join(w.dir, "h.csv"), csv(ROWS));
+  fs.writeFileSync(path.join(w.dir, "i.csv"), csv(ROWS));
+  declare({ key: "id" }, { format: "iceberg" });
+  await pass();
+  expect(await count(HUDI)).toBe(ROWS);
+  // A delete no source knows of: only the table has it, so a rebuild must start from the table.
+  await w.t.query(`DELETE FROM iceberg.default.${ICE} WHERE id = 3`);
+  expect(await count(ICE)).toBe(ROWS - 1);
+});
+
+test("a key change (Hudi) and a format change (Iceberg → Hudi) are rebuilt and swapped in while readers never see a missing table or another count", async () => {
+  const before = { [HUDI]: await checksum(HUDI), [ICE]: await checksum(ICE) };
+  declare({ key: "[id, region]" }, { format: "hudi" });
+  const readers = { [HUDI]: pollReader(HUDI), [ICE]: pollReader(ICE) };
+  const t0 = Date.now();
+  await pass();
+  const took = Date.now() - t0;
+  await Promise.all(Object.values(readers).map((r) => r.stop()));
+
+  for (const [name, r] of Object.entries(readers)) {
+    expect(r.failures).toEqual([]);
+    expect(new Set(r.seen)).toEqual(new Set([name === ICE ? ROWS - 1 : ROWS]));
+    expect(r.seen.length).toBeGreaterThan(3);
+  }
+  expect(synced(HUDI)?.status).toBe("True");
+  expect(synced(ICE)?.status).toBe("True");
+  // The same rows, read through the new tables.
+  expect(await checksum(HUDI)).toBe(before[HUDI]);
+  expect(await checksum(ICE)).toBe(before[ICE]);
+  expect(Number(await w.t.scalar(`SELECT count(*) FROM hudi.default.${ICE} WHERE id = 3`))).toBe(0);
+  // The new layouts are the tables' newest commits' own.
+  const hudi = await w.jobs.observe(spec(HUDI));
+  expect(JSON.parse(hudi.commits[hudi.commits.length - 1].spec!)).toMatchObject({ format: "hudi", primaryKey: ["id", "region"] });
+  const ice = await w.jobs.observe(spec(ICE));
+  expect(ice.format).toBe("hudi");
+  expect(JSON.parse(ice.commits[ice.commits.length - 1].spec!)).toMatchObject({ format: "hudi", primaryKey: ["id"] });
+  // Nothing applied twice: the sources stay applied after the rebuild.
+  expect(logs.filter((l) => l.msg === "Applied source" && String(l.table ?? "").includes(sfx) && Number(l.time) > t0)).toEqual([]);
+  // The replaced tables are in the trash, under their trash names, until their trash period ends.
+  const trash = (await new TrashStore(s3(w.outs), w.outs.warehouseBucket).list()).filter((x) => x.name.includes(sfx));
+  expect(trash.map((x) => [x.name.replace(/__before_\d+$/, ""), x.format, x.rowCount])).toEqual(expect.arrayContaining([[HUDI, "hudi", ROWS], [ICE, "iceberg", ROWS - 1]]));
+  const said = logs.filter((l) => String(l.msg).startsWith("Rebuilt the table"));
+  expect(said.length).toBe(2);
+  process.stdout.write(`rebuilds took ${took} ms; readers saw ${readers[HUDI].seen.length} and ${readers[ICE].seen.length} answers\n`);
+});
+
+test("a new key two rows share is refused before anything is written, naming the count; the table is unchanged", async () => {
+  const before = await checksum(HUDI);
+  const trashBefore = (await new TrashStore(s3(w.outs), w.outs.warehouseBucket).list()).length;
+  declare({ key: "region" }, { format: "hudi" });
+  await pass();
+  const c = synced(HUDI);
+  expect(c?.status).toBe("False");
+  expect(c?.message).toMatch(/would collapse rows: 2 key\(s\) are shared by more than one row \(e\.g\. '(eu|us)', '(eu|us)'\); the table is unchanged/);
+  expect(await checksum(HUDI)).toBe(before);
+  expect((await new TrashStore(s3(w.outs), w.outs.warehouseBucket).list()).length).toBe(trashBefore);
+});

@@ -1,0 +1,88 @@
+/**
+ * Rebuild as a planned action (reconciler/rebuildPlan.ts, its place in plan.ts, the spec field
+ * and the preview's diff): which layout changes rebuild, what the plan says it rewrites, a
+ * rebuild left unsettled, and refusal as the default. Pure.
+ */
+import { RebuildRefused, tableDiff, type TableState } from "../../components/table/diff";
+import type { Observation } from "../../lake/jobClient";
+import { parseTables, type TableSpec } from "../../lake/spec";
+import type { ResolvedSource } from "../../lake/sources";
+import { plan } from "../../reconciler/plan";
+import { layoutChange, rebuildStep, rewriteSize } from "../../reconciler/rebuildPlan";
+
+const spec: TableSpec = {
+  name: "orders", database: "default", format: "hudi", primaryKey: ["id", "region"], partitionBy: [], sources: ["a.csv"],
+  schemaPolicy: "addColumns", prune: false, onIncompatibleChange: "rebuild", generation: "g2", line: 3,
+};
+const src: ResolvedSource = { declared: "a.csv", location: "/d/a.csv", hash: "a", bytes: 1 };
+const recorded = (s: object) => JSON.stringify({ format: "hudi", primaryKey: ["id"], partitionBy: [], ...s });
+const obs = (o: Partial<Observation> = {}): Observation => ({
+  exists: true, inCatalog: true, filesExist: true, rowCount: 1200, columns: [], dataFiles: { count: 2, small: 0, bytes: 2 * 1024 * 1024, targetBytes: 1 },
+  commits: [{ commit: "c1", time: "t", sourceHash: "a", generation: "g1", spec: recorded({}) }], ...o,
+});
+
+test("a key change under onIncompatibleChange: rebuild is one rebuild action saying how much it rewrites", () => {
+  const p = plan(spec, { sources: [src], lake: obs() });
+  if (p.kind !== "act") throw new Error(`expected act, got ${p.kind}`);
+  expect(p.action.calls).toEqual([{ op: "rebuild", previous: { format: "hudi", primaryKey: ["id"], partitionBy: [] }, change: "key id → (id, region)" }]);
+  expect(p.action.reason).toBe("rebuild: 1,200 rows / 2.0 MiB rewritten, key id → (id, region)");
+});
+
+test("without onIncompatibleChange (refuse, the default) the same change is refused, as before", () => {
+  const p = plan({ ...spec, onIncompatibleChange: undefined }, { sources: [src], lake: obs() });
+  expect(p.kind === "fail" && p.error.code).toBe("INCOMPATIBLE_SPEC_CHANGE");
+  expect(plan({ ...spec, onIncompatibleChange: "refuse" }, { sources: [src], lake: obs() }).kind).toBe("fail");
+});
+
+test("a format change is told by the files' format the observation reports; partitioning goes with it", () => {
+  const ice = { ...spec, format: "iceberg" as const, primaryKey: ["id"], partitionBy: ["region"] };
+  const step = rebuildStep(ice, obs({ format: "hudi" }), JSON.parse(recorded({})));
+  expect(step?.call.change).toBe("format hudi → iceberg; partitioning [] → [region]");
+  // Hudi → Hudi: a partitioning change rewrites every file; Iceberg's is evolution where the classifier says so.
+  expect(layoutChange({ format: "hudi", primaryKey: ["id"], partitionBy: [] }, { format: "hudi", primaryKey: ["id"], partitionBy: ["region"] })).toEqual(["partitioning [] → [region]"]);
+  expect(layoutChange({ format: "iceberg", primaryKey: ["id"], partitionBy: [] }, { format: "iceberg", primaryKey: ["id"], partitionBy: ["region"] }, () => false)).toEqual([]);
+});
+
+test("nothing to rebuild: the same layout, a new table, a table without a recorded layout", () => {
+  expect(rebuildStep({ ...spec, primaryKey: ["id"] }, obs(), JSON.parse(recorded({})))).toBeUndefined();
+  expect(rebuildStep(spec, obs({ exists: false, commits: [] }), undefined)).toBeUndefined();
+  expect(rebuildStep(spec, obs({ commits: [] }), undefined)).toBeUndefined();
+});
+
+test("a rebuild left unsettled is settled first, whatever the spec says", () => {
+  const lake = obs({ rebuild: { stage: "writing", shadow: "s3a://w/default/orders-r1", change: "primaryKey [id] → [id, region]" } });
+  const p = plan({ ...spec, onIncompatibleChange: undefined, primaryKey: ["id"] }, { sources: [src], lake });
+  if (p.kind !== "act") throw new Error(`expected act, got ${p.kind}`);
+  expect(p.action.calls[0]).toMatchObject({ op: "rebuild", previous: { primaryKey: ["id"] } });
+  expect(p.action.reason).toMatch(/stopped at its writing stage: settling it/);
+});
+
+test("a rebuild refused for good (a key that would collapse rows) waits for the spec to change", () => {
+  const first = plan(spec, { sources: [src], lake: obs() });
+  const p = plan(spec, { sources: [src], lake: obs() }, { terminal: { fingerprint: first.fingerprint, code: "INCOMPATIBLE_SPEC_CHANGE", message: "would collapse rows" } });
+  expect(p.kind).toBe("wait");
+});
+
+test("rows and bytes of a rewrite as people read them", () => {
+  expect(rewriteSize({ rowCount: 1, dataFiles: null })).toBe("1 row");
+  expect(rewriteSize({ rowCount: null })).toBe("? rows");
+});
+
+test("tables.yaml's onIncompatibleChange: absent unless declared (generations unchanged), refuse or rebuild, anything else refused naming the field", () => {
+  const yaml = (extra: string) => `tables:\n  - name: t\n    format: hudi\n    primaryKey: id\n    sources: [a.csv]\n${extra}`;
+  const plain = parseTables(yaml(""), "t.yaml").tables[0];
+  expect(plain.onIncompatibleChange).toBeUndefined();
+  expect(parseTables(yaml("    onIncompatibleChange: rebuild\n"), "t.yaml").tables[0]).toMatchObject({ onIncompatibleChange: "rebuild" });
+  expect(parseTables(yaml("    onIncompatibleChange: rebuild\n"), "t.yaml").tables[0].generation).not.toBe(plain.generation);
+  expect(() => parseTables(yaml("    onIncompatibleChange: replace\n"), "t.yaml")).toThrow(/t\.yaml:6: tables\.0\.onIncompatibleChange/);
+});
+
+test("the preview: a layout change is an update under rebuild, a refused replace otherwise", () => {
+  const { line: _line, ...data } = spec;
+  const olds: TableState = { tableId: "default.orders", spec: { ...data, primaryKey: ["id"], generation: "g1" } };
+  const news: TableState = { tableId: "default.orders", spec: data };
+  expect(tableDiff(olds, news)).toMatchObject({ changes: true, updates: ["primaryKey"], replaces: [] });
+  const refuse = { ...news, spec: { ...data, onIncompatibleChange: undefined } };
+  expect(() => tableDiff(olds, refuse)).toThrow(RebuildRefused);
+  expect(() => tableDiff(olds, refuse)).toThrow(/onIncompatibleChange: rebuild/);
+});

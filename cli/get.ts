@@ -104,7 +104,8 @@ export function getTablesCommand(status: LakeStatus | undefined, opts: { names?:
 export function formatHistory(commits: CommitInfo[], wide = false, now = Date.now()): string {
   if (commits.length === 0) return "no commits";
   const header = ["COMMIT", "TIME", "AGE", "OPERATION", "INSERTED", "UPDATED", "DELETED", "SOURCE"];
-  if (wide) header.splice(header.length - 1, 0, "GENERATION", "SOURCE HASH");
+  // Wide: which write path made each commit (arrow, spark; "-" for one Lakeform didn't make), its generation and source hash.
+  if (wide) header.splice(header.length - 1, 0, "PATH", "GENERATION", "SOURCE HASH");
   // Expectations' counts (lake/expectations.ts) only when some commit checked them: other tables' history is as it was.
   const expects = commits.some((c) => c.expectations);
   if (expects) header.splice(header.length - 1, 0, "EXPECTATIONS");
@@ -114,7 +115,7 @@ export function formatHistory(commits: CommitInfo[], wide = false, now = Date.no
     header,
     commits.map((c) => {
       const r = [c.commit, c.time, age(c.time, now), c.operation ?? "-", n(c.rowsInserted), n(c.rowsUpdated), n(c.rowsDeleted)];
-      if (wide) r.push(c.generation ?? "-", c.sourceHash ? c.sourceHash.slice(0, 12) : "-");
+      if (wide) r.push(c.path ?? "-", c.generation ?? "-", c.sourceHash ? c.sourceHash.slice(0, 12) : "-");
       if (expects) r.push(rules(c));
       r.push(c.source ?? "-");
       return r;

@@ -49,7 +49,7 @@ class WriteResult(Response):
 
 @dataclass
 class Commit(Response):
-    OMIT_NONE = ("replay_of", "replay_last", "expectations")
+    OMIT_NONE = ("replay_of", "replay_last", "expectations", "path")
     commit: str
     time: str
     operation: str | None = None
@@ -65,6 +65,8 @@ class Commit(Response):
     replay_last: str | None = None
     # The expectations' counts recorded in the commit (lakeform.expectations): name -> {action, failed}.
     expectations: dict[str, Any] | None = None
+    # Which write path made it (formats/base.py write_path): "arrow", "spark", or None (not Lakeform).
+    path: str | None = None
 
 
 @dataclass
@@ -86,13 +88,9 @@ class Observation(Response):
     # What this observe asked Spark for ("columns", "data_files", "rows"): empty when the
     # metadata and what Spark told at the same head answered it all (observed.py).
     spark_asked: list[str] = field(default_factory=list)
-    # The format the table's files have (rebuild.py: it may differ from the request's until a
-    # rebuild swaps the new one in), and a rebuild under way ({"stage", "shadow", "change"}), if any.
-    format: str | None = None
-    rebuild: dict[str, str] | None = None
     # Iceberg: the table's current partition spec, canonical (partitioning.py); None for Hudi.
     partition_spec: list[str] | None = None
-    OMIT_NONE = ("format", "rebuild", "partition_spec")
+    OMIT_NONE = ("partition_spec",)
 
 
 @dataclass

@@ -52,6 +52,7 @@ def test_hudi_commit_metadata_is_read_from_the_timeline():
         "rowsInserted": 5,
         "rowsUpdated": 1,
         "rowsDeleted": 0,
+        "path": "spark",
     }
     assert hudi_instant_time("20261124194100") == "2026-11-24T19:41:00.000Z"
 
@@ -67,6 +68,15 @@ def test_lakeform_counts_in_the_commit_win_over_the_formats_statistics():
     assert (c.rows_inserted, c.rows_updated, c.rows_deleted) == (1, 2, 3)
     h = commit_from_timeline("20261124194100791", {"extraMetadata": meta, "partitionToWriteStats": {"": [{"numInserts": 9}]}})
     assert (h.rows_inserted, h.rows_updated, h.rows_deleted) == (1, 2, 3)
+
+
+def test_which_write_path_made_a_commit():
+    arrow = commit_from_snapshot(1, "2026-11-24T19:41:00.791Z", "append", {META_PREFIX + "source_hash": "h", META_PREFIX + "path": "arrow"})
+    spark = commit_from_snapshot(2, "2026-11-24T19:41:00.791Z", "overwrite", {META_PREFIX + "source_hash": "h"})
+    trino = commit_from_snapshot(3, "2026-11-24T19:41:00.791Z", "append", {"added-records": "1"})
+    assert (arrow.to_json()["path"], spark.to_json()["path"], "path" in trino.to_json()) == ("arrow", "spark", False)
+    hudi = commit_from_timeline("20261124194100791", {"extraMetadata": {META_PREFIX + "source_hash": "h"}})
+    assert hudi.path == "spark"
 
 
 def test_hudi_counts_deletes_from_its_write_stats():

@@ -122,6 +122,8 @@ test("an API ingest takes the Arrow path with no Spark job; a Spark-path write a
   expect(api.rowsWritten).toBe(2);
   expect(await rows()).toEqual([[2, "Two by Arrow", 23], [3, "Three", 31], [4, "Four", 40], [5, "Five by Spark", 51], [6, "Six", 60]]);
   expect(await paths()).toEqual(["arrow", "arrow", "arrow", "spark", "arrow"]);
+  // The commits the job server lists (lakeform history's) say the same path as Trino's $snapshots.
+  expect((await commits()).map((c) => c.path)).toEqual(["arrow", "arrow", "arrow", "spark", "arrow"]);
 });
 
 test("commits from both paths and from Trino at the same time all land", async () => {

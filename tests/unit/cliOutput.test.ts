@@ -133,7 +133,7 @@ describe("get tables", () => {
 
 describe("history and describe", () => {
   const commits = [
-    { commit: "20261203050000000", time: ago(3600), operation: "bulk_insert", source: "data/leads-100.csv", rowsInserted: 100, rowsUpdated: 0, rowsDeleted: 0, generation: "1", sourceHash: "abcdef0123456789" },
+    { commit: "20261203050000000", time: ago(3600), operation: "bulk_insert", source: "data/leads-100.csv", rowsInserted: 100, rowsUpdated: 0, rowsDeleted: 0, generation: "1", sourceHash: "abcdef0123456789", path: "arrow" as const },
     { commit: "20261203055000000", time: ago(600), operation: "upsert", source: "api:upload.csv", rowsInserted: 2, rowsUpdated: 3, rowsDeleted: 1 },
   ];
   const spec: TableSpec = {
@@ -151,12 +151,15 @@ describe("history and describe", () => {
     line: 4,
   };
 
-  it("lists commits oldest first with their rows; wide adds the generation and source hash", () => {
+  it("lists commits oldest first with their rows; wide adds the write path, the generation and source hash", () => {
     const lines = formatHistory(commits, false, NOW).split("\n");
     expect(lines[0]).toMatch(/^COMMIT\s+TIME\s+AGE\s+OPERATION\s+INSERTED\s+UPDATED\s+DELETED\s+SOURCE$/);
     expect(lines[1]).toMatch(/^20261203050000000\s+\S+\s+60m\s+bulk_insert\s+100\s+0\s+0\s+data\/leads-100\.csv$/);
     expect(lines[2]).toMatch(/^20261203055000000\s+\S+\s+10m\s+upsert\s+2\s+3\s+1\s+api:upload\.csv$/);
-    expect(formatHistory(commits, true, NOW).split("\n")[1]).toMatch(/\s1\s+abcdef012345\s+data\/leads-100\.csv$/);
+    const wide = formatHistory(commits, true, NOW).split("\n");
+    expect(wide[0]).toMatch(/\sDELETED\s+PATH\s+GENERATION\s+SOURCE HASH\s+SOURCE$/);
+    expect(wide[1]).toMatch(/\s0\s+arrow\s+1\s+abcdef012345\s+data\/leads-100\.csv$/);
+    expect(wide[2]).toMatch(/\s1\s+-\s+-\s+-\s+api:upload\.csv$/);
     expect(formatHistory([], false, NOW)).toBe("no commits");
   });
 

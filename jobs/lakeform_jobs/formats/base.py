@@ -52,6 +52,16 @@ def counts_from_meta(meta: dict[str, str]) -> dict[str, int] | None:
         return None
 
 
+def write_path(meta: dict[str, str]) -> str | None:
+    """Which of Lakeform's write paths made a commit: "arrow" when it says so (lakeform.path, the
+    Arrow path's), "spark" for another Lakeform write (one that recorded its source hash), None
+    for a commit Lakeform didn't make (Trino's, maintenance's)."""
+    said = meta.get(META_PREFIX + "path")
+    if said:
+        return str(said)
+    return "spark" if meta.get(META_PREFIX + "source_hash") else None
+
+
 class Format(ABC):
     name: str = ""
     # Whether the format's own commit statistics count rows inserted/updated/deleted exactly

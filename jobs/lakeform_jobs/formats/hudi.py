@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..replies import Commit
 from ..expectations import counts_from_meta as expectation_counts
-from .base import META_PREFIX, Format, WritePlan, counts_from_meta
+from .base import META_PREFIX, Format, WritePlan, counts_from_meta, write_path
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -77,6 +77,7 @@ def commit_from_timeline(instant: str, body: dict[str, Any]) -> Commit:
         replay_of=extra.get(META_PREFIX + "replay_of"),
         replay_last=extra.get(META_PREFIX + "replay_last"),
         expectations=expectation_counts(extra, META_PREFIX),
+        path=write_path(extra),
         **counts,
     )
 

@@ -15,7 +15,7 @@ from ..errors import BadRequest
 from ..partitioning import PartitionField, check_types, parse_field, spec_from_metadata
 from ..replies import Commit
 from ..expectations import counts_from_meta as expectation_counts
-from .base import META_PREFIX, Format, WritePlan, counts_from_meta
+from .base import META_PREFIX, Format, WritePlan, counts_from_meta, write_path
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -97,6 +97,7 @@ def commit_from_snapshot(snapshot_id: int, committed_at_iso: str, operation: str
         replay_of=s.get(META_PREFIX + "replay_of"),
         replay_last=s.get(META_PREFIX + "replay_last"),
         expectations=expectation_counts(s, META_PREFIX),
+        path=write_path(s),
         **counts,
     )
 

@@ -127,6 +127,15 @@ export const JOB_REQUESTS = {
   drop: z.strictObject({ table: LocationTableSchema, purge: z.boolean().optional(), ...fenced }),
   forget_catalog: z.strictObject({ table: LocationTableSchema, ...fenced }),
   clear_leftovers: z.strictObject({ table: LocationTableSchema, ...fenced }),
+  rebuild: z
+    .strictObject({
+      table: JobTableSchema.describe("The new layout, at the table's home location"),
+      previous: z.strictObject({ format: z.enum(["hudi", "iceberg"]), primaryKey: z.array(column), partitionBy: z.array(column).optional() }).describe("The layout the table has"),
+      generation: z.union([z.string(), z.number().int()]),
+      trashDays: z.number().positive().optional().describe("How long the replaced table stays in the trash (default 7)"),
+      ...fenced,
+    })
+    .describe("Rewrites the table's current rows into a table of the new layout at a location of its own, verifies it, swaps it into the metastore in one step; the old table goes to the trash (jobs/lakeform_jobs/rebuild.py)"),
   travel: z.strictObject({ table: JobTableSchema, asOf: z.union([z.string(), z.number().int()]), filter: FilterTree.optional(), limit: z.number().int().min(0).optional() }),
   count: z.strictObject({ table: JobTableSchema, filter: FilterTree }),
   changes: z.strictObject({
@@ -210,6 +219,10 @@ export const JournalEntrySchema = z.strictObject({
 
 export const ObservationSchema = z.strictObject({
   exists: z.boolean(),
+  /** The format the table's files have: another than the request's while a format change waits for its rebuild. */
+  format: z.enum(["hudi", "iceberg"]).optional(),
+  /** A rebuild under way, or stopped before it was settled (the job server's placement record). */
+  rebuild: z.strictObject({ stage: z.string(), shadow: z.string(), change: z.string() }).optional(),
   /** Registered in the metastore. */
   inCatalog: z.boolean(),
   /** Table files present in the object store. */
@@ -308,6 +321,20 @@ export const JOB_REPLIES = {
   drop: z.strictObject({ dropped: z.boolean() }),
   forget_catalog: z.strictObject({ forgotten: z.boolean() }),
   clear_leftovers: z.strictObject({ cleared: z.boolean(), movedTo: z.string().optional() }),
+  rebuild: z.strictObject({
+    rebuilt: z.boolean().describe("false: the table already had the layout (nothing rewritten)"),
+    change: z.string().describe("What changed: primaryKey [id] → [id, region]; format hudi → iceberg"),
+    rows: z.number(),
+    keys: z.number(),
+    checksum: z.string().describe("The sums of the rows' key hashes and row hashes, equal on both tables"),
+    bytes: z.number().describe("The new table's files"),
+    durationMs: z.number(),
+    commit: z.string().optional(),
+    shadow: z.string().optional().describe("Where the new table's files are"),
+    trashTable: z.string().optional().describe("<db>.<name>__before_<stamp>: the replaced table, in the trash"),
+    purgeAfter: z.string().optional(),
+    settled: z.enum(["cleaned", "finished"]).optional().describe("What became of a rebuild stopped earlier: its shadow removed (before its swap), or its swap's bookkeeping finished"),
+  }),
   travel: TravelResultSchema,
   count: z.strictObject({ rows: z.number() }),
   changes: ChangesResultSchema,

@@ -88,9 +88,13 @@ class Observation(Response):
     # What this observe asked Spark for ("columns", "data_files", "rows"): empty when the
     # metadata and what Spark told at the same head answered it all (observed.py).
     spark_asked: list[str] = field(default_factory=list)
+    # The format the table's files have (rebuild.py: it may differ from the request's until a
+    # rebuild swaps the new one in), and a rebuild under way ({"stage", "shadow", "change"}), if any.
+    format: str | None = None
+    rebuild: dict[str, str] | None = None
     # Iceberg: the table's current partition spec, canonical (partitioning.py); None for Hudi.
     partition_spec: list[str] | None = None
-    OMIT_NONE = ("partition_spec",)
+    OMIT_NONE = ("format", "rebuild", "partition_spec")
 
 
 @dataclass

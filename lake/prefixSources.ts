@@ -379,9 +379,10 @@ export function prefixPendingText(pending: ResolvedSource[]): string | undefined
   return [...by].map(([d, e]) => `${e.objects} new object(s) under ${d} (${e.writes} write(s))`).join(", ") + (others ? `, and ${others} other source(s)` : "");
 }
 
-/** What a prefix in sync says: "s3://b/landing/: 503 object(s) applied, 1 changed ignored". */
-export function prefixSyncedText(prefixes: PrefixObserved[] | undefined): string {
-  return (prefixes ?? [])
-    .map((p) => `; ${p.declared}: ${p.tracked} object(s) applied${p.changed.length && p.onChange === "ignore" ? `, ${p.changed.length} changed and ignored (onChange: ignore)` : ""}`)
-    .join("");
+/** What a table in sync says: "all 2 source(s) applied", and per watched prefix "s3://b/landing/: 503 object(s) applied" (a table of prefixes alone: only those). */
+export function prefixSyncedText(files: number, prefixes: PrefixObserved[] | undefined): string {
+  const each = (prefixes ?? []).map(
+    (p) => `${p.declared}: ${p.tracked} object(s) applied${p.changed.length && p.onChange === "ignore" ? `, ${p.changed.length} changed and ignored (onChange: ignore)` : ""}`,
+  );
+  return [...(files > 0 || each.length === 0 ? [`all ${files} source(s) applied`] : []), ...each].join("; ");
 }

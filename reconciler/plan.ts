@@ -127,7 +127,7 @@ export function plan(spec: TableSpec, observed: Observed, memory: TableMemory = 
         ? `table's files had disappeared outside Lakeform; rebuilt from its write journal and declared sources (${lake.commits.length} write(s) replayed, API ingests included)`
         : repair === "resynced"
           ? `the metastore lagged the table and was synced again (${(memory.lastAction?.drift ?? []).join("; ")}); all sources applied`
-          : `all ${new Set(sources.filter((s) => applied.has(s.hash)).map((s) => s.hash)).size} source(s) applied${prefixSyncedText(observed.prefixes)}`;
+          : prefixSyncedText(new Set(sources.filter((s) => applied.has(s.hash) && !s.batch).map((s) => s.hash)).size, observed.prefixes);
   return {
     kind: "upToDate",
     fingerprint: fp,

@@ -20,6 +20,7 @@ import * as path from "node:path";
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { detectFormat, ON_CHANGE, type DetectedFormat, type OnChange, type SourceRead } from "./sourceFormat";
 import { sha256, sha256Stream, type SourceHashCache } from "./sourceHash";
+import { LakeformError } from "./errors";
 import { globToRegExp, isGlob, isS3Source, ObjectStoreError, parseS3Uri, SourceError, type ResolvedSource } from "./sources";
 
 export { ON_CHANGE, type OnChange };
@@ -107,6 +108,8 @@ export function diffPrefix(listed: ListedObject[], tracked: Record<string, Track
   return { fresh, changed };
 }
 
+const listedKey = (o: ListedObject) => `${o.location}\t${o.etag ?? ""}\t${o.size}\t${o.mtimeMs ?? ""}`;
+
 const byLocation = (a: { location: string }, b: { location: string }) => (a.location < b.location ? -1 : a.location > b.location ? 1 : 0);
 
 /** Whether objects of this read can be concatenated into one file (one header kept). */
@@ -130,6 +133,7 @@ export function planBatches(
   read: SourceRead | undefined,
   from: { seq: number; objects: Record<string, TrackedObject> },
   pending: ListedObject[],
+  splitBefore: (o: ListedObject) => boolean = () => false,
 ): ResolvedSource[] {
   const groups: ListedObject[][] = [];
   let cur: ListedObject[] = [];
@@ -139,7 +143,7 @@ export function planBatches(
     const d = detectFormat(o.location, read);
     const kind = `${d.format}/${d.compression}`;
     const joins = concatenates(d, read) && o.size <= BATCH_OBJECT_MAX_BYTES;
-    if (cur.length && (!joins || kind !== curKind || cur.length >= BATCH_MAX_OBJECTS || curBytes + o.size > BATCH_MAX_BYTES)) {
+    if (cur.length && (!joins || kind !== curKind || splitBefore(o) || cur.length >= BATCH_MAX_OBJECTS || curBytes + o.size > BATCH_MAX_BYTES)) {
       groups.push(cur);
       cur = [];
       curBytes = 0;
@@ -189,6 +193,8 @@ export function newestApplied(keys: string[], applied: Set<string>): string | un
  */
 export class PrefixStore {
   private readonly manifests = new Map<string, PrefixManifest>();
+  /** Objects (as listed) whose header differs from the one before them: each starts a batch (concatenate). */
+  private readonly headerChanges = new Set<string>();
 
   constructor(
     private readonly s3: S3Client,
@@ -255,7 +261,7 @@ export class PrefixStore {
     const { fresh, changed } = diffPrefix(listed, from.objects);
     // Under fail the writes reapply would make are still planned (the plan refuses them, prefixRefusal): their ids keep the refusal's input, so it is looked at again when an object moves.
     const pending = onChange === "ignore" ? fresh : [...fresh, ...changed.map((c) => c.obj)].sort(byLocation);
-    const sources = planBatches(where, declared, read, from, pending);
+    const sources = planBatches(where, declared, read, from, pending, (o) => this.headerChanges.has(listedKey(o)));
     return {
       sources,
       observed: { declared, onChange, listed: listed.length, tracked: Object.keys(from.objects).length, fresh: fresh.length, changed: changed.map(describeChange), batches: sources.length },
@@ -323,7 +329,10 @@ export class PrefixStore {
         if (firstHeader === undefined) firstHeader = line;
         else {
           if (line !== firstHeader) {
-            throw new SourceError(src.declared, `${objects[i].location}'s header (${JSON.stringify(line.slice(0, 200))}) differs from ${objects[0].location}'s (${JSON.stringify(firstHeader.slice(0, 200))}); objects applied together must share their header`);
+            // Joined objects share one header: this one (a column added, say) starts a batch of its own, planned again now.
+            this.headerChanges.add(listedKey(objects[i]));
+            const was = `${objects[0].location}'s (${JSON.stringify(firstHeader.slice(0, 200))})`;
+            throw new LakeformError("BATCH_REPLANNED", `source ${src.declared}: ${objects[i].location}'s header (${JSON.stringify(line.slice(0, 200))}) differs from ${was}: it starts a batch of its own, planned again on the next attempt`, { source: src.declared, object: objects[i].location });
           }
           body = nl < 0 ? Buffer.alloc(0) : body.subarray(nl + 1);
         }

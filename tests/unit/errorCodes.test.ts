@@ -39,7 +39,7 @@ test("status reasons the reconciler reports for a failed write are the table's r
 
 test("client errors are 4xx and never retried; 5xx are the services' failures", () => {
   for (const [code, info] of Object.entries(ERROR_CODES)) {
-    if (info.http < 500 && !["TABLE_MISSING", "TABLE_BUSY", "LEASE_LOST", "TRASH_CONFLICT", "REPAIR_PENDING", "TOO_MANY_REQUESTS"].includes(code)) expect({ code, retryable: info.retryable }).toEqual({ code, retryable: false });
+    if (info.http < 500 && !["TABLE_MISSING", "TABLE_BUSY", "LEASE_LOST", "TRASH_CONFLICT", "REPAIR_PENDING", "TOO_MANY_REQUESTS", "BATCH_REPLANNED"].includes(code)) expect({ code, retryable: info.retryable }).toEqual({ code, retryable: false });
   }
   expect(ERROR_CODES.SPARK_UNAVAILABLE).toMatchObject({ http: 503, retryable: true });
 });

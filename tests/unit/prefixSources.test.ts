@@ -193,13 +193,26 @@ describe("prefix sources: a listing per pass, the lake's records, onChange", () 
     expect(reportApplying(prev, action, new Date(), undefined, { sources: after.sources, lake: lake([]), prefixes: [after.observed] }).sources).toEqual({ applied: 3, total: 3 });
   });
 
-  test("objects whose headers differ are refused when landed together, naming both", async () => {
+  test("objects whose headers differ (a column added): the landing names both and plans again, the new header starting a batch of its own", async () => {
     const s3 = memoryS3();
     s3.put("land/orders/a.csv", "id,v\n1,x\n");
-    s3.put("land/orders/b.csv", "id,w\n2,x\n");
+    s3.put("land/orders/b.csv", "id,v\n2,y\n");
+    s3.put("land/orders/c.csv", "id,v,w\n3,z,new\n");
+    s3.put("land/orders/d.csv", "id,v,w\n4,z,new\n");
     const store = new PrefixStore(s3 as unknown as S3Client, "wh", new SourceHashCache());
     const r = await store.resolve(where, declared, undefined, "/", new Set());
-    await expect(store.concatenate(r.sources[0], { format: "csv", compression: "none" }, true)).rejects.toThrow(/b\.csv's header \("id,w"\) differs from s3:\/\/land\/orders\/a\.csv's/);
+    expect(r.sources).toHaveLength(1);
+    await expect(store.concatenate(r.sources[0], { format: "csv", compression: "none" }, true)).rejects.toMatchObject({
+      code: "BATCH_REPLANNED",
+      retryable: true,
+      message: expect.stringMatching(/c\.csv's header \("id,v,w"\) differs from s3:\/\/land\/orders\/a\.csv's \("id,v"\): it starts a batch of its own/),
+    });
+    const again = await store.resolve(where, declared, undefined, "/", new Set());
+    expect(again.sources.map((s) => s.batch!.objects.map((o) => path.basename(o.location)))).toEqual([["a.csv", "b.csv"], ["c.csv", "d.csv"]]);
+    const bodies = await Promise.all(again.sources.map((s) => store.concatenate(s, { format: "csv", compression: "none" }, true)));
+    expect(bodies.map(String)).toEqual(["id,v\n1,x\n2,y\n", "id,v,w\n3,z,new\n4,z,new\n"]);
+    // The second batch's manifest tracks all four, in order after the first's.
+    expect(again.sources.map((s) => [s.batch!.seq, Object.keys(s.batch!.manifest.objects).length])).toEqual([[1, 2], [2, 4]]);
   });
 
   test("a local folder: path + size + mtime + content hash; a touched file with the same content is not applied again", async () => {

@@ -248,8 +248,9 @@ export class JobClient {
    * has), verifies it and swaps it into the metastore in one step; the replaced table goes to the
    * trash for `trashDays` (jobs/lakeform_jobs/rebuild.py). A rebuild stopped earlier is settled first.
    */
-  rebuild(table: JobTable, previous: JobRequest<"rebuild">["previous"], generation: string, trashDays?: number): Promise<JobReply<"rebuild">> {
-    return this.post("rebuild", { table, previous, generation, ...(trashDays ? { trashDays } : {}) }, 60 * 60_000);
+  rebuild(table: JobTable, previous: JobRequest<"rebuild">["previous"], generation: string, opts: { trashDays?: number; declaredIn?: string } = {}): Promise<JobReply<"rebuild">> {
+    const { trashDays, declaredIn } = opts;
+    return this.post("rebuild", { table, previous, generation, ...(trashDays ? { trashDays } : {}), ...(declaredIn ? { declaredIn } : {}) }, 60 * 60_000);
   }
 
   /**

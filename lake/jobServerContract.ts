@@ -133,6 +133,7 @@ export const JOB_REQUESTS = {
       previous: z.strictObject({ format: z.enum(["hudi", "iceberg"]), primaryKey: z.array(column), partitionBy: z.array(column).optional() }).describe("The layout the table has"),
       generation: z.union([z.string(), z.number().int()]),
       trashDays: z.number().positive().optional().describe("How long the replaced table stays in the trash (default 7)"),
+      declaredIn: z.string().optional().describe("The tables.yaml declaring the table: its reconciler purges the replaced table when its trash period ends"),
       ...fenced,
     })
     .describe("Rewrites the table's current rows into a table of the new layout at a location of its own, verifies it, swaps it into the metastore in one step; the old table goes to the trash (jobs/lakeform_jobs/rebuild.py)"),

@@ -23,7 +23,7 @@ export interface ActResult {
  * Carries out one action's calls in order; the first failure stops it (every call is
  * idempotent, so the retry starts over from a fresh observation).
  */
-export async function act(deps: PassDeps, spec: TableSpec, action: Action, log: Logger, onProgress?: (p: ApplyProgress) => void): Promise<ActResult> {
+export async function act(deps: PassDeps & { declaredIn?: string }, spec: TableSpec, action: Action, log: Logger, onProgress?: (p: ApplyProgress) => void): Promise<ActResult> {
   const table: JobTable = jobTable(spec, deps.warehouseBucket);
   let wrote = 0;
   const writes = action.calls.filter((c) => c.op === "write").length;
@@ -32,7 +32,8 @@ export async function act(deps: PassDeps, spec: TableSpec, action: Action, log: 
       case "rebuild": {
         if (!deps.driver.rebuild) throw new LakeformError("INTERNAL", "this reconciler's driver can't rebuild a table");
         log.warn({ location: table.location, change: call.change }, `Rebuilding: ${action.reason}`);
-        const res = await deps.driver.rebuild(table, call.previous, spec.generation, spec.trash?.days);
+        // The replaced table's tombstone names this tables.yaml, whose reconciler purges it when its trash period ends.
+        const res = await deps.driver.rebuild(table, call.previous, spec.generation, { trashDays: spec.trash?.days, declaredIn: deps.declaredIn });
         log.info(
           { change: res.change, rows: res.rows, keys: res.keys, checksum: res.checksum, bytes: res.bytes, shadow: res.shadow, trash: res.trashTable, purgeAfter: res.purgeAfter, settled: res.settled, durationMs: res.durationMs },
           res.rebuilt

@@ -70,6 +70,8 @@ export interface TableDataPlan {
   code?: string;
   /** For act: an Iceberg partitioning change, applied as partition evolution (no data file rewritten): the spec's fields dropped and added. */
   partitions?: { change: "evolve"; drop: string[]; add: string[] };
+  /** For act: a rebuild into a new layout (reconciler/rebuildPlan.ts): what changes, from which layout, how much it rewrites (bytes where the format tells). */
+  rebuild?: { change: string; previous: { format: string; primaryKey: string[]; partitionBy: string[] }; rows: number | null; bytes: number | null };
 }
 
 /** Spark's simple type names: which values of a source fit a table column of that type. */
@@ -255,6 +257,8 @@ export function tableDataPlan(spec: TableSpec, lake: Observation, decided: Plan,
         const known = new Set(table.columns.map((c) => c.name));
         table = { exists: true, columns: [...table.columns, ...w.columns.filter((c) => !known.has(c)).map((name) => ({ name, type: "string" }))] };
       }
+      const rebuild = decided.action.calls.find((c) => c.op === "rebuild");
+      if (rebuild) return { ...base, reason: decided.action.reason, writes, rebuild: { change: rebuild.change, previous: rebuild.previous, rows: lake.rowCount, bytes: lake.dataFiles?.bytes ?? null } };
       const evolve = decided.action.calls.find((c) => c.op === "evolvePartitions");
       return { ...base, reason: decided.action.reason, repair: decided.action.repair, writes, ...(evolve ? { partitions: { change: "evolve" as const, drop: evolve.drop, add: evolve.add } } : {}) };
     }

@@ -28,7 +28,7 @@ export interface LakeDriver {
   /** Iceberg partition evolution to the table's partitionBy: its spec changes in the metadata, no data file is rewritten. */
   evolvePartitions(table: JobTable): Promise<JobReply<"evolve_partitions">>;
   /** Rewrites the table into its spec's layout from its current rows, verified, swapped in in one metastore step (reconciler/rebuildPlan.ts). */
-  rebuild?(table: JobTable, previous: JobRequest<"rebuild">["previous"], generation: string, trashDays?: number): Promise<JobReply<"rebuild">>;
+  rebuild?(table: JobTable, previous: JobRequest<"rebuild">["previous"], generation: string, opts?: { trashDays?: number; declaredIn?: string }): Promise<JobReply<"rebuild">>;
   /** Removes only the table's metastore entry (its files are gone), without loading the table. */
   forget(table: DropTable): Promise<void>;
   /** Moves files left at the table's location (where no table is) aside, so a new table can be made there. */

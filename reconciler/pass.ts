@@ -111,7 +111,7 @@ export async function runPass(deps: PassDeps, spec: TableSpec, ctx: PassContext)
       const applying = action.kind === "apply" ? ctx.onApplying : undefined;
       const seen = observed;
       applying?.(reportApplying(prev, action, new Date(), undefined, seen));
-      const acting = () => act(deps, spec, action, log, applying && ((progress) => applying(reportApplying(prev, action, new Date(), progress, seen))));
+      const acting = () => act({ ...deps, declaredIn: ctx.declaredIn }, spec, action, log, applying && ((progress) => applying(reportApplying(prev, action, new Date(), progress, seen))));
       wrote = (await (lease ? fencedBy(lease, acting) : acting())).wrote;
     }
     let maintenance: MaintenanceOutcome | undefined;

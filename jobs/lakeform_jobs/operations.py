@@ -200,11 +200,10 @@ class Jobs:
         """What the table holds. Its catalog entry, files and commits are read from the metastore
         and the object store on every observe (no Spark job); the rows, columns and data files
         only when the table's head moved since Spark last told them (observed.py)."""
-        t = self._live_format(req.table)
+        t, files = self._live_format(req.table)
         fmt = self.format(t)
         with fmt.observing(t):
             in_catalog = self.ctx.catalog.has(t)
-            files = fmt.files_exist(t)
             listed = fmt.commits(t, in_catalog, files)
             exists = in_catalog and files
             # Commits beyond the table's retention are not listed: travel and changes can't reach them.
@@ -253,13 +252,14 @@ class Jobs:
             format=t.format, rebuild=self.rebuilds.pending(t) if self.rebuilds else None, partition_spec=partition_spec,
         )
 
-    def _live_format(self, t: Table) -> Table:
-        """The table in the format its files have: one whose tables.yaml now says another format
-        is observed as it is (its commits say its layout, so the plan sees the change)."""
+    def _live_format(self, t: Table) -> tuple[Table, bool]:
+        """The table in the format its files have, and whether it has files: one whose tables.yaml
+        now says another format is observed as it is (its commits say its layout, so the plan sees
+        the change). The other format is asked only when the table's own has no files."""
         if self.format(t).files_exist(t):
-            return t
+            return t, True
         other = dataclasses.replace(t, format="iceberg" if t.format == "hudi" else "hudi")
-        return other if self.format(other).files_exist(other) else t
+        return (other, True) if self.format(other).files_exist(other) else (t, False)
 
     def maintain(self, req: TableRequest) -> MaintainResult:
         """Retention and compaction, between writes: under the table's write lock."""

@@ -49,6 +49,8 @@ class RebuildRequest:
     previous: dict[str, Any]  # the layout it has: format, primaryKey, partitionBy
     generation: str
     trash_days: float = 7.0
+    # The tables.yaml whose reconciler purges the replaced table after its trash period (its tombstone's declaredIn).
+    declared_in: str | None = None
     lease: Fence | None = None
 
     @staticmethod
@@ -66,7 +68,8 @@ class RebuildRequest:
         days = field_of(body, "trashDays", (int, float), "request", 7)
         if not days > 0:
             raise BadRequest("field request.trashDays must be more than 0")
-        return RebuildRequest(t, previous, str(field_of(body, "generation", (str, int), "request")), float(days), Fence.parse(body, t.database, t.name))
+        declared = field_of(body, "declaredIn", str, "request", None)
+        return RebuildRequest(t, previous, str(field_of(body, "generation", (str, int), "request")), float(days), declared, Fence.parse(body, t.database, t.name))
 
 
 @dataclass
@@ -233,7 +236,7 @@ class Rebuilds:
                 "tombstone": core.tombstone(
                     t.database, names.trash_name, old.format, old.location,
                     {"format": old.format, "primaryKey": before.get("primaryKey"), "partitionBy": before.get("partitionBy"), "schemaPolicy": old.schema_policy},
-                    {"id": newest.commit, "time": newest.time} if newest else None, want.rows, req.trash_days,
+                    {"id": newest.commit, "time": newest.time} if newest else None, want.rows, req.trash_days, declared_in=req.declared_in,
                 ),
             }
             places = self.jobs.placements

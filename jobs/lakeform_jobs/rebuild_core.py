@@ -105,7 +105,10 @@ def fingerprint(df: Any, keys: list[str], columns: list[str]) -> Fingerprint:
     return Fingerprint(rows=int(row["rows"]), keys=int(row["keys"]), key_sum=str(row["k"] or 0), row_sum=str(row["r"] or 0))
 
 
-def tombstone(database: str, trash_name: str, fmt: str, location: str, spec: dict[str, Any], last_commit: dict[str, str] | None, rows: int, days: float, now: float | None = None) -> dict[str, Any]:
+def tombstone(
+    database: str, trash_name: str, fmt: str, location: str, spec: dict[str, Any], last_commit: dict[str, str] | None, rows: int, days: float,
+    now: float | None = None, declared_in: str | None = None,
+) -> dict[str, Any]:
     """The trash's record of the table a rebuild replaced (lake/trash.ts Tombstone): listed by
     `lakeform trash`, purged after its period, undroppable under its trash name."""
     now = time.time() if now is None else now
@@ -121,6 +124,7 @@ def tombstone(database: str, trash_name: str, fmt: str, location: str, spec: dic
         "trashDays": days,
         "spec": spec,
         **({"lastCommit": last_commit} if last_commit else {}),
+        **({"declaredIn": declared_in} if declared_in else {}),
         "rowCount": rows,
         "replacedBy": "rebuild",
     }

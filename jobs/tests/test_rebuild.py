@@ -46,7 +46,9 @@ def test_a_fingerprint_mismatch_names_what_differs():
 def test_the_replaced_tables_tombstone_is_the_trashs():
     t = core.tombstone("sales", "orders__before_x", "hudi", "s3a://w/sales/orders", {"format": "hudi"}, {"id": "1", "time": "t"}, 5, 7, now=0)
     assert t["table"] == "sales.orders__before_x" and t["droppedAt"] == "1970-01-01T00:00:00.000Z" and t["purgeAfter"] == "1970-01-08T00:00:00.000Z"
-    assert {"table", "database", "name", "format", "location", "droppedAt", "purgeAfter", "trashDays"} <= set(t)
+    assert {"table", "database", "name", "format", "location", "droppedAt", "purgeAfter", "trashDays"} <= set(t) and "declaredIn" not in t
+    # Named by its tables.yaml, whose reconciler purges it when its period ends.
+    assert core.tombstone("sales", "x", "hudi", "l", {}, None, 0, 1, declared_in="/d/tables.yaml")["declaredIn"] == "/d/tables.yaml"
 
 
 def test_where_a_table_is_while_its_swap_is_under_way():
@@ -61,9 +63,9 @@ def test_where_a_table_is_while_its_swap_is_under_way():
 
 def test_a_rebuild_request_names_the_layout_it_has():
     body = {"table": {"name": "orders", "database": "sales", "format": "iceberg", "primaryKey": ["id", "region"], "location": "s3a://w/sales/orders"},
-            "previous": {"format": "hudi", "primaryKey": ["id"]}, "generation": "g", "trashDays": 2}
+            "previous": {"format": "hudi", "primaryKey": ["id"]}, "generation": "g", "trashDays": 2, "declaredIn": "/d/tables.yaml"}
     r = RebuildRequest.parse(body)
-    assert r.previous == {"format": "hudi", "primaryKey": ["id"], "partitionBy": []} and r.trash_days == 2.0
+    assert r.previous == {"format": "hudi", "primaryKey": ["id"], "partitionBy": []} and r.trash_days == 2.0 and r.declared_in == "/d/tables.yaml"
     with pytest.raises(BadRequest, match="request.previous.format"):
         RebuildRequest.parse({**body, "previous": {"format": "delta", "primaryKey": ["id"]}})
     with pytest.raises(BadRequest, match="trashDays"):

@@ -113,6 +113,14 @@ test("a key change (Hudi) and a format change (Iceberg → Hudi) are rebuilt and
   // The replaced tables are in the trash, under their trash names, until their trash period ends.
   const trash = (await new TrashStore(s3(w.outs), w.outs.warehouseBucket).list()).filter((x) => x.name.includes(sfx));
   expect(trash.map((x) => [x.name.replace(/__before_\d+$/, ""), x.format, x.rowCount])).toEqual(expect.arrayContaining([[HUDI, "hudi", ROWS], [ICE, "iceberg", ROWS - 1]]));
+  // Named by this tables.yaml, whose reconciler purges them when their trash period ends.
+  expect(new Set(trash.map((x) => x.declaredIn))).toEqual(new Set([path.resolve(w.tablesFile)]));
+  // Restorable: registered under its trash name (what undrop asks of the job server), it is the old table, with its rows.
+  const old = trash.find((x) => x.name.startsWith(`${HUDI}__before_`))!;
+  const oldTable = { ...spec(HUDI), name: old.name, primaryKey: ["id"], location: `s3a://${w.outs.warehouseBucket}/default/${old.name}` };
+  expect((await w.jobs.register(oldTable)).registered).toBe(true);
+  expect(Number(await w.t.scalar(`SELECT count(*) FROM hudi.default.${old.name}`))).toBe(ROWS);
+  await w.jobs.drop(oldTable, false);
   const said = logs.filter((l) => String(l.msg).startsWith("Rebuilt the table"));
   expect(said.length).toBe(2);
   process.stdout.write(`rebuilds took ${took} ms; readers saw ${readers[HUDI].seen.length} and ${readers[ICE].seen.length} answers\n`);

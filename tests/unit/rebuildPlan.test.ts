@@ -7,7 +7,9 @@ import { RebuildRefused, tableDiff, type TableState } from "../../components/tab
 import type { Observation } from "../../lake/jobClient";
 import { parseTables, type TableSpec } from "../../lake/spec";
 import type { ResolvedSource } from "../../lake/sources";
+import { tableDataPlan } from "../../reconciler/dataPlan";
 import { plan } from "../../reconciler/plan";
+import { tablePlanLines } from "../../reconciler/tablePlan";
 import { layoutChange, rebuildStep, rewriteSize } from "../../reconciler/rebuildPlan";
 
 const spec: TableSpec = {
@@ -85,4 +87,11 @@ test("the preview: a layout change is an update under rebuild, a refused replace
   const refuse = { ...news, spec: { ...data, onIncompatibleChange: undefined } };
   expect(() => tableDiff(olds, refuse)).toThrow(RebuildRefused);
   expect(() => tableDiff(olds, refuse)).toThrow(/onIncompatibleChange: rebuild/);
+});
+
+test("lakeform plan and the preview say the rebuild: the line, and --json's rebuild with the rows and bytes it rewrites", () => {
+  const lake = obs();
+  const t = tableDataPlan(spec, lake, plan(spec, { sources: [src], lake }), new Map());
+  expect(t.rebuild).toEqual({ change: "key id → (id, region)", previous: { format: "hudi", primaryKey: ["id"], partitionBy: [] }, rows: 1200, bytes: 2 * 1024 * 1024 });
+  expect(tablePlanLines(t)).toEqual(["default.orders: data plan: rebuild: 1,200 rows / 2.0 MiB rewritten, key id → (id, region)"]);
 });

@@ -69,7 +69,7 @@ export function jobDriver(jobs: JobClient): LakeDriver {
     register: (table) => wrap(async () => void (await jobs.register(table))),
     resync: (table) => wrap(() => jobs.resync(table)),
     evolvePartitions: (table) => wrap(() => jobs.evolvePartitions(table)),
-    rebuild: (table, previous, generation, trashDays) => wrap(() => jobs.rebuild(table, previous, generation, trashDays)),
+    rebuild: (table, previous, generation, opts) => wrap(() => jobs.rebuild(table, previous, generation, opts)),
     forget: (table) => wrap(async () => void (await jobs.forgetCatalog(table))),
     clearLeftovers: (table) => wrap(async () => void (await jobs.clearLeftovers(table))),
     drop: (table, purge) => wrap(async () => void (await jobs.drop(table, purge))),

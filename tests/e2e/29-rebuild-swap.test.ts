@@ -1,7 +1,7 @@
 /**
  * Rebuild as a planned action (issue 22, item 2), against the real lakehouse: under
- * onIncompatibleChange: rebuild, a key change of a Hudi table and a format change of an Iceberg
- * table (to Hudi) are each rewritten from the table's current rows (an Iceberg row deleted through
+ * onIncompatibleChange: rebuild, a key change of a Hudi table and a format change each way (an
+ * Iceberg table to Hudi, a Hudi table to Iceberg) are each rewritten from the table's current rows (an Iceberg row deleted through
  * Trino, which no source knows of, stays deleted), verified, and swapped into the metastore in one
  * step, while a reader polls count(*) through Trino's hive catalog (which redirects to whichever
  * format the entry is): it never sees a missing table or another count. The rows after are the
@@ -23,11 +23,12 @@ jest.setTimeout(240_000);
 const sfx = Date.now().toString(36);
 const HUDI = `rbs_h_${sfx}`;
 const ICE = `rbs_i_${sfx}`;
+const H2I = `rbs_x_${sfx}`;
 const ROWS = 40;
 let w: TablesWorkspace;
 const logs: Record<string, unknown>[] = [];
 
-const declare = (hudi: { key: string }, ice: { format: string }) =>
+const declare = (hudi: { key: string }, ice: { format: string }, h2i = "hudi") =>
   fs.writeFileSync(
     w.tablesFile,
     `apiVersion: lakeform/v1
@@ -42,6 +43,11 @@ tables:
     primaryKey: id
     onIncompatibleChange: rebuild
     sources: [i.csv]
+  - name: ${H2I}
+    format: ${h2i}
+    primaryKey: id
+    onIncompatibleChange: rebuild
+    sources: [h.csv]
 `,
   );
 const pass = () => reconcileOnce(w, pino({ level: "info" }, { write: (line: string) => void logs.push(JSON.parse(line)) }));
@@ -82,10 +88,10 @@ beforeAll(async () => {
   expect(await count(ICE)).toBe(ROWS - 1);
 });
 
-test("a key change (Hudi) and a format change (Iceberg → Hudi) are rebuilt and swapped in while readers never see a missing table or another count", async () => {
-  const before = { [HUDI]: await checksum(HUDI), [ICE]: await checksum(ICE) };
-  declare({ key: "[id, region]" }, { format: "hudi" });
-  const readers = { [HUDI]: pollReader(HUDI), [ICE]: pollReader(ICE) };
+test("a key change (Hudi) and format changes both ways (Iceberg → Hudi, Hudi → Iceberg) are rebuilt and swapped in while readers never see a missing table or another count", async () => {
+  const before = { [HUDI]: await checksum(HUDI), [ICE]: await checksum(ICE), [H2I]: await checksum(H2I) };
+  declare({ key: "[id, region]" }, { format: "hudi" }, "iceberg");
+  const readers = { [HUDI]: pollReader(HUDI), [ICE]: pollReader(ICE), [H2I]: pollReader(H2I) };
   const t0 = Date.now();
   await pass();
   const took = Date.now() - t0;
@@ -98,9 +104,13 @@ test("a key change (Hudi) and a format change (Iceberg → Hudi) are rebuilt and
   }
   expect(synced(HUDI)?.status).toBe("True");
   expect(synced(ICE)?.status).toBe("True");
+  expect(synced(H2I)?.status).toBe("True");
   // The same rows, read through the new tables.
   expect(await checksum(HUDI)).toBe(before[HUDI]);
   expect(await checksum(ICE)).toBe(before[ICE]);
+  expect(await checksum(H2I)).toBe(before[H2I]);
+  // Hudi → Iceberg: the entry is an Iceberg table's now.
+  expect(Number(await w.t.scalar(`SELECT count(*) FROM iceberg.default.${H2I}`))).toBe(ROWS);
   expect(Number(await w.t.scalar(`SELECT count(*) FROM hudi.default.${ICE} WHERE id = 3`))).toBe(0);
   // The new layouts are the tables' newest commits' own.
   const hudi = await w.jobs.observe(spec(HUDI));
@@ -112,7 +122,7 @@ test("a key change (Hudi) and a format change (Iceberg → Hudi) are rebuilt and
   expect(logs.filter((l) => l.msg === "Applied source" && String(l.table ?? "").includes(sfx) && Number(l.time) > t0)).toEqual([]);
   // The replaced tables are in the trash, under their trash names, until their trash period ends.
   const trash = (await new TrashStore(s3(w.outs), w.outs.warehouseBucket).list()).filter((x) => x.name.includes(sfx));
-  expect(trash.map((x) => [x.name.replace(/__before_\d+$/, ""), x.format, x.rowCount])).toEqual(expect.arrayContaining([[HUDI, "hudi", ROWS], [ICE, "iceberg", ROWS - 1]]));
+  expect(trash.map((x) => [x.name.replace(/__before_\d+$/, ""), x.format, x.rowCount])).toEqual(expect.arrayContaining([[HUDI, "hudi", ROWS], [ICE, "iceberg", ROWS - 1], [H2I, "hudi", ROWS]]));
   // Named by this tables.yaml, whose reconciler purges them when their trash period ends.
   expect(new Set(trash.map((x) => x.declaredIn))).toEqual(new Set([path.resolve(w.tablesFile)]));
   // Restorable: registered under its trash name (what undrop asks of the job server), it is the old table, with its rows.
@@ -122,14 +132,14 @@ test("a key change (Hudi) and a format change (Iceberg → Hudi) are rebuilt and
   expect(Number(await w.t.scalar(`SELECT count(*) FROM hudi.default.${old.name}`))).toBe(ROWS);
   await w.jobs.drop(oldTable, false);
   const said = logs.filter((l) => String(l.msg).startsWith("Rebuilt the table"));
-  expect(said.length).toBe(2);
-  process.stdout.write(`rebuilds took ${took} ms; readers saw ${readers[HUDI].seen.length} and ${readers[ICE].seen.length} answers\n`);
+  expect(said.length).toBe(3);
+  process.stdout.write(`rebuilds took ${took} ms; readers saw ${Object.values(readers).map((r) => r.seen.length).join(", ")} answers\n`);
 });
 
 test("a new key two rows share is refused before anything is written, naming the count; the table is unchanged", async () => {
   const before = await checksum(HUDI);
   const trashBefore = (await new TrashStore(s3(w.outs), w.outs.warehouseBucket).list()).length;
-  declare({ key: "region" }, { format: "hudi" });
+  declare({ key: "region" }, { format: "hudi" }, "iceberg");
   await pass();
   const c = synced(HUDI);
   expect(c?.status).toBe("False");

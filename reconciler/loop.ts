@@ -2,9 +2,10 @@
  * The reconcile loop: level-triggered, per table. A request names a table only; each pass
  * (reconciler/pass.ts) re-reads the desired state and the lake in full, plans one action, acts,
  * and reports, and says what should happen next. The work queue (reconciler/queue.ts) decides
- * when: at most `concurrency` passes at once and one per table, the table due earliest first,
- * exponential backoff per table after failures (reset when the table is back in sync), a pass
- * right away after one that carried out an action, the resync interval otherwise. The loop sleeps
+ * when: at most `passesAtOnce` passes at once (of them at most `concurrency` writing) and one per
+ * table, the table due earliest first, exponential backoff per table after failures (reset when
+ * the table is back in sync), a pass right away after one that carried out an action, the resync
+ * interval otherwise. The loop sleeps
  * until the next table is due or something happens (a requeue, a pass done): it never polls.
  *
  * What makes a table due early: its own input changed (`requeue`, from the watcher), or its spec
@@ -35,12 +36,12 @@ export interface ReconcilerOptions {
   resyncMs?: number;
   backoffBaseMs?: number;
   backoffMaxMs?: number;
-  /** Tables reconciled at once (each table is only ever written by one pass at a time); in `runOnce`, writes (and maintenance) carried out at once. */
+  /** Writes (and maintenance) carried out at once, by the running loop and by `runOnce` (each table is only ever written by one pass at a time). */
   concurrency?: number;
   /**
-   * Passes `runOnce` runs at once (8): a pass with nothing to do waits on the metastore and the
-   * object store, not on the machine, so many overlap; those with a write to carry out take one
-   * of `concurrency` slots first.
+   * Passes run at once (8), by the running loop and by `runOnce`: a pass with nothing to do waits
+   * on the metastore and the object store, not on the machine, so many overlap; those with a
+   * write to carry out take one of `concurrency` slots first.
    */
   passesAtOnce?: number;
   /** Passes one table may take in a row in `runOnce` (each after an action). */
@@ -323,7 +324,7 @@ export class Reconciler {
   private async run(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       if (!this.sweeping && this.pruneDue <= Date.now()) this.startSweep();
-      const free = this.opts.concurrency - this.queue.inFlight;
+      const free = this.opts.passesAtOnce - this.queue.inFlight;
       for (const id of this.queue.take(free)) {
         const t = this.tables.find((x) => tableId(x) === id);
         if (!t) {
@@ -337,7 +338,7 @@ export class Reconciler {
       }
       // Until the next table is due (only when a slot is free to run it), the sweep's retry, or a wake.
       const pruneIn = this.sweeping ? Number.POSITIVE_INFINITY : this.pruneDue - Date.now();
-      await this.queue.wait(signal, { capMs: pruneIn, untilDue: this.queue.inFlight < this.opts.concurrency });
+      await this.queue.wait(signal, { capMs: pruneIn, untilDue: this.queue.inFlight < this.opts.passesAtOnce });
     }
   }
 

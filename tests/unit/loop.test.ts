@@ -59,7 +59,7 @@ function lake(opts: { observe?: (table: string) => void | Promise<void>; forgets
   return { driver, sources, calls };
 }
 
-function reconciler(tables: string, l: ReturnType<typeof lake>, opts: { backoffBaseMs?: number; backoffMaxMs?: number; resyncMs?: number; concurrency?: number } = {}, clock = new FakeClock()) {
+function reconciler(tables: string, l: ReturnType<typeof lake>, opts: { backoffBaseMs?: number; backoffMaxMs?: number; resyncMs?: number; concurrency?: number; passesAtOnce?: number } = {}, clock = new FakeClock()) {
   const sub = path.join(dir, String(++n));
   fs.mkdirSync(sub);
   const tablesFile = path.join(sub, "tables.yaml");
@@ -126,6 +126,40 @@ test("runOnce: passes with nothing to do overlap (passesAtOnce), the writes carr
   expect(r.allInSync()).toBe(true);
 });
 
+test("the running loop: passes overlap (passesAtOnce), the writes carried out at once stay within concurrency", async () => {
+  const tick = () => new Promise<void>((resolve) => setTimeout(resolve, 5));
+  let observing = 0;
+  let maxObserving = 0;
+  const l = lake({
+    observe: async () => {
+      maxObserving = Math.max(maxObserving, ++observing);
+      await tick();
+      observing--;
+    },
+  });
+  let writing = 0;
+  let maxWriting = 0;
+  const write = l.driver.write;
+  l.driver.write = async (...args) => {
+    maxWriting = Math.max(maxWriting, ++writing);
+    await tick();
+    writing--;
+    return write(...args);
+  };
+  const names = ["t1", "t2", "t3", "t4", "t5", "t6"];
+  const { r } = reconciler(yaml(names.map((name) => ({ name, sources: [`${name}.csv`] }))), l, { concurrency: 2, passesAtOnce: 4, resyncMs: 600_000 });
+  await running(r, async () => {
+    const deadline = Date.now() + 10_000;
+    while (!r.allInSync() && Date.now() < deadline) await tick();
+    expect(r.allInSync()).toBe(true);
+  });
+  expect(l.calls.filter((c) => c.startsWith("write ")).sort()).toEqual(names.map((n) => `write ${n} ${n}.csv`));
+  expect(maxWriting).toBeLessThanOrEqual(2);
+  expect(maxWriting).toBeGreaterThanOrEqual(1);
+  expect(maxObserving).toBeGreaterThan(2);
+  expect(maxObserving).toBeLessThanOrEqual(4);
+});
+
 test("the running loop backs a failing table off (doubling), and resets once it is in sync; the other table carries on", async () => {
   let sparkDown = true;
   const l = lake({
@@ -182,13 +216,13 @@ test("with nothing due the loop makes no pass, however long; a requeue wakes it 
   });
 });
 
-test("under load the table due earliest goes first: one slot, two slow tables always due, the one declared last still gets its passes", async () => {
+test("under load the table due earliest goes first: one pass at a time, two slow tables always due, the one declared last still gets its passes", async () => {
   // The two "busy" tables never show their writes: every pass of theirs acts or fails and is due
   // again at once (or 100 ms later), and each takes 500 ms. "quiet" is declared last.
   const clock = new FakeClock();
   const l = lake({ forgets: ["busy1", "busy2"], observe: (name) => (name === "quiet" ? undefined : clock.sleep(500)) });
   const tables = [{ name: "busy1", sources: ["a.csv"] }, { name: "busy2", sources: ["b.csv"] }, { name: "quiet", sources: ["q.csv"] }];
-  const { r } = reconciler(yaml(tables), l, { concurrency: 1, backoffBaseMs: 100, backoffMaxMs: 100, resyncMs: 1000 }, clock);
+  const { r } = reconciler(yaml(tables), l, { concurrency: 1, passesAtOnce: 1, backoffBaseMs: 100, backoffMaxMs: 100, resyncMs: 1000 }, clock);
   await running(r, async () => {
     await clock.advance(20_000);
     const passes = (name: string) => l.calls.filter((c) => c === `observe ${name}`).length;

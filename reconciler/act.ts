@@ -33,7 +33,7 @@ export async function act(deps: PassDeps & { declaredIn?: string }, spec: TableS
         if (!deps.driver.rebuild) throw new LakeformError("INTERNAL", "this reconciler's driver can't rebuild a table");
         log.warn({ location: table.location, change: call.change }, `Rebuilding: ${action.reason}`);
         // The replaced table's tombstone names this tables.yaml, whose reconciler purges it when its trash period ends.
-        const res = await deps.driver.rebuild(table, call.previous, spec.generation, { trashDays: spec.trash?.days, declaredIn: deps.declaredIn });
+        const res = await deps.driver.rebuild(table, call.previous, spec.generation, { trashDays: spec.trash?.days ?? deps.trashDays, declaredIn: deps.declaredIn });
         log.info(
           { change: res.change, rows: res.rows, keys: res.keys, checksum: res.checksum, bytes: res.bytes, shadow: res.shadow, trash: res.trashTable, purgeAfter: res.purgeAfter, settled: res.settled, durationMs: res.durationMs },
           res.rebuilt

@@ -235,7 +235,7 @@ export class Reconciler {
     this.busy.add(id);
     try {
       result = await runPass(
-        { driver: this.passDriver, sources: this.opts.sources, warehouseBucket: this.opts.warehouseBucket, baseDir: path.dirname(this.declaredIn), leases: this.opts.leases, progressEveryMs: this.opts.progressEveryMs, actSlot: () => this.actSlots.take() },
+        { driver: this.passDriver, sources: this.opts.sources, warehouseBucket: this.opts.warehouseBucket, baseDir: path.dirname(this.declaredIn), leases: this.opts.leases, progressEveryMs: this.opts.progressEveryMs, actSlot: () => this.actSlots.take(), trashDays: this.opts.trashDays },
         t,
         {
           prev,

@@ -39,6 +39,8 @@ export interface PassDeps {
    * out takes one before its lease; a pass with nothing to do takes none, so many run at once.
    */
   actSlot?: () => Promise<() => void>;
+  /** The stack's trash period (days) for a table that sets none: how long a rebuild keeps the table it replaced. */
+  trashDays?: number;
 }
 
 export async function observe(deps: PassDeps, spec: TableSpec): Promise<Observed> {

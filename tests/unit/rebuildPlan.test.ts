@@ -11,6 +11,9 @@ import { tableDataPlan } from "../../reconciler/dataPlan";
 import { plan } from "../../reconciler/plan";
 import { tablePlanLines } from "../../reconciler/tablePlan";
 import { layoutChange, rebuildStep, rewriteSize } from "../../reconciler/rebuildPlan";
+import pino from "pino";
+import { act } from "../../reconciler/act";
+import type { LakeDriver, SourceStore } from "../../reconciler/driver";
 
 const spec: TableSpec = {
   name: "orders", database: "default", format: "hudi", primaryKey: ["id", "region"], partitionBy: [], sources: ["a.csv"],
@@ -94,4 +97,24 @@ test("lakeform plan and the preview say the rebuild: the line, and --json's rebu
   const t = tableDataPlan(spec, lake, plan(spec, { sources: [src], lake }), new Map());
   expect(t.rebuild).toEqual({ change: "key id → (id, region)", previous: { format: "hudi", primaryKey: ["id"], partitionBy: [] }, rows: 1200, bytes: 2 * 1024 * 1024 });
   expect(tablePlanLines(t)).toEqual(["default.orders: data plan: rebuild: 1,200 rows / 2.0 MiB rewritten, key id → (id, region)"]);
+});
+
+test("the rebuild is asked to keep the replaced table for the table's trash period, else the stack's (--trash-days / lakeform:reconciler trashDays)", async () => {
+  const p = plan(spec, { sources: [src], lake: obs() });
+  if (p.kind !== "act") throw new Error(`expected act, got ${p.kind}`);
+  const asked: { trashDays?: number; declaredIn?: string }[] = [];
+  const rebuild = async (_t: unknown, _prev: unknown, _g: string, opts: { trashDays?: number; declaredIn?: string } = {}) => {
+    asked.push(opts);
+    return { rebuilt: true, change: "key", rows: 1, keys: 1, checksum: "x", bytes: 1, shadow: "s", trashTable: "t", purgeAfter: "p", settled: false, durationMs: 1 };
+  };
+  const deps = { driver: { rebuild } as unknown as LakeDriver, sources: {} as SourceStore, warehouseBucket: "w", baseDir: "/d", trashDays: 30, declaredIn: "/d/tables.yaml" };
+  const log = pino({ level: "silent" });
+  await act(deps, spec, p.action, log);
+  await act(deps, { ...spec, trash: { days: 2 } }, p.action, log);
+  await act({ ...deps, trashDays: undefined }, spec, p.action, log);
+  expect(asked).toEqual([
+    { trashDays: 30, declaredIn: "/d/tables.yaml" },
+    { trashDays: 2, declaredIn: "/d/tables.yaml" },
+    { trashDays: undefined, declaredIn: "/d/tables.yaml" },
+  ]);
 });

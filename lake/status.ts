@@ -55,6 +55,14 @@ function staleNote(at: string, now: Date): string {
  * `unverified`: why no line can be checked now (an engine or the reconciler down): every line
  * then says it is the last one the reconciler wrote, and a synced one shows SYNCED as "unknown".
  */
+const ACTED: Record<string, string> = { warn: "warned", drop: "dropped", quarantine: "quarantined", fail: "failed" };
+
+/** The last checked commit's expectation hits (rules no row broke left out): "; expectations: email_shape 3 warned, known_region 2 quarantined". */
+function expectationNote(t: TableStatus): string {
+  const hits = Object.entries(t.expectations ?? {}).filter(([, e]) => e.failed > 0);
+  return hits.length ? `; expectations: ${hits.map(([rule, e]) => `${rule} ${e.failed} ${ACTED[e.action] ?? e.action}`).join(", ")}` : "";
+}
+
 export function formatStatus(status: LakeStatus, now = new Date(), opts: { unverified?: string } = {}): string {
   const lines: string[] = [];
   if (status.specError) lines.push(`tables.yaml: INVALID (serving the last valid version)\n${status.specError}\n`);
@@ -76,7 +84,8 @@ export function formatStatus(status: LakeStatus, now = new Date(), opts: { unver
       maintained(t),
       // "UpToDate" says it all; anything else (including a repaired "Recreated") says why.
       (opts.unverified ? `Unverified (${opts.unverified}; as last reported) ` : "") +
-      (why?.reason === Reason.Applying && t.applying ? `Applying ${formatApplyProgress(t.applying)}${staleNote(t.applying.at, now)}` : why ? `${why.reason}${why.type === "Synced" && why.reason === "UpToDate" ? "" : `: ${why.message}`}` : "-"),
+      (why?.reason === Reason.Applying && t.applying ? `Applying ${formatApplyProgress(t.applying)}${staleNote(t.applying.at, now)}` : why ? `${why.reason}${why.type === "Synced" && why.reason === "UpToDate" ? "" : `: ${why.message}`}` : "-") +
+      expectationNote(t),
     ];
   });
   const last = header.length - 1;

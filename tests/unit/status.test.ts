@@ -20,3 +20,15 @@ test("one line per table: healthy ones say UpToDate, repaired and failing ones s
   expect(lines.find((l) => l.startsWith("default.b"))).toMatch(/\byes\b.*Recreated: table had disappeared from the metastore; re-registered$/);
   expect(lines.find((l) => l.startsWith("default.c"))).toMatch(/\bNO\b.*1\/2.*BadCsv: line 3 has 2 fields$/);
 });
+
+test("a table whose last checked write had expectation hits says so after its reason; rules no row broke are left out", () => {
+  const st = emptyStatus("tables.yaml");
+  st.tables["default.a"] = {
+    ...table("a", true, [cond("Synced", "True", "UpToDate", "all 2 source(s) applied"), cond("Degraded", "False", "Healthy", "ok")]),
+    expectations: { email_shape: { action: "warn", failed: 3 }, known_region: { action: "quarantine", failed: 2 }, deal_value: { action: "fail", failed: 0 } },
+  };
+  st.tables["default.b"] = { ...table("b", true, [cond("Synced", "True", "UpToDate", "all 2 source(s) applied")]), expectations: { deal_value: { action: "fail", failed: 0 } } };
+  const lines = formatStatus(st).split("\n");
+  expect(lines.find((l) => l.startsWith("default.a"))).toMatch(/\bUpToDate; expectations: email_shape 3 warned, known_region 2 quarantined$/);
+  expect(lines.find((l) => l.startsWith("default.b"))).toMatch(/\bUpToDate$/);
+});

@@ -8,7 +8,8 @@ import type { Logger } from "pino";
 import { asLakeformError, LakeformError } from "../lake/errors";
 import { jobTable, type JobTable, type MaintainResult } from "../lake/jobClient";
 import { applyProgress, formatApplyProgress, type ApplyProgress } from "../lake/progress";
-import { sourceRead } from "../lake/sourceFormat";
+import { sourceRead, type DetectedFormat } from "../lake/sourceFormat";
+import type { ResolvedSource } from "../lake/sources";
 import type { TableSpec } from "../lake/spec";
 import type { MaintenancePlan } from "./maintenance";
 import type { PassDeps } from "./observe";
@@ -71,7 +72,12 @@ export async function act(deps: PassDeps & { declaredIn?: string }, spec: TableS
         const t0 = Date.now();
         const name = src.name ?? path.basename(src.location);
         const watch = watchWrite(deps, table, { index: wrote + 1, total: writes, source: name }, log, onProgress);
-        const res = await deps.driver.write(table, { uri, hash: src.hash, name, ...read.request, ...(src.replay ? { replay: src.replay } : {}) }, spec.generation).finally(() => watch.stop());
+        const res = await deps.driver
+          .write(table, { uri, hash: src.hash, name, ...read.request, ...(src.replay ? { replay: src.replay } : {}) }, spec.generation)
+          .catch(async (err: unknown) => {
+            throw await withObjectLine(deps, src, read.detected, err);
+          })
+          .finally(() => watch.stop());
         wrote++;
         const applied = { source: src.declared, file: src.location, commit: res.commit, rows: res.rowsWritten, renamed: res.renamed, addedColumns: res.addedColumns, durationMs: Date.now() - t0 };
         // schemaPolicy's discards are never silent: counted in the commit (lakeform.rows_discarded) and said here.
@@ -88,6 +94,20 @@ export async function act(deps: PassDeps & { declaredIn?: string }, spec: TableS
     }
   }
   return { wrote };
+}
+
+/**
+ * A failed write of a watched prefix's joined batch names lines of the landed file: the first
+ * one the message names is said as the line of the object it came from, too (details object,
+ * objectLine). Any other failure is as it was.
+ */
+async function withObjectLine(deps: PassDeps, src: ResolvedSource, detected: DetectedFormat, err: unknown): Promise<unknown> {
+  const m = src.batch && deps.sources.batchLine ? /\bline (\d+)\b/.exec((err as Error)?.message ?? "") : null;
+  if (!m) return err;
+  const at = await deps.sources.batchLine!(src, Number(m[1]), detected).catch(() => undefined);
+  if (!at) return err;
+  const e = asLakeformError(err);
+  return new LakeformError(e.code, `${e.message} (line ${m[1]} of the batch is line ${at.line} of ${at.location})`, { ...e.details, object: at.location, objectLine: at.line }, { cause: err });
 }
 
 /**

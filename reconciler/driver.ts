@@ -49,6 +49,8 @@ export interface SourceStore {
   land(src: ResolvedSource, detected?: DetectedFormat): Promise<string>;
   /** A watched prefix's pending writes against what the table has applied (lake/prefixSources.ts PrefixStore.resolve). Never writes. */
   resolvePrefix?: PrefixStore["resolve"];
+  /** A joined batch's line as its object's (lake/prefixSources.ts PrefixStore.lineOf). */
+  batchLine?: PrefixStore["lineOf"];
 }
 
 const wrap = async <T>(call: () => Promise<T>): Promise<T> => {
@@ -83,6 +85,8 @@ export function sourceStore(sources: Pick<Sources, "resolve" | "land"> & Partial
   return {
     resolve: (declared, baseDir) => wrap(() => sources.resolve(declared, baseDir)),
     land: (src, detected) => wrap(() => sources.land(src, detected)),
-    ...(prefixes ? { resolvePrefix: (...args: Parameters<PrefixStore["resolve"]>) => wrap(() => prefixes.resolve(...args)) } : {}),
+    ...(prefixes
+      ? { resolvePrefix: (...args: Parameters<PrefixStore["resolve"]>) => wrap(() => prefixes.resolve(...args)), batchLine: (...args: Parameters<PrefixStore["lineOf"]>) => prefixes.lineOf(...args) }
+      : {}),
   };
 }

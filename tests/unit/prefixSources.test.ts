@@ -3,6 +3,10 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import type { Observation } from "../../lake/jobClient";
+import pino from "pino";
+import { LakeformError } from "../../lake/errors";
+import { act } from "../../reconciler/act";
+import type { LakeDriver, SourceStore } from "../../reconciler/driver";
 import {
   BATCH_OBJECT_MAX_BYTES,
   diffPrefix,
@@ -213,6 +217,50 @@ describe("prefix sources: a listing per pass, the lake's records, onChange", () 
     expect(bodies.map(String)).toEqual(["id,v\n1,x\n2,y\n", "id,v,w\n3,z,new\n4,z,new\n"]);
     // The second batch's manifest tracks all four, in order after the first's.
     expect(again.sources.map((s) => [s.batch!.seq, Object.keys(s.batch!.manifest.objects).length])).toEqual([[1, 2], [2, 4]]);
+  });
+
+  test("a joined batch's line is said as its object's: the landed file's line 5 is b.csv's line 3 (its header left out), whether or not this process landed it", async () => {
+    const s3 = memoryS3();
+    s3.put("land/orders/a.csv", "id,v\n1,x\n2,y\n");
+    s3.put("land/orders/b.csv", "\ufeffid,v\n3,z\n4,bad\n5,w");
+    s3.put("land/orders/c.csv", "id,v\n");
+    s3.put("land/orders/d.csv", "id,v\n6,q\n");
+    const store = new PrefixStore(s3 as unknown as S3Client, "wh", new SourceHashCache());
+    const [batch] = (await store.resolve(where, declared, undefined, "/", new Set())).sources;
+    const csv = { format: "csv", compression: "none" } as const;
+    const body = String(await store.concatenate(batch, csv, true)).split("\n");
+    expect(body[4]).toBe("4,bad");
+    const lines = await Promise.all([1, 2, 3, 4, 5, 6, 7, 8, 9].map((n) => store.lineOf(batch, n, csv)));
+    expect(lines.map((l) => l && `${path.basename(l.location)}:${l.line}`)).toEqual(["a.csv:1", "a.csv:2", "a.csv:3", "b.csv:2", "b.csv:3", "b.csv:4", "d.csv:2", undefined, undefined]);
+    // A store that never landed it reads the objects again to say so.
+    const fresh = new PrefixStore(s3 as unknown as S3Client, "wh", new SourceHashCache());
+    expect(await fresh.lineOf(batch, 5, csv)).toEqual({ location: "s3://land/orders/b.csv", line: 3 });
+  });
+
+  test("a joined batch's failed write names the object's line too (act), other failures unchanged", async () => {
+    const s3 = memoryS3();
+    s3.put("land/orders/a.csv", "id,v\n1,x\n");
+    s3.put("land/orders/b.csv", "id,v\n2,y\n3,bad\n");
+    const store = new PrefixStore(s3 as unknown as S3Client, "wh", new SourceHashCache());
+    const [batch] = (await store.resolve(where, declared, undefined, "/", new Set())).sources;
+    const spec = parseTables(`apiVersion: lakeform/v1\ntables:\n  - { name: orders, format: iceberg, primaryKey: id, sources: ["${declared}"] }\n`, "t.yaml").tables[0];
+    const fail = (message: string) => async () => {
+      throw new LakeformError("BAD_CSV", message);
+    };
+    const deps = (message: string) => ({
+      driver: { write: fail(message) } as unknown as LakeDriver,
+      sources: { resolve: async () => [], land: async () => "s3a://wh/x.csv", batchLine: (...a: Parameters<PrefixStore["lineOf"]>) => store.lineOf(...a) } as SourceStore,
+      warehouseBucket: "wh",
+      baseDir: "/",
+    });
+    const action = { kind: "apply" as const, reason: "r", calls: [{ op: "write" as const, source: batch }] };
+    const log = pino({ level: "silent" });
+    await expect(act(deps("00000.csv … (2 objects, batch 1), line 4: 'bad' is not a number (column v)"), spec, action, log)).rejects.toMatchObject({
+      code: "BAD_CSV",
+      message: "00000.csv … (2 objects, batch 1), line 4: 'bad' is not a number (column v) (line 4 of the batch is line 3 of s3://land/orders/b.csv)",
+      details: { object: "s3://land/orders/b.csv", objectLine: 3 },
+    });
+    await expect(act(deps("the header has no column id"), spec, action, log)).rejects.toMatchObject({ code: "BAD_CSV", message: "the header has no column id" });
   });
 
   test("a local folder: path + size + mtime + content hash; a touched file with the same content is not applied again", async () => {

@@ -30,6 +30,9 @@ function countLines(b: Buffer): number {
   return n + (b.length > 0 && b[b.length - 1] !== 0x0a ? 1 : 0);
 }
 
+/** Joined batches whose line index is kept in memory. */
+const LINE_INDEXES_KEPT = 32;
+
 /** How many objects a batch's landing reads at once. */
 const LAND_CONCURRENCY = 16;
 
@@ -197,6 +200,8 @@ export class PrefixStore {
       if (body[body.length - 1] !== 0x0a) parts.push(Buffer.from("\n"));
     });
     this.lineIndexes.set(src.hash, index);
+    // The newest few only: an index is asked for by the write that follows its landing.
+    for (const old of this.lineIndexes.keys()) if (this.lineIndexes.size > LINE_INDEXES_KEPT) this.lineIndexes.delete(old);
     return Buffer.concat(parts);
   }
 

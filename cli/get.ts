@@ -290,7 +290,13 @@ export async function describeTableCommand(outs: LakeOutputs, opts: { table: str
   const { spec, id, declaredIn } = await specFor(opts.table, opts.tablesFile, status);
   const location = tableLocation(outs.warehouseBucket, spec.database, spec.name);
   const d: TableDescription = { table: id, spec, declaredIn, location, status: status?.tables[id] };
-  const [observed, storage] = await Promise.allSettled([observe(outs, spec), storageOf(outs, location)]);
+  const [observed, atHome] = await Promise.allSettled([observe(outs, spec), storageOf(outs, location)]);
+  let storage = atHome;
+  // A rebuilt table's files are where its rebuild wrote them, not at its home location.
+  if (observed.status === "fulfilled" && observed.value.location && observed.value.location !== location) {
+    d.location = observed.value.location;
+    [storage] = await Promise.allSettled([storageOf(outs, d.location)]);
+  }
   if (observed.status === "fulfilled") {
     const { exists, inCatalog, filesExist, rowCount, columns, commits, dataFiles, historyExpired, catalogDrift } = observed.value;
     d.observed = { exists, inCatalog, filesExist, rowCount, columns, commits, dataFiles, historyExpired, catalogDrift };

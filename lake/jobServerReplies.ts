@@ -49,6 +49,8 @@ export const ObservationSchema = z.strictObject({
   format: z.enum(["hudi", "iceberg"]).optional(),
   /** A rebuild under way, or stopped before it was settled (the job server's placement record). */
   rebuild: z.strictObject({ stage: z.string(), shadow: z.string(), change: z.string() }).optional(),
+  /** Where the table's files are: its home location unless a rebuild swapped in a table written elsewhere (the job server's placement record). */
+  location: z.string().optional(),
   /** Registered in the metastore. */
   inCatalog: z.boolean(),
   /** Table files present in the object store. */

@@ -249,7 +249,7 @@ class Jobs:
         return Observation(
             exists=exists, in_catalog=in_catalog, files_exist=files, commits=[c.to_json() for c in commits], row_count=row_count, columns=columns, journal=journal,
             history_expired=expired, expired_source_hashes=expired_hashes, data_files=data_files, catalog_drift=drift, spark_asked=asked,
-            format=t.format, rebuild=self.rebuilds.pending(t) if self.rebuilds else None, partition_spec=partition_spec,
+            format=t.format, rebuild=self.rebuilds.pending(t) if self.rebuilds else None, partition_spec=partition_spec, location=t.location,
         )
 
     def _live_format(self, t: Table) -> tuple[Table, bool]:

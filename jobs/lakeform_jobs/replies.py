@@ -94,7 +94,9 @@ class Observation(Response):
     rebuild: dict[str, str] | None = None
     # Iceberg: the table's current partition spec, canonical (partitioning.py); None for Hudi.
     partition_spec: list[str] | None = None
-    OMIT_NONE = ("format", "rebuild", "partition_spec")
+    # Where the table's files are (placement.py): its home location unless a rebuild moved it.
+    location: str | None = None
+    OMIT_NONE = ("format", "rebuild", "partition_spec", "location")
 
 
 @dataclass

@@ -253,3 +253,10 @@ def test_the_request_says_whether_rows_are_wanted():
     body = {"table": {"name": "leads", "database": "default", "format": "iceberg", "location": "s3a://w/default/leads", "primaryKey": ["id"]}}
     assert TableRequest.parse(body).rows is True
     assert TableRequest.parse({**body, "rows": False}).rows is False
+
+
+def test_the_observation_says_where_the_table_s_files_are_and_its_reply_carries_it():
+    j, _ = server()
+    seen = j.observe(TableRequest(TABLE))
+    assert seen.location == TABLE.location
+    assert seen.to_json()["location"] == TABLE.location

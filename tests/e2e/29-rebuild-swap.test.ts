@@ -118,6 +118,8 @@ test("a key change (Hudi) and format changes both ways (Iceberg â†’ Hudi, Hudi â
   const ice = await w.jobs.observe(spec(ICE));
   expect(ice.format).toBe("hudi");
   expect(JSON.parse(ice.commits[ice.commits.length - 1].spec!)).toMatchObject({ format: "hudi", primaryKey: ["id"] });
+  // Their files are where the rebuild wrote them (what lakeform describe shows), beside the home location.
+  for (const o of [hudi, ice]) expect(o.location).toMatch(new RegExp(`^s3a://${w.outs.warehouseBucket}/default/(${HUDI}|${ICE})-r\\d+$`));
   // Nothing applied twice: the sources stay applied after the rebuild.
   expect(logs.filter((l) => l.msg === "Applied source" && String(l.table ?? "").includes(sfx) && Number(l.time) > t0)).toEqual([]);
   // The replaced tables are in the trash, under their trash names, until their trash period ends.

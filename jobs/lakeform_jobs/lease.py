@@ -145,3 +145,27 @@ class LeaseGuard:
         finally:
             stop.set()
             thread.join()
+
+
+def raise_if_lost(guard: LeaseGuard, err: Exception, what: str) -> None:
+    """A write that failed without committing: LEASE_LOST when its lease was lost (the watchdog
+    cancelled it, or the lease is gone now), else the failure is what it was."""
+    why = guard.lost
+    if why is None:
+        try:
+            why = guard.why_lost()
+        except Exception:
+            why = None
+    if why:
+        raise guard.failure(why, what) from err
+
+
+def warn_if_committed_after_loss(guard: LeaseGuard, commit: str) -> None:
+    """The window lease.py describes: the lease was lost after the last check, while the format
+    committed. The commit is whole and is journaled like any; it is said loudly."""
+    try:
+        why = guard.lost or guard.why_lost()
+    except Exception:
+        return
+    if why:
+        log.error("table=%s: commit %s landed after the writer's lease was lost (%s): kept and journaled", guard.table_key, commit, why)

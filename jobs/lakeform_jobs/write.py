@@ -20,7 +20,7 @@ from .readers.source import Discarded, Readers
 from .errors import BadCsv, JobFailure, SchemaRefused
 from .formats import Context, Format, WritePlan
 from .journal import Journal, commit_time
-from .lease import LeaseGuard
+from .lease import LeaseGuard, raise_if_lost, warn_if_committed_after_loss
 from .names import sanitize_column
 from .progress import Tracker, profile_line
 from .replies import WriteResult
@@ -168,7 +168,12 @@ class Writes:
             if self._spans_lines(t, r, multiline):
                 return None
             raise self.csv.diagnose(r, keys, multiline) or BadCsv(f"{stats['nulls']} row(s) have an empty primary key ({', '.join(keys)})")
-        df, plan, outcome, stats = self._rows(req, fmt, target, batch, stats, multiline, discarded, guard)
+        try:
+            df, plan, outcome, stats = self._rows(req, fmt, target, batch, stats, multiline, discarded, guard)
+        except JobFailure:
+            raise
+        except Exception as e:  # a bad record met by Spark's actions over the rows (expectations' counts), before the write
+            return self._bad_record(t, r, keys, multiline, e)
         # What a failed first write may remove is only what it made (_undo_new_table).
         before = None if target.exists else self._before_new_table(t)
         progress.stage("writing", r.bytes_total)
@@ -183,14 +188,18 @@ class Writes:
                 self._undo_new_table(t, before)
             raise_if_lost(guard, e, "the write was cancelled before it committed; nothing was written")
             progress.stage("diagnosing")
-            if self._spans_lines(t, r, multiline):
-                return None
-            failure = self.csv.diagnose(r, keys, multiline)
-            if failure is not None:
-                raise failure from e
-            raise
+            return self._bad_record(t, r, keys, multiline, e)
         warn_if_committed_after_loss(guard, commit)
         return _Written(commit=commit, rows=stats["rows"], plan=plan, multiline=multiline, discarded=discarded, expectations=outcome)
+
+    def _bad_record(self, t: Table, r, keys: list[str], multiline: bool, e: Exception) -> None:
+        """After Spark failed over the batch: None when it must be read again multi-line, else the CSV's own refusal (BAD_CSV naming the line) or the failure as it was."""
+        if self._spans_lines(t, r, multiline):
+            return None
+        failure = self.csv.diagnose(r, keys, multiline)
+        if failure is not None:
+            raise failure from e
+        raise e
 
     def _rows(self, req: WriteRequest, fmt: Format, target: Target, batch: Batch, stats: dict[str, int], multiline: bool, discarded: Discarded | None = None, guard: LeaseGuard | None = None) -> tuple["DataFrame", WritePlan, "expect.Outcome | None", dict[str, int]]:
         """The rows to write and how (plan_write): deleteWhen's rows flagged before dedupe, so the
@@ -351,30 +360,6 @@ class Writes:
             commit=commit, rows_written=affected, renamed={}, columns=cols, added_columns=[],
             duration_ms=int((time.time() - started) * 1000), operation=doc.op, **counts,
         )
-
-
-def raise_if_lost(guard: LeaseGuard, err: Exception, what: str) -> None:
-    """A write that failed without committing: LEASE_LOST when its lease was lost (the watchdog
-    cancelled it, or the lease is gone now), else the failure is what it was."""
-    why = guard.lost
-    if why is None:
-        try:
-            why = guard.why_lost()
-        except Exception:
-            why = None
-    if why:
-        raise guard.failure(why, what) from err
-
-
-def warn_if_committed_after_loss(guard: LeaseGuard, commit: str) -> None:
-    """The window lease.py describes: the lease was lost after the last check, while the format
-    committed. The commit is whole and is journaled like any; it is said loudly."""
-    try:
-        why = guard.lost or guard.why_lost()
-    except Exception:
-        return
-    if why:
-        log.error("table=%s: commit %s landed after the writer's lease was lost (%s): kept and journaled", guard.table_key, commit, why)
 
 
 def dedupe(df: "DataFrame", keys: list[str], ordering: str | None) -> "DataFrame":

@@ -90,3 +90,23 @@ def test_expectations_leave_rows_out_before_dedupe_and_the_plan_counts_the_rows_
     assert (stats["rows"], stats["keys"], stats["maxPerKey"]) == (2, 2, 1)
     assert (plan.bulk, plan.deduped) == (True, False)
     assert json.loads(plan.meta["expectations"]) == {"named": {"action": "warn", "failed": 1}, "positive": {"action": "drop", "failed": 1}}
+
+
+def test_a_ragged_record_in_a_table_with_expectations_is_refused_as_bad_csv_naming_its_line_not_retried_as_a_spark_error(spark, tmp_path):
+    from dataclasses import replace
+
+    from lakeform_jobs.errors import BadCsv
+    from lakeform_jobs.expectations import parse_all
+
+    t = replace(TABLE, expect=parse_all([{"name": "named", "rule": "not_null", "column": "name", "action": "warn"}]))
+    p = os.path.join(tmp_path, "ragged.csv")
+    with open(p, "w") as f:
+        f.write("id,name,v,op\n1,a,1,\n2,only\n")
+    w = Writes(spark, SimpleNamespace(spark=spark, storage=Storage(spark), catalog=None), None, CsvSource(spark, Storage(spark)))
+    req = WriteRequest(t, Source(uri="file://" + p, hash="h", name="ragged.csv"), "g1")
+    target = Target(exists=False, current=None, visible=[])
+    batch = w._open_batch(req, target, PROGRESS)
+    fmt = SimpleNamespace(checks_new_keys=True, exact_commit_counts=False, write=lambda *a: pytest.fail("nothing may be written"))
+    guard = SimpleNamespace(check=lambda: None, lost=None, why_lost=lambda: None)
+    with pytest.raises(BadCsv, match=r"line 3"):
+        w._write_attempt(req, fmt, target, batch, PROGRESS, guard, 0.0, batch.r.multiline)

@@ -130,7 +130,7 @@ class ArrowPath:
         """The write (see the module's doc); Decline before anything is written when the Spark path
         must take it. `writes`: the Spark path's Writes, whose undo, journal and lease steps it shares."""
         from ..replies import WriteResult
-        from ..write import raise_if_lost, warn_if_committed_after_loss
+        from ..lease import raise_if_lost, warn_if_committed_after_loss
 
         t, source = req.table, req.source
         progress.p.path = "arrow"

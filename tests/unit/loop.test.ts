@@ -94,58 +94,45 @@ test("runOnce: a new table is written, then observed in the same run, and report
   expect((await r.runOnce())[0]).toMatchObject({ ok: true, wrote: 0 });
 });
 
-test("runOnce: passes with nothing to do overlap (passesAtOnce), the writes carried out at once stay within concurrency, results in tables.yaml's order", async () => {
+/** A lake whose observes and writes take a tick each, counting the most in flight at once. */
+function overlapping() {
   const tick = () => new Promise<void>((resolve) => setTimeout(resolve, 5));
+  const most = { observing: 0, writing: 0 };
   let observing = 0;
-  let maxObserving = 0;
   const l = lake({
     observe: async () => {
-      maxObserving = Math.max(maxObserving, ++observing);
+      most.observing = Math.max(most.observing, ++observing);
       await tick();
       observing--;
     },
   });
   let writing = 0;
-  let maxWriting = 0;
   const write = l.driver.write;
   l.driver.write = async (...args) => {
-    maxWriting = Math.max(maxWriting, ++writing);
+    most.writing = Math.max(most.writing, ++writing);
     await tick();
     writing--;
     return write(...args);
   };
+  return { l, most, tick };
+}
+
+test("runOnce: passes with nothing to do overlap (passesAtOnce), the writes carried out at once stay within concurrency, results in tables.yaml's order", async () => {
+  const { l, most } = overlapping();
   const names = ["t1", "t2", "t3", "t4", "t5", "t6"];
   const { r } = reconciler(yaml(names.map((name) => ({ name, sources: [`${name}.csv`] }))), l, { concurrency: 1 });
   const first = await r.runOnce();
   expect(first.map((x) => [x.table, x.ok, x.wrote])).toEqual(names.map((n) => [`default.${n}`, true, 1]));
-  expect(maxWriting).toBe(1);
-  maxObserving = 0;
+  expect(most.writing).toBe(1);
+  most.observing = 0;
   const again = await r.runOnce();
   expect(again.map((x) => x.wrote)).toEqual([0, 0, 0, 0, 0, 0]);
-  expect(maxObserving).toBe(6);
+  expect(most.observing).toBe(6);
   expect(r.allInSync()).toBe(true);
 });
 
 test("the running loop: passes overlap (passesAtOnce), the writes carried out at once stay within concurrency", async () => {
-  const tick = () => new Promise<void>((resolve) => setTimeout(resolve, 5));
-  let observing = 0;
-  let maxObserving = 0;
-  const l = lake({
-    observe: async () => {
-      maxObserving = Math.max(maxObserving, ++observing);
-      await tick();
-      observing--;
-    },
-  });
-  let writing = 0;
-  let maxWriting = 0;
-  const write = l.driver.write;
-  l.driver.write = async (...args) => {
-    maxWriting = Math.max(maxWriting, ++writing);
-    await tick();
-    writing--;
-    return write(...args);
-  };
+  const { l, most, tick } = overlapping();
   const names = ["t1", "t2", "t3", "t4", "t5", "t6"];
   const { r } = reconciler(yaml(names.map((name) => ({ name, sources: [`${name}.csv`] }))), l, { concurrency: 2, passesAtOnce: 4, resyncMs: 600_000 });
   await running(r, async () => {
@@ -154,10 +141,10 @@ test("the running loop: passes overlap (passesAtOnce), the writes carried out at
     expect(r.allInSync()).toBe(true);
   });
   expect(l.calls.filter((c) => c.startsWith("write ")).sort()).toEqual(names.map((n) => `write ${n} ${n}.csv`));
-  expect(maxWriting).toBeLessThanOrEqual(2);
-  expect(maxWriting).toBeGreaterThanOrEqual(1);
-  expect(maxObserving).toBeGreaterThan(2);
-  expect(maxObserving).toBeLessThanOrEqual(4);
+  expect(most.writing).toBeLessThanOrEqual(2);
+  expect(most.writing).toBeGreaterThanOrEqual(1);
+  expect(most.observing).toBeGreaterThan(2);
+  expect(most.observing).toBeLessThanOrEqual(4);
 });
 
 test("the running loop backs a failing table off (doubling), and resets once it is in sync; the other table carries on", async () => {

@@ -12,6 +12,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { readOutputs } from "../stacks/automation";
+import { children, procKb } from "./proc";
 import { JobClient, type JobTable } from "../lake/jobClient";
 import { s3Client } from "../lake/outputs";
 import { Sources } from "../lake/sources";
@@ -39,28 +40,6 @@ async function writeCsv(file: string, bytes: number): Promise<number> {
   }
   await new Promise<void>((r, j) => out.end((e?: Error | null) => (e ? j(e) : r())));
   return id;
-}
-
-/** kB from /proc/<pid>/status: VmRSS (now) or VmHWM (the peak so far). */
-function procKb(pid: number, field: "VmRSS" | "VmHWM"): number {
-  try {
-    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
-    return m ? Number(m[1]) : 0;
-  } catch {
-    return 0;
-  }
-}
-
-/** The processes whose parent is pid (any of its threads may have started them). */
-function children(pid: number): number[] {
-  return fs.readdirSync("/proc").filter((d) => /^\d+$/.test(d)).map(Number).filter((p) => {
-    try {
-      const stat = fs.readFileSync(`/proc/${p}/stat`, "utf8");
-      return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === pid;
-    } catch {
-      return false;
-    }
-  });
 }
 
 const gb = (kb: number) => `${(kb / 1024 / 1024).toFixed(2)} GiB`;

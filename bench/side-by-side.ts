@@ -26,6 +26,7 @@ import pino from "pino";
 import { JobClient } from "../lake/jobClient";
 import { createReconciler } from "../reconciler/runtime";
 import { readOutputs, type LakeOutputs } from "../stacks/automation";
+import { children, procKb } from "./proc";
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 2_000_000);
 const TABLES = Number(process.env.BENCH_TABLES ?? 1000);
@@ -59,28 +60,6 @@ function column(out: string, re: RegExp): number | undefined {
   const cells = out.split("\n").find((l) => re.test(l))?.trim().split(/\s+/);
   const s = cells && Number(cells[cells.length - 2]);
   return s !== undefined && Number.isFinite(s) ? s : undefined;
-}
-
-/** kB of /proc/<pid>/status's VmRSS. */
-function rssKb(pid: number): number {
-  try {
-    const m = /^VmRSS:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
-    return m ? Number(m[1]) : 0;
-  } catch {
-    return 0;
-  }
-}
-
-/** The processes whose parent is pid. */
-function children(pid: number): number[] {
-  return fs.readdirSync("/proc").filter((d) => /^\d+$/.test(d)).map(Number).filter((p) => {
-    try {
-      const stat = fs.readFileSync(`/proc/${p}/stat`, "utf8");
-      return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === pid;
-    } catch {
-      return false;
-    }
-  });
 }
 
 const cmdline = (pid: number) => {
@@ -131,11 +110,11 @@ async function largeSource(outs: LakeOutputs, mb: number, sfx: string): Promise<
     const tablesFile = path.join(dir, "tables.yaml");
     fs.writeFileSync(tablesFile, `apiVersion: lakeform/v1\ntables:\n  - name: ${name}\n    format: iceberg\n    primaryKey: id\n    sources:\n      - big.csv\n`);
     const pids = jobServerPids(outs);
-    const peak = { reconciler: 0, jvm: 0, python: 0, before: rssKb(process.pid) };
+    const peak = { reconciler: 0, jvm: 0, python: 0, before: procKb(process.pid, "VmRSS") };
     const sample = () => {
-      peak.reconciler = Math.max(peak.reconciler, rssKb(process.pid));
-      peak.jvm = Math.max(peak.jvm, rssKb(pids.jvm));
-      if (pids.python) peak.python = Math.max(peak.python, rssKb(pids.python));
+      peak.reconciler = Math.max(peak.reconciler, procKb(process.pid, "VmRSS"));
+      peak.jvm = Math.max(peak.jvm, procKb(pids.jvm, "VmRSS"));
+      if (pids.python) peak.python = Math.max(peak.python, procKb(pids.python, "VmRSS"));
     };
     const sampler = setInterval(sample, 1000);
     const t0 = Date.now();

@@ -9,6 +9,10 @@
  *   the Hudi load and upsert again on a second job server (same settings) whose upserts use the
  *   other index (LAKEFORM_HUDI_INDEX: SIMPLE when the stack's runs BLOOM, and the reverse), so
  *   the two indexes are compared in one run (BENCH_OTHER_INDEX=0 skips it);
+ *   BENCH_HUDI_VARIANTS (a JSON object, label → Hudi write options): the Hudi load and upsert once
+ *   per variant on that second job server (the stack's index), each variant's options laid over the
+ *   job server's own (LAKEFORM_HUDI_OPTIONS_FILE), so write options are compared in one run;
+ *   BENCH_HUDI_ONLY=1 leaves out Iceberg, the tables.yaml edit and the CLI timings;
  *   a tables.yaml edit → 10,000 rows visible in Trino, with `lakeform reconcile` running;
  *   `lakeform status` and `lakeform query "SELECT 1"`, whole processes, medians of 5.
  * Each Lakeform write also as a ratio to plain Spark with the schema given.
@@ -114,12 +118,12 @@ print(json.dumps({"known": t1 - t0, "inferred": t2 - t1}))
  * A second job server on the stack's settings (its spark-defaults.conf) with the given Hudi upsert
  * index, on a free port; stopped by the returned function.
  */
-async function otherJobServer(defaults: string, index: string, outs: Pick<LakeOutputs, "jobServerSecret" | "warehouseBucket">): Promise<{ jobs: JobClient; stop: () => void }> {
+async function otherJobServer(defaults: string, index: string, outs: Pick<LakeOutputs, "jobServerSecret" | "warehouseBucket">, env: Record<string, string> = {}): Promise<{ jobs: JobClient; stop: () => void }> {
   const p = machineInstallPaths();
   const port = 20_000 + Math.floor(Math.random() * 9_000);
   const entry = path.resolve(__dirname, "..", "jobs", "job_server.py");
   const child = spawn(p.sparkSubmit, ["--properties-file", defaults, "--name", "lakeform-bench-job-server", entry, "--serve", "--port", String(port)], {
-    env: { ...process.env, PYSPARK_PYTHON: p.python, PYSPARK_DRIVER_PYTHON: p.python, SPARK_LOCAL_IP: "127.0.0.1", SPARK_LOCAL_DIRS: fs.mkdtempSync(path.join(os.tmpdir(), "spark-")), LAKEFORM_HUDI_INDEX: index,
+    env: { ...process.env, PYSPARK_PYTHON: p.python, PYSPARK_DRIVER_PYTHON: p.python, SPARK_LOCAL_IP: "127.0.0.1", SPARK_LOCAL_DIRS: fs.mkdtempSync(path.join(os.tmpdir(), "spark-")), LAKEFORM_HUDI_INDEX: index, ...env,
       // The stack's secret and bucket, in its environment as the Spark component's plan gives them.
       LAKEFORM_JOB_SERVER_SECRET: outs.jobServerSecret, LAKEFORM_WAREHOUSE_BUCKET: outs.warehouseBucket },
     stdio: ["ignore", "ignore", "pipe"],
@@ -258,9 +262,26 @@ async function main() {
         await client.drop(table, true);
       }
     };
+    const hudiOnly = process.env.BENCH_HUDI_ONLY === "1";
     await warmUp(jobs);
-    await loadAndUpsert(jobs, "iceberg", "");
+    if (!hudiOnly) await loadAndUpsert(jobs, "iceberg", "");
     await loadAndUpsert(jobs, "hudi", ` (${index} index)`);
+    const variants = Object.entries(JSON.parse(process.env.BENCH_HUDI_VARIANTS ?? "{}") as Record<string, Record<string, string>>);
+    if (variants.length) {
+      const optionsFile = path.join(dir, "hudi-options.json");
+      fs.writeFileSync(optionsFile, "{}");
+      const second = await otherJobServer(defaults, index, outs, { LAKEFORM_HUDI_OPTIONS_FILE: optionsFile });
+      try {
+        await warmUp(second.jobs);
+        await loadAndUpsert(second.jobs, "hudi", ` (${index} index, 2nd job server, no options)`);
+        for (const [label, options] of variants) {
+          fs.writeFileSync(optionsFile, JSON.stringify(options));
+          await loadAndUpsert(second.jobs, "hudi", ` (${label})`).catch((e: Error) => results.push({ what: `hudi (${label}) failed: ${e.message.slice(0, 300)}`, s: NaN }));
+        }
+      } finally {
+        second.stop();
+      }
+    }
     if (process.env.BENCH_OTHER_INDEX !== "0") {
       const second = await otherJobServer(defaults, other, outs);
       try {
@@ -271,11 +292,13 @@ async function main() {
       }
     }
 
-    const edit = await editToVisible(outs, UPSERT);
-    await jobs.drop({ name: edit.name, database: "default", format: "hudi", location: `s3a://${outs.warehouseBucket}/default/${edit.name}` }, true).catch(() => undefined);
-    fs.rmSync(edit.dir, { recursive: true, force: true });
-    const status = await cliMedian(["status"]);
-    const query = await cliMedian(["query", "SELECT 1"]);
+    const edit = hudiOnly ? undefined : await editToVisible(outs, UPSERT);
+    if (edit) {
+      await jobs.drop({ name: edit.name, database: "default", format: "hudi", location: `s3a://${outs.warehouseBucket}/default/${edit.name}` }, true).catch(() => undefined);
+      fs.rmSync(edit.dir, { recursive: true, force: true });
+    }
+    const status = hudiOnly ? NaN : await cliMedian(["status"]);
+    const query = hudiOnly ? NaN : await cliMedian(["query", "SELECT 1"]);
 
     const rows: [string, string, string][] = [
       ["DuckDB CSV → Parquet (local disk)", duck.toFixed(1), (duck / plain.known).toFixed(2) + "×"],
@@ -289,8 +312,8 @@ async function main() {
     console.log(`\nwhat each upsert rewrote:\n${profiles.map((p) => `  ${p}`).join("\n")}`);
     console.log(`\nwhere each write's time went (the job server's stages; in each, the Spark jobs it ran, summed by what they did; the rest is the driver's):`);
     for (const r of results) console.log(`  ${r.what}: ${r.s.toFixed(1)} s\n${stageLines(r.res?.profile)}`);
-    console.log(`\ntables.yaml edit → ${UPSERT.toLocaleString()} rows visible in Trino (hudi, lakeform reconcile running): ${edit.seconds.toFixed(1)} s`);
-    console.log(`lakeform status: ${status.toFixed(2)} s; lakeform query "SELECT 1": ${query.toFixed(2)} s (whole processes, medians of 5)`);
+    if (edit) console.log(`\ntables.yaml edit → ${UPSERT.toLocaleString()} rows visible in Trino (hudi, lakeform reconcile running): ${edit.seconds.toFixed(1)} s`);
+    if (!hudiOnly) console.log(`lakeform status: ${status.toFixed(2)} s; lakeform query "SELECT 1": ${query.toFixed(2)} s (whole processes, medians of 5)`);
     console.log(`\n(${ROWS.toLocaleString()} rows, ${(bytes / 1e6).toFixed(0)} MB; ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}; S3 on ${outs.s3Endpoint})`);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

@@ -154,6 +154,9 @@ async function main() {
     row("plain Spark CSV → Parquet, schema given", plain, plain, "plain Spark", "");
     row("Lakeform initial load, Hudi", column(out, /^Lakeform initial load, hudi/), plain, "plain Spark", "≤ 1.3×");
     row("Lakeform 10,000-row upsert, Hudi", column(out, /^Lakeform 10,000-row upsert into .*, hudi/), plain, "plain Spark's load", "≤ 1.0×");
+    // What that upsert rewrote (ingest.ts reads it from the commit's write stats): files and rows.
+    const rewrote = /hudi upsert commit: (.*)$/m.exec(out);
+    lines.push(["  what the Hudi upsert rewrote", "-", rewrote ? rewrote[1] : "?", ""]);
     const edit = /tables\.yaml edit → .*: (\d+(?:\.\d+)?) s/.exec(out);
     lines.push(["tables.yaml edit → 10,000 rows visible (Hudi)", edit ? edit[1] : "?", "-", "≤ 2 s"]);
   }

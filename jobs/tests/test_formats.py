@@ -115,3 +115,22 @@ def test_hudi_catalog_drift_is_asked_of_a_sync_client_once_per_table_and_metasto
     hudi.catalog_drift(t, two)
     assert asked == ["1", "2", "2"]
     assert hudi.catalog_drift(t, []) == [] and asked == ["1", "2", "2"]
+
+
+def test_hudi_bench_options_file_is_laid_over_the_write_options(tmp_path, monkeypatch):
+    # bench/ingest.ts's second job server compares write options through this file; unset, nothing changes.
+    from types import SimpleNamespace
+
+    from lakeform_jobs.formats import hudi as hudi_mod
+    from lakeform_jobs.formats.base import WritePlan
+
+    ctx = Context(spark=None, storage=None, catalog=SimpleNamespace(metastore_uris=lambda: "thrift://127.0.0.1:9083"))
+    plan = WritePlan(keys=["id"], meta={"generation": "1"}, exists=True, existing_cols=["id"], new_cols=[])
+    base = Hudi(ctx).write_options(table("hudi"), plan)
+    assert base["hoodie.index.type"] == hudi_mod.UPSERT_INDEX and base[META_PREFIX + "generation"] == "1"
+    f = tmp_path / "opts.json"
+    f.write_text('{"hoodie.index.type": "SIMPLE", "hoodie.parquet.max.file.size": 16777216}')
+    monkeypatch.setattr(hudi_mod, "BENCH_OPTIONS_FILE", str(f))
+    over = Hudi(ctx).write_options(table("hudi"), plan)
+    assert over["hoodie.index.type"] == "SIMPLE" and over["hoodie.parquet.max.file.size"] == "16777216"
+    assert {k: v for k, v in over.items() if k not in ("hoodie.index.type", "hoodie.parquet.max.file.size")} == {k: v for k, v in base.items() if k not in ("hoodie.index.type", "hoodie.parquet.max.file.size")}

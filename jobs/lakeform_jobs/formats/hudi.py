@@ -27,6 +27,10 @@ HUDI_TABLE_VERSION = "6"
 # How an upsert finds the files holding its keys (see write_options).
 UPSERT_INDEX = os.environ.get("LAKEFORM_HUDI_INDEX", "BLOOM")
 
+# For bench/ingest.ts's second job server only: a JSON file of Hudi write options laid over
+# write_options' own, read at each write (the bench rewrites it between variants it measures).
+BENCH_OPTIONS_FILE = os.environ.get("LAKEFORM_HUDI_OPTIONS_FILE")
+
 COMPLETED = re.compile(r"^(\d+)(?:_\d+)?\.(commit|replacecommit)$")
 
 # A completed instant's file is written once: its parsed body is kept by its path, so an observe
@@ -208,6 +212,9 @@ class Hudi(Format):
             opts["hoodie.table.precombine.field"] = t.ordering_field
         for k, v in plan.meta.items():
             opts[META_PREFIX + k] = v
+        if BENCH_OPTIONS_FILE:
+            with open(BENCH_OPTIONS_FILE, encoding="utf-8") as f:
+                opts.update({str(k): str(v) for k, v in json.load(f).items()})
         return opts
 
     def write(self, t: "Table", df: "DataFrame", plan: WritePlan) -> str:

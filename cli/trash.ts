@@ -87,7 +87,9 @@ export function formatTrash(items: Tombstone[], now = Date.now()): string {
     rows.push([t.table, t.format, t.droppedAt.replace(/\.\d+Z$/, "Z"), t.purgeAfter.replace(/\.\d+Z$/, "Z"), timeLeft(t.purgeAfter, now), t.rowCount === undefined || t.rowCount === null ? "-" : String(t.rowCount), t.lastCommit?.id ?? "-", t.location]);
   }
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join("  ")).join("\n");
+  const lines = rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join("  "));
+  for (const t of items) if (t.quarantine) lines.push(`${t.table}: its quarantine table ${t.database}.${t.quarantine.name} (${t.quarantine.location}) is in the trash with it`);
+  return lines.join("\n");
 }
 
 export async function trashListCommand(deps: Pick<TrashDeps, "trash">, opts: { json?: boolean; format?: OutputFormat }, out: Out): Promise<number> {
@@ -105,7 +107,7 @@ export async function trashPurgeCommand(deps: TrashDeps, table: string, out: Out
   const outcome = await purgeTrashed(deps, tomb);
   out(
     outcome === "purged"
-      ? `purged ${t.id}: its files at ${tomb.location} and its journal are deleted; a new table of that name can be declared now\n`
+      ? `purged ${t.id}: its files at ${tomb.location}${tomb.quarantine ? ` and its quarantine table's at ${tomb.quarantine.location}` : ""} and its journal are deleted; a new table of that name can be declared now\n`
       : `${t.id} is in the metastore again (undropped): nothing purged, its left-over tombstone removed\n`,
   );
   return 0;
@@ -121,5 +123,8 @@ export async function undropCommand(deps: TrashDeps, opts: { file: string; table
     `undropped ${res.table}: ${res.format} table at ${res.location}, ${res.commits} commit(s) of history${res.lastCommit ? ` (newest ${res.lastCommit})` : ""}, ` +
       `${res.registered ? "registered in the metastore again" : "already in the metastore"}; the reconciler manages it again from its next pass\n`,
   );
+  if (res.quarantine) {
+    out(res.quarantine.missing ? `its quarantine table ${res.quarantine.table} had no files left: not registered\n` : `its quarantine table ${res.quarantine.table} is back with it\n`);
+  }
   return res;
 }

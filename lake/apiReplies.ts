@@ -177,6 +177,10 @@ export const UndropResultSchema = z.object({
   registered: z.boolean().describe("false: it was in the metastore already (a left-over tombstone was removed)"),
   commits: z.number(),
   lastCommit: z.string().optional(),
+  quarantine: z
+    .object({ table: z.string(), registered: z.boolean(), missing: z.literal(true).optional().describe("its files were gone: not registered") })
+    .optional()
+    .describe("its quarantine table (<table>__quarantine), undropped with it"),
 });
 
 export type Condition = z.output<typeof ConditionSchema>;

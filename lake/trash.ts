@@ -39,6 +39,11 @@ export interface Tombstone {
   /** Its newest commit when it was dropped. */
   lastCommit?: { id: string; time: string };
   rowCount?: number | null;
+  /**
+   * Its quarantine table (`<name>__quarantine`, the rows its expectations quarantined), trashed,
+   * undropped and purged with it; absent when it had none.
+   */
+  quarantine?: { name: string; location: string };
 }
 
 export interface TrashTable {

@@ -10,6 +10,7 @@ import type { UndropResult } from "../lake/apiReplies";
 import { asLakeformError, LakeformError } from "../lake/errors";
 import { jobTable, tableLocation, type JobTable } from "../lake/jobClient";
 import type { TableLeases } from "../lake/lease";
+import { QUARANTINE_SUFFIX } from "../lake/expectations";
 import type { TableSpec } from "../lake/spec";
 import type { LakeStatus, TableStatus } from "../lake/status";
 import { DEFAULT_TRASH_DAYS, type Tombstone, type TrashTable } from "../lake/trash";
@@ -78,6 +79,23 @@ export function tombstoneFor(id: string, st: TableStatus, warehouseBucket: strin
 }
 
 /**
+ * A table's quarantine table (`<name>__quarantine`, lake/expectations.ts) as the job server
+ * writes it (expectations_spark.py quarantine_table): the table's format and database, its own
+ * location beside the table's, keyed by _qkey. A trashed table takes it with it.
+ */
+export function quarantineJobTable(t: Pick<JobTable, "name" | "database" | "format">, warehouseBucket: string): JobTable {
+  const name = t.name + QUARANTINE_SUFFIX;
+  return { name, database: t.database, format: t.format, primaryKey: ["_qkey"], partitionBy: [], schemaPolicy: "addColumns", location: tableLocation(warehouseBucket, t.database, name) };
+}
+
+/** The table's quarantine table when it has one (in the metastore or with files), for its tombstone. */
+async function quarantineOf(deps: TrashDeps, t: Pick<JobTable, "name" | "database" | "format">): Promise<Tombstone["quarantine"]> {
+  const q = quarantineJobTable(t, deps.warehouseBucket);
+  const seen = await deps.driver.observe(q);
+  return seen.inCatalog || seen.filesExist ? { name: q.name, location: q.location } : undefined;
+}
+
+/**
  * Prunes each table softly (all at once; each is one job-server call): a tombstone first (an
  * existing one is kept: its files are already the trashed table's), then the metastore entry is
  * dropped, its files and journal left where they are. Returns the ids dropped and those whose
@@ -93,15 +111,22 @@ export async function dropTables(deps: TrashDeps, status: LakeStatus, ids: strin
       const st = status.tables[id];
       const location = tableLocation(deps.warehouseBucket, database, name);
       try {
+        // Its quarantine table goes with it (listed in its tombstone before either is dropped).
+        const quarantine = await quarantineOf(deps, { name, database, format: st.format });
         let tomb = await deps.trash.get({ database, name });
         if (!tomb) {
-          tomb = tombstoneFor(id, st, deps.warehouseBucket, deps.trashDays ?? DEFAULT_TRASH_DAYS);
+          tomb = { ...tombstoneFor(id, st, deps.warehouseBucket, deps.trashDays ?? DEFAULT_TRASH_DAYS), ...(quarantine ? { quarantine } : {}) };
+          await deps.trash.put(tomb);
+        } else if (quarantine && !tomb.quarantine) {
+          tomb = { ...tomb, quarantine };
           await deps.trash.put(tomb);
         }
+        if (tomb.quarantine) await deps.driver.drop({ name: tomb.quarantine.name, database, format: st.format, location: tomb.quarantine.location }, false);
         await deps.driver.drop({ name, database, format: st.format, location }, false);
         deps.log.info(
-          { table: id, location, purgeAfter: tomb.purgeAfter },
-          `Pruned table removed from tables.yaml (prune: true): dropped from the catalog; its files and journal stay in the trash until ${tomb.purgeAfter} (lakeform undrop ${id})`,
+          { table: id, location, purgeAfter: tomb.purgeAfter, quarantine: tomb.quarantine?.name },
+          `Pruned table removed from tables.yaml (prune: true): dropped from the catalog${tomb.quarantine ? `, with its quarantine table ${database}.${tomb.quarantine.name}` : ""}; ` +
+            `its files and journal stay in the trash until ${tomb.purgeAfter} (lakeform undrop ${id})`,
         );
         dropped.push(id);
         purgeAfter[id] = tomb.purgeAfter;
@@ -154,9 +179,10 @@ export async function purgeTrashed(deps: TrashDeps, t: Tombstone): Promise<Purge
       deps.log.warn({ table: t.table }, "A trashed table is in the metastore again (undropped): its tombstone is removed, nothing purged");
       return "undropped";
     }
+    if (t.quarantine) await deps.driver.drop({ name: t.quarantine.name, database: t.database, format: t.format, location: t.quarantine.location }, true);
     await deps.driver.drop(table, true);
     await deps.trash.remove(t);
-    deps.log.info({ table: t.table, location: t.location, droppedAt: t.droppedAt }, "Purged a pruned table's files and journal after its trash period");
+    deps.log.info({ table: t.table, location: t.location, droppedAt: t.droppedAt, quarantine: t.quarantine?.name }, "Purged a pruned table's files and journal after its trash period");
     return "purged";
   });
 }
@@ -196,11 +222,29 @@ export async function undropTable(deps: TrashDeps, spec: TableSpec | undefined, 
       await deps.driver.register(table);
       registered = true;
     }
+    const quarantine = tomb.quarantine ? await undropQuarantine(deps, table, id) : undefined;
     await deps.trash.remove(t);
     const after = registered ? await deps.driver.observe(table) : seen;
-    deps.log.info({ table: id, location: table.location, commits: after.commits.length }, "Undropped a pruned table: registered again from its files, with its history");
-    return { table: id, format: tomb.format, location: table.location, registered, commits: after.commits.length, lastCommit: after.commits[after.commits.length - 1]?.commit };
+    deps.log.info({ table: id, location: table.location, commits: after.commits.length, quarantine: quarantine?.table }, "Undropped a pruned table: registered again from its files, with its history");
+    return {
+      table: id, format: tomb.format, location: table.location, registered, commits: after.commits.length, lastCommit: after.commits[after.commits.length - 1]?.commit,
+      ...(quarantine ? { quarantine } : {}),
+    };
   });
+}
+
+/** The trashed table's quarantine table registered again beside it (its files gone: said, not fatal). */
+async function undropQuarantine(deps: TrashDeps, table: JobTable, id: string): Promise<NonNullable<UndropResult["quarantine"]>> {
+  const q = quarantineJobTable(table, deps.warehouseBucket);
+  const qid = `${q.database}.${q.name}`;
+  const seen = await deps.driver.observe(q);
+  if (seen.inCatalog) return { table: qid, registered: false };
+  if (!seen.filesExist) {
+    deps.log.warn({ table: id, quarantine: qid, location: q.location }, "The undropped table's quarantine table has no files left: it is not registered");
+    return { table: qid, registered: false, missing: true };
+  }
+  await deps.driver.register(q);
+  return { table: qid, registered: true };
 }
 
 function describeSpec(t: Tombstone): string {

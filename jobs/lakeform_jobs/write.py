@@ -1,8 +1,9 @@
 """A write of one source into a table: Jobs.write's steps once it holds the table's write lock, its
 progress and its lease (operations.py). A CSV source (write_source): the table as it is, a source
 already applied answered at once, the batch opened and its header checked against the spec, its
-keys checked, the write planned (write_plan.py, pure) and sent to the table's format, read again
-as multi-line CSV when its records span lines, the commit journaled. A change document
+rows parsed once (batch_rows.py: persisted, its keys checked over that parse and written from it),
+the write planned (write_plan.py, pure) and sent to the table's format, read again as multi-line
+CSV when its records span lines, the commit journaled. A change document
 (apply_change): a delete or an update made by hand. A failed write removes only what it made and
 says LEASE_LOST when its lease was lost."""
 
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import crud
 from . import expectations_spark as expect
+from .batch_rows import dedupe, key_counts, key_stats, parsed_once
 from .csv_source import POSITION, CsvRead, CsvSource
 from .readers.source import Discarded, Readers
 from .errors import BadCsv, JobFailure, SchemaRefused
@@ -149,18 +151,32 @@ class Writes:
         return written
 
     def _write_attempt(self, req: WriteRequest, fmt: Format, target: Target, batch: Batch, progress: Tracker, guard: LeaseGuard, started: float, multiline: bool) -> "_Written | None":
-        """One read of the batch: its keys checked, its write planned and sent to the format.
-        None when the source must be read again as multi-line (_spans_lines) before anything is refused."""
+        """One read of the batch: its rows parsed once (batch_rows.parsed_once), their keys
+        checked and their write planned and sent to the format, all from that parse. None when the
+        source must be read again as multi-line (_spans_lines) before anything is refused."""
         t, r, keys = req.table, batch.r, batch.keys
         # discardRows: bad records are left out and counted, not refused; a file whose records
         # span lines is read multi-line first (its lines would look like bad records).
         discard = t.schema_policy == "discardRows"
         if discard and self._spans_lines(t, r, multiline):
             return None
+        with parsed_once(self.csv.rows(r, keys, multiline, position=True, discard=discard)) as rows:
+            return self._checked_write(req, fmt, target, batch, progress, guard, started, multiline, rows)
+
+    def _checked_write(self, req: WriteRequest, fmt: Format, target: Target, batch: Batch, progress: Tracker, guard: LeaseGuard, started: float, multiline: bool, rows: "DataFrame") -> "_Written | None":
+        """_write_attempt over the batch's persisted rows: the key check (its first action, which
+        parses the file: a bad record or an empty key fails it, before anything is written), then
+        the rows planned and written."""
+        t, r, keys = req.table, batch.r, batch.keys
         progress.stage("checking keys")
-        stats = self._key_stats(r, keys, multiline, target.current if fmt.checks_new_keys else None, discard)
+        try:
+            stats = key_stats(key_counts(rows, keys), keys, target.current if fmt.checks_new_keys else None)
+        except JobFailure:
+            raise
+        except Exception as e:  # the guard met a bad record (or an empty key) as the rows were parsed
+            return self._bad_record(t, r, keys, multiline, e)
         progress.rows(stats["rows"])
-        discarded = self.csv.discarded(r, keys, multiline) if discard else None
+        discarded = self.csv.discarded(r, keys, multiline) if t.schema_policy == "discardRows" else None
         if discarded:
             log.warning("table=%s: schemaPolicy discardRows: %d row(s) of %s left out, the first: %s", t.key, discarded.rows, req.source.name or req.source.uri, discarded.first)
         if stats["nulls"]:
@@ -169,7 +185,7 @@ class Writes:
                 return None
             raise self.csv.diagnose(r, keys, multiline) or BadCsv(f"{stats['nulls']} row(s) have an empty primary key ({', '.join(keys)})")
         try:
-            df, plan, outcome, stats = self._rows(req, fmt, target, batch, stats, multiline, discarded, guard)
+            df, plan, outcome, stats = self._rows(req, fmt, target, batch, rows, stats, multiline, discarded, guard)
         except JobFailure:
             raise
         except Exception as e:  # a bad record met by Spark's actions over the rows (expectations' counts), before the write
@@ -201,15 +217,17 @@ class Writes:
             raise failure from e
         raise e
 
-    def _rows(self, req: WriteRequest, fmt: Format, target: Target, batch: Batch, stats: dict[str, int], multiline: bool, discarded: Discarded | None = None, guard: LeaseGuard | None = None) -> tuple["DataFrame", WritePlan, "expect.Outcome | None", dict[str, int]]:
-        """The rows to write and how (plan_write): deleteWhen's rows flagged before dedupe, so the
-        ordering field chooses between a delete and an update of the same key; the rows
+    def _rows(self, req: WriteRequest, fmt: Format, target: Target, batch: Batch, rows: "DataFrame", stats: dict[str, int], multiline: bool, discarded: Discarded | None = None, guard: LeaseGuard | None = None) -> tuple["DataFrame", WritePlan, "expect.Outcome | None", dict[str, int]]:
+        """The rows to write (the batch's parsed rows, with their POSITION) and how (plan_write):
+        deleteWhen's rows flagged before dedupe, so the ordering field chooses between a delete and
+        an update of the same key; the rows
         deduplicated when the plan says; marked rows left out when they delete nothing (no table
         yet, none marked, a bulk write: none of the keys is in it); and, when they delete, the
         rows inserted, updated and deleted counted from the rows for the commit's metadata."""
         t = req.table
         rules = t.expect
-        df = self.csv.rows(batch.r, batch.keys, multiline, position=needs_dedupe(stats) or bool(rules), discard=t.schema_policy == "discardRows")
+        # Their position in the file only for dedupe and for naming the rows expectations find.
+        df = rows if needs_dedupe(stats) or rules else rows.drop(POSITION)
         outcome = None
         if rules:
             df, outcome, stats = self._expectations(req, fmt, target, batch, df, multiline, guard)
@@ -232,7 +250,7 @@ class Writes:
         """tables.yaml's expectations (expectations_spark.apply); key statistics again over the rows kept."""
         text_lines = self.csv.csv.lines(batch.r) if not multiline and isinstance(batch.r, CsvRead) else None
         kept, outcome = expect.apply(self.ctx, fmt, req, df, text_lines, guard)
-        stats = self._key_stats_of(kept.select(*[kept[f"`{k}`"] for k in batch.keys]).groupBy(*batch.keys).count(), batch.keys, target.current if fmt.checks_new_keys else None)
+        stats = key_stats(key_counts(kept, batch.keys), batch.keys, target.current if fmt.checks_new_keys else None)
         if not needs_dedupe(stats):
             kept = kept.drop(POSITION)
         return kept, outcome, stats
@@ -264,34 +282,6 @@ class Writes:
         except Exception:
             log.exception("table=%s: could not tell whether the failed write committed", t.key)
             return False
-
-    def _key_stats(self, r, keys: list[str], multiline: bool, current, discard: bool = False) -> dict[str, int]:
-        """One aggregation over the batch's keys: records, records with an empty key, the most
-        records one key has, distinct keys, and how many of them the table already holds."""
-        return self._key_stats_of(self.csv.key_counts(r, keys, multiline, discard), keys, current)
-
-    def _key_stats_of(self, counts: "DataFrame", keys: list[str], current) -> dict[str, int]:
-        """_key_stats over a batch's key counts (key columns and `count`)."""
-        from pyspark.sql import functions as F
-
-        null_key = F.lit(False)
-        for k in keys:
-            null_key = null_key | F.col(f"`{k}`").isNull()
-        if current is not None:
-            # The table holds one row per key: no distinct (a shuffle of every key of the table);
-            # Spark's adaptive planning broadcasts the batch's key counts when they are small.
-            hits = current.select(*[F.col(f"`{k}`") for k in keys]).withColumn("__lf_hit", F.lit(1))
-            counts = counts.join(hits, keys, "left")
-        else:
-            counts = counts.withColumn("__lf_hit", F.lit(None).cast("int"))
-        row = counts.agg(
-            F.coalesce(F.sum("count"), F.lit(0)).alias("rows"),
-            F.coalesce(F.sum(F.when(null_key, F.col("count"))), F.lit(0)).alias("nulls"),
-            F.coalesce(F.max(F.when(~null_key, F.col("count"))), F.lit(0)).alias("maxPerKey"),
-            F.coalesce(F.sum("__lf_hit"), F.lit(0)).alias("overlap"),
-            F.count(F.when(~null_key, F.lit(1))).alias("keys"),
-        ).first()
-        return {k: int(row[k]) for k in ("rows", "nulls", "maxPerKey", "overlap", "keys")}
 
     def _before_new_table(self, t: Table) -> dict[str, Any] | None:
         """What is at a new table's location before its first write: the files there (none, once
@@ -360,17 +350,6 @@ class Writes:
             commit=commit, rows_written=affected, renamed={}, columns=cols, added_columns=[],
             duration_ms=int((time.time() - started) * 1000), operation=doc.op, **counts,
         )
-
-
-def dedupe(df: "DataFrame", keys: list[str], ordering: str | None) -> "DataFrame":
-    """One row per key: the one with the largest ordering value, else the last one in the file
-    (the rows carry their position in the file: csv_source.rows(position=True))."""
-    from pyspark.sql import functions as F
-    from pyspark.sql.window import Window
-
-    order = [F.col(f"`{ordering}`").desc_nulls_last()] if ordering else []
-    w = Window.partitionBy(*[F.col(f"`{k}`") for k in keys]).orderBy(*order, F.col(POSITION).desc())
-    return df.withColumn("__lf_rank", F.row_number().over(w)).where("__lf_rank = 1").drop("__lf_rank", POSITION)
 
 
 @dataclass(frozen=True)

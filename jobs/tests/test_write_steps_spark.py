@@ -9,6 +9,7 @@ import pytest
 
 pyspark = pytest.importorskip("pyspark")
 
+from lakeform_jobs.batch_rows import key_counts, key_stats  # noqa: E402
 from lakeform_jobs.catalog import Storage  # noqa: E402
 from lakeform_jobs.crud import DELETE_FLAG  # noqa: E402
 from lakeform_jobs.csv_source import CsvSource  # noqa: E402
@@ -45,8 +46,9 @@ def steps(spark, tmp_path, text: str, target_rows=None, table=TABLE):
     current = spark.createDataFrame(target_rows, "id int, name string, v int") if target_rows is not None else None
     target = Target(exists=current is not None, current=current, visible=["id", "name", "v"] if current is not None else [])
     batch = w._open_batch(req, target, PROGRESS)
-    stats = w._key_stats(batch.r, batch.keys, batch.r.multiline, target.current)
-    df, plan, _, stats = w._rows(req, FMT, target, batch, stats, batch.r.multiline)
+    rows = w.csv.rows(batch.r, batch.keys, batch.r.multiline, position=True)
+    stats = key_stats(key_counts(rows, batch.keys), batch.keys, target.current)
+    df, plan, _, stats = w._rows(req, FMT, target, batch, rows, stats, batch.r.multiline)
     return stats, df, plan
 
 
@@ -110,3 +112,58 @@ def test_a_ragged_record_in_a_table_with_expectations_is_refused_as_bad_csv_nami
     guard = SimpleNamespace(check=lambda: None, lost=None, why_lost=lambda: None)
     with pytest.raises(BadCsv, match=r"line 3"):
         w._write_attempt(req, fmt, target, batch, PROGRESS, guard, 0.0, batch.r.multiline)
+
+
+def bytes_read(spark) -> int:
+    """What Hadoop's local file system has read in this JVM so far (the tasks' reads included: local[1])."""
+    st = spark._jvm.org.apache.hadoop.fs.FileSystem.getGlobalStorageStatistics().get("file")
+    return 0 if st is None else int(st.getLong("bytesRead"))
+
+
+def test_a_new_tables_write_parses_its_csv_once_its_key_check_and_its_write_from_that_one_parse(spark, tmp_path):
+    p = os.path.join(tmp_path, "big.csv")
+    with open(p, "w") as f:
+        f.write("id,name,v\n")
+        for i in range(60_000):
+            f.write(f"{i % 50_000},name {i},{i}\n")  # 10,000 keys twice: deduplicated
+    size = os.path.getsize(p)
+    w = Writes(spark, SimpleNamespace(spark=spark, storage=Storage(spark), catalog=None), None, CsvSource(spark, Storage(spark)))
+    t = Table(name="big", database="default", format="iceberg", location="s3a://w/default/big", primary_key=["id"], ordering_field="v")
+    req = WriteRequest(t, Source(uri="file://" + p, hash="h", name="big.csv"), "g1")
+    target = Target(exists=False, current=None, visible=[])
+    batch = w._open_batch(req, target, PROGRESS)  # its sample: the file's head, read before
+    written = {}
+
+    def write(t, df, plan):
+        written["rows"], written["deduped"] = df.count(), plan.deduped
+        return "c1"
+
+    fmt = SimpleNamespace(checks_new_keys=True, exact_commit_counts=False, write=write)
+    guard = SimpleNamespace(check=lambda: None, lost=None, why_lost=lambda: None)
+    before = bytes_read(spark)
+    done = w._write_attempt(req, fmt, target, batch, PROGRESS, guard, 0.0, batch.r.multiline)
+    read = bytes_read(spark) - before
+    assert done is not None and done.rows == 60_000 and written == {"rows": 50_000, "deduped": True}
+    # The file read once: the key check and the write (and the write's own count) from one parse
+    # (the key check read it again before: 2x its size).
+    assert size <= read < 1.5 * size, (read, size)
+    # And that parse released once written.
+    assert spark._jsparkSession.sharedState().cacheManager().isEmpty()
+
+
+def test_an_empty_key_is_refused_naming_its_line_before_anything_is_written_and_the_parse_is_released(spark, tmp_path):
+    from lakeform_jobs.errors import BadCsv
+
+    p = os.path.join(tmp_path, "nokey.csv")
+    with open(p, "w") as f:
+        f.write("id,name,v\n1,a,1\n,b,2\n3,c,3\n")
+    w = Writes(spark, SimpleNamespace(spark=spark, storage=Storage(spark), catalog=None), None, CsvSource(spark, Storage(spark)))
+    t = Table(name="nokey", database="default", format="iceberg", location="s3a://w/default/nokey", primary_key=["id"])
+    req = WriteRequest(t, Source(uri="file://" + p, hash="h", name="nokey.csv"), "g1")
+    target = Target(exists=False, current=None, visible=[])
+    batch = w._open_batch(req, target, PROGRESS)
+    fmt = SimpleNamespace(checks_new_keys=True, exact_commit_counts=False, write=lambda *a: pytest.fail("nothing may be written"))
+    guard = SimpleNamespace(check=lambda: None, lost=None, why_lost=lambda: None)
+    with pytest.raises(BadCsv, match=r"nokey.csv, line 3 has an empty primary key \(id\)"):
+        w._write_attempt(req, fmt, target, batch, PROGRESS, guard, 0.0, batch.r.multiline)
+    assert spark._jsparkSession.sharedState().cacheManager().isEmpty()

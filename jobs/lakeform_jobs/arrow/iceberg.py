@@ -169,12 +169,10 @@ class IcebergWriter:
     # ------------------------------------------------------------------------------ new table
 
     def _create(self, t: "Table", rows: "pa.Table", plan: ArrowPlan, before_commit: Callable[[], None], attempt: int) -> Outcome:
-        from pyiceberg.catalog import Catalog
-
         from ..partitioning import parse_field, pyiceberg_spec
 
         upserts = rows.filter(_not(rows.column(plan.flag))).drop_columns([plan.flag]) if plan.flag else rows
-        schema = Catalog._convert_schema_if_needed(upserts.schema)
+        schema = new_table_schema(upserts.schema)
         spec = pyiceberg_spec([parse_field(p, "table.partitionBy") for p in plan.partition_by], schema)
         cat = self.catalog()
         cat.create_namespace_if_not_exists(t.database)
@@ -288,3 +286,13 @@ def _props(meta: dict[str, str], counts: dict[str, int]) -> dict[str, str]:
     from ..formats.base import META_PREFIX
 
     return {**meta, **{META_PREFIX + k: str(v) for k, v in counts.items()}}
+
+
+def new_table_schema(arrow_schema: "pa.Schema") -> Any:
+    """A new table's pyiceberg schema from Arrow's, with its field ids (1, 2, ...) as the table will
+    number them: pyiceberg converts an Arrow schema with every id -1, and a partition spec built
+    over that one sources every field from the first column (an identity partition is refused)."""
+    from pyiceberg.catalog import Catalog
+    from pyiceberg.schema import assign_fresh_schema_ids
+
+    return assign_fresh_schema_ids(Catalog._convert_schema_if_needed(arrow_schema))

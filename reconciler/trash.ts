@@ -179,7 +179,9 @@ export async function purgeTrashed(deps: TrashDeps, t: Tombstone): Promise<Purge
       deps.log.warn({ table: t.table }, "A trashed table is in the metastore again (undropped): its tombstone is removed, nothing purged");
       return "undropped";
     }
-    if (t.quarantine) await deps.driver.drop({ name: t.quarantine.name, database: t.database, format: t.format, location: t.quarantine.location }, true);
+    const q = t.quarantine;
+    // Under its own lease (the job server fences each table's requests by that table's lease).
+    if (q) await underLease(deps, { database: t.database, name: q.name }, "purge of a pruned table's quarantine table", () => deps.driver.drop({ name: q.name, database: t.database, format: t.format, location: q.location }, true));
     await deps.driver.drop(table, true);
     await deps.trash.remove(t);
     deps.log.info({ table: t.table, location: t.location, droppedAt: t.droppedAt, quarantine: t.quarantine?.name }, "Purged a pruned table's files and journal after its trash period");
@@ -237,14 +239,17 @@ export async function undropTable(deps: TrashDeps, spec: TableSpec | undefined, 
 async function undropQuarantine(deps: TrashDeps, table: JobTable, id: string): Promise<NonNullable<UndropResult["quarantine"]>> {
   const q = quarantineJobTable(table, deps.warehouseBucket);
   const qid = `${q.database}.${q.name}`;
-  const seen = await deps.driver.observe(q);
-  if (seen.inCatalog) return { table: qid, registered: false };
-  if (!seen.filesExist) {
-    deps.log.warn({ table: id, quarantine: qid, location: q.location }, "The undropped table's quarantine table has no files left: it is not registered");
-    return { table: qid, registered: false, missing: true };
-  }
-  await deps.driver.register(q);
-  return { table: qid, registered: true };
+  // Under its own lease (the job server fences each table's requests by that table's lease).
+  return underLease(deps, q, "undrop of a pruned table's quarantine table", async () => {
+    const seen = await deps.driver.observe(q);
+    if (seen.inCatalog) return { table: qid, registered: false };
+    if (!seen.filesExist) {
+      deps.log.warn({ table: id, quarantine: qid, location: q.location }, "The undropped table's quarantine table has no files left: it is not registered");
+      return { table: qid, registered: false, missing: true };
+    }
+    await deps.driver.register(q);
+    return { table: qid, registered: true };
+  });
 }
 
 function describeSpec(t: Tombstone): string {

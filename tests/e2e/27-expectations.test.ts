@@ -6,13 +6,20 @@
  * and the reconciler's metrics. Once the quarantine rule is fixed, `lakeform quarantine replay`'s
  * operation writes the quarantined row and empties the quarantine table. A fail rule a new source
  * breaks leaves the table as it was (no commit), the rule, the count and the line in the status.
+ * A pruned table takes its quarantine table into the trash (listed in its tombstone, both gone
+ * from Trino, their files kept), and `lakeform undrop` brings both back with their rows.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import pino from "pino";
 import { createLakeService } from "../../api/runtime";
+import { undropCommand } from "../../cli/trash";
 import { getCondition } from "../../lake/conditions";
 import { JobClient, jobTable } from "../../lake/jobClient";
 import { reconcilerMetricsFile, readMetricsReport } from "../../lake/metrics";
+import { confirmPrune } from "../../lake/pruneConfirmations";
+import { createTrashDeps } from "../../reconciler/runtime";
+import { purgeTrashed, quarantineJobTable } from "../../reconciler/trash";
 import { parseTables } from "../../lake/spec";
 import { readStatus } from "../../lake/status";
 import type { TrinoClient } from "../../lake/trino";
@@ -35,14 +42,14 @@ let dir: string;
 let tablesFile: string;
 let statusFile: string;
 
-const declare = (regions: string[], sources: string[], fail = false) =>
+const declare = (regions: string[], sources: string[], fail = false, opts: { prune?: boolean; without?: boolean } = {}) =>
   fs.writeFileSync(
     tablesFile,
     `tables:\n` +
-      TABLES.map(
+      (opts.without ? [] : TABLES).map(
         ([name, format]) => `  - name: ${name}
     format: ${format}
-    primaryKey: id
+    primaryKey: id${opts.prune ? "\n    prune: true" : ""}
     sources: [${sources.join(", ")}]
     expect:
       - { name: has_region, column: region, not_null: true, action: warn }
@@ -78,6 +85,12 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  // A test that failed between the prune and the undrop leaves tombstones: purge them (files too).
+  const deps = createTrashDeps(outs, { log: pino({ level: "silent" }), role: "e2e" });
+  for (const [name] of TABLES) {
+    const tomb = await deps.trash.get({ database: "default", name }).catch(() => undefined);
+    if (tomb) await purgeTrashed(deps, tomb).catch(() => undefined);
+  }
   await t.query(`DROP TABLE IF EXISTS iceberg.default.${ARROW}`).catch(() => undefined);
   for (const [name, format] of TABLES) {
     for (const n of [name, `${name}__quarantine`]) await t.query(`DROP TABLE IF EXISTS ${format === "hudi" ? "hive" : "iceberg"}.default.${n}`).catch(() => undefined);
@@ -134,4 +147,45 @@ test("a fail rule leaves the table as it was, with the rule, the count and the l
   }
   expect(synced(ARROW)?.message).toContain("expectation small_id (id <= 99, action fail): 1 row(s) broke it, e.g. more.csv, line 3");
   expect(await ids(ARROW, "iceberg")).toEqual([1, 3, 4]);
+});
+
+test("a pruned table takes its quarantine table into the trash; undrop brings both back with their rows", async () => {
+  // A row known_region quarantines again, and prune: true on both tables.
+  fs.writeFileSync(path.join(dir, "venus.csv"), "id,amount,region\n6,1,VENUS\n7,2,EU\n");
+  declare(["EU", "US", "MARS"], ["orders.csv", "venus.csv"], false, { prune: true });
+  await pass();
+  const rowsBefore: Record<string, { rows: unknown[][]; quarantined: unknown[][] }> = {};
+  for (const [name, format] of TABLES) {
+    rowsBefore[name] = { rows: (await t.query(`SELECT id, amount, region FROM ${catalog(format)}.default.${name} ORDER BY id`)).rows, quarantined: await quarantined(name, format) };
+    expect(rowsBefore[name].rows.map((r) => r[0])).toEqual([1, 3, 4, 7]);
+    expect(rowsBefore[name].quarantined).toEqual([["6", "VENUS", "known_region", "venus.csv", 2, expect.stringContaining("broke region in")]]);
+  }
+  // Both removed from tables.yaml: two prunes are held until confirmed, so confirm them first.
+  confirmPrune(statusFile, TABLES.map(([name]) => `default.${name}`), "e2e");
+  declare(["EU", "US", "MARS"], ["orders.csv", "venus.csv"], false, { without: true });
+  await pass();
+  const deps = createTrashDeps(outs, { log: pino({ level: "silent" }), role: "e2e" });
+  const names = (name: string) => [name, `${name}__quarantine`];
+  const listed = async (name: string, format: string) =>
+    (await t.query(`SELECT table_name FROM ${catalog(format)}.information_schema.tables WHERE table_schema = 'default' AND table_name IN ('${names(name).join("', '")}') ORDER BY table_name`)).rows.map((r) => r[0]);
+  for (const [name, format] of TABLES) {
+    expect(await listed(name, format)).toEqual([]);
+    const tomb = await deps.trash.get({ database: "default", name });
+    expect(tomb?.quarantine).toEqual({ name: `${name}__quarantine`, location: `s3a://${outs.warehouseBucket}/default/${name}__quarantine` });
+    // Their files are kept.
+    const q = await jobs.observe(quarantineJobTable({ name, database: "default", format }, outs.warehouseBucket));
+    expect([q.inCatalog, q.filesExist]).toEqual([false, true]);
+  }
+  // Declared again and undropped, as `lakeform undrop` does: both back, with their rows.
+  declare(["EU", "US", "MARS"], ["orders.csv", "venus.csv"], false, { prune: true });
+  for (const [name, format] of TABLES) {
+    let said = "";
+    const res = await undropCommand(deps, { file: tablesFile, table: name }, (s) => void (said += s));
+    expect(res.quarantine).toEqual({ table: `default.${name}__quarantine`, registered: true });
+    expect(said).toContain(`its quarantine table default.${name}__quarantine is back with it`);
+    expect(await listed(name, format)).toEqual(names(name));
+    expect((await t.query(`SELECT id, amount, region FROM ${catalog(format)}.default.${name} ORDER BY id`)).rows).toEqual(rowsBefore[name].rows);
+    expect(await quarantined(name, format)).toEqual(rowsBefore[name].quarantined);
+    expect(await deps.trash.get({ database: "default", name })).toBeUndefined();
+  }
 });

@@ -113,6 +113,13 @@ class Metastore:
         finally:
             c.close()
 
+    def partition_keys(self, database: str, name: str) -> list[str]:
+        c = self._client()
+        try:
+            return [str(k.getName()) for k in c.getTable(database, name).getPartitionKeys()]
+        finally:
+            c.close()
+
     def replace(self, database: str, name: str, by: str) -> None:
         """The entry `name` becomes entry `by`'s (its storage, columns, partition keys, parameters)."""
         c = self._client()
@@ -206,10 +213,12 @@ class Rebuilds:
             change = core.describe_change(before, after)
             if before == after:
                 return RebuildResult(rebuilt=False, change=change, rows=0, keys=0, checksum="", bytes=0, duration_ms=int((time.time() - started) * 1000), settled=settled)
-            if old.format == "hudi" and old.partition_by or t.format == "hudi" and t.partition_by:
-                # Hudi's partitions are metastore entries of their own, each at a location: one
-                # alter_table can't move them. Iceberg keeps its partitioning in its metadata.
-                raise core.unsupported(t.key, "a partitioned Hudi table is not swapped in one metastore step yet (Iceberg tables can be partitioned either side)")
+            # A partitioned Hudi table on either side: no one-step swap (rebuild_core), refused before anything is written.
+            # The partition keys the old entry has (what the metastore would compare), not what a spec says.
+            was = {**before, "partitionBy": self.metastore.partition_keys(t.database, t.name)} if old.format == "hudi" else before
+            refused = core.refuse_partitioned_hudi_swap(t.key, was, {**after, "partitionBy": [sanitize_column(p) for p in t.partition_by]})
+            if refused:
+                raise refused
             current = self.jobs.spark.table(old_fmt.qualified(old))
             cols = old_fmt.user_columns(current)
             rows = current.select(*[f"`{c}`" for c in cols])

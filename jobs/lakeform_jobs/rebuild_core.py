@@ -67,6 +67,56 @@ def refuse_null_keys(table: str, keys: list[str], rows: int) -> JobFailure:
     return JobFailure("INCOMPATIBLE_SPEC_CHANGE", f"rebuilding {table} with primaryKey [{', '.join(keys)}]: {rows} row(s) have an empty key column; the table is unchanged")
 
 
+def metastore_partition_keys(layout: dict[str, Any]) -> list[str]:
+    """The partition keys of a table's metastore entry: a Hudi table's partitionBy (each partition
+    is an entry of its own, at a location under the table's); none for Iceberg (in its metadata)."""
+    return list(layout.get("partitionBy") or []) if layout.get("format") == "hudi" else []
+
+
+def refuse_partitioned_hudi_swap(table: str, before: dict[str, Any], after: dict[str, Any]) -> JobFailure | None:
+    """A rebuild whose swap can't be one metastore step, so that readers would see no table or a
+    partial one: refused before anything is written, saying what the user can do. None when the swap is one step.
+
+    Hive's metastore (2.3) refuses to change an entry's partition keys in alter_table ("partition
+    keys can not be changed"): a swap that changes them is a drop and a create. With the same keys,
+    the partitions' entries keep their locations under the old table's; Trino's hudi connector
+    lists a table's partitions from the metastore and reads each at its location relative to the
+    table's (refusing one outside it), and no metastore call moves a table and its partitions together."""
+    kb, ka = metastore_partition_keys(before), metastore_partition_keys(after)
+    if not kb and not ka:
+        return None
+    show = lambda v: f"[{', '.join(v)}]"  # noqa: E731
+    if kb != ka:
+        why = (
+            f"its metastore entry's partition keys would change from {show(kb)} to {show(ka)} (a partitioned Hudi table's partition "
+            "columns are its entry's partition keys), which Hive's metastore doesn't do in place: the swap would be a drop and a "
+            "create, and readers would find no table in between"
+        )
+        if before.get("format") == "hudi" and not kb:
+            todo = (
+                f"keep partitionBy [] on this Hudi table, or rebuild it as format: iceberg with partitionBy {show(ka)} (an Iceberg "
+                "table's partitioning is in its own metadata: it is swapped in one step, and changed later without a rewrite)"
+            )
+        elif before.get("format") == "iceberg":
+            todo = f"keep format: iceberg (its partitionBy changes without a rewrite), or rebuild it into a Hudi table with partitionBy []"
+        else:
+            todo = (
+                f"keep format: hudi and partitionBy {show(kb)} on this table; for the new layout, declare a table of another name "
+                "with it (its sources are loaded into it; rows written or deleted through the API are only in this table)"
+            )
+    else:
+        why = (
+            "a partitioned Hudi table's partitions are metastore entries of their own, each at a location under the table's, which "
+            "Trino reads relative to the table's: no metastore call moves the table and its partitions together, so readers "
+            "would fail between the calls"
+        )
+        todo = (
+            f"keep primaryKey {show(before.get('primaryKey') or [])} on this partitioned Hudi table, or declare the new key on a "
+            "table of another name (its sources are loaded into it; rows written or deleted through the API are only in this table)"
+        )
+    return JobFailure("INCOMPATIBLE_SPEC_CHANGE", f"table {table} can't be rebuilt ({describe_change(before, after)}): {why}; the table is unchanged. To go on: {todo}")
+
+
 def unsupported(table: str, why: str) -> JobFailure:
     return JobFailure("INCOMPATIBLE_SPEC_CHANGE", f"table {table} can't be rebuilt: {why}; the table is unchanged")
 

@@ -150,3 +150,26 @@ def test_a_rebuild_killed_after_its_swap_is_finished_the_old_table_in_the_trash(
     trashed = Table(name="orders__before_1", database="sales", format="iceberg", location="s3a://w/sales/orders__before_1")
     assert (places.resolve(trashed).location, places.resolve(trashed).format) == ("s3a://w/sales/orders", "hudi")
     assert "s3a://w/sales/orders-r1" not in storage.deleted
+
+
+def test_a_partitioned_hudi_table_on_either_side_is_refused_saying_why_and_what_to_do():
+    hudi = lambda *p, key=("id",): {"format": "hudi", "primaryKey": list(key), "partitionBy": list(p)}  # noqa: E731
+    ice = lambda *p: {"format": "iceberg", "primaryKey": ["id"], "partitionBy": list(p)}  # noqa: E731
+    # One metastore step: neither entry has partition keys (an Iceberg table's partitioning is in its metadata).
+    for before, after in [(hudi(), hudi(key=("id", "region"))), (hudi(), ice("region")), (ice("region"), hudi()), (ice(), ice("region"))]:
+        assert core.refuse_partitioned_hudi_swap("sales.orders", before, after) is None
+    # Hudi, unpartitioned → partitioned: the entry's partition keys would change.
+    e = core.refuse_partitioned_hudi_swap("sales.orders", hudi(), hudi("region"))
+    assert e.code == "INCOMPATIBLE_SPEC_CHANGE" and "partitionBy [] → [region]" in e.message
+    assert "partition keys would change from [] to [region]" in e.message and "the table is unchanged" in e.message
+    assert "To go on: keep partitionBy [] on this Hudi table, or rebuild it as format: iceberg with partitionBy [region]" in e.message
+    # Iceberg, partitioned → Hudi, partitioned.
+    e = core.refuse_partitioned_hudi_swap("sales.orders", ice("region"), hudi("region"))
+    assert "from [] to [region]" in e.message and "To go on: keep format: iceberg" in e.message
+    # Hudi, partitioned → anything with other keys.
+    for after in (hudi(), hudi("day"), ice("region")):
+        e = core.refuse_partitioned_hudi_swap("sales.orders", hudi("region"), after)
+        assert "from [region] to" in e.message and "keep format: hudi and partitionBy [region] on this table" in e.message
+    # The same keys (a key change of a partitioned Hudi table): the partitions' locations can't move with the table's.
+    e = core.refuse_partitioned_hudi_swap("sales.orders", hudi("region"), hudi("region", key=("id", "day")))
+    assert "no metastore call moves the table and its partitions together" in e.message and "keep primaryKey [id]" in e.message

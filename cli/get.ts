@@ -10,6 +10,7 @@
  */
 import { getCondition, Reason, type Condition } from "../lake/conditions";
 import { asLakeformError, LakeformError } from "../lake/errors";
+import { QUARANTINE_SUFFIX } from "../lake/expectations";
 import { tableLocation, type CommitInfo, type Observation } from "../lake/jobClient";
 import type { LakeOutputs } from "../lake/outputKeys";
 import { partitionColumns } from "../lake/partitioning";
@@ -172,6 +173,11 @@ export function formatDescription(d: TableDescription, recent = 10, now = Date.n
     if (s.targetFileSizeMB !== undefined) field("Target file size", `${s.targetFileSizeMB} MB`);
     field("Sources", s.sources.length ? "" : "-");
     for (const src of s.sources) lines.push(`  ${src}`);
+    if (s.expect?.length) {
+      field("Expectations", s.expect.map((e) => `${e.name} (${e.action})`).join(", "));
+      // Where a quarantine rule keeps the rows it leaves out (pruned and undropped with the table).
+      if (s.expect.some((e) => e.action === "quarantine")) field("Quarantine", `${s.database}.${s.name}${QUARANTINE_SUFFIX} (lakeform quarantine replay ${s.name})`);
+    }
   }
   if (st) {
     field("Synced", `${st.inSync ? "yes" : "NO"} (sources applied ${st.sources.applied}/${st.sources.total}, generation ${st.observedGeneration ?? "-"}${st.observedGeneration !== st.generation ? `, want ${st.generation}` : ""})`);

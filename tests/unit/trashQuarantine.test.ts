@@ -5,8 +5,10 @@
  * tests/e2e/27-expectations.test.ts prunes and undrops real ones.
  */
 import pino from "pino";
+import { formatDescription } from "../../cli/get";
 import { formatTrash } from "../../cli/trash";
 import type { Observation } from "../../lake/jobClient";
+import { currentLease, fencedBy, leaseKey, type TableLeases } from "../../lake/lease";
 import { parseTables } from "../../lake/spec";
 import type { TableStatus } from "../../lake/status";
 import { emptyStatus } from "../../lake/status";
@@ -16,6 +18,22 @@ import { dropTables, MemoryTrash, purgeTrashed, quarantineJobTable, undropTable 
 const log = pino({ level: "silent" });
 const tablesFile = "/lake/tables.yaml";
 const spec = parseTables("apiVersion: lakeform/v1\ntables:\n  - { name: leads, format: iceberg, primaryKey: id, sources: [leads.csv] }\n", tablesFile).tables[0];
+
+/**
+ * Leases as the job server checks them: a request made under a lease must be for that lease's
+ * table (lease.key), as register and drop are refused otherwise.
+ */
+function fencedLeases(): TableLeases {
+  const leases = {
+    with: (t: { database: string; name: string }, _purpose: string, _waitMs: number, fn: (lease: unknown) => Promise<unknown>) =>
+      fencedBy({ fence: { key: leaseKey(t), generation: 1 }, signal: new AbortController().signal }, () => fn(undefined)),
+  };
+  return leases as unknown as TableLeases;
+}
+const checkFence = (t: { database: string; name: string }) => {
+  const key = currentLease()?.fence.key;
+  if (key !== undefined && key !== leaseKey(t)) throw new Error(`field lease.key must be the table's lease, '${leaseKey(t)}', got '${key}'`);
+};
 
 function lake(names: string[]) {
   const catalog = new Set(names);
@@ -28,8 +46,12 @@ function lake(names: string[]) {
   const driver: LakeDriver = {
     observe: async (t) => observation(t.name),
     write: unused, resync: unused, evolvePartitions: unused, forget: unused, clearLeftovers: unused, maintain: unused,
-    register: async (t) => void catalog.add(t.name),
+    register: async (t) => {
+      checkFence(t);
+      catalog.add(t.name);
+    },
     drop: async (t, purge) => {
+      checkFence(t);
       drops.push(`${t.name} ${purge ? "purge" : "soft"} ${t.location}`);
       catalog.delete(t.name);
       if (purge) files.delete(t.name);
@@ -38,7 +60,7 @@ function lake(names: string[]) {
   const trash = new MemoryTrash();
   const status = emptyStatus(tablesFile);
   status.tables["default.leads"] = { table: "default.leads", format: "iceberg", generation: "g1", inSync: true, sources: { total: 1, applied: 1 }, conditions: [], failures: 0, prune: true, declaredIn: tablesFile } as TableStatus;
-  return { catalog, files, drops, trash, status, deps: { driver, trash, warehouseBucket: "warehouse", log } };
+  return { catalog, files, drops, trash, status, deps: { driver, trash, warehouseBucket: "warehouse", log, leases: fencedLeases() } };
 }
 
 const state = (l: ReturnType<typeof lake>, name: string) => [l.catalog.has(name), l.files.has(name)];
@@ -104,4 +126,15 @@ test("a retried prune whose tombstone was written before the quarantine table's 
 test("lakeform trash names a trashed table's quarantine table under it", () => {
   const text = formatTrash([{ table: "default.leads", database: "default", name: "leads", format: "hudi", location: "s3a://w/default/leads", droppedAt: "2026-12-01T00:00:00.000Z", purgeAfter: "2026-12-08T00:00:00.000Z", trashDays: 7, quarantine: { name: "leads__quarantine", location: "s3a://w/default/leads__quarantine" } }], Date.parse("2026-12-02T00:00:00Z"));
   expect(text.split("\n")[2]).toBe("default.leads: its quarantine table default.leads__quarantine (s3a://w/default/leads__quarantine) is in the trash with it");
+});
+
+test("lakeform describe names a table's rules and, with a quarantine rule, its quarantine table", () => {
+  const withRules = parseTables(
+    "tables:\n  - name: leads\n    format: hudi\n    primaryKey: id\n    sources: [leads.csv]\n    expect:\n      - { name: known, column: region, in: [EU], action: quarantine }\n      - { name: has_id, column: id, not_null: true, action: fail }\n",
+    tablesFile,
+  ).tables[0];
+  const text = formatDescription({ table: "default.leads", spec: withRules }, 10);
+  expect(text).toMatch(/^Expectations:\s+known \(quarantine\), has_id \(fail\)$/m);
+  expect(text).toMatch(/^Quarantine:\s+default\.leads__quarantine \(lakeform quarantine replay leads\)$/m);
+  expect(formatDescription({ table: "default.leads", spec }, 10)).not.toMatch(/^(Expectations|Quarantine):/m);
 });

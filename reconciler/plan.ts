@@ -84,6 +84,7 @@ export function plan(spec: TableSpec, observed: Observed, memory: TableMemory = 
   const fp = fingerprint(spec, sources);
   // A layout change under onIncompatibleChange: rebuild, or a rebuild left unsettled, is the one action (reconciler/rebuildPlan.ts); not again after it was refused for good.
   const rebuild = memory.terminal?.fingerprint === fp ? undefined : rebuildStep(spec, lake, lake.exists ? lastAppliedSpec(lake) : undefined, (b, a, f) => partitionChange(b, a, f) === "rebuild");
+  if (rebuild?.refused) return { kind: "fail", fingerprint: fp, error: new LakeformError("INCOMPATIBLE_SPEC_CHANGE", rebuild.refused) };
   if (rebuild) return { kind: "act", fingerprint: fp, action: { kind: "apply", calls: [rebuild.call], reason: rebuild.reason }, synced: { status: "False", reason: Reason.Applying, message: rebuild.reason } };
   if (memory.terminal?.fingerprint === fp) {
     return { kind: "wait", fingerprint: fp, error: new LakeformError(memory.terminal.code, memory.terminal.message) };

@@ -66,6 +66,55 @@ export interface RebuildStep {
   call: RebuildCall;
   /** "rebuild: 1,200 rows / 2.1 MiB rewritten, key id → (id, region)". */
   reason: string;
+  /** Why the job server would refuse it (partitionedHudiRefusal): the plan refuses it instead. */
+  refused?: string;
+}
+
+const list = (v: readonly string[]) => `[${v.join(", ")}]`;
+
+/**
+ * A rebuild with a partitioned Hudi table on either side, which can't be swapped in one metastore
+ * step (Hive's metastore doesn't change an entry's partition keys in alter_table, and Trino reads a
+ * Hudi table's partitions at their metastore locations relative to the table's): the refusal, with
+ * what to do, word for word the job server's (rebuild_core.refuse_partitioned_hudi_swap, which
+ * decides from the metastore's own entry when asked), so the plan says it before anything is asked.
+ */
+export function partitionedHudiRefusal(table: string, before: Layout, after: Layout): string | undefined {
+  const keys = (l: Layout) => (l.format === "hudi" ? l.partitionBy.map((c) => c.toLowerCase()) : []);
+  const kb = keys(before);
+  const ka = keys(after);
+  if (kb.length === 0 && ka.length === 0) return undefined;
+  const fields = ["format", "primaryKey", "partitionBy"] as const;
+  const show = (v: string | readonly string[]) => (typeof v === "string" ? v : list(v));
+  const change = fields.filter((f) => !same(before[f], after[f])).map((f) => `${f} ${show(before[f])} → ${show(after[f])}`).join("; ") || "nothing";
+  let why: string;
+  let todo: string;
+  if (!same(kb, ka)) {
+    why =
+      `its metastore entry's partition keys would change from ${list(kb)} to ${list(ka)} (a partitioned Hudi table's partition ` +
+      "columns are its entry's partition keys), which Hive's metastore doesn't do in place: the swap would be a drop and a " +
+      "create, and readers would find no table in between";
+    if (before.format === "hudi" && kb.length === 0) {
+      todo =
+        `keep partitionBy [] on this Hudi table, or rebuild it as format: iceberg with partitionBy ${list(ka)} (an Iceberg ` +
+        "table's partitioning is in its own metadata: it is swapped in one step, and changed later without a rewrite)";
+    } else if (before.format === "iceberg") {
+      todo = "keep format: iceberg (its partitionBy changes without a rewrite), or rebuild it into a Hudi table with partitionBy []";
+    } else {
+      todo =
+        `keep format: hudi and partitionBy ${list(kb)} on this table; for the new layout, declare a table of another name ` +
+        "with it (its sources are loaded into it; rows written or deleted through the API are only in this table)";
+    }
+  } else {
+    why =
+      "a partitioned Hudi table's partitions are metastore entries of their own, each at a location under the table's, which " +
+      "Trino reads relative to the table's: no metastore call moves the table and its partitions together, so readers " +
+      "would fail between the calls";
+    todo =
+      `keep primaryKey ${list(before.primaryKey)} on this partitioned Hudi table, or declare the new key on a ` +
+      "table of another name (its sources are loaded into it; rows written or deleted through the API are only in this table)";
+  }
+  return `table ${table} can't be rebuilt (${change}): ${why}; the table is unchanged. To go on: ${todo}`;
 }
 
 /**
@@ -84,5 +133,6 @@ export function rebuildStep(spec: TableSpec, lake: Observation, before: Partial<
   const changes = layoutChange(was, want, partitionRewrite);
   if (changes.length === 0) return undefined;
   const change = changes.join("; ");
-  return { call: { op: "rebuild", previous: was, change }, reason: `rebuild: ${rewriteSize(lake)} rewritten, ${change}` };
+  const refused = partitionedHudiRefusal(`${spec.database}.${spec.name}`, was, want);
+  return { call: { op: "rebuild", previous: was, change }, reason: `rebuild: ${rewriteSize(lake)} rewritten, ${change}`, ...(refused ? { refused } : {}) };
 }

@@ -163,6 +163,14 @@ def test_a_partitioned_hudi_table_on_either_side_is_refused_saying_why_and_what_
     assert e.code == "INCOMPATIBLE_SPEC_CHANGE" and "partitionBy [] → [region]" in e.message
     assert "partition keys would change from [] to [region]" in e.message and "the table is unchanged" in e.message
     assert "To go on: keep partitionBy [] on this Hudi table, or rebuild it as format: iceberg with partitionBy [region]" in e.message
+    # Word for word what the plan says (reconciler/rebuildPlan.ts partitionedHudiRefusal; tests/unit/rebuildPlan.test.ts has the same text).
+    e = core.refuse_partitioned_hudi_swap("default.orders", hudi(), hudi("region"))
+    assert e.message == (
+        "table default.orders can't be rebuilt (partitionBy [] → [region]): its metastore entry's partition keys would change from [] to [region] "
+        "(a partitioned Hudi table's partition columns are its entry's partition keys), which Hive's metastore doesn't do in place: the swap would be a drop "
+        "and a create, and readers would find no table in between; the table is unchanged. To go on: keep partitionBy [] on this Hudi table, or rebuild it "
+        "as format: iceberg with partitionBy [region] (an Iceberg table's partitioning is in its own metadata: it is swapped in one step, and changed later without a rewrite)"
+    )
     # Iceberg, partitioned → Hudi, partitioned.
     e = core.refuse_partitioned_hudi_swap("sales.orders", ice("region"), hudi("region"))
     assert "from [] to [region]" in e.message and "To go on: keep format: iceberg" in e.message

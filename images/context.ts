@@ -41,6 +41,8 @@ export const IMAGE_INSTALL: Record<ImageName, InstallTarget[]> = {
 
 /** The local runtime's transaction-table helper; the metastore image compiles the same source. */
 const TXN_SCHEMA_JAVA = path.join(__dirname, "..", "components", "local", "java", "TxnSchema.java");
+/** The server both runtimes run the metastore through (table entries read and written whole). */
+const METASTORE_SERVER_JAVA = path.join(__dirname, "..", "components", "local", "java", "MetastoreServer.java");
 
 /**
  * pyspark's jars the metastore never loads (Spark itself, Scala, ML, cluster managers): left out
@@ -151,6 +153,7 @@ export function contextEntries(name: ImageName, opts: StageOptions = {}): Entry[
       }
       for (const jar of p.s3aJars) out.push({ rel: `stage/jars/${path.basename(jar)}`, src: need(jar, "jars"), content: false });
       out.push({ rel: "TxnSchema.java", src: need(TXN_SCHEMA_JAVA, "python"), content: true });
+      out.push({ rel: "MetastoreServer.java", src: need(METASTORE_SERVER_JAVA, "python"), content: true });
       break;
     }
     case "trino": {

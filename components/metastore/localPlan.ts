@@ -7,8 +7,11 @@ import { requireLocal, type Toolchain } from "../toolchain";
 
 /** Creates the metastore's transaction (lock) tables before it starts; run by the JDK's source launcher. */
 export const TXN_SCHEMA_SOURCE = path.join(__dirname, "..", "local", "java", "TxnSchema.java");
-/** Serves the metastore on 127.0.0.1 only (HiveMetaStore.main binds every interface and has no setting for it). */
-export const LOOPBACK_METASTORE_SOURCE = path.join(__dirname, "..", "local", "java", "LoopbackMetastore.java");
+/**
+ * Serves the metastore (both runtimes): on 127.0.0.1 here (HiveMetaStore.main binds every interface
+ * and has no setting for it), with each table entry read and written whole.
+ */
+export const METASTORE_SERVER_SOURCE = path.join(__dirname, "..", "local", "java", "MetastoreServer.java");
 
 export interface MetastoreLocalArgs {
   dataDir: string;
@@ -19,7 +22,7 @@ export interface MetastoreLocalArgs {
 /**
  * Hive 2.3.9's HiveMetaStore from the jars pyspark ships, on embedded Derby, with hadoop-aws on
  * the classpath so s3a:// locations resolve (without it: "S3AFileSystem not found"); its Thrift
- * port bound to 127.0.0.1 by LoopbackMetastore.java.
+ * port bound to 127.0.0.1 by MetastoreServer.java (which also keeps a table entry whole for readers).
  */
 export function metastoreLocalPlan(args: MetastoreLocalArgs, tc: Toolchain, conn: LakeConnection): ServicePlan {
   const { dataDir, port, heap } = args;
@@ -52,7 +55,7 @@ export function metastoreLocalPlan(args: MetastoreLocalArgs, tc: Toolchain, conn
         "-Dhive.log.file=hive.log",
         "-cp",
         classpath,
-        LOOPBACK_METASTORE_SOURCE,
+        METASTORE_SERVER_SOURCE,
         String(port),
       ],
       env: {},

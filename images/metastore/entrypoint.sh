@@ -1,5 +1,6 @@
 #!/bin/bash
-# lakeform-metastore [ARGS...]: the Hive Metastore's Thrift service on port 9083.
+# lakeform-metastore: the Hive Metastore's Thrift service on port 9083 of the container's network,
+# through MetastoreServer (table entries read and written whole).
 # Config: /opt/lakeform/conf/hive-site.xml (a Derby default is baked in; upload your own to
 # replace it) and core-site.xml (the S3A endpoint and keys; uploaded). Heap: METASTORE_HEAP (512m);
 # more JVM options: METASTORE_JAVA_OPTS.
@@ -13,4 +14,4 @@ jvm=(-Dderby.system.home=/var/lib/metastore -Dhive.log.dir=/opt/lakeform/logs -D
 java -Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC "${jvm[@]}" -cp "$cp" TxnSchema
 # METASTORE_JAVA_OPTS: extra JVM options, split on spaces.
 # shellcheck disable=SC2086
-exec java "-Xmx${METASTORE_HEAP:-512m}" ${METASTORE_JAVA_OPTS:-} "${jvm[@]}" -cp "$cp" org.apache.hadoop.hive.metastore.HiveMetaStore -p 9083 "$@"
+exec java "-Xmx${METASTORE_HEAP:-512m}" ${METASTORE_JAVA_OPTS:-} "${jvm[@]}" -cp "$cp" MetastoreServer 9083 0.0.0.0

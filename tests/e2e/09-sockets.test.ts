@@ -4,7 +4,7 @@
  * Hudi's embedded timeline server among them), every listening socket of every service process
  * (the whole process group of each service: wrappers, JVMs, Python workers) is on 127.0.0.1 or
  * ::1. The metastore is the case that needs it most: Hive 2.3.9 binds every interface unless
- * started through components/local/java/LoopbackMetastore.java.
+ * started through components/local/java/MetastoreServer.java.
  */
 import * as path from "node:path";
 import { JobClient, type JobTable } from "../../lake/jobClient";

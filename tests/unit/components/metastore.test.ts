@@ -1,6 +1,6 @@
 import * as path from "node:path";
 import { metastoreDockerPlan, metastoreLocalPlan } from "../../../components/metastore";
-import { LOOPBACK_METASTORE_SOURCE } from "../../../components/metastore/localPlan";
+import { METASTORE_SERVER_SOURCE } from "../../../components/metastore/localPlan";
 import { PLACEHOLDER_CONNECTION } from "../../../components/plans";
 import { testToolchain } from "../../helpers/toolchain";
 import { CONN, fieldsCarrying, shapeOf } from "./conn";
@@ -18,8 +18,8 @@ describe("local plan", () => {
     expect(tc.local!.paths.sparkJarsDir).toContain("python3.12");
   });
 
-  test("serves Thrift on its port, through LoopbackMetastore (127.0.0.1 only), with Derby and config under the data dir", () => {
-    expect(cmd.slice(-2)).toEqual([LOOPBACK_METASTORE_SOURCE, "24083"]);
+  test("serves Thrift on its port, through MetastoreServer (127.0.0.1 only: its default bind address), with Derby and config under the data dir", () => {
+    expect(cmd.slice(-2)).toEqual([METASTORE_SERVER_SOURCE, "24083"]);
     expect(cmd).not.toContain("org.apache.hadoop.hive.metastore.HiveMetaStore");
     expect(plan.process.ports).toEqual([24083]);
     expect(plan.files["/d/metastore/conf/hive-site.xml"]).toContain("jdbc:derby:;databaseName=/d/metastore/data/metastore_db;create=true");

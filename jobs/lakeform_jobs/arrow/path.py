@@ -168,9 +168,9 @@ class ArrowPath:
         if t.expect:
             # Before dedupe, as on the Spark path: a row a drop rule broke never wins its key.
             batch, outcome = arrow_expect.check(t.expect, r, source.name or source.uri.rsplit("/", 1)[-1])
-            failure = outcome.failure()
-            if failure is not None:
-                raise failure
+            refused = outcome.failure()
+            if refused is not None:
+                raise refused
         rows, deduped = dedupe(batch, keys, t.ordering_field)
         rows, flag = delete_flag(rows, t, marker, r.types)
         meta = {META_PREFIX + k: v for k, v in {"source_hash": source.hash, "source": source.name, "generation": req.generation, "spec": t.spec_json(), **source.replay_meta()}.items()}

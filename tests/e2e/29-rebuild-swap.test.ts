@@ -4,7 +4,8 @@
  * Iceberg table to Hudi, a Hudi table to Iceberg) are each rewritten from the table's current rows (an Iceberg row deleted through
  * Trino, which no source knows of, stays deleted), verified, and swapped into the metastore in one
  * step, while a reader polls count(*) through Trino's hive catalog (which redirects to whichever
- * format the entry is): it never sees a missing table or another count. The rows after are the
+ * format the entry is): it never sees a missing table or another count (a format change may fail
+ * the one query that straddles its swap: Trino reads the entry twice, to redirect and to read). The rows after are the
  * rows before (Trino's checksums), and the replaced tables are in the trash. A key that two rows
  * share is refused before anything is written, naming the count, the table unchanged.
  */
@@ -98,7 +99,12 @@ test("a key change (Hudi) and format changes both ways (Iceberg â†’ Hudi, Hudi â
   await Promise.all(Object.values(readers).map((r) => r.stop()));
 
   for (const [name, r] of Object.entries(readers)) {
-    expect(r.failures).toEqual([]);
+    // A format change can fail one query that starts at the swap: Trino's hive catalog reads the
+    // entry to redirect, the target catalog reads it again (README, Rebuild). Nothing else: never
+    // a missing table, a half-swapped entry ("Unsupported storage format") or another count.
+    const racing = name === HUDI ? [] : r.failures.filter((f) => /^Not an? (Hudi|Iceberg) table: default\./.test(f));
+    expect(r.failures.filter((f) => !racing.includes(f))).toEqual([]);
+    expect(racing.length).toBeLessThanOrEqual(1);
     expect(new Set(r.seen)).toEqual(new Set([name === ICE ? ROWS - 1 : ROWS]));
     expect(r.seen.length).toBeGreaterThan(3);
   }

@@ -12,12 +12,9 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import pino from "pino";
-import { getCondition } from "../../lake/conditions";
-import { jobTable } from "../../lake/jobClient";
-import { parseTables } from "../../lake/spec";
-import { readStatus } from "../../lake/status";
 import { TrashStore } from "../../lake/trash";
 import { reconcileOnce, s3, tablesWorkspace, type TablesWorkspace } from "./lake";
+import { rebuildProbes } from "./rebuildProbes";
 
 jest.setTimeout(240_000);
 
@@ -52,29 +49,7 @@ tables:
 `,
   );
 const pass = () => reconcileOnce(w, pino({ level: "info" }, { write: (line: string) => void logs.push(JSON.parse(line)) }));
-const synced = (name: string) => getCondition(readStatus(w.statusFile)?.tables[`default.${name}`]?.conditions ?? [], "Synced");
-// The hive catalog redirects a Hudi entry to the hudi catalog and an Iceberg one to iceberg: one name for a reader across a format change.
-const count = async (name: string) => Number(await w.t.scalar(`SELECT count(*) FROM hive.default.${name}`));
-const checksum = async (name: string) =>
-  (await w.t.query(`SELECT count(*), checksum(CAST(id AS bigint)), checksum(CAST(region AS varchar)), checksum(CAST(amount AS double)) FROM hive.default.${name}`)).rows[0].map(String).join("|");
-const spec = (name: string) => jobTable(parseTables(fs.readFileSync(w.tablesFile, "utf8"), w.tablesFile).tables.find((x) => x.name === name)!, w.outs.warehouseBucket);
-
-/** count(*) in a loop until stopped: every answer, and every failure (a missing table would be one). */
-function pollReader(name: string) {
-  const seen: number[] = [];
-  const failures: string[] = [];
-  let stop = false;
-  const done = (async () => {
-    while (!stop) {
-      try {
-        seen.push(await count(name));
-      } catch (err) {
-        failures.push((err as Error).message);
-      }
-    }
-  })();
-  return { seen, failures, stop: async () => void ((stop = true), await done) };
-}
+const { synced, count, checksum, spec, pollReader } = rebuildProbes(() => w);
 
 beforeAll(async () => {
   w = await tablesWorkspace("lakeform-rebuild-swap-");

@@ -12,12 +12,9 @@ import { ListObjectsV2Command } from "@aws-sdk/client-s3";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import pino from "pino";
-import { getCondition } from "../../lake/conditions";
-import { jobTable } from "../../lake/jobClient";
-import { parseTables } from "../../lake/spec";
-import { readStatus } from "../../lake/status";
 import { TrashStore } from "../../lake/trash";
 import { reconcileOnce, s3, tablesWorkspace, type TablesWorkspace } from "./lake";
+import { rebuildProbes } from "./rebuildProbes";
 
 jest.setTimeout(180_000);
 
@@ -47,29 +44,8 @@ tables:
 `,
   );
 const pass = () => reconcileOnce(w, pino({ level: "silent" }));
-const synced = (name: string) => getCondition(readStatus(w.statusFile)?.tables[`default.${name}`]?.conditions ?? [], "Synced");
-const count = async (name: string) => Number(await w.t.scalar(`SELECT count(*) FROM hive.default.${name}`));
-const checksum = async (name: string) =>
-  (await w.t.query(`SELECT count(*), checksum(CAST(id AS bigint)), checksum(CAST(region AS varchar)), checksum(CAST(amount AS double)) FROM hive.default.${name}`)).rows[0].map(String).join("|");
-const spec = (name: string) => jobTable(parseTables(fs.readFileSync(w.tablesFile, "utf8"), w.tablesFile).tables.find((x) => x.name === name)!, w.outs.warehouseBucket);
+const { synced, count, checksum, spec, pollReader } = rebuildProbes(() => w);
 const ours = async () => (await new TrashStore(s3(w.outs), w.outs.warehouseBucket).list()).filter((x) => x.name.includes(sfx));
-
-/** count(*) in a loop until stopped: every answer, and every failure (a missing table would be one). */
-function pollReader(name: string) {
-  const seen: number[] = [];
-  const failures: string[] = [];
-  let stop = false;
-  const done = (async () => {
-    while (!stop) {
-      try {
-        seen.push(await count(name));
-      } catch (err) {
-        failures.push((err as Error).message);
-      }
-    }
-  })();
-  return { seen, failures, stop: async () => void ((stop = true), await done) };
-}
 
 beforeAll(async () => {
   w = await tablesWorkspace("lakeform-rebuild-hudi-partitions-");

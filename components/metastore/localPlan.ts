@@ -1,4 +1,6 @@
 /** The Hive Metastore as a local process: pure, args + toolchain → plan. */
+import * as crypto from "node:crypto";
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { localProcess, serviceDirs } from "../common";
 import { metastoreSiteSettings, renderHadoopXml, s3aSettings, type LakeConnection } from "../connection";
@@ -17,6 +19,13 @@ export interface MetastoreLocalArgs {
   dataDir: string;
   port: number;
   heap: string;
+}
+
+/** The sha256 of files' contents (the first 16 hex digits). */
+export function codeDigest(files: readonly string[]): string {
+  const h = crypto.createHash("sha256");
+  for (const f of files) h.update(fs.readFileSync(f)).update("\0");
+  return h.digest("hex").slice(0, 16);
 }
 
 /**
@@ -58,7 +67,8 @@ export function metastoreLocalPlan(args: MetastoreLocalArgs, tc: Toolchain, conn
         METASTORE_SERVER_SOURCE,
         String(port),
       ],
-      env: {},
+      // The server's own code, so that `up` after a change to it restarts the metastore (its command names only the files).
+      env: { LAKEFORM_METASTORE_CODE: codeDigest([TXN_SCHEMA_SOURCE, METASTORE_SERVER_SOURCE]) },
       // Derby's schema is created on first start; give it time on 2 cores.
       health: { tcpPort: port },
       ports: [port],

@@ -1,6 +1,8 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { metastoreDockerPlan, metastoreLocalPlan } from "../../../components/metastore";
-import { METASTORE_SERVER_SOURCE } from "../../../components/metastore/localPlan";
+import { codeDigest, METASTORE_SERVER_SOURCE } from "../../../components/metastore/localPlan";
 import { PLACEHOLDER_CONNECTION } from "../../../components/plans";
 import { testToolchain } from "../../helpers/toolchain";
 import { CONN, fieldsCarrying, shapeOf } from "./conn";
@@ -25,6 +27,17 @@ describe("local plan", () => {
     expect(plan.files["/d/metastore/conf/hive-site.xml"]).toContain("jdbc:derby:;databaseName=/d/metastore/data/metastore_db;create=true");
     expect(plan.files["/d/metastore/conf/core-site.xml"]).toContain("<name>fs.s3a.endpoint</name><value>http://127.0.0.1:8333</value>");
     expect(cmd).toContain("-Xmx512m");
+  });
+
+  test("names its server code's digest in its environment, so an `up` after a change to MetastoreServer.java restarts it", () => {
+    expect(plan.process.env.LAKEFORM_METASTORE_CODE).toMatch(/^[0-9a-f]{16}$/);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "lakeform-code-"));
+    const f = path.join(dir, "A.java");
+    fs.writeFileSync(f, "class A {}");
+    const a = codeDigest([f]);
+    fs.writeFileSync(f, "class A { int x; }");
+    expect(codeDigest([f])).not.toBe(a);
+    fs.rmSync(dir, { recursive: true });
   });
 });
 

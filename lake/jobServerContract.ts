@@ -19,6 +19,7 @@ import * as path from "node:path";
 import { z } from "zod";
 import type { FilterNode } from "./filter";
 import { httpStatuses } from "./errors";
+import REBUILD_REFUSALS from "./rebuildRefusals.json";
 import { JobExpectationSchema } from "./expectations";
 import { COMPRESSIONS, SOURCE_FORMATS, sourceFormatConstants } from "./sourceFormat";
 import { CommitInfoSchema, JournalEntrySchema, ObservationSchema, WriteStageProfileSchema, WriteResultSchema, MaintainResultSchema, ChangesResultSchema, DoctorResultSchema, TravelResultSchema, JOB_REPLIES, WriteProgressSchema, JOB_GET_REPLIES } from "./jobServerReplies";
@@ -233,13 +234,14 @@ export function jobServerJsonSchema(): Record<string, unknown> {
 /** The spec constants and error codes as the job server reads them. */
 export function jobServerConstants(): Record<string, unknown> {
   return {
-    $comment: "Generated from lake/jobServerContract.ts, lake/spec.ts and lake/errorCodes.json by `npm run schema`. Do not edit.",
+    $comment: "Generated from lake/jobServerContract.ts, lake/spec.ts, lake/errorCodes.json and lake/rebuildRefusals.json by `npm run schema`. Do not edit.",
     immutableFields: IMMUTABLE_FIELDS,
     defaultRetain: DEFAULT_RETAIN,
     defaultTargetFileSizeMB: DEFAULT_TARGET_FILE_SIZE_MB,
     journal: JOURNAL,
     sourceFormats: sourceFormatConstants(),
     errorCodes: httpStatuses(),
+    rebuildRefusals: REBUILD_REFUSALS,
   };
 }
 

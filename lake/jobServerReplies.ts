@@ -72,6 +72,8 @@ export const ObservationSchema = z.strictObject({
   partitionSpec: z.array(z.string()).optional(),
   /** What this observe asked Spark for ("columns", "data_files", "rows"); empty when the table's metadata answered it all (its head unchanged since Spark last told). */
   sparkAsked: z.array(z.string()).optional(),
+  /** The metastore swaps a rebuild of a partitioned Hudi table in one call (Lakeform's own does; told for a table that exists). */
+  replacesWhole: z.boolean().optional(),
 });
 
 export const WriteStageProfileSchema = z.strictObject({ stage: z.string(), ms: z.number(), sparkJobs: z.array(z.strictObject({ what: z.string(), ms: z.number() })) });

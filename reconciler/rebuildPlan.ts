@@ -8,6 +8,7 @@
 import { formatBinaryBytes } from "../lake/progress";
 import type { Observation } from "../lake/jobClient";
 import type { TableSpec } from "../lake/spec";
+import REBUILD_REFUSALS from "../lake/rebuildRefusals.json";
 
 /** The layout a table has or is given. */
 export interface Layout {
@@ -73,11 +74,12 @@ export interface RebuildStep {
 const list = (v: readonly string[]) => `[${v.join(", ")}]`;
 
 /**
- * A rebuild with a partitioned Hudi table on either side, which can't be swapped in one metastore
- * step (Hive's metastore doesn't change an entry's partition keys in alter_table, and Trino reads a
- * Hudi table's partitions at their metastore locations relative to the table's): the refusal, with
- * what to do, word for word the job server's (rebuild_core.refuse_partitioned_hudi_swap, which
- * decides from the metastore's own entry when asked), so the plan says it before anything is asked.
+ * A rebuild with a partitioned Hudi table on either side, which a metastore other than Lakeform's
+ * own can't swap in one call (Hive's alter_table doesn't change an entry's partition keys, and Trino
+ * reads a Hudi table's partitions at their metastore locations relative to the table's): the
+ * refusal, with what to do. Its text is lake/rebuildRefusals.json's, which the job server fills the
+ * same way (rebuild_core.refuse_partitioned_hudi_swap, deciding from the metastore's own entry).
+ * The caller asks only when the metastore doesn't replace entries whole (Observation.replacesWhole).
  */
 export function partitionedHudiRefusal(table: string, before: Layout, after: Layout): string | undefined {
   const keys = (l: Layout) => (l.format === "hudi" ? l.partitionBy.map((c) => c.toLowerCase()) : []);
@@ -87,34 +89,12 @@ export function partitionedHudiRefusal(table: string, before: Layout, after: Lay
   const fields = ["format", "primaryKey", "partitionBy"] as const;
   const show = (v: string | readonly string[]) => (typeof v === "string" ? v : list(v));
   const change = fields.filter((f) => !same(before[f], after[f])).map((f) => `${f} ${show(before[f])} → ${show(after[f])}`).join("; ") || "nothing";
-  let why: string;
-  let todo: string;
-  if (!same(kb, ka)) {
-    why =
-      `its metastore entry's partition keys would change from ${list(kb)} to ${list(ka)} (a partitioned Hudi table's partition ` +
-      "columns are its entry's partition keys), which Hive's metastore doesn't do in place: the swap would be a drop and a " +
-      "create, and readers would find no table in between";
-    if (before.format === "hudi" && kb.length === 0) {
-      todo =
-        `keep partitionBy [] on this Hudi table, or rebuild it as format: iceberg with partitionBy ${list(ka)} (an Iceberg ` +
-        "table's partitioning is in its own metadata: it is swapped in one step, and changed later without a rewrite)";
-    } else if (before.format === "iceberg") {
-      todo = "keep format: iceberg (its partitionBy changes without a rewrite), or rebuild it into a Hudi table with partitionBy []";
-    } else {
-      todo =
-        `keep format: hudi and partitionBy ${list(kb)} on this table; for the new layout, declare a table of another name ` +
-        "with it (its sources are loaded into it; rows written or deleted through the API are only in this table)";
-    }
-  } else {
-    why =
-      "a partitioned Hudi table's partitions are metastore entries of their own, each at a location under the table's, which " +
-      "Trino reads relative to the table's: no metastore call moves the table and its partitions together, so readers " +
-      "would fail between the calls";
-    todo =
-      `keep primaryKey ${list(before.primaryKey)} on this partitioned Hudi table, or declare the new key on a ` +
-      "table of another name (its sources are loaded into it; rows written or deleted through the API are only in this table)";
-  }
-  return `table ${table} can't be rebuilt (${change}): ${why}; the table is unchanged. To go on: ${todo}`;
+  const R = REBUILD_REFUSALS;
+  const [why, todo] = !same(kb, ka)
+    ? [R.why.keysChange, before.format === "hudi" && kb.length === 0 ? R.todo.fromUnpartitionedHudi : before.format === "iceberg" ? R.todo.fromIceberg : R.todo.fromPartitionedHudi]
+    : [R.why.sameKeys, R.todo.keyChange];
+  const fill = (text: string) => text.replace(/\{(\w+)\}/g, (_, k: string) => ({ before: list(kb), after: list(ka), key: list(before.primaryKey), table, change })[k] ?? `{${k}}`);
+  return fill(R.refusal.replace("{why}", why).replace("{todo}", todo));
 }
 
 /**
@@ -133,6 +113,7 @@ export function rebuildStep(spec: TableSpec, lake: Observation, before: Partial<
   const changes = layoutChange(was, want, partitionRewrite);
   if (changes.length === 0) return undefined;
   const change = changes.join("; ");
-  const refused = partitionedHudiRefusal(`${spec.database}.${spec.name}`, was, want);
+  // A partitioned Hudi table on either side is swapped in one call only by a metastore that replaces entries whole (Lakeform's own).
+  const refused = lake.replacesWhole ? undefined : partitionedHudiRefusal(`${spec.database}.${spec.name}`, was, want);
   return { call: { op: "rebuild", previous: was, change }, reason: `rebuild: ${rewriteSize(lake)} rewritten, ${change}`, ...(refused ? { refused } : {}) };
 }

@@ -250,6 +250,7 @@ class Jobs:
             exists=exists, in_catalog=in_catalog, files_exist=files, commits=[c.to_json() for c in commits], row_count=row_count, columns=columns, journal=journal,
             history_expired=expired, expired_source_hashes=expired_hashes, data_files=data_files, catalog_drift=drift, spark_asked=asked,
             format=t.format, rebuild=self.rebuilds.pending(t) if self.rebuilds else None, partition_spec=partition_spec, location=t.location,
+            replaces_whole=self.rebuilds.metastore.replaces_whole() if exists and self.rebuilds else None,
         )
 
     def _live_format(self, t: Table) -> tuple[Table, bool]:

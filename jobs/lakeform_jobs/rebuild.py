@@ -9,7 +9,11 @@ a partitioning change, Hudi ↔ Iceberg. POST /v1/rebuild.
   3. verified: rows, distinct keys and the sums of key and row hashes, on both tables in Spark;
   4. swapped in with one metastore call: the table's entry is replaced by the shadow's (Hive's
      alter_table: location, columns, format parameters, Iceberg's metadata_location), so a reader
-     resolving the name gets the old entry or the new one, never none; the shadow's entry goes;
+     resolving the name gets the old entry or the new one, never none; the shadow's entry goes.
+     A partitioned Hudi table on either side changes partition keys or partition entries, which
+     alter_table can't: Lakeform's metastore replaces the entry whole in one call instead (the
+     table renamed to its trash name, the shadow to the table's, under its write lock); a
+     metastore of the user's own that can't is refused before anything is written;
   5. the replaced table stays where it was, in the trash under <name>__before_<stamp> (a tombstone
      and a placement record), until its trash period ends: `lakeform trash` lists it, undrop
      registers it under that name, purge removes its files.
@@ -91,12 +95,14 @@ class RebuildResult(Response):
 
 
 class Metastore:
-    """The one call a swap is: Hive's alter_table with another entry's content, through a metastore
-    client of its own (Spark's catalog would rewrite the entry as it sees tables)."""
+    """The one call a swap is: Hive's alter_table with another entry's content or, where partition
+    keys are involved, Lakeform's metastore's whole replace; through a metastore client of its own
+    (Spark's catalog would rewrite the entry as it sees tables)."""
 
     def __init__(self, jobs: "Jobs"):
         self.spark = jobs.spark
         self.uris = jobs.ctx.catalog.metastore_uris
+        self._whole: bool | None = None
 
     def _client(self):
         jvm = self.spark._jvm
@@ -120,12 +126,50 @@ class Metastore:
         finally:
             c.close()
 
+    def replaces_whole(self) -> bool:
+        """Whether the metastore replaces an entry by another with its partitions in one call
+        (Lakeform's own, MetastoreServer.java 3.): it answers getMetaConf of lakeform.replace,
+        which a stock metastore refuses. Asked once per job server process."""
+        if self._whole is None:
+            c = self._client()
+            try:
+                self._whole = str(c.getMetaConf("lakeform.replace")) == "1"
+            except Exception:  # "Invalid configuration key": a metastore of the user's own
+                self._whole = False
+            finally:
+                c.close()
+        return self._whole
+
     def replace(self, database: str, name: str, by: str) -> None:
         """The entry `name` becomes entry `by`'s (its storage, columns, partition keys, parameters)."""
         c = self._client()
         try:
             entry = c.getTable(database, by)
             entry.setTableName(name)
+            c.alter_table(database, name, entry)
+        finally:
+            c.close()
+
+    def replace_whole(self, database: str, name: str, by: str, keep: str) -> None:
+        """One call, on a metastore that replaces_whole: `name` is renamed `keep` and `by` is renamed
+        `name`, partitions and all (a reader finds one or the other entry under `name`, never none)."""
+        c = self._client()
+        try:
+            jvm = self.spark._jvm
+            ctx = jvm.org.apache.hadoop.hive.metastore.api.EnvironmentContext()
+            ctx.putToProperties("lakeform.replace.from", by)
+            ctx.putToProperties("lakeform.replace.keep", keep)
+            entry = c.getTable(database, by)
+            entry.setTableName(name)
+            c.alter_table_with_environmentContext(database, name, entry, ctx)
+        finally:
+            c.close()
+
+    def rename(self, database: str, name: str, to: str) -> None:
+        c = self._client()
+        try:
+            entry = c.getTable(database, name)
+            entry.setTableName(to)
             c.alter_table(database, name, entry)
         finally:
             c.close()
@@ -172,6 +216,11 @@ class Rebuilds:
         rb = (rec or {}).get("rebuild")
         if not rb:
             return None
+        ms = self.metastore
+        if rb.get("trashName") and ms.location(t.database, t.name) is None and ms.location(t.database, rb["trashName"]) is not None:
+            # A whole replace (two renames in the metastore) stopped between them: the table's entry comes back first.
+            ms.rename(t.database, rb["trashName"], t.name)
+            log.warning("table=%s: a rebuild's swap stopped halfway in the metastore: the table's entry is back under its name", t.key)
         if rb.get("stage") == "swapping" and self.metastore.location(t.database, t.name) == rb["shadow"]:
             self._finish(t, rec, rb)
             return "finished"
@@ -188,6 +237,8 @@ class Rebuilds:
         """After the swap: the shadow's entry goes, the replaced table is put in the trash under its
         trash name (tombstone, placement record), the table's record names its new place."""
         self.metastore.drop(t.database, rb["shadowName"])
+        # A whole replace kept the old entry under the trash name: the trash registers it again on undrop.
+        self.metastore.drop(t.database, rb["trashName"])
         storage = self.jobs.ctx.storage
         trash = Table(name=rb["trashName"], database=t.database, format=rb["from"]["format"], location=f"{bucket_of(t)}/{t.database}/{rb['trashName']}")
         self.jobs.placements.write(trash, {"location": rb["from"]["location"], "format": rb["from"]["format"]})
@@ -213,12 +264,13 @@ class Rebuilds:
             change = core.describe_change(before, after)
             if before == after:
                 return RebuildResult(rebuilt=False, change=change, rows=0, keys=0, checksum="", bytes=0, duration_ms=int((time.time() - started) * 1000), settled=settled)
-            # A partitioned Hudi table on either side: no one-step swap (rebuild_core), refused before anything is written.
+            # A partitioned Hudi table on either side: its swap is one step only on a metastore that
+            # replaces entries whole (Lakeform's own); on another it is refused before anything is written (rebuild_core).
             # The partition keys the old entry has (what the metastore would compare), not what a spec says.
             was = {**before, "partitionBy": self.metastore.partition_keys(t.database, t.name)} if old.format == "hudi" else before
-            refused = core.refuse_partitioned_hudi_swap(t.key, was, {**after, "partitionBy": [sanitize_column(p) for p in t.partition_by]})
-            if refused:
-                raise refused
+            whole = core.refuse_partitioned_hudi_swap(t.key, was, {**after, "partitionBy": [sanitize_column(p) for p in t.partition_by]})
+            if whole and not self.metastore.replaces_whole():
+                raise whole
             current = self.jobs.spark.table(old_fmt.qualified(old))
             cols = old_fmt.user_columns(current)
             rows = current.select(*[f"`{c}`" for c in cols])
@@ -265,7 +317,10 @@ class Rebuilds:
             places.write(t, {**places.read(t), "rebuild": rb})
             guard.check()
             # The swap: one metastore call.
-            self.metastore.replace(t.database, t.name, names.shadow_name)
+            if whole:
+                self.metastore.replace_whole(t.database, t.name, names.shadow_name, names.trash_name)
+            else:
+                self.metastore.replace(t.database, t.name, names.shadow_name)
             log.info("table=%s: rebuilt (%s): %d rows, swapped in from %s", t.key, change, want.rows, names.shadow_location)
             self._finish(t, places.read(t), rb)
             size = sum(int(st.getLen()) for st in self._files(names.shadow_location))

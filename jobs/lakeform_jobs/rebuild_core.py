@@ -4,10 +4,12 @@ import at module level, so pytest checks these without one."""
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
 
+from .contract import CONSTANTS
 from .errors import JobFailure
 
 # How many of the keys a collapse would merge are named in its refusal.
@@ -74,47 +76,34 @@ def metastore_partition_keys(layout: dict[str, Any]) -> list[str]:
 
 
 def refuse_partitioned_hudi_swap(table: str, before: dict[str, Any], after: dict[str, Any]) -> JobFailure | None:
-    """A rebuild whose swap can't be one metastore step, so that readers would see no table or a
-    partial one: refused before anything is written, saying what the user can do. None when the swap is one step.
+    """A rebuild whose swap changes an entry's partition keys or moves partition entries (a
+    partitioned Hudi table on either side): refused, saying what the user can do, unless the
+    metastore replaces entries whole (rebuild.py asks it). None when alter_table swaps it in one step.
 
     Hive's metastore (2.3) refuses to change an entry's partition keys in alter_table ("partition
     keys can not be changed"): a swap that changes them is a drop and a create. With the same keys,
     the partitions' entries keep their locations under the old table's; Trino's hudi connector
     lists a table's partitions from the metastore and reads each at its location relative to the
-    table's (refusing one outside it), and no metastore call moves a table and its partitions together."""
+    table's (refusing one outside it), and no stock metastore call moves a table and its partitions
+    together. The text is lake/rebuildRefusals.json's, filled as the plan fills it (rebuildPlan.ts)."""
     kb, ka = metastore_partition_keys(before), metastore_partition_keys(after)
     if not kb and not ka:
         return None
     show = lambda v: f"[{', '.join(v)}]"  # noqa: E731
+    R = CONSTANTS["rebuildRefusals"]
     if kb != ka:
-        why = (
-            f"its metastore entry's partition keys would change from {show(kb)} to {show(ka)} (a partitioned Hudi table's partition "
-            "columns are its entry's partition keys), which Hive's metastore doesn't do in place: the swap would be a drop and a "
-            "create, and readers would find no table in between"
-        )
+        why = R["why"]["keysChange"]
         if before.get("format") == "hudi" and not kb:
-            todo = (
-                f"keep partitionBy [] on this Hudi table, or rebuild it as format: iceberg with partitionBy {show(ka)} (an Iceberg "
-                "table's partitioning is in its own metadata: it is swapped in one step, and changed later without a rewrite)"
-            )
+            todo = R["todo"]["fromUnpartitionedHudi"]
         elif before.get("format") == "iceberg":
-            todo = f"keep format: iceberg (its partitionBy changes without a rewrite), or rebuild it into a Hudi table with partitionBy []"
+            todo = R["todo"]["fromIceberg"]
         else:
-            todo = (
-                f"keep format: hudi and partitionBy {show(kb)} on this table; for the new layout, declare a table of another name "
-                "with it (its sources are loaded into it; rows written or deleted through the API are only in this table)"
-            )
+            todo = R["todo"]["fromPartitionedHudi"]
     else:
-        why = (
-            "a partitioned Hudi table's partitions are metastore entries of their own, each at a location under the table's, which "
-            "Trino reads relative to the table's: no metastore call moves the table and its partitions together, so readers "
-            "would fail between the calls"
-        )
-        todo = (
-            f"keep primaryKey {show(before.get('primaryKey') or [])} on this partitioned Hudi table, or declare the new key on a "
-            "table of another name (its sources are loaded into it; rows written or deleted through the API are only in this table)"
-        )
-    return JobFailure("INCOMPATIBLE_SPEC_CHANGE", f"table {table} can't be rebuilt ({describe_change(before, after)}): {why}; the table is unchanged. To go on: {todo}")
+        why, todo = R["why"]["sameKeys"], R["todo"]["keyChange"]
+    values = {"before": show(kb), "after": show(ka), "key": show(before.get("primaryKey") or []), "table": table, "change": describe_change(before, after)}
+    text = R["refusal"].replace("{why}", why).replace("{todo}", todo)
+    return JobFailure("INCOMPATIBLE_SPEC_CHANGE", re.sub(r"\{(\w+)\}", lambda m: values.get(m.group(1), m.group(0)), text))
 
 
 def unsupported(table: str, why: str) -> JobFailure:

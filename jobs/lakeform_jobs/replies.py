@@ -96,7 +96,10 @@ class Observation(Response):
     partition_spec: list[str] | None = None
     # Where the table's files are (placement.py): its home location unless a rebuild moved it.
     location: str | None = None
-    OMIT_NONE = ("format", "rebuild", "partition_spec", "location")
+    # Whether the metastore swaps a rebuild of a partitioned Hudi table in one call (rebuild.py
+    # Metastore.replaces_whole: Lakeform's own does); told for a table that exists.
+    replaces_whole: bool | None = None
+    OMIT_NONE = ("format", "rebuild", "partition_spec", "location", "replaces_whole")
 
 
 @dataclass

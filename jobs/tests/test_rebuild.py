@@ -106,6 +106,10 @@ class FakeMetastore:
         self.dropped.append(name)
         self.locations.pop(name, None)
 
+    def rename(self, database, name, to):
+        assert to not in self.locations
+        self.locations[to] = self.locations.pop(name)
+
 
 def settle_with(entry_location):
     """A Rebuilds over fakes, with a rebuild of sales.orders (Hudi → Iceberg) stopped at its swap."""
@@ -137,6 +141,17 @@ def test_a_rebuild_killed_before_its_swap_is_cleaned_and_the_old_table_keeps_ser
     assert r.settle(T) is None
 
 
+def test_a_whole_replace_stopped_between_its_renames_gets_the_table_its_entry_back_then_is_cleaned():
+    # The metastore killed between its two renames (MetastoreServer.java 3.): the table's entry is
+    # under the trash name, the shadow's still under its own, no entry of the table's name.
+    r, storage, places = settle_with("s3a://w/sales/orders")
+    r.metastore.locations["orders__before_1"] = r.metastore.locations.pop("orders")
+    assert r.settle(T) == "cleaned"
+    assert r.metastore.locations == {"orders": "s3a://w/sales/orders"}
+    assert r.metastore.dropped == ["orders__rebuild_1"] and "s3a://w/sales/orders-r1" in storage.deleted
+    assert places.read(T) is None
+
+
 def test_a_rebuild_killed_after_its_swap_is_finished_the_old_table_in_the_trash():
     import json
 
@@ -150,6 +165,8 @@ def test_a_rebuild_killed_after_its_swap_is_finished_the_old_table_in_the_trash(
     trashed = Table(name="orders__before_1", database="sales", format="iceberg", location="s3a://w/sales/orders__before_1")
     assert (places.resolve(trashed).location, places.resolve(trashed).format) == ("s3a://w/sales/orders", "hudi")
     assert "s3a://w/sales/orders-r1" not in storage.deleted
+    # A whole replace kept the replaced entry under the trash name: it goes (undrop registers it again).
+    assert r.metastore.dropped == ["orders__rebuild_1", "orders__before_1"]
 
 
 def test_a_partitioned_hudi_table_on_either_side_is_refused_saying_why_and_what_to_do():
@@ -163,13 +180,14 @@ def test_a_partitioned_hudi_table_on_either_side_is_refused_saying_why_and_what_
     assert e.code == "INCOMPATIBLE_SPEC_CHANGE" and "partitionBy [] → [region]" in e.message
     assert "partition keys would change from [] to [region]" in e.message and "the table is unchanged" in e.message
     assert "To go on: keep partitionBy [] on this Hudi table, or rebuild it as format: iceberg with partitionBy [region]" in e.message
-    # Word for word what the plan says (reconciler/rebuildPlan.ts partitionedHudiRefusal; tests/unit/rebuildPlan.test.ts has the same text).
+    # Word for word what the plan says (lake/rebuildRefusals.json filled by both; tests/unit/rebuildPlan.test.ts asserts the same text).
     e = core.refuse_partitioned_hudi_swap("default.orders", hudi(), hudi("region"))
     assert e.message == (
         "table default.orders can't be rebuilt (partitionBy [] → [region]): its metastore entry's partition keys would change from [] to [region] "
-        "(a partitioned Hudi table's partition columns are its entry's partition keys), which Hive's metastore doesn't do in place: the swap would be a drop "
-        "and a create, and readers would find no table in between; the table is unchanged. To go on: keep partitionBy [] on this Hudi table, or rebuild it "
-        "as format: iceberg with partitionBy [region] (an Iceberg table's partitioning is in its own metadata: it is swapped in one step, and changed later without a rewrite)"
+        "(a partitioned Hudi table's partition columns are its entry's partition keys), which Hive's alter_table refuses, and this stack's metastore isn't "
+        "Lakeform's own (which replaces an entry whole, partitions and all, in one call): the swap would be a drop and a create, and readers would find no "
+        "table in between; the table is unchanged. To go on: keep partitionBy [] on this Hudi table, or rebuild it as format: iceberg with partitionBy [region] "
+        "(an Iceberg table's partitioning is in its own metadata: it is swapped in one step, and changed later without a rewrite)"
     )
     # Iceberg, partitioned → Hudi, partitioned.
     e = core.refuse_partitioned_hudi_swap("sales.orders", ice("region"), hudi("region"))
@@ -180,4 +198,4 @@ def test_a_partitioned_hudi_table_on_either_side_is_refused_saying_why_and_what_
         assert "from [region] to" in e.message and "keep format: hudi and partitionBy [region] on this table" in e.message
     # The same keys (a key change of a partitioned Hudi table): the partitions' locations can't move with the table's.
     e = core.refuse_partitioned_hudi_swap("sales.orders", hudi("region"), hudi("region", key=("id", "day")))
-    assert "no metastore call moves the table and its partitions together" in e.message and "keep primaryKey [id]" in e.message
+    assert "no call moves the table and its partitions together" in e.message and "keep primaryKey [id]" in e.message

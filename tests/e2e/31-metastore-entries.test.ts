@@ -4,7 +4,9 @@
  * a few hundred times, while three readers call get_table on it; none ever gets half of each. On
  * Derby at read-committed, Hive 2.3.9's own server returned a mix on about one read in six (the
  * Hudi serde with Iceberg's input format: Trino's "Unsupported storage format"); the stack serves
- * the metastore through components/local/java/MetastoreServer.java, which keeps entries whole.
+ * the metastore through components/local/java/MetastoreServer.java, which keeps entries whole. And
+ * its whole replace (two renames under its write lock, partitions following their table): an entry
+ * replaced by a partitioned or unpartitioned one fifty times over is never missing nor mixed.
  */
 import { execFile } from "node:child_process";
 import * as path from "node:path";
@@ -45,4 +47,25 @@ test("an entry flipped between an Iceberg table's and a Hudi table's is never re
   // The readers ran beside the writer the whole time (a few hundred reads at least).
   expect(seen.reads).toBeGreaterThan(300);
   process.stdout.write(`metastore entries: ${seen.alters} alters, ${seen.reads} reads, none mixed\n`);
+});
+
+test("an entry replaced whole by another, partitions and all (a partitioned Hudi table's rebuild swap), is never missing nor mixed; a managed table is refused", async () => {
+  const script = path.join(__dirname, "fixtures", "entry_replace.py");
+  const { stdout } = await promisify(execFile)(
+    machineInstallPaths().python,
+    [script, outs.metastoreUri, "default", `msr_${sfx}`, `s3a://${outs.warehouseBucket}/e2e-entries/${sfx}/r`, "51"],
+    { maxBuffer: 16 * 1024 * 1024 },
+  );
+  const seen = JSON.parse(stdout.trim().split("\n").pop()!) as {
+    capability: string; replaces: number; reads: number; missing: number; mixed: number; sample: unknown[]; partitions: string[][]; leftover: string[]; refused: string | null;
+  };
+  // What the job server asks before it relies on it (a stock metastore refuses the key).
+  expect(seen.capability).toBe("1");
+  expect(seen.sample).toEqual([]);
+  expect(seen).toMatchObject({ replaces: 51, missing: 0, mixed: 0, leftover: [] });
+  expect(seen.reads).toBeGreaterThan(51);
+  // The last shadow was partitioned: its three partitions came along under the table's name, at their own locations.
+  expect(seen.partitions).toEqual([["s51", "region=ap"], ["s51", "region=eu"], ["s51", "region=us"]]);
+  expect(seen.refused).toMatch(/must both be external tables/);
+  process.stdout.write(`metastore whole replaces: ${seen.replaces} replaces, ${seen.reads} reads, none missing or mixed\n`);
 });

@@ -119,7 +119,7 @@ test("the rebuild is asked to keep the replaced table for the table's trash peri
   ]);
 });
 
-test("a partitioned Hudi table on either side is refused in the plan, word for word as the job server refuses it, saying what to do", () => {
+test("a partitioned Hudi table on either side is refused in the plan on a metastore of the user's own, word for word as the job server refuses it, saying what to do; rebuilt on Lakeform's own", () => {
   const hudi = (partitionBy: string[], primaryKey = ["id"]) => ({ format: "hudi" as const, primaryKey, partitionBy });
   const ice = (partitionBy: string[]) => ({ format: "iceberg" as const, primaryKey: ["id"], partitionBy });
   // Hudi unpartitioned → partitioned: a failure, the job server never asked.
@@ -129,17 +129,22 @@ test("a partitioned Hudi table on either side is refused in the plan, word for w
   // The job server's text (jobs/tests/test_rebuild.py checks the same phrases of rebuild_core's).
   expect(p.error.message).toBe(
     "table default.orders can't be rebuilt (partitionBy [] → [region]): its metastore entry's partition keys would change from [] to [region] " +
-      "(a partitioned Hudi table's partition columns are its entry's partition keys), which Hive's metastore doesn't do in place: the swap would be a drop " +
-      "and a create, and readers would find no table in between; the table is unchanged. To go on: keep partitionBy [] on this Hudi table, or rebuild it " +
-      "as format: iceberg with partitionBy [region] (an Iceberg table's partitioning is in its own metadata: it is swapped in one step, and changed later without a rewrite)",
+      "(a partitioned Hudi table's partition columns are its entry's partition keys), which Hive's alter_table refuses, and this stack's metastore isn't " +
+      "Lakeform's own (which replaces an entry whole, partitions and all, in one call): the swap would be a drop and a create, and readers would find no " +
+      "table in between; the table is unchanged. To go on: keep partitionBy [] on this Hudi table, or rebuild it as format: iceberg with partitionBy [region] " +
+      "(an Iceberg table's partitioning is in its own metadata: it is swapped in one step, and changed later without a rewrite)",
   );
   // lakeform plan says it.
   const hudiSpec = { ...spec, primaryKey: ["id"], partitionBy: ["region"] };
   expect(tablePlanLines(tableDataPlan(hudiSpec, obs(), p, new Map()))).toEqual([`default.orders: data plan: refused (INCOMPATIBLE_SPEC_CHANGE): ${p.error.message}`]);
   expect(partitionedHudiRefusal("d.t", ice(["region"]), hudi(["region"]))).toMatch(/^table d\.t can't be rebuilt \(format iceberg → hudi\): .* from \[\] to \[region\] .*To go on: keep format: iceberg/);
   expect(partitionedHudiRefusal("d.t", hudi(["region"]), ice(["region"]))).toMatch(/To go on: keep format: hudi and partitionBy \[region\] on this table/);
-  expect(partitionedHudiRefusal("d.t", hudi(["region"]), hudi(["region"], ["id", "day"]))).toMatch(/no metastore call moves the table and its partitions together.*keep primaryKey \[id\]/);
+  expect(partitionedHudiRefusal("d.t", hudi(["region"]), hudi(["region"], ["id", "day"]))).toMatch(/no call moves the table and its partitions together.*keep primaryKey \[id\]/);
   // One metastore step: no partitioned Hudi table on either side.
   for (const [b, a] of [[hudi([]), hudi([], ["id", "region"])], [hudi([]), ice(["region"])], [ice(["region"]), hudi([])]] as const) expect(partitionedHudiRefusal("d.t", b, a)).toBeUndefined();
   expect(plan({ ...spec, format: "iceberg", primaryKey: ["id"], partitionBy: ["region"] }, { sources: [src], lake: obs({ format: "hudi" }) }).kind).toBe("act");
+  // Lakeform's own metastore replaces the entry whole: the same change is a rebuild the plan acts on.
+  const whole = plan(hudiSpec, { sources: [src], lake: obs({ replacesWhole: true }) });
+  if (whole.kind !== "act") throw new Error(`expected act, got ${whole.kind}`);
+  expect(whole.action).toMatchObject({ kind: "apply", calls: [{ op: "rebuild", change: "partitioning [] → [region]" }] });
 });

@@ -7,6 +7,15 @@ import type { FilterNode } from "./filter";
 import type { ChangesResult, JobOperation, JobReply, JobRequest, JobServerHealth, JobTable, MaintainResult, Observation, TravelResult, WriteProgress, WriteResult } from "./jobServerContract";
 import { currentLease } from "./lease";
 import type { TableSpec } from "./spec";
+import { Agent, fetch, type Response } from "undici";
+
+/**
+ * The job server's connections: no headers or body timeout of their own. A write answers when it
+ * has committed, which for a source of gigabytes is many minutes after the request (undici's
+ * default, fetch's, gives up on the headers after 300 s: the reconciler then retried a 5 GB load
+ * the job server was still writing); each request's own AbortSignal bounds it instead.
+ */
+const JOB_SERVER_AGENT = new Agent({ headersTimeout: 0, bodyTimeout: 0 });
 
 // The job server's requests and replies are the contract's (lake/jobServerContract.ts), declared once.
 export type {
@@ -118,6 +127,7 @@ export class JobClient {
     let res: Response;
     try {
       res = await fetch(`${this.baseUrl}/v1/${op}`, {
+        dispatcher: JOB_SERVER_AGENT,
         method: "POST",
         headers: { "content-type": "application/json", authorization: this.#authorization },
         body: JSON.stringify(lease ? { ...(body as object), lease: lease.fence } : body),

@@ -91,3 +91,19 @@ test("every request but /healthz carries the stack's secret as a bearer token", 
 test("a JobClient without a secret is refused at once (the job server would refuse its every request)", () => {
   expect(() => new JobClient("http://127.0.0.1:9", { secret: "" })).toThrow(/jobServerSecret/);
 });
+
+test("a job server request waits as long as its own timeout, not fetch's default headers timeout (a write of gigabytes answers after many minutes)", async () => {
+  const { Agent, fetch: undiciFetch, getGlobalDispatcher, setGlobalDispatcher } = await import("undici");
+  const reply = { ok: true, exists: false, inCatalog: false, filesExist: false, commits: [], rowCount: null, columns: [] };
+  const { url, server } = await serve((_req, res) => void setTimeout(() => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(reply)), 1500));
+  const before = getGlobalDispatcher();
+  // fetch's defaults, shortened from 300 s to 0.5 s: what the job server's agent must not inherit.
+  setGlobalDispatcher(new Agent({ headersTimeout: 500 }));
+  try {
+    await expect(undiciFetch(`${url}/v1/observe`, { method: "POST" })).rejects.toThrow();
+    await expect(new JobClient(url, { secret: SECRET }).observe(table)).resolves.toMatchObject({ exists: false });
+  } finally {
+    setGlobalDispatcher(before);
+    server.close();
+  }
+});

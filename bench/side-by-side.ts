@@ -26,7 +26,7 @@ import pino from "pino";
 import { JobClient } from "../lake/jobClient";
 import { createReconciler } from "../reconciler/runtime";
 import { readOutputs, type LakeOutputs } from "../stacks/automation";
-import { children, procKb } from "./proc";
+import { jobServerProcesses, procKb } from "./proc";
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 2_000_000);
 const TABLES = Number(process.env.BENCH_TABLES ?? 1000);
@@ -62,21 +62,6 @@ function column(out: string, re: RegExp): number | undefined {
   return s !== undefined && Number.isFinite(s) ? s : undefined;
 }
 
-const cmdline = (pid: number) => {
-  try {
-    return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8");
-  } catch {
-    return "";
-  }
-};
-
-/** The job server's JVM (spark.pid names its supervisor, or the JVM itself) and the JVM's Python child, job_server.py. */
-function jobServerPids(outs: LakeOutputs): { jvm: number; python?: number } {
-  const top = (JSON.parse(fs.readFileSync(path.join(outs.dataDir, "spark", "spark.pid"), "utf8")) as { pid: number }).pid;
-  const jvm = /\bjava\b/.test(cmdline(top).split("\0")[0]) ? top : (children(top).find((p) => /\bjava\b/.test(cmdline(p).split("\0")[0])) ?? top);
-  return { jvm, python: children(jvm).find((p) => cmdline(p).includes("job_server.py")) };
-}
-
 /** A CSV of about `mb` MB, written by a process of its own (so this one's heap, the reconciler's, is not the generator's). Returns its rows. */
 async function writeCsv(file: string, mb: number): Promise<number> {
   const script = `const fs = require("node:fs");
@@ -109,12 +94,12 @@ async function largeSource(outs: LakeOutputs, mb: number, sfx: string): Promise<
     const rows = await writeCsv(path.join(dir, "big.csv"), mb);
     const tablesFile = path.join(dir, "tables.yaml");
     fs.writeFileSync(tablesFile, `apiVersion: lakeform/v1\ntables:\n  - name: ${name}\n    format: iceberg\n    primaryKey: id\n    sources:\n      - big.csv\n`);
-    const pids = jobServerPids(outs);
+    const pids = jobServerProcesses(outs.dataDir);
     const peak = { reconciler: 0, jvm: 0, python: 0, before: procKb(process.pid, "VmRSS") };
     const sample = () => {
       peak.reconciler = Math.max(peak.reconciler, procKb(process.pid, "VmRSS"));
       peak.jvm = Math.max(peak.jvm, procKb(pids.jvm, "VmRSS"));
-      if (pids.python) peak.python = Math.max(peak.python, procKb(pids.python, "VmRSS"));
+      peak.python = Math.max(peak.python, procKb(pids.python, "VmRSS"));
     };
     const sampler = setInterval(sample, 1000);
     const t0 = Date.now();

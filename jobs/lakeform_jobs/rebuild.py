@@ -29,8 +29,9 @@ from __future__ import annotations
 import json
 import logging
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterator
 
 from . import rebuild_core as core
 from .errors import BadRequest, JobFailure
@@ -104,84 +105,71 @@ class Metastore:
         self.uris = jobs.ctx.catalog.metastore_uris
         self._whole: bool | None = None
 
-    def _client(self):
+    @contextmanager
+    def _client(self) -> Iterator[Any]:
+        """A metastore client of its own for one call, closed after it."""
         jvm = self.spark._jvm
         conf = jvm.org.apache.hadoop.hive.conf.HiveConf()
         conf.set("hive.metastore.uris", self.uris())
-        return jvm.org.apache.hadoop.hive.metastore.HiveMetaStoreClient(conf)
+        c = jvm.org.apache.hadoop.hive.metastore.HiveMetaStoreClient(conf)
+        try:
+            yield c
+        finally:
+            c.close()
 
     def location(self, database: str, name: str) -> str | None:
-        c = self._client()
-        try:
+        with self._client() as c:
             if not c.tableExists(database, name):
                 return None
             return str(c.getTable(database, name).getSd().getLocation()).rstrip("/")
-        finally:
-            c.close()
 
     def partition_keys(self, database: str, name: str) -> list[str]:
-        c = self._client()
-        try:
+        with self._client() as c:
             return [str(k.getName()) for k in c.getTable(database, name).getPartitionKeys()]
-        finally:
-            c.close()
 
     def replaces_whole(self) -> bool:
         """Whether the metastore replaces an entry by another with its partitions in one call
         (Lakeform's own, MetastoreServer.java 3.): it answers getMetaConf of lakeform.replace,
         which a stock metastore refuses. Asked once per job server process."""
         if self._whole is None:
-            c = self._client()
-            try:
-                self._whole = str(c.getMetaConf("lakeform.replace")) == "1"
-            except Exception:  # "Invalid configuration key": a metastore of the user's own
-                self._whole = False
-            finally:
-                c.close()
+            with self._client() as c:
+                try:
+                    self._whole = str(c.getMetaConf("lakeform.replace")) == "1"
+                except Exception:  # "Invalid configuration key": a metastore of the user's own
+                    self._whole = False
         return self._whole
+
+    def _alter(self, database: str, name: str, content_of: str, named: str, context: dict[str, str] | None = None) -> None:
+        """alter_table of entry `name` with entry `content_of`'s content under the name `named`
+        (`named` ≠ `name` renames it), with an environment context when given."""
+        with self._client() as c:
+            entry = c.getTable(database, content_of)
+            entry.setTableName(named)
+            if context is None:
+                c.alter_table(database, name, entry)
+                return
+            ctx = self.spark._jvm.org.apache.hadoop.hive.metastore.api.EnvironmentContext()
+            for k, v in context.items():
+                ctx.putToProperties(k, v)
+            c.alter_table_with_environmentContext(database, name, entry, ctx)
 
     def replace(self, database: str, name: str, by: str) -> None:
         """The entry `name` becomes entry `by`'s (its storage, columns, partition keys, parameters)."""
-        c = self._client()
-        try:
-            entry = c.getTable(database, by)
-            entry.setTableName(name)
-            c.alter_table(database, name, entry)
-        finally:
-            c.close()
+        self._alter(database, name, by, name)
 
     def replace_whole(self, database: str, name: str, by: str, keep: str) -> None:
         """One call, on a metastore that replaces_whole: `name` is renamed `keep` and `by` is renamed
         `name`, partitions and all (a reader finds one or the other entry under `name`, never none)."""
-        c = self._client()
-        try:
-            jvm = self.spark._jvm
-            ctx = jvm.org.apache.hadoop.hive.metastore.api.EnvironmentContext()
-            ctx.putToProperties("lakeform.replace.from", by)
-            ctx.putToProperties("lakeform.replace.keep", keep)
-            entry = c.getTable(database, by)
-            entry.setTableName(name)
-            c.alter_table_with_environmentContext(database, name, entry, ctx)
-        finally:
-            c.close()
+        self._alter(database, name, by, name, {"lakeform.replace.from": by, "lakeform.replace.keep": keep})
 
     def rename(self, database: str, name: str, to: str) -> None:
-        c = self._client()
-        try:
-            entry = c.getTable(database, name)
-            entry.setTableName(to)
-            c.alter_table(database, name, entry)
-        finally:
-            c.close()
+        self._alter(database, name, name, to)
 
     def drop(self, database: str, name: str) -> None:
         """Removes an entry only (never its files)."""
-        c = self._client()
-        try:
+        with self._client() as c:
             if c.tableExists(database, name):
                 c.dropTable(database, name, False, True)
-        finally:
-            c.close()
 
 
 class Rebuilds:
@@ -268,9 +256,10 @@ class Rebuilds:
             # replaces entries whole (Lakeform's own); on another it is refused before anything is written (rebuild_core).
             # The partition keys the old entry has (what the metastore would compare), not what a spec says.
             was = {**before, "partitionBy": self.metastore.partition_keys(t.database, t.name)} if old.format == "hudi" else before
-            whole = core.refuse_partitioned_hudi_swap(t.key, was, {**after, "partitionBy": [sanitize_column(p) for p in t.partition_by]})
-            if whole and not self.metastore.replaces_whole():
-                raise whole
+            # None when alter_table swaps it in one step; else the refusal, unless the metastore replaces entries whole.
+            refusal = core.refuse_partitioned_hudi_swap(t.key, was, {**after, "partitionBy": [sanitize_column(p) for p in t.partition_by]})
+            if refusal and not self.metastore.replaces_whole():
+                raise refusal
             current = self.jobs.spark.table(old_fmt.qualified(old))
             cols = old_fmt.user_columns(current)
             rows = current.select(*[f"`{c}`" for c in cols])
@@ -317,7 +306,7 @@ class Rebuilds:
             places.write(t, {**places.read(t), "rebuild": rb})
             guard.check()
             # The swap: one metastore call.
-            if whole:
+            if refusal:
                 self.metastore.replace_whole(t.database, t.name, names.shadow_name, names.trash_name)
             else:
                 self.metastore.replace(t.database, t.name, names.shadow_name)

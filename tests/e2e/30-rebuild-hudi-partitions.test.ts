@@ -14,7 +14,7 @@ import * as path from "node:path";
 import pino from "pino";
 import { TrashStore } from "../../lake/trash";
 import { reconcileOnce, s3, tablesWorkspace, type TablesWorkspace } from "./lake";
-import { rebuildProbes } from "./rebuildProbes";
+import { expectRowsThroughout, rebuildProbes } from "./rebuildProbes";
 
 jest.setTimeout(300_000);
 
@@ -44,7 +44,7 @@ tables:
 `,
   );
 const pass = () => reconcileOnce(w, pino({ level: "silent" }));
-const { synced, count, checksum, spec, pollReader } = rebuildProbes(() => w);
+const { synced, count, checksum, spec, pollReader, partitions } = rebuildProbes(() => w);
 const ours = async () => (await new TrashStore(s3(w.outs), w.outs.warehouseBucket).list()).filter((x) => x.name.includes(sfx));
 
 beforeAll(async () => {
@@ -57,29 +57,13 @@ beforeAll(async () => {
   expect(await count(ICE)).toBe(ROWS);
 });
 
-/** A query that straddles the swap, at most once: Trino's hive catalog read the old entry to
- * redirect and the target catalog found the new one ("Not a Hudi table"), or Trino's hudi connector
- * read the old entry and then the new one's partitions, whose locations are outside the old
- * table's ("Failed to generate splits"). Nothing else: never a missing table, a half-swapped entry
- * or another count. */
-const STRADDLE = /^(Not an? (Hudi|Iceberg) table: default\.|Failed to generate splits for default\.)/;
-const checkReader = (r: { seen: number[]; failures: string[] }, rows: number) => {
-  const racing = r.failures.filter((f) => STRADDLE.test(f));
-  expect(r.failures.filter((f) => !racing.includes(f))).toEqual([]);
-  expect(racing.length).toBeLessThanOrEqual(1);
-  expect(new Set(r.seen)).toEqual(new Set([rows]));
-  expect(r.seen.length).toBeGreaterThan(0);
-};
-/** The Hudi table's partitions as the metastore lists them, through Trino. */
-const partitions = async (name: string) => (await w.t.query(`SELECT region FROM hive.default."${name}$partitions" ORDER BY region`)).rows.map((r) => String(r[0]));
-
 test("Hudi unpartitioned → partitioned and Iceberg partitioned → Hudi partitioned are rebuilt, swapped in whole; readers see the rows throughout", async () => {
   const before = { [HUDI]: await checksum(HUDI), [ICE]: await checksum(ICE) };
   declare({ format: "hudi", partitionBy: "[region]" }, { format: "hudi" });
   const readers = { [HUDI]: pollReader(HUDI), [ICE]: pollReader(ICE) };
   await pass();
   await Promise.all(Object.values(readers).map((r) => r.stop()));
-  for (const r of Object.values(readers)) checkReader(r, ROWS);
+  for (const r of Object.values(readers)) expectRowsThroughout(r, ROWS);
   for (const name of [HUDI, ICE]) {
     const c = synced(name);
     expect(`${c?.status}: ${c?.message}`).toMatch(/^True/);
@@ -101,7 +85,7 @@ test("the partitioned Hudi table's key change and its way back to Iceberg are re
   const readers = { [HUDI]: pollReader(HUDI), [ICE]: pollReader(ICE) };
   await pass();
   await Promise.all(Object.values(readers).map((r) => r.stop()));
-  for (const r of Object.values(readers)) checkReader(r, ROWS);
+  for (const r of Object.values(readers)) expectRowsThroughout(r, ROWS);
   expect(`${synced(HUDI)?.status}: ${synced(HUDI)?.message}`).toMatch(/^True/);
   expect(`${synced(ICE)?.status}: ${synced(ICE)?.message}`).toMatch(/^True/);
   expect(await checksum(HUDI)).toBe(before[HUDI]);

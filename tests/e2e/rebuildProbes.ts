@@ -1,8 +1,8 @@
 /**
- * What the rebuild e2e files (29, 30) read of a workspace's tables: the Synced condition, count(*)
+ * What the rebuild e2e files (29, 30, 32) read of a workspace's tables: the Synced condition, count(*)
  * and a checksum through Trino's hive catalog (which redirects to whichever format the entry is, so
  * one name serves a reader across a format change), the job server's table of a name, and a
- * reader polling count(*) until stopped.
+ * reader polling count(*) until stopped; what such a reader may see across a swap.
  */
 import * as fs from "node:fs";
 import { getCondition } from "../../lake/conditions";
@@ -42,5 +42,22 @@ export function rebuildProbes(workspace: () => TablesWorkspace) {
     })();
     return { seen, failures, stop: async () => void ((stop = true), await done) };
   };
-  return { synced, count, checksum, spec, pollReader };
+  /** A partitioned Hudi table's partitions as the metastore lists them, through Trino. */
+  const partitions = async (name: string) => (await workspace().t.query(`SELECT region FROM hive.default."${name}$partitions" ORDER BY region`)).rows.map((r) => String(r[0]));
+  return { synced, count, checksum, spec, pollReader, partitions };
+}
+
+/** A query that straddles a swap, at most once: Trino's hive catalog read the old entry to
+ * redirect and the target catalog found the new one ("Not a Hudi table"), or Trino's hudi connector
+ * read the old entry and then the new one's partitions, whose locations are outside the old
+ * table's ("Failed to generate splits"). */
+export const STRADDLE = /^(Not an? (Hudi|Iceberg) table: default\.|Failed to generate splits for default\.)/;
+
+/** A polling reader saw the table's rows throughout: no failure but one straddling the swap, never a missing table, a half-swapped entry or another count. */
+export function expectRowsThroughout(r: { seen: number[]; failures: string[] }, rows: number): void {
+  const racing = r.failures.filter((f) => STRADDLE.test(f));
+  expect(r.failures.filter((f) => !racing.includes(f))).toEqual([]);
+  expect(racing.length).toBeLessThanOrEqual(1);
+  expect(new Set(r.seen)).toEqual(new Set([rows]));
+  expect(r.seen.length).toBeGreaterThan(0);
 }

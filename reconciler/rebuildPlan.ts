@@ -74,25 +74,28 @@ export interface RebuildStep {
 const list = (v: readonly string[]) => `[${v.join(", ")}]`;
 
 /**
- * A rebuild with a partitioned Hudi table on either side, which a metastore other than Lakeform's
- * own can't swap in one call (Hive's alter_table doesn't change an entry's partition keys, and Trino
- * reads a Hudi table's partitions at their metastore locations relative to the table's): the
- * refusal, with what to do. Its text is lake/rebuildRefusals.json's, which the job server fills the
+ * A rebuild whose swap readers could see half-made: the refusal, with what to do; undefined when
+ * the swap is one step readers see whole. Away from a partitioned Hudi table, on any metastore: its
+ * partitions are entries of their own and Trino reads a table's entry and lists its partitions in two
+ * calls, so a query straddling the swap would list the new table's partitions (or none) and answer
+ * with rows missing. Into a partitioned Hudi table (the old entry has no partitions to list), only on
+ * a metastore that replaces entries whole (Lakeform's own; Hive's alter_table doesn't change an
+ * entry's partition keys). Its text is lake/rebuildRefusals.json's, which the job server fills the
  * same way (rebuild_core.refuse_partitioned_hudi_swap, deciding from the metastore's own entry).
- * The caller asks only when the metastore doesn't replace entries whole (Observation.replacesWhole).
  */
-export function partitionedHudiRefusal(table: string, before: Layout, after: Layout): string | undefined {
+export function partitionedHudiRefusal(table: string, before: Layout, after: Layout, replacesWhole: boolean): string | undefined {
   const keys = (l: Layout) => (l.format === "hudi" ? l.partitionBy.map((c) => c.toLowerCase()) : []);
   const kb = keys(before);
   const ka = keys(after);
-  if (kb.length === 0 && ka.length === 0) return undefined;
+  if (kb.length === 0 && (ka.length === 0 || replacesWhole)) return undefined;
   const fields = ["format", "primaryKey", "partitionBy"] as const;
   const show = (v: string | readonly string[]) => (typeof v === "string" ? v : list(v));
   const change = fields.filter((f) => !same(before[f], after[f])).map((f) => `${f} ${show(before[f])} → ${show(after[f])}`).join("; ") || "nothing";
   const R = REBUILD_REFUSALS;
-  const [why, todo] = !same(kb, ka)
-    ? [R.why.keysChange, before.format === "hudi" && kb.length === 0 ? R.todo.fromUnpartitionedHudi : before.format === "iceberg" ? R.todo.fromIceberg : R.todo.fromPartitionedHudi]
-    : [R.why.sameKeys, R.todo.keyChange];
+  const [why, todo] =
+    kb.length > 0
+      ? [R.why.fromPartitionedHudi, same(kb, ka) ? R.todo.keyChange : R.todo.fromPartitionedHudi]
+      : [R.why.keysChange, before.format === "iceberg" ? R.todo.fromIceberg : R.todo.fromUnpartitionedHudi];
   const fill = (text: string) => text.replace(/\{(\w+)\}/g, (_, k: string) => ({ before: list(kb), after: list(ka), key: list(before.primaryKey), table, change })[k] ?? `{${k}}`);
   return fill(R.refusal.replace("{why}", why).replace("{todo}", todo));
 }
@@ -113,7 +116,6 @@ export function rebuildStep(spec: TableSpec, lake: Observation, before: Partial<
   const changes = layoutChange(was, want, partitionRewrite);
   if (changes.length === 0) return undefined;
   const change = changes.join("; ");
-  // A partitioned Hudi table on either side is swapped in one call only by a metastore that replaces entries whole (Lakeform's own).
-  const refused = lake.replacesWhole ? undefined : partitionedHudiRefusal(`${spec.database}.${spec.name}`, was, want);
+  const refused = partitionedHudiRefusal(`${spec.database}.${spec.name}`, was, want, lake.replacesWhole === true);
   return { call: { op: "rebuild", previous: was, change }, reason: `rebuild: ${rewriteSize(lake)} rewritten, ${change}`, ...(refused ? { refused } : {}) };
 }

@@ -5,6 +5,7 @@
  */
 import { partitionChange } from "../../lake/partitioning";
 import { IMMUTABLE_FIELDS, type TableSpec } from "../../lake/spec";
+import { partitionedHudiRefusal } from "../../reconciler/rebuildPlan";
 
 /** The spec as a Table resource carries it: tables.yaml's entry, sanitised, with its generation. */
 export type TableSpecData = Omit<TableSpec, "line">;
@@ -33,6 +34,14 @@ export class RebuildRefused extends Error {
         "or declare onIncompatibleChange: rebuild on it: the reconciler then rewrites its current rows into the new layout, verifies them and swaps the new table in (the old one kept in the trash).",
     );
     this.name = "RebuildRefused";
+  }
+}
+
+/** A rebuild the reconciler would refuse whatever the metastore: away from a partitioned Hudi table (reconciler/rebuildPlan.ts). */
+export class RebuildUnsafe extends Error {
+  constructor(readonly tableId: string, refusal: string) {
+    super(refusal);
+    this.name = "RebuildUnsafe";
   }
 }
 
@@ -75,6 +84,12 @@ export function tableDiff(olds: TableState, news: TableState): TableDiff {
 
 /** A table's diff under onIncompatibleChange: rebuild: its layout fields are updates like the rest. */
 function rebuildDiff(olds: TableState, news: TableState): TableDiff {
+  // Refused on every metastore, so the preview says it: a rebuild away from a partitioned Hudi table.
+  if (REBUILD_FIELDS.some((f) => !same(olds.spec[f], news.spec[f]))) {
+    const layout = (s: TableSpecData) => ({ format: s.format, primaryKey: s.primaryKey, partitionBy: s.partitionBy });
+    const refused = partitionedHudiRefusal(`${news.spec.database}.${news.spec.name}`, layout(olds.spec), layout(news.spec), true);
+    if (refused) throw new RebuildUnsafe(news.tableId, refused);
+  }
   const updates: string[] = [...UPDATE_FIELDS, ...REBUILD_FIELDS].filter((f) => !same(olds.spec[f], news.spec[f]));
   const changes = updates.length > 0 || olds.spec.generation !== news.spec.generation || olds.exists === false;
   return { changes, updates, replaces: [], deleteBeforeReplace: false };

@@ -137,4 +137,4 @@ export function tablesFromFile( target: TablesTarget, opts: pulumi.ComponentReso
   );
 }
 
-export { tableDiff, RebuildRefused, REBUILD_FIELDS, UPDATE_FIELDS } from "./diff";
+export { tableDiff, RebuildRefused, RebuildUnsafe, REBUILD_FIELDS, UPDATE_FIELDS } from "./diff";

@@ -10,10 +10,12 @@ a partitioning change, Hudi ↔ Iceberg. POST /v1/rebuild.
   4. swapped in with one metastore call: the table's entry is replaced by the shadow's (Hive's
      alter_table: location, columns, format parameters, Iceberg's metadata_location), so a reader
      resolving the name gets the old entry or the new one, never none; the shadow's entry goes.
-     A partitioned Hudi table on either side changes partition keys or partition entries, which
-     alter_table can't: Lakeform's metastore replaces the entry whole in one call instead (the
-     table renamed to its trash name, the shadow to the table's, under its write lock); a
-     metastore of the user's own that can't is refused before anything is written;
+     Into a partitioned Hudi table the entry's partition keys change, which alter_table can't:
+     Lakeform's metastore replaces the entry whole in one call instead (the table renamed to its
+     trash name, the shadow to the table's, under its write lock); a metastore of the user's own
+     that can't is refused before anything is written. Away from a partitioned Hudi table is
+     refused on every metastore: Trino reads its entry and lists its partitions in two calls, so a
+     query straddling the swap would list the new table's partitions (or none) and miss rows;
   5. the replaced table stays where it was, in the trash under <name>__before_<stamp> (a tombstone
      and a placement record), until its trash period ends: `lakeform trash` lists it, undrop
      registers it under that name, purge removes its files.
@@ -252,14 +254,16 @@ class Rebuilds:
             change = core.describe_change(before, after)
             if before == after:
                 return RebuildResult(rebuilt=False, change=change, rows=0, keys=0, checksum="", bytes=0, duration_ms=int((time.time() - started) * 1000), settled=settled)
-            # A partitioned Hudi table on either side: its swap is one step only on a metastore that
-            # replaces entries whole (Lakeform's own); on another it is refused before anything is written (rebuild_core).
-            # The partition keys the old entry has (what the metastore would compare), not what a spec says.
+            # Refused before anything is written (rebuild_core): a swap away from a partitioned Hudi table,
+            # and one into a partitioned Hudi table unless the metastore replaces entries whole (Lakeform's own).
+            # The partition keys the old entry has (what readers and the metastore see), not what a spec says.
             was = {**before, "partitionBy": self.metastore.partition_keys(t.database, t.name)} if old.format == "hudi" else before
-            # None when alter_table swaps it in one step; else the refusal, unless the metastore replaces entries whole.
-            refusal = core.refuse_partitioned_hudi_swap(t.key, was, {**after, "partitionBy": [sanitize_column(p) for p in t.partition_by]})
-            if refusal and not self.metastore.replaces_whole():
+            now = {**after, "partitionBy": [sanitize_column(p) for p in t.partition_by]}
+            refusal = core.refuse_partitioned_hudi_swap(t.key, was, now, self.metastore.replaces_whole)
+            if refusal:
                 raise refusal
+            # Into a partitioned Hudi table: its entry is replaced whole, partitions and all; else alter_table swaps it.
+            whole = bool(core.metastore_partition_keys(now))
             current = self.jobs.spark.table(old_fmt.qualified(old))
             cols = old_fmt.user_columns(current)
             rows = current.select(*[f"`{c}`" for c in cols])
@@ -306,7 +310,7 @@ class Rebuilds:
             places.write(t, {**places.read(t), "rebuild": rb})
             guard.check()
             # The swap: one metastore call.
-            if refusal:
+            if whole:
                 self.metastore.replace_whole(t.database, t.name, names.shadow_name, names.trash_name)
             else:
                 self.metastore.replace(t.database, t.name, names.shadow_name)

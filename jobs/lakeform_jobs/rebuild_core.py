@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from .contract import CONSTANTS
 from .errors import JobFailure
@@ -75,32 +75,30 @@ def metastore_partition_keys(layout: dict[str, Any]) -> list[str]:
     return list(layout.get("partitionBy") or []) if layout.get("format") == "hudi" else []
 
 
-def refuse_partitioned_hudi_swap(table: str, before: dict[str, Any], after: dict[str, Any]) -> JobFailure | None:
-    """A rebuild whose swap changes an entry's partition keys or moves partition entries (a
-    partitioned Hudi table on either side): refused, saying what the user can do, unless the
-    metastore replaces entries whole (rebuild.py asks it). None when alter_table swaps it in one step.
+def refuse_partitioned_hudi_swap(table: str, before: dict[str, Any], after: dict[str, Any], replaces_whole: Callable[[], bool]) -> JobFailure | None:
+    """A rebuild whose swap readers could see half-made: refused, saying what the user can do.
+    None when the swap is one step readers see whole.
 
-    Hive's metastore (2.3) refuses to change an entry's partition keys in alter_table ("partition
-    keys can not be changed"): a swap that changes them is a drop and a create. With the same keys,
-    the partitions' entries keep their locations under the old table's; Trino's hudi connector
-    lists a table's partitions from the metastore and reads each at its location relative to the
-    table's (refusing one outside it), and no stock metastore call moves a table and its partitions
-    together. The text is lake/rebuildRefusals.json's, filled as the plan fills it (rebuildPlan.ts)."""
+    Away from a partitioned Hudi table, on any metastore: its partitions are entries of their own,
+    and Trino reads a table's entry and then lists its partitions by name, in two calls. A query that
+    read the old entry just before the swap lists the new table's partitions (or none, an Iceberg
+    table has none) just after it, and answers with rows missing instead of failing. Hive gives no
+    call that returns both from one moment.
+
+    Into a partitioned Hudi table (from an unpartitioned Hudi or an Iceberg one: the old entry has
+    no partitions a reader could list), only on a metastore that replaces entries whole (Lakeform's
+    own; `replaces_whole` asks it, only then): Hive's alter_table refuses to change an entry's
+    partition keys ("partition keys can not be changed"), so elsewhere the swap would be a drop and
+    a create. The text is lake/rebuildRefusals.json's, filled as the plan fills it (rebuildPlan.ts)."""
     kb, ka = metastore_partition_keys(before), metastore_partition_keys(after)
-    if not kb and not ka:
+    if not kb and (not ka or replaces_whole()):
         return None
     show = lambda v: f"[{', '.join(v)}]"  # noqa: E731
     R = CONSTANTS["rebuildRefusals"]
-    if kb != ka:
-        why = R["why"]["keysChange"]
-        if before.get("format") == "hudi" and not kb:
-            todo = R["todo"]["fromUnpartitionedHudi"]
-        elif before.get("format") == "iceberg":
-            todo = R["todo"]["fromIceberg"]
-        else:
-            todo = R["todo"]["fromPartitionedHudi"]
+    if kb:
+        why, todo = R["why"]["fromPartitionedHudi"], R["todo"]["keyChange"] if kb == ka else R["todo"]["fromPartitionedHudi"]
     else:
-        why, todo = R["why"]["sameKeys"], R["todo"]["keyChange"]
+        why, todo = R["why"]["keysChange"], R["todo"]["fromIceberg"] if before.get("format") == "iceberg" else R["todo"]["fromUnpartitionedHudi"]
     values = {"before": show(kb), "after": show(ka), "key": show(before.get("primaryKey") or []), "table": table, "change": describe_change(before, after)}
     text = R["refusal"].replace("{why}", why).replace("{todo}", todo)
     return JobFailure("INCOMPATIBLE_SPEC_CHANGE", re.sub(r"\{(\w+)\}", lambda m: values.get(m.group(1), m.group(0)), text))

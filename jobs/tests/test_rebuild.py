@@ -169,19 +169,29 @@ def test_a_rebuild_killed_after_its_swap_is_finished_the_old_table_in_the_trash(
     assert r.metastore.dropped == ["orders__rebuild_1", "orders__before_1"]
 
 
-def test_a_partitioned_hudi_table_on_either_side_is_refused_saying_why_and_what_to_do():
+def test_a_rebuild_away_from_a_partitioned_hudi_table_is_refused_everywhere_and_into_one_on_a_stock_metastore():
     hudi = lambda *p, key=("id",): {"format": "hudi", "primaryKey": list(key), "partitionBy": list(p)}  # noqa: E731
     ice = lambda *p: {"format": "iceberg", "primaryKey": ["id"], "partitionBy": list(p)}  # noqa: E731
-    # One metastore step: neither entry has partition keys (an Iceberg table's partitioning is in its metadata).
+    stock, ours = (lambda: False), (lambda: True)
+    asked: list[bool] = []
+
+    def counted() -> bool:
+        asked.append(True)
+        return False
+
+    # One metastore step: neither entry has partition keys (an Iceberg table's partitioning is in its metadata); the metastore isn't asked.
     for before, after in [(hudi(), hudi(key=("id", "region"))), (hudi(), ice("region")), (ice("region"), hudi()), (ice(), ice("region"))]:
-        assert core.refuse_partitioned_hudi_swap("sales.orders", before, after) is None
-    # Hudi, unpartitioned → partitioned: the entry's partition keys would change.
-    e = core.refuse_partitioned_hudi_swap("sales.orders", hudi(), hudi("region"))
+        assert core.refuse_partitioned_hudi_swap("sales.orders", before, after, counted) is None
+    assert asked == []
+    # Into a partitioned Hudi table: Lakeform's metastore replaces the entry whole; a stock one can't change its partition keys.
+    for before in (hudi(), ice("region"), ice()):
+        assert core.refuse_partitioned_hudi_swap("sales.orders", before, hudi("region"), ours) is None
+    e = core.refuse_partitioned_hudi_swap("sales.orders", hudi(), hudi("region"), stock)
     assert e.code == "INCOMPATIBLE_SPEC_CHANGE" and "partitionBy [] → [region]" in e.message
     assert "partition keys would change from [] to [region]" in e.message and "the table is unchanged" in e.message
     assert "To go on: keep partitionBy [] on this Hudi table, or rebuild it as format: iceberg with partitionBy [region]" in e.message
     # Word for word what the plan says (lake/rebuildRefusals.json filled by both; tests/unit/rebuildPlan.test.ts asserts the same text).
-    e = core.refuse_partitioned_hudi_swap("default.orders", hudi(), hudi("region"))
+    e = core.refuse_partitioned_hudi_swap("default.orders", hudi(), hudi("region"), stock)
     assert e.message == (
         "table default.orders can't be rebuilt (partitionBy [] → [region]): its metastore entry's partition keys would change from [] to [region] "
         "(a partitioned Hudi table's partition columns are its entry's partition keys), which Hive's alter_table refuses, and this stack's metastore isn't "
@@ -189,13 +199,13 @@ def test_a_partitioned_hudi_table_on_either_side_is_refused_saying_why_and_what_
         "table in between; the table is unchanged. To go on: keep partitionBy [] on this Hudi table, or rebuild it as format: iceberg with partitionBy [region] "
         "(an Iceberg table's partitioning is in its own metadata: it is swapped in one step, and changed later without a rewrite)"
     )
-    # Iceberg, partitioned → Hudi, partitioned.
-    e = core.refuse_partitioned_hudi_swap("sales.orders", ice("region"), hudi("region"))
+    e = core.refuse_partitioned_hudi_swap("sales.orders", ice("region"), hudi("region"), stock)
     assert "from [] to [region]" in e.message and "To go on: keep format: iceberg" in e.message
-    # Hudi, partitioned → anything with other keys.
-    for after in (hudi(), hudi("day"), ice("region")):
-        e = core.refuse_partitioned_hudi_swap("sales.orders", hudi("region"), after)
-        assert "from [region] to" in e.message and "keep format: hudi and partitionBy [region] on this table" in e.message
-    # The same keys (a key change of a partitioned Hudi table): the partitions' locations can't move with the table's.
-    e = core.refuse_partitioned_hudi_swap("sales.orders", hudi("region"), hudi("region", key=("id", "day")))
-    assert "no call moves the table and its partitions together" in e.message and "keep primaryKey [id]" in e.message
+    # Away from a partitioned Hudi table, on every metastore: a query straddling the swap would list the new table's partitions.
+    for replaces_whole in (stock, ours):
+        for after in (hudi(), hudi("day"), ice("region"), ice()):
+            e = core.refuse_partitioned_hudi_swap("sales.orders", hudi("region"), after, replaces_whole)
+            assert "lists its partitions in two calls" in e.message and "keep format: hudi and partitionBy [region] on this table" in e.message
+        # The same keys (a key change of a partitioned Hudi table).
+        e = core.refuse_partitioned_hudi_swap("sales.orders", hudi("region"), hudi("region", key=("id", "day")), replaces_whole)
+        assert "would list the new table's partitions (or none)" in e.message and "keep primaryKey [id] on this partitioned Hudi table" in e.message

@@ -1,22 +1,27 @@
 /**
- * Rebuilds where one side is a partitioned Hudi table (issue 22, item 2), against the real
- * lakehouse. Hive's alter_table can't swap them (it refuses to change an entry's partition keys, and
- * a partitioned Hudi table's partitions are entries of their own at locations under the table's),
- * so Lakeform's metastore replaces the entry whole in one call (MetastoreServer.java: the table
- * renamed to its trash name, the shadow to the table's, under its write lock). Both ways and with
- * the same partition keys: a Hudi table unpartitioned → partitioned, an Iceberg partitioned one →
- * Hudi partitioned; then a key change of the partitioned Hudi table and that one back to Iceberg.
- * Readers polling count(*) through Trino's hive catalog see the table's rows throughout; the
- * replaced tables are in the trash; a write after the swap lands in the new table's partitions.
+ * Rebuilds and partitioned Hudi tables (issue 22, item 2), against the real lakehouse. Into one:
+ * Hive's alter_table can't swap it (it refuses to change an entry's partition keys), so Lakeform's
+ * metastore replaces the entry whole in one call (MetastoreServer.java: the table renamed to its
+ * trash name, the shadow to the table's, under its write lock): a Hudi table unpartitioned →
+ * partitioned, an Iceberg partitioned one → Hudi partitioned, readers polling count(*) through
+ * Trino's hive catalog seeing the table's rows throughout. Away from one (a key change keeping
+ * its partitioning, partitioned Hudi → Iceberg): refused before anything is written, since a query
+ * straddling the swap would list the new table's partitions; the readers and the rows unchanged.
  */
+import { ListObjectsV2Command } from "@aws-sdk/client-s3";
+import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { promisify } from "node:util";
 import pino from "pino";
+import type { LakePlan } from "../../cli/plan";
 import { TrashStore } from "../../lake/trash";
 import { reconcileOnce, s3, tablesWorkspace, type TablesWorkspace } from "./lake";
 import { expectRowsThroughout, rebuildProbes } from "./rebuildProbes";
 
 jest.setTimeout(300_000);
+
+const CLI = path.resolve(__dirname, "../../bin/lakeform");
 
 const sfx = Date.now().toString(36);
 const HUDI = `rbp_h_${sfx}`;
@@ -79,25 +84,62 @@ test("Hudi unpartitioned → partitioned and Iceberg partitioned → Hudi partit
   expect((await ours()).map((x) => [x.name.replace(/__before_\d+$/, ""), x.format, x.rowCount]).sort()).toEqual([[HUDI, "hudi", ROWS], [ICE, "iceberg", ROWS]].sort());
 });
 
-test("the partitioned Hudi table's key change and its way back to Iceberg are rebuilt too; a write after the swap lands in its partitions", async () => {
+test("away from a partitioned Hudi table (a key change keeping its partitioning, partitioned Hudi → Iceberg) is refused before anything is written; a write after adds its partition", async () => {
   const before = { [HUDI]: await checksum(HUDI), [ICE]: await checksum(ICE) };
+  const at = { [HUDI]: (await w.jobs.observe(spec(HUDI))).location, [ICE]: (await w.jobs.observe(spec(ICE))).location };
+  // Every object of this file's tables (theirs, any shadow's, any trash's: all under default/rbp_…<sfx>).
+  const objects = async () => {
+    const keys: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await s3(w.outs).send(new ListObjectsV2Command({ Bucket: w.outs.warehouseBucket, Prefix: "default/rbp_", ContinuationToken: token }));
+      keys.push(...(page.Contents ?? []).map((o) => `${o.Key} ${o.ETag}`).filter((k) => k.includes(sfx)));
+      token = page.NextContinuationToken;
+    } while (token);
+    return keys.sort();
+  };
+  const stored = await objects();
+  const trashed = (await ours()).length;
   declare({ format: "hudi", partitionBy: "[region]", primaryKey: "[id, region]" }, { format: "iceberg" });
   const readers = { [HUDI]: pollReader(HUDI), [ICE]: pollReader(ICE) };
   await pass();
   await Promise.all(Object.values(readers).map((r) => r.stop()));
-  for (const r of Object.values(readers)) expectRowsThroughout(r, ROWS);
-  expect(`${synced(HUDI)?.status}: ${synced(HUDI)?.message}`).toMatch(/^True/);
-  expect(`${synced(ICE)?.status}: ${synced(ICE)?.message}`).toMatch(/^True/);
-  expect(await checksum(HUDI)).toBe(before[HUDI]);
-  expect(await checksum(ICE)).toBe(before[ICE]);
-  expect(await partitions(HUDI)).toEqual(["ap", "eu", "us"]);
-  expect(Number(await w.t.scalar(`SELECT count(*) FROM iceberg.default."${ICE}$partitions"`))).toBe(3);
-  // A new region after the swap: Hudi adds its partition to the table's entry, upserts by the new key.
-  fs.writeFileSync(path.join(w.dir, "more.csv"), "id,region,amount\n1,sa,9.5\n1,eu,1.0\n");
-  declare({ format: "hudi", partitionBy: "[region]", primaryKey: "[id, region]", sources: "[r.csv, more.csv]" }, { format: "iceberg" });
+  for (const r of Object.values(readers)) {
+    expect(r.failures).toEqual([]);
+    expectRowsThroughout(r, ROWS);
+  }
+  const said = (name: string) => `${synced(name)?.status}: ${synced(name)?.message}`;
+  expect(said(HUDI)).toMatch(new RegExp(`^False: .*table default\\.${HUDI} can't be rebuilt \\(primaryKey \\[id\\] → \\[id, region\\]\\): a partitioned Hudi table's partitions .*keep primaryKey \\[id\\] on this partitioned Hudi table`));
+  expect(said(ICE)).toMatch(new RegExp(`^False: .*table default\\.${ICE} can't be rebuilt \\(format hudi → iceberg\\): a partitioned Hudi table's partitions .*keep format: hudi and partitionBy \\[region\\] on this table`));
+  // lakeform plan says the same before anything is written.
+  const plan = await promisify(execFile)(CLI, ["plan", "-f", w.tablesFile, "-o", "json"], { env: { ...process.env, NODE_NO_WARNINGS: "1" } }).then(
+    (r) => ({ code: 0, stdout: r.stdout }),
+    (e) => ({ code: e.code as number, stdout: e.stdout as string }),
+  );
+  expect(plan.code).toBe(1);
+  const tables = (JSON.parse(plan.stdout) as LakePlan).tables;
+  for (const name of [HUDI, ICE]) {
+    const t = tables.find((x) => x.table === `default.${name}`);
+    expect(t).toMatchObject({ decision: "fail", code: "INCOMPATIBLE_SPEC_CHANGE" });
+    // Word for word what the status says.
+    expect(said(name)).toContain((t as { reason: string }).reason);
+  }
+  // Nothing written, nothing moved: the same rows, locations and objects; no shadow entry, nothing new in the trash.
+  for (const name of [HUDI, ICE]) {
+    expect(await checksum(name)).toBe(before[name]);
+    expect((await w.jobs.observe(spec(name))).location).toBe(at[name]);
+    expect(await partitions(name)).toEqual(["ap", "eu", "us"]);
+  }
+  expect(stored.length).toBeGreaterThan(0);
+  expect(await objects()).toEqual(stored);
+  expect((await w.t.query(`SHOW TABLES FROM hive.default LIKE 'rbp_%${sfx}__%'`)).rows).toEqual([]);
+  expect((await ours()).length).toBe(trashed);
+  // Back to the table's layout, with a new region: Hudi adds its partition to the whole-replaced entry.
+  fs.writeFileSync(path.join(w.dir, "more.csv"), "id,region,amount\n1,sa,9.5\n2,us,1.0\n");
+  declare({ format: "hudi", partitionBy: "[region]", sources: "[r.csv, more.csv]" }, { format: "hudi" });
   await pass();
-  expect(`${synced(HUDI)?.status}: ${synced(HUDI)?.message}`).toMatch(/^True/);
+  expect(said(HUDI)).toMatch(/^True/);
   expect(await count(HUDI)).toBe(ROWS + 1);
   expect(await partitions(HUDI)).toEqual(["ap", "eu", "sa", "us"]);
-  expect(await w.t.scalar(`SELECT amount FROM hive.default.${HUDI} WHERE id = 1 AND region = 'eu'`)).toBe(1);
+  expect(await w.t.scalar(`SELECT amount FROM hive.default.${HUDI} WHERE id = 2`)).toBe(1);
 });

@@ -3,7 +3,7 @@
  * and the preview's diff): which layout changes rebuild, what the plan says it rewrites, a
  * rebuild left unsettled, and refusal as the default. Pure.
  */
-import { RebuildRefused, tableDiff, type TableState } from "../../components/table/diff";
+import { RebuildRefused, RebuildUnsafe, tableDiff, type TableState } from "../../components/table/diff";
 import type { Observation } from "../../lake/jobClient";
 import { parseTables, type TableSpec } from "../../lake/spec";
 import type { ResolvedSource } from "../../lake/sources";
@@ -90,6 +90,12 @@ test("the preview: a layout change is an update under rebuild, a refused replace
   const refuse = { ...news, spec: { ...data, onIncompatibleChange: undefined } };
   expect(() => tableDiff(olds, refuse)).toThrow(RebuildRefused);
   expect(() => tableDiff(olds, refuse)).toThrow(/onIncompatibleChange: rebuild/);
+  // Away from a partitioned Hudi table the preview fails as the reconciler would refuse, on any metastore; into one it is an update.
+  const partitioned: TableState = { tableId: "default.orders", spec: { ...data, partitionBy: ["region"], generation: "g1" } };
+  expect(() => tableDiff(partitioned, { ...news, spec: { ...data, format: "iceberg", partitionBy: ["region"] } })).toThrow(RebuildUnsafe);
+  expect(() => tableDiff(partitioned, news)).toThrow(/^table default\.orders can't be rebuilt \(partitionBy \[region\] → \[\]\): a partitioned Hudi table's partitions/);
+  expect(tableDiff(olds, { ...news, spec: { ...data, primaryKey: ["id"], partitionBy: ["region"] } })).toMatchObject({ changes: true, updates: ["partitionBy"] });
+  expect(tableDiff(partitioned, { ...partitioned, spec: { ...partitioned.spec, sources: ["a.csv", "b.csv"] } })).toMatchObject({ updates: ["sources"] });
 });
 
 test("lakeform plan and the preview say the rebuild: the line, and --json's rebuild with the rows and bytes it rewrites", () => {
@@ -119,10 +125,10 @@ test("the rebuild is asked to keep the replaced table for the table's trash peri
   ]);
 });
 
-test("a partitioned Hudi table on either side is refused in the plan on a metastore of the user's own, word for word as the job server refuses it, saying what to do; rebuilt on Lakeform's own", () => {
+test("a rebuild away from a partitioned Hudi table is refused on any metastore, and one into it on a metastore of the user's own, word for word as the job server refuses it, saying what to do", () => {
   const hudi = (partitionBy: string[], primaryKey = ["id"]) => ({ format: "hudi" as const, primaryKey, partitionBy });
   const ice = (partitionBy: string[]) => ({ format: "iceberg" as const, primaryKey: ["id"], partitionBy });
-  // Hudi unpartitioned → partitioned: a failure, the job server never asked.
+  // Hudi unpartitioned → partitioned on a metastore of the user's own: a failure, the job server never asked.
   const p = plan({ ...spec, primaryKey: ["id"], partitionBy: ["region"] }, { sources: [src], lake: obs() });
   if (p.kind !== "fail") throw new Error(`expected fail, got ${p.kind}`);
   expect(p.error.code).toBe("INCOMPATIBLE_SPEC_CHANGE");
@@ -137,14 +143,25 @@ test("a partitioned Hudi table on either side is refused in the plan on a metast
   // lakeform plan says it.
   const hudiSpec = { ...spec, primaryKey: ["id"], partitionBy: ["region"] };
   expect(tablePlanLines(tableDataPlan(hudiSpec, obs(), p, new Map()))).toEqual([`default.orders: data plan: refused (INCOMPATIBLE_SPEC_CHANGE): ${p.error.message}`]);
-  expect(partitionedHudiRefusal("d.t", ice(["region"]), hudi(["region"]))).toMatch(/^table d\.t can't be rebuilt \(format iceberg → hudi\): .* from \[\] to \[region\] .*To go on: keep format: iceberg/);
-  expect(partitionedHudiRefusal("d.t", hudi(["region"]), ice(["region"]))).toMatch(/To go on: keep format: hudi and partitionBy \[region\] on this table/);
-  expect(partitionedHudiRefusal("d.t", hudi(["region"]), hudi(["region"], ["id", "day"]))).toMatch(/no call moves the table and its partitions together.*keep primaryKey \[id\]/);
-  // One metastore step: no partitioned Hudi table on either side.
-  for (const [b, a] of [[hudi([]), hudi([], ["id", "region"])], [hudi([]), ice(["region"])], [ice(["region"]), hudi([])]] as const) expect(partitionedHudiRefusal("d.t", b, a)).toBeUndefined();
-  expect(plan({ ...spec, format: "iceberg", primaryKey: ["id"], partitionBy: ["region"] }, { sources: [src], lake: obs({ format: "hudi" }) }).kind).toBe("act");
-  // Lakeform's own metastore replaces the entry whole: the same change is a rebuild the plan acts on.
+  expect(partitionedHudiRefusal("d.t", ice(["region"]), hudi(["region"]), false)).toMatch(/^table d\.t can't be rebuilt \(format iceberg → hudi\): .* from \[\] to \[region\] .*To go on: keep format: iceberg/);
+  // Into a partitioned Hudi table on Lakeform's own metastore (it replaces the entry whole): the plan acts on it.
+  for (const b of [hudi([]), ice(["region"]), ice([])]) expect(partitionedHudiRefusal("d.t", b, hudi(["region"]), true)).toBeUndefined();
   const whole = plan(hudiSpec, { sources: [src], lake: obs({ replacesWhole: true }) });
   if (whole.kind !== "act") throw new Error(`expected act, got ${whole.kind}`);
   expect(whole.action).toMatchObject({ kind: "apply", calls: [{ op: "rebuild", change: "partitioning [] → [region]" }] });
+  // Away from a partitioned Hudi table: refused on every metastore, Lakeform's own too (a query straddling the swap would list the new table's partitions).
+  for (const replacesWhole of [false, true]) {
+    for (const after of [ice(["region"]), hudi([]), hudi(["day"]), ice([])])
+      expect(partitionedHudiRefusal("d.t", hudi(["region"]), after, replacesWhole)).toMatch(
+        /lists its partitions in two calls: a query that read this table's entry just before a swap would list the new table's partitions \(or none\).*To go on: keep format: hudi and partitionBy \[region\] on this table/,
+      );
+    expect(partitionedHudiRefusal("d.t", hudi(["region"]), hudi(["region"], ["id", "day"]), replacesWhole)).toMatch(/lists its partitions in two calls.*keep primaryKey \[id\] on this partitioned Hudi table/);
+  }
+  const partitioned = obs({ replacesWhole: true, format: "hudi", commits: [{ commit: "c1", time: "t", sourceHash: "a", generation: "g1", spec: recorded({ partitionBy: ["region"] }) }] });
+  const away = plan({ ...hudiSpec, format: "iceberg" }, { sources: [src], lake: partitioned });
+  if (away.kind !== "fail") throw new Error(`expected fail, got ${away.kind}`);
+  expect(away.error.message).toMatch(/^table default\.orders can't be rebuilt \(format hudi → iceberg\): a partitioned Hudi table's partitions/);
+  // One metastore step: no partitioned Hudi table on either side.
+  for (const [b, a] of [[hudi([]), hudi([], ["id", "region"])], [hudi([]), ice(["region"])], [ice(["region"]), hudi([])]] as const) expect(partitionedHudiRefusal("d.t", b, a, false)).toBeUndefined();
+  expect(plan({ ...spec, format: "iceberg", primaryKey: ["id"], partitionBy: ["region"] }, { sources: [src], lake: obs({ format: "hudi" }) }).kind).toBe("act");
 });

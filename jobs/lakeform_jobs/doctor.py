@@ -131,7 +131,8 @@ def bounded(what: str, fn: Callable[[], str], timeout_s: float = REACH_TIMEOUT_S
 def describe(e: BaseException) -> str:
     """A Java exception's class and message with its root cause's (what failed underneath: a
     refused connection under the Hive client's wrappers), else Python's."""
-    jexc = getattr(e, "java_exception", None)
+    # Py4JJavaError carries java_exception; PySpark's converted ones (AnalysisException) keep it as _origin.
+    jexc = getattr(e, "java_exception", None) or getattr(e, "_origin", None)
     if jexc is None:
         return f"{type(e).__name__}: {e}"
     chain: list[str] = []

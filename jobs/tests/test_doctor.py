@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from lakeform_jobs.doctor import Bundle, DoctorRequest, DoctorResult, Reach, bounded, parse_bundle_jar
+from lakeform_jobs.doctor import Bundle, DoctorRequest, DoctorResult, Reach, bounded, describe, parse_bundle_jar
 from lakeform_jobs.errors import BadRequest
 
 
@@ -43,6 +43,41 @@ def test_a_reach_that_fails_or_hangs_is_reported_not_raised():
     started = time.monotonic()
     hung = bounded("x", lambda: time.sleep(5) or "late", timeout_s=0.2)
     assert not hung.ok and hung.detail == "no answer within 0.2 s" and time.monotonic() - started < 2
+
+
+class _Java:
+    """A Java exception as py4j shows it: class, message, cause."""
+
+    def __init__(self, cls: str, msg: str, cause: "_Java | None" = None):
+        self.cls, self.msg, self.cause = cls, msg, cause
+
+    def getClass(self):  # noqa: N802
+        return type("C", (), {"getName": lambda _: self.cls})()
+
+    def getMessage(self):  # noqa: N802
+        return self.msg
+
+    def getCause(self):  # noqa: N802
+        return self.cause
+
+
+def test_a_java_failure_is_described_down_to_its_root_cause_whichever_way_pyspark_raised_it():
+    root = _Java("java.net.ConnectException", "Connection refused")
+    chain = _Java(
+        "org.apache.spark.sql.AnalysisException", "org.apache.hadoop.hive.ql.metadata.HiveException: java.lang.RuntimeException: Unable to instantiate SessionHiveMetaStoreClient",
+        _Java("java.lang.RuntimeException", "Unable to instantiate SessionHiveMetaStoreClient", _Java("org.apache.thrift.transport.TTransportException", "java.net.ConnectException: Connection refused", root)),
+    )
+
+    class Converted(Exception):  # PySpark's AnalysisException: the Java exception is its _origin
+        _origin = chain
+
+    class Py4J(Exception):  # py4j's Py4JJavaError
+        java_exception = chain
+
+    for e in (Converted("Unable to instantiate"), Py4J("An error occurred")):
+        d = describe(e)
+        assert d.startswith("org.apache.spark.sql.AnalysisException: ") and d.endswith("java.net.ConnectException: Connection refused")
+    assert describe(OSError("Connection refused")) == "OSError: Connection refused"
 
 
 def test_the_reply_is_camel_cased_json():

@@ -62,8 +62,12 @@ beforeAll(async () => {
   expect(await count(ICE)).toBe(ROWS);
 });
 
+/** The tables' rows before the first rebuilds: what their trashed tables hold. */
+let original: Record<string, string> = {};
+
 test("Hudi unpartitioned → partitioned and Iceberg partitioned → Hudi partitioned are rebuilt, swapped in whole; readers see the rows throughout", async () => {
   const before = { [HUDI]: await checksum(HUDI), [ICE]: await checksum(ICE) };
+  original = before;
   declare({ format: "hudi", partitionBy: "[region]" }, { format: "hudi" });
   const readers = { [HUDI]: pollReader(HUDI), [ICE]: pollReader(ICE) };
   await pass();
@@ -142,4 +146,54 @@ test("away from a partitioned Hudi table (a key change keeping its partitioning,
   expect(await count(HUDI)).toBe(ROWS + 1);
   expect(await partitions(HUDI)).toEqual(["ap", "eu", "sa", "us"]);
   expect(await w.t.scalar(`SELECT amount FROM hive.default.${HUDI} WHERE id = 2`)).toBe(1);
+});
+
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(CLI, args, { env: { ...process.env, NODE_NO_WARNINGS: "1" } });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === "number" ? e.code : 1, stdout: e.stdout ?? "", stderr: e.stderr ?? "" };
+  }
+}
+
+test("`lakeform undrop` brings the tables the whole replaces put in the trash back under their trash names, with the rows they had", async () => {
+  const trashed = await ours();
+  const [oldHudi, oldIce] = [HUDI, ICE].map((n) => trashed.find((x) => x.name.startsWith(`${n}__before_`))!);
+  expect([oldHudi?.format, oldIce?.format]).toEqual(["hudi", "iceberg"]);
+  // Not declared yet: refused, saying what it was.
+  const undeclared = await cli("undrop", `default.${oldHudi.name}`, "-f", w.tablesFile);
+  expect(undeclared.code).not.toBe(0);
+  expect(undeclared.stderr).toMatch(new RegExp(`default\\.${oldHudi.name} is in the trash but not declared in .*it was hudi, primaryKey \\[id\\]`));
+  // Declared as they were (the trash says how), beside the tables of now.
+  fs.appendFileSync(
+    w.tablesFile,
+    `  - name: ${oldHudi.name}
+    format: hudi
+    primaryKey: id
+    sources: [r.csv]
+  - name: ${oldIce.name}
+    format: iceberg
+    primaryKey: id
+    partitionBy: [region]
+    sources: [r.csv]
+`,
+  );
+  for (const old of [oldHudi, oldIce]) {
+    const res = await cli("undrop", `default.${old.name}`, "-f", w.tablesFile);
+    expect(res).toMatchObject({ code: 0, stdout: expect.stringContaining(`undropped default.${old.name}: ${old.format} table at s3a://${w.outs.warehouseBucket}/default/`) });
+    expect(res.stdout).toContain("registered in the metastore again");
+  }
+  // The rows they had before the rebuilds, read through Trino under the trash names.
+  expect(await checksum(oldHudi.name)).toBe(original[HUDI]);
+  expect(await checksum(oldIce.name)).toBe(original[ICE]);
+  expect((await ours()).filter((x) => x.name.startsWith(`${HUDI}__before_`) || x.name.startsWith(`${ICE}__before_`))).toEqual([]);
+  // The reconciler manages them again: in sync, the same rows; the rebuilt tables untouched.
+  const now = { [HUDI]: await checksum(HUDI), [ICE]: await checksum(ICE) };
+  await pass();
+  for (const old of [oldHudi, oldIce]) expect(`${synced(old.name)?.status}: ${synced(old.name)?.message}`).toMatch(/^True/);
+  expect(await checksum(oldHudi.name)).toBe(original[HUDI]);
+  expect(await checksum(oldIce.name)).toBe(original[ICE]);
+  expect({ [HUDI]: await checksum(HUDI), [ICE]: await checksum(ICE) }).toEqual(now);
 });

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Iterator
@@ -30,6 +31,26 @@ def is_java_exception(err: BaseException, class_name: str) -> bool:
         return False
 
 
+class JvmNames:
+    """JVM classes and static methods by full name, each resolved once. py4j resolves
+    jvm.scala.collection.JavaConverters.mapAsJavaMap one step at a time, each step a round trip
+    to the JVM: on an observe that was more time than the calls themselves (a profile of the no-op
+    pass: 29% of an observe's wait). A resolved class or static method is reused from any thread."""
+
+    def __init__(self, jvm: Any):
+        self.jvm = jvm
+        self._known: dict[str, Any] = {}
+
+    def __getitem__(self, dotted: str) -> Any:
+        found = self._known.get(dotted)
+        if found is None:
+            found = self.jvm
+            for part in dotted.split("."):
+                found = getattr(found, part)
+            self._known[dotted] = found
+        return found
+
+
 def _authority(uri: str) -> str:
     """scheme://authority of a URI (the FileSystem that serves it), or the URI itself."""
     scheme, sep, rest = uri.partition("://")
@@ -44,6 +65,7 @@ class Storage:
         # jvm.org.apache.hadoop.fs.Path: an observe makes dozens, so what doesn't change is kept.
         self._path_class: Any = None
         self._filesystems: dict[str, Any] = {}
+        self.names = JvmNames(self.jvm)
 
     def path(self, uri: str):
         """A Hadoop Path for a URI, with the FileSystem that serves it (Hadoop keeps one per
@@ -71,7 +93,7 @@ class Storage:
         path, fs = self.path(uri)
         stream = fs.open(path)
         try:
-            return self.jvm.org.apache.commons.io.IOUtils.toString(stream, "UTF-8")
+            return self.names["org.apache.commons.io.IOUtils.toString"](stream, "UTF-8")
         finally:
             stream.close()
 
@@ -81,7 +103,7 @@ class Storage:
         size = int(fs.getFileStatus(path).getLen())
         stream = fs.open(path)
         try:
-            return bytes(self.jvm.org.apache.commons.io.IOUtils.toByteArray(stream, min(n, size)))
+            return bytes(self.names["org.apache.commons.io.IOUtils.toByteArray"](stream, min(n, size)))
         finally:
             stream.close()
 
@@ -111,16 +133,16 @@ class Storage:
             return [str(st.getPath().getName()) for st in listed]
 
     def _joined_names(self, listed: Any) -> list[str]:
-        jvm = self.jvm
-        n = int(jvm.java.lang.reflect.Array.getLength(listed))
+        names = self.names
+        n = int(names["java.lang.reflect.Array.getLength"](listed))
         if n == 0:
             return []
         # py4j matches an array parameter to an array of exactly its type (not S3AFileStatus[] to
         # FileStatus[]): copied into one of that type first; Scala's wrapper takes any array.
-        statuses = self.spark.sparkContext._gateway.new_array(jvm.org.apache.hadoop.fs.FileStatus, n)
-        jvm.java.lang.System.arraycopy(listed, 0, statuses, 0, n)
-        paths = jvm.org.apache.hadoop.fs.FileUtil.stat2Paths(statuses)
-        uris = str(jvm.scala.Predef.genericWrapArray(paths).mkString("\n")).split("\n")
+        statuses = self.spark.sparkContext._gateway.new_array(names["org.apache.hadoop.fs.FileStatus"], n)
+        names["java.lang.System.arraycopy"](listed, 0, statuses, 0, n)
+        paths = names["org.apache.hadoop.fs.FileUtil.stat2Paths"](statuses)
+        uris = str(names["scala.Predef.genericWrapArray"](paths).mkString("\n")).split("\n")
         if len(uris) != n:
             # A name with a line break in it.
             return [str(p.getName()) for p in paths]
@@ -189,6 +211,9 @@ class Catalog:
         self.spark = spark
         self._catalog: Any = None
         self._json: Any = None
+        self.names = JvmNames(spark._jvm)
+        # The entry an observe read, per thread (observing).
+        self._seen = threading.local()
 
     def _external(self):
         # The session's external catalog is the same object for the session's life.
@@ -196,8 +221,26 @@ class Catalog:
             self._catalog = self.spark._jsparkSession.sharedState().externalCatalog()
         return self._catalog
 
+    @contextmanager
+    def observing(self, t: "Table") -> Iterator[None]:
+        """One observe reads the table's entry once: has() and entry() of that table, in this
+        thread, answer from what it read (nothing in an observe writes the metastore; each call
+        was a metastore round trip, through Spark's Hive client, which serves one call at a time)."""
+        self._seen.entry = (t.key, self._entry(t))
+        try:
+            yield
+        finally:
+            self._seen.entry = None
+
+    def _pinned(self, t: "Table") -> tuple[str, tuple[dict[str, str], list[str]] | None] | None:
+        pinned = getattr(self._seen, "entry", None)
+        return pinned if pinned is not None and pinned[0] == t.key else None
+
     def has(self, t: "Table") -> bool:
         """Whether the metastore has an entry for the table."""
+        pinned = self._pinned(t)
+        if pinned is not None:
+            return pinned[1] is not None
         return bool(self._external().tableExists(t.database, t.name))
 
     def forget(self, t: "Table") -> bool:
@@ -213,19 +256,24 @@ class Catalog:
     def entry(self, t: "Table") -> tuple[dict[str, str], list[str]] | None:
         """The table's metastore entry as the metastore has it: its parameters and column names
         (not what a format's catalog makes of them), or None when there is no entry."""
+        pinned = self._pinned(t)
+        if pinned is not None:
+            return pinned[1]
+        return self._entry(t)
+
+    def _entry(self, t: "Table") -> tuple[dict[str, str], list[str]] | None:
         try:
             tbl = self._external().getTable(t.database, t.name)
         except Exception:
             # Asked again only when the entry couldn't be read: not there, or a real failure.
-            if not self.has(t):
+            if not self._external().tableExists(t.database, t.name):
                 return None
             raise
         # The parameters as one JSON text and the columns from the schema's JSON: two calls, not
         # three per parameter.
-        jvm = self.spark._jvm
         if self._json is None:
-            self._json = jvm.com.fasterxml.jackson.databind.ObjectMapper()
-        props = json.loads(str(self._json.writeValueAsString(jvm.scala.collection.JavaConverters.mapAsJavaMap(tbl.properties()))))
+            self._json = self.names["com.fasterxml.jackson.databind.ObjectMapper"]()
+        props = json.loads(str(self._json.writeValueAsString(self.names["scala.collection.JavaConverters.mapAsJavaMap"](tbl.properties()))))
         columns = [str(f["name"]) for f in json.loads(str(tbl.schema().json()))["fields"]]
         return {str(k): str(v) for k, v in props.items()}, columns
 

@@ -202,7 +202,7 @@ class Jobs:
         only when the table's head moved since Spark last told them (observed.py)."""
         t, files = self._live_format(req.table)
         fmt = self.format(t)
-        with fmt.observing(t):
+        with self.ctx.catalog.observing(t), fmt.observing(t):
             in_catalog = self.ctx.catalog.has(t)
             listed = fmt.commits(t, in_catalog, files)
             exists = in_catalog and files

@@ -56,3 +56,58 @@ def test_names_of_a_directory_in_one_call_and_a_line_break_in_a_name(spark, tmp_
     assert storage.list_names(uri + "/missing") == []
     # The same FileSystem serves every path of one scheme and authority.
     assert storage.path(uri)[1] is storage.path(uri + "/archived")[1]
+
+
+def _round_trips(spark, fn) -> int:
+    """How many commands fn sends to the JVM through py4j."""
+    client = spark.sparkContext._gateway._gateway_client
+    sent = 0
+    send = client.send_command
+
+    def counted(*a, **k):
+        nonlocal sent
+        sent += 1
+        return send(*a, **k)
+
+    client.send_command = counted
+    try:
+        fn()
+    finally:
+        client.send_command = send
+    return sent
+
+
+def test_an_entry_and_a_listing_resolve_jvm_names_once_not_one_round_trip_per_dotted_step(spark, tmp_path):
+    spark.sql("CREATE TABLE IF NOT EXISTS trips (id INT) USING parquet TBLPROPERTIES ('a' = 'b')")
+    catalog, storage = Catalog(spark), Storage(spark)
+    (tmp_path / "x").write_text("x")
+    uri = "file://" + str(tmp_path)
+    catalog.entry(table("trips"))
+    storage.list_names(uri)
+    # Warm: getTable, properties, mapAsJavaMap, writeValueAsString, schema, json: 6 (with each
+    # dotted name resolved step by step on every call, as before JvmNames: 10).
+    assert _round_trips(spark, lambda: catalog.entry(table("trips"))) <= 7
+    # listStatus, getLength, new_array, arraycopy, stat2Paths, genericWrapArray, mkString and
+    # Path: 8 (before JvmNames: 31).
+    assert _round_trips(spark, lambda: storage.list_names(uri)) <= 9
+
+
+def test_an_observe_reads_the_entry_once_has_and_entry_answer_from_it_in_its_thread_only(spark):
+    import threading
+
+    spark.sql("CREATE TABLE IF NOT EXISTS seen (id INT) USING parquet")
+    catalog = Catalog(spark)
+    with catalog.observing(table("seen")):
+        assert _round_trips(spark, lambda: (catalog.has(table("seen")), catalog.entry(table("seen")), catalog.entry(table("seen")))) == 0
+        assert catalog.has(table("seen")) and catalog.entry(table("seen"))[1] == ["id"]
+        # Another table, and another thread, ask the metastore.
+        assert not catalog.has(table("nowhere"))
+        other: list = []
+        th = threading.Thread(target=lambda: other.append(_round_trips(spark, lambda: catalog.has(table("seen")))))
+        th.start()
+        th.join()
+        assert other[0] >= 1
+    with catalog.observing(table("nowhere")):
+        assert not catalog.has(table("nowhere")) and catalog.entry(table("nowhere")) is None
+    # After the observe, asked again.
+    assert _round_trips(spark, lambda: catalog.has(table("seen"))) >= 1

@@ -1,5 +1,6 @@
 """Jobs' bookkeeping around a write that fails, with stand-ins for the format and the journal (no Spark)."""
 
+import contextlib
 import time
 
 import pytest
@@ -105,6 +106,9 @@ class Catalog:
 
     def has(self, t):
         return self._has
+
+    def observing(self, t):
+        return contextlib.nullcontext()
 
     def forget(self, t):
         self.forgotten += 1

@@ -63,16 +63,13 @@ class Storage:
         self.jvm = spark._jvm
         # Every py4j call is a round trip to the JVM, and so is each step of a name like
         # jvm.org.apache.hadoop.fs.Path: an observe makes dozens, so what doesn't change is kept.
-        self._path_class: Any = None
         self._filesystems: dict[str, Any] = {}
         self.names = JvmNames(self.jvm)
 
     def path(self, uri: str):
         """A Hadoop Path for a URI, with the FileSystem that serves it (Hadoop keeps one per
         scheme and authority; so does this, without asking again)."""
-        if self._path_class is None:
-            self._path_class = self.jvm.org.apache.hadoop.fs.Path
-        path = self._path_class(uri)
+        path = self.names["org.apache.hadoop.fs.Path"](uri)
         key = _authority(uri)
         fs = self._filesystems.get(key)
         if fs is None:
@@ -186,7 +183,7 @@ class Storage:
             return None
         moved = None
         if fs.listFiles(path, True).hasNext():
-            aside = self.jvm.org.apache.hadoop.fs.Path(f"{location}.orphaned-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}")
+            aside = self.names["org.apache.hadoop.fs.Path"](f"{location}.orphaned-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}")
             fs.rename(path, aside)
             moved = aside.toString()
             log.warning("moved files left at %s (no table there) aside to %s", location, moved)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
 from contextlib import contextmanager
@@ -49,6 +50,10 @@ class JvmNames:
                 found = getattr(found, part)
             self._known[dotted] = found
         return found
+
+
+# What Hadoop's globber reads as a pattern in a path.
+_GLOB_CHARS = re.compile(r"[*?\[\]{}\\]")
 
 
 def _authority(uri: str) -> str:
@@ -116,18 +121,33 @@ class Storage:
         """Names of the entries of a directory; none when it doesn't exist. The JVM joins the
         names into one text: a few calls whatever the number of entries (a Hudi timeline has a
         few files per commit, each one call per step otherwise)."""
-        path, fs = self.path(uri)
-        try:
-            listed = fs.listStatus(path)
-        except Exception as e:
-            if is_java_exception(e, "java.io.FileNotFoundException"):
-                return []
-            raise
+        listed = self._entries(uri)
         try:
             return self._joined_names(listed)
         except Exception as e:  # a py4j that matches the calls otherwise: one call per entry
             log.debug("listing %s name by name: %s", uri, e)
             return [str(st.getPath().getName()) for st in listed]
+
+    def _entries(self, uri: str) -> Any:
+        """FileStatus[] of a directory's entries; an empty one when it doesn't exist.
+
+        Asked as the glob <dir>/* when the URI has no glob character of its own: Hadoop's globber
+        lists the directory and takes a missing one as empty without raising. A listStatus of a
+        missing directory raises FileNotFoundException, and PySpark converts every Java exception
+        that crosses py4j by asking the JVM, class by class, what it is: in a profile of the no-op
+        pass that conversion (the Hudi archive folder, which is usually missing) was 39% of an
+        observe's time."""
+        path, fs = self.path(uri)
+        if not _GLOB_CHARS.search(uri):
+            listed = fs.globStatus(self.names["org.apache.hadoop.fs.Path"](path, "*"))
+            if listed is not None:
+                return listed
+        try:
+            return fs.listStatus(path)
+        except Exception as e:
+            if is_java_exception(e, "java.io.FileNotFoundException"):
+                return self.spark.sparkContext._gateway.new_array(self.names["org.apache.hadoop.fs.FileStatus"], 0)
+            raise
 
     def _joined_names(self, listed: Any) -> list[str]:
         names = self.names

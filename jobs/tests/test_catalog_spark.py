@@ -87,9 +87,30 @@ def test_an_entry_and_a_listing_resolve_jvm_names_once_not_one_round_trip_per_do
     # Warm: getTable, properties, mapAsJavaMap, writeValueAsString, schema, json: 6 (with each
     # dotted name resolved step by step on every call, as before JvmNames: 10).
     assert _round_trips(spark, lambda: catalog.entry(table("trips"))) <= 7
-    # listStatus, getLength, new_array, arraycopy, stat2Paths, genericWrapArray, mkString and
-    # Path: 8 (before JvmNames: 31).
+    # Path twice (the directory, its glob), globStatus, getLength, new_array, arraycopy,
+    # stat2Paths, genericWrapArray, mkString: 9 (before JvmNames: 31).
     assert _round_trips(spark, lambda: storage.list_names(uri)) <= 9
+
+
+def test_a_missing_directory_lists_as_none_without_a_java_exception(spark, tmp_path):
+    """PySpark converts a Java exception by asking the JVM what it is, class by class: a listing
+    of a missing folder (Hudi's archive, on every observe) must not raise one."""
+    storage = Storage(spark)
+    uri = "file://" + str(tmp_path)
+    storage.list_names(uri + "/missing")
+    # Path twice, globStatus, getLength (an exception and its conversion: over 20).
+    assert _round_trips(spark, lambda: storage.list_names(uri + "/missing")) <= 4
+    assert storage.list_names(uri + "/missing/deeper") == []
+    # A directory whose name a glob would read as a pattern is listed as it is.
+    odd = tmp_path / "a [b] {c}*?"
+    odd.mkdir()
+    (odd / "x").write_text("x")
+    (tmp_path / "a b c").mkdir()
+    assert storage.list_names("file://" + str(odd)) == ["x"]
+    assert storage.list_names("file://" + str(odd) + "/missing") == []
+    # Hidden names come back too (Hudi's .hoodie, .aux, .temp).
+    (tmp_path / ".hidden").write_text("x")
+    assert ".hidden" in storage.list_names(uri)
 
 
 def test_an_observe_reads_the_entry_once_has_and_entry_answer_from_it_in_its_thread_only(spark):

@@ -122,6 +122,8 @@ class Storage:
         names into one text: a few calls whatever the number of entries (a Hudi timeline has a
         few files per commit, each one call per step otherwise)."""
         listed = self._entries(uri)
+        if listed is None:
+            return []
         try:
             return self._joined_names(listed)
         except Exception as e:  # a py4j that matches the calls otherwise: one call per entry
@@ -129,7 +131,7 @@ class Storage:
             return [str(st.getPath().getName()) for st in listed]
 
     def _entries(self, uri: str) -> Any:
-        """FileStatus[] of a directory's entries; an empty one when it doesn't exist.
+        """FileStatus[] of a directory's entries (empty, or None, when it doesn't exist).
 
         Asked as the glob <dir>/* when the URI has no glob character of its own: Hadoop's globber
         lists the directory and takes a missing one as empty without raising. A listStatus of a
@@ -137,16 +139,15 @@ class Storage:
         that crosses py4j by asking the JVM, class by class, what it is: in a profile of the no-op
         pass that conversion (the Hudi archive folder, which is usually missing) was 39% of an
         observe's time."""
-        path, fs = self.path(uri)
         if not _GLOB_CHARS.search(uri):
-            listed = fs.globStatus(self.names["org.apache.hadoop.fs.Path"](path, "*"))
-            if listed is not None:
-                return listed
+            pattern, fs = self.path(uri.rstrip("/") + "/*")
+            return fs.globStatus(pattern)
+        path, fs = self.path(uri)
         try:
             return fs.listStatus(path)
         except Exception as e:
             if is_java_exception(e, "java.io.FileNotFoundException"):
-                return self.spark.sparkContext._gateway.new_array(self.names["org.apache.hadoop.fs.FileStatus"], 0)
+                return None
             raise
 
     def _joined_names(self, listed: Any) -> list[str]:

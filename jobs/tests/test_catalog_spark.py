@@ -87,8 +87,8 @@ def test_an_entry_and_a_listing_resolve_jvm_names_once_not_one_round_trip_per_do
     # Warm: getTable, properties, mapAsJavaMap, writeValueAsString, schema, json: 6 (with each
     # dotted name resolved step by step on every call, as before JvmNames: 10).
     assert _round_trips(spark, lambda: catalog.entry(table("trips"))) <= 7
-    # Path twice (the directory, its glob), globStatus, getLength, new_array, arraycopy,
-    # stat2Paths, genericWrapArray, mkString: 9 (before JvmNames: 31).
+    # Path (the directory's glob), globStatus, getLength, new_array, arraycopy, stat2Paths,
+    # genericWrapArray, mkString: 8 (before JvmNames: 31).
     assert _round_trips(spark, lambda: storage.list_names(uri)) <= 9
 
 
@@ -98,7 +98,7 @@ def test_a_missing_directory_lists_as_none_without_a_java_exception(spark, tmp_p
     storage = Storage(spark)
     uri = "file://" + str(tmp_path)
     storage.list_names(uri + "/missing")
-    # Path twice, globStatus, getLength (an exception and its conversion: over 20).
+    # Path, globStatus, getLength (an exception and its conversion: over 20).
     assert _round_trips(spark, lambda: storage.list_names(uri + "/missing")) <= 4
     assert storage.list_names(uri + "/missing/deeper") == []
     # A directory whose name a glob would read as a pattern is listed as it is.

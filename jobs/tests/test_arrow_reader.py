@@ -144,3 +144,108 @@ def test_which_writes_take_the_arrow_path():
     assert arrow_path.spark_only(req("s3a://w/_lakeform/landing/ab/abc.csv")) is None
     assert arrow_path.spark_only(req("s3a://w/_lakeform/landing/ab/abc.parquet"))
     assert arrow_path.spark_only(req("s3a://w/_lakeform/landing/ab/abc.csv.gz"))
+
+
+def test_a_boolean_column_with_empty_fields_is_read():
+    # pyarrow's is_in answers false for a null: such a column used to decline.
+    r, got = rows("id,paid\n1,true\n2,\n3,FALSE\n")
+    assert r.types["paid"] == "boolean" and [x["paid"] for x in got] == [True, None, False]
+
+
+@pytest.mark.parametrize(
+    "uri,body,taken",
+    [
+        ("s3a://w/l/ab/abc.csv", {}, True),
+        ("s3a://w/l/ab/abc.tsv", {}, True),
+        ("s3a://w/l/ab/abc.csv.gz", {}, True),
+        ("s3a://w/l/ab/abc.tsv.gz", {}, True),
+        ("s3a://w/l/ab/abc.tsv.bz2", {}, True),
+        ("s3a://w/l/ab/abc.parquet", {}, True),
+        ("s3a://w/l/ab/abc.pq", {}, True),
+        ("s3a://w/l/ab/abc.csv", {"csv": {"delimiter": ";"}}, True),
+        ("s3a://w/l/ab/abc.csv", {"csv": {"delimiter": "|", "header": False}}, True),
+        ("s3a://w/l/ab/abc.tsv", {"format": "tsv", "compression": "none"}, True),
+        # JSON Lines: Spark's inference and flattening (README).
+        ("s3a://w/l/ab/abc.jsonl", {}, False),
+        ("s3a://w/l/ab/abc.ndjson.gz", {}, False),
+        # The name doesn't say how Hadoop would read it (its codec is the name's).
+        ("s3a://w/l/ab/abc.txt", {"format": "tsv"}, False),
+        ("s3a://w/l/ab/abc.csv", {"compression": "gzip"}, False),
+        ("s3a://w/l/ab/abc.csv.gz", {"compression": "none"}, False),
+        ("s3a://w/l/ab/abc.csv", {"format": "tsv"}, False),
+        ("s3a://w/l/ab/abc.csv.zst", {}, False),
+        # Dialects only the Spark path reads.
+        ("s3a://w/l/ab/abc.csv", {"csv": {"quote": "'"}}, False),
+        ("s3a://w/l/ab/abc.csv", {"csv": {"escape": "\\"}}, False),
+        ("s3a://w/l/ab/abc.csv", {"csv": {"nullValues": ["NA"]}}, False),
+        ("s3a://w/l/ab/abc.csv", {"csv": {"encoding": "iso-8859-1"}}, False),
+        ("s3a://w/l/ab/abc.csv", {"csv": {"locale": "de-DE"}}, False),
+        ("s3a://w/l/ab/abc.csv", {"csv": {"delimiter": " "}}, False),
+        ("s3a://w/l/ab/abc.csv", {"csv": {"delimiter": "."}}, False),
+        ("s3a://w/l/ab/abc.csv", {"csv": {"delimiter": "x"}}, False),
+    ],
+)
+def test_which_sources_the_arrow_reader_takes(uri, body, taken):
+    from lakeform_jobs.arrow.iceberg import LakeConf  # noqa: F401
+    from lakeform_jobs.requests import WriteRequest
+    from lakeform_jobs.types import Source
+
+    src = Source.parse({"uri": uri, "hash": "h", **body})
+    why = arrow_path.spark_only(WriteRequest(t(), src, "1"))
+    assert (why is None) == taken, why
+
+
+def test_declared_columns_locale_and_discarding_policies_stay_on_spark():
+    from lakeform_jobs.readers import DeclaredColumns
+    from lakeform_jobs.requests import WriteRequest
+    from lakeform_jobs.types import Source
+
+    src = Source.parse({"uri": "s3a://w/l/ab/abc.parquet", "hash": "h"})
+    assert "declares column types" in arrow_path.spark_only(WriteRequest(t(columns=DeclaredColumns({"amount": "decimal(12,2)"})), src, "1"))
+    assert "schemaPolicy" in arrow_path.spark_only(WriteRequest(t(schema_policy="discardRows"), src, "1"))
+
+
+def test_a_compressed_source_over_the_budget_once_decompressed_is_declined():
+    import gzip
+
+    from lakeform_jobs.arrow.reader import read
+    from lakeform_jobs.readers.detect import ReadOptions
+
+    data = gzip.compress(b"id,v\n" + b"1,aaaaaaaaaaaaaaaaaaaa\n" * 1000)
+    assert len(data) < 1000
+    with pytest.raises(Decline, match="budget"):
+        read(data, {}, ReadOptions.parse({}, "x.csv.gz"), max_bytes=10_000)
+    assert read(data, {}, ReadOptions.parse({}, "x.csv.gz"), max_bytes=100_000).table.num_rows == 1000
+
+
+def test_a_parquet_key_is_named_by_its_row():
+    import io
+
+    import pyarrow.parquet as pq
+
+    from lakeform_jobs.arrow.reader import read
+    from lakeform_jobs.readers.detect import ReadOptions
+
+    b = io.BytesIO()
+    pq.write_table(pa.table({"id": [1, 2, None], "v": ["a", "b", "c"]}), b)
+    r = read(b.getvalue(), {}, ReadOptions.parse({}, "x.parquet"))
+    with pytest.raises(JobFailure) as e:
+        refuse_empty_keys(r, ["id"])
+    assert "row 3 has an empty primary key (id)" in e.value.message
+
+
+def test_a_parquet_column_keeps_the_tables_type_or_is_declined():
+    import io
+
+    import pyarrow.parquet as pq
+
+    from lakeform_jobs.arrow.reader import read
+    from lakeform_jobs.readers.detect import ReadOptions
+
+    b = io.BytesIO()
+    pq.write_table(pa.table({"id": pa.array([1], pa.int32()), "f": pa.array([1.5], pa.float32()), "s": ["7"]}), b)
+    opts = ReadOptions.parse({}, "x.parquet")
+    r = read(b.getvalue(), {"id": pa.int64(), "f": pa.float64(), "s": pa.large_string()}, opts)
+    assert r.types == {"id": "bigint", "f": "double", "s": "string"} and r.table.schema.field("id").type == pa.int64()
+    with pytest.raises(Decline):
+        read(b.getvalue(), {"s": pa.int64()}, opts)  # Spark's cast decides "7" (or names the value)

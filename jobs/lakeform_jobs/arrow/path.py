@@ -5,8 +5,9 @@ It is the Spark path's write (operations.py Jobs.write) with the same guarantees
 place: under the table's write lock, the same progress entry, the lease checked before it starts
 and right before the commit, the repair-first check and `once` answered before it (Jobs.write
 does both for either path), and the commit journaled after. Its rules are the Spark path's:
-- the CSV named, typed and checked as csv_source reads it (arrow/reader.py); a source it can't
-  promise to read the same way is handed to the Spark path (Decline) before anything is written;
+- the source (CSV, TSV, plain or gzip'd or bzip2'd, Parquet) named, typed and checked as the
+  Spark path's readers read it (arrow/reader.py); a source it can't promise to read the same way
+  is handed to the Spark path (Decline) before anything is written;
 - every key, partition and ordering column must be in the header (else the Spark path, which
   names a bad record first, refuses it), and under schemaPolicy strict no new column
   (SCHEMA_REFUSED); a column the table has keeps its type;
@@ -31,6 +32,7 @@ from ..formats.base import META_PREFIX
 from ..names import sanitize_column
 from ..partitioning import has_pyiceberg_core, pyiceberg_writes
 from ..progress import profile_line
+from ..readers.detect import ReadOptions
 from . import expect as arrow_expect
 from . import reader as readers
 from .iceberg import ArrowPlan, IcebergWriter, LakeConf
@@ -150,7 +152,9 @@ class ArrowPath:
         except OSError as e:
             raise Decline(f"pyarrow could not read the source ({e})") from e
         progress.p.bytes_total = len(data)
-        r = readers.read_source(data, table_types)
+        r = readers.read(data, table_types, source.read, max_bytes=self.max_bytes)
+        if t.expect and any(r.types.get(e.column, "string") not in readers.CSV_KINDS for e in t.expect):
+            raise Decline("an expectation names a column of a type (float, date, decimal) whose comparisons are Spark's")
         keys = [sanitize_column(k) for k in t.primary_key]
         named = keys + t.partition_columns + ([t.ordering_field] if t.ordering_field else [])
         if any(k not in r.names for k in named):
@@ -211,13 +215,15 @@ class ArrowPath:
 
 
 def spark_only(req: "WriteRequest") -> str | None:
-    """What of a request only the Spark path reads (issue 21's source formats, CSV options,
-    declared column types, a schemaPolicy that discards): the Arrow path reads RFC 4180 CSV with
-    the table's and inferred types, and adds columns or refuses them."""
+    """What of a request only the Spark path reads (a source the Arrow reader can't read alike:
+    readers/detect.py arrow_refusal; declared column types, a schemaPolicy that discards): the
+    Arrow path reads CSV, TSV and Parquet with the table's and inferred (or Parquet's) types, and
+    adds columns or refuses them."""
     t, source = req.table, req.source
-    read = getattr(source, "read", None)
-    if read:
-        return "the source names how it is read (its format or CSV options)"
+    read = getattr(source, "read", None) or ReadOptions()
+    why = read.arrow_refusal(source.uri)
+    if why:
+        return why
     declared = getattr(t, "columns", None)
     if declared and getattr(declared, "types", declared):
         return "the table declares column types"
@@ -232,8 +238,6 @@ def spark_only(req: "WriteRequest") -> str | None:
         return f"schemaPolicy {t.schema_policy}"
     if not pyiceberg_writes(t.partition_fields):
         return "the table is partitioned by Iceberg transforms, which pyiceberg writes only with pyiceberg-core"
-    if not source.uri.lower().endswith(".csv"):
-        return "the source is not a .csv file"
     return None
 
 

@@ -15,8 +15,10 @@ before. The same for a record pyarrow won't parse (ragged) or a value the column
 take: the Spark path finds it and names its line and column. What this module refuses itself is
 what both paths refuse alike: an empty key, named with its line.
 
-read_source(data, table_types) is the one entry point: bytes in, a typed pyarrow Table out. Other
-source formats (Parquet, JSON lines) plug in beside it as functions of the same shape.
+read(raw, table_types, options) is the one entry point: a source's bytes as landed in, a typed
+pyarrow Table out, by its format: CSV and TSV (read_text: gzip and bzip2 decompressed by pyarrow's
+input streams, then read_source in the source's dialect), Parquet (read_parquet: its own types, nested
+structs flattened as the Spark path flattens them). JSON Lines stays on the Spark path (README).
 """
 
 from __future__ import annotations
@@ -24,10 +26,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from .. import csv_source
 from ..errors import BadCsv
+from ..readers.detect import CsvOptions, ReadOptions, decompress_head
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -168,11 +171,16 @@ class ArrowRead:
     renamed: dict[str, str]
     multiline: bool
     types: dict[str, str] = field(default_factory=dict)  # column -> inference name
-    data: bytes = b""
+    data: bytes = b""  # CSV, TSV: the text (decompressed), to name a record's line
+    header: bool = True  # CSV, TSV: whether the first record is the header
+    unit: str = "line"  # how a place in the source is named: line (CSV, TSV), row (Parquet)
 
     def line_of(self, row: int) -> int:
-        """The 1-based physical line a data row (0-based, header excluded) starts on."""
-        return record_lines(self.data, row + 1)[-1]
+        """The 1-based physical line a data row (0-based, header excluded) starts on; Parquet:
+        the row's 1-based place in the file."""
+        if self.unit == "row":
+            return row + 1
+        return record_lines(self.data, row + int(self.header))[-1]
 
 
 def record_lines(data: bytes, upto: int) -> list[int]:
@@ -196,20 +204,28 @@ def record_lines(data: bytes, upto: int) -> list[int]:
     return starts
 
 
-def read_source(data: bytes, table_types: dict[str, "pa.DataType"], *, threads: bool = True) -> ArrowRead:
-    """A CSV file's bytes as a typed Arrow table (see the module's doc). Decline when the Spark
-    path must read it; BadCsv for what both paths refuse (no header)."""
+def read_source(
+    data: bytes, table_types: dict[str, "pa.DataType"], *, threads: bool = True, opts: CsvOptions = CsvOptions(), sample_head: tuple[bytes, bool] | None = None,
+) -> ArrowRead:
+    """A CSV or TSV file's bytes (decompressed) as a typed Arrow table (see the module's doc), in
+    the dialect of opts (readers/detect.py's arrow_refusal says which the Arrow path takes).
+    sample_head: the sample's bytes and whether they are the whole file, as the Spark path
+    takes them (a compressed file's: decompress_head); by default the first SAMPLE_BYTES. Decline
+    when the Spark path must read it; BadCsv for what both paths refuse (no header)."""
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
-    head = data[: csv_source.SAMPLE_BYTES]
-    sample = csv_source.take_sample(head, whole_file=len(head) >= len(data))
+    head, whole = sample_head if sample_head is not None else (data[: csv_source.SAMPLE_BYTES], len(data) <= csv_source.SAMPLE_BYTES)
+    if not data.startswith(head) or (whole and len(head) != len(data)):
+        # e.g. a gzip file of several members: the Spark path's sample is the first one's.
+        raise Decline("the file's sample is not the start of its content as pyarrow reads it")
+    sample = csv_source.take_sample(head, whole_file=whole, opts=opts)
     names, renamed = csv_source.column_names(sample.header)
     try:
         raw = pcsv.read_csv(
             pa.BufferReader(data),
-            read_options=pcsv.ReadOptions(use_threads=threads, column_names=names, skip_rows=1, block_size=8 << 20),
-            parse_options=pcsv.ParseOptions(delimiter=",", quote_char='"', double_quote=True, escape_char=False, newlines_in_values=True),
+            read_options=pcsv.ReadOptions(use_threads=threads, column_names=names, skip_rows=1 if opts.header else 0, block_size=8 << 20),
+            parse_options=pcsv.ParseOptions(delimiter=opts.delimiter, quote_char='"', double_quote=True, escape_char=False, newlines_in_values=True),
             convert_options=pcsv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=True, quoted_strings_can_be_null=True, null_values=[""]),
         )
     except pa.ArrowInvalid as e:
@@ -235,7 +251,7 @@ def read_source(data: bytes, table_types: dict[str, "pa.DataType"], *, threads: 
 
         cols = [pc.replace_substring(c, "\r\n", "\n") if types[n] == "string" else c for n, c in zip(names, cols)]
     table = pa.Table.from_arrays(cols, names=names)
-    return ArrowRead(table=table, names=names, renamed=renamed, multiline=sample.multiline, types=types, data=data)
+    return ArrowRead(table=table, names=names, renamed=renamed, multiline=sample.multiline, types=types, data=data, header=opts.header)
 
 
 def crlf_file(head: bytes) -> bool:
@@ -264,7 +280,8 @@ def convert(col: "pa.ChunkedArray", kind: str, name: str) -> "pa.ChunkedArray":
     pattern = {"int": INTEGER, "bigint": INTEGER, "double": DOUBLE, "timestamp": TIMESTAMP}.get(kind)
     if kind == "boolean":
         low = pc.utf8_lower(col)
-        ok = pc.is_in(low, value_set=pa.array(["true", "false"]))
+        # is_in answers false for a null (an empty field), which every type takes.
+        ok = pc.or_(pc.is_null(low), pc.is_in(low, value_set=pa.array(["true", "false"])))
     else:
         assert pattern is not None
         ok = pc.match_substring_regex(col, pattern.pattern)
@@ -303,9 +320,218 @@ def refuse_empty_keys(r: ArrowRead, keys: list[str]) -> None:
     if row is None:
         return
     empty = [k for k in keys if r.table.column(k)[row].as_py() is None]
-    raise BadCsv(f"line {r.line_of(row)} has an empty primary key ({', '.join(empty)})")
+    raise BadCsv(f"{r.unit} {r.line_of(row)} has an empty primary key ({', '.join(empty)})")
 
 
-# What a source format's reader is: the source's bytes and the table's types in, an ArrowRead out.
-Reader = Callable[[bytes, dict[str, Any]], ArrowRead]
-READERS: dict[str, Reader] = {"csv": read_source}
+
+# ------------------------------------------------------------------------------- other formats
+
+# The kinds a CSV's text is read into (infer_type's); a Parquet column may also be one of these.
+CSV_KINDS = ("int", "bigint", "double", "boolean", "timestamp", "string")
+# Spark 3.5 reads a Parquet file that no Spark 3 wrote (pyarrow's, say) with the rebase mode
+# EXCEPTION: a date before the Gregorian switch or a timestamp that old is refused; here the
+# Arrow path leaves anything before these to the Spark path (timestamps: a margin to 1900).
+OLDEST_DATE = "1582-10-15"
+OLDEST_TIMESTAMP = "1900-01-01T00:00:00+00:00"
+
+
+def decompressed(raw: bytes, compression: str, max_bytes: int | None = None) -> bytes:
+    """A gzip'd or bzip2'd file's content through pyarrow's input stream; Decline past max_bytes
+    (the path's budget is the content's, not the compressed file's) or when pyarrow can't read it."""
+    import pyarrow as pa
+
+    if compression == "none":
+        return raw
+    codec = {"gzip": "gzip", "bzip2": "bz2"}.get(compression)
+    if codec is None or not pa.Codec.is_available(codec):
+        raise Decline(f"pyarrow doesn't decompress {compression} here")
+    out, n = [], 0
+    try:
+        with pa.CompressedInputStream(pa.BufferReader(raw), codec) as f:
+            while True:
+                chunk = f.read(16 << 20)
+                if not chunk:
+                    break
+                n += len(chunk)
+                if max_bytes is not None and n > max_bytes:
+                    raise Decline(f"the source's content is over the Arrow path's budget ({max_bytes} bytes) once decompressed")
+                out.append(chunk)
+    except (pa.ArrowException, OSError) as e:
+        raise Decline(f"pyarrow could not decompress the file ({str(e)[:200]})") from e
+    return b"".join(out)
+
+
+def read_text(raw: bytes, table_types: dict[str, "pa.DataType"], read: ReadOptions, *, threads: bool = True, max_bytes: int | None = None) -> ArrowRead:
+    """A CSV or TSV source's bytes as landed (gzip'd, bzip2'd or plain): decompressed by pyarrow,
+    its sample taken as csv_source takes it (decompress_head over the file's first SAMPLE_BYTES)."""
+    data = decompressed(raw, read.compression, max_bytes)
+    head = raw[: csv_source.SAMPLE_BYTES]
+    sample = decompress_head(head, read.compression, len(head) >= len(raw), csv_source.SAMPLE_BYTES)
+    return read_source(data, table_types, threads=threads, opts=read.csv, sample_head=sample)
+
+
+def parquet_kind(t: "pa.DataType") -> str | None:
+    """The kind of a Parquet column as pyarrow reads it, named as the Spark path types it (Spark
+    reads INT(8) and INT(16) as byte and short, which an Iceberg table holds as int); None when the
+    Spark path reads it otherwise or refuses it (unsigned, nanosecond and INT96 timestamps, times,
+    binary, float16, decimals over 38 digits, lists and maps: Spark's to_json text)."""
+    import pyarrow as pa
+
+    if pa.types.is_dictionary(t):
+        return "string" if pa.types.is_string(t.value_type) or pa.types.is_large_string(t.value_type) else None
+    if pa.types.is_boolean(t):
+        return "boolean"
+    if pa.types.is_int8(t) or pa.types.is_int16(t) or pa.types.is_int32(t):
+        return "int"
+    if pa.types.is_int64(t):
+        return "bigint"
+    if pa.types.is_float32(t):
+        return "float"
+    if pa.types.is_float64(t):
+        return "double"
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return "string"
+    if pa.types.is_decimal128(t):
+        return f"decimal({t.precision},{t.scale})"
+    if pa.types.is_date32(t) or pa.types.is_date64(t):
+        return "date"
+    if pa.types.is_timestamp(t) and t.unit in ("ms", "us"):
+        return "timestamp"
+    return None
+
+
+def kind_type(kind: str) -> "pa.DataType":
+    import pyarrow as pa
+
+    if kind.startswith("decimal("):
+        p, s = kind[len("decimal(") : -1].split(",")
+        return pa.decimal128(int(p), int(s))
+    return {"float": pa.float32(), "date": pa.date32()}.get(kind) or arrow_type(kind)
+
+
+def table_kind(t: "pa.DataType") -> str | None:
+    """The kind of a column the table has (pyiceberg's Arrow types), for a Parquet source."""
+    import pyarrow as pa
+
+    if pa.types.is_float32(t):
+        return "float"
+    if pa.types.is_date32(t):
+        return "date"
+    if pa.types.is_decimal128(t):
+        return f"decimal({t.precision},{t.scale})"
+    return type_name(t)
+
+
+# A column of the kind the table has for it, taken from the source's: the same, or a widening
+# that Spark's cast and pyarrow's make alike, exactly (every other difference Spark's cast decides).
+WIDENS = {("int", "bigint"), ("float", "double")}
+
+
+def parquet_refusal(pf: Any) -> str | None:
+    """What of a Parquet file's schema the Spark path reads otherwise or refuses (see parquet_kind),
+    from its physical schema (INT96, nanoseconds) and the Arrow one (the leaves' kinds, names)."""
+    import pyarrow as pa
+
+    schema = pf.schema
+    for i in range(len(schema)):
+        c = schema.column(i)
+        if c.physical_type == "INT96":
+            return f"column {c.path} is an INT96 timestamp"
+        lt = c.logical_type.to_json() if c.logical_type is not None else ""
+        if "nanoseconds" in lt.lower():
+            return f"column {c.path} is in nanoseconds, which Spark 3.5 doesn't read"
+
+    def check(fields: list[Any], where: str) -> str | None:
+        seen: set[str] = set()
+        for f in fields:
+            if not f.name or "`" in f.name:
+                return f"column {where}{f.name!r}'s name"
+            if f.name.lower() in seen:
+                return f"two columns {where}{f.name!r} differ only in case (Spark refuses them)"
+            seen.add(f.name.lower())
+            if pa.types.is_struct(f.type):
+                if f.type.num_fields == 0:
+                    return f"column {where}{f.name} is an empty struct"
+                why = check(list(f.type), f"{where}{f.name}.")
+                if why:
+                    return why
+            elif parquet_kind(f.type) is None:
+                return f"column {where}{f.name} is {f.type}, which the Spark path reads (or refuses) as its own"
+        return None
+
+    return check(list(pf.schema_arrow), "")
+
+
+def read_parquet(data: bytes, table_types: dict[str, "pa.DataType"], *, threads: bool = True, max_bytes: int | None = None) -> ArrowRead:
+    """A Parquet file as the Spark path reads it (readers/frames.py): its own types, no inference;
+    nested structs flattened into parent_child columns named by csv_source.column_names; a
+    timestamp without a zone read as one in UTC; a column the table has keeps the table's type.
+    Decline for what Spark reads otherwise or refuses (parquet_refusal, old dates), a type the
+    table's differs from, or a file whose content is over the budget."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(pa.BufferReader(data))
+    except (pa.ArrowException, OSError) as e:
+        raise Decline(f"pyarrow could not open the Parquet file ({str(e)[:200]})") from e
+    why = parquet_refusal(pf)
+    if why:
+        raise Decline(why)
+    size = sum(pf.metadata.row_group(i).total_byte_size for i in range(pf.metadata.num_row_groups))
+    if max_bytes is not None and size > max_bytes:
+        raise Decline(f"the Parquet file's content ({size} bytes) is over the Arrow path's budget ({max_bytes} bytes)")
+    try:
+        raw = pf.read(use_threads=threads)
+    except (pa.ArrowException, OSError) as e:
+        raise Decline(f"pyarrow could not read the Parquet file ({str(e)[:200]})") from e
+    leaves: list[tuple[list[str], Any]] = []
+
+    def flatten(path: list[str], col: Any) -> None:
+        if pa.types.is_struct(col.type):
+            # StructArray.flatten: a null struct's fields are null (as Spark's a.b of a null a).
+            parts = [c.flatten() for c in col.chunks]
+            for i, f in enumerate(col.type):
+                flatten(path + [f.name], pa.chunked_array([p[i] for p in parts], type=f.type))
+        else:
+            leaves.append((path, col))
+
+    for f, col in zip(raw.schema, raw.columns):
+        flatten([f.name], col)
+    names, renamed = csv_source.column_names(["_".join(p) for p, _ in leaves])
+    types: dict[str, str] = {}
+    cols = []
+    for n, (_, col) in zip(names, leaves):
+        kind = parquet_kind(col.type)
+        assert kind is not None  # parquet_refusal checked every leaf
+        if n in table_types:
+            have = table_kind(table_types[n])
+            if have is None or (have != kind and (kind, have) not in WIDENS):
+                raise Decline(f"column {n} is {kind} in the file and {table_types[n]} in the table: the Spark path casts it or names the value")
+            kind = have
+        out = pc.cast(col, kind_type(kind))
+        if kind in ("date", "timestamp"):
+            oldest = pc.min(out).as_py()
+            if oldest is not None and str(oldest if kind == "date" else oldest.isoformat()) < (OLDEST_DATE if kind == "date" else OLDEST_TIMESTAMP):
+                raise Decline(f"column {n} has a value before {OLDEST_DATE if kind == 'date' else OLDEST_TIMESTAMP[:10]}, which Spark reads with its calendar rebase rules")
+        types[n] = kind
+        cols.append(out)
+    table = pa.Table.from_arrays(cols, names=names)  # fresh fields: no Parquet field ids or metadata
+    return ArrowRead(table=table, names=names, renamed=renamed, multiline=False, types=types, unit="row")
+
+
+def read(raw: bytes, table_types: dict[str, "pa.DataType"], options: ReadOptions, *, threads: bool = True, max_bytes: int | None = None) -> ArrowRead:
+    """A source's bytes as landed, read by its format (readers/detect.py arrow_refusal says which
+    sources the Arrow path takes; anything else is the Spark path's before this is asked)."""
+    reader = READERS.get(options.format)
+    if reader is None:
+        raise Decline(f"{options.format} sources are read by the Spark path")
+    return reader(raw, table_types, options, threads=threads, max_bytes=max_bytes)
+
+
+def _parquet(raw: bytes, table_types: dict[str, Any], options: ReadOptions, **kw: Any) -> ArrowRead:
+    return read_parquet(raw, table_types, **kw)
+
+
+READERS = {"csv": read_text, "tsv": read_text, "parquet": _parquet}

@@ -120,6 +120,38 @@ class ReadOptions:
         """True when the source says anything but plain_csv (`if source.read:` asks that)."""
         return not self.plain_csv
 
+    def arrow_refusal(self, uri: str) -> str | None:
+        """Why the Arrow write path (arrow/reader.py) can't promise to read this source, landed
+        at uri, as the Spark path does; None when it takes it. It reads Parquet; CSV and TSV,
+        plain or gzip'd or bzip2'd, with a header line or without, in a delimiter of their own,
+        with RFC 4180's quotes, an empty field as no value, in UTF-8 (zstd lands decompressed).
+        Not JSON Lines: Spark's JSON inference and flattening are only Spark's (README)."""
+        if self.format == "jsonl":
+            return "JSON Lines sources are read by Spark's JSON reader"
+        # Hadoop picks a text file's codec by the name's last extension, pyarrow by the request:
+        # taken only when the name says both (a landed key does: lake/sourceFormat.ts).
+        base = uri.rsplit("/", 1)[-1].lower()
+        suffix = next((ext for ext, c in COMPRESSION_EXTENSIONS.items() if c == self.compression), "")
+        named = base.endswith(suffix) and any(base[: len(base) - len(suffix)].endswith(ext) and f == self.format for ext, f in FORMAT_EXTENSIONS.items())
+        if detect(uri) != (self.format, self.compression) or not named:
+            return "the source's name doesn't end in its format's (and compression's) extension"
+        if self.format == "parquet":
+            return None
+        if self.compression not in ("none", "gzip", "bzip2"):
+            return f"a {self.compression} source"
+        c = self.csv
+        if c.quote != '"' or c.escape is not None:
+            return "the source's quote or escape is not RFC 4180's"
+        if not (c.delimiter == "\t" or (c.delimiter.isascii() and c.delimiter.isprintable() and not c.delimiter.isalnum() and c.delimiter not in " .+-_'\\")):
+            return f"the source's delimiter {c.delimiter!r}"
+        if c.null_value is not None:
+            return "the source names its null value"
+        if not c.utf8:
+            return f"the source's encoding is {c.encoding}"
+        if c.locale:
+            return "the source names a locale"
+        return None
+
     @staticmethod
     def parse(body: dict[str, Any], uri: str) -> "ReadOptions":
         """From a write request's source: what it declares, the rest from the uri."""

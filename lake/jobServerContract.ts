@@ -21,7 +21,7 @@ import type { FilterNode } from "./filter";
 import { httpStatuses } from "./errors";
 import REBUILD_REFUSALS from "./rebuildRefusals.json";
 import { JobExpectationSchema } from "./expectations";
-import { COMPRESSIONS, SOURCE_FORMATS, sourceFormatConstants } from "./sourceFormat";
+import { SourceReadRequestSchema, sourceFormatConstants } from "./sourceFormat";
 import { CommitInfoSchema, JournalEntrySchema, ObservationSchema, WriteStageProfileSchema, WriteResultSchema, MaintainResultSchema, ChangesResultSchema, DoctorResultSchema, TravelResultSchema, JOB_REPLIES, WriteProgressSchema, JOB_GET_REPLIES } from "./jobServerReplies";
 import { DEFAULT_RETAIN, DEFAULT_TARGET_FILE_SIZE_MB, IMMUTABLE_FIELDS, SCHEMA_POLICIES } from "./spec";
 
@@ -30,14 +30,20 @@ export const JOB_SERVER_SCHEMA_FILE = path.join("jobs", "lakeform_jobs", "contra
 export const JOB_SERVER_CONSTANTS_FILE = path.join("jobs", "lakeform_jobs", "contract", "constants.json");
 
 /**
- * The write journal's layout: one JSON record per write (these fields) at
+ * The write journal's layout: one JSON record per write at
  * <bucket>/<prefix>/<db>/<table>/<UTC yyyyMMddHHmmssSSS>-<commit>.json (lake/sources.ts journal(),
- * jobs/lakeform_jobs/journal.py).
+ * jobs/lakeform_jobs/journal.py), its fields JournalEntrySchema's: those every record has, and
+ * those a record from before them lacks (`read`).
  */
 export const JOURNAL = {
   prefix: "_lakeform/journal",
-  fields: ["commit", "source", "sourceHash", "uri", "generation", "time"],
-} as const;
+  fields: Object.keys(JournalEntrySchema.shape).filter((k) => !isOptional(JournalEntrySchema.shape[k as keyof typeof JournalEntrySchema.shape])),
+  optionalFields: Object.keys(JournalEntrySchema.shape).filter((k) => isOptional(JournalEntrySchema.shape[k as keyof typeof JournalEntrySchema.shape])),
+};
+
+function isOptional(schema: z.ZodType): boolean {
+  return schema.safeParse(undefined).success;
+}
 
 /** The object key of one journal record, relative to the warehouse bucket. */
 export function journalKey(database: string, table: string, stamp: string, commit: string): string {
@@ -92,20 +98,7 @@ export const SourceSchema = z.strictObject({
     .object({ of: z.string(), last: z.string() })
     .optional()
     .describe("A rebuild's replay: `of` the journal entry's commit, `last` the commit of the journal's last entry when the rebuild began; both kept in the commit, so a rebuild that stops partway is resumed"),
-  format: z.enum(SOURCE_FORMATS).optional().describe("How the source is read (lake/sourceFormat.ts); absent: from the landed key's extension"),
-  compression: z.enum(COMPRESSIONS).optional().describe("absent: from the landed key's extension"),
-  csv: z
-    .object({
-      delimiter: z.string().length(1).optional(),
-      quote: z.string().length(1).optional(),
-      escape: z.string().length(1).optional(),
-      header: z.boolean().optional(),
-      nullValues: z.array(z.string()).max(1).optional(),
-      locale: z.string().regex(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/).optional(),
-      encoding: z.string().regex(/^[A-Za-z0-9_.:-]+$/).optional(),
-    })
-    .optional()
-    .describe("CSV options: the source's over its table's"),
+  ...SourceReadRequestSchema.shape,
 });
 
 /** Every operation's request (POST /v1/<op>). */

@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import { ExpectationResultSchema } from "./expectations";
+import { SourceReadRequestSchema } from "./sourceFormat";
 import type { JobOperation } from "./jobServerContract";
 
 const columnTypes = z.array(z.strictObject({ name: z.string(), type: z.string() }));
@@ -32,15 +33,21 @@ export const CommitInfoSchema = z.strictObject({
   path: z.enum(["arrow", "spark"]).optional(),
 });
 
-/** One write-journal record (JOURNAL's fields). */
+/**
+ * One write-journal record (lake/jobServerContract.ts JOURNAL's fields are these; written by
+ * jobs/lakeform_jobs/journal.py and lake/sources.ts journal()).
+ */
 export const JournalEntrySchema = z.strictObject({
   commit: z.string(),
-  time: z.string(),
   source: z.string(),
   sourceHash: z.string(),
-  /** Where the applied CSV was landed: s3a://bucket/_lakeform/landing/… */
+  /** Where the applied source was landed: s3a://bucket/_lakeform/landing/… */
   uri: z.string(),
   generation: z.string(),
+  time: z.string(),
+  read: SourceReadRequestSchema.optional().describe(
+    "How the write read its source, as its request said it (format, compression, csv; the job server's writes say every option): a rebuild's replay sends it back. Absent in records from before: the landing key's extension and the table's CSV options",
+  ),
 });
 
 export const ObservationSchema = z.strictObject({

@@ -88,12 +88,28 @@ export interface SourceRead {
   onChange?: OnChange;
 }
 
-/** What a write request says of how its source is read (lake/jobServerContract.ts SourceSchema). */
-export interface SourceReadRequest {
-  format?: SourceFormat;
-  compression?: Compression;
-  csv?: CsvOptions;
-}
+/**
+ * What a write request says of how its source is read (lake/jobServerContract.ts SourceSchema's
+ * format, compression and csv), and what a write-journal record keeps of it (JournalEntrySchema's
+ * `read`), so a rebuild's replay sends it back as it was.
+ */
+export const SourceReadRequestSchema = z.strictObject({
+  format: z.enum(SOURCE_FORMATS).optional().describe("How the source is read (lake/sourceFormat.ts); absent: from the landed key's extension"),
+  compression: z.enum(COMPRESSIONS).optional().describe("absent: from the landed key's extension"),
+  csv: z
+    .object({
+      delimiter: z.string().length(1).optional(),
+      quote: z.string().length(1).optional(),
+      escape: z.string().length(1).optional(),
+      header: z.boolean().optional(),
+      nullValues: z.array(z.string()).max(1).optional(),
+      locale: z.string().regex(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/).optional(),
+      encoding: z.string().regex(/^[A-Za-z0-9_.:-]+$/).optional(),
+    })
+    .optional()
+    .describe("CSV options: the source's over its table's"),
+});
+export type SourceReadRequest = z.output<typeof SourceReadRequestSchema>;
 
 export interface DetectedFormat {
   format: SourceFormat;
@@ -132,14 +148,18 @@ export function formatProblem(d: DetectedFormat): string | undefined {
 
 /**
  * How a table's resolved source is read and lands: its declared read (by the path as written in
- * tables.yaml) over its extension, with its table's CSV options under its own. A journal replay's
- * landed object names its format (the landing key's extension); only the table's CSV options go
- * with it.
+ * tables.yaml) over its extension, with its table's CSV options under its own. A journal replay
+ * is read as its original write was: the read its record kept (`read`, sent back as it is). A
+ * record from before records kept it: by the landing key's extension, with the table's CSV options.
  */
 export function sourceRead(
   spec: { csv?: CsvOptions; sourceReads?: Record<string, SourceRead> },
-  src: { declared: string; location: string; replay?: unknown },
+  src: { declared: string; location: string; replay?: unknown; read?: SourceReadRequest },
 ): { detected: DetectedFormat; request: SourceReadRequest } {
+  if (src.replay && src.read) {
+    const d = detectFormat(src.location, { format: src.read.format, compression: src.read.compression });
+    return { detected: d, request: src.read };
+  }
   const declared = src.replay ? {} : (spec.sourceReads?.[src.declared] ?? {});
   const detected = detectFormat(src.location, declared);
   const problem = formatProblem(detected);

@@ -12,10 +12,10 @@ import * as zlib from "node:zlib";
 import { CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { LakeformError } from "./errors";
-import { journalKey } from "./jobServerContract";
+import { journalKey, type JournalEntry } from "./jobServerContract";
 import { sha256, sha256Stream, SourceHashCache, type SourceStamp } from "./sourceHash";
 import { PrefixStore, type PrefixBatch } from "./prefixSources";
-import { landingExtension, type DetectedFormat } from "./sourceFormat";
+import { landingExtension, type DetectedFormat, type SourceReadRequest } from "./sourceFormat";
 
 export interface ResolvedSource {
   /** As written in tables.yaml. */
@@ -34,6 +34,8 @@ export interface ResolvedSource {
    * the replayed commit, so a rebuild that stops partway resumes after the last one replayed.
    */
   replay?: { of: string; last: string };
+  /** A journal replay's read, as its record kept it (how the original write read the source); absent in records from before. */
+  read?: SourceReadRequest;
   /** A watched prefix's objects written as one source (lake/prefixSources.ts); `hash` is the batch's id. */
   batch?: PrefixBatch;
 }
@@ -287,9 +289,10 @@ export class Sources {
    * Adds a write that didn't go through the job server (the Iceberg light path) to the table's
    * write journal, in the job server's format (the layout is lake/jobServerContract.ts's JOURNAL, which
    * jobs/lakeform_jobs/journal.py reads; both checked against tests/fixtures/journal-entry.json): one JSON
-   * object per write at _lakeform/journal/<db>/<table>/<UTC yyyyMMddHHmmssSSS>-<commit>.json.
+   * object per write at _lakeform/journal/<db>/<table>/<UTC yyyyMMddHHmmssSSS>-<commit>.json,
+   * with the source's `read` as its write request had it, when it said one.
    */
-  async journal(database: string, table: string, entry: { commit: string; source: string; sourceHash: string; uri: string; generation: string }): Promise<void> {
+  async journal(database: string, table: string, entry: Omit<JournalEntry, "time">): Promise<void> {
     const stamp = new Date().toISOString().replace(/[-:TZ.]/g, "");
     const key = journalKey(database, table, stamp, entry.commit);
     // Retried as the job server's journal is (4 attempts, 0.5 s doubling); still failing, the

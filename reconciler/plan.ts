@@ -193,12 +193,21 @@ export function repairOf(lake: Observation): Repair | undefined {
 /**
  * A rebuild's replay of the journal: every entry once, in the journal's order (its records are
  * named by time), content written twice written twice, API deletes and updates as they came.
- * An entry is one write: a record read twice (the same commit) is replayed once.
+ * An entry is one write: a record read twice (the same commit) is replayed once. Each is read as
+ * its write read it: the record's `read` goes with it (lake/sourceFormat.ts sourceRead sends it back).
  */
 export function replayOf(journal: JournalEntry[]): ResolvedSource[] {
   const entries = journalWrites(journal);
   const last = entries[entries.length - 1]?.commit ?? "";
-  return entries.map((e) => ({ declared: `journal:${e.source}`, location: e.uri.replace(/^s3a:/, "s3:"), hash: e.sourceHash, bytes: 0, name: e.source, replay: { of: e.commit, last } }));
+  return entries.map((e) => ({
+    declared: `journal:${e.source}`,
+    location: e.uri.replace(/^s3a:/, "s3:"),
+    hash: e.sourceHash,
+    bytes: 0,
+    name: e.source,
+    replay: { of: e.commit, last },
+    ...(e.read ? { read: e.read } : {}),
+  }));
 }
 
 /** The journal's writes, oldest first, each once (a record read twice names the same commit). */

@@ -3,6 +3,12 @@
 the source of truth; the journal is read only when a table's files were deleted, to rebuild it
 with every write it had, in order (API ingests included), not just its declared sources.
 
+Each record keeps how its write read the source (`read`: its format, compression and CSV
+options in the write request's own terms, every option said), so a rebuild's replay sends them
+back and reads the landed copy exactly as the write did, whatever its landing key's extension or
+the table's CSV options say now. A record from before carries no `read` (then a replay reads by
+the extension, with the table's CSV options).
+
 The Trino light path (lake/sources.ts, journal()) writes the same records; both sides are
 checked against tests/fixtures/journal-entry.json.
 """
@@ -21,10 +27,13 @@ from .errors import BadRequest, JobFailure
 
 if TYPE_CHECKING:
     from .catalog import Storage
+    from .readers.detect import ReadOptions
     from .types import Table
 
-# The layout both sides write (lake/jobServerContract.ts JOURNAL, via contract/constants.json).
+# The layout both sides write (lake/jobServerContract.ts JOURNAL, via contract/constants.json):
+# the fields every record has, and those a record from before them lacks.
 FIELDS: tuple[str, ...] = tuple(CONSTANTS["journal"]["fields"])
+OPTIONAL_FIELDS: tuple[str, ...] = tuple(CONSTANTS["journal"]["optionalFields"])
 PREFIX: str = CONSTANTS["journal"]["prefix"]
 log = logging.getLogger(__name__)
 # A record's write is tried this many times, waiting RETRY_WAIT_S, then twice that, between.
@@ -40,19 +49,46 @@ class JournalEntry:
     uri: str
     generation: str
     time: str  # UTC yyyyMMddHHmmssSSS: the record's file name starts with it
+    # How the write read its source, as a write request says it (read_request); None in a record
+    # from before records kept it.
+    read: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        body = asdict(self)
+        if self.read is None:
+            del body["read"]
+        return body
 
     @staticmethod
     def from_json(body: dict[str, Any]) -> "JournalEntry":
         missing = [f for f in FIELDS if f not in body]
         if missing:
             raise ValueError(f"journal record without {', '.join(missing)}")
-        return JournalEntry(**{f: str(body[f]) for f in FIELDS})
+        read = body.get("read")
+        if read is not None and not isinstance(read, dict):
+            raise ValueError(f"journal record's read is not an object: {read!r}")
+        return JournalEntry(**{f: str(body[f]) for f in FIELDS}, read=read)
 
     def file_name(self) -> str:
         return f"{self.time}-{self.commit}.json"
+
+
+def read_request(read: "ReadOptions") -> dict[str, Any]:
+    """How a source was read, in a write request's terms (lake/jobServerContract.ts SourceSchema:
+    format, compression, csv), every option said: sent back as a replay's, ReadOptions.parse reads
+    these same options whatever the landed uri's extension (jobs/tests/test_journal.py)."""
+    body: dict[str, Any] = {"format": read.format, "compression": read.compression}
+    if read.text:
+        c = read.csv
+        csv: dict[str, Any] = {"delimiter": c.delimiter, "quote": c.quote, "header": c.header, "encoding": c.encoding}
+        if c.escape is not None:
+            csv["escape"] = c.escape
+        if c.null_value is not None:
+            csv["nullValues"] = [c.null_value]
+        if c.locale:
+            csv["locale"] = c.locale
+        body["csv"] = csv
+    return body
 
 
 def stamp(now: float | None = None) -> str:
@@ -80,13 +116,14 @@ class Journal:
     def __init__(self, storage: "Storage"):
         self.storage = storage
 
-    def append(self, t: "Table", *, commit: str, source: str, source_hash: str, uri: str, generation: str, at: float | None = None, sleep=time.sleep) -> JournalEntry:
-        """Writes the commit's record, retried (ATTEMPTS times); still failing, the write fails
+    def append(self, t: "Table", *, commit: str, source: str, source_hash: str, uri: str, generation: str, read: "ReadOptions", at: float | None = None, sleep=time.sleep) -> JournalEntry:
+        """Writes the commit's record, with how the source was read (`read`, the request's
+        source.read), retried (ATTEMPTS times); still failing, the write fails
         loudly (OBJECT_STORE_ERROR, retryable): its commit is there, and the retry of a declared
         source finds it applied and journals it then (write.py, _already_applied). `at`: the
         commit's own time (epoch seconds) for a record written after the fact, so it sorts where
         the commit is, not after writes that landed since (the replay's order is the names')."""
-        entry = JournalEntry(commit=commit, source=source, sourceHash=source_hash, uri=uri, generation=generation, time=stamp(at))
+        entry = JournalEntry(commit=commit, source=source, sourceHash=source_hash, uri=uri, generation=generation, time=stamp(at), read=read_request(read))
         where = f"{journal_dir(t)}/{entry.file_name()}"
         wait = RETRY_WAIT_S
         for attempt in range(1, ATTEMPTS + 1):

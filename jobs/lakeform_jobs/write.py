@@ -63,7 +63,7 @@ class Writes:
             expect.remove_replayed(self.ctx, fmt, req)
         progress.stage("journaling")
         if source.journal:
-            self.journal.append(t, commit=written.commit, source=source.name, source_hash=source.hash, uri=source.uri, generation=req.generation)
+            self.journal.append(t, commit=written.commit, source=source.name, source_hash=source.hash, uri=source.uri, generation=req.generation, read=source.read)
         profile = progress.profile()
         log.info("table=%s: %s written in %.1f s: %s", t.key, source.name or source.uri, time.time() - started, profile_line(profile))
         return WriteResult(
@@ -102,7 +102,7 @@ class Writes:
         # Its commit landed but its journal record didn't (the write failed loudly then): written now.
         if source.journal and not self.journal.has(t, done[-1].commit):
             log.warning("table=%s: commit %s of %s had no journal record: journaled now", t.key, done[-1].commit, source.name or source.uri)
-            self.journal.append(t, commit=done[-1].commit, source=source.name, source_hash=source.hash, uri=source.uri, generation=req.generation, at=commit_time(done[-1].time))
+            self.journal.append(t, commit=done[-1].commit, source=source.name, source_hash=source.hash, uri=source.uri, generation=req.generation, read=source.read, at=commit_time(done[-1].time))
         return WriteResult(commit=done[-1].commit, rows_written=0, renamed={}, columns=target.visible, added_columns=[], duration_ms=int((time.time() - started) * 1000), operation="already applied")
 
     def _open_batch(self, req: WriteRequest, target: Target, progress: Tracker) -> Batch:
@@ -277,7 +277,7 @@ class Writes:
                 return False
             log.warning("table=%s: commit %s of %s completed before the write failed: journaled", t.key, landed[-1].commit, req.source.name or req.source.uri)
             if req.source.journal:
-                self.journal.append(t, commit=landed[-1].commit, source=req.source.name, source_hash=req.source.hash, uri=req.source.uri, generation=req.generation, at=commit_time(landed[-1].time))
+                self.journal.append(t, commit=landed[-1].commit, source=req.source.name, source_hash=req.source.hash, uri=req.source.uri, generation=req.generation, read=req.source.read, at=commit_time(landed[-1].time))
             return True
         except Exception:
             log.exception("table=%s: could not tell whether the failed write committed", t.key)
@@ -345,7 +345,7 @@ class Writes:
             raise
         warn_if_committed_after_loss(guard, commit)
         if source.journal:
-            self.journal.append(t, commit=commit, source=source.name, source_hash=source.hash, uri=source.uri, generation=req.generation)
+            self.journal.append(t, commit=commit, source=source.name, source_hash=source.hash, uri=source.uri, generation=req.generation, read=source.read)
         return WriteResult(
             commit=commit, rows_written=affected, renamed={}, columns=cols, added_columns=[],
             duration_ms=int((time.time() - started) * 1000), operation=doc.op, **counts,

@@ -105,7 +105,10 @@ def test_a_reply_carries_exactly_the_contracts_fields(op):
     if op == "observe":
         commit = reply["properties"]["commits"]["items"]
         assert json_fields(replies.Commit) == properties(commit)
-        assert set(journal.FIELDS) == properties(reply["properties"]["journal"]["items"])
+        items = reply["properties"]["journal"]["items"]
+        assert set(journal.FIELDS) | set(journal.OPTIONAL_FIELDS) == properties(items)
+        assert set(journal.FIELDS) == set(items["required"])
+        assert {f.name for f in dataclasses.fields(journal.JournalEntry)} == properties(items)
 
 
 TABLE = {"name": "leads", "database": "default", "format": "hudi", "primaryKey": ["id"], "partitionBy": [], "schemaPolicy": "addColumns", "location": "s3a://lakeform-warehouse/default/leads"}
@@ -144,6 +147,7 @@ def test_the_constants_python_acts_on_are_the_contracts():
     assert types.DEFAULT_RETAIN == types.Retain(days=float(CONSTANTS["defaultRetain"]["days"]))
     assert types.DEFAULT_TARGET_FILE_SIZE_MB == CONSTANTS["defaultTargetFileSizeMB"]
     assert journal.FIELDS == tuple(CONSTANTS["journal"]["fields"]) and journal.PREFIX == "_lakeform/journal"
+    assert journal.OPTIONAL_FIELDS == tuple(CONSTANTS["journal"]["optionalFields"])
     assert errors.CODES == CONSTANTS["errorCodes"]
 
 

@@ -52,7 +52,7 @@ def test_a_write_whose_commit_completed_before_it_failed_is_journaled():
     fmt = Fmt([Commit(commit="1", time=iso(started - 60), source_hash="ha"), Commit(commit="2", time=iso(started + 5), source_hash="hb")])
     assert j._journal_if_committed(TABLE, fmt, REQ, started) is True
     # Named by the commit's time, so it sorts where the commit is in the journal's order.
-    assert j.journal.entries == [{"commit": "2", "source": "b.csv", "source_hash": "hb", "uri": REQ.source.uri, "generation": "g1", "at": pytest.approx(started + 5, abs=0.001)}]
+    assert j.journal.entries == [{"commit": "2", "source": "b.csv", "source_hash": "hb", "uri": REQ.source.uri, "generation": "g1", "read": REQ.source.read, "at": pytest.approx(started + 5, abs=0.001)}]
 
 
 def test_a_write_that_failed_before_its_commit_is_not_journaled():

@@ -18,6 +18,7 @@ import {
   JOB_SERVER_CONSTANTS_FILE,
   JOB_SERVER_SCHEMA_FILE,
   JOURNAL,
+  JournalEntrySchema,
   journalKey,
   jobServerConstantsText,
   jobServerSchemaText,
@@ -72,7 +73,13 @@ test("a request outside the contract is refused naming the field", () => {
 test("the journal's layout is the shared fixture's", () => {
   const shared = JSON.parse(read("tests/fixtures/journal-entry.json"));
   expect(journalKey(shared.database, shared.table, shared.entry.time, shared.entry.commit)).toBe(shared.key);
-  expect(Object.keys(shared.entry).sort()).toEqual([...JOURNAL.fields].sort());
+  expect(Object.keys(shared.entry).sort()).toEqual([...JOURNAL.fields, ...JOURNAL.optionalFields].sort());
+  expect(JOURNAL.optionalFields).toEqual(["read"]);
+  // The record the job server writes and the reconciler reads is JournalEntrySchema's, with its read and without (a record from before).
+  const { read: _read, ...before } = shared.entry;
+  expect(errorsOf("observe", { exists: false, inCatalog: false, filesExist: false, commits: [], rowCount: null, columns: [], journal: [shared.entry, before] }, "replies")).toEqual([]);
+  expect(JournalEntrySchema.parse(shared.entry)).toEqual(shared.entry);
+  expect(JournalEntrySchema.safeParse({ ...shared.entry, read: { ...shared.entry.read, csv: { delimiter: ";;" } } }).success).toBe(false);
 });
 
 test("a reply as the job server sends it is the contract's, and one without a field it must carry is not", () => {

@@ -6,13 +6,15 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { S3Client } from "@aws-sdk/client-s3";
+import type { JournalEntry } from "../../lake/jobServerContract";
 import { JOURNAL_ATTEMPTS, Sources } from "../../lake/sources";
 
 const shared = JSON.parse(fs.readFileSync(path.join(__dirname, "../fixtures/journal-entry.json"), "utf8")) as {
   key: string;
   database: string;
   table: string;
-  entry: { commit: string; source: string; sourceHash: string; uri: string; generation: string; time: string };
+  /** With its read: how the write read its source. */
+  entry: JournalEntry;
 };
 
 test("the light path's journal record is the shared record, at the shared key", async () => {
@@ -31,6 +33,7 @@ test("the light path's journal record is the shared record, at the shared key", 
   expect(sent[0].Bucket).toBe("lakeform-warehouse");
   expect(sent[0].Key).toBe(shared.key);
   expect(JSON.parse(String(sent[0].Body))).toEqual(shared.entry);
+  expect(shared.entry.read?.csv?.delimiter).toBe(";");
 });
 
 test("the light path's journal record is retried while the store refuses it, then fails loudly naming the commit", async () => {

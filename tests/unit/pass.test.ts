@@ -9,6 +9,7 @@ import { LakeformError, type ErrorCode } from "../../lake/errors";
 import type { Observation } from "../../lake/jobClient";
 import { SourceError, type ResolvedSource } from "../../lake/sources";
 import type { TableSpec } from "../../lake/spec";
+import type { SourceReadRequest } from "../../lake/sourceFormat";
 import type { TableStatus } from "../../lake/status";
 import type { LakeDriver, SourceStore } from "../../reconciler/driver";
 import { initialStatus, runPass, type Next, type PassResult, type TableMemory } from "../../reconciler/pass";
@@ -246,4 +247,40 @@ describe("maintenance of a table in sync", () => {
     expect(calls).toEqual(["observe"]);
     expect(getCondition(result.status.conditions, "Maintained")).toMatchObject({ status: "True", message: expect.stringMatching(/Hudi cleans/) });
   });
+});
+
+test("a rebuild sends each replay the read its journal record kept (not the table's CSV options), and a record from before gets the extension and the table's", async () => {
+  const semicolon: SourceReadRequest = { format: "csv", compression: "none", csv: { delimiter: ";", quote: '"', header: true, encoding: "iso-8859-1", nullValues: ["NA"] } };
+  const tsv: SourceReadRequest = { format: "tsv", compression: "none", csv: { delimiter: "\t", quote: '"', header: true, encoding: "utf-8" } };
+  const record = (n: number, source: string, uri: string, read?: object) => ({ commit: String(n), time: `t${n}`, source, sourceHash: `h${n}`, uri, generation: "g1", ...(read ? { read } : {}) });
+  const lake = obs({
+    ...missing,
+    journal: [
+      record(1, "march.csv", "s3a://w/_lakeform/landing/h1.csv", semicolon),
+      record(2, "old.txt", "s3a://w/_lakeform/landing/h2.tsv", tsv),
+      record(3, "upload.csv", "s3a://w/_lakeform/landing/h3.csv"),
+    ],
+  });
+  const sent: Parameters<LakeDriver["write"]>[1][] = [];
+  const tableSpec: TableSpec = { ...spec, sources: [], csv: { delimiter: "|" }, sourceReads: { "march.csv": { csv: { delimiter: "," } } } };
+  const { result } = await pass(
+    lake,
+    {
+      driver: { write: async (_t, source) => (sent.push(source), { commit: `c${sent.length}`, rowsWritten: 1, renamed: {}, columns: ["index"], addedColumns: [], durationMs: 1 }) },
+      sources: { resolve: async () => [], land: async (s: ResolvedSource) => s.location.replace(/^s3:/, "s3a:") },
+    },
+    {},
+    {},
+    tableSpec,
+  );
+  // The fake lake still answers "gone" afterwards: only what was sent is looked at here.
+  expect(result.status.conditions.length).toBeGreaterThan(0);
+  expect(sent).toHaveLength(3);
+  const { format: _f, compression: _c, csv: _csv, ...rest } = sent[0];
+  expect(rest).toEqual({ uri: "s3a://w/_lakeform/landing/h1.csv", hash: "h1", name: "march.csv", replay: { of: "1", last: "3" } });
+  expect(sent.map(({ format, compression, csv }) => ({ format, compression, csv }))).toEqual([
+    semicolon,
+    tsv,
+    { format: "csv", compression: "none", csv: { delimiter: "|" } },
+  ]);
 });

@@ -4,8 +4,10 @@
  */
 import type { Observation } from "../../lake/jobClient";
 import { plan, repairOf, type Action, type Call, type TableMemory } from "../../reconciler/pass";
+import { replayOf } from "../../reconciler/plan";
 import type { ResolvedSource } from "../../lake/sources";
 import type { TableSpec } from "../../lake/spec";
+import type { SourceReadRequest } from "../../lake/sourceFormat";
 
 const spec: TableSpec = {
   name: "leads", database: "default", format: "hudi", primaryKey: ["index"], partitionBy: [], sources: ["a.csv", "b.csv"],
@@ -205,5 +207,34 @@ describe("a rebuild that stopped partway is resumed after the last entry it repl
   test("a write after the rebuild (newest commit no replay): nothing resumed", () => {
     const lake = obs({ commits: [...replayed(2), commit("x")], journal: full });
     expect(repairOf(lake)).toBeUndefined();
+  });
+});
+
+describe("a rebuild's replay reads each source as its write did (the journal record's read)", () => {
+  const semicolon: SourceReadRequest = { format: "csv", compression: "none", csv: { delimiter: ";", quote: '"', header: true, encoding: "iso-8859-1", nullValues: ["NA"] } };
+  const tsv: SourceReadRequest = { format: "tsv", compression: "none", csv: { delimiter: "\t", quote: '"', header: true, encoding: "utf-8" } };
+  const entries = [
+    { ...journal("eu", 1), source: "march.csv", read: semicolon },
+    { ...journal("old", 2), source: "old.txt", uri: "s3a://w/_lakeform/landing/old.tsv", read: tsv },
+    journal("before", 3), // a record from before records kept the read
+  ];
+
+  test("replayOf carries each record's read, and none for a record without one", () => {
+    const replays = replayOf(entries);
+    expect(replays.map((s) => [s.name, s.read])).toEqual([
+      ["march.csv", semicolon],
+      ["old.txt", tsv],
+      ["before.csv", undefined],
+    ]);
+    expect("read" in replays[2]).toBe(false);
+  });
+
+  test("the plan's replays carry it, resumed ones too", () => {
+    const p = plan(spec, { sources: [], lake: obs({ ...gone, journal: entries }) });
+    if (p.kind !== "act") throw new Error(`expected act, got ${p.kind}`);
+    expect(p.action.calls.flatMap((c) => (c.op === "write" ? [c.source.read ?? null] : []))).toEqual([semicolon, tsv, null]);
+    const resumed = plan(spec, { sources: [], lake: obs({ commits: [commit("eu", { commit: "r1", replayOf: "1", replayLast: "3" })], journal: entries }) });
+    if (resumed.kind !== "act") throw new Error(`expected act, got ${resumed.kind}`);
+    expect(resumed.action.calls.flatMap((c) => (c.op === "write" ? [c.source.read ?? null] : []))).toEqual([tsv, null]);
   });
 });

@@ -1,4 +1,4 @@
-import { detectFormat, landingExtension, sourceRead } from "../../lake/sourceFormat";
+import { detectFormat, landingExtension, sourceRead, type SourceReadRequest } from "../../lake/sourceFormat";
 import { parseTables } from "../../lake/spec";
 
 describe("source formats", () => {
@@ -28,6 +28,17 @@ describe("source formats", () => {
     expect(sourceRead({}, { declared: "a.jsonl.zst", location: "/a.jsonl.zst" }).request).toEqual({ format: "jsonl", compression: "none" });
     expect(sourceRead({}, { declared: "a.parquet", location: "/a.parquet" }).request.csv).toBeUndefined();
     expect(() => sourceRead({}, { declared: "a.parquet.gz", location: "/a.parquet.gz" })).toThrow(/compressed inside/);
+  });
+
+  test("a replay whose journal record kept its read is sent that read as it is, over the extension and without the table's options", () => {
+    const spec = { csv: { delimiter: "|" }, sourceReads: { "journal:eu/march.csv": { csv: { delimiter: "," } } } };
+    const read: SourceReadRequest = { format: "tsv", compression: "gzip", csv: { delimiter: ";", quote: '"', header: false, encoding: "iso-8859-1", nullValues: ["NA"] } };
+    const replay = { of: "1", last: "1" };
+    expect(sourceRead(spec, { declared: "journal:eu/march.csv", location: "s3://w/_lakeform/landing/ab/h.csv", replay, read })).toEqual({ detected: { format: "tsv", compression: "gzip" }, request: read });
+    // Nothing said (an API upload's record): sent nothing, read by the extension, plain, as its write was.
+    expect(sourceRead(spec, { declared: "journal:upload.csv", location: "s3://w/_lakeform/landing/ab/h.csv", replay, read: {} }).request).toEqual({});
+    // A declared source (no replay) never takes a read from anywhere but tables.yaml.
+    expect(sourceRead(spec, { declared: "journal:eu/march.csv", location: "/x.csv", read }).request).toEqual({ format: "csv", compression: "none", csv: { delimiter: "," } });
   });
 });
 

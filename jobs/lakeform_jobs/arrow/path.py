@@ -196,7 +196,7 @@ class ArrowPath:
         warn_if_committed_after_loss(guard, out.commit)
         progress.stage("journaling")
         if source.journal:
-            writes.journal.append(t, commit=out.commit, source=source.name, source_hash=source.hash, uri=source.uri, generation=req.generation)
+            writes.journal.append(t, commit=out.commit, source=source.name, source_hash=source.hash, uri=source.uri, generation=req.generation, read=source.read)
         profile = progress.profile()
         what = ("bulk" if out.bulk else f"upsert ({out.rewritten_files} data file(s) rewritten)") + (", deduplicated" if deduped else "")
         log.info("table=%s: %s written by the Arrow path in %.1f s (%s, commit attempts %d): %s", t.key, source.name or source.uri, time.time() - started, what, out.attempts, profile_line(profile))

@@ -7,13 +7,23 @@
  * the Spark path (RFC 4180, upsert by key with orderingField and deleteWhen, an empty key refused
  * with the table unchanged), and the two paths and Trino read each other's commits: a Spark-path
  * write after an Arrow one, an Arrow one after that, and commits from both paths and Trino at once.
+ * Other formats too (README, Two write paths): a Parquet file (its own types, a struct flattened)
+ * and a gzip'd TSV, landed as the reconciler lands them, are written by the Arrow path with no
+ * Spark job, and the reconciler finds them applied.
  */
+import { execFileSync } from "node:child_process";
+import { PutObjectCommand } from "@aws-sdk/client-s3";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import * as zlib from "node:zlib";
+import { cacheDir } from "../../components/local/install";
+import { VERSIONS } from "../../components/versions";
 import type { LakeOutputs } from "../../stacks/automation";
 import { createLakeService } from "../../api/runtime";
 import { getCondition } from "../../lake/conditions";
 import { JobClient, jobTable } from "../../lake/jobClient";
+import { sha256 } from "../../lake/sourceHash";
+import { detectFormat } from "../../lake/sourceFormat";
 import { Sources } from "../../lake/sources";
 import { parseTables } from "../../lake/spec";
 import { readStatus } from "../../lake/status";
@@ -141,6 +151,78 @@ test("commits from both paths and from Trino at the same time all land", async (
   ]);
   expect((await paths()).slice(-3).sort()).toEqual(["arrow", "spark", "trino"]);
 });
+
+test("a Parquet file and a gzip'd TSV take the Arrow path with no Spark job, the reconciler finds them applied; Trino reads their rows and types", async () => {
+  const F = `arrow_fmt_${sfx}`;
+  const fq = `iceberg.default.${F}`;
+  const fmtTables = path.join(dir, "formats.yaml");
+  const fmtStatus = path.join(dir, "formats-status.json");
+  // Parquet with its own types, written by pyarrow in the job server's virtualenv: a date, a
+  // decimal, a timestamp without a zone (UTC), an int32, a struct (customer_name, customer_city).
+  const python = path.join(cacheDir(), `venv-spark${VERSIONS.spark}-weed${VERSIONS.seaweedfs}`, "bin", "python");
+  execFileSync(python, [
+    "-c",
+    [
+      "import sys, datetime as dt, decimal, pyarrow as pa, pyarrow.parquet as pq",
+      "pq.write_table(pa.table({'id': pa.array([1, 2, 3], pa.int64()), 'name': ['Zoë', 'O\\'Brien, Seán', None], 'price': [19.99, None, 0.5],",
+      " 'qty': pa.array([1, 2, None], pa.int32()), 'paid': [True, False, None],",
+      " 'created_at': pa.array([dt.datetime(2024, 3, 1, 9, 15), dt.datetime(2024, 3, 2, 23, 59, 59), None], pa.timestamp('us')),",
+      " 'ordered_on': pa.array([dt.date(2024, 2, 29), None, dt.date(1999, 12, 31)], pa.date32()),",
+      " 'amount': pa.array([decimal.Decimal('10.50'), decimal.Decimal('-3.25'), None], pa.decimal128(10, 2)),",
+      " 'customer': pa.array([{'name': 'Ann', 'city': 'Zürich'}, None, {'name': 'Bo', 'city': None}])}), sys.argv[1])",
+    ].join("\n"),
+    path.join(dir, "orders.parquet"),
+  ]);
+  // A TSV as exports write it, gzip'd: a quoted tab, unicode, empty fields, a new column (note).
+  fs.writeFileSync(
+    path.join(dir, "more.tsv.gz"),
+    zlib.gzipSync('id\tname\tprice\tqty\tpaid\tcreated_at\tnote\n2\t"tab\there"\t5.25\t7\ttrue\t2024-03-05 08:00:00\t李\n4\tDora\t\t\tFALSE\t\t"say ""hi"""\n'),
+  );
+  fs.writeFileSync(fmtTables, `apiVersion: lakeform/v1\ntables:\n  - name: ${F}\n    format: iceberg\n    primaryKey: id\n    sources: [orders.parquet, more.tsv.gz]\n`);
+  const fmtSpec = () => parseTables(fs.readFileSync(fmtTables, "utf8"), fmtTables).tables[0];
+  try {
+    // Each landed as the reconciler lands it (by hash, with its format's and compression's extension).
+    for (const name of ["orders.parquet", "more.tsv.gz"]) {
+      const before = await sparkJobs();
+      const res = await jobs.write(jobTable(fmtSpec(), outs.warehouseBucket), await landedFile(name), fmtSpec().generation);
+      expect(res.operation).toMatch(/^arrow: /);
+      expect({ name, sparkJobsRun: (await sparkJobs()) - before }).toEqual({ name, sparkJobsRun: 0 });
+    }
+    const snaps = await t.query(`SELECT element_at(summary, 'lakeform.path'), element_at(summary, 'lakeform.source') FROM iceberg.default."${F}$snapshots" ORDER BY committed_at`);
+    expect(snaps.rows).toEqual([["arrow", "orders.parquet"], ["arrow", "more.tsv.gz"]]);
+    // The reconciler sees both as applied (the Arrow path's commits carry their hashes): nothing written.
+    await reconcileOnce({ outs, tablesFile: fmtTables, statusFile: fmtStatus });
+    expect(getCondition(readStatus(fmtStatus)?.tables[`default.${F}`]?.conditions ?? [], "Synced")).toMatchObject({ status: "True" });
+    expect(Number((await t.query(`SELECT count(*) FROM iceberg.default."${F}$snapshots"`)).rows[0][0])).toBe(2);
+    const types = Object.fromEntries(
+      (await t.query(`SELECT column_name, data_type FROM iceberg.information_schema.columns WHERE table_schema = 'default' AND table_name = '${F}'`)).rows.map((r) => [r[0], r[1]]),
+    );
+    expect(types).toEqual({
+      id: "bigint", name: "varchar", price: "double", qty: "integer", paid: "boolean", created_at: "timestamp(6) with time zone",
+      ordered_on: "date", amount: "decimal(10,2)", customer_name: "varchar", customer_city: "varchar", note: "varchar",
+    });
+    const got = await t.query(
+      `SELECT id, name, price, qty, paid, CAST(created_at AT TIME ZONE 'UTC' AS varchar), CAST(ordered_on AS varchar), CAST(amount AS varchar), customer_name, customer_city, note FROM ${fq} ORDER BY id`,
+    );
+    expect(got.rows.map((r) => [Number(r[0]), ...r.slice(1, 2), r[2] === null ? null : Number(r[2]), r[3] === null ? null : Number(r[3]), ...r.slice(4)])).toEqual([
+      [1, "Zoë", 19.99, 1, true, "2024-03-01 09:15:00.000000 UTC", "2024-02-29", "10.50", "Ann", "Zürich", null],
+      [2, "tab\there", 5.25, 7, true, "2024-03-05 08:00:00.000000 UTC", null, "-3.25", null, null, "李"],
+      [3, null, 0.5, null, null, null, "1999-12-31", null, "Bo", null, null],
+      [4, "Dora", null, null, false, null, null, null, null, null, 'say "hi"'],
+    ]);
+  } finally {
+    await t.query(`DROP TABLE IF EXISTS ${fq}`).catch(() => undefined);
+  }
+});
+
+/** A file of the workspace landed under its hash with its format's extension, as Sources.land lands it. */
+async function landedFile(name: string) {
+  const data = fs.readFileSync(path.join(dir, name));
+  const src = { declared: name, location: `upload:${name}`, hash: sha256(data), bytes: data.length };
+  const key = new Sources(s3(outs), outs.warehouseBucket).landingKey(src, detectFormat(name));
+  await s3(outs).send(new PutObjectCommand({ Bucket: outs.warehouseBucket, Key: key, Body: data }));
+  return { uri: `s3a://${outs.warehouseBucket}/${key}`, hash: src.hash, name };
+}
 
 async function landed(name: string, text: string) {
   const sources = new Sources(s3(outs), outs.warehouseBucket);

@@ -222,7 +222,7 @@ export class LakeService {
     const sourceName = `quarantine-replay-${new Date().toISOString().replace(/[-:.]/g, "")}.csv`;
     const { source, uri } = await this.sources.landContent(sourceName, Buffer.from(csv));
     const write = await this.underLease(t, `quarantine replay ${sourceName}`, (lake) =>
-      this.jobs.write(jobTable(t, this.endpoints.warehouseBucket), { uri, hash: source.hash, name: sourceName }, t.generation, { mustExist: lake.exists, path: "spark", quarantineKeys: keys }),
+      this.jobs.write(jobTable(t, this.endpoints.warehouseBucket), { uri, hash: source.hash, name: sourceName }, t.generation, { mustExist: lake.exists, path: "spark", quarantineKeys: keys, badRows: "quarantine" }),
     );
     return { table: tableId(t), replayed: keys.length, write };
   }

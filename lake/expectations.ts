@@ -33,6 +33,8 @@ export const MAX_PATTERN_CHARS = 200;
 export const MAX_IN_VALUES = 1000;
 /** The suffix of a table's quarantine table: `<table>__quarantine`, in the same database. */
 export const QUARANTINE_SUFFIX = "__quarantine";
+/** The rule a bad row (another number of fields, a value that doesn't fit, an empty key) is quarantined and counted under (jobs/lakeform_jobs/bad_rows.py). */
+export const BAD_ROW_RULE = "_bad_row";
 
 const scalar = z.union([z.string(), z.number(), z.boolean()]).transform((v) => String(v));
 
@@ -90,6 +92,7 @@ export const ExpectationsSchema = z
   .superRefine((list, ctx) => {
     const seen = new Set<string>();
     list.forEach((e, i) => {
+      if (e.name.toLowerCase() === BAD_ROW_RULE) ctx.addIssue({ code: "custom", path: [i, "name"], message: `${BAD_ROW_RULE} is Lakeform's own: the rows a source's reader can't give the table, quarantined and counted under that name` });
       if (seen.has(e.name.toLowerCase())) ctx.addIssue({ code: "custom", path: [i, "name"], message: `duplicate expectation ${e.name}` });
       seen.add(e.name.toLowerCase());
     });

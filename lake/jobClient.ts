@@ -193,16 +193,18 @@ export class JobClient {
    * `source.replay`: that entry's commit and the rebuild's last, kept in the commit (a stopped rebuild resumes after it).
    * `mustExist`: the caller saw the table (catalog entry and files); the job server refuses (REPAIR_PENDING) rather than create one.
    * `path`: "spark" keeps the write on the Spark path; by default an Iceberg batch within the job server's budget takes the Arrow path.
+   * `badRows`: "quarantine" writes the good rows and keeps the bad ones in `<table>__quarantine` (jobs/lakeform_jobs/bad_rows.py); by default a bad row refuses the source.
    */
   write(
     table: JobTable,
     source: JobRequest<"write">["source"] & { name: string },
     generation: string,
-    opts: { mustExist?: boolean; path?: JobRequest<"write">["path"]; quarantineKeys?: string[] } = {},
+    opts: { mustExist?: boolean; path?: JobRequest<"write">["path"]; quarantineKeys?: string[]; badRows?: JobRequest<"write">["badRows"] } = {},
   ): Promise<WriteResult> {
     return this.post("write", {
       table, source, generation,
       ...(opts.mustExist ? { mustExist: true } : {}),
+      ...(opts.badRows === "quarantine" ? { badRows: "quarantine" as const } : {}),
       ...(opts.path && opts.path !== "auto" ? { path: opts.path } : {}),
       ...(opts.quarantineKeys?.length ? { quarantineKeys: opts.quarantineKeys } : {}),
     });

@@ -113,6 +113,10 @@ export const JOB_REQUESTS = {
       .optional()
       .describe("Which write path: auto (default) takes the Arrow path (pyarrow + pyiceberg, no Spark job) for an Iceberg batch within the job server's budget, else Spark; spark always Spark"),
     quarantineKeys: z.array(z.string()).max(100_000).optional().describe("A quarantine replay: the _qkey of each replayed row, removed from <table>__quarantine once the write committed"),
+    badRows: z
+      .enum(["refuse", "quarantine"])
+      .optional()
+      .describe("A row the source's reader can't give the table (another number of fields, a value that doesn't fit its type, an empty key): refuse (default) refuses the source naming it; quarantine writes the good rows and keeps the bad ones in <table>__quarantine, counted as _bad_row (schemaPolicy strict still refuses, discardRows leaves them out)"),
     ...fenced,
   }),
   observe: z.strictObject({ table: JobTableSchema, rows: z.boolean().optional().describe("false: the row count and data files aren't wanted"), ...fenced }),

@@ -50,6 +50,8 @@ export interface SourcePlan {
   deletes?: number;
   /** The table's expectations the sample's rows break (lake/expectations.ts sampleHits), estimated like rows. */
   expectations?: SampleHit[];
+  /** Rows the source's reader can't give the table (another number of fields, a value that doesn't fit, an empty key), estimated like rows: quarantined (discardRows: left out; strict refuses the write instead). */
+  badRows?: { rows: number; action: "quarantine" | "drop"; first: string };
 }
 
 export interface TableDataPlan {
@@ -201,19 +203,28 @@ export function planSource(spec: TableSpec, lake: Pick<Observation, "exists" | "
   } else if (beyond.length > 0 && spec.schemaPolicy === "strict") {
     const what = lake.exists && !hasDeclared ? "new column(s)" : "column(s) neither in the table nor declared";
     schema = { change: "refused", added, reason: `schemaPolicy is strict and the source has ${what}: ${beyond.join(", ")} (SCHEMA_REFUSED)` };
-  } else {
+  }
+  // Bad rows (jobs/lakeform_jobs/bad_rows.py): another number of fields than the header, an
+  // empty key, a value that doesn't fit the table's (or, read without a locale, the declared)
+  // type. strict refuses the source; discardRows leaves them out; otherwise they're quarantined.
+  const typeOf = (c: string): string | undefined => tableCols.get(c) ?? (sample.csv?.locale ? undefined : declared[c]);
+  const badRows: { row: number; why: string }[] = [];
+  const text = (sample.format ?? "csv") === "csv" || sample.format === "tsv";
+  if (schema.change !== "refused") {
     for (const [i, row] of rows.entries()) {
-      const bad = columns.findIndex((c, j) => tableCols.has(c) && (row[j] ?? "") !== "" && !fits(tableCols.get(c)!, row[j]));
-      if (bad >= 0) {
-        const c = columns[bad];
-        schema = {
-          change: "needsRewrite",
-          added,
-          reason: `column ${c} is ${tableCols.get(c)} in the table, and row ${i + 1} of the source has ${JSON.stringify(rows[i][bad])}: its type would have to change, which rewrites the table; the write is refused (SCHEMA_REFUSED)`,
-        };
-        break;
-      }
+      const misfit = columns.findIndex((c, j) => typeOf(c) !== undefined && (row[j] ?? "") !== "" && !fits(typeOf(c)!, row[j]));
+      const emptyKey = spec.primaryKey.find((k) => columns.includes(k) && (row[columns.indexOf(k)] ?? "") === "");
+      const why =
+        text && row.length !== columns.length ? `has ${row.length} field(s), the header ${columns.length}`
+        : misfit >= 0 ? `column ${columns[misfit]}: value ${JSON.stringify(row[misfit])} doesn't fit ${tableCols.has(columns[misfit]) ? "the table's type" : "the declared type"} ${typeOf(columns[misfit])}`
+        : emptyKey !== undefined ? `has an empty primary key (${emptyKey})`
+        : undefined;
+      if (why) badRows.push({ row: i + 1, why });
     }
+  }
+  const firstBad = badRows[0];
+  if (firstBad && spec.schemaPolicy === "strict") {
+    schema = { change: "refused", added, reason: `schemaPolicy is strict and row ${firstBad.row} of the source ${firstBad.why}: the write is refused` };
   }
 
   const out: SourcePlan = {
@@ -226,6 +237,9 @@ export function planSource(spec: TableSpec, lake: Pick<Observation, "exists" | "
     columns,
     schema,
   };
+  if (firstBad && spec.schemaPolicy !== "strict") {
+    out.badRows = { rows: estimate(badRows.length), action: spec.schemaPolicy === "discardRows" ? "drop" : "quarantine", first: `row ${firstBad.row} ${firstBad.why}` };
+  }
   if (spec.deleteWhen) {
     const at = marker ? columns.indexOf(marker) : -1;
     const marked = at < 0 ? 0 : rows.filter((r) => spec.deleteWhen!.equals.includes((r[at] ?? "").trim().toLowerCase())).length;

@@ -65,9 +65,11 @@ export function jobDriver(jobs: JobClient): LakeDriver {
   return {
     observe: (table, opts) => wrap(() => jobs.observe(table, opts)),
     // A declared source is applied at most once, whoever else asked for it meanwhile. A journal
-    // replay is written as often as the journal has it, and not journaled again.
+    // replay is written as often as the journal has it, and not journaled again. A source's bad
+    // rows are quarantined, its good rows written: a file that landed has nobody to answer a
+    // refusal (schemaPolicy strict still refuses it, jobs/lakeform_jobs/bad_rows.py).
     write: (table, { replay, ...source }, generation) =>
-      wrap(() => jobs.write(table, replay ? { ...source, once: false, journal: false, replay } : { ...source, once: true }, generation)),
+      wrap(() => jobs.write(table, replay ? { ...source, once: false, journal: false, replay } : { ...source, once: true }, generation, { badRows: "quarantine" })),
     register: (table) => wrap(async () => void (await jobs.register(table))),
     resync: (table) => wrap(() => jobs.resync(table)),
     evolvePartitions: (table) => wrap(() => jobs.evolvePartitions(table)),

@@ -75,6 +75,7 @@ export function writeBits(w: PlannedWrite): { bits: string[]; refused: boolean }
   }
   if (w.schema.discarded?.length) bits.push(`left out (discardColumns): ${w.schema.discarded.join(", ")}`);
   if (w.deletes !== undefined) bits.push(`deletes: ${w.rowsExact ? "" : "~"}${n(w.deletes)}`);
+  if (w.badRows) bits.push(`bad rows: ${w.rowsExact ? "" : "~"}${n(w.badRows.rows)} ${w.badRows.action === "drop" ? "left out (discardRows)" : "quarantined"} (${w.badRows.first})`);
   const hits = (w.expectations ?? []).filter((e) => e.failed > 0);
   if (hits.length) bits.push(`expectations: ${hits.map((e) => `${e.name} ${e.action} ${w.rowsExact ? "" : "~"}${n(e.failed)}`).join(", ")}`);
   if (hits.some((e) => e.action === "fail")) {

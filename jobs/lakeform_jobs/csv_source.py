@@ -42,6 +42,8 @@ CORRUPT = "__lf_corrupt"
 LINE_ID = "__lf_id"
 POSITION = "__lf_pos"
 INVALID = "LAKEFORM_INVALID_RECORD"
+# rows(flag=True): whether a record is bad, why, and its text (the latter two null on good rows).
+BAD_FLAG, BAD_WHY, BAD_RAW = "__lf_bad", "__lf_why", "__lf_raw"
 # Spark's CSV options for RFC 4180: a doubled quote inside a quoted field is one quote.
 RFC4180 = {"sep": ",", "quote": '"', "escape": '"', "mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT}
 ID_BITS = 33  # monotonically_increasing_id: partition index above bit 33, row within it below
@@ -269,15 +271,25 @@ class CsvSource:
             cond = cond | odd_quotes_in(F.col("value"), quote)
         return cond
 
-    def rows(self, r: CsvRead, keys: list[str], multiline: bool, position: bool = False, discard: bool = False) -> "DataFrame":
+    def rows(self, r: CsvRead, keys: list[str], multiline: bool, position: bool = False, discard: bool = False, flag: bool = False) -> "DataFrame":
         """The typed rows, guarded: a write of them fails in its own tasks at the first bad record
         (diagnose() then names it). No extra pass: the guard is part of the same read. With
         position, a column POSITION orders the rows as in the file (for dedupe). With discard
         (schemaPolicy discardRows), bad records are left out instead (discarded() counts them;
-        the caller reads a file whose records span lines as multi-line first)."""
+        the caller reads a file whose records span lines as multi-line first). With flag (bad
+        rows quarantined: bad_rows.py), every record is kept with BAD_FLAG, and a bad one with
+        BAD_WHY (why, as a person reads it) and BAD_RAW (the record's text); null on good rows."""
         from pyspark.sql import functions as F
 
         df = self.parsed(r, multiline)
+        if flag:
+            bad = self.bad_row(multiline, keys, r.opts.quote)
+            raw = F.col(CORRUPT) if multiline else F.col("value")
+            cols = [F.col(f"`{n}`") for n in r.names]
+            if position:
+                cols.append((F.col(LINE_ID) if not multiline else F.monotonically_increasing_id()).alias(POSITION))
+            cols += [bad.alias(BAD_FLAG), F.when(bad, self.why_bad(r, multiline, keys)).alias(BAD_WHY), F.when(bad, raw).alias(BAD_RAW)]
+            return df.select(*cols)
         if discard:
             df = df.where(~self.bad_row(multiline, keys, r.opts.quote))
             cols = [F.col(f"`{n}`") for n in r.names]
@@ -296,6 +308,46 @@ class CsvSource:
             # The text path's line ids are in file order; the multi-line read is one task.
             cols.append((F.col(LINE_ID) if not multiline else F.monotonically_increasing_id()).alias(POSITION))
         return df.select(*cols)
+
+    def _strings(self, r: CsvRead, raw: "Column") -> "Column":
+        """A record's text parsed with every column a string (and the corrupt-record column, set
+        when its number of fields is not the header's)."""
+        from pyspark.sql import functions as F
+
+        ddl = ", ".join([f"`{n}` STRING" for n in r.names] + [f"`{CORRUPT}` STRING"])
+        return F.from_csv(raw, ddl, {k: v for k, v in r.spark_opts(corrupt=True).items() if k != "encoding"})
+
+    def why_bad(self, r: CsvRead, multiline: bool, keys: list[str]) -> "Column":
+        """Why a bad record (bad_row) is bad, as diagnose() says it: a quote left open, a number of
+        fields other than the header's, the first value that doesn't fit its column's type, an
+        empty key. Evaluated on bad records only (rows(flag=True))."""
+        from pyspark.sql import functions as F
+
+        raw = F.col(CORRUPT) if multiline else F.col("value")
+        strings = self._strings(r, raw)
+        cases: list[tuple["Column", "Column"]] = []
+        if not multiline:
+            cases.append((odd_quotes_in(F.col("value"), r.opts.quote), F.lit("an unbalanced quote")))
+        cases.append((raw.isNotNull() & strings.getField(CORRUPT).isNotNull(), F.lit(f"a different number of fields than the header ({len(r.names)})")))
+        for f in r.schema.fields:
+            text = strings.getField(f.name)
+            whose = "the declared type" if f.name in r.declared else "the table's type" if f.name in r.existing_types else "the column's type"
+            misfit = F.col(CORRUPT).isNotNull() & text.isNotNull() & (text != F.lit("")) & F.col(f"`{f.name}`").isNull()
+            cases.append((misfit, F.concat(F.lit(f"column {f.name}: value '"), F.substring(text, 1, 100), F.lit(f"' doesn't fit {whose} {f.dataType.simpleString()}"))))
+        for k in keys:
+            cases.append((F.col(f"`{k}`").isNull(), F.lit(f"an empty primary key ({k})")))
+        why = F.lit("can't be parsed")
+        for cond, text in reversed(cases):
+            why = F.when(cond, text).otherwise(why)
+        return why
+
+    def bad_text(self, r: CsvRead, names: list[str]) -> list["Column"]:
+        """A flagged bad record's values as text, as written in the file (the typed value's text
+        when the record's own isn't kept: an empty key on a multi-line read), one per name."""
+        from pyspark.sql import functions as F
+
+        strings = self._strings(r, F.col(BAD_RAW))
+        return [F.coalesce(strings.getField(n), F.col(f"`{n}`").cast("string")).alias(n) for n in names]
 
     def key_counts(self, r: CsvRead, keys: list[str], multiline: bool) -> "DataFrame":
         """Per key, how many records carry it. Read by the CSV data source, which parses only the

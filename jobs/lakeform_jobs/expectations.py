@@ -140,6 +140,8 @@ class Expectation:
         name = get("name", str, True)
         if not COLUMN.fullmatch(name):
             raise BadRequest(f"field {where}.name {name!r} is not a plain identifier")
+        if name.lower() == "_bad_row":
+            raise BadRequest(f"field {where}.name {name!r} is Lakeform's own (bad rows quarantined, bad_rows.py)")
         rule = get("rule", str, True)
         if rule not in RULES:
             raise BadRequest(f"field {where}.rule must be one of {', '.join(RULES)}, got {rule!r}")

@@ -13,6 +13,14 @@ from .types import RESERVED, S3A, Source, Table, field_of, s3a_uri, str_list
 
 
 WRITE_PATHS = ("auto", "spark")
+BAD_ROWS = ("refuse", "quarantine")
+
+
+def bad_rows_mode(body: dict[str, Any]) -> str:
+    mode = field_of(body, "badRows", str, "request", "refuse")
+    if mode not in BAD_ROWS:
+        raise BadRequest(f"field request.badRows must be one of {', '.join(BAD_ROWS)}, got {mode!r}")
+    return mode
 
 
 @dataclass(frozen=True)
@@ -31,6 +39,9 @@ class WriteRequest:
     # A quarantine replay (lakeform quarantine replay): the _qkey of each replayed row, removed
     # from <table>__quarantine once the table's write committed.
     quarantine_keys: tuple[str, ...] = ()
+    # What a bad row does (bad_rows.py): "refuse" the source (the default: a caller who can fix
+    # and resend, the API) or "quarantine" it and write the good rows (the reconciler's sources).
+    bad_rows: str = "refuse"
 
     @staticmethod
     def parse(body: dict[str, Any]) -> "WriteRequest":
@@ -42,7 +53,7 @@ class WriteRequest:
         return WriteRequest(
             t, Source.parse(field_of(body, "source", dict, "request")), str(gen),
             bool(field_of(body, "mustExist", bool, "request", False)), Fence.parse(body, t.database, t.name), path,
-            tuple(str_list(body, "quarantineKeys", "request", [])),
+            tuple(str_list(body, "quarantineKeys", "request", [])), bad_rows_mode(body),
         )
 
 

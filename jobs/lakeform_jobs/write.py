@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from . import crud
+from . import bad_rows, crud
 from . import expectations_spark as expect
 from .batch_rows import dedupe, key_counts, key_stats, parsed_once
 from .csv_source import POSITION, CsvRead, CsvSource
@@ -78,7 +78,7 @@ class Writes:
             rows_discarded=written.discarded.rows if written.discarded else None,
             discarded=written.discarded.first if written.discarded else None,
             discarded_columns=list(batch.r.dropped) or None,
-            expectations=written.expectations.results() if written.expectations else None,
+            expectations=bad_rows.results(written.expectations, written.bad),
             **(written.plan.counts or {}),
         )
 
@@ -160,7 +160,9 @@ class Writes:
         discard = t.schema_policy == "discardRows"
         if discard and self._spans_lines(t, r, multiline):
             return None
-        with parsed_once(self.csv.rows(r, keys, multiline, position=True, discard=discard)) as rows:
+        # Bad rows quarantined (bad_rows.py): flagged as they are parsed, not refused.
+        flag = req.bad_rows == "quarantine" and t.schema_policy in ("addColumns", "discardColumns")
+        with parsed_once(self.csv.rows(r, keys, multiline, position=True, discard=discard, flag=flag)) as rows:
             return self._checked_write(req, fmt, target, batch, progress, guard, started, multiline, rows)
 
     def _checked_write(self, req: WriteRequest, fmt: Format, target: Target, batch: Batch, progress: Tracker, guard: LeaseGuard, started: float, multiline: bool, rows: "DataFrame") -> "_Written | None":
@@ -168,6 +170,9 @@ class Writes:
         parses the file: a bad record or an empty key fails it, before anything is written), then
         the rows planned and written."""
         t, r, keys = req.table, batch.r, batch.keys
+        flagged, bad_count = (rows, 0) if bad_rows.flagged(rows) else (None, 0)
+        if flagged is not None:
+            rows = bad_rows.good(flagged)
         progress.stage("checking keys")
         try:
             stats = key_stats(key_counts(rows, keys), keys, target.current if fmt.checks_new_keys else None)
@@ -176,6 +181,11 @@ class Writes:
         except Exception as e:  # the guard met a bad record (or an empty key) as the rows were parsed
             return self._bad_record(t, r, keys, multiline, e)
         progress.rows(stats["rows"])
+        if flagged is not None:
+            bad_count = bad_rows.count(flagged)
+            # A line of a record that spans lines looks bad read alone: read multi-line first.
+            if bad_count and self._spans_lines(t, r, multiline):
+                return None
         discarded = self.csv.discarded(r, keys, multiline) if t.schema_policy == "discardRows" else None
         if discarded:
             log.warning("table=%s: schemaPolicy discardRows: %d row(s) of %s left out, the first: %s", t.key, discarded.rows, req.source.name or req.source.uri, discarded.first)
@@ -190,6 +200,12 @@ class Writes:
             raise
         except Exception as e:  # a bad record met by Spark's actions over the rows (expectations' counts), before the write
             return self._bad_record(t, r, keys, multiline, e)
+        bad = None
+        if bad_count:
+            # Kept before the table's write (after a fail rule had its say): never lost, a retry upserts the same keys.
+            lines = self.csv.csv.lines(r) if not multiline and isinstance(r, CsvRead) else None
+            bad = bad_rows.quarantine(self.ctx, fmt, req, self.csv, r, flagged, bad_count, lines, guard)
+            plan = replace(plan, meta={**plan.meta, **bad_rows.meta(plan.meta, bad)})
         # What a failed first write may remove is only what it made (_undo_new_table).
         before = None if target.exists else self._before_new_table(t)
         progress.stage("writing", r.bytes_total)
@@ -206,7 +222,7 @@ class Writes:
             progress.stage("diagnosing")
             return self._bad_record(t, r, keys, multiline, e)
         warn_if_committed_after_loss(guard, commit)
-        return _Written(commit=commit, rows=stats["rows"], plan=plan, multiline=multiline, discarded=discarded, expectations=outcome)
+        return _Written(commit=commit, rows=stats["rows"], plan=plan, multiline=multiline, discarded=discarded, expectations=outcome, bad=bad)
 
     def _bad_record(self, t: Table, r, keys: list[str], multiline: bool, e: Exception) -> None:
         """After Spark failed over the batch: None when it must be read again multi-line, else the CSV's own refusal (BAD_CSV naming the line) or the failure as it was."""
@@ -362,3 +378,4 @@ class _Written:
     multiline: bool
     discarded: Discarded | None = None  # rows schemaPolicy discardRows left out
     expectations: "expect.Outcome | None" = None  # what tables.yaml's expectations found
+    bad: "bad_rows.BadRows | None" = None  # bad rows quarantined (badRows "quarantine")

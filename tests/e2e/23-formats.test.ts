@@ -3,10 +3,12 @@
  * and 3): one table each fed a gzip'd CSV, a semicolon CSV with comma decimals (its delimiter and
  * locale declared on the source), a TSV, a Parquet file written by pyarrow and a zstd'd JSON Lines
  * file with a nested object (flattened to customer_name, customer_tier_level), with amount declared
- * decimal(12,2) and created_at timestamp. Trino reads every row with the declared types; a source
- * whose value doesn't fit the declared decimal is refused naming the file, the line and the
- * column, the table unchanged; under schemaPolicy discardRows the same source lands without that
- * row, which is counted (the commit's lakeform.rows_discarded, the reconciler's log).
+ * decimal(12,2) and created_at timestamp. Trino reads every row with the declared types; under
+ * schemaPolicy strict a source whose value doesn't fit the declared decimal is refused naming the
+ * file, the line and the column, the table unchanged; under discardRows the same source lands
+ * without that row, which is counted (the commit's lakeform.rows_discarded, the reconciler's log);
+ * by default a source with bad rows (a misfit, a ragged record, an empty key) lands its good rows
+ * and keeps the bad ones in <table>__quarantine, counted under _bad_row (bad_rows.py).
  */
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -81,6 +83,7 @@ beforeAll(async () => {
     path.join(dir, "p.parquet"),
   ]);
   write("bad.csv", "id,amount,created_at,city\n7,1.00,2024-01-07 00:00:00,Ok\n8,lots,2024-01-08 00:00:00,Bad\n");
+  write("bad2.csv", "id,amount,created_at,city\n9,9.00,2024-01-09 00:00:00,Fine\n10,plenty,2024-01-10 00:00:00,Worse\n11,2.00\n,3.00,2024-01-12 00:00:00,NoKey\n");
   declare("addColumns");
 });
 
@@ -112,9 +115,9 @@ test("a gzip'd CSV, a semicolon CSV with comma decimals, a TSV, Parquet and zstd
   }
 });
 
-test("a value that doesn't fit the declared decimal is refused naming file, line and column; under discardRows it is left out and counted", async () => {
+test("a value that doesn't fit the declared decimal: refused under strict naming file, line and column; by default the row is quarantined and the others land; under discardRows left out and counted", async () => {
   const before = Object.fromEntries(await Promise.all(TABLES.map(async ([name]) => [name, (await commits(name)).map((c) => c.commit)])));
-  declare("addColumns", ["bad.csv"]);
+  declare("strict", ["bad.csv"]);
   await pass();
   for (const [name, format] of TABLES) {
     const c = synced(name);
@@ -136,4 +139,23 @@ test("a value that doesn't fit the declared decimal is refused naming file, line
   expect(said).toHaveLength(2);
   const summary = await t.query(`SELECT summary['lakeform.rows_discarded'] FROM iceberg.default."${ICE}$snapshots" ORDER BY committed_at DESC LIMIT 1`);
   expect(summary.rows[0][0]).toBe("1");
+
+  // The default (addColumns): the good rows land, the bad ones are kept in <table>__quarantine
+  // with their line, their text and why, and counted under _bad_row in the commit and the status.
+  declare("addColumns", ["bad.csv", "bad2.csv"]);
+  await pass();
+  const status = readStatus(statusFile);
+  for (const [name, format] of TABLES) {
+    expect(synced(name)?.status).toBe("True");
+    expect(await rows(name, format)).toEqual([...ALL, [7, "1.00", "2024-01-07 00:00:00", "Ok", null, null], [9, "9.00", "2024-01-09 00:00:00", "Fine", null, null]]);
+    const q = await t.query(`SELECT id, amount, city, _rule, _reason, _source, _line FROM ${catalog(format)}.default."${name}__quarantine" WHERE _source = 'bad2.csv' ORDER BY _line`);
+    expect(q.rows).toEqual([
+      ["10", "plenty", "Worse", "_bad_row", "column amount: value 'plenty' doesn't fit the declared type decimal(12,2)", "bad2.csv", 3],
+      ["11", "2.00", null, "_bad_row", "a different number of fields than the header (4)", "bad2.csv", 4],
+      [null, "3.00", "NoKey", "_bad_row", "an empty primary key (id)", "bad2.csv", 5],
+    ]);
+    expect(status?.tables[`default.${name}`]?.expectations).toMatchObject({ _bad_row: { action: "quarantine", failed: 3 } });
+  }
+  const counted = await t.query(`SELECT summary['lakeform.expectations'], summary['lakeform.rows_quarantined'] FROM iceberg.default."${ICE}$snapshots" ORDER BY committed_at DESC LIMIT 1`);
+  expect(counted.rows[0]).toEqual(['{"_bad_row":{"action":"quarantine","failed":3}}', "3"]);
 });

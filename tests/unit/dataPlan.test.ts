@@ -50,12 +50,22 @@ test.each([
   ["amount", "double", "1,abc,2026-01-01"],
   ["id", "bigint", "1.5,2,2026-01-01"],
   ["day", "date", "1,2,yesterday"],
-])("a value that doesn't fit the table's %s (%s) needs a rewrite, naming the row", (col, type, row) => {
+])("a value that doesn't fit the table's %s (%s): the row is quarantined (strict: the write refused), naming the row", (col, type, row) => {
   const text = `id,amount,day\n1,2,2026-01-01\n${row}\n`;
-  const s = planSource(spec(), table, src(text), whole(text)).schema;
-  expect(s.change).toBe("needsRewrite");
-  expect(s.reason).toContain(`column ${col} is ${type}`);
-  expect(s.reason).toContain("row 2");
+  const p = planSource(spec(), table, src(text), whole(text));
+  expect(p.schema.change).toBe("none");
+  expect(p.badRows).toEqual({ rows: 1, action: "quarantine", first: expect.stringMatching(new RegExp(`^row 2 column ${col}: value .* doesn't fit the table's type ${type}$`)) });
+  const strict = planSource(spec({ schemaPolicy: "strict" }), table, src(text), whole(text));
+  expect(strict.schema).toMatchObject({ change: "refused", reason: expect.stringContaining(`row 2 of the source column ${col}`) });
+  expect(strict.badRows).toBeUndefined();
+  expect(planSource(spec({ schemaPolicy: "discardRows" }), table, src(text), whole(text)).badRows).toMatchObject({ rows: 1, action: "drop" });
+});
+
+test("a ragged row and an empty key are bad rows of the plan too, counted like rows", () => {
+  const text = "id,amount,day\n1,2,2026-01-01\n2,3\n,4,2026-01-02\n5,6,2026-01-03\n";
+  const p = planSource(spec(), table, src(text), whole(text));
+  expect(p.badRows).toEqual({ rows: 2, action: "quarantine", first: "row 2 has 2 field(s), the header 3" });
+  expect(p.rows).toBe(4);
 });
 
 test("empty values are nulls, not misfits; a new table takes any columns", () => {

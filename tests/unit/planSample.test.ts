@@ -64,8 +64,8 @@ test("a zstd'd CSV is decompressed by Node's zlib", async () => {
 
 test("a TSV is split at tabs, and a misfit value in it is found", async () => {
   const p = await plan(file("a.tsv", "id\tamount\n1\t2.5\n2\tabc\n"));
-  expect(p).toMatchObject({ rows: 2, columns: ["id", "amount"], schema: { change: "needsRewrite" } });
-  expect(p.schema.reason).toContain('row 2 of the source has "abc"');
+  expect(p).toMatchObject({ rows: 2, columns: ["id", "amount"], schema: { change: "none" }, badRows: { rows: 1, action: "quarantine" } });
+  expect(p.badRows?.first).toContain('row 2 column amount: value "abc"');
 });
 
 test("a semicolon CSV with its delimiter option has its columns; without it, one odd column", async () => {
@@ -87,8 +87,8 @@ test("JSON Lines: one row per line, nested objects flattened to parent_child, ar
   ];
   const p = await plan(file("a.jsonl", lines.map((l) => JSON.stringify(l)).join("\n") + "\n"));
   expect(p).toMatchObject({ rows: 3, rowsExact: true, columns: ["id", "amount", "customer_name", "customer_address_city", "tags", "extra"] });
-  expect(p.schema).toMatchObject({ change: "needsRewrite", added: ["customer_name", "customer_address_city", "tags", "extra"] });
-  expect(p.schema.reason).toContain('row 2 of the source has "x"');
+  expect(p.schema).toMatchObject({ change: "additive", added: ["customer_name", "customer_address_city", "tags", "extra"] });
+  expect(p.badRows).toMatchObject({ rows: 1, action: "quarantine", first: expect.stringContaining('row 2 column amount: value "x"') });
 });
 
 test("JSON Lines gzip'd, with a strict schemaPolicy: its nested column is refused by name", async () => {

@@ -33,6 +33,14 @@ test("a pending write: bytes, rows (~ when estimated), the schema change and the
   ]);
 });
 
+test("a write with bad rows says how many are quarantined (or left out under discardRows) and the first, and is not refused", () => {
+  const w = { source: "mixed.csv", location: "/d/mixed.csv", hash: "h", bytes: 2048, rows: 40, rowsExact: false, columns: ["id"], schema: { change: "none" as const, added: [] } };
+  expect(tablePlanLines({ ...base, writes: [{ ...w, badRows: { rows: 3, action: "quarantine", first: "row 2 has 2 field(s), the header 3" } }] })[1]).toBe(
+    "  + mixed.csv  2.0 KiB  ~40 rows  bad rows: ~3 quarantined (row 2 has 2 field(s), the header 3)",
+  );
+  expect(tablePlanLines({ ...base, writes: [{ ...w, rowsExact: true, badRows: { rows: 1, action: "drop", first: "row 5 has an empty primary key (id)" } }] })[1]).toMatch(/bad rows: 1 left out \(discardRows\) \(row 5 has an empty primary key \(id\)\)$/);
+});
+
 test("up to date (with maintenance due) and refused are one line", () => {
   expect(tablePlanLines({ ...base, decision: "upToDate", reason: "all 2 source(s) applied", maintenance: { due: true, reasons: ["9 commits, retain 5"] } as TableDataPlan["maintenance"] })).toEqual([
     "default.orders: data plan: up to date (all 2 source(s) applied); maintenance due: 9 commits, retain 5",

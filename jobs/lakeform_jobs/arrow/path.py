@@ -167,6 +167,8 @@ class ArrowPath:
             raise Decline("a source without rows: the Spark path writes its commit")
         progress.stage("checking keys")
         progress.rows(len(r.table))
+        if req.bad_rows == "quarantine" and readers.first_empty_key(r.table, keys) is not None:
+            raise Decline("a row with an empty key: the Spark path quarantines it (bad_rows.py)")
         readers.refuse_empty_keys(r, keys)
         batch, outcome = r.table, None
         if t.expect:

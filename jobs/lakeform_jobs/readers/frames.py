@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..csv_source import ID_BITS, INVALID, LINE_ID, POSITION, column_names, line_of
+from ..csv_source import BAD_FLAG, BAD_RAW, BAD_WHY, ID_BITS, INVALID, LINE_ID, POSITION, column_names, line_of
 from ..errors import BadCsv, JobFailure, SchemaRefused
 
 if TYPE_CHECKING:
@@ -157,21 +157,60 @@ class FrameSource:
     def _read(self, r: FrameRead) -> "DataFrame":
         return self._reader(r.format, r.file_schema)(r.uri)
 
-    def rows(self, r: FrameRead, keys: list[str], multiline: bool = False, position: bool = False, discard: bool = False) -> "DataFrame":
+    def rows(self, r: FrameRead, keys: list[str], multiline: bool = False, position: bool = False, discard: bool = False, flag: bool = False) -> "DataFrame":
         """The typed rows, guarded as CSV's are (the first key column raises on a bad row), or
-        with discard the bad rows left out (schemaPolicy discardRows; counted by discarded())."""
+        with discard the bad rows left out (schemaPolicy discardRows; counted by discarded()), or
+        with flag every row kept with BAD_FLAG, and a bad one with BAD_WHY, BAD_RAW (a malformed
+        JSON line's text) and each misfit value's text (csv_source.CsvSource.rows(flag=True))."""
         from pyspark.sql import functions as F
 
-        df = self.typed(r, self._read(r))
+        df = self.typed(r, self._read(r), raw=flag)
         if position:
             df = df.withColumn(POSITION, F.monotonically_increasing_id())
         bad = self._bad(r, df, keys)
+        if flag:
+            cols = [F.col(f"`{n}`") for n in r.names] + ([F.col(POSITION)] if position else [])
+            raws = [F.when(bad & F.col(f"__lf_misfit_{i}"), F.col(f"__lf_raw_{i}")).alias(f"{BAD_RAW}_{i}") for i in range(len(r.names)) if f"__lf_raw_{i}" in df.columns]
+            corrupt = F.col(CORRUPT) if CORRUPT in df.columns else F.lit(None).cast("string")
+            return df.select(*cols, bad.alias(BAD_FLAG), F.when(bad, self.why_bad(r, df, keys)).alias(BAD_WHY), F.when(bad, corrupt).alias(BAD_RAW), *raws)
         if discard:
             df = df.where(~bad)
         else:
             guard = keys[0]
             df = df.withColumn(guard, F.when(bad, F.raise_error(F.lit(INVALID))).otherwise(F.col(f"`{guard}`")))
         return df.select(*[F.col(f"`{n}`") for n in r.names] + ([F.col(POSITION)] if position else []))
+
+    def why_bad(self, r: FrameRead, df: "DataFrame", keys: list[str]) -> "Column":
+        """Why a bad row is bad, as diagnose() says it (evaluated on bad rows only)."""
+        from pyspark.sql import functions as F
+
+        cases: list[tuple[Any, Any]] = []
+        if CORRUPT in df.columns:
+            cases.append((F.col(CORRUPT).isNotNull(), F.concat(F.lit("not a JSON object: '"), F.substring(F.col(CORRUPT), 1, 200), F.lit("'"))))
+        for i, n in enumerate(r.names):
+            if f"__lf_misfit_{i}" in df.columns:
+                whose = "the declared type" if n in r.declared else "the table's type" if n in r.existing_types else "the column's type"
+                cases.append((F.col(f"__lf_misfit_{i}"), F.concat(F.lit(f"column {n}: value '"), F.substring(F.col(f"__lf_raw_{i}"), 1, 100), F.lit(f"' doesn't fit {whose} {r.types[i].simpleString()}"))))
+        for k in keys:
+            cases.append((F.col(f"`{k}`").isNull(), F.lit(f"an empty primary key ({k})")))
+        why = F.lit("can't be read")
+        for cond, text in reversed(cases):
+            why = F.when(cond, text).otherwise(why)
+        return why
+
+    def bad_text(self, r: FrameRead, names: list[str]) -> list["Column"]:
+        """A flagged bad row's values as text: a misfit value as it was in the file."""
+        from pyspark.sql import functions as F
+
+        idx = {n: i for i, n in enumerate(r.names)}
+        out = []
+        for n in names:
+            raw = f"{BAD_RAW}_{idx[n]}"
+            out.append(F.coalesce(F.col(raw), F.col(f"`{n}`").cast("string")).alias(n) if raw in self._raw_cols(r) else F.col(f"`{n}`").cast("string").alias(n))
+        return out
+
+    def _raw_cols(self, r: FrameRead) -> set[str]:
+        return {f"{BAD_RAW}_{i}" for i in range(len(r.names)) if r.types[i] != r.source_types[i]}
 
     def bad_count(self, r: FrameRead, keys: list[str], multiline: bool = False) -> int:
         df = self.typed(r, self._read(r))

@@ -12,7 +12,7 @@ from .detect import ReadOptions
 from .frames import FrameRead, FrameSource
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import Column, DataFrame, SparkSession
     from pyspark.sql.types import DataType
 
     from ..catalog import Storage
@@ -42,11 +42,15 @@ class Readers:
     def _of(self, r: Any) -> Any:
         return self.frames if isinstance(r, FrameRead) else self.csv
 
-    def rows(self, r: Any, keys: list[str], multiline: bool, position: bool = False, discard: bool = False) -> "DataFrame":
-        """The typed rows (guarded, or with discard the bad ones left out), without the columns
-        schemaPolicy discardColumns leaves out."""
-        df = self._of(r).rows(r, keys, multiline, position=position, discard=discard)
+    def rows(self, r: Any, keys: list[str], multiline: bool, position: bool = False, discard: bool = False, flag: bool = False) -> "DataFrame":
+        """The typed rows (guarded; with discard the bad ones left out; with flag the bad ones
+        flagged, bad_rows.py), without the columns schemaPolicy discardColumns leaves out."""
+        df = self._of(r).rows(r, keys, multiline, position=position, discard=discard, flag=flag)
         return df.drop(*r.dropped) if r.dropped else df
+
+    def bad_text(self, r: Any, names: list[str]) -> list["Column"]:
+        """A flagged bad row's values as text, as the source had them (rows(flag=True))."""
+        return self._of(r).bad_text(r, names)
 
     def key_counts(self, r: Any, keys: list[str], multiline: bool, discard: bool = False) -> "DataFrame":
         """Per key, how many records carry it; with discard, over the records kept."""

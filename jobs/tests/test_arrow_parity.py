@@ -216,7 +216,24 @@ def parquet_nested():
     })
 
 
+def parquet_lists():
+    # Spark keeps lists and maps as its to_json text (frames.py): escapes, nulls, nesting, structs in lists.
+    return pa.table({
+        "id": pa.array([1, 2, 3, 4], pa.int64()),
+        "tags": [["a", 'b"q\\\n\t\x01\x1f\x08\x0c/é🚀'], None, [], ["x"]],
+        "nums": pa.array([[1, None, 3], [], None, [-(1 << 63)]], pa.list_(pa.int64())),
+        "small": pa.array([[1], [2], None, [-5]], pa.list_(pa.int16())),
+        "flags": [[True, False], [None], None, []],
+        "attrs": pa.array([[("k", 1), ("z", None)], [], None, [("k", 2), ("k", 3)]], pa.map_(pa.string(), pa.int64())),
+        "lines": pa.array([[{"sku": "A-1", "qty": 2}, {"sku": None, "qty": 1}, None], None, [], [{"sku": "ü", "qty": None}]]),
+        "nested": pa.array([[["a"], []], [None], None, [[None, "b"]]]),
+        "order": pa.array([{"no": 1, "labels": ["gift", "rush"]}, None, {"no": None, "labels": None}, {"no": 4, "labels": []}]),
+        "big": pa.array([["x"] * 3, ["y"], None, None], pa.large_list(pa.string())),
+    })
+
+
 PARQUET_FILES = {
+    "lists, maps and structs in lists": lambda: parquet_bytes(parquet_lists()),
     "flat types": lambda: parquet_bytes(parquet_orders()),
     "row groups, no dictionary, gzip inside": lambda: parquet_bytes(parquet_orders(), row_group_size=2, use_dictionary=False, compression="gzip"),
     "old writer format (1.0)": lambda: parquet_bytes(parquet_orders().drop_columns(["local_at"]), version="1.0"),
@@ -242,9 +259,10 @@ def test_parquet_struct_names_flatten_as_the_spark_paths():
 
 
 PARQUET_DECLINED = {
-    # Spark keeps a list as its to_json text: the Arrow path doesn't write Spark's JSON.
-    "a list": (lambda: pa.table({"id": [1], "tags": [["a", "b"]]}), "string"),
-    "a map": (lambda: pa.table({"id": [1], "m": pa.array([[("k", 1)]], pa.map_(pa.string(), pa.int64()))}), "string"),
+    # Spark keeps a list as its to_json text: doubles in it are Java's Double.toString, dates Spark's format.
+    "a list of doubles": (lambda: pa.table({"id": [1], "xs": [[1.5, 1e20]]}), "string"),
+    "a list of dates": (lambda: pa.table({"id": [1], "ds": pa.array([[dt.date(2024, 1, 1)]], pa.list_(pa.date32()))}), "string"),
+    "a map keyed by ints": (lambda: pa.table({"id": [1], "m": pa.array([[(1, "a")]], pa.map_(pa.int64(), pa.string()))}), "string"),
     # UINT_32 is bigint to Spark.
     "an unsigned int": (lambda: pa.table({"id": [1], "n": pa.array([1], pa.uint32())}), "bigint"),
     "binary": (lambda: pa.table({"id": [1], "b": pa.array([b"\x00\x01"], pa.binary())}), "binary"),

@@ -18,7 +18,8 @@ what both paths refuse alike: an empty key, named with its line.
 read(raw, table_types, options) is the one entry point: a source's bytes as landed in, a typed
 pyarrow Table out, by its format: CSV and TSV (read_text: gzip and bzip2 decompressed by pyarrow's
 input streams, then read_source in the source's dialect), Parquet (read_parquet: its own types, nested
-structs flattened as the Spark path flattens them). JSON Lines stays on the Spark path (README).
+structs flattened as the Spark path flattens them, lists and maps as Spark's to_json text). JSON
+Lines stays on the Spark path (README).
 """
 
 from __future__ import annotations
@@ -427,6 +428,60 @@ def table_kind(t: "pa.DataType") -> str | None:
 WIDENS = {("int", "bigint"), ("float", "double")}
 
 
+# Spark's to_json (Jackson): a quote and a backslash escaped, control characters as \b \t \n \f
+# \r or \u00XX in upper-case hex (measured: test_arrow_parity.py), everything else as it is.
+_JSON_ESCAPES = {**{i: f"\\u{i:04X}" for i in range(32)}, 8: "\\b", 9: "\\t", 10: "\\n", 12: "\\f", 13: "\\r", 34: '\\"', 92: "\\\\"}
+
+
+def json_refusal(t: "pa.DataType") -> str | None:
+    """Why a list or map column's JSON text (Spark keeps it as to_json's) isn't written here alike:
+    only strings, signed integers and booleans, in lists, string-keyed maps and structs, are (a
+    double is Java's Double.toString, a timestamp or a date Spark's format: the Spark path's)."""
+    import pyarrow as pa
+
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        return json_refusal(t.value_type)
+    if pa.types.is_map(t):
+        if not (pa.types.is_string(t.key_type) or pa.types.is_large_string(t.key_type)):
+            return f"a map keyed by {t.key_type}"
+        return json_refusal(t.item_type)
+    if pa.types.is_struct(t):
+        names = [f.name for f in t]
+        if not names or len(set(names)) != len(names):
+            return "a struct without fields or with a name twice"
+        return next((why for why in (json_refusal(f.type) for f in t) if why), None)
+    if pa.types.is_boolean(t) or pa.types.is_string(t) or pa.types.is_large_string(t) or (pa.types.is_integer(t) and pa.types.is_signed_integer(t)):
+        return None
+    return f"{t} inside a list or map"
+
+
+def spark_json(v: Any, t: "pa.DataType") -> str:
+    """One value as Spark's to_json writes it (a struct's null fields left out, a list's and a
+    map's nulls written as null)."""
+    import pyarrow as pa
+
+    if v is None:
+        return "null"
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        return "[" + ",".join(spark_json(x, t.value_type) for x in v) + "]"
+    if pa.types.is_map(t):
+        return "{" + ",".join(spark_json(k, t.key_type) + ":" + spark_json(x, t.item_type) for k, x in v) + "}"
+    if pa.types.is_struct(t):
+        return "{" + ",".join(spark_json(f.name, pa.string()) + ":" + spark_json(v[f.name], f.type) for f in t if v[f.name] is not None) + "}"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    return '"' + v.translate(_JSON_ESCAPES) + '"'
+
+
+def json_text(col: Any) -> Any:
+    """A list or map column as its JSON text, as the Spark path keeps it (frames.py: to_json)."""
+    import pyarrow as pa
+
+    return pa.chunked_array([pa.array([None if v is None else spark_json(v, col.type) for v in c.to_pylist()], pa.string()) for c in col.chunks], type=pa.string())
+
+
 def parquet_refusal(pf: Any) -> str | None:
     """What of a Parquet file's schema the Spark path reads otherwise or refuses (see parquet_kind),
     from its physical schema (INT96, nanoseconds) and the Arrow one (the leaves' kinds, names)."""
@@ -455,6 +510,8 @@ def parquet_refusal(pf: Any) -> str | None:
                 why = check(list(f.type), f"{where}{f.name}.")
                 if why:
                     return why
+            elif (pa.types.is_list(f.type) or pa.types.is_large_list(f.type) or pa.types.is_map(f.type)) and not json_refusal(f.type):
+                continue  # kept as its JSON text (spark_json)
             elif parquet_kind(f.type) is None:
                 return f"column {where}{f.name} is {f.type}, which the Spark path reads (or refuses) as its own"
         return None
@@ -464,7 +521,8 @@ def parquet_refusal(pf: Any) -> str | None:
 
 def read_parquet(data: bytes, table_types: dict[str, "pa.DataType"], *, threads: bool = True, max_bytes: int | None = None) -> ArrowRead:
     """A Parquet file as the Spark path reads it (readers/frames.py): its own types, no inference;
-    nested structs flattened into parent_child columns named by csv_source.column_names; a
+    nested structs flattened into parent_child columns named by csv_source.column_names; lists
+    and maps as their JSON text, as Spark's to_json writes it (json_refusal says which); a
     timestamp without a zone read as one in UTC; a column the table has keeps the table's type.
     Decline for what Spark reads otherwise or refuses (parquet_refusal, old dates), a type the
     table's differs from, or a file whose content is over the budget."""
@@ -503,6 +561,8 @@ def read_parquet(data: bytes, table_types: dict[str, "pa.DataType"], *, threads:
     types: dict[str, str] = {}
     cols = []
     for n, (_, col) in zip(names, leaves):
+        if pa.types.is_list(col.type) or pa.types.is_large_list(col.type) or pa.types.is_map(col.type):
+            col = json_text(col)
         kind = parquet_kind(col.type)
         assert kind is not None  # parquet_refusal checked every leaf
         if n in table_types:

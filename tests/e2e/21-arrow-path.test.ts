@@ -169,7 +169,7 @@ test("a Parquet file and a gzip'd TSV take the Arrow path with no Spark job, the
       " 'created_at': pa.array([dt.datetime(2024, 3, 1, 9, 15), dt.datetime(2024, 3, 2, 23, 59, 59), None], pa.timestamp('us')),",
       " 'ordered_on': pa.array([dt.date(2024, 2, 29), None, dt.date(1999, 12, 31)], pa.date32()),",
       " 'amount': pa.array([decimal.Decimal('10.50'), decimal.Decimal('-3.25'), None], pa.decimal128(10, 2)),",
-      " 'customer': pa.array([{'name': 'Ann', 'city': 'Zürich'}, None, {'name': 'Bo', 'city': None}])}), sys.argv[1])",
+      " 'customer': pa.array([{'name': 'Ann', 'city': 'Zürich'}, None, {'name': 'Bo', 'city': None}]), 'tags': [['gift', 'rush'], [], None]}), sys.argv[1])",
     ].join("\n"),
     path.join(dir, "orders.parquet"),
   ]);
@@ -199,16 +199,16 @@ test("a Parquet file and a gzip'd TSV take the Arrow path with no Spark job, the
     );
     expect(types).toEqual({
       id: "bigint", name: "varchar", price: "double", qty: "integer", paid: "boolean", created_at: "timestamp(6) with time zone",
-      ordered_on: "date", amount: "decimal(10,2)", customer_name: "varchar", customer_city: "varchar", note: "varchar",
+      ordered_on: "date", amount: "decimal(10,2)", customer_name: "varchar", customer_city: "varchar", tags: "varchar", note: "varchar",
     });
     const got = await t.query(
-      `SELECT id, name, price, qty, paid, CAST(created_at AT TIME ZONE 'UTC' AS varchar), CAST(ordered_on AS varchar), CAST(amount AS varchar), customer_name, customer_city, note FROM ${fq} ORDER BY id`,
+      `SELECT id, name, price, qty, paid, CAST(created_at AT TIME ZONE 'UTC' AS varchar), CAST(ordered_on AS varchar), CAST(amount AS varchar), customer_name, customer_city, tags, note FROM ${fq} ORDER BY id`,
     );
     expect(got.rows.map((r) => [Number(r[0]), ...r.slice(1, 2), r[2] === null ? null : Number(r[2]), r[3] === null ? null : Number(r[3]), ...r.slice(4)])).toEqual([
-      [1, "Zoë", 19.99, 1, true, "2024-03-01 09:15:00.000000 UTC", "2024-02-29", "10.50", "Ann", "Zürich", null],
-      [2, "tab\there", 5.25, 7, true, "2024-03-05 08:00:00.000000 UTC", null, "-3.25", null, null, "李"],
-      [3, null, 0.5, null, null, null, "1999-12-31", null, "Bo", null, null],
-      [4, "Dora", null, null, false, null, null, null, null, null, 'say "hi"'],
+      [1, "Zoë", 19.99, 1, true, "2024-03-01 09:15:00.000000 UTC", "2024-02-29", "10.50", "Ann", "Zürich", '["gift","rush"]', null],
+      [2, "tab\there", 5.25, 7, true, "2024-03-05 08:00:00.000000 UTC", null, "-3.25", null, null, "[]", "李"],
+      [3, null, 0.5, null, null, null, "1999-12-31", null, "Bo", null, null, null],
+      [4, "Dora", null, null, false, null, null, null, null, null, null, 'say "hi"'],
     ]);
   } finally {
     await t.query(`DROP TABLE IF EXISTS ${fq}`).catch(() => undefined);

@@ -249,3 +249,34 @@ def test_a_parquet_column_keeps_the_tables_type_or_is_declined():
     assert r.types == {"id": "bigint", "f": "double", "s": "string"} and r.table.schema.field("id").type == pa.int64()
     with pytest.raises(Decline):
         read(b.getvalue(), {"s": pa.int64()}, opts)  # Spark's cast decides "7" (or names the value)
+
+
+def test_nan_is_found_in_an_ordering_column():
+    assert arrow_path.has_nan(pa.chunked_array([pa.array([1.0, float("nan"), None])]))
+    assert not arrow_path.has_nan(pa.chunked_array([pa.array([1.0, None], pa.float32())]))
+
+
+@pytest.mark.parametrize(
+    "columns,kw,why",
+    [
+        ({"id": [1.5, 2.0], "v": [1, 2]}, {}, "floating-point key"),
+        ({"id": [1, 2], "v": [1.0, float("nan")]}, {"ordering_field": "v"}, "NaN orderingField"),
+    ],
+)
+def test_what_the_spark_paths_merge_orders_its_own_way_is_declined_before_a_write(columns, kw, why):
+    import io
+    from types import SimpleNamespace
+
+    import pyarrow.parquet as pq
+
+    from lakeform_jobs.requests import WriteRequest
+    from lakeform_jobs.types import Source
+
+    b = io.BytesIO()
+    pq.write_table(pa.table(columns), b)
+    p = arrow_path.ArrowPath.__new__(arrow_path.ArrowPath)
+    p.writer, p.max_bytes = SimpleNamespace(read_bytes=lambda uri: b.getvalue()), 1 << 20
+    progress = SimpleNamespace(p=SimpleNamespace(path=None, bytes_total=0), stage=lambda *a: None, rows=lambda *a: None)
+    req = WriteRequest(t(**kw), Source.parse({"uri": "s3a://w/l/ab/abc.parquet", "hash": "h"}), "1")
+    with pytest.raises(Decline, match=why):
+        p.write(None, req, None, False, progress, None, 0.0)

@@ -159,6 +159,10 @@ class ArrowPath:
         named = keys + t.partition_columns + ([t.ordering_field] if t.ordering_field else [])
         if any(k not in r.names for k in named):
             raise Decline("a column named in tables.yaml is not in the header: the Spark path names the bad record")
+        if any(r.types.get(k) in ("double", "float") for k in keys):
+            raise Decline("a floating-point key: the Spark path's MERGE matches -0.0, 0.0 and NaN its own way")
+        if t.ordering_field and r.types.get(t.ordering_field) in ("double", "float") and has_nan(r.table.column(t.ordering_field)):
+            raise Decline("a NaN orderingField: Spark orders NaN above every number, pyarrow's sort with the nulls")
         marker = t.delete_when.column if t.delete_when and t.delete_when.column in r.names else None
         new_cols = [c for c in r.names if target_exists and c not in visible and c != marker]
         if new_cols and t.schema_policy == "strict":
@@ -278,6 +282,12 @@ def dedupe(table: "pa.Table", keys: list[str], ordering: str | None) -> tuple["p
     firsts = t.group_by("__lf_key", use_threads=False).aggregate([(rank, "min")]).column(f"{rank}_min")
     out = t.take(firsts).drop_columns([pos, rank, "__lf_key"])
     return out, True
+
+
+def has_nan(col: "pa.ChunkedArray") -> bool:
+    import pyarrow.compute as pc
+
+    return bool(pc.any(pc.is_nan(col)).as_py())
 
 
 FLAG = "__lakeform_delete"

@@ -1,9 +1,11 @@
-"""A CSV source read by pyarrow, as the Spark path reads it (csv_source.py), for the Arrow path.
+"""A source read by pyarrow, as the Spark path reads it (csv_source.py; Parquet: readers/frames.py),
+for the Arrow path. readers/detect.py (ReadOptions.arrow_refusal) says which sources it takes.
 
-The same rules, and the same code where it is pure: the sample (the first SAMPLE_BYTES) is cut
-into records by csv_source.split_records and its header named by csv_source.column_names, so a
-file gets the same column names on both paths. RFC 4180 throughout: quoted separators, doubled
-quotes, line breaks inside quotes, a UTF-8 byte-order mark, CRLF or LF.
+The same rules, and the same code where it is pure: the sample (the first SAMPLE_BYTES, of a
+compressed file's content as decompress_head gives it) is cut into records by
+csv_source.split_records and its header named by csv_source.column_names, so a file gets the same
+column names on both paths. RFC 4180 throughout, in the source's delimiter: quoted separators,
+doubled quotes, line breaks inside quotes, a UTF-8 byte-order mark, CRLF or LF.
 
 Types: a column the table has keeps the table's type; a new one gets the type Spark's CSV schema
 inference gives the sample's values (int, bigint, double, boolean, timestamp, string), by Spark's

@@ -126,7 +126,7 @@ beforeAll(async () => {
   const lines = [header.join(","), ...[...changed, ...added].map((r) => header.map((h) => JSON.stringify(r[h as keyof typeof r] ?? "")).join(","))];
   write("leads-update.csv", lines.join("\n") + "\n");
   write("regions-extra-column.csv", "Region Code,Region Name,HQ City,Timezone\nMEA,Middle East,Dubai,UTC+4\n");
-  write("ragged.csv", "Index,Lead Id,Status\n1,a,New\n2,b\n3,c,Lost\n");
+  write("ragged.csv", "Index,Lead Id,Status,Updated At\n1,a,New,2027-02-01\n2,b\n3,c,Lost,2027-02-01\n");
 });
 
 test("the example tables reach in-sync status and Trino's counts match the CSVs", async () => {
@@ -322,16 +322,20 @@ test("a CSV the strict policy refuses leaves the table as it was, with the reaso
   expect(results.filter((x) => x.ok).map((x) => x.table).sort()).toEqual([LEADS, LEADS_ICE, REGIONS].map((n) => `default.${n}`).sort());
 });
 
-test("a ragged CSV fails that table's write with the line, and the table is untouched", async () => {
+test("a ragged row doesn't block the others: they land, it is quarantined with its line and counted", async () => {
   const ws = workspace();
   await ws.synced(upserted());
   ws.declare(upserted({ hudi: ["data/leads-update.csv", "data/ragged.csv"] }));
   const r = ws.reconciler();
   await r.runOnce();
-  const synced = getCondition(tableStatus(r, UP_HUDI).conditions, "Synced");
-  expect(synced).toMatchObject({ status: "False", reason: "BadCsv" });
-  expect(synced?.message).toMatch(/line 3/);
+  const st = tableStatus(r, UP_HUDI);
+  expect(getCondition(st.conditions, "Synced")).toMatchObject({ status: "True" });
+  expect(st.expectations).toMatchObject({ _bad_row: { action: "quarantine", failed: 1 } });
   expect(await t.scalar(`SELECT count(*) FROM hudi.default.${UP_HUDI}`)).toBe(105);
+  expect((await t.query(`SELECT "index", status FROM hudi.default.${UP_HUDI} WHERE "index" IN (1, 3) ORDER BY 1`)).rows).toEqual([[1, "New"], [3, "Lost"]]);
+  const q = await t.query(`SELECT "index", lead_id, status, _reason, _line, _source FROM hudi.default."${UP_HUDI}__quarantine"`);
+  expect(q.rows.map((x) => x.slice(0, 5))).toEqual([["2", "b", null, "a different number of fields than the header (4)", 3]]);
+  expect(q.rows[0][5]).toMatch(/ragged\.csv$/);
 });
 
 test("removing tables from tables.yaml: prune: true prunes one into the trash once confirmed (even across a restart), purged with its files and journal; the other keeps its data", async () => {

@@ -40,7 +40,7 @@ beforeAll(async () => {
     "tables.yaml": `apiVersion: lakeform/v1
 tables:
   - { name: ${GOOD}, format: hudi, primaryKey: id, sources: [seed.csv] }
-  - { name: ${BAD}, format: iceberg, primaryKey: id, sources: [ragged.csv] }
+  - { name: ${BAD}, format: iceberg, primaryKey: id, schemaPolicy: strict, sources: [ragged.csv] }
 `,
   });
   dir = ws.dir;

@@ -4,8 +4,9 @@
  * deletes a deleteWhen rule makes; then a pass applies it, and the lake shows what the plan said:
  * the same sources committed (by content hash), the rows it counted, the column it called
  * additive, the keys it said would be deleted gone. A change it calls refused (a new column
- * under strict, a value that doesn't fit the column's type) is refused by the pass, the table
- * left as it was. Nothing is written by the plan itself (no commit appears).
+ * under strict) is refused by the pass, the table left as it was; a row whose value doesn't fit
+ * the column's type is one the plan says is quarantined, and the pass quarantines it. Nothing is
+ * written by the plan itself (no commit appears).
  */
 import { execFile } from "node:child_process";
 import * as fs from "node:fs";
@@ -83,12 +84,12 @@ test("a new table's plan counts the seed's rows; the pass creates both tables wi
   expect(await ids("hudi", HUDI)).toEqual([1, 2, 3, 4, 5]);
 });
 
-test("pending sources: rows, an additive column, deletes; a strict table's new column and a misfit value refused; the pass does exactly that", async () => {
+test("pending sources: rows, an additive column, deletes; a strict table's new column refused and a misfit row quarantined; the pass does exactly that", async () => {
   // Iceberg: 2 updates, 2 new keys, 2 deletes, and a new column `note` (additive).
   write("more.csv", "id,amount,op,note\n1,11,,a\n2,21,,b\n6,60,,c\n7,70,,d\n3,0,d,\n4,0,D,\n");
   // Hudi (strict): a new column is refused; Iceberg's second source has a value its double column can't take.
   write("strict.csv", "id,amount,op,note\n1,12,,x\n");
-  write("misfit.csv", "id,amount,op\n8,lots,\n");
+  write("misfit.csv", "id,amount,op\n8,lots,\n9,9.5,\n");
   declare(["seed.csv", "more.csv"], ["seed.csv", "strict.csv"]);
 
   // Through the command, as a user runs it: exit 1 (a change would be refused), and the JSON is the plan.
@@ -122,16 +123,18 @@ test("pending sources: rows, an additive column, deletes; a strict table's new c
   expect((await commits(HUDI)).map((c) => c.commit)).toEqual(beforeHudi.map((c) => c.commit));
   expect(await ids("hudi", HUDI)).toEqual([1, 2, 3, 4, 5]);
 
-  // A value that doesn't fit: the plan says it needs a rewrite, and the pass refuses it.
+  // A value that doesn't fit the table's type: the plan says that row will be quarantined, and
+  // the pass writes the other row and keeps that one in the quarantine table.
   declare(["seed.csv", "more.csv", "misfit.csv"], ["seed.csv"]);
   const q = await lakePlan(outs, tablesFile);
   const w = of(q, ICE).writes;
-  expect(w.map((x) => [x.source, x.schema.change])).toEqual([["misfit.csv", "needsRewrite"]]);
-  expect(w[0].schema.reason).toContain("column amount is double");
+  expect(w.map((x) => [x.source, x.schema.change])).toEqual([["misfit.csv", "none"]]);
+  expect(w[0].badRows).toEqual({ rows: 1, action: "quarantine", first: 'row 1 column amount: value "lots" doesn\'t fit the table\'s type double' });
   await pass();
-  expect(reasonOf(ICE)?.reason).toBe("SchemaRefused");
-  expect(await ids("iceberg", ICE)).toEqual([1, 2, 5, 6, 7]);
-  // With the refused sources gone, both tables plan nothing.
+  expect(reasonOf(ICE)?.status).toBe("True");
+  expect(await ids("iceberg", ICE)).toEqual([1, 2, 5, 6, 7, 9]);
+  expect((await t.query(`SELECT id, amount, _reason FROM iceberg.default."${ICE}__quarantine"`)).rows).toEqual([["8", "lots", "column amount: value 'lots' doesn't fit the table's type double"]]);
+  // With the refused source gone, both tables plan nothing.
   declare(["seed.csv", "more.csv"], ["seed.csv"]);
   const done = await lakePlan(outs, tablesFile);
   expect([of(done, ICE).decision, of(done, HUDI).decision]).toEqual(["upToDate", "upToDate"]);

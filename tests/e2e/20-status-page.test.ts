@@ -35,7 +35,7 @@ beforeAll(async () => {
   const ws = testDataDir("page", outs, {
     "seed.csv": "id,name\n1,ada\n2,grace\n3,alan\n",
     "ragged.csv": "id,name\n1,ada\n2,grace,extra\n",
-    "tables.yaml": `apiVersion: lakeform/v1\ntables:\n  - { name: ${GOOD}, format: hudi, primaryKey: id, sources: [seed.csv] }\n  - { name: ${BAD}, format: iceberg, primaryKey: id, sources: [ragged.csv] }\n`,
+    "tables.yaml": `apiVersion: lakeform/v1\ntables:\n  - { name: ${GOOD}, format: hudi, primaryKey: id, sources: [seed.csv] }\n  - { name: ${BAD}, format: iceberg, primaryKey: id, schemaPolicy: strict, sources: [ragged.csv] }\n`,
   });
   dir = ws.dir;
   procs = new LakeformProcesses(ws.outputsFile);

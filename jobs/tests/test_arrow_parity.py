@@ -286,3 +286,37 @@ def test_parquet_the_spark_path_reads_otherwise_or_refuses_is_declined(spark, tm
         assert list(spark_read_as(spark, str(path), read)[1].values())[1] == spark_type
     with pytest.raises(Decline):
         arrow_read(path.read_bytes(), {}, read)
+
+
+def big_csv(tail: str) -> bytes:
+    """A CSV past the sample (csv_source.SAMPLE_BYTES of content): integers in v, then `tail`."""
+    from lakeform_jobs.csv_source import SAMPLE_BYTES
+
+    rows, size, i = ["id,v,name"], 0, 0
+    while size < SAMPLE_BYTES + (1 << 20):
+        line = f"{i},{i % 1000},name {i} ü"
+        rows.append(line)
+        size += len(line.encode()) + 1
+        i += 1
+    rows.append(f"{i},{tail},last")
+    return ("\n".join(rows) + "\n").encode()
+
+
+def test_a_gzipd_csv_past_the_sample_is_typed_by_the_same_sample(spark, tmp_path):
+    # The sample is the first SAMPLE_BYTES of the content on both paths (decompress_head): v is int.
+    spark_side, arrow_side = both(spark, tmp_path, "big.csv.gz", gzip.compress(big_csv("7")))
+    names, types, rows = spark_side
+    r = arrow_side()
+    assert r.names == names and dict(r.types) == types == {"id": "int", "v": "int", "name": "string"}
+    assert r.table.num_rows == len(rows)
+    assert sum(r.table.column("v").to_pylist()) == sum(x["v"] for x in rows)
+
+
+def test_a_value_past_the_sample_its_type_doesnt_take_is_left_to_spark(spark, tmp_path):
+    path = tmp_path / "big.csv.gz"
+    path.write_bytes(gzip.compress(big_csv("1.5")))
+    read = ReadOptions.parse({}, str(path))
+    with pytest.raises(Exception):
+        spark_read_as(spark, str(path), read)  # the Spark path refuses it (diagnose names the line)
+    with pytest.raises(Decline):
+        arrow_read(path.read_bytes(), {}, read)

@@ -39,6 +39,9 @@ export const COMPRESSION_EXTENSIONS: Record<string, Exclude<Compression, "none">
 /** The extension a compression lands with (zstd lands decompressed). */
 const LANDED_COMPRESSION: Record<Compression, string> = { none: "", gzip: ".gz", zstd: "", bzip2: ".bz2" };
 
+/** How many texts `nullValues` may list (the job server's readers/detect.py reads it from the contract's constants). */
+export const MAX_NULL_VALUES = 20;
+
 /** CSV options (per table, or per source over its table's). */
 export const CsvOptionsSchema = z
   .object({
@@ -47,10 +50,10 @@ export const CsvOptionsSchema = z
     escape: z.string().length(1, "one character").optional().describe('The character that escapes a quote inside a quoted field (default: the quote itself, RFC 4180\'s doubled quote)'),
     header: z.boolean().optional().describe("false: the file has no header line; its columns are named c0, c1, … (default true)"),
     nullValues: z
-      .union([z.string(), z.array(z.string()).min(1).max(1)], { error: "a value or a list of one: one value for now (Spark's CSV reader takes one)" })
+      .union([z.string(), z.array(z.string()).min(1).max(MAX_NULL_VALUES)], { error: `a value or a list of 1 to ${MAX_NULL_VALUES}` })
       .transform((v) => (Array.isArray(v) ? v : [v]))
       .optional()
-      .describe('The text that means no value (default: an empty field); one value, e.g. "NA"'),
+      .describe('The text(s) that mean no value (default: an empty field), e.g. "NA" or [NA, "N/A", "-"]'),
     locale: z
       .string()
       .regex(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, "a language tag such as de-DE")
@@ -102,7 +105,7 @@ export const SourceReadRequestSchema = z.strictObject({
       quote: z.string().length(1).optional(),
       escape: z.string().length(1).optional(),
       header: z.boolean().optional(),
-      nullValues: z.array(z.string()).max(1).optional(),
+      nullValues: z.array(z.string()).min(1).max(MAX_NULL_VALUES).optional(),
       locale: z.string().regex(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/).optional(),
       encoding: z.string().regex(/^[A-Za-z0-9_.:-]+$/).optional(),
     })
@@ -172,5 +175,5 @@ export function sourceRead(
 
 /** The extension tables as the job server reads them (contract/constants.json). */
 export function sourceFormatConstants(): Record<string, unknown> {
-  return { formats: SOURCE_FORMATS, compressions: COMPRESSIONS, formatExtensions: FORMAT_EXTENSIONS, compressionExtensions: COMPRESSION_EXTENSIONS };
+  return { formats: SOURCE_FORMATS, compressions: COMPRESSIONS, formatExtensions: FORMAT_EXTENSIONS, compressionExtensions: COMPRESSION_EXTENSIONS, maxNullValues: MAX_NULL_VALUES };
 }

@@ -88,6 +88,22 @@ def parse_record(record: str, opts: CsvOptions = CsvOptions()) -> list[str]:
     return next(csv.reader(io.StringIO(record), strict=False, **dialect), [])
 
 
+def first_null_for_extras(records: list[str], opts: CsvOptions) -> list[str]:
+    """Sample records with each field whose text is a null text after the first (nullValues)
+    written as the first: what Spark's inference, which knows one null text, reads as null."""
+    extra = set(opts.extra_nulls)
+    dialect: dict[str, Any] = {"delimiter": opts.delimiter, "quotechar": opts.quote, "lineterminator": ""}
+    if not opts.rfc4180_quotes:
+        dialect.update(escapechar=opts.escape_char, doublequote=False)
+    out = []
+    for rec in records:
+        fields = [opts.null_value if f in extra else f for f in parse_record(rec, opts)]
+        buf = io.StringIO()
+        csv.writer(buf, quoting=csv.QUOTE_MINIMAL, **dialect).writerow(fields)
+        out.append(buf.getvalue())
+    return out
+
+
 @dataclass
 class Sample:
     header: list[str]  # as written in the file (byte-order mark removed)
@@ -210,8 +226,10 @@ class CsvSource:
         names, renamed = column_names(sample.header)
         inferred: list[Any] = []
         if sample.records:
-            # Spark's text-RDD CSV reader decodes UTF-8: the sample is already text.
-            rdd = self.spark.sparkContext.parallelize(sample.records, 1)
+            # Spark's text-RDD CSV reader decodes UTF-8: the sample is already text. The null
+            # texts after the first are the first for the inference (Spark's reader knows one).
+            records = first_null_for_extras(sample.records, opts) if opts.extra_nulls else sample.records
+            rdd = self.spark.sparkContext.parallelize(records, 1)
             spark_opts = {k: v for k, v in opts.spark().items() if k != "encoding"}
             inferred = [f.dataType for f in self.spark.read.options(**spark_opts).option("inferSchema", "true").csv(rdd).schema.fields]
         table_types = table_types or {}
@@ -252,12 +270,38 @@ class CsvSource:
             from pyspark.sql.types import StringType, StructField, StructType
 
             schema = StructType(list(r.schema.fields) + [StructField(CORRUPT, StringType(), True)])
-            return self.spark.read.schema(schema).options(**r.spark_opts(corrupt=True)).option("header", str(r.opts.header).lower()).option("enforceSchema", "true") \
+            df = self.spark.read.schema(schema).options(**r.spark_opts(corrupt=True)).option("header", str(r.opts.header).lower()).option("enforceSchema", "true") \
                 .option("multiLine", "true").csv(r.uri)
+            return self._extra_nulls(r, df, multiline)
         first = 0 if r.opts.header else -1  # line id 0 is the header line
         body = self.lines(r).where((F.col(LINE_ID) > first) & (F.length(F.trim("value")) > 0))
         rec = F.from_csv(F.col("value"), r.ddl(with_corrupt=True), r.spark_opts(corrupt=True)).alias("__lf_r")
-        return body.select(F.col(LINE_ID), F.col("value"), rec).select(LINE_ID, "value", "__lf_r.*")
+        return self._extra_nulls(r, body.select(F.col(LINE_ID), F.col("value"), rec).select(LINE_ID, "value", "__lf_r.*"), multiline)
+
+    def _extra_nulls(self, r: CsvRead, df: "DataFrame", multiline: bool) -> "DataFrame":
+        """The null texts after the first (nullValues: [NA, "n/a", "-"]; Spark's reader takes one)
+        made nulls: a field whose text is one of them is null in every column, and a record bad
+        only because of them (a "-" in an int column) is not bad. The record's text is parsed a
+        second time, as strings, only when there are such texts."""
+        from pyspark.sql import functions as F
+
+        extra = list(r.opts.extra_nulls)
+        if not extra:
+            return df
+        raw = F.col(CORRUPT) if multiline else F.col("value")
+        strings = self._strings(r, raw)
+        cols, misfit = [], F.lit(False)
+        for f in r.schema.fields:
+            typed = F.col(f"`{f.name}`")
+            # Multi-line: a record's text is kept only when it is bad; a good one's typed value says it.
+            text = F.coalesce(strings.getField(f.name), typed.cast("string")) if multiline else strings.getField(f.name)
+            token = F.coalesce(text.isin(*extra), F.lit(False))
+            cols.append(F.when(token, F.lit(None).cast(f.dataType)).otherwise(typed).alias(f.name))
+            misfit = misfit | (text.isNotNull() & (text != F.lit("")) & typed.isNull() & ~token)
+        ragged = raw.isNotNull() & strings.getField(CORRUPT).isNotNull()
+        corrupt = F.when(F.col(CORRUPT).isNotNull() & (ragged | misfit), F.col(CORRUPT)).alias(CORRUPT)
+        keep = [F.col(LINE_ID), F.col("value")] if not multiline else []
+        return df.select(*keep, *cols, corrupt)
 
     def bad_row(self, multiline: bool, keys: list[str], quote: str = '"') -> "Column":
         """What makes a record unfit: unparseable for its types, an empty key, or (splittable
@@ -333,6 +377,8 @@ class CsvSource:
             text = strings.getField(f.name)
             whose = "the declared type" if f.name in r.declared else "the table's type" if f.name in r.existing_types else "the column's type"
             misfit = F.col(CORRUPT).isNotNull() & text.isNotNull() & (text != F.lit("")) & F.col(f"`{f.name}`").isNull()
+            if r.opts.extra_nulls:
+                misfit = misfit & ~F.coalesce(text.isin(*r.opts.extra_nulls), F.lit(False))
             cases.append((misfit, F.concat(F.lit(f"column {f.name}: value '"), F.substring(text, 1, 100), F.lit(f"' doesn't fit {whose} {f.dataType.simpleString()}"))))
         for k in keys:
             cases.append((F.col(f"`{k}`").isNull(), F.lit(f"an empty primary key ({k})")))
@@ -426,7 +472,7 @@ class CsvSource:
             checks.append(F.from_csv(F.lit(quoted), f"v {f.dataType.simpleString()}", opts).getField("v").isNull().alias(str(i)))
         got = self.spark.range(1).select(*checks).first()
         for i, f in enumerate(r.schema.fields):
-            if fields[i] != "" and fields[i] != r.opts.null_value and got[str(i)]:
+            if fields[i] != "" and fields[i] not in r.opts.null_values and got[str(i)]:
                 return f.name, fields[i], f.dataType.simpleString()
         return None
 

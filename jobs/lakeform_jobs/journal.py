@@ -83,8 +83,8 @@ def read_request(read: "ReadOptions") -> dict[str, Any]:
         csv: dict[str, Any] = {"delimiter": c.delimiter, "quote": c.quote, "header": c.header, "encoding": c.encoding}
         if c.escape is not None:
             csv["escape"] = c.escape
-        if c.null_value is not None:
-            csv["nullValues"] = [c.null_value]
+        if c.null_values:
+            csv["nullValues"] = list(c.null_values)
         if c.locale:
             csv["locale"] = c.locale
         body["csv"] = csv

@@ -144,3 +144,19 @@ def test_json_lines_a_malformed_line_and_a_misfit_value_are_quarantined(spark, t
     assert reasons[1].startswith("not a JSON object: '{not json")
     misfit = next(r for r in quarantined["rows"] if r["_reason"].startswith("column"))
     assert (misfit["id"], misfit["amount"]) == ("2", "many")
+
+
+def test_with_several_null_texts_the_reason_names_the_real_misfit_not_a_null_text(spark, tmp_path, quarantined):
+    p = os.path.join(tmp_path, "tokens.csv")
+    with open(p, "w") as f:
+        f.write("id,a,b\n1,-,2\n2,n/a,oops\n")
+    t = Table.parse({"name": "t", "format": "iceberg", "location": "s3a://w/default/t", "primaryKey": ["id"], "columns": {"a": "int", "b": "int"}})
+    readers = Readers(spark, Storage(spark))
+    w = Writes(spark, SimpleNamespace(spark=spark, storage=Storage(spark), catalog=None), None, readers)
+    read = Source.parse({"uri": "s3a://w/l/tokens.csv", "hash": "0123456789abcdef", "name": "tokens.csv", "csv": {"nullValues": ["NA", "n/a", "-"]}})
+    req = replace(WriteRequest(t, replace(read, uri="file://" + p), "g1"), bad_rows="quarantine")
+    target = Target(exists=False, current=None, visible=[])
+    fmt = Recorder()
+    w._write_batch(req, fmt, target, w._open_batch(req, target, PROGRESS), PROGRESS, GUARD, 0.0)
+    assert fmt.written == [(1, None, 2)]
+    assert [(r["_line"], r["_reason"], r["a"], r["b"]) for r in quarantined["rows"]] == [(3, "column b: value 'oops' doesn't fit the declared type int", "n/a", "oops")]

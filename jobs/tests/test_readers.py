@@ -52,7 +52,8 @@ def test_csv_options_become_sparks():
         ({"compression": "lz4"}, "source.compression"),
         ({"csv": {"delimiter": ";;"}}, "one character"),
         ({"csv": {"delimiter": '"'}}, "differ from the quote"),
-        ({"csv": {"nullValues": ["a", "b"]}}, "list of one"),
+        ({"csv": {"nullValues": [str(i) for i in range(21)]}}, "list of 1 to 20 strings"),
+        ({"csv": {"nullValues": []}}, "list of 1 to 20 strings"),
         ({"csv": {"header": "no"}}, "source.csv.header"),
     ],
 )

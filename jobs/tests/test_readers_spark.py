@@ -113,3 +113,20 @@ def test_parquet_keeps_its_own_types_and_a_declared_cast_that_fails_names_its_ro
     r2 = readers.open(uri, read=ReadOptions.parse({}, uri), declared={"code": "int"}, label="p.parquet")
     failure = readers.diagnose(r2, ["id"], False)
     assert isinstance(failure, JobFailure) and "p.parquet, row 3, column code: value 'x9' doesn't fit the declared type int" in failure.message
+
+
+def test_several_null_texts_are_nulls_in_every_column_and_only_a_real_misfit_is_bad(tmp_path, readers):
+    text = b"id,score,name,day\n1,1.5,NA,2024-01-01\n2,n/a,-,n/a\n3,-,Cy,NA\n4,lots,Di,2024-01-04\n"
+    for name, extra in (("nulls.csv", {}), ("nulls-multi.csv", {"escape": "\\"})):
+        uri = write(tmp_path, name, text)
+        read = ReadOptions.parse({"csv": {"nullValues": ["NA", "n/a", "-"], **extra}}, uri)
+        assert read.csv.null_values == ("NA", "n/a", "-")
+        r = readers.open(uri, read=read, declared={"score": "double"}, label=name)
+        # The inference saw n/a and - as nulls: day is a date, not text.
+        assert [f.dataType.simpleString() for f in r.schema.fields] == ["int", "double", "string", "date"]
+        assert r.multiline == bool(extra)
+        got = rows(readers.rows(r, ["id"], r.multiline, discard=True))
+        assert got == [(1, 1.5, None, datetime.date(2024, 1, 1)), (2, None, None, None), (3, None, "Cy", None)]
+        failure = readers.diagnose(r, ["id"], r.multiline)
+        assert failure is not None and f"{name}, line 5, column score: value 'lots'" in failure.message
+        assert readers.discarded(r, ["id"], r.multiline).rows == 1

@@ -2,7 +2,8 @@
  * Source formats and declared columns against the real lakehouse, both formats (issue 21, items 1
  * and 3): one table each fed a gzip'd CSV, a semicolon CSV with comma decimals (its delimiter and
  * locale declared on the source), a TSV, a Parquet file written by pyarrow and a zstd'd JSON Lines
- * file with a nested object (flattened to customer_name, customer_tier_level), with amount declared
+ * file with a nested object (flattened to customer_name, customer_tier_level) and a TSV with two
+ * null texts (nullValues: [NA, "-"]), with amount declared
  * decimal(12,2) and created_at timestamp. Trino reads every row with the declared types; under
  * schemaPolicy strict a source whose value doesn't fit the declared decimal is refused naming the
  * file, the line and the column, the table unchanged; under discardRows the same source lands
@@ -40,7 +41,7 @@ let tablesFile: string;
 let statusFile: string;
 const logs: Record<string, unknown>[] = [];
 
-const SOURCES = ["orders.csv.gz", '{ path: eu.csv, csv: { delimiter: ";", locale: de-DE } }', "more.tsv", "p.parquet", "j.jsonl.zst"];
+const SOURCES = ["orders.csv.gz", '{ path: eu.csv, csv: { delimiter: ";", locale: de-DE } }', "more.tsv", "p.parquet", "j.jsonl.zst", '{ path: nulls.tsv, csv: { nullValues: [NA, "-"] } }'];
 const declare = (policy: string, extra: string[] = []) =>
   fs.writeFileSync(
     tablesFile,
@@ -73,6 +74,8 @@ beforeAll(async () => {
   write("orders.csv.gz", zlib.gzipSync("id,amount,created_at,city\r\n1,10.50,2024-01-01 10:00:00,Oslo\r\n2,20.25,2024-01-02 11:00:00,\"Bergen, Vestland\"\r\n"));
   write("eu.csv", "id;amount;created_at;city\n3;1.234,56;2024-01-03 12:00:00;Köln\n");
   write("more.tsv", "id\tamount\tcreated_at\tcity\n4\t7\t2024-01-04 00:00:00\tRoma\n");
+  // Two null texts (Spark's reader takes one): each is no value, in a decimal, a timestamp and a text column.
+  write("nulls.tsv", "id\tamount\tcreated_at\tcity\n0\t-\tNA\t-\n");
   // zstd: decompressed as it lands.
   write("j.jsonl.zst", zlib.zstdCompressSync('{"id": 6, "amount": 6.75, "created_at": "2024-01-06 08:00:00", "city": "Nairobi", "customer": {"name": "Wanjiru", "tier": {"level": 2}}}\n'));
   // Parquet with its own types (int64, double, a timestamp), written by pyarrow in the job server's virtualenv.
@@ -93,6 +96,7 @@ afterAll(async () => {
 });
 
 const ALL = [
+  [0, null, null, null, null, null],
   [1, "10.50", "2024-01-01 10:00:00", "Oslo", null, null],
   [2, "20.25", "2024-01-02 11:00:00", "Bergen, Vestland", null, null],
   [3, "1234.56", "2024-01-03 12:00:00", "Köln", null, null],

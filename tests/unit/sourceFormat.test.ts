@@ -59,6 +59,11 @@ describe("tables.yaml: formats, CSV options, declared columns, schemaPolicy", ()
     expect(t.schemaPolicy).toBe("discardRows");
   });
 
+  test("nullValues: a value or a list of several, kept in order", () => {
+    const t = parseTables(yaml(`    csv: { nullValues: [NA, "n/a", "-"] }\n`), "tables.yaml").tables[0];
+    expect(t.csv).toEqual({ nullValues: ["NA", "n/a", "-"] });
+  });
+
   test("a table without any of them keeps its generation's shape (nothing added)", () => {
     const t = parseTables(yaml(""), "tables.yaml").tables[0];
     expect(t.columns).toBeUndefined();
@@ -71,7 +76,8 @@ describe("tables.yaml: formats, CSV options, declared columns, schemaPolicy", ()
     [`    columns: { a: "decimal(40,2)" }\n`, /decimal\(p,s\) needs/],
     [`    schemaPolicy: evolve\n`, /schemaPolicy/],
     [`    csv: { quote: "''" }\n`, /one character/],
-    [`    csv: { nullValues: [NA, "-"] }\n`, /one value for now/],
+    [`    csv: { nullValues: [${Array.from({ length: 21 }, (_, i) => `n${i}`).join(", ")}] }\n`, /a value or a list of 1 to 20/],
+    [`    csv: { nullValues: [] }\n`, /tables.yaml:6: tables.0.csv.nullValues: Too small/],
   ])("refused with its field: %s", (extra, message) => {
     expect(() => parseTables(yaml(extra), "tables.yaml")).toThrow(message);
   });

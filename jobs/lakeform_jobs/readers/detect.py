@@ -20,6 +20,7 @@ COMPRESSIONS: tuple[str, ...] = tuple(_TABLES.get("compressions", ("none", "gzip
 FORMAT_EXTENSIONS: dict[str, str] = dict(_TABLES.get("formatExtensions", {".csv": "csv"}))
 COMPRESSION_EXTENSIONS: dict[str, str] = dict(_TABLES.get("compressionExtensions", {}))
 TEXT_FORMATS = ("csv", "tsv")
+MAX_NULL_VALUES: int = int(_TABLES.get("maxNullValues", 20))  # lake/sourceFormat.ts's MAX_NULL_VALUES
 
 
 @dataclass(frozen=True)
@@ -31,9 +32,20 @@ class CsvOptions:
     quote: str = '"'
     escape: str | None = None  # None: the quote itself (a doubled quote)
     header: bool = True
-    null_value: str | None = None  # None: an empty field
+    null_values: tuple[str, ...] = ()  # the texts meaning no value; (): an empty field
     encoding: str = "utf-8"
     locale: str | None = None  # decimals, dates and timestamps as written in a locale (BCP 47)
+
+    @property
+    def null_value(self) -> str | None:
+        """The first null text: Spark's CSV reader's own nullValue (it takes one; the others are
+        csv_source's to turn into nulls)."""
+        return self.null_values[0] if self.null_values else None
+
+    @property
+    def extra_nulls(self) -> tuple[str, ...]:
+        """The null texts after the first, which Spark's reader doesn't know."""
+        return self.null_values[1:]
 
     @property
     def escape_char(self) -> str:
@@ -85,14 +97,14 @@ class CsvOptions:
         if delimiter == quote:
             raise BadRequest("field source.csv.delimiter must differ from the quote character")
         nulls = body.get("nullValues")
-        if nulls is not None and (not isinstance(nulls, list) or len(nulls) > 1 or not all(isinstance(v, str) for v in nulls)):
-            raise BadRequest("field source.csv.nullValues must be a list of one string")
+        if nulls is not None and (not isinstance(nulls, list) or not 1 <= len(nulls) <= MAX_NULL_VALUES or not all(isinstance(v, str) for v in nulls)):
+            raise BadRequest(f"field source.csv.nullValues must be a list of 1 to {MAX_NULL_VALUES} strings")
         return CsvOptions(
             delimiter=delimiter,
             quote=quote,
             escape=escape,
             header=get("header", bool, True),
-            null_value=nulls[0] if nulls else None,
+            null_values=tuple(dict.fromkeys(nulls)) if nulls else (),
             encoding=get("encoding", str, "utf-8"),
             locale=get("locale", str, None),
         )

@@ -90,8 +90,8 @@ from decimal import Decimal  # noqa: E402
 from lakeform_jobs.arrow.reader import read as arrow_read  # noqa: E402
 from lakeform_jobs.readers.detect import ReadOptions  # noqa: E402
 
-# Spark reads Parquet's INT(8) and INT(16) as tinyint and smallint; an Iceberg table holds them as
-# int (Iceberg's SparkTypeToType), which is what the Arrow path makes of them.
+# Spark reads Parquet's INT(8), INT(16) and UINT(8) as tinyint and smallint; an Iceberg table holds
+# them as int (Iceberg's SparkTypeToType), which is what the Arrow path makes of them.
 ICEBERG = {"tinyint": "int", "smallint": "int"}
 
 
@@ -199,6 +199,10 @@ def parquet_orders():
         "created_at": pa.array([dt.datetime(2024, 3, 1, 9, 15, tzinfo=utc), None, dt.datetime(2024, 3, 1, 23, 59, 59, 999999, tzinfo=utc), dt.datetime(1970, 1, 1, tzinfo=utc),
                                 dt.datetime(2024, 3, 2, tzinfo=utc), dt.datetime(2038, 1, 19, 3, 14, 8, tzinfo=utc), dt.datetime(2024, 3, 3, 12, tzinfo=utc)], pa.timestamp("us", tz="UTC")),
         "local_at": pa.array([dt.datetime(2024, 3, 1, 9, 15), dt.datetime(2024, 3, 31, 2, 30), None, dt.datetime(2024, 10, 27, 2, 30), dt.datetime(2000, 1, 1), dt.datetime(2024, 3, 3), dt.datetime(2024, 3, 4, 5, 6, 7, 123000)], pa.timestamp("ms")),
+        "u8": pa.array([0, 255, None, 1, 2, 3, 4], pa.uint8()),
+        "u16": pa.array([0, 65535, None, 1, 2, 3, 4], pa.uint16()),
+        "u32": pa.array([0, 4294967295, None, 1, 2, 3, 4], pa.uint32()),
+        "blob": pa.array([b"\x00\x01", b"", None, "ü".encode(), b"\xff", b"x" * 100, b"z"], pa.binary()),
         "paris_at": pa.array([dt.datetime(2024, 3, 1, 9, 15, tzinfo=utc)] * 6 + [None], pa.timestamp("us", tz="Europe/Paris")),
     })
 
@@ -263,9 +267,8 @@ PARQUET_DECLINED = {
     "a list of doubles": (lambda: pa.table({"id": [1], "xs": [[1.5, 1e20]]}), "string"),
     "a list of dates": (lambda: pa.table({"id": [1], "ds": pa.array([[dt.date(2024, 1, 1)]], pa.list_(pa.date32()))}), "string"),
     "a map keyed by ints": (lambda: pa.table({"id": [1], "m": pa.array([[(1, "a")]], pa.map_(pa.int64(), pa.string()))}), "string"),
-    # UINT_32 is bigint to Spark.
-    "an unsigned int": (lambda: pa.table({"id": [1], "n": pa.array([1], pa.uint32())}), "bigint"),
-    "binary": (lambda: pa.table({"id": [1], "b": pa.array([b"\x00\x01"], pa.binary())}), "binary"),
+    # UINT_64 is decimal(20,0) to Spark.
+    "a 64-bit unsigned int": (lambda: pa.table({"id": [1], "n": pa.array([1], pa.uint64())}), "decimal(20,0)"),
     # Spark 3.5 refuses these (None: the read raises).
     "nanoseconds": (lambda: pa.table({"id": [1], "t": pa.array([1], pa.timestamp("ns"))}), None),
     "a date before the Gregorian switch": (lambda: pa.table({"id": [1], "d": pa.array([dt.date(1500, 1, 1)], pa.date32())}), None),

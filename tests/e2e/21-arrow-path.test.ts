@@ -158,7 +158,8 @@ test("a Parquet file and a gzip'd TSV take the Arrow path with no Spark job, the
   const fmtTables = path.join(dir, "formats.yaml");
   const fmtStatus = path.join(dir, "formats-status.json");
   // Parquet with its own types, written by pyarrow in the job server's virtualenv: a date, a
-  // decimal, a timestamp without a zone (UTC), an int32, a struct (customer_name, customer_city).
+  // decimal, a timestamp without a zone (UTC), an int32, a struct (customer_name, customer_city),
+  // a list (kept as its JSON text, as the Spark path keeps it), a UINT_8 (an int), binary.
   const python = path.join(cacheDir(), `venv-spark${VERSIONS.spark}-weed${VERSIONS.seaweedfs}`, "bin", "python");
   execFileSync(python, [
     "-c",
@@ -169,7 +170,8 @@ test("a Parquet file and a gzip'd TSV take the Arrow path with no Spark job, the
       " 'created_at': pa.array([dt.datetime(2024, 3, 1, 9, 15), dt.datetime(2024, 3, 2, 23, 59, 59), None], pa.timestamp('us')),",
       " 'ordered_on': pa.array([dt.date(2024, 2, 29), None, dt.date(1999, 12, 31)], pa.date32()),",
       " 'amount': pa.array([decimal.Decimal('10.50'), decimal.Decimal('-3.25'), None], pa.decimal128(10, 2)),",
-      " 'customer': pa.array([{'name': 'Ann', 'city': 'Zürich'}, None, {'name': 'Bo', 'city': None}]), 'tags': [['gift', 'rush'], [], None]}), sys.argv[1])",
+      " 'customer': pa.array([{'name': 'Ann', 'city': 'Zürich'}, None, {'name': 'Bo', 'city': None}]), 'tags': [['gift', 'rush'], [], None],",
+      " 'stars': pa.array([5, None, 255], pa.uint8()), 'sig': pa.array([b'\\x00\\xff', None, b''], pa.binary())}), sys.argv[1])",
     ].join("\n"),
     path.join(dir, "orders.parquet"),
   ]);
@@ -199,16 +201,17 @@ test("a Parquet file and a gzip'd TSV take the Arrow path with no Spark job, the
     );
     expect(types).toEqual({
       id: "bigint", name: "varchar", price: "double", qty: "integer", paid: "boolean", created_at: "timestamp(6) with time zone",
-      ordered_on: "date", amount: "decimal(10,2)", customer_name: "varchar", customer_city: "varchar", tags: "varchar", note: "varchar",
+      ordered_on: "date", amount: "decimal(10,2)", customer_name: "varchar", customer_city: "varchar", tags: "varchar", stars: "integer", sig: "varbinary", note: "varchar",
     });
     const got = await t.query(
-      `SELECT id, name, price, qty, paid, CAST(created_at AT TIME ZONE 'UTC' AS varchar), CAST(ordered_on AS varchar), CAST(amount AS varchar), customer_name, customer_city, tags, note FROM ${fq} ORDER BY id`,
+      `SELECT id, name, price, qty, paid, CAST(created_at AT TIME ZONE 'UTC' AS varchar), CAST(ordered_on AS varchar), CAST(amount AS varchar), customer_name, customer_city, tags, stars, to_hex(sig), note FROM ${fq} ORDER BY id`,
     );
-    expect(got.rows.map((r) => [Number(r[0]), ...r.slice(1, 2), r[2] === null ? null : Number(r[2]), r[3] === null ? null : Number(r[3]), ...r.slice(4)])).toEqual([
-      [1, "Zoë", 19.99, 1, true, "2024-03-01 09:15:00.000000 UTC", "2024-02-29", "10.50", "Ann", "Zürich", '["gift","rush"]', null],
-      [2, "tab\there", 5.25, 7, true, "2024-03-05 08:00:00.000000 UTC", null, "-3.25", null, null, "[]", "李"],
-      [3, null, 0.5, null, null, null, "1999-12-31", null, "Bo", null, null, null],
-      [4, "Dora", null, null, false, null, null, null, null, null, null, 'say "hi"'],
+    const num = (v: unknown) => (v === null ? null : Number(v));
+    expect(got.rows.map((r) => [num(r[0]), r[1], num(r[2]), num(r[3]), ...r.slice(4, 11), num(r[11]), ...r.slice(12)])).toEqual([
+      [1, "Zoë", 19.99, 1, true, "2024-03-01 09:15:00.000000 UTC", "2024-02-29", "10.50", "Ann", "Zürich", '["gift","rush"]', 5, "00FF", null],
+      [2, "tab\there", 5.25, 7, true, "2024-03-05 08:00:00.000000 UTC", null, "-3.25", null, null, "[]", null, null, "李"],
+      [3, null, 0.5, null, null, null, "1999-12-31", null, "Bo", null, null, 255, "", null],
+      [4, "Dora", null, null, false, null, null, null, null, null, null, null, null, 'say "hi"'],
     ]);
   } finally {
     await t.query(`DROP TABLE IF EXISTS ${fq}`).catch(() => undefined);

@@ -376,18 +376,23 @@ def read_text(raw: bytes, table_types: dict[str, "pa.DataType"], read: ReadOptio
 def parquet_kind(t: "pa.DataType") -> str | None:
     """The kind of a Parquet column as pyarrow reads it, named as the Spark path types it (Spark
     reads INT(8) and INT(16) as byte and short, which an Iceberg table holds as int); None when the
-    Spark path reads it otherwise or refuses it (unsigned, nanosecond and INT96 timestamps, times,
-    binary, float16, decimals over 38 digits, lists and maps: Spark's to_json text)."""
+    Spark path reads it otherwise or refuses it (a 64-bit unsigned integer, nanosecond and INT96
+    timestamps, times, fixed-size binary, float16, decimals over 38 digits; lists and maps are
+    Spark's to_json text: json_text)."""
     import pyarrow as pa
 
     if pa.types.is_dictionary(t):
         return "string" if pa.types.is_string(t.value_type) or pa.types.is_large_string(t.value_type) else None
     if pa.types.is_boolean(t):
         return "boolean"
-    if pa.types.is_int8(t) or pa.types.is_int16(t) or pa.types.is_int32(t):
+    # Spark reads UINT_8 as smallint, UINT_16 as int (an Iceberg int both), UINT_32 as bigint;
+    # UINT_64 as decimal(20,0), left to it.
+    if pa.types.is_int8(t) or pa.types.is_int16(t) or pa.types.is_int32(t) or pa.types.is_uint8(t) or pa.types.is_uint16(t):
         return "int"
-    if pa.types.is_int64(t):
+    if pa.types.is_int64(t) or pa.types.is_uint32(t):
         return "bigint"
+    if pa.types.is_binary(t) or pa.types.is_large_binary(t):
+        return "binary"
     if pa.types.is_float32(t):
         return "float"
     if pa.types.is_float64(t):
@@ -409,7 +414,7 @@ def kind_type(kind: str) -> "pa.DataType":
     if kind.startswith("decimal("):
         p, s = kind[len("decimal(") : -1].split(",")
         return pa.decimal128(int(p), int(s))
-    return {"float": pa.float32(), "date": pa.date32()}.get(kind) or arrow_type(kind)
+    return {"float": pa.float32(), "date": pa.date32(), "binary": pa.binary()}.get(kind) or arrow_type(kind)
 
 
 def table_kind(t: "pa.DataType") -> str | None:
@@ -422,6 +427,8 @@ def table_kind(t: "pa.DataType") -> str | None:
         return "date"
     if pa.types.is_decimal128(t):
         return f"decimal({t.precision},{t.scale})"
+    if pa.types.is_binary(t) or pa.types.is_large_binary(t):
+        return "binary"
     return type_name(t)
 
 

@@ -34,6 +34,7 @@ from ..partitioning import has_pyiceberg_core, pyiceberg_writes
 from ..progress import profile_line
 from ..readers.detect import ReadOptions
 from . import expect as arrow_expect
+from . import quarantine as arrow_quarantine
 from . import reader as readers
 from .iceberg import ArrowPlan, IcebergWriter, LakeConf
 from .reader import Decline
@@ -174,10 +175,12 @@ class ArrowPath:
         if req.bad_rows == "quarantine" and readers.first_empty_key(r.table, keys) is not None:
             raise Decline("a row with an empty key: the Spark path quarantines it (bad_rows.py)")
         readers.refuse_empty_keys(r, keys)
-        batch, outcome = r.table, None
+        batch, outcome, quarantined = r.table, None, None
+        label = source.name or source.uri.rsplit("/", 1)[-1]
         if t.expect:
             # Before dedupe, as on the Spark path: a row a drop rule broke never wins its key.
-            batch, outcome = arrow_expect.check(t.expect, r, source.name or source.uri.rsplit("/", 1)[-1])
+            checked = arrow_expect.check_all(t.expect, r, label, source.hash, arrow_quarantine.JavaText(getattr(writes, "spark", None)))
+            batch, outcome, quarantined = checked.kept, checked.outcome, checked.quarantine
             refused = outcome.failure()
             if refused is not None:
                 raise refused
@@ -188,6 +191,15 @@ class ArrowPath:
         if outcome is not None:
             meta.update({META_PREFIX + k: v for k, v in outcome.meta().items()})
         plan = ArrowPlan(keys=keys, meta=meta, new_cols=new_cols, flag=flag, properties=fmt.table_properties(t), partition_by=t.partition_by, location=t.location)
+        if quarantined is not None:
+            # Kept before the table's commit, the lease checked first (expectations_spark.apply).
+            guard.check()
+            try:
+                qcommit = arrow_quarantine.write(self.writer, fmt, t, quarantined, {"source_hash": source.hash, "source": source.name, "generation": req.generation}, before_commit=guard.check)
+            except Exception as e:
+                raise_if_lost(guard, e, "the write was cancelled before it committed; nothing was written")
+                raise failure(e) from e
+            log.warning("table=%s: %d row(s) of %s quarantined in %s__quarantine by the Arrow path (commit %s)", t.key, outcome.quarantined if outcome else 0, label, t.key, qcommit)
         before = None if target_exists else writes._before_new_table(t)
         progress.stage("writing")
         try:
@@ -236,7 +248,7 @@ def spark_only(req: "WriteRequest") -> str | None:
     if getattr(req, "quarantine_keys", ()):
         return "a quarantine replay removes its rows from <table>__quarantine on the Spark path"
     if getattr(t, "expect", ()):
-        # not_null, unique, in and range with warn, drop or fail: arrow/expect.py; the rest Spark's.
+        # Every rule and action (arrow/expect.py); a pattern RE2 reads otherwise than Java: Spark's.
         why = arrow_expect.refusal(t.expect)
         if why:
             return why

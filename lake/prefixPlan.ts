@@ -112,6 +112,9 @@ export const byLocation = (a: { location: string }, b: { location: string }) => 
 export const concatenates = (d: DetectedFormat, read?: SourceRead) =>
   d.compression === "none" && (d.format === "jsonl" || d.format === "csv" || d.format === "tsv") && (!read?.csv?.encoding || /^(utf-?8|us-ascii|ascii|iso-8859-\d+|latin-?1|windows-125\d)$/i.test(read.csv.encoding));
 
+/** Whether an object's name allows a whole JSON document (`.json`, also compressed), not only JSON Lines. */
+export const mayBeJsonDocument = (location: string) => /\.json(\.(gz|bz2|zst))?$/i.test(location);
+
 /** A batch's id: what the commit carries as its source hash. */
 export function batchId(declared: string, seq: number, objects: ListedObject[]): string {
   return sha256([`lakeform-prefix ${declared} ${seq}`, ...objects.map((o) => `${o.location}\t${o.etag ?? ""}\t${o.size}\t${o.mtimeMs ?? ""}\t${o.hash ?? ""}`)].join("\n"));
@@ -138,7 +141,8 @@ export function planBatches(
   for (const o of pending) {
     const d = detectFormat(o.location, read);
     const kind = `${d.format}/${d.compression}`;
-    const joins = concatenates(d, read) && o.size <= BATCH_OBJECT_MAX_BYTES;
+    // A .json object may be one JSON document (an array of objects), which can't be joined to another: a write of its own.
+    const joins = concatenates(d, read) && o.size <= BATCH_OBJECT_MAX_BYTES && !mayBeJsonDocument(o.location);
     if (cur.length && (!joins || kind !== curKind || splitBefore(o) || cur.length >= BATCH_MAX_OBJECTS || curBytes + o.size > BATCH_MAX_BYTES)) {
       groups.push(cur);
       cur = [];

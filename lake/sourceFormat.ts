@@ -33,6 +33,8 @@ export const FORMAT_EXTENSIONS: Record<string, SourceFormat> = {
   ".pq": "parquet",
   ".jsonl": "jsonl",
   ".ndjson": "jsonl",
+  // JSON Lines, or one JSON document (an array of objects, or a pretty-printed object): the job server tells which.
+  ".json": "jsonl",
 };
 /** A compressed file's last extension → its compression. */
 export const COMPRESSION_EXTENSIONS: Record<string, Exclude<Compression, "none">> = { ".gz": "gzip", ".zst": "zstd", ".bz2": "bzip2" };

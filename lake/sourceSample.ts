@@ -82,12 +82,18 @@ export async function readSample(s3: S3Client, src: ResolvedSource, read?: Sampl
   if (want === 0) return { ...base, head: Buffer.alloc(0), whole: true };
   try {
     const raw = await readHead(s3, src, want);
-    if (!make) return { ...base, head: raw, whole: raw.length >= src.bytes };
+    if (!make) return jsonDocument({ ...base, head: raw, whole: raw.length >= src.bytes });
     const { out, consumed, complete } = await inflatePrefix(raw, make);
     const whole = complete && raw.length >= src.bytes;
     if (out.length === 0 && !whole) return { ...base, head: out, whole: false, unknown: `rows unknown: the first ${raw.length} bytes don't decompress as ${compression}` };
-    return { ...base, head: out, whole, readBytes: consumed };
+    return jsonDocument({ ...base, head: out, whole, readBytes: consumed });
   } catch (err) {
     throw new SourceError(src.declared, `can't be sampled: ${(err as Error).message}`, { cause: err });
   }
+}
+
+/** A JSON source that is one document (an array) larger than the sample: the plan can't count its rows from a prefix. */
+function jsonDocument(s: SourceSample): SourceSample {
+  if (s.format !== "jsonl" || s.whole || !/^\s*\[/.test(s.head.subarray(0, 1024).toString("utf8").replace(/^\ufeff/, ""))) return s;
+  return { ...s, head: Buffer.alloc(0), unknown: "rows unknown: a JSON document (an array) larger than the plan's sample" };
 }

@@ -139,21 +139,35 @@ function flattenJson(v: unknown, prefix: string, out: Map<string, string>): void
   }
 }
 
+/** A JSON source that is one document, as the job server reads it (readers/frames.py json_document): its rows, else undefined (JSON Lines). */
+function jsonDocumentRows(text: string): unknown[] | undefined {
+  const t = text.replace(/^\ufeff/, "").trimStart();
+  const first = t.split("\n", 1)[0];
+  if (!t.startsWith("[") && !(t.startsWith("{") && t.includes("\n") && !parses(first))) return undefined;
+  const v = parseOrUndefined(t);
+  return v === undefined ? [undefined] : Array.isArray(v) ? v : [v]; // one that doesn't parse: one record the job server refuses
+}
+const parses = (s: string) => parseOrUndefined(s) !== undefined;
+function parseOrUndefined(s: string): unknown {
+  try {
+    return JSON.parse(s) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
 /** A sample's header (raw names) and rows, whatever its format. */
 function sampleRecords(sample: SourceSample): { header: string[]; rows: string[][] } {
   const format = sample.format ?? "csv";
   const text = sampleText(sample);
   if (format === "jsonl") {
-    // One row per non-empty line; columns in first-seen order over the sample's lines.
-    const lines = text.split("\n").filter((l) => l.trim() !== "");
-    const parsed = lines.map((l) => {
+    // One row per non-empty line (a whole document: per element of its array, or its one
+    // object); columns in first-seen order over the sample's rows.
+    // A malformed line is still a line the job server reads (its corrupt record): a row without values.
+    const values = jsonDocumentRows(text) ?? text.split("\n").filter((l) => l.trim() !== "").map(parseOrUndefined);
+    const parsed = values.map((v) => {
       const leaves = new Map<string, string>();
-      try {
-        const v: unknown = JSON.parse(l);
-        if (v !== null && typeof v === "object" && !Array.isArray(v)) flattenJson(v, "", leaves);
-      } catch {
-        /* a malformed line is still a line the job server reads (its corrupt record) */
-      }
+      if (v !== null && typeof v === "object" && !Array.isArray(v)) flattenJson(v, "", leaves);
       return leaves;
     });
     const header = [...new Set(parsed.flatMap((m) => [...m.keys()]))];

@@ -130,3 +130,27 @@ def test_several_null_texts_are_nulls_in_every_column_and_only_a_real_misfit_is_
         failure = readers.diagnose(r, ["id"], r.multiline)
         assert failure is not None and f"{name}, line 5, column score: value 'lots'" in failure.message
         assert readers.discarded(r, ["id"], r.multiline).rows == 1
+
+
+def test_a_json_file_is_json_lines_or_one_document_an_array_or_a_pretty_printed_object(tmp_path, readers):
+    docs = {
+        "lines.json": b'{"id": 1, "v": {"a": 1.5}}\n{"id": 2, "v": {"a": 2}}\n',
+        "array.json": b'[\n  {"id": 1, "v": {"a": 1.5}},\n  {"id": 2,\n   "v": {"a": 2}}\n]\n',
+        "one-line-array.json": b'[{"id": 1, "v": {"a": 1.5}}, {"id": 2, "v": {"a": 2}}]',
+        "array.json.gz": gzip.compress(b'\xef\xbb\xbf  [{"id": 1, "v": {"a": 1.5}},\n{"id": 2, "v": {"a": 2}}]'),
+    }
+    for name, data in docs.items():
+        uri = write(tmp_path, name, data)
+        read = ReadOptions.parse({}, uri)
+        assert read.format == "jsonl"
+        r = readers.open(uri, read=read, label=name)
+        assert r.names == ["id", "v_a"] and r.document == (name != "lines.json")
+        assert rows(readers.rows(r, ["id"], r.multiline)) == [(1, 1.5), (2, 2.0)], name
+    pretty = write(tmp_path, "one.json", b'{\n  "id": 7,\n  "v": {"a": 0.5}\n}\n')
+    r = readers.open(pretty, read=ReadOptions.parse({}, pretty), label="one.json")
+    assert r.document and rows(readers.rows(r, ["id"], r.multiline)) == [(7, 0.5)]
+    # A record of a document that doesn't fit is named by its place in the array.
+    bad = write(tmp_path, "bad.json", b'[{"id": 1, "n": "1"},\n {"id": 2, "n": "two"}]')
+    r = readers.open(bad, read=ReadOptions.parse({}, bad), declared={"n": "int"}, label="bad.json")
+    failure = readers.diagnose(r, ["id"], r.multiline)
+    assert failure is not None and "bad.json, record 2, column n: value 'two'" in failure.message

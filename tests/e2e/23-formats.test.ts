@@ -3,7 +3,7 @@
  * and 3): one table each fed a gzip'd CSV, a semicolon CSV with comma decimals (its delimiter and
  * locale declared on the source), a TSV, a Parquet file written by pyarrow and a zstd'd JSON Lines
  * file with a nested object (flattened to customer_name, customer_tier_level) and a TSV with two
- * null texts (nullValues: [NA, "-"]), with amount declared
+ * null texts (nullValues: [NA, "-"]) and a pretty-printed .json array document, with amount declared
  * decimal(12,2) and created_at timestamp. Trino reads every row with the declared types; under
  * schemaPolicy strict a source whose value doesn't fit the declared decimal is refused naming the
  * file, the line and the column, the table unchanged; under discardRows the same source lands
@@ -20,6 +20,7 @@ import { cacheDir } from "../../components/local/install";
 import { VERSIONS } from "../../components/versions";
 import { getCondition } from "../../lake/conditions";
 import { JobClient, jobTable } from "../../lake/jobClient";
+import { createLakeService } from "../../api/runtime";
 import { parseTables } from "../../lake/spec";
 import { readStatus } from "../../lake/status";
 import type { TrinoClient } from "../../lake/trino";
@@ -41,7 +42,7 @@ let tablesFile: string;
 let statusFile: string;
 const logs: Record<string, unknown>[] = [];
 
-const SOURCES = ["orders.csv.gz", '{ path: eu.csv, csv: { delimiter: ";", locale: de-DE } }', "more.tsv", "p.parquet", "j.jsonl.zst", '{ path: nulls.tsv, csv: { nullValues: [NA, "-"] } }'];
+const SOURCES = ["orders.csv.gz", '{ path: eu.csv, csv: { delimiter: ";", locale: de-DE } }', "more.tsv", "p.parquet", "j.jsonl.zst", '{ path: nulls.tsv, csv: { nullValues: [NA, "-"] } }', "doc.json"];
 const declare = (policy: string, extra: string[] = []) =>
   fs.writeFileSync(
     tablesFile,
@@ -75,6 +76,8 @@ beforeAll(async () => {
   write("eu.csv", "id;amount;created_at;city\n3;1.234,56;2024-01-03 12:00:00;Köln\n");
   write("more.tsv", "id\tamount\tcreated_at\tcity\n4\t7\t2024-01-04 00:00:00\tRoma\n");
   // Two null texts (Spark's reader takes one): each is no value, in a decimal, a timestamp and a text column.
+  // A .json file that is one document, pretty-printed, as APIs export: an array of objects.
+  write("doc.json", '[\n  {\n    "id": -1,\n    "amount": "4.25",\n    "created_at": "2024-02-01 00:00:00",\n    "city": "Quito",\n    "customer": {"name": "Ana"}\n  }\n]\n');
   write("nulls.tsv", "id\tamount\tcreated_at\tcity\n0\t-\tNA\t-\n");
   // zstd: decompressed as it lands.
   write("j.jsonl.zst", zlib.zstdCompressSync('{"id": 6, "amount": 6.75, "created_at": "2024-01-06 08:00:00", "city": "Nairobi", "customer": {"name": "Wanjiru", "tier": {"level": 2}}}\n'));
@@ -86,6 +89,7 @@ beforeAll(async () => {
     path.join(dir, "p.parquet"),
   ]);
   write("bad.csv", "id,amount,created_at,city\n7,1.00,2024-01-07 00:00:00,Ok\n8,lots,2024-01-08 00:00:00,Bad\n");
+  write("allbad.csv", "id,amount,created_at,city\n12,none,2024-01-12 00:00:00,Nowhere\n");
   write("bad2.csv", "id,amount,created_at,city\n9,9.00,2024-01-09 00:00:00,Fine\n10,plenty,2024-01-10 00:00:00,Worse\n11,2.00\n,3.00,2024-01-12 00:00:00,NoKey\n");
   declare("addColumns");
 });
@@ -96,6 +100,7 @@ afterAll(async () => {
 });
 
 const ALL = [
+  [-1, "4.25", "2024-02-01 00:00:00", "Quito", "Ana", null],
   [0, null, null, null, null, null],
   [1, "10.50", "2024-01-01 10:00:00", "Oslo", null, null],
   [2, "20.25", "2024-01-02 11:00:00", "Bergen, Vestland", null, null],
@@ -146,7 +151,7 @@ test("a value that doesn't fit the declared decimal: refused under strict naming
 
   // The default (addColumns): the good rows land, the bad ones are kept in <table>__quarantine
   // with their line, their text and why, and counted under _bad_row in the commit and the status.
-  declare("addColumns", ["bad.csv", "bad2.csv"]);
+  declare("addColumns", ["bad.csv", "bad2.csv", "allbad.csv"]);
   await pass();
   const status = readStatus(statusFile);
   for (const [name, format] of TABLES) {
@@ -158,8 +163,27 @@ test("a value that doesn't fit the declared decimal: refused under strict naming
       ["11", "2.00", null, "_bad_row", "a different number of fields than the header (4)", "bad2.csv", 4],
       [null, "3.00", "NoKey", "_bad_row", "an empty primary key (id)", "bad2.csv", 5],
     ]);
-    expect(status?.tables[`default.${name}`]?.expectations).toMatchObject({ _bad_row: { action: "quarantine", failed: 3 } });
+    // A source with no good row at all: its one row waits in the quarantine table, the source is applied (once).
+    const all = await t.query(`SELECT id, _reason FROM ${catalog(format)}.default."${name}__quarantine" WHERE _source = 'allbad.csv'`);
+    expect(all.rows).toEqual([["12", "column amount: value 'none' doesn't fit the declared type decimal(12,2)"]]);
+    expect((await commits(name)).filter((c) => c.source === "allbad.csv")).toHaveLength(1);
   }
-  const counted = await t.query(`SELECT summary['lakeform.expectations'], summary['lakeform.rows_quarantined'] FROM iceberg.default."${ICE}$snapshots" ORDER BY committed_at DESC LIMIT 1`);
-  expect(counted.rows[0]).toEqual(['{"_bad_row":{"action":"quarantine","failed":3}}', "3"]);
+  const counted = await t.query(`SELECT summary['lakeform.expectations'], summary['lakeform.rows_quarantined'] FROM iceberg.default."${ICE}$snapshots" WHERE element_at(summary, 'lakeform.source') = 'bad2.csv'`);
+  expect(counted.rows).toEqual([['{"_bad_row":{"action":"quarantine","failed":3}}', "3"]]);
+});
+
+test("bad rows fixed where they wait (Trino's UPDATE of the Iceberg quarantine table) are applied by a quarantine replay; those still bad are quarantined again", async () => {
+  const q = `iceberg.default."${ICE}__quarantine"`;
+  await t.query(`UPDATE ${q} SET amount = '10.00' WHERE _source = 'bad2.csv' AND _line = 3`);
+  const lake = createLakeService(outs, tablesFile);
+  const reply = await lake.replayQuarantine(ICE);
+  expect(reply.replayed).toBe(4);
+  // The fixed misfit and the ragged record (its missing fields now empty) land; the empty key and allbad.csv's misfit can't.
+  const got = await t.query(`SELECT id, CAST(amount AS varchar), city FROM iceberg.default.${ICE} WHERE id IN (10, 11) ORDER BY id`);
+  expect(got.rows).toEqual([[10, "10.00", "Worse"], [11, "2.00", null]]);
+  const left = await t.query(`SELECT id, amount, city, _rule, _reason FROM ${q} ORDER BY id NULLS FIRST`);
+  expect(left.rows).toEqual([
+    [null, "3.00", "NoKey", "_bad_row", "an empty primary key (id)"],
+    ["12", "none", "Nowhere", "_bad_row", "column amount: value 'none' doesn't fit the declared type decimal(12,2)"],
+  ]);
 });

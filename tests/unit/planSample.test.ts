@@ -91,6 +91,15 @@ test("JSON Lines: one row per line, nested objects flattened to parent_child, ar
   expect(p.badRows).toMatchObject({ rows: 1, action: "quarantine", first: expect.stringContaining('row 2 column amount: value "x"') });
 });
 
+test("a .json file: JSON Lines, or one document (an array of objects, a pretty-printed object) as the job server reads it", async () => {
+  const lines = await plan(file("l.json", '{"id": 1, "amount": 2}\n{"id": 2, "amount": 3}\n'));
+  expect(lines).toMatchObject({ rows: 2, columns: ["id", "amount"] });
+  const arr = await plan(file("a.json", '[\n  {"id": 1, "amount": 2.5, "c": {"n": "Ann"}},\n  {"id": 2, "amount": 3}\n]\n'));
+  expect(arr).toMatchObject({ rows: 2, rowsExact: true, columns: ["id", "amount", "c_n"] });
+  const one = await plan(file("o.json", '{\n  "id": 7,\n  "amount": 1\n}\n'));
+  expect(one).toMatchObject({ rows: 1, columns: ["id", "amount"] });
+});
+
 test("JSON Lines gzip'd, with a strict schemaPolicy: its nested column is refused by name", async () => {
   const text = JSON.stringify({ id: 1, amount: 1, geo: { lat: 1.5 } }) + "\n";
   const p = await plan(file("b.jsonl.gz", zlib.gzipSync(text)), undefined, { schemaPolicy: "strict" });

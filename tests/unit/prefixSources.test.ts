@@ -118,6 +118,12 @@ describe("prefix sources: tracking by key and ETag", () => {
     expect(again[0].hash).not.toBe(planBatches(where, "s3://land/orders/", undefined, { seq: 4, objects: {} }, [obj("a.csv", "1")])[0].hash);
   });
 
+  test("JSON Lines objects join; a .json object (which may be one JSON document) is a write of its own", () => {
+    const pending = [obj("a.jsonl", "1"), obj("b.ndjson", "2"), obj("c.json", "3"), obj("d.jsonl", "4"), obj("e.json.gz", "5"), obj("f.jsonl", "6")];
+    const out = planBatches(where, "s3://land/orders/", undefined, { seq: 0, objects: {} }, pending);
+    expect(out.map((s) => s.batch!.objects.map((o) => path.basename(o.location)))).toEqual([["a.jsonl", "b.ndjson"], ["c.json"], ["d.jsonl"], ["e.json.gz"], ["f.jsonl"]]);
+  });
+
   test("the state starts from the newest manifest whose batch is applied; one that never committed is ignored", () => {
     const id = (c: string) => c.repeat(64);
     const keys = [`p/0000000001-${id("a")}.json`, `p/0000000002-${id("b")}.json`, `p/0000000003-${id("c")}.json`];

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from ..catalog import Storage
 
 CORRUPT = "__lf_corrupt"
+DOCUMENT_PROBE_BYTES = 64 * 1024  # how much of a JSON source tells a document from JSON Lines
 
 
 @dataclass
@@ -47,11 +48,12 @@ class FrameRead:
     label: str = ""
     file_schema: Any = None  # the reader's schema (JSON Lines: with the corrupt-record column)
     multiline: bool = False  # never: the readers split by themselves
+    document: bool = False  # JSON: one document (an array of objects, or an object over several lines), read whole
     dropped: list[str] = field(default_factory=list)  # columns schemaPolicy discardColumns leaves out
 
     @property
     def unit(self) -> str:
-        return "line" if self.format == "jsonl" else "row"
+        return "record" if self.document else "line" if self.format == "jsonl" else "row"
 
 
 def flatten(schema: "StructType", prefix: list[str] | None = None) -> list[tuple[list[str], "DataType", bool]]:
@@ -77,22 +79,44 @@ class FrameSource:
 
     # --------------------------------------------------------------------------- open
 
-    def _reader(self, fmt: str, schema: Any = None):
+    def _reader(self, fmt: str, schema: Any = None, document: bool = False):
         r = self.spark.read
         if schema is not None:
             r = r.schema(schema)
         if fmt == "jsonl":
-            return lambda uri: r.option("mode", "PERMISSIVE").option("columnNameOfCorruptRecord", CORRUPT).json(uri)
+            return lambda uri: r.option("mode", "PERMISSIVE").option("columnNameOfCorruptRecord", CORRUPT).option("multiLine", str(document).lower()).json(uri)
         return lambda uri: r.parquet(uri)
 
-    def open(self, uri: str, fmt: str, table_types: dict[str, "DataType"] | None = None, declared: dict[str, str] | None = None, label: str = "") -> FrameRead:
+    def json_document(self, uri: str, compression: str) -> bool:
+        """Whether a JSON source is one document rather than one object per line: it starts with
+        an array (`[{...}, {...}]`, as APIs export), or its first object spans lines (pretty
+        printed). Spark then reads it whole (multiLine), one row per element of the array."""
+        import json
+
+        from .detect import decompress_head
+
+        raw = self.storage.read_head(uri, DOCUMENT_PROBE_BYTES)
+        head, _ = decompress_head(raw, compression, False, DOCUMENT_PROBE_BYTES)
+        text = head.decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
+        if text.startswith("["):
+            return True
+        if not text.startswith("{") or "\n" not in text:
+            return False
+        try:
+            json.loads(text.split("\n", 1)[0])
+            return False
+        except ValueError:
+            return True
+
+    def open(self, uri: str, fmt: str, table_types: dict[str, "DataType"] | None = None, declared: dict[str, str] | None = None, label: str = "", compression: str = "none") -> FrameRead:
         from pyspark.sql.types import StringType, StructField, StructType, TimestampNTZType, TimestampType, _parse_datatype_string
 
         if not self.storage.exists(uri):
             raise JobFailure("SOURCE_UNREADABLE", f"the source is not at {uri}")
         size = self.storage.size(uri)
+        document = fmt == "jsonl" and self.json_document(uri, compression)
         try:
-            schema = self._reader(fmt)(uri).schema
+            schema = self._reader(fmt, document=document)(uri).schema
         except Exception as e:
             raise BadCsv(f"{label or uri} can't be read as {'JSON Lines' if fmt == 'jsonl' else 'Parquet'}: {str(e).splitlines()[0][:300]}") from e
         if fmt == "jsonl":
@@ -111,6 +135,7 @@ class FrameSource:
         return FrameRead(
             uri=uri, format=fmt, names=names, renamed=renamed, paths=[(p, j) for p, _, j in leaves], source_types=[t for _, t, _ in leaves],
             types=types, bytes_total=size, existing_types={n: t for n, t in table_types.items() if n in names}, declared=declared, label=label, file_schema=schema,
+            document=document,
         )
 
     # --------------------------------------------------------------------------- frames
@@ -155,7 +180,7 @@ class FrameSource:
         return cond
 
     def _read(self, r: FrameRead) -> "DataFrame":
-        return self._reader(r.format, r.file_schema)(r.uri)
+        return self._reader(r.format, r.file_schema, r.document)(r.uri)
 
     def rows(self, r: FrameRead, keys: list[str], multiline: bool = False, position: bool = False, discard: bool = False, flag: bool = False) -> "DataFrame":
         """The typed rows, guarded as CSV's are (the first key column raises on a bad row), or
@@ -230,7 +255,7 @@ class FrameSource:
         parsed with the file's schema; Parquet: its row), or None when every row is fine."""
         from pyspark.sql import functions as F
 
-        if r.format == "jsonl":
+        if r.format == "jsonl" and not r.document:
             lines = self.spark.read.text(r.uri).select(F.monotonically_increasing_id().alias(LINE_ID), F.col("value"))
             counts_src = lines
             parsed = lines.where(F.length(F.trim("value")) > 0).select(

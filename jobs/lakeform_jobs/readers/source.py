@@ -37,7 +37,7 @@ class Readers:
         read = read or ReadOptions.parse({}, uri)
         if read.text:
             return self.csv.open(uri, table_types, read.csv, declared, read.compression, label)
-        return self.frames.open(uri, read.format, table_types, declared, label)
+        return self.frames.open(uri, read.format, table_types, declared, label, read.compression)
 
     def _of(self, r: Any) -> Any:
         return self.frames if isinstance(r, FrameRead) else self.csv

@@ -228,8 +228,8 @@ export async function registerRoutes(app: ApiApp, lake: LakeService, limits: Api
         // A client gone mid-body fails the stream, which aborts the landing.
         void reply;
         try {
-          const res = await lake.ingestCsv(req.params.table, body, name, { maxBytes: limits.csvBodyBytes, path: req.query.via === "spark" ? "spark" : "auto" });
-          return { table: req.params.table, commit: res.commit, rowsWritten: res.rowsWritten, addedColumns: res.addedColumns, renamed: res.renamed };
+          const res = await lake.ingestCsv(req.params.table, body, name, { maxBytes: limits.csvBodyBytes, path: req.query.via === "spark" ? "spark" : "auto", badRows: req.query.badRows });
+          return { table: req.params.table, commit: res.commit, rowsWritten: res.rowsWritten, addedColumns: res.addedColumns, renamed: res.renamed, ...(res.expectations ? { expectations: res.expectations } : {}) };
         } catch (err) {
           throw multipart ? malformedMultipart(err) : err;
         }

@@ -8,7 +8,7 @@
  */
 import * as path from "node:path";
 import type { Logger } from "pino";
-import type { Readable } from "node:stream";
+import { Readable } from "node:stream";
 import { hudiInstant, trinoAsOfClause, type AsOf } from "../lake/asOf";
 import { toCsv } from "../lake/csv";
 import { resolveChangeRange, resolveCommit } from "../lake/commits";
@@ -185,9 +185,11 @@ export class LakeService {
    * mistyped, an empty key) before it commits. `path`: "spark" keeps the write on the Spark path;
    * by default an Iceberg batch within the job server's budget takes the Arrow path (no Spark job).
    */
-  async ingestCsv(name: string, csv: Buffer | Readable, sourceName = "upload.csv", opts: { maxBytes?: number; path?: "auto" | "spark" } = {}): Promise<IngestResult> {
+  async ingestCsv(name: string, csv: Buffer | Readable, sourceName = "upload.csv", opts: { maxBytes?: number; path?: "auto" | "spark"; badRows?: "refuse" | "quarantine" } = {}): Promise<IngestResult> {
     const t = this.spec(name);
     let landed: Awaited<ReturnType<Sources["landContent"]>>;
+    // With bad rows quarantined, only the header is the API's to check (the job server keeps the bad rows aside).
+    if (Buffer.isBuffer(csv) && opts.badRows === "quarantine") csv = Readable.from([csv]);
     if (Buffer.isBuffer(csv)) {
       checkCsvFitsTable(checkCsv(csv), t);
       landed = await this.sources.landContent(sourceName, csv);
@@ -196,7 +198,7 @@ export class LakeService {
     }
     const { source, uri } = landed;
     return this.underLease(t, `api: ingest ${sourceName}`, (lake) =>
-      this.jobs.write(jobTable(t, this.endpoints.warehouseBucket), { uri, hash: source.hash, name: sourceName }, t.generation, { mustExist: lake.exists, path: opts.path }),
+      this.jobs.write(jobTable(t, this.endpoints.warehouseBucket), { uri, hash: source.hash, name: sourceName }, t.generation, { mustExist: lake.exists, path: opts.path, badRows: opts.badRows }),
     );
   }
 

@@ -110,6 +110,12 @@ export function queryBody(maxRows: number, maxOffset: number) {
 export const QueryBody = queryBody(10_000, 100_000);
 
 export const IngestQuery = z.object({
+  badRows: z
+    .enum(["refuse", "quarantine"])
+    .default("refuse")
+    .describe(
+      "refuse (default): a bad row (another number of fields, a value that doesn't fit its column's type, an empty key) refuses the upload, 400 naming its line, nothing written; quarantine: the good rows are written and each bad one kept in <table>__quarantine, counted in the reply's expectations as _bad_row (schemaPolicy strict still refuses)",
+    ),
   via: z
     .enum(["auto", "arrow", "spark", "trino"])
     .default("auto")

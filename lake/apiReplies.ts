@@ -154,7 +154,16 @@ export const HealthSchema = z.object({
 });
 
 /** POST /ingest/{t}, and the service's ingest (without the table). */
-export const IngestResultSchema = z.object({ commit: z.string(), rowsWritten: z.number(), addedColumns: z.array(z.string()), renamed: z.record(z.string(), z.string()) });
+export const IngestResultSchema = z.object({
+  commit: z.string(),
+  rowsWritten: z.number(),
+  addedColumns: z.array(z.string()),
+  renamed: z.record(z.string(), z.string()),
+  expectations: z
+    .array(z.object({ name: z.string(), action: z.string(), failed: z.number(), samples: z.array(z.string()).optional() }))
+    .optional()
+    .describe("Rows the write found breaking an expectation, by rule; _bad_row: the bad rows quarantined (badRows=quarantine)"),
+});
 export const IngestReplySchema = z.object({ table: z.string(), ...IngestResultSchema.shape });
 
 /** DELETE /tables/{t}/rows. */

@@ -251,6 +251,18 @@ test("a streamed CSV's rows are checked by the job server before it commits: an 
   expect(await t.query(`SELECT id, name FROM iceberg.default.${ICE} ORDER BY id`)).toEqual(before);
 });
 
+test("?badRows=quarantine: the good rows of an upload are written and the bad ones kept in the quarantine table, counted in the reply", async () => {
+  const res = await call("POST", `/ingest/${ICE}?badRows=quarantine`, { headers: { ...writer(), "content-type": "text/csv" }, body: "id,name\n20,ok\n,no key\n21\n22,fine\n" });
+  expect(res.status).toBe(200);
+  expect(res.body.rowsWritten).toBe(2);
+  expect(res.body.expectations).toEqual([expect.objectContaining({ name: "_bad_row", action: "quarantine", failed: 2 })]);
+  expect((await t.query(`SELECT id, name FROM iceberg.default.${ICE} WHERE id IN (20, 21, 22) ORDER BY id`)).rows).toEqual([[20, "ok"], [22, "fine"]]);
+  const q = await t.query(`SELECT id, name, _reason, _line FROM iceberg.default."${ICE}__quarantine" WHERE _line IN (3, 4) AND _source LIKE 'api-%' ORDER BY _line`);
+  expect(q.rows).toEqual([[null, "no key", "an empty primary key (id)", 3], ["21", null, "a different number of fields than the header (2)", 4]]);
+  const bad = await call("POST", `/ingest/${ICE}?badRows=maybe`, { headers: { ...writer(), "content-type": "text/csv" }, body: "id,name\n23,x\n" });
+  expect([bad.status, bad.body.error.code]).toEqual([400, "BAD_REQUEST"]);
+});
+
 test("a 200 MB CSV is streamed to the object store and written, while the API's memory grows far less than the body", async () => {
   const ROWS = 2_000_000;
   const pad = "p".repeat(80);

@@ -188,7 +188,9 @@ def typed(spark, rows, schema):
     """A Spark DataFrame and an Arrow table of the same rows; their type names as the Arrow reader names them."""
     from pyspark.sql.types import _parse_datatype_string
 
-    df = spark.createDataFrame(rows, schema)
+    # Each row's place (a column the rules don't see, as POSITION on the Spark path): a window
+    # (unique) returns the rows in another order.
+    df = spark.createDataFrame([(*r, i) for i, r in enumerate(rows)], schema + ", __lf_i int")
     st = _parse_datatype_string(schema)
     arrow_types = {"int": pa.int32(), "bigint": pa.int64(), "double": pa.float64(), "boolean": pa.bool_(), "string": pa.string(), "timestamp": pa.timestamp("us", tz="UTC"), "date": pa.date32()}
     names = [f.name for f in st.fields]
@@ -198,11 +200,23 @@ def typed(spark, rows, schema):
 
 
 def spark_broken(spark, e, df):
-    return [r[0] for r in df.select(spark_expect.broken(e, df).alias("b")).collect()]
+    return [r[0] for r in df.select(spark_expect.broken(e, df).alias("b"), "__lf_i").orderBy("__lf_i").collect()]
 
 
 def arrow_broken(e, table, kinds):
     return expect.broken(e, table, expect.Batch(table, kinds, quarantine.JavaText(None))).to_pylist()
+
+
+@pytest.mark.parametrize("rule", [
+    {"rule": "unique"}, {"rule": "in", "values": ["0", "1"]}, {"rule": "in", "values": ["-0.0"]}, {"rule": "range", "min": "0"},
+    {"rule": "range", "max": "0.5"}, {"rule": "range", "min": "-1", "max": "1"}, {"rule": "not_null"}, {"rule": "matches", "pattern": "-?[0-9]+\\.0"},
+])
+def test_a_double_columns_zeros_and_nans_answer_as_spark_does(spark, rule):
+    rows = [(0.0,), (-0.0,), (float("nan"),), (float("nan"),), (1.0,), (None,), (2.5,), (-0.0,)]
+    df, table, kinds = typed(spark, rows, "x double")
+    (e,) = parse_all([{"name": "r", "column": "x", "action": "warn", **rule}])
+    got = expect.broken(e, table, expect.Batch(table, kinds, quarantine.JavaText(spark))).to_pylist()
+    assert got == spark_broken(spark, e, df)
 
 
 FILTERS = [

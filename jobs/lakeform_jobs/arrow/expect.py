@@ -96,6 +96,10 @@ def broken(e: Expectation, table: "pa.Table", batch: Batch | None = None) -> "pa
     if e.rule == "not_null":
         return pc.is_null(col)
     valid = pc.is_valid(col)
+    floating = pa.types.is_floating(col.type)
+    if floating and e.rule in ("unique", "in"):
+        # Spark groups and compares -0.0 as 0.0 (NaN as NaN, as pyarrow's hashing does).
+        col = pc.if_else(pc.equal(col, pa.scalar(0.0, col.type)), pa.scalar(0.0, col.type), col)
     if e.rule == "unique":
         counts = pc.value_counts(col)
         dup = pc.filter(counts.field("values"), pc.greater(counts.field("counts"), 1))
@@ -109,13 +113,21 @@ def broken(e: Expectation, table: "pa.Table", batch: Batch | None = None) -> "pa
         except regex.Untranslatable as why:
             raise Decline(f"expectation {e.name}'s pattern has {why}") from None
     elif e.rule == "in":
-        ok = pc.is_in(col, value_set=_values(e, list(e.values), col))
+        values = _values(e, list(e.values), col)
+        if floating:
+            values = pc.if_else(pc.equal(values, pa.scalar(0.0, values.type)), pa.scalar(0.0, values.type), values)
+        ok = pc.is_in(col if not floating else pc.cast(col, values.type), value_set=values)
     else:
         ok = pa.chunked_array([pa.array([True] * len(table))])
         for bound, cmp in ((e.min, pc.greater_equal), (e.max, pc.less_equal)):
             if bound is not None:
                 v = _values(e, [bound], col)[0]
-                ok = pc.and_(ok, cmp(col, v))
+                within = cmp(col, v)
+                if floating:
+                    # Spark orders NaN above every number: it passes a min and breaks a max.
+                    nan = pc.is_nan(col)
+                    within = pc.or_(within, nan) if bound is e.min else pc.and_(within, pc.invert(nan))
+                ok = pc.and_(ok, within)
     return pc.fill_null(pc.and_(valid, pc.invert(ok)), False)
 
 

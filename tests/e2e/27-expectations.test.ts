@@ -8,6 +8,11 @@
  * breaks leaves the table as it was (no commit), the rule, the count and the line in the status.
  * A pruned table takes its quarantine table into the trash (listed in its tombstone, both gone
  * from Trino, their files kept), and `lakeform undrop` brings both back with their rows.
+ * The Iceberg table's `word` pattern (\b: Java's word boundary) keeps it on the Spark path; a third
+ * table, Iceberg with matches, filter and quarantine rules, is written by the Arrow path
+ * (arrow/expect.py: $snapshots says lakeform.path arrow), its quarantine table read in Trino, and
+ * replayed by the Spark path (which quarantines into the table the Arrow path made, and the Arrow
+ * path into the one Spark changed after).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -32,8 +37,10 @@ const sfx = Date.now().toString(36);
 const ICE = `exp_ice_${sfx}`;
 const HUDI = `exp_hudi_${sfx}`;
 const TABLES: [string, "iceberg" | "hudi"][] = [[ICE, "iceberg"], [HUDI, "hudi"]];
-// Without a quarantine rule an Iceberg batch takes the Arrow path (arrow/expect.py evaluates the rules).
+// An Iceberg table whose every rule the Arrow path evaluates (arrow/expect.py): matches, filter, quarantine.
 const ARROW = `exp_arrow_${sfx}`;
+// Its rules as the tests change them: the pattern, and what the filter rule does.
+let arrowRules = { pattern: "[A-Z]{2}", placed: "quarantine" };
 
 let outs: LakeOutputs;
 let t: TrinoClient;
@@ -55,6 +62,7 @@ const declare = (regions: string[], sources: string[], fail = false, opts: { pru
       - { name: has_region, column: region, not_null: true, action: warn }
       - { name: positive, column: amount, range: { min: 0 }, action: drop }
       - { name: known_region, column: region, in: [${regions.join(", ")}], action: quarantine }
+      - { name: word, column: region, matches: "\\\\b[A-Z]+\\\\b", action: warn }
 ${fail ? "      - { name: small_id, filter: \"id < 100\", action: fail }\n" : ""}`,
       ).join("") +
       `  - name: ${ARROW}
@@ -64,6 +72,8 @@ ${fail ? "      - { name: small_id, filter: \"id < 100\", action: fail }\n" : ""
     expect:
       - { name: has_region, column: region, not_null: true, action: warn }
       - { name: positive, column: amount, range: { min: 0 }, action: drop }
+      - { name: two_letters, column: region, matches: "${arrowRules.pattern}", action: quarantine }
+      - { name: placed, filter: "region <> 'XX' OR amount > 5", action: ${arrowRules.placed} }
 ${fail ? "      - { name: small_id, column: id, range: { max: 99 }, action: fail }\n" : ""}`,
   );
 const spec = (name: string) => jobTable(parseTables(fs.readFileSync(tablesFile, "utf8"), tablesFile).tables.find((x) => x.name === name)!, outs.warehouseBucket);
@@ -72,6 +82,9 @@ const catalog = (format: string) => (format === "hudi" ? "hudi" : "iceberg");
 const ids = async (name: string, format: string) => (await t.query(`SELECT id FROM ${catalog(format)}.default.${name} ORDER BY id`)).rows.map((r) => r[0]);
 const quarantined = async (name: string, format: string) =>
   (await t.query(`SELECT id, region, _rule, _source, _line, _reason FROM ${catalog(format)}.default."${name}__quarantine" ORDER BY _line`)).rows;
+/** The lakeform.path (null on the Spark path's) and lakeform.expectations of the newest snapshot that wrote a source (not maintenance's). */
+const snapshotOf = async (name: string, source: string) =>
+  (await t.query(`SELECT element_at(summary, 'lakeform.path'), element_at(summary, 'lakeform.expectations') FROM iceberg.default."${name}$snapshots" WHERE element_at(summary, 'lakeform.source') = '${source}' ORDER BY committed_at DESC LIMIT 1`)).rows[0];
 const tableStatus = (name: string) => readStatus(statusFile)?.tables[`default.${name}`];
 const synced = (name: string) => getCondition(tableStatus(name)?.conditions ?? [], "Synced");
 const pass = () => reconcileOnce({ outs, tablesFile, statusFile });
@@ -91,7 +104,7 @@ afterAll(async () => {
     const tomb = await deps.trash.get({ database: "default", name }).catch(() => undefined);
     if (tomb) await purgeTrashed(deps, tomb).catch(() => undefined);
   }
-  await t.query(`DROP TABLE IF EXISTS iceberg.default.${ARROW}`).catch(() => undefined);
+  for (const n of [ARROW, `${ARROW}__quarantine`]) await t.query(`DROP TABLE IF EXISTS iceberg.default.${n}`).catch(() => undefined);
   for (const [name, format] of TABLES) {
     for (const n of [name, `${name}__quarantine`]) await t.query(`DROP TABLE IF EXISTS ${format === "hudi" ? "hive" : "iceberg"}.default.${n}`).catch(() => undefined);
   }
@@ -104,15 +117,33 @@ test("warn counts, drop leaves out and counts, quarantine keeps the row in <tabl
     expect(synced(name)?.status).toBe("True");
     expect(await ids(name, format)).toEqual([1, 4]);
     expect(await quarantined(name, format)).toEqual([["3", "MARS", "known_region", "orders.csv", 4, "broke region in (EU, US)"]]);
-    const want = { has_region: { action: "warn", failed: 1 }, positive: { action: "drop", failed: 1 }, known_region: { action: "quarantine", failed: 1 } };
+    const want = { has_region: { action: "warn", failed: 1 }, positive: { action: "drop", failed: 1 }, known_region: { action: "quarantine", failed: 1 }, word: { action: "warn", failed: 0 } };
     expect((await commits(name)).at(-1)?.expectations).toEqual(want);
     expect(tableStatus(name)?.expectations).toEqual(want);
   }
-  // The Arrow path: the same counts in the snapshot that says it wrote it.
-  expect(await ids(ARROW, "iceberg")).toEqual([1, 3, 4]);
-  const summary = await t.query(`SELECT summary['lakeform.path'], summary['lakeform.expectations'] FROM iceberg.default."${ARROW}$snapshots" ORDER BY committed_at DESC LIMIT 1`);
-  expect(summary.rows[0][0]).toBe("arrow");
-  expect(JSON.parse(String(summary.rows[0][1]))).toEqual({ has_region: { action: "warn", failed: 1 }, positive: { action: "drop", failed: 1 } });
+  // \b is Java's word boundary, which RE2 reads otherwise: the Iceberg table took the Spark path.
+  expect(await snapshotOf(ICE, "orders.csv")).toEqual([null, expect.any(String)]);
+  // The Arrow path: row 2 dropped, row 3 quarantined by the pattern, row 4 by the filter (null OR
+  // false is not true), both in the quarantine table the Arrow path made, read by Trino.
+  expect(await ids(ARROW, "iceberg")).toEqual([1]);
+  const wantArrow = {
+    has_region: { action: "warn", failed: 1 }, positive: { action: "drop", failed: 1 },
+    two_letters: { action: "quarantine", failed: 1 }, placed: { action: "quarantine", failed: 1 },
+  };
+  const [path, counts] = await snapshotOf(ARROW, "orders.csv");
+  expect(path).toBe("arrow");
+  expect(JSON.parse(String(counts))).toEqual(wantArrow);
+  expect(tableStatus(ARROW)?.expectations).toEqual(wantArrow);
+  expect(await quarantined(ARROW, "iceberg")).toEqual([
+    ["3", "MARS", "two_letters", "orders.csv", 4, "broke region matches '[A-Z]{2}'"],
+    ["4", null, "placed", "orders.csv", 5, "broke region <> 'XX' OR amount > 5"],
+  ]);
+  expect((await snapshotOf(`${ARROW}__quarantine`, "orders.csv"))[0]).toBe("arrow");
+  // The same columns and types the Spark path's quarantine table has.
+  const types = async (name: string) =>
+    (await t.query(`SELECT column_name, data_type FROM iceberg.information_schema.columns WHERE table_schema = 'default' AND table_name = '${name}__quarantine' ORDER BY ordinal_position`)).rows;
+  expect(await types(ARROW)).toEqual([["_qkey", "varchar"], ["id", "varchar"], ["amount", "varchar"], ["region", "varchar"], ["_rule", "varchar"], ["_reason", "varchar"], ["_source", "varchar"], ["_line", "bigint"]]);
+  expect(await types(ICE)).toEqual(await types(ARROW));
   const metrics = readMetricsReport(reconcilerMetricsFile(statusFile));
   const counter = metrics?.metrics.find((m) => m.name === "lakeform_expectation_rows_total");
   expect(counter?.values.filter((v) => String(v.labels.table).startsWith("default.exp_") && v.labels.rule === "known_region" && v.value === 1)).toHaveLength(2);
@@ -130,7 +161,22 @@ test("once the rule is fixed, a quarantine replay writes the quarantined rows an
     expect(await quarantined(name, format)).toEqual([]);
     expect((await lake.replayQuarantine(name)).replayed).toBe(0);
   }
-  // A table that never quarantined anything has no quarantine table: nothing to replay.
+  // The Arrow path's quarantine table, replayed by the Spark path: the pattern fixed, the filter
+  // still breaks row 4, which the Spark path quarantines again (under the replay's source and line)
+  // in the table the Arrow path made.
+  arrowRules = { pattern: "[A-Z]{2,4}", placed: "quarantine" };
+  declare(["EU", "US", "MARS"], ["orders.csv"]);
+  const first = await lake.replayQuarantine(ARROW);
+  expect(first.replayed).toBe(2);
+  expect(first.write?.expectations?.filter((e) => ["two_letters", "placed"].includes(e.name)).map((e) => [e.name, e.failed])).toEqual([["two_letters", 0], ["placed", 1]]);
+  expect(await ids(ARROW, "iceberg")).toEqual([1, 3]);
+  expect(await quarantined(ARROW, "iceberg")).toEqual([["4", null, "placed", expect.stringMatching(/^quarantine-replay-.*\.csv$/), 3, "broke region <> 'XX' OR amount > 5"]]);
+  // Once the filter only warns, the row is written and the quarantine table is empty.
+  arrowRules = { pattern: "[A-Z]{2,4}", placed: "warn" };
+  declare(["EU", "US", "MARS"], ["orders.csv"]);
+  expect((await lake.replayQuarantine(ARROW)).replayed).toBe(1);
+  expect(await ids(ARROW, "iceberg")).toEqual([1, 3, 4]);
+  expect(await quarantined(ARROW, "iceberg")).toEqual([]);
   expect((await lake.replayQuarantine(ARROW)).replayed).toBe(0);
 });
 
@@ -160,6 +206,11 @@ test("a pruned table takes its quarantine table into the trash; undrop brings bo
     expect(rowsBefore[name].rows.map((r) => r[0])).toEqual([1, 3, 4, 7]);
     expect(rowsBefore[name].quarantined).toEqual([["6", "VENUS", "known_region", "venus.csv", 2, expect.stringContaining("broke region in")]]);
   }
+  // The Arrow path quarantines into the table whose last commits were the Spark path's (the replays).
+  expect(await ids(ARROW, "iceberg")).toEqual([1, 3, 4, 7]);
+  expect(await quarantined(ARROW, "iceberg")).toEqual([["6", "VENUS", "two_letters", "venus.csv", 2, "broke region matches '[A-Z]{2,4}'"]]);
+  expect((await snapshotOf(ARROW, "venus.csv"))[0]).toBe("arrow");
+  expect((await snapshotOf(`${ARROW}__quarantine`, "venus.csv"))[0]).toBe("arrow");
   // Both removed from tables.yaml: two prunes are held until confirmed, so confirm them first.
   confirmPrune(statusFile, TABLES.map(([name]) => `default.${name}`), "e2e");
   declare(["EU", "US", "MARS"], ["orders.csv", "venus.csv"], false, { without: true });

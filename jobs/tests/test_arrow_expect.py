@@ -43,26 +43,28 @@ def run(rules, data=CSV):
     return expect.check(parse_all(rules), read_source(data, {}), "orders.csv")
 
 
-def both(spark, tmp_path, rules, data=CSV):
+def both(spark, tmp_path, rules, data=CSV, name="orders.csv"):
     """The same file through the Spark path's expectations and the Arrow path's: (spark, arrow),
     each (rows kept as dicts by id, the quarantine table's rows, the outcome)."""
+    from lakeform_jobs.arrow.reader import read_parquet
     from lakeform_jobs.catalog import Storage
     from lakeform_jobs.readers import ReadOptions
     from lakeform_jobs.readers.source import Readers
 
     parsed = parse_all(rules)
-    p = os.path.join(str(tmp_path), "orders.csv")
+    p = os.path.join(str(tmp_path), name)
     with open(p, "wb") as f:
         f.write(data)
     uri = "file://" + p
     readers = Readers(spark, Storage(spark))
     r = readers.open(uri, read=ReadOptions.parse({}, uri))
     df = readers.rows(r, ["id"], False, position=True)
-    kept, q, out = spark_expect.check(parsed, df, "orders.csv", readers.csv.lines(r))
+    parquet = name.endswith(".parquet")
+    kept, q, out = spark_expect.check(parsed, df, "orders.csv", None if parquet else readers.csv.lines(r))
     user = [c for c in df.columns if not c.startswith("__lf_")]
     s_kept = sorted(({c: row[c] for c in user} for row in kept.collect()), key=lambda x: x["id"])
     s_q = sorted((row.asDict() for row in spark_expect.quarantine_rows(parsed, q, user, HASH, "orders.csv").collect()), key=lambda x: x["_line"]) if q is not None else []
-    a = expect.check_all(parsed, read_source(data, {}), "orders.csv", HASH, quarantine.JavaText(spark))
+    a = expect.check_all(parsed, read_parquet(data, {}) if parquet else read_source(data, {}), "orders.csv", HASH, quarantine.JavaText(spark))
     a_kept = sorted(({k: expect._as_spark_row(v) for k, v in row.items()} for row in a.kept.to_pylist()), key=lambda x: x["id"])
     a_q = sorted(a.quarantine.to_pylist(), key=lambda x: x["_line"]) if a.quarantine is not None else []
     return (s_kept, s_q, out), (a_kept, a_q, a.outcome)
@@ -182,6 +184,26 @@ def test_parity_over_typed_columns_nulls_and_unicode(spark, tmp_path):
     s, a = both(spark, tmp_path, rules, data)
     same(s, a)
     assert a[2].quarantined >= 2  # 1e21's text is 1.0E21 (no match), row 3 has no seen
+
+
+def test_a_parquet_files_rows_are_named_by_their_place_on_both_paths(spark, tmp_path):
+    import io
+
+    import pyarrow.parquet as pq
+
+    b = io.BytesIO()
+    pq.write_table(pa.table({
+        "id": pa.array([1, 2, 3, 4], pa.int64()), "score": [1.5, -2.0, None, 1e21],
+        "day": pa.array([dt.date(2024, 1, 1), None, dt.date(2024, 3, 1), dt.date(2023, 5, 5)]),
+        "region": ["EU", "MARS", None, "US"],
+    }), b, row_group_size=2)
+    rules = [
+        {"name": "known", "rule": "in", "column": "region", "values": ["EU", "US"], "action": "quarantine"},
+        {"name": "positive", "rule": "filter", "filter": "score > 0 AND day >= '2024-01-01'", "action": "quarantine"},
+    ]
+    s, a = both(spark, tmp_path, rules, b.getvalue(), "orders.parquet")
+    same(s, a)
+    assert [(q["id"], q["_line"], q["day"], q["score"]) for q in a[1]] == [("2", 2, None, "-2.0"), ("3", 3, "2024-03-01", None), ("4", 4, "2023-05-05", "1.0E21")]
 
 
 def typed(spark, rows, schema):

@@ -13,6 +13,9 @@ does both for either path), and the commit journaled after. Its rules are the Sp
   (SCHEMA_REFUSED); a column the table has keeps its type;
 - an empty key is refused with its line (BAD_CSV) before any commit; a key twice in the batch
   keeps the row with the largest orderingField, else the last in the file (dedupe);
+- expectations (arrow/expect.py): every rule and action as expectations_spark.py evaluates them,
+  before dedupe; a fail rule refuses the write, quarantined rows are upserted into
+  <table>__quarantine (arrow/quarantine.py) before the table's commit, the lease checked first;
 - deleteWhen's rows delete their key in the same commit;
 - the commit's summary carries the lakeform.* keys, so the reconciler's observe and its
   applied-once check see it as any other, and lakeform.path = arrow says which path wrote it.

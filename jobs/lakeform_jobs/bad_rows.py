@@ -97,7 +97,7 @@ def quarantine(ctx: Any, fmt: "Format", req: Any, readers: Any, r: Any, df: "Dat
     names = [c for c in df.columns if c != POSITION and not c.startswith("__lf_")]
     numbered = expect.line_numbers(df, lines).where(F.col(BAD_FLAG))
     rows = numbered.select(
-        F.concat(F.lit(source.hash[:16] + ":"), F.col(expect.LINE).cast("string")).alias(QKEY),
+        expect.quarantine_key(source.hash).alias(QKEY),
         *readers.bad_text(r, names),
         F.lit(RULE).alias(QRULE),
         F.col(BAD_WHY).alias(QREASON),

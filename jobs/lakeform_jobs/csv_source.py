@@ -80,28 +80,54 @@ def split_records(text: str, complete: bool, quote: str = '"') -> tuple[list[str
     return records, spans
 
 
-def parse_record(record: str, opts: CsvOptions = CsvOptions()) -> list[str]:
-    """One CSV record's fields, RFC 4180 by default (for the header and for naming a bad record's field)."""
+def csv_dialect(opts: CsvOptions) -> dict[str, Any]:
+    """Python's csv module's dialect for a source's CSV options."""
     dialect: dict[str, Any] = {"delimiter": opts.delimiter, "quotechar": opts.quote}
     if not opts.rfc4180_quotes:
         dialect.update(escapechar=opts.escape_char, doublequote=False)
-    return next(csv.reader(io.StringIO(record), strict=False, **dialect), [])
+    return dialect
+
+
+def parse_record(record: str, opts: CsvOptions = CsvOptions()) -> list[str]:
+    """One CSV record's fields, RFC 4180 by default (for the header and for naming a bad record's field)."""
+    return next(csv.reader(io.StringIO(record), strict=False, **csv_dialect(opts)), [])
 
 
 def first_null_for_extras(records: list[str], opts: CsvOptions) -> list[str]:
     """Sample records with each field whose text is a null text after the first (nullValues)
     written as the first: what Spark's inference, which knows one null text, reads as null."""
     extra = set(opts.extra_nulls)
-    dialect: dict[str, Any] = {"delimiter": opts.delimiter, "quotechar": opts.quote, "lineterminator": ""}
-    if not opts.rfc4180_quotes:
-        dialect.update(escapechar=opts.escape_char, doublequote=False)
+    dialect = csv_dialect(opts)
     out = []
     for rec in records:
         fields = [opts.null_value if f in extra else f for f in parse_record(rec, opts)]
         buf = io.StringIO()
-        csv.writer(buf, quoting=csv.QUOTE_MINIMAL, **dialect).writerow(fields)
+        csv.writer(buf, quoting=csv.QUOTE_MINIMAL, lineterminator="", **dialect).writerow(fields)
         out.append(buf.getvalue())
     return out
+
+
+def type_owner(name: str, declared: dict[str, Any], existing: dict[str, Any]) -> str:
+    """Whose type a value doesn't fit, as a bad row's reason says it."""
+    return "the declared type" if name in declared else "the table's type" if name in existing else "the column's type"
+
+
+def misfit_reason(name: str, text: "Column", owner: str, dtype: str) -> "Column":
+    """A bad row's reason for a value that doesn't fit its column: "column c: value 'v' doesn't fit ..."."""
+    from pyspark.sql import functions as F
+
+    return F.concat(F.lit(f"column {name}: value '"), F.substring(text, 1, 100), F.lit(f"' doesn't fit {owner} {dtype}"))
+
+
+def first_reason(cases: list[tuple["Column", "Column"]], keys: list[str], otherwise: str) -> "Column":
+    """The first case's reason that holds, then an empty key's, else `otherwise` (readers' why_bad)."""
+    from pyspark.sql import functions as F
+
+    cases = cases + [(F.col(f"`{k}`").isNull(), F.lit(f"an empty primary key ({k})")) for k in keys]
+    why = F.lit(otherwise)
+    for cond, text in reversed(cases):
+        why = F.when(cond, text).otherwise(why)
+    return why
 
 
 @dataclass
@@ -375,17 +401,11 @@ class CsvSource:
         cases.append((raw.isNotNull() & strings.getField(CORRUPT).isNotNull(), F.lit(f"a different number of fields than the header ({len(r.names)})")))
         for f in r.schema.fields:
             text = strings.getField(f.name)
-            whose = "the declared type" if f.name in r.declared else "the table's type" if f.name in r.existing_types else "the column's type"
             misfit = F.col(CORRUPT).isNotNull() & text.isNotNull() & (text != F.lit("")) & F.col(f"`{f.name}`").isNull()
             if r.opts.extra_nulls:
                 misfit = misfit & ~F.coalesce(text.isin(*r.opts.extra_nulls), F.lit(False))
-            cases.append((misfit, F.concat(F.lit(f"column {f.name}: value '"), F.substring(text, 1, 100), F.lit(f"' doesn't fit {whose} {f.dataType.simpleString()}"))))
-        for k in keys:
-            cases.append((F.col(f"`{k}`").isNull(), F.lit(f"an empty primary key ({k})")))
-        why = F.lit("can't be parsed")
-        for cond, text in reversed(cases):
-            why = F.when(cond, text).otherwise(why)
-        return why
+            cases.append((misfit, misfit_reason(f.name, text, type_owner(f.name, r.declared, r.existing_types), f.dataType.simpleString())))
+        return first_reason(cases, keys, "can't be parsed")
 
     def bad_text(self, r: CsvRead, names: list[str]) -> list["Column"]:
         """A flagged bad record's values as text, as written in the file (the typed value's text

@@ -141,6 +141,13 @@ def check(rules: tuple[Expectation, ...], df: "DataFrame", label: str, lines: "D
     return kept, q, out
 
 
+def quarantine_key(source_hash: str) -> "Column":
+    """A quarantined row's _qkey: the source's hash and the row's LINE, so a retry writes the same keys."""
+    from pyspark.sql import functions as F
+
+    return F.concat(F.lit(source_hash[:16] + ":"), F.col(LINE).cast("string"))
+
+
 def quarantine_rows(rules: tuple[Expectation, ...], q: "DataFrame", user: list[str], source_hash: str, source_name: str) -> "DataFrame":
     """The quarantine table's rows: its key (the source's hash and the line), the first
     quarantine rule each row broke and why, the source and line, and every value as text."""
@@ -154,7 +161,7 @@ def quarantine_rows(rules: tuple[Expectation, ...], q: "DataFrame", user: list[s
             continue
         rule = F.when(F.col(f"{BROKE}{i}"), F.lit(e.name)).otherwise(rule)
         reason = F.when(F.col(f"{BROKE}{i}"), F.lit(f"broke {e.describe()}")).otherwise(reason)
-    key = F.concat(F.lit(source_hash[:16] + ":"), F.col(LINE).cast("string"))
+    key = quarantine_key(source_hash)
     return q.select(
         key.alias(QKEY),
         *[F.col(f"`{c}`").cast("string").alias(c) for c in user],

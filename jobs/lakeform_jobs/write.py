@@ -170,7 +170,7 @@ class Writes:
         parses the file: a bad record or an empty key fails it, before anything is written), then
         the rows planned and written."""
         t, r, keys = req.table, batch.r, batch.keys
-        flagged, bad_count = (rows, 0) if bad_rows.flagged(rows) else (None, 0)
+        flagged, bad_count = (rows if bad_rows.flagged(rows) else None), 0
         if flagged is not None:
             rows = bad_rows.good(flagged)
         progress.stage("checking keys")

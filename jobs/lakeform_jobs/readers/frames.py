@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..csv_source import BAD_FLAG, BAD_RAW, BAD_WHY, ID_BITS, INVALID, LINE_ID, POSITION, column_names, line_of
+from ..csv_source import BAD_FLAG, BAD_RAW, BAD_WHY, ID_BITS, INVALID, LINE_ID, POSITION, column_names, first_reason, line_of, misfit_reason, type_owner
 from ..errors import BadCsv, JobFailure, SchemaRefused
 
 if TYPE_CHECKING:
@@ -214,14 +214,8 @@ class FrameSource:
             cases.append((F.col(CORRUPT).isNotNull(), F.concat(F.lit("not a JSON object: '"), F.substring(F.col(CORRUPT), 1, 200), F.lit("'"))))
         for i, n in enumerate(r.names):
             if f"__lf_misfit_{i}" in df.columns:
-                whose = "the declared type" if n in r.declared else "the table's type" if n in r.existing_types else "the column's type"
-                cases.append((F.col(f"__lf_misfit_{i}"), F.concat(F.lit(f"column {n}: value '"), F.substring(F.col(f"__lf_raw_{i}"), 1, 100), F.lit(f"' doesn't fit {whose} {r.types[i].simpleString()}"))))
-        for k in keys:
-            cases.append((F.col(f"`{k}`").isNull(), F.lit(f"an empty primary key ({k})")))
-        why = F.lit("can't be read")
-        for cond, text in reversed(cases):
-            why = F.when(cond, text).otherwise(why)
-        return why
+                cases.append((F.col(f"__lf_misfit_{i}"), misfit_reason(n, F.col(f"__lf_raw_{i}"), type_owner(n, r.declared, r.existing_types), r.types[i].simpleString())))
+        return first_reason(cases, keys, "can't be read")
 
     def bad_text(self, r: FrameRead, names: list[str]) -> list["Column"]:
         """A flagged bad row's values as text: a misfit value as it was in the file."""
@@ -230,12 +224,12 @@ class FrameSource:
         idx = {n: i for i, n in enumerate(r.names)}
         out = []
         for n in names:
-            raw = f"{BAD_RAW}_{idx[n]}"
-            out.append(F.coalesce(F.col(raw), F.col(f"`{n}`").cast("string")).alias(n) if raw in self._raw_cols(r) else F.col(f"`{n}`").cast("string").alias(n))
+            text = F.col(f"`{n}`").cast("string")
+            # A cast column (typed() keeps its raw value): the misfit's text as the file had it.
+            if r.types[idx[n]] != r.source_types[idx[n]]:
+                text = F.coalesce(F.col(f"{BAD_RAW}_{idx[n]}"), text)
+            out.append(text.alias(n))
         return out
-
-    def _raw_cols(self, r: FrameRead) -> set[str]:
-        return {f"{BAD_RAW}_{i}" for i in range(len(r.names)) if r.types[i] != r.source_types[i]}
 
     def bad_count(self, r: FrameRead, keys: list[str], multiline: bool = False) -> int:
         df = self.typed(r, self._read(r))
